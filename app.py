@@ -1,0 +1,21 @@
+"""torchstart: the frame. Page config, the shared sidebar, and navigation; pages do the rest."""
+
+import streamlit as st
+
+from pages._ui import device_picker
+from torchstart.catalog import ALL_PAGES, HOME
+
+st.set_page_config(page_title="torchstart: learn PyTorch by touching it", page_icon=":fire:", layout="wide")
+
+pages = [
+    st.Page(info.script, title=info.title, icon=info.icon, url_path=info.url_path or None,
+            default=info is HOME)
+    for info in ALL_PAGES
+]
+current = st.navigation(pages, position="sidebar", expanded=True)
+
+with st.sidebar:
+    device_picker()
+    st.caption("Every number on these pages is computed by real PyTorch in this session.")
+
+current.run()

@@ -1,0 +1,76 @@
+"""Streamlit glue shared by the pages: parameter widgets, code panels, errors, device choice.
+
+Pages import from here so that each page stays a thin script: widgets in,
+one call into ``torchstart``, render out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from torchstart import session
+from torchstart.devices import available_devices, describe_device, resolve_device
+from torchstart.errors import TorchstartError
+from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
+
+import torch
+
+
+def param_input(param: Param, key: str, container: Any = None, **kwargs: Any) -> Any:
+    """Draw the widget for a declarative parameter and return its (checked) value."""
+    where = container if container is not None else st
+    if isinstance(param, IntParam):
+        return where.number_input(param.label, min_value=param.min_value, max_value=param.max_value,
+                                  value=param.default, step=param.step, help=param.help or None,
+                                  key=key, **kwargs)
+    if isinstance(param, FloatParam):
+        return where.number_input(param.label, min_value=param.min_value, max_value=param.max_value,
+                                  value=param.default, step=param.step, format=param.format,
+                                  help=param.help or None, key=key, **kwargs)
+    if isinstance(param, ChoiceParam):
+        return where.selectbox(param.label, param.options, index=param.options.index(param.default),
+                               format_func=param.label_for, help=param.help or None, key=key, **kwargs)
+    if isinstance(param, BoolParam):
+        return where.checkbox(param.label, value=param.default, help=param.help or None, key=key, **kwargs)
+    raise TypeError(f"unknown parameter type {type(param).__name__}")
+
+
+def show_code(code: str, label: str = "Show code", expanded: bool = False) -> None:
+    """An expander holding the PyTorch code that reproduces what the page shows."""
+    with st.expander(label, expanded=expanded, icon=":material/code:"):
+        st.code(code, language="python")
+
+
+def show_error(err: Exception) -> None:
+    """Show a learner-facing error; ``TorchstartError`` text is written to be read as it is."""
+    st.error(str(err), icon=":material/error:")
+
+
+def coming_soon(what: str) -> None:
+    """A short note for a page whose content lands in a later change."""
+    st.info(f"Coming soon: {what}", icon=":material/construction:")
+
+
+def device_picker() -> None:
+    """The shared sidebar choice of compute device, stored per session."""
+    names = available_devices()
+    if st.session_state.get(session.DEVICE) not in names:
+        st.session_state[session.DEVICE] = names[-1] if len(names) > 1 else "cpu"
+    st.selectbox("Compute device", names, key=session.DEVICE, format_func=describe_device,
+                 help="Pages that compute (Tensors, Training, Device) run on this device. "
+                      "CUDA appears only when PyTorch can see a GPU.")
+    if len(names) == 1:
+        st.caption("No GPU visible to PyTorch here: everything runs on the CPU.")
+
+
+def current_device() -> torch.device:
+    """The device the learner picked in the sidebar."""
+    return resolve_device(st.session_state.get(session.DEVICE))
+
+
+__all__ = [
+    "TorchstartError", "param_input", "show_code", "show_error", "coming_soon",
+    "device_picker", "current_device",
+]

@@ -1,0 +1,36 @@
+"""Helpers for browser tests: open a page, wait for Streamlit's script run, check for exceptions."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+APP = '[data-testid="stApp"]'
+IDLE = f'{APP}[data-test-script-state="notRunning"]'
+CONNECTED = f'{APP}[data-test-connection-state="CONNECTED"]'
+
+
+def wait_for_run(page: Page, timeout: float = 60_000, settle_ms: int = 300) -> None:
+    """Wait until the app is connected and its script run has finished, then check for errors."""
+    page.wait_for_timeout(settle_ms)  # let a rerun triggered by the last action start
+    page.wait_for_selector(CONNECTED, state="attached", timeout=timeout)
+    page.wait_for_selector(IDLE, state="attached", timeout=timeout)
+    assert_no_exception(page)
+
+
+def assert_no_exception(page: Page) -> None:
+    """Fail with the traceback text if Streamlit shows any exception element."""
+    errors = page.locator('[data-testid="stException"]')
+    if errors.count():
+        raise AssertionError(f"page shows an exception: {errors.first.inner_text()[:2000]}")
+
+
+def open_app(page: Page, path: str = "") -> None:
+    """Go to a page of the app by its url_path and wait for it to finish running."""
+    page.goto(f"{page.base_url}/{path}")  # type: ignore[attr-defined]
+    wait_for_run(page)
+    expect(page.locator('[data-testid="stMain"]')).to_be_visible()
+
+
+def main_text(page: Page) -> str:
+    """All visible text of the main area."""
+    return page.locator('[data-testid="stMain"]').inner_text()

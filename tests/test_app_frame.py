@@ -1,0 +1,68 @@
+"""The frame: every page is registered at its fixed path and runs without an exception."""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+
+import pytest
+
+from torchstart.catalog import ALL_PAGES, CONCEPT_PAGES, page_for_concept
+from tests.browser import main_text, open_app
+
+EXPECTED_PATHS = {"", "tensors", "autograd", "models", "data", "training", "optimizers",
+                  "checkpoints", "device"}
+HOME_CONCEPTS = ["Tensors", "Autograd", "Gradients and backprop", "Dynamic computation graphs",
+                 "nn.Module", "Optimizers", "Data loading", "Custom datasets", "CUDA and devices",
+                 "Saving and loading", "A full training loop"]
+
+
+def test_catalog_has_the_fixed_paths() -> None:
+    assert {p.url_path for p in ALL_PAGES} == EXPECTED_PATHS
+    assert len({p.script for p in ALL_PAGES}) == len(ALL_PAGES)
+
+
+@pytest.mark.parametrize("concept", HOME_CONCEPTS)
+def test_every_concept_has_a_page(concept: str) -> None:
+    assert page_for_concept(concept) in CONCEPT_PAGES
+
+
+@pytest.mark.parametrize("info", ALL_PAGES, ids=lambda p: p.url_path or "home")
+def test_page_runs_in_apptest(open_page, info) -> None:
+    at = open_page(info.script)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value  # every page says what it is
+
+
+def test_home_lists_versions_and_concepts(open_page) -> None:
+    import torch
+
+    at = open_page()
+    text = " ".join(m.value for m in at.markdown)
+    for concept in HOME_CONCEPTS:
+        assert concept in text
+    table = at.dataframe[0].value
+    values = dict(zip(table.iloc[:, 0], table.iloc[:, 1]))
+    assert values["PyTorch"] == torch.__version__
+    assert values["Streamlit"].startswith("1.")
+
+
+def test_sidebar_device_picker_offers_cpu(open_page) -> None:
+    at = open_page()
+    picker = at.sidebar.selectbox[0]
+    assert "cpu" in picker.options
+
+
+@pytest.mark.browser
+def test_health_endpoint(server_url: str) -> None:
+    with urllib.request.urlopen(f"{server_url}/_stcore/health", timeout=5) as resp:
+        assert resp.read().decode().strip() == "ok"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("info", ALL_PAGES, ids=lambda p: p.url_path or "home")
+def test_every_page_opens_in_chromium(page, info) -> None:
+    open_app(page, info.url_path)
+    assert info.title.split()[0] in main_text(page) or info is ALL_PAGES[0]
+    if info.url_path:
+        assert re.search(rf"/{info.url_path}$", page.url)
