@@ -1,0 +1,63 @@
+"""Shared core pieces: synthetic data, the optimizer registry, literals, params."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from torchstart.errors import TorchstartError
+from torchstart.literals import parse_literal
+from torchstart.optimizers import OPTIMIZERS, make_optimizer, optimizer_code
+from torchstart.params import IntParam
+from torchstart.synthetic import classic_points, synthetic_line, synthetic_multi, two_class
+
+
+def test_classic_points_are_y_equals_2x() -> None:
+    ds = classic_points().dataset
+    assert torch.equal(ds.targets, 2 * ds.features) and len(ds) == 4
+
+
+def test_synthetic_line_reproducible_and_near_truth() -> None:
+    a, b = synthetic_line(500, 3.0, -1.0, 0.1, seed=5), synthetic_line(500, 3.0, -1.0, 0.1, seed=5)
+    assert torch.equal(a.dataset.features, b.dataset.features)
+    x, y = a.dataset.features, a.dataset.targets
+    design = torch.cat([x, torch.ones_like(x)], 1)
+    fit = torch.linalg.lstsq(design, y).solution.flatten()
+    assert fit[0].item() == pytest.approx(3.0, abs=0.02) and fit[1].item() == pytest.approx(-1.0, abs=0.05)
+
+
+def test_multi_and_two_class_shapes() -> None:
+    m = synthetic_multi(100, 4, 0.0, seed=1)
+    assert m.dataset.features.shape == (100, 4)
+    assert torch.allclose(m.dataset.targets, m.dataset.features @ m.true_weight.T + m.true_bias, atol=1e-5)
+    t = two_class(200, 3.0, seed=2).dataset
+    assert set(t.targets.flatten().tolist()) == {0.0, 1.0}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_registry_builds_the_code_it_shows(name: str) -> None:
+    p = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    opt = make_optimizer(name, [p], lr=0.05, weight_decay=0.01)
+    shown = optimizer_code(name, lr=0.05, weight_decay=0.01, params="[p]")
+    rebuilt = eval(shown, {"torch": torch, "p": p})  # our own generated code, not user text
+    assert type(rebuilt) is type(opt)
+    assert {k: v for k, v in rebuilt.defaults.items()} == opt.defaults
+
+
+@pytest.mark.parametrize("text,value", [("[[1, 2], [3, 4]]", [[1, 2], [3, 4]]), ("-2.5", -2.5),
+                                        ("[True, False]", [True, False]), ("(1, -2)", [1, -2])])
+def test_parse_literal_accepts(text: str, value) -> None:
+    assert parse_literal(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "__import__('os')", "[1, x]", "[1, 2] + [3]", "'abc'",
+                                  "[" * 5000 + "]" * 5000, "1" * 30000, "[1, -[2]]", "2**99999"])
+def test_parse_literal_refuses(text: str) -> None:
+    with pytest.raises(TorchstartError):
+        parse_literal(text)
+
+
+def test_int_param_cap_message_names_limit() -> None:
+    param = IntParam("Epochs", 100, 1, 100_000)
+    with pytest.raises(TorchstartError, match="100,000"):
+        param.check(100_001)

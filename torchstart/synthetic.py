@@ -1,0 +1,59 @@
+"""Generated datasets shared by the Data, Training and Optimizers pages, reproducible from a seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from torchstart.datasets import TabularDataset
+
+# The classic first regression: y = 2x, four points.
+CLASSIC_X = [[1.0], [2.0], [3.0], [4.0]]
+CLASSIC_Y = [[2.0], [4.0], [6.0], [8.0]]
+
+
+@dataclass
+class SyntheticData:
+    """A generated dataset plus the true parameters it was drawn from (None where not linear)."""
+
+    dataset: TabularDataset
+    true_weight: torch.Tensor | None = None
+    true_bias: torch.Tensor | None = None
+
+
+def classic_points() -> SyntheticData:
+    """The four points x = 1..4, y = 2x that the classic linear-regression example trains on."""
+    ds = TabularDataset(torch.tensor(CLASSIC_X), torch.tensor(CLASSIC_Y), ["x"], ["y"], "classic 4 points")
+    return SyntheticData(ds, torch.tensor([[2.0]]), torch.tensor([0.0]))
+
+
+def synthetic_line(n: int, slope: float, intercept: float, noise: float, seed: int) -> SyntheticData:
+    """``y = slope·x + intercept + noise·ε`` with x uniform in [-5, 5] and ε standard normal."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, generator=gen) * 10 - 5
+    y = slope * x + intercept + noise * torch.randn(n, 1, generator=gen)
+    ds = TabularDataset(x, y, ["x"], ["y"], f"line y = {slope:g}·x + {intercept:g} (noise {noise:g})")
+    return SyntheticData(ds, torch.tensor([[slope]]), torch.tensor([intercept]))
+
+
+def synthetic_multi(n: int, n_features: int, noise: float, seed: int) -> SyntheticData:
+    """``y = x @ w + b + noise·ε`` with standard-normal x and integer-ish true weights drawn from the seed."""
+    gen = torch.Generator().manual_seed(seed)
+    weight = torch.randint(-3, 4, (n_features, 1), generator=gen).float()
+    bias = torch.randint(-2, 3, (1,), generator=gen).float()
+    x = torch.randn(n, n_features, generator=gen)
+    y = x @ weight + bias + noise * torch.randn(n, 1, generator=gen)
+    names = [f"x{i + 1}" for i in range(n_features)]
+    ds = TabularDataset(x, y, names, ["y"], f"{n_features}-feature linear (noise {noise:g})")
+    return SyntheticData(ds, weight.T.clone(), bias)
+
+
+def two_class(n: int, separation: float, seed: int) -> SyntheticData:
+    """Two Gaussian blobs in 2-D, centred at ±separation/2 on both axes; target 0.0 or 1.0."""
+    gen = torch.Generator().manual_seed(seed)
+    labels = (torch.rand(n, 1, generator=gen) < 0.5).float()
+    centres = (labels * 2 - 1) * (separation / 2)
+    x = centres + torch.randn(n, 2, generator=gen)
+    ds = TabularDataset(x, labels, ["x1", "x2"], ["label"], f"two classes (separation {separation:g})")
+    return SyntheticData(ds)
