@@ -4,6 +4,7 @@ import streamlit as st
 
 from pages._ui import device_picker
 from torchstart.catalog import ALL_PAGES, HOME
+from torchstart.fair_share import interactive_run
 
 st.set_page_config(page_title="torchstart: learn PyTorch by touching it", page_icon=":fire:", layout="wide")
 
@@ -18,4 +19,6 @@ with st.sidebar:
     device_picker()
     st.caption("Every number on these pages is computed by real PyTorch in this session.")
 
-current.run()
+# Counted so that other sessions' long loops (training, benchmarks) give way to this run.
+with interactive_run():
+    current.run()
