@@ -16,6 +16,25 @@ from torchstart.errors import TorchstartError
 from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
 
 import torch
+from streamlit.runtime.pages_manager import PagesManager
+
+
+def _ensure_frame() -> None:
+    """Make sure pages run inside ``app.py``'s frame, even on a server's very first request.
+
+    With a ``pages/`` folder beside the main script, Streamlit starts each server
+    process in its legacy multipage mode until ``st.navigation`` is first called.
+    If the first request of a fresh server is for ``/models``, say, Streamlit runs
+    ``pages/models.py`` on its own (no frame, every file of ``pages/`` in the
+    sidebar). Every page imports this module, so the first such run lands here:
+    switch the process to ``st.navigation`` mode and rerun through ``app.py``.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_ensure_frame()
 
 
 def param_input(param: Param, key: str, container: Any = None, **kwargs: Any) -> Any:

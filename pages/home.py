@@ -1,6 +1,8 @@
 """Home: what the playground is, where each concept is taught, and what it runs on."""
 
 import pandas as pd
+
+import pages._ui  # noqa: F401  (keeps every page inside the frame; see _ensure_frame)
 import streamlit as st
 
 from torchstart.catalog import CONCEPT_PAGES

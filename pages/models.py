@@ -1,8 +1,106 @@
-"""Models page."""
+"""Models page: stack layers into an nn.Module, then read its print, summary, parameters and code."""
+
+from dataclasses import replace
 
 import streamlit as st
 
-from pages._ui import coming_soon
+from pages import _models_ui as ui
+from pages._ui import current_device, show_code, show_error
+from torchstart.errors import TorchstartError
+from torchstart.layers import format_shape
+from torchstart.model_code import model_code
+from torchstart.model_figures import parameter_histogram
+from torchstart.model_inspect import forward_pass, format_megabytes, parameter_table, summarize, values_table
+from torchstart.model_spec import ModelSpec, check_spec, fit_inputs, parse_shape, trace_shapes
+from torchstart.params import IntParam
+
+BATCH = IntParam("Batch size", 2, 1, 16, help="How many random samples go through the model at once.")
+INPUT_SEED = IntParam("Input seed", 0, 0, 2**31 - 1, help="torch.manual_seed before torch.randn.")
+STAT_FORMAT = {c: st.column_config.NumberColumn(c, format="%.4f") for c in ("mean", "std", "min", "max")}
+STAT_FORMAT["Numel"] = st.column_config.NumberColumn("Numel", format="localized")
 
 st.title("Models")
-coming_soon("the nn.Module builder.")
+st.markdown("A model is a subclass of `nn.Module`: its layers are attributes set in `__init__`, and "
+            "`forward` says how data flows through them. Build one from layers and look inside.")
+
+ui.init_state()
+seed = ui.preset_bar()
+
+st.subheader("Layer stack")
+shape_text, auto_fit = ui.input_shape_bar()
+layers = ui.read_layers()
+fitted, shapes = None, []
+try:
+    input_shape = parse_shape(shape_text)
+    if auto_fit:
+        fitted = list(fit_inputs(ModelSpec("Draft", input_shape, tuple(layers))).layers)
+    shapes = trace_shapes(input_shape, fitted or layers)
+except TorchstartError:
+    pass  # a bad input shape is reported below, after the editor
+ui.stack_editor(fitted or layers, fitted, shapes)
+ui.add_layer_bar()
+
+try:
+    base = ModelSpec(st.session_state[ui.CLASS_NAME].strip(), parse_shape(shape_text), tuple(fitted or layers))
+    check = check_spec(base)
+except TorchstartError as err:
+    show_error(err)
+    ui.kept_model_note()
+    st.stop()
+
+frozen = ui.freeze_picker(check.trainable_layers)
+spec = replace(base, frozen=frozen)
+model = ui.current_model(spec, seed)
+ui.hand_off(spec, check, model)
+summary = ui.per_model("summary", model, None, lambda: summarize(model, spec.input_shape))
+
+st.subheader(f"{spec.class_name}: {format_shape(spec.input_shape)} → {format_shape(check.output_shape)}")
+cols = st.columns(5)
+cols[0].metric("Parameters", f"{summary.total_params:,}")
+cols[1].metric("Trainable", f"{summary.trainable_params:,}")
+cols[2].metric("Non-trainable", f"{summary.total_params - summary.trainable_params:,}")
+cols[3].metric("Mult-adds per sample", f"{summary.mult_adds:,}")
+cols[4].metric("Estimated memory", format_megabytes(summary.total_mb),
+               help=f"torchinfo's estimate for one sample: input {format_megabytes(summary.input_mb)} + "
+                    f"forward/backward {format_megabytes(summary.forward_backward_mb)} + "
+                    f"parameters {format_megabytes(summary.params_mb)}.")
+st.caption("The Training page can train this model when its input and output sizes fit the data; "
+           "the Checkpoints page loads .pth files into it.")
+
+st.markdown("**`print(model)`**")
+st.code(repr(model), language="text")
+st.markdown(f"**`summary(model, input_size=(1, {', '.join(map(str, spec.input_shape))}))`** from torchinfo, "
+            "one row per layer (the 1 is the batch dimension)")
+st.dataframe(summary.table, hide_index=True, width="stretch",
+             column_config={c: st.column_config.NumberColumn(format="localized") for c in ("Params", "Mult-adds")})
+
+params_tab, forward_tab = st.tabs(["Parameters", "Forward pass"])
+with params_tab:
+    st.caption("`model.named_parameters()` with each tensor's initial values (seeded by the init seed).")
+    st.dataframe(ui.per_model("params", model, None, lambda: parameter_table(model)), hide_index=True,
+                 width="stretch", column_config=STAT_FORMAT)
+    named = dict(model.named_parameters())
+    chosen = st.selectbox("Histogram of", list(named), key="models.hist_param")
+    st.plotly_chart(ui.per_model("hist", model, chosen, lambda: parameter_histogram(named[chosen], chosen)),
+                    key="models.histogram")
+
+with forward_tab:
+    left, right = st.columns(2)
+    batch = BATCH.check(int(left.number_input(BATCH.label, BATCH.min_value, BATCH.max_value, BATCH.default,
+                                              key="models.batch", help=BATCH.help)))
+    input_seed = INPUT_SEED.check(int(right.number_input(
+        INPUT_SEED.label, INPUT_SEED.min_value, INPUT_SEED.max_value, INPUT_SEED.default,
+        key="models.input_seed", help=INPUT_SEED.help)))
+    device = current_device()
+    result = ui.per_model("forward", model, (batch, input_seed, str(device)),
+                          lambda: forward_pass(model, spec.input_shape, batch, input_seed, device))
+    st.markdown(f"`x` {format_shape(tuple(result.inputs.shape))} → `model(x)` "
+                f"{format_shape(tuple(result.outputs.shape))}, in eval mode on `{result.device}`")
+    for where, name, values in zip(st.columns(2), ("x", "model(x)"), (result.inputs, result.outputs)):
+        shown = values_table(values)
+        more = values[0].numel() - shown.shape[1]
+        where.markdown(f"**`{name}`**" + (f" (first {shown.shape[1]} of {values[0].numel():,} values per sample)"
+                                          if more else ""))
+        where.dataframe(shown.style.format("{:.4f}"), width="stretch")
+
+show_code(model_code(spec, seed, batch, input_seed, result.device))

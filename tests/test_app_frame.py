@@ -66,3 +66,27 @@ def test_every_page_opens_in_chromium(page, info) -> None:
     assert info.title.split()[0] in main_text(page) or info is ALL_PAGES[0]
     if info.url_path:
         assert re.search(rf"/{info.url_path}$", page.url)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_first_request_to_a_page_of_a_fresh_server_gets_the_frame(browser, tmp_path) -> None:
+    """A fresh server's first visit to /models must run through app.py, not legacy pages/ mode."""
+    from playwright.sync_api import expect
+
+    from tests.conftest import start_server
+
+    proc, url, _ = start_server(tmp_path)
+    try:
+        context = browser.new_context()
+        page = context.new_page()
+        page.base_url = url
+        open_app(page, "models")
+        expect(page.locator('[data-testid="stMain"] h1').first).to_contain_text("Models", timeout=60_000)
+        sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+        assert "Compute device" in sidebar  # the frame's sidebar ran
+        assert "models ui" not in sidebar.lower() and "_ui" not in sidebar  # no auto-discovered files
+        assert page.url.endswith("/models")
+        context.close()
+    finally:
+        proc.terminate()

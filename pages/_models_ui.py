@@ -1,0 +1,240 @@
+"""Streamlit side of the Models page: the preset bar, the layer-stack editor and the session hand-off.
+
+The stack lives in ``st.session_state["models.stack"]`` as a list of
+``{"id", "kind", "args"}`` dicts; each argument's widget is keyed by the layer's
+id (``models.layer.<id>.<arg>``), so moving a layer keeps its values.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, Callable
+
+import streamlit as st
+from torch import nn
+
+from torchstart import session
+from torchstart.errors import TorchstartError
+from torchstart.layers import LAYERS, ArgSpec, format_shape
+from torchstart.model_code import handoff_code
+from torchstart.model_spec import (MAX_LAYERS, PRESET_NOTES, PRESETS, LayerSpec, ModelSpec, SpecCheck,
+                                   attribute_names, build_model, fit_inputs, parse_shape)
+from torchstart.params import BoolParam, FloatParam, IntParam
+
+STACK = "models.stack"
+NEXT_ID = "models.next_id"
+PRESET = "models.preset"
+CLASS_NAME = "models.class_name"
+INPUT_SHAPE = "models.input_shape"
+AUTO_FIT = "models.auto_fit"
+FROZEN = "models.frozen"
+SEED = "models.seed"
+NEW_KIND = "models.new_kind"
+BUILT = "models.built"
+DEFAULT_PRESET = "SimpleModel"
+MIN_ARG_SLOTS = 4  # argument columns per row, so a Linear's inputs are as wide as a Conv2d's
+
+SEED_PARAM = IntParam("Init seed", 0, 0, 2**31 - 1, help="torch.manual_seed before building: same seed, same weights.")
+
+
+def arg_key(layer_id: int, arg: str) -> str:
+    """The widget key of one argument of one layer."""
+    return f"models.layer.{layer_id}.{arg}"
+
+
+def _new_entry(kind: str, args: dict[str, Any]) -> dict[str, Any]:
+    st.session_state[NEXT_ID] = st.session_state.get(NEXT_ID, 0) + 1
+    return {"id": st.session_state[NEXT_ID] - 1, "kind": kind, "args": dict(args)}
+
+
+def load_preset(name: str | None = None) -> None:
+    """Replace the stack, class name and input shape with a preset's (a widget callback)."""
+    name = name or st.session_state.get(PRESET, DEFAULT_PRESET)
+    spec = PRESETS[name]
+    st.session_state[PRESET] = name
+    st.session_state[STACK] = [_new_entry(layer.kind, layer.kwargs) for layer in spec.layers]
+    st.session_state[CLASS_NAME] = spec.class_name
+    st.session_state[INPUT_SHAPE] = ", ".join(str(n) for n in spec.input_shape)
+    st.session_state[FROZEN] = []
+
+
+def init_state() -> None:
+    """Load the default preset the first time the page runs in a session."""
+    if STACK not in st.session_state:
+        load_preset(DEFAULT_PRESET)
+
+
+def preset_bar() -> int:
+    """Preset, class name and init seed; returns the seed."""
+    left, reload, mid, right = st.columns([2, 0.3, 1.4, 1], vertical_alignment="bottom")
+    left.selectbox("Start from a preset", list(PRESETS), key=PRESET, on_change=load_preset,
+                   help="Loads the preset into the layer stack below; then edit it freely.")
+    reload.button("", icon=":material/restart_alt:", key="models.reload", on_click=load_preset,
+                  help="Reload the preset, undoing your edits.")
+    mid.text_input("Class name", key=CLASS_NAME, max_chars=40)
+    seed = right.number_input(SEED_PARAM.label, SEED_PARAM.min_value, SEED_PARAM.max_value,
+                              key=SEED, value=SEED_PARAM.default, help=SEED_PARAM.help)
+    st.caption(PRESET_NOTES[st.session_state[PRESET]])
+    return SEED_PARAM.check(int(seed))
+
+
+def read_layers() -> list[LayerSpec]:
+    """The stack as layer specs, from the widget values the learner last set."""
+    layers = []
+    for entry in st.session_state[STACK]:
+        kind = LAYERS[entry["kind"]]
+        args = {a.name: st.session_state.get(arg_key(entry["id"], a.name), entry["args"][a.name])
+                for a in kind.args}
+        layers.append(LayerSpec(entry["kind"], tuple(args.items())))
+    return layers
+
+
+def _arg_widget(where: Any, arg: ArgSpec, key: str, disabled: bool) -> Any:
+    """One argument's input; its value comes from session state (seeded by the caller)."""
+    param = arg.param
+    if isinstance(param, BoolParam):
+        return where.checkbox(arg.name, key=key, help=param.help or None, disabled=disabled)
+    if isinstance(param, FloatParam):
+        return where.number_input(arg.name, float(param.min_value), float(param.max_value), step=param.step,
+                                  format=param.format, key=key, disabled=disabled)
+    assert isinstance(param, IntParam)
+    help_text = "Set from the shape it receives (auto-fit is on)." if disabled else None
+    return where.number_input(arg.name, param.min_value, param.max_value, step=param.step, key=key,
+                              disabled=disabled, help=help_text)
+
+
+def _move(layer_id: int, step: int) -> None:
+    stack = st.session_state[STACK]
+    i = next(i for i, e in enumerate(stack) if e["id"] == layer_id)
+    j = i + step
+    if 0 <= j < len(stack):
+        stack[i], stack[j] = stack[j], stack[i]
+
+
+def _remove(layer_id: int) -> None:
+    st.session_state[STACK] = [e for e in st.session_state[STACK] if e["id"] != layer_id]
+
+
+def _add_layer() -> None:
+    """Append the chosen kind, its input size fitted to what the stack currently outputs."""
+    kind = st.session_state[NEW_KIND]
+    layer = LayerSpec.of(kind)
+    try:
+        shape = parse_shape(st.session_state[INPUT_SHAPE])
+        draft = ModelSpec("Draft", shape, (*read_layers(), layer))
+        layer = fit_inputs(draft).layers[-1]
+    except TorchstartError:
+        pass  # the stack has a problem already; the new layer keeps its defaults
+    st.session_state[STACK].append(_new_entry(kind, layer.kwargs))
+
+
+def _shape_note(pos: int, shapes: list[tuple[int, ...]]) -> str:
+    """What layer ``pos`` outputs, or that it is the first layer that does not fit."""
+    if pos < len(shapes):
+        return f"→ {format_shape(shapes[pos])}"
+    return ":red[✗ see the error below]" if pos == len(shapes) else ""
+
+
+def stack_editor(layers: list[LayerSpec], fitted: list[LayerSpec] | None, shapes: list[tuple[int, ...]]) -> None:
+    """One bordered row per layer: its arguments, output shape, and move/remove buttons.
+
+    ``fitted`` holds the auto-fitted layers when auto-fit is on; ``shapes`` the output
+    shapes of the layers that fit, in order.
+    """
+    names = attribute_names(layers)
+    for pos, entry in enumerate(st.session_state[STACK]):
+        kind = LAYERS[entry["kind"]]
+        with st.container(border=True):
+            head, body, tools = st.columns([1.3, 7, 1], vertical_alignment="center")
+            head.markdown(f"**{pos + 1}. {kind.name}**  \n`self.{names[pos]}`  \n{_shape_note(pos, shapes)}")
+            if not kind.args:
+                body.caption(kind.summary)
+            slots = body.columns(max(MIN_ARG_SLOTS, len(kind.args)))
+            for slot, arg in zip(slots, kind.args):
+                key = arg_key(entry["id"], arg.name)
+                auto = fitted is not None and arg.name == kind.input_arg
+                if auto:
+                    st.session_state[key] = fitted[pos].kwargs[arg.name]
+                elif key not in st.session_state:
+                    value = entry["args"][arg.name]
+                    st.session_state[key] = float(value) if isinstance(arg.param, FloatParam) else value
+                entry["args"][arg.name] = _arg_widget(slot, arg, key, disabled=auto)
+            up, down, drop = tools.columns(3)
+            last = len(st.session_state[STACK]) - 1
+            up.button("", icon=":material/arrow_upward:", key=f"models.up.{entry['id']}", help="Move up",
+                      on_click=_move, args=(entry["id"], -1), disabled=pos == 0)
+            down.button("", icon=":material/arrow_downward:", key=f"models.down.{entry['id']}",
+                        help="Move down", on_click=_move, args=(entry["id"], 1), disabled=pos == last)
+            drop.button("", icon=":material/delete:", key=f"models.remove.{entry['id']}", help="Remove",
+                        on_click=_remove, args=(entry["id"],))
+
+
+def add_layer_bar() -> None:
+    """Choose a kind and append it to the stack (up to the layer cap)."""
+    full = len(st.session_state[STACK]) >= MAX_LAYERS
+    pick, add, note = st.columns([3, 1.2, 3], vertical_alignment="bottom")
+    pick.selectbox("Layer to add", list(LAYERS), key=NEW_KIND,
+                   format_func=lambda k: f"{k}: {LAYERS[k].summary}")
+    add.button("Add layer", icon=":material/add:", key="models.add", on_click=_add_layer, disabled=full)
+    if full:
+        note.caption(f"The stack is at the cap of {MAX_LAYERS} layers: remove one to add another.")
+
+
+def input_shape_bar() -> tuple[str, bool]:
+    """The input shape text and the auto-fit toggle."""
+    text_col, fit_col = st.columns([2, 3], vertical_alignment="bottom")
+    text = text_col.text_input("Input shape (one sample, no batch dimension)", key=INPUT_SHAPE,
+                               help="2 for two features; 1, 28, 28 for a grey 28×28 image.")
+    auto = fit_col.toggle("Auto-fit input sizes", key=AUTO_FIT, value=False,
+                          help="Set in_features / in_channels / num_features from the shape each layer "
+                               "receives. Off: you set them, and a mismatch is explained.")
+    return text, auto
+
+
+def freeze_picker(candidates: list[str]) -> tuple[str, ...]:
+    """Which layers get ``requires_grad_(False)``; stale names (after edits) are dropped first."""
+    st.session_state[FROZEN] = [n for n in st.session_state.get(FROZEN, []) if n in candidates]
+    chosen = st.multiselect("Freeze layers (requires_grad = False)", candidates, key=FROZEN,
+                            help="A frozen layer's parameters get no gradients, so training leaves "
+                                 "them as they are. Watch the trainable count.")
+    return tuple(chosen)
+
+
+def current_model(spec: ModelSpec, seed: int) -> nn.Module:
+    """The built model for (spec, seed), rebuilt only when either changed."""
+    key = (spec, seed)
+    built = st.session_state.get(BUILT)
+    if built is None or built[0] != key:
+        built = (key, build_model(spec, seed))
+        st.session_state[BUILT] = built
+    return built[1]
+
+
+def per_model(name: str, model: nn.Module, extra: Any, compute: Callable[[], Any]) -> Any:
+    """``compute()``, remembered for this model object (and ``extra``) so reruns skip big-model work."""
+    key = f"models.cache.{name}"
+    hit = st.session_state.get(key)
+    if hit is not None and hit[0] is model and hit[1] == extra:
+        return hit[2]
+    value = compute()
+    st.session_state[key] = (model, extra, value)
+    return value
+
+
+def hand_off(spec: ModelSpec, check: SpecCheck, model: nn.Module) -> None:
+    """Offer this model to the Training and Checkpoints pages (only a valid model gets here)."""
+    current = st.session_state.get(session.MODEL)
+    if current is not None and current.module is model:
+        return
+    st.session_state[session.MODEL] = session.SessionModel(
+        name=spec.class_name, module=model, build=partial(build_model, spec),
+        input_shape=tuple(spec.input_shape), output_shape=check.output_shape, code=handoff_code(spec),
+    )
+
+
+def kept_model_note() -> None:
+    """After an error: say which model other pages still use."""
+    kept = st.session_state.get(session.MODEL)
+    if kept is not None:
+        st.caption(f"The Training and Checkpoints pages still use the last valid model, "
+                   f"{kept.name} ({format_shape(kept.input_shape)} → {format_shape(kept.output_shape)}).")

@@ -1,0 +1,373 @@
+"""Models core: presets, shape rules and caps, generated code, inspection; checked against plain torch."""
+
+from __future__ import annotations
+
+import math
+import pickle
+import tracemalloc
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+import torchinfo
+from torch import nn
+
+from torchstart.errors import TorchstartError
+from torchstart.layers import LAYERS
+from torchstart.model_code import class_code, handoff_code, model_code
+from torchstart.model_figures import histogram, parameter_histogram
+from torchstart.model_inspect import forward_pass, parameter_table, random_input, summarize, values_table
+from torchstart.model_spec import (MAX_LAYERS, PRESETS, LayerSpec, ModelSpec, attribute_names, build_model,
+                                   check_spec, fit_inputs, parse_shape, trace_shapes)
+
+L = LayerSpec.of
+
+
+def plain_preset(name: str) -> nn.Module:
+    """The presets written directly in torch, as a learner would."""
+    return {
+        "SimpleModel": lambda: nn.Linear(2, 1),
+        "Linear regression": lambda: nn.Linear(1, 1),
+        "MLP": lambda: nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 1)),
+        "Small CNN": lambda: nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(16 * 7 * 7, 10)),
+    }[name]()
+
+
+def count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def run_code(code: str) -> dict:
+    """Execute our own generated code (never learner text) and return its namespace."""
+    namespace: dict = {}
+    exec(compile(code, "<generated>", "exec"), namespace)  # noqa: S102 - our generated code
+    return namespace
+
+
+# ---------------------------------------------------------------- presets
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_preset_parameter_count_matches_plain_torch(name: str) -> None:
+    spec = PRESETS[name]
+    plain = plain_preset(name)
+    expected = count(plain)
+    assert check_spec(spec).total_params == expected
+    model = build_model(spec, seed=0)
+    assert count(model) == expected
+    assert summarize(model, spec.input_shape).total_params == expected
+    # Same seed, same construction order: the same initial values as the plain torch model.
+    torch.manual_seed(0)
+    plain = plain_preset(name)
+    for ours, theirs in zip(model.parameters(), plain.parameters(), strict=True):
+        assert torch.equal(ours, theirs)
+    x = random_input(spec.input_shape, 3, seed=1)
+    assert torch.allclose(model(x), plain(x))
+    assert tuple(model(x).shape[1:]) == check_spec(spec).output_shape
+
+
+def test_simple_model_class_reads_like_the_tutorial() -> None:
+    code = class_code(PRESETS["SimpleModel"])
+    assert "class SimpleModel(nn.Module):" in code
+    assert "        self.linear = nn.Linear(2, 1)\n" in code
+    assert "    def forward(self, x):\n        return self.linear(x)\n" in code
+    model = build_model(PRESETS["SimpleModel"], seed=0)
+    assert repr(model) == ("SimpleModel(\n  (linear): Linear(in_features=2, out_features=1, bias=True)\n)")
+
+
+# ---------------------------------------------------------------- shapes and counts vs real torch
+
+VALID_STACKS = [
+    ModelSpec("A", (5,), (L("Linear", in_features=5, out_features=7, bias=False), L("Tanh"),
+                          L("BatchNorm1d", num_features=7), L("Dropout", p=0.5), L("Linear", in_features=7, out_features=3),
+                          L("Sigmoid"))),
+    ModelSpec("B", (3, 20, 17), (L("Conv2d", in_channels=3, out_channels=6, kernel_size=5, stride=2, padding=2),
+                                 L("BatchNorm2d", num_features=6), L("LeakyReLU", negative_slope=0.2),
+                                 L("AvgPool2d", kernel_size=3, stride=1), L("Conv2d", in_channels=6, out_channels=4,
+                                                                           kernel_size=2, bias=False),
+                                 L("MaxPool2d", kernel_size=2, stride=2), L("Flatten"),
+                                 L("Linear", in_features=4 * 3 * 3, out_features=2), L("GELU"))),
+    # A Linear on a 3-d input works on the last dimension, as in torch.
+    ModelSpec("C", (2, 3, 4), (L("Linear", in_features=4, out_features=6), L("ReLU"), L("Flatten"))),
+]
+
+
+@pytest.mark.parametrize("spec", VALID_STACKS, ids=lambda s: s.class_name)
+def test_analytic_shapes_and_counts_equal_a_real_forward(spec: ModelSpec) -> None:
+    check = check_spec(spec)
+    model = build_model(spec, seed=0).eval()
+    seen = []
+    hooks = [m.register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape[1:]))) for m in model.children()]
+    model(random_input(spec.input_shape, 2, seed=0))
+    for hook in hooks:
+        hook.remove()
+    assert [row.out_shape for row in check.layers] == seen
+    assert [row.params for row in check.layers] == [count(m) for m in model.children()]
+    assert trace_shapes(spec.input_shape, spec.layers) == seen
+
+
+def test_analytic_mult_adds_of_linear_and_conv_match_torchinfo_weights() -> None:
+    # torchinfo counts bias terms as mult-adds too; without bias both count weights × positions.
+    spec = ModelSpec("M", (3, 10, 10), (L("Conv2d", in_channels=3, out_channels=4, kernel_size=3, bias=False),
+                                        L("Flatten"), L("Linear", in_features=256, out_features=5, bias=False)))
+    stats = summarize(build_model(spec, seed=0), spec.input_shape)
+    assert check_spec(spec).total_macs == stats.mult_adds == 3 * 4 * 9 * 8 * 8 + 256 * 5
+
+
+# (stack, input shape, the layer and sizes the message must name)
+BAD_STACKS = [
+    ((L("Linear", in_features=4, out_features=16), L("Linear", in_features=16, out_features=32), L("ReLU"),
+      L("Linear", in_features=64, out_features=10)), (4,),
+     ["Layer 4: Linear(64 → 10) receives 32 features from ReLU after Linear(16 → 32)", "in_features to 32"]),
+    ((L("Linear", in_features=4, out_features=8),), (3,),
+     ["Layer 1: Linear(4 → 8) receives 3 features from the input", "in_features to 3"]),
+    ((L("ReLU"), L("Linear", in_features=4, out_features=8)), (3,),
+     ["Layer 2: Linear(4 → 8) receives 3 features from ReLU after the input"]),
+    ((L("Conv2d", in_channels=1, out_channels=8, kernel_size=3),), (784,),
+     ["Layer 1: Conv2d(1 → 8, 3×3) needs an image", "784 features from the input"]),
+    ((L("Conv2d", in_channels=1, out_channels=8, kernel_size=3),), (3, 28, 28),
+     ["Layer 1: Conv2d(1 → 8, 3×3) receives 3 channels from the input", "in_channels to 3"]),
+    ((L("Conv2d", in_channels=1, out_channels=4, kernel_size=3), L("MaxPool2d", kernel_size=2, stride=2),
+      L("Conv2d", in_channels=4, out_channels=4, kernel_size=5)), (1, 8, 8),
+     ["Layer 3: Conv2d(4 → 4, 5×5) receives a 3×3 image from MaxPool2d(2)", "smaller than its 5×5 kernel"]),
+    ((L("Conv2d", in_channels=1, out_channels=4, kernel_size=3), L("Linear", in_features=64, out_features=2)),
+     (1, 10, 10), ["Layer 2: Linear(64 → 2) receives a 4×8×8 tensor from Conv2d(1 → 4, 3×3)", "Flatten"]),
+    ((L("Linear", in_features=2, out_features=8), L("BatchNorm1d", num_features=16)), (2,),
+     ["Layer 2: BatchNorm1d(16) receives 8 features from Linear(2 → 8)", "num_features to 8"]),
+    ((L("MaxPool2d", kernel_size=4, stride=4),), (1, 3, 3),
+     ["Layer 1: MaxPool2d(4) receives a 3×3 image from the input", "window"]),
+]
+
+
+def _plain(layers: tuple[LayerSpec, ...]) -> nn.Sequential:
+    return nn.Sequential(*(LAYERS[layer.kind].make(layer.kwargs) for layer in layers))
+
+
+@pytest.mark.parametrize("layers, shape, fragments", BAD_STACKS, ids=lambda v: None)
+def test_shape_mismatch_names_the_layer_and_both_sizes(layers, shape, fragments) -> None:
+    with pytest.raises(TorchstartError) as err:
+        check_spec(ModelSpec("Bad", shape, layers))
+    for fragment in fragments:
+        assert fragment in str(err.value)
+    with pytest.raises(TorchstartError):
+        build_model(ModelSpec("Bad", shape, layers))
+    # ...and torch itself refuses the same stack (our rules do not invent problems).
+    with pytest.raises(RuntimeError):
+        _plain(layers).eval()(torch.zeros(2, *shape))
+
+
+def test_trace_stops_at_the_first_misfit() -> None:
+    layers, shape, _ = BAD_STACKS[0]
+    assert trace_shapes(shape, layers) == [(16,), (32,), (32,)]
+
+
+def test_fit_inputs_repairs_sizes_and_keeps_other_arguments() -> None:
+    layers, shape, _ = BAD_STACKS[0]
+    fitted = fit_inputs(ModelSpec("Fit", shape, layers))
+    assert fitted.layers[3].kwargs == {"in_features": 32, "out_features": 10, "bias": True}
+    assert check_spec(fitted).output_shape == (10,)
+    cnn = ModelSpec("Cnn", (3, 8, 8), (L("Conv2d", in_channels=1, out_channels=4, kernel_size=3), L("Flatten"),
+                                       L("BatchNorm1d", num_features=1), L("Linear", in_features=1, out_features=2)))
+    assert check_spec(fit_inputs(cnn)).total_params == count(nn.Conv2d(3, 4, 3)) + 2 * 144 + count(nn.Linear(144, 2))
+
+
+# ---------------------------------------------------------------- caps and bad input
+
+
+def test_layer_cap() -> None:
+    spec = ModelSpec("Deep", (4,), tuple(L("ReLU") for _ in range(MAX_LAYERS + 1)))
+    with pytest.raises(TorchstartError, match="51 layers; the cap here is 50"):
+        check_spec(spec)
+    check_spec(ModelSpec("Deep", (4,), tuple(L("ReLU") for _ in range(MAX_LAYERS))))
+
+
+def test_parameter_cap_is_checked_before_allocating() -> None:
+    spec = ModelSpec("Huge", (40_000,), (L("Linear", in_features=40_000, out_features=40_000),))
+    tracemalloc.start()
+    with pytest.raises(TorchstartError, match=r"1,600,040,000 parameters; the cap here is 50,000,000"):
+        build_model(spec)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 5_000_000  # a 1.6 G-parameter Linear would be 6.4 GB
+
+
+@pytest.mark.parametrize("layer, message", [
+    (L("Linear", in_features=65_537, out_features=1), "in_features is capped at 65,536"),
+    (L("Conv2d", out_channels=2048), "out_channels is capped at 1,024"),
+    (L("Conv2d", kernel_size=16), "kernel_size is capped at 15"),
+    (L("Dropout", p=1.5), "p must be between 0 and 1"),
+    (L("Linear", in_features=0), "in_features must be at least 1"),
+])
+def test_argument_caps(layer: LayerSpec, message: str) -> None:
+    with pytest.raises(TorchstartError, match=message):
+        check_spec(ModelSpec("M", (2,), (layer,)))
+
+
+@pytest.mark.parametrize("shape, message", [
+    (("Conv2d", dict(in_channels=64, out_channels=1024, kernel_size=1)), "4,000,000"),
+    (("Conv2d", dict(in_channels=64, out_channels=256, kernel_size=15, padding=7)), "mult-adds"),
+])
+def test_activation_and_compute_caps(shape, message: str) -> None:
+    kind, args = shape
+    with pytest.raises(TorchstartError, match=message):
+        check_spec(ModelSpec("M", (64, 64, 64), (L(kind, **args),)))
+
+
+@pytest.mark.parametrize("text, expected", [("2", (2,)), ("1, 28, 28", (1, 28, 28)), ("(3,32,32)", (3, 32, 32)),
+                                            ("1x28x28", (1, 28, 28)), (" 4 ", (4,)),
+                                            ("(2,)", (2,)), ("1 28 28", (1, 28, 28))])
+def test_parse_shape(text: str, expected: tuple) -> None:
+    assert parse_shape(text) == expected
+
+
+@pytest.mark.parametrize("text, message", [("", "not a list of whole numbers"), ("two", "whole numbers"),
+                                           ("1, -2", "whole numbers"), ("0", "between 1 and"),
+                                           ("1, 28, x", "whole numbers"), ("2.5", "whole numbers"), (",", "whole"),
+                                           ("1,2,3,4", "4 dimensions"), ("3, 1000, 1000", "cap here is 1,000,000"),
+                                           ("__import__('os')", "whole numbers")])
+def test_parse_shape_refuses(text: str, message: str) -> None:
+    with pytest.raises(TorchstartError, match=message):
+        parse_shape(text)
+
+
+@pytest.mark.parametrize("name", ["", "1Model", "my model", "class", "nn", "A" * 41, "x;import os"])
+def test_bad_class_names(name: str) -> None:
+    with pytest.raises(TorchstartError):
+        check_spec(ModelSpec(name, (2,), (L("Linear", in_features=2, out_features=1),)))
+
+
+def test_unknown_kind_and_argument() -> None:
+    with pytest.raises(TorchstartError, match="Unknown layer 'Softmaxx'"):
+        L("Softmaxx")
+    with pytest.raises(TorchstartError, match="no argument 'bogus'"):
+        check_spec(ModelSpec("M", (2,), (LayerSpec("Linear", (("bogus", 1),)),)))
+
+
+# ---------------------------------------------------------------- generated code
+
+
+CUSTOM = ModelSpec("Custom", (1, 12, 12), (
+    L("Conv2d", in_channels=1, out_channels=3, kernel_size=3, stride=2, padding=1, bias=False),
+    L("BatchNorm2d", num_features=3), L("ReLU"), L("MaxPool2d", kernel_size=2, stride=1), L("Flatten"),
+    L("Dropout", p=0.25), L("Linear", in_features=75, out_features=8), L("LeakyReLU", negative_slope=0.1),
+    L("Linear", in_features=8, out_features=2),
+), frozen=("conv", "linear2"))
+
+
+@pytest.mark.parametrize("spec", [*PRESETS.values(), CUSTOM, *VALID_STACKS], ids=lambda s: s.class_name)
+def test_generated_script_reproduces_the_model(spec: ModelSpec) -> None:
+    seed, batch, input_seed = 7, 3, 11
+    page_model = build_model(spec, seed=seed)
+    ns = run_code(model_code(spec, seed, batch, input_seed))
+    model = ns["model"]
+    assert repr(model) == repr(page_model)
+    assert [(n, tuple(p.shape), p.requires_grad) for n, p in model.named_parameters()] == \
+        [(n, tuple(p.shape), p.requires_grad) for n, p in page_model.named_parameters()]
+    assert count(model) == count(page_model)
+    for (_, ours), (_, theirs) in zip(page_model.state_dict().items(), model.state_dict().items(), strict=True):
+        assert torch.equal(ours, theirs)
+    result = forward_pass(page_model, spec.input_shape, batch, input_seed)
+    assert torch.equal(ns["x"], result.inputs)
+    assert torch.allclose(ns["y"], result.outputs)
+
+
+def test_handoff_build_matches_the_shown_class() -> None:
+    shown = run_code(handoff_code(CUSTOM))["model"]
+    build = pickle.loads(pickle.dumps(partial(build_model, CUSTOM)))  # the hand-off's build() pickles
+    fresh = build()
+    assert list(fresh.state_dict()) == list(shown.state_dict())
+    assert [p.requires_grad for p in fresh.parameters()] == [p.requires_grad for p in shown.parameters()]
+    # a state_dict saved from one loads strictly into the other
+    shown.load_state_dict(fresh.state_dict(), strict=True)
+    assert repr(pickle.loads(pickle.dumps(fresh))) == repr(shown)
+    torch.manual_seed(3)
+    a = build_model(CUSTOM)
+    torch.manual_seed(3)
+    b = run_code(handoff_code(CUSTOM))["model"]
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_attribute_names_number_repeated_kinds_only() -> None:
+    assert attribute_names(PRESETS["MLP"].layers) == ["linear1", "relu1", "linear2", "relu2", "linear3"]
+    assert attribute_names(CUSTOM.layers) == ["conv", "bn", "relu", "pool", "flatten", "dropout", "linear1",
+                                              "leaky_relu", "linear2"]
+
+
+# ---------------------------------------------------------------- inspection
+
+
+def test_summary_matches_torchinfo_and_freezing_updates_trainable() -> None:
+    model = build_model(CUSTOM, seed=0)
+    ours = summarize(model, CUSTOM.input_shape)
+    stats = torchinfo.summary(build_model(CUSTOM, seed=0), input_size=(1, 1, 12, 12), verbose=0)
+    assert (ours.total_params, ours.trainable_params, ours.mult_adds) == \
+        (stats.total_params, stats.trainable_params, stats.total_mult_adds)
+    frozen = count(model.conv) + count(model.linear2)
+    assert ours.trainable_params == count(model) - frozen
+    assert list(ours.table["Layer"]) == attribute_names(CUSTOM.layers)
+    assert dict(zip(ours.table["Layer"], ours.table["Trainable"]))["conv"] == "False"
+    assert ours.table["Output shape"].iloc[0] == "[1, 3, 6, 6]"
+    assert ours.total_mb == pytest.approx(float(str(stats).split("Estimated Total Size (MB): ")[1].split()[0]),
+                                          abs=0.01)
+    cached = [info.module for infos in torchinfo.torchinfo._cached_forward_pass.values() for info in infos]
+    assert all(module is not model for module in cached)  # torchinfo's global cache does not keep ours alive
+
+
+def test_parameter_table_matches_named_parameters() -> None:
+    model = build_model(PRESETS["Small CNN"], seed=0)
+    table = parameter_table(model)
+    for (name, param), row in zip(model.named_parameters(), table.itertuples(index=False), strict=True):
+        assert row.Name == name and row.Numel == param.numel() and row.Shape == str(tuple(param.shape))
+        assert row.requires_grad is True and row.Dtype == "torch.float32"
+        assert row.mean == pytest.approx(param.double().mean().item(), abs=1e-7)
+        assert row.std == pytest.approx(param.double().std().item(), rel=1e-5)
+        assert (row.min, row.max) == (param.min().item(), param.max().item())
+    single = parameter_table(nn.Linear(1, 1))
+    assert math.isnan(single["std"].iloc[0])  # std of one value is undefined, not 0
+
+
+def test_histogram_counts_equal_numpy() -> None:
+    values = build_model(PRESETS["Small CNN"], seed=0).linear.weight
+    hist = histogram(values, bins=20)
+    expected, edges = np.histogram(values.detach().double().numpy(), bins=20)
+    assert hist.counts.sum().item() == values.numel()
+    assert np.allclose(hist.edges.numpy(), edges)
+    assert np.abs(hist.counts.numpy() - expected).sum() <= 2  # a value exactly on an edge may switch bins
+    constant = histogram(torch.ones(5))
+    assert constant.counts.sum().item() == 5
+    fig = parameter_histogram(values, "linear.weight")
+    assert sum(fig.data[0].y) == values.numel()
+
+
+def test_forward_pass_is_seeded_in_eval_mode_and_leaves_the_model_alone() -> None:
+    model = build_model(CUSTOM, seed=0)
+    model.train()
+    first = forward_pass(model, CUSTOM.input_shape, 4, seed=5)
+    again = forward_pass(model, CUSTOM.input_shape, 4, seed=5)
+    assert model.training
+    torch.manual_seed(5)
+    assert torch.equal(first.inputs, torch.randn(4, 1, 12, 12))
+    assert torch.equal(first.outputs, again.outputs)
+    with torch.no_grad():
+        assert torch.allclose(first.outputs, model.eval()(first.inputs))
+    table = values_table(first.inputs, limit=3)
+    assert list(table.columns) == ["[0, 0, 0]", "[0, 0, 1]", "[0, 0, 2]"]
+    assert table.iloc[1, 2] == pytest.approx(first.inputs[1, 0, 0, 2].item())
+    assert list(values_table(first.outputs).columns) == ["[0]", "[1]"]
+
+
+@pytest.mark.gpu
+def test_forward_pass_on_cuda_matches_cpu() -> None:
+    model = build_model(PRESETS["Small CNN"], seed=0)
+    cpu = forward_pass(model, (1, 28, 28), 2, seed=0)
+    gpu = forward_pass(model, (1, 28, 28), 2, seed=0, device="cuda")
+    assert gpu.device.startswith("cuda")
+    assert next(model.parameters()).device.type == "cpu"
+    assert torch.allclose(cpu.outputs, gpu.outputs, atol=1e-4)
+    ns = run_code(model_code(PRESETS["Small CNN"], 0, 2, 0, device=gpu.device))
+    assert next(ns["model"].parameters()).device.type == "cuda"
+    assert torch.allclose(ns["y"], gpu.outputs, atol=1e-5)

@@ -1,0 +1,185 @@
+"""Models page: AppTest runs of the editor, summary, freezing and hand-off, and a real-browser preset pick."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from torchstart import session
+from tests.browser import main_text, open_app, wait_for_run
+
+PAGE = "pages/models.py"
+
+
+def count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def run_code(code: str) -> dict:
+    """Execute the page's own generated code (never learner text) and return its namespace."""
+    namespace: dict = {}
+    exec(compile(code, "<show code>", "exec"), namespace)  # noqa: S102 - our generated code
+    return namespace
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def layer_key(at, position: int, arg: str) -> str:
+    """Widget key of ``arg`` of the layer at ``position`` (0-based) in the current stack."""
+    return f"models.layer.{at.session_state['models.stack'][position]['id']}.{arg}"
+
+
+def pick_preset(at, name: str):
+    at.selectbox(key="models.preset").set_value(name).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_page_runs_with_the_simple_model(open_page) -> None:
+    at = open_page(PAGE)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error
+    assert metric(at, "Parameters") == f"{count(nn.Linear(2, 1)):,}"
+    assert at.code[0].value == "SimpleModel(\n  (linear): Linear(in_features=2, out_features=1, bias=True)\n)"
+    handed = at.session_state[session.MODEL]
+    assert (handed.name, handed.in_features, handed.out_features) == ("SimpleModel", 2, 1)
+
+
+def test_changing_a_width_changes_the_parameter_total(open_page) -> None:
+    at = open_page(PAGE)
+    at.number_input(key=layer_key(at, 0, "out_features")).set_value(4).run()
+    assert metric(at, "Parameters") == f"{count(nn.Linear(2, 4)):,}"
+    assert at.session_state[session.MODEL].out_features == 4
+    # With auto-fit on, widening the MLP's first layer re-fits the next one.
+    pick_preset(at, "MLP")
+    at.toggle(key="models.auto_fit").set_value(True).run()
+    at.number_input(key=layer_key(at, 0, "out_features")).set_value(32).run()
+    plain = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 1))
+    assert not at.error
+    assert metric(at, "Parameters") == f"{count(plain):,}"
+    assert at.number_input(key=layer_key(at, 2, "in_features")).value == 32
+
+
+def test_bad_stack_shows_an_error_and_keeps_the_last_model(open_page) -> None:
+    at = pick_preset(open_page(PAGE), "MLP")
+    before = at.session_state[session.MODEL]
+    at.number_input(key=layer_key(at, 2, "in_features")).set_value(64).run()
+    assert not at.exception
+    assert len(at.error) == 1
+    assert "Layer 3: Linear(64 → 16) receives 16 features from ReLU after Linear(2 → 16)" in at.error[0].value
+    assert not at.metric  # nothing stale is shown as if it were this stack
+    assert at.session_state[session.MODEL] is before
+    assert any("still use the last valid model, MLP" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("models.input_shape", "1, 28, x", "not a list of whole numbers"),
+    ("models.class_name", "my model", "not a valid Python class name"),
+])
+def test_bad_shape_or_name_shows_an_error(open_page, key: str, value: str, message: str) -> None:
+    at = open_page(PAGE)
+    at.text_input(key=key).set_value(value).run()
+    assert not at.exception
+    assert message in at.error[0].value
+
+
+def test_freezing_updates_trainable_counts(open_page) -> None:
+    at = pick_preset(open_page(PAGE), "MLP")
+    at.multiselect(key="models.frozen").set_value(["linear1"]).run()
+    frozen = count(nn.Linear(2, 16))
+    assert metric(at, "Trainable") == f"{337 - frozen:,}"
+    assert metric(at, "Non-trainable") == f"{frozen:,}"
+    params = at.dataframe[1].value
+    assert dict(zip(params["Name"], params["requires_grad"])) == {
+        "linear1.weight": False, "linear1.bias": False, "linear2.weight": True, "linear2.bias": True,
+        "linear3.weight": True, "linear3.bias": True}
+    assert not any(p.requires_grad for p in at.session_state[session.MODEL].build().linear1.parameters())
+    at.selectbox(key="models.hist_param").set_value("linear2.weight").run()
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert sum(figure["data"][0]["y"]) == 16 * 16
+    assert figure["layout"]["title"]["text"].startswith("linear2.weight")
+
+
+def test_a_too_large_model_is_refused_with_the_cap(open_page) -> None:
+    at = open_page(PAGE)
+    at.text_input(key="models.input_shape").set_value("65536")
+    at.toggle(key="models.auto_fit").set_value(True)
+    at.number_input(key=layer_key(at, 0, "out_features")).set_value(65_536).run()
+    assert not at.exception
+    assert "4,295,032,832 parameters; the cap here is 50,000,000" in at.error[0].value
+    assert at.session_state[session.MODEL].name == "SimpleModel"  # the last valid model is kept
+
+
+def test_add_move_and_remove_layers(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="models.new_kind").set_value("ReLU")
+    at.button(key="models.add").click().run()
+    at.selectbox(key="models.new_kind").set_value("Linear")
+    at.button(key="models.add").click().run()
+    # The new Linear's in_features was fitted to what the stack gave: 1.
+    assert metric(at, "Parameters") == f"{count(nn.Linear(2, 1)) + count(nn.Linear(1, 16)):,}"
+    assert "(relu): ReLU()" in at.code[0].value
+    relu_id = at.session_state["models.stack"][1]["id"]
+    at.button(key=f"models.up.{relu_id}").click().run()
+    assert [e["kind"] for e in at.session_state["models.stack"]] == ["ReLU", "Linear", "Linear"]
+    assert at.code[0].value.index("(relu)") < at.code[0].value.index("(linear1)")
+    at.button(key=f"models.remove.{relu_id}").click().run()
+    assert [e["kind"] for e in at.session_state["models.stack"]] == ["Linear", "Linear"]
+    assert not at.error and not at.exception
+    at.button(key="models.reload").click().run()  # back to the preset as it was
+    assert [e["kind"] for e in at.session_state["models.stack"]] == ["Linear"]
+    assert metric(at, "Parameters") == f"{count(nn.Linear(2, 1)):,}"
+
+
+def test_show_code_reproduces_the_page(open_page) -> None:
+    at = pick_preset(open_page(PAGE), "Small CNN")
+    at.number_input(key="models.seed").set_value(3)
+    at.number_input(key="models.input_seed").set_value(9)
+    at.number_input(key="models.batch").set_value(3).run()
+    assert not at.exception
+    ns = run_code(at.code[-1].value)
+    assert repr(ns["model"]) == at.code[0].value
+    params = at.dataframe[1].value
+    assert list(params["Name"]) == [name for name, _ in ns["model"].named_parameters()]
+    assert list(params["Numel"]) == [p.numel() for p in ns["model"].parameters()]
+    assert params["mean"].tolist() == pytest.approx([p.double().mean().item() for p in ns["model"].parameters()])
+    shown_outputs = at.dataframe[3].value
+    assert shown_outputs.shape == (3, 10)
+    assert torch.allclose(torch.tensor(shown_outputs.to_numpy(), dtype=torch.float32), ns["y"], atol=1e-6)
+    assert metric(at, "Parameters") == f"{count(ns['model']):,}"
+
+
+def test_hand_off_builds_the_class_shown(open_page) -> None:
+    at = pick_preset(open_page(PAGE), "Small CNN")
+    handed = at.session_state[session.MODEL]
+    assert (handed.input_shape, handed.output_shape) == ((1, 28, 28), (10,))
+    assert handed.in_features is None  # an image model is not offered for tabular data
+    shown = run_code(handed.code)["model"]
+    fresh = handed.build()
+    assert fresh is not handed.module
+    assert list(fresh.state_dict()) == list(shown.state_dict())
+    shown.load_state_dict(fresh.state_dict(), strict=True)
+
+
+@pytest.mark.browser
+def test_pick_a_preset_and_see_the_summary(page) -> None:
+    # Home first: a fresh server serves st.navigation pages only once app.py has run.
+    open_app(page, "")
+    open_app(page, "models")
+    assert "SimpleModel: 2 → 1" in main_text(page)
+    page.get_by_test_id("stSelectbox").filter(has_text="Start from a preset").click()
+    page.get_by_role("option", name="Small CNN", exact=True).click()
+    wait_for_run(page)
+    text = main_text(page)
+    assert "SmallCNN: 1×28×28 → 10" in text
+    assert "9,098" in text  # the Parameters metric, equal to plain torch's count
+    assert "(conv1): Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))" in text
+    assert page.get_by_test_id("stDataFrame").first.is_visible()  # the torchinfo summary table
+    page.get_by_text("Show code").click()
+    wait_for_run(page)
+    assert "class SmallCNN(nn.Module):" in main_text(page)

@@ -1,0 +1,352 @@
+"""A model as data: an input shape and a stack of layers, checked before anything is allocated.
+
+``check_spec`` walks the stack with the shape rules of ``torchstart.layers`` and
+refuses, in words, a stack whose sizes do not fit or that is too big;
+``build_model`` turns a checked spec into an ``nn.Module`` whose attributes,
+``repr`` and ``state_dict`` keys are those of the class ``model_code`` writes.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+import threading
+from dataclasses import dataclass, replace
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+
+from torchstart.errors import TorchstartError
+from torchstart.layers import LAYERS, Shape, Where, describe, format_shape, layer_kind
+
+MAX_LAYERS = 50
+MAX_PARAMS = 50_000_000
+MAX_INPUT_DIMS = 3
+MAX_INPUT_SIZE = 65_536          # any one input dimension
+MAX_INPUT_VALUES = 1_000_000     # values in one input sample
+MAX_ACTIVATIONS = 4_000_000      # values one layer may output per sample
+MAX_MACS = 250_000_000           # mult-adds per sample: keeps a forward pass well under a second
+MAX_CLASS_NAME = 40
+RESERVED_NAMES = {"nn", "torch", "summary", "model", "x", "y", "name", "param"}
+
+# nn.init draws from the process-wide generator; sessions share it, so seeding and
+# drawing happen under one lock to keep "same seed, same weights" true.
+RNG_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer of the stack: a kind from ``LAYERS`` and its arguments."""
+
+    kind: str
+    args: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, kind: str, **args: Any) -> LayerSpec:
+        """``LayerSpec.of("Linear", in_features=2, out_features=1)`` with the kind's defaults filled in."""
+        return cls(kind, tuple({**layer_kind(kind).defaults(), **args}.items()))
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """The arguments as a dict."""
+        return dict(self.args)
+
+    def label(self) -> str:
+        """``Linear(16 → 32)`` and the like."""
+        return layer_kind(self.kind).label(self.kwargs)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A whole model: class name, input shape (no batch dimension), layers, and frozen layers."""
+
+    class_name: str
+    input_shape: Shape
+    layers: tuple[LayerSpec, ...]
+    frozen: tuple[str, ...] = ()  # attribute names whose parameters get requires_grad=False
+
+
+@dataclass(frozen=True)
+class LayerCheck:
+    """What one layer does to the shape and what it costs, per sample."""
+
+    attr: str
+    kind: str
+    label: str
+    in_shape: Shape
+    out_shape: Shape
+    params: int
+    macs: int
+
+
+@dataclass(frozen=True)
+class SpecCheck:
+    """The result of checking a spec: per-layer rows and totals, all computed analytically."""
+
+    layers: tuple[LayerCheck, ...]
+
+    @property
+    def output_shape(self) -> Shape:
+        """The model's output shape, without the batch dimension."""
+        return self.layers[-1].out_shape
+
+    @property
+    def total_params(self) -> int:
+        """Parameter count, summed over layers."""
+        return sum(layer.params for layer in self.layers)
+
+    @property
+    def trainable_layers(self) -> list[str]:
+        """Attribute names of the layers that have parameters (the ones that can be frozen)."""
+        return [layer.attr for layer in self.layers if layer.params > 0]
+
+    @property
+    def total_macs(self) -> int:
+        """Mult-adds for one sample."""
+        return sum(layer.macs for layer in self.layers)
+
+
+def parse_shape(text: str) -> Shape:
+    """Read ``"2"``, ``"1, 28, 28"``, ``"1x28x28"`` or ``"(3, 32, 32)"`` as a shape, with caps."""
+    cleaned = text.strip().strip("()[]").strip()
+    # Whole numbers separated by commas, spaces or x/×; a trailing comma as in (2,) is fine.
+    if not re.fullmatch(r"\d+(?:\s*[,x×*]\s*\d+|\s+\d+)*\s*,?", cleaned):
+        raise TorchstartError(
+            f"The input shape {text[:40]!r} is not a list of whole numbers. Write it without the batch "
+            "dimension: 2 for two features, or 1, 28, 28 for a 28×28 grey image."
+        )
+    return check_input_shape(tuple(int(p) for p in re.findall(r"\d+", cleaned)))
+
+
+def check_input_shape(shape: Shape) -> Shape:
+    """Refuse empty, zero-sized or too large input shapes with a message."""
+    if not 1 <= len(shape) <= MAX_INPUT_DIMS:
+        raise TorchstartError(
+            f"The input shape has {len(shape)} dimensions; use 1 (features) to {MAX_INPUT_DIMS} "
+            "(channels, height, width), without the batch dimension."
+        )
+    if min(shape) < 1 or max(shape) > MAX_INPUT_SIZE:
+        raise TorchstartError(
+            f"Each input dimension must be between 1 and {MAX_INPUT_SIZE:,}; got {format_shape(shape)}."
+        )
+    if math.prod(shape) > MAX_INPUT_VALUES:
+        raise TorchstartError(
+            f"One input sample of shape {format_shape(shape)} has {math.prod(shape):,} values; the cap "
+            f"here is {MAX_INPUT_VALUES:,}. Use a smaller image."
+        )
+    return shape
+
+
+def check_class_name(name: str) -> str:
+    """A class name must be a Python identifier that does not hide a name the generated code uses."""
+    name = name.strip()
+    if not name.isidentifier() or keyword.iskeyword(name) or len(name) > MAX_CLASS_NAME:
+        raise TorchstartError(
+            f"The class name {name[:MAX_CLASS_NAME + 5]!r} is not a valid Python class name: use letters, "
+            f"digits and _ (not starting with a digit), at most {MAX_CLASS_NAME} characters, e.g. MyModel."
+        )
+    if name in RESERVED_NAMES:
+        raise TorchstartError(f"{name!r} is used by the generated code itself; pick another class name.")
+    return name
+
+
+def attribute_names(layers: tuple[LayerSpec, ...] | list[LayerSpec]) -> list[str]:
+    """Attribute names in the generated class: ``linear`` when alone, ``linear1``, ``linear2``... otherwise."""
+    bases = [layer_kind(layer.kind).attr for layer in layers]
+    counts = {base: bases.count(base) for base in bases}
+    seen: dict[str, int] = {}
+    names = []
+    for base in bases:
+        seen[base] = seen.get(base, 0) + 1
+        names.append(base if counts[base] == 1 else f"{base}{seen[base]}")
+    return names
+
+
+def _where(layers: list[LayerSpec], index: int) -> Where:
+    """Layer ``index`` and what feeds it, in words: ``ReLU after Linear(16 → 32)`` or ``the input``."""
+    here = f"Layer {index + 1}: {layers[index].label()}"
+    setter = next((earlier for earlier in reversed(layers[:index])
+                   if not layer_kind(earlier.kind).keeps_shape), None)
+    if setter is None:
+        setter_text = "the input shape"
+    elif layer_kind(setter.kind).input_arg:  # Linear, Conv2d: their out size is one number to change
+        setter_text = setter.label()
+    else:  # Flatten, pooling: the size comes from further back
+        setter_text = "the layers before it"
+    if index == 0:
+        return Where(here, "the input", setter_text)
+    prev = layers[index - 1]
+    if prev is setter:
+        return Where(here, prev.label(), setter_text)
+    return Where(here, f"{prev.label()} after {setter.label() if setter else 'the input'}", setter_text)
+
+
+def _checked_layers(layers: tuple[LayerSpec, ...] | list[LayerSpec]) -> list[LayerSpec]:
+    """Every layer's arguments filled in and checked against their caps."""
+    return [LayerSpec(layer.kind, tuple(layer_kind(layer.kind).check_args(layer.kwargs).items()))
+            for layer in layers]
+
+
+def _walk(shape: Shape, layers: list[LayerSpec]) -> Iterator[LayerCheck]:
+    """Yield each layer's shapes and costs in order; raise at the first misfit or exceeded cap."""
+    total_params = total_macs = 0
+    for index, (layer, attr) in enumerate(zip(layers, attribute_names(layers))):
+        kind, args = layer_kind(layer.kind), layer.kwargs
+        where = _where(layers, index)
+        out_shape = kind.shape_rule(args, shape, where)
+        if math.prod(out_shape) > MAX_ACTIVATIONS:
+            raise TorchstartError(
+                f"{where.layer} outputs {describe(out_shape)} ({math.prod(out_shape):,} values per sample); "
+                f"the cap here is {MAX_ACTIVATIONS:,}. Use fewer channels or features, or pool earlier."
+            )
+        params, macs = kind.count_params(args, shape), kind.count_macs(args, shape)
+        total_params, total_macs = total_params + params, total_macs + macs
+        if total_params > MAX_PARAMS:
+            raise TorchstartError(
+                f"With {where.layer} the model has {total_params:,} parameters; the cap here is "
+                f"{MAX_PARAMS:,} (50 M). Use smaller layers."
+            )
+        if total_macs > MAX_MACS:
+            raise TorchstartError(
+                f"With {where.layer} one sample costs {total_macs:,} mult-adds; the cap here is "
+                f"{MAX_MACS:,}. Use fewer channels, a smaller kernel or a smaller image."
+            )
+        yield LayerCheck(attr, layer.kind, layer.label(), shape, out_shape, params, macs)
+        shape = out_shape
+
+
+def check_spec(spec: ModelSpec) -> SpecCheck:
+    """Check names, caps and every layer's shape; return per-layer shapes and costs.
+
+    Everything is computed from the shape rules, so a stack that is too large is
+    refused before any tensor is allocated.
+    """
+    check_class_name(spec.class_name)
+    shape = check_input_shape(tuple(spec.input_shape))
+    if not spec.layers:
+        raise TorchstartError("The stack is empty: add a layer, such as Linear, to make a model.")
+    if len(spec.layers) > MAX_LAYERS:
+        raise TorchstartError(
+            f"The stack has {len(spec.layers)} layers; the cap here is {MAX_LAYERS}. Remove some layers."
+        )
+    rows = tuple(_walk(shape, _checked_layers(spec.layers)))
+    names = [row.attr for row in rows]
+    unknown = [name for name in spec.frozen if name not in names]
+    if unknown:
+        raise TorchstartError(f"There is no layer named {unknown[0]!r} to freeze; layers are {', '.join(names)}.")
+    return SpecCheck(rows)
+
+
+def trace_shapes(input_shape: Shape, layers: tuple[LayerSpec, ...] | list[LayerSpec]) -> list[Shape]:
+    """Output shapes of the layers that fit, up to the first problem (for showing shapes while editing)."""
+    shapes: list[Shape] = []
+    try:
+        for row in _walk(check_input_shape(tuple(input_shape)), _checked_layers(layers)):
+            shapes.append(row.out_shape)
+    except TorchstartError:
+        pass
+    return shapes
+
+
+def fit_inputs(spec: ModelSpec) -> ModelSpec:
+    """Set each layer's input size (in_features, in_channels, num_features) from what it receives.
+
+    Layers whose incoming shape cannot be worked out are left as they are, so
+    ``check_spec`` still names the first real problem.
+    """
+    shape = tuple(spec.input_shape)
+    fitted: list[LayerSpec] = []
+    for index, layer in enumerate(spec.layers):
+        kind = layer_kind(layer.kind)
+        args = layer.kwargs
+        value = kind.fit(shape) if kind.input_arg else None
+        if value is not None:
+            try:
+                args = kind.check_args({**args, kind.input_arg: value})
+            except TorchstartError:
+                pass  # beyond the cap: keep the learner's value and let check_spec explain
+        fitted.append(LayerSpec(layer.kind, tuple(args.items())))
+        try:
+            where = Where(f"Layer {index + 1}", "")
+            shape = kind.shape_rule(kind.check_args(args), shape, where)
+        except TorchstartError:
+            fitted.extend(spec.layers[index + 1:])
+            break
+    return replace(spec, layers=tuple(fitted))
+
+
+class StackedModel(nn.Module):
+    """The page's model: the spec's layers as named attributes, run in order.
+
+    It prints as the spec's class name, so ``repr(model)`` equals that of the class
+    ``model_code`` generates, and its parameter names are the same.
+    """
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        for attr, layer in zip(attribute_names(spec.layers), spec.layers):
+            kind = layer_kind(layer.kind)
+            self.add_module(attr, kind.make(kind.check_args(layer.kwargs)))
+
+    def _get_name(self) -> str:
+        return self.spec.class_name
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.children():
+            x = layer(x)
+        return x
+
+
+def build_model(spec: ModelSpec, seed: int | None = None) -> nn.Module:
+    """Check ``spec`` (caps first, nothing allocated if it fails), then build it.
+
+    With ``seed``, the initial weights equal ``torch.manual_seed(seed)`` followed by
+    the generated class's constructor. Frozen layers get ``requires_grad=False``.
+    """
+    check_spec(spec)
+    if seed is None:
+        model = StackedModel(spec)
+    else:
+        with RNG_LOCK:
+            torch.manual_seed(seed)
+            model = StackedModel(spec)
+    for attr in spec.frozen:
+        getattr(model, attr).requires_grad_(False)
+    return model
+
+
+PRESETS: dict[str, ModelSpec] = {
+    "SimpleModel": ModelSpec("SimpleModel", (2,), (LayerSpec.of("Linear", in_features=2, out_features=1),)),
+    "Linear regression": ModelSpec(
+        "LinearRegression", (1,), (LayerSpec.of("Linear", in_features=1, out_features=1),)),
+    "MLP": ModelSpec("MLP", (2,), (
+        LayerSpec.of("Linear", in_features=2, out_features=16),
+        LayerSpec.of("ReLU"),
+        LayerSpec.of("Linear", in_features=16, out_features=16),
+        LayerSpec.of("ReLU"),
+        LayerSpec.of("Linear", in_features=16, out_features=1),
+    )),
+    "Small CNN": ModelSpec("SmallCNN", (1, 28, 28), (
+        LayerSpec.of("Conv2d", in_channels=1, out_channels=8, kernel_size=3, padding=1),
+        LayerSpec.of("ReLU"),
+        LayerSpec.of("MaxPool2d", kernel_size=2, stride=2),
+        LayerSpec.of("Conv2d", in_channels=8, out_channels=16, kernel_size=3, padding=1),
+        LayerSpec.of("ReLU"),
+        LayerSpec.of("MaxPool2d", kernel_size=2, stride=2),
+        LayerSpec.of("Flatten"),
+        LayerSpec.of("Linear", in_features=16 * 7 * 7, out_features=10),
+    )),
+}
+
+PRESET_NOTES: dict[str, str] = {
+    "SimpleModel": "The first model most tutorials write: one nn.Linear(2, 1) inside an nn.Module subclass.",
+    "Linear regression": "nn.Linear(1, 1): y = w·x + b, the model the Training page fits by default.",
+    "MLP": "A multilayer perceptron: Linear layers with ReLU between them.",
+    "Small CNN": "Two conv + pool blocks and a Linear classifier for 1×28×28 images (MNIST-sized).",
+}
+
+__all__ = ["LAYERS", "LayerSpec", "ModelSpec", "SpecCheck", "check_spec", "build_model", "fit_inputs",
+           "parse_shape", "attribute_names", "trace_shapes", "PRESETS", "PRESET_NOTES", "StackedModel"]
