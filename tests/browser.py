@@ -27,6 +27,8 @@ def assert_no_exception(page: Page) -> None:
 def open_app(page: Page, path: str = "") -> None:
     """Go to a page of the app by its url_path and wait for it to finish running."""
     page.goto(f"{page.base_url}/{path}")  # type: ignore[attr-defined]
+    # The frame's sidebar widget proves app.py ran (not just that no script is running yet).
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Compute device", timeout=60_000)
     wait_for_run(page)
     expect(page.locator('[data-testid="stMain"]')).to_be_visible()
 

@@ -1,0 +1,153 @@
+"""Device page in AppTest and in Chromium: runs CPU-only, runs a small benchmark, can be stopped."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import torch
+from playwright.sync_api import expect
+
+from torchstart import matmul_bench as mb
+from tests.browser import main_text, open_app, wait_for_run
+
+PAGE = "pages/device.py"
+
+
+def small_benchmark(at, high: int = 128):
+    """Choose sizes 64..high, 1 warm-up and 2 timed runs, and press Run."""
+    at.select_slider(key="device_sizes").set_range(64, high)
+    at.number_input(key="device_warmup").set_value(1)
+    at.number_input(key="device_repeats").set_value(2)
+    at.run()
+    return at.button(key="device_run").click().run()
+
+
+def test_page_runs_cpu_only_and_reports_this_torch(open_page) -> None:
+    at = open_page(PAGE)
+    assert not at.exception, [e.value for e in at.exception]
+    report = at.dataframe[0].value
+    values = dict(zip(report.iloc[:, 2], report.iloc[:, 1]))
+    assert values["torch.__version__"] == torch.__version__
+    assert values["torch.get_num_threads()"] == str(torch.get_num_threads())
+    text = " ".join(m.value for m in at.markdown)
+    assert "Expected all tensors to be on the same device" in " ".join(c.value for c in at.code)
+    if not torch.cuda.is_available():
+        assert any("No GPU here" in i.value for i in at.info)
+        assert any("not** measured here" in w.value for w in at.warning)
+        assert "This is the text you would see" in text
+    labels = [e.label for e in at.expander]
+    assert {"Show code: the report", "Show code: the moves", "Show code: this benchmark"} <= set(labels)
+
+
+def test_small_benchmark_runs_and_survives_a_rerun(open_page) -> None:
+    at = small_benchmark(open_page(PAGE))
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.success and "Timed" in at.success[0].value
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    (trace,) = [t for t in spec["data"] if t["name"] == "cpu · float32"]
+    table = at.dataframe[-1].value
+    assert table["size"].tolist() == [64, 128]
+    assert (table["median (ms)"] > 0).all() and (table["GFLOP/s"] > 0).all()
+    assert table["GFLOP/s"].tolist() == pytest.approx(
+        [2 * n ** 3 / (ms / 1e3) / 1e9 for n, ms in zip(table["size"], table["median (ms)"])])
+    assert trace["name"] == "cpu · float32"
+    at.run()  # a plain rerun keeps the last results from session state
+    assert at.dataframe[-1].value["size"].tolist() == [64, 128]
+    assert "Timed" in at.success[0].value
+
+
+def test_run_past_the_time_cap_stops_itself(open_page, monkeypatch) -> None:
+    monkeypatch.setattr(mb, "MAX_RUN_SECONDS", 0.0)  # any run is over the cap at its first check
+    at = small_benchmark(open_page(PAGE))
+    assert not at.exception
+    assert any("Stopped at the 0 s limit after 0 of 2 cases" in w.value for w in at.warning)
+    assert not at.get("plotly_chart")
+
+
+def test_nothing_to_time_is_an_error_not_a_crash(open_page) -> None:
+    at = open_page(PAGE)
+    at.multiselect(key="device_devices").set_value([]).run()
+    assert not at.exception
+    assert "Nothing to time" in at.error[0].value
+    assert at.button(key="device_run").disabled
+
+
+def test_big_cpu_run_warns_with_an_estimate(open_page) -> None:
+    at = open_page(PAGE)
+    at.multiselect(key="device_devices").set_value(["cpu"])
+    at.select_slider(key="device_sizes").set_range(64, 4096)
+    at.number_input(key="device_repeats").set_value(15).run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning if "roughly" in w.value]
+    notes = warnings + [c.value for c in at.caption if "roughly" in c.value]
+    (note,) = notes
+    assert "7 cases" in note
+    seconds = float(re.search(r"roughly ([\d.]+) s", note).group(1))
+    rate = at.session_state["device_bench_rates"]["cpu"]  # the probe's GFLOP/s
+    expected = (2 + 15) * sum(2 * n ** 3 for n in mb.SIZE_OPTIONS) / (rate * 1e9)
+    assert seconds == pytest.approx(expected, abs=0.051)
+    # A warning exactly when the estimate passes the threshold.
+    assert bool(warnings) == (seconds > mb.SLOW_RUN_SECONDS)
+    if warnings:
+        assert "stop" in note and "at any time" in note
+
+
+@pytest.mark.gpu
+def test_page_on_gpu_provokes_the_error_live(open_page) -> None:
+    at = open_page(PAGE)
+    at.sidebar.selectbox[0].set_value("cuda:0").run()
+    assert not at.exception
+    assert any("Raised **live**" in m.value for m in at.markdown)
+    at = small_benchmark(at, high=256)
+    assert not at.exception
+    assert any(t.get("name", "").startswith("cuda:0") for t in
+               json.loads(at.get("plotly_chart")[0].proto.spec)["data"])
+
+
+# ------------------------------------------------------------------ browser
+
+def _open_device(page) -> None:
+    """Come in through the home page and the sidebar link, as a learner does, inside the app's frame."""
+    open_app(page, "")
+    # The frame's sidebar (device picker, page links) is there once app.py has really run.
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Compute device")
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Device", exact=True).click()
+    wait_for_run(page)
+    expect(page.get_by_role("heading", name="What this PyTorch sees")).to_be_visible()
+    assert "Compute device" in page.locator('[data-testid="stSidebar"]').inner_text()
+
+
+def _set_upper_size(page, key: str, presses: int = 1) -> None:
+    """Move the upper thumb of the size slider with the keyboard, then wait for the rerun."""
+    upper = page.get_by_role("slider").nth(1)
+    upper.focus()
+    for _ in range(presses):
+        upper.press(key)
+    wait_for_run(page)
+
+
+@pytest.mark.browser
+def test_browser_runs_a_small_benchmark_and_draws_the_chart(page) -> None:
+    _open_device(page)
+    _set_upper_size(page, "ArrowLeft", presses=3)  # 64..128
+    page.get_by_role("button", name="Run benchmark").click()
+    wait_for_run(page)
+    expect(page.get_by_text("Timed 2 cases")).to_be_visible()
+    chart = page.locator('[data-testid="stPlotlyChart"]')
+    expect(chart.first).to_be_visible()
+    expect(chart.first.locator(".scatterlayer .trace")).to_have_count(1)
+
+
+@pytest.mark.browser
+def test_browser_stop_button_stops_a_long_run(page) -> None:
+    _open_device(page)
+    _set_upper_size(page, "End")  # up to 4096: several seconds of CPU work
+    page.get_by_role("button", name="Run benchmark").click()
+    stop = page.locator('[data-testid="stMain"]').get_by_role("button", name="Stop", exact=True)
+    stop.click()
+    wait_for_run(page)
+    expect(page.get_by_text("You stopped the run")).to_be_visible()
+    assert "cases in" not in main_text(page)  # no "Timed N cases in S s": it did not finish
+    expect(stop).to_have_count(0)

@@ -1,0 +1,67 @@
+"""Plotly figures for the Device page, built from the benchmark's DataFrames (no computing here)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Readable log-axis ticks covering [low, high]: 1-2-5 steps, or powers of ten over a wide range."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    steps = (1,) if last - first > 3 else (1, 2, 5)
+    ticks = [m * 10.0 ** e for e in range(first, last + 1) for m in steps]
+    inside = [t for t in ticks if low / 1.5 <= t <= high * 1.5]
+    return inside or [10.0 ** first]
+
+
+def _log_axis(title: str, values: pd.Series) -> dict:
+    """A log y axis with 1-2-5 ticks labelled in plain numbers."""
+    ticks = log_ticks(float(values.min()), float(values.max()))
+    return dict(title=title, type="log", tickvals=ticks, ticktext=[f"{t:,.10g}" for t in ticks])
+
+
+def series_label(device: str, dtype: str) -> str:
+    """Legend name of one benchmark line, e.g. ``cuda:0 · bfloat16``."""
+    return f"{device} · {dtype}"
+
+
+def _size_axis(sizes: list[int]) -> dict:
+    """A log2 x axis whose ticks are exactly the sizes timed."""
+    return dict(title="matrix size n (n×n @ n×n)", type="log", tickvals=sizes,
+                ticktext=[str(s) for s in sizes])
+
+
+def gflops_figure(results: pd.DataFrame) -> go.Figure:
+    """GFLOP/s against matrix size, one line per device and dtype."""
+    fig = go.Figure()
+    for (device, dtype), part in results.groupby(["device", "dtype"], sort=False):
+        part = part.sort_values("size")
+        fig.add_trace(go.Scatter(
+            x=part["size"], y=part["gflops"], mode="lines+markers", name=series_label(device, dtype),
+            customdata=part["median_ms"],
+            hovertemplate="n=%{x}<br>%{y:,.1f} GFLOP/s<br>median %{customdata:.3f} ms<extra></extra>",
+        ))
+    sizes = sorted(results["size"].unique().tolist())
+    # GPUs can be 100× a CPU: a log axis keeps both readable.
+    fig.update_layout(title="Matmul throughput (higher is faster)", xaxis=_size_axis(sizes),
+                      yaxis=_log_axis("GFLOP/s (2·n³ / median time)", results["gflops"]),
+                      legend=dict(orientation="h", y=-0.25), margin=dict(t=50, b=10), height=420)
+    return fig
+
+
+def speedup_figure(speedups: pd.DataFrame) -> go.Figure:
+    """GPU speed-up over the CPU's float32 at each size, bars per device and dtype."""
+    fig = go.Figure()
+    for (device, dtype), part in speedups.groupby(["device", "dtype"], sort=False):
+        part = part.sort_values("size")
+        fig.add_trace(go.Bar(x=part["size"].astype(str), y=part["speedup"], name=series_label(device, dtype),
+                             hovertemplate="n=%{x}<br>%{y:,.1f}× the CPU<extra></extra>"))
+    fig.add_hline(y=1, line_dash="dot", annotation_text="as fast as the CPU")
+    fig.update_layout(title="Speed-up over the CPU (float32) at the same size", barmode="group",
+                      xaxis=dict(title="matrix size n", type="category"),
+                      yaxis=_log_axis("× CPU float32 GFLOP/s", pd.concat([speedups["speedup"], pd.Series([1.0])])),
+                      legend=dict(orientation="h", y=-0.25), margin=dict(t=50, b=10), height=380)
+    return fig
