@@ -1,0 +1,262 @@
+"""Streamlit sections of the Checkpoints page: save, safe load, inspect, match and predict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+import torch
+from torch import nn
+
+from pages._ui import param_input, show_code, show_error
+from torchstart import checkpoint_safety as safety
+from torchstart import session
+from torchstart.checkpoint_code import predict_code, safe_load_code, save_code
+from torchstart.checkpoint_figures import histogram_figure
+from torchstart.checkpoint_inspect import (Path, entry_table, get_part, is_state_dict, path_label,
+                                           state_dict_parts, summarize_tree, tensor_entries, totals)
+from torchstart.checkpoint_match import (TARGET_LABELS, Target, compare_keys, input_width, load_strict,
+                                         load_targets, mode_sensitive_layers, parse_inputs, predict)
+from torchstart.errors import TorchstartError
+from torchstart.params import IntParam
+
+# Page-local session keys.
+LOADED = "checkpoints.loaded"        # {"checkpoint": LoadedCheckpoint, "source": "upload" | "saved"}
+REFUSAL = "checkpoints.refusal"      # {"name", "step", "message"} of the last refused file
+SEEN_UPLOAD = "checkpoints.seen_upload"
+SAVED = "checkpoints.saved"          # (file name, bytes) prepared in step 1
+INPUTS = "checkpoints.inputs"
+INPUTS_WIDTH = "checkpoints.inputs_width"  # the model width the inputs box was last filled for
+
+SAVE_SOURCES = {"trained": "Training page's trained model", "models": "Models page's model",
+                "linear": "A fresh nn.Linear"}
+LINEAR_IN = IntParam("in_features", 1, 1, 64, help="Inputs of the fresh nn.Linear.")
+LINEAR_OUT = IntParam("out_features", 1, 1, 64, help="Outputs of the fresh nn.Linear.")
+SEED = IntParam("Seed", 0, 0, 2**31 - 1, help="torch.manual_seed before building: the same seed, the same weights.")
+BINS = IntParam("Bins", 40, 5, 200, help="Histogram bins.")
+
+COLUMN_FORMATS = {
+    "numel": st.column_config.NumberColumn(format="localized"),
+    "bytes": st.column_config.NumberColumn(format="localized"),
+    **{c: st.column_config.NumberColumn(format="%.4g") for c in ("mean", "std", "min", "max")},
+}
+
+
+# ---------------------------------------------------------------- 1. save
+
+def save_section() -> None:
+    """Explain state_dict vs whole model, and offer a state_dict download."""
+    left, right = st.columns(2)
+    left.markdown("**Save the state_dict: what we do.** It is an ordered dict of parameter name → "
+                  "tensor. Loading it back needs no code from the file, so `weights_only=True` can read it.")
+    left.code('torch.save(model.state_dict(), "model.pth")\n\nmodel = MyModel()  # rebuilt in code\n'
+              'model.load_state_dict(torch.load("model.pth", weights_only=True))', language="python")
+    right.markdown("**Not the whole model.** `torch.save(model, path)` pickles the class by its import "
+                   "path: the file only loads where that exact code exists, and unpickling runs code, so "
+                   "`weights_only=True` refuses it.")
+    right.code('torch.save(model, "model.pth")  # ties the file to your code paths', language="python")
+
+    trained, built = st.session_state.get(session.TRAINED), st.session_state.get(session.MODEL)
+    options = [k for k, present in (("trained", trained), ("models", built), ("linear", True)) if present]
+    choice = st.radio("Model to save", options, format_func=SAVE_SOURCES.get, horizontal=True,
+                      key="checkpoints.save_source")
+    seed = None
+    if choice == "trained":
+        model, fallback, filename = trained.model, "", "trained.pth"
+        st.caption(f"From the Training page: {trained.description}")
+    elif choice == "models":
+        model, fallback, filename = built.module, built.code, "model.pth"
+    else:
+        cols = st.columns(3)
+        n_in = LINEAR_IN.check(param_input(LINEAR_IN, "checkpoints.linear_in", cols[0]))
+        n_out = LINEAR_OUT.check(param_input(LINEAR_OUT, "checkpoints.linear_out", cols[1]))
+        seed = SEED.check(param_input(SEED, "checkpoints.seed", cols[2]))
+        torch.manual_seed(seed)
+        model, fallback, filename = nn.Linear(n_in, n_out), "", "linear.pth"
+    data = safety.state_dict_bytes(model)
+    st.session_state[SAVED] = (filename, data)
+    st.dataframe(entry_table(tensor_entries(model.state_dict())), hide_index=True,
+                 column_config=COLUMN_FORMATS)
+    st.download_button(f"Download {filename} ({safety.format_bytes(len(data))})", data, file_name=filename,
+                       mime="application/octet-stream", on_click="ignore", icon=":material/download:",
+                       key="checkpoints.download")
+    try:
+        names = safety.whole_model_globals(model)
+        st.caption("Saved whole, this model would name these classes, each needing your code and refused "
+                   f"by weights_only loading: `{'`, `'.join(names)}`.")
+    except TorchstartError as err:
+        st.caption(str(err))
+    show_code(save_code(model, seed=seed, fallback=fallback, filename=filename))
+
+
+# ---------------------------------------------------------------- 2. load
+
+def load_section() -> safety.LoadedCheckpoint | None:
+    """Uploader (or the step-1 file) through the four checks; returns the last file that passed."""
+    cap = safety.MAX_CHECKPOINT_BYTES
+    st.markdown("Since PyTorch 2.6, `torch.load` defaults to `weights_only=True`: a restricted unpickler that "
+                "builds only tensors, numbers, strings and containers. We pass it explicitly (then no "
+                "environment variable can switch it off) and check more before it. Every file goes through four checks, in this order; the first that fails "
+                "stops it:")
+    st.markdown("\n".join(f"{i}. {safety.STEP_LABELS[s]}" for i, s in enumerate(safety.STEPS, 1)))
+    upload = st.file_uploader("Upload a .pth checkpoint", type=["pth", "pt", "ckpt", "tar", "bin"],
+                              key="checkpoints.upload", max_upload_size=max(1, -(-cap // 2**20)),
+                              help=f"Capped at {safety.format_bytes(cap)}; checked again before reading.")
+    use_saved = st.button("Or load the file from step 1", key="checkpoints.use_saved",
+                          icon=":material/upload_file:")
+    upload_id = upload.file_id if upload is not None else None
+    if use_saved:
+        name, data = st.session_state[SAVED]
+        _attempt(data, name, len(data), "saved")
+    elif upload_id != st.session_state.get(SEEN_UPLOAD):
+        st.session_state[SEEN_UPLOAD] = upload_id
+        st.session_state.pop(REFUSAL, None)
+        if upload is not None:
+            _attempt(upload, upload.name, upload.size, "upload")
+        elif st.session_state.get(LOADED, {}).get("source") == "upload":
+            st.session_state.pop(LOADED)
+    held = st.session_state.get(LOADED)
+    refusal = st.session_state.get(REFUSAL)
+    if refusal:
+        show_error(TorchstartError(refusal["message"]))
+        _checklist(refusal["step"], {})
+        if held:
+            st.info(f"Below is still **{held['checkpoint'].name}**, the last file that passed.")
+    elif held:
+        checkpoint = held["checkpoint"]
+        st.success(f"**{checkpoint.name}** passed all four checks.", icon=":material/verified_user:")
+        _checklist(None, checkpoint.findings)
+    show_code(safe_load_code(safety.MAX_CHECKPOINT_BYTES, held["checkpoint"].name if held else "model.pth"),
+              label="Show code: safe load")
+    return held["checkpoint"] if held else None
+
+
+def _attempt(source: Any, name: str, size: int, origin: str) -> None:
+    """Run the safe loader; keep the previous checkpoint when this one is refused."""
+    try:
+        checkpoint = safety.safe_load(source, name=name, size=size)
+    except safety.CheckpointRefused as err:
+        st.session_state[REFUSAL] = {"name": name, "step": err.step, "message": str(err)}
+        return
+    st.session_state.pop(REFUSAL, None)
+    st.session_state[LOADED] = {"checkpoint": checkpoint, "source": origin}
+
+
+def _checklist(failed: str | None, findings: dict[str, str]) -> None:
+    """The four checks with passed / refused / not run marks."""
+    styles = {"passed": ":green[✓] {}", "refused": ":red[✗ {}: refused]", "not run": ":gray[– {}: not run]"}
+    st.markdown("  \n".join(styles[mark].format(text) for mark, text in safety.checklist(failed, findings)))
+
+
+# ---------------------------------------------------------------- 3. inspect
+
+def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
+    """Totals, the nested outline, every tensor's row, a histogram; returns the chosen model part."""
+    obj = checkpoint.obj
+    entries = tensor_entries(obj)
+    total = totals(entries)
+    cols = st.columns(4)
+    cols[0].metric("Tensors", f"{total.tensors:,}")
+    cols[1].metric("Numbers (numel)", f"{total.numel:,}")
+    cols[2].metric("Tensor bytes", safety.format_bytes(total.bytes))
+    cols[3].metric("File size", safety.format_bytes(checkpoint.size))
+    if not is_state_dict(obj):
+        st.markdown(f"Not a flat state_dict but a `{type(obj).__name__}` with more inside. Its outline:")
+        st.json(summarize_tree(obj), expanded=2)
+    st.dataframe(entry_table(entries), hide_index=True, column_config=COLUMN_FORMATS, key="checkpoints.table")
+    parts = state_dict_parts(obj)
+    part = None
+    if parts:
+        labels = [path_label(p) for p in parts]
+        chosen = st.selectbox("The model part (a dict of name → tensor)", labels, key="checkpoints.part",
+                              help="The state_dict that load_state_dict will receive.")
+        part = parts[labels.index(chosen)]
+    else:
+        st.info("No dict of name → tensor in this file, so there is no model part to load.")
+    if entries:
+        keys = [e.key for e in entries]
+        hist_cols = st.columns([3, 1])
+        key = hist_cols[0].selectbox("Histogram of", keys, key="checkpoints.hist_key")
+        bins = BINS.check(param_input(BINS, "checkpoints.bins", hist_cols[1]))
+        try:
+            st.plotly_chart(histogram_figure(entries[keys.index(key)].tensor, key, bins),
+                            key="checkpoints.histogram")
+        except TorchstartError as err:
+            st.caption(str(err))
+    return part
+
+
+# ---------------------------------------------------------------- 4. match and predict
+
+def predict_section(checkpoint: safety.LoadedCheckpoint, part: Path) -> None:
+    """Compare keys, load strictly when they match, then eval() and predict on typed rows."""
+    state_dict = get_part(checkpoint.obj, part)
+    targets = load_targets(state_dict, st.session_state.get(session.TRAINED),
+                           st.session_state.get(session.MODEL))
+    if not targets:
+        st.info("No model to load into yet: train one on the Training page, build one on the Models "
+                "page, or upload a file holding just `weight` and `bias` (it becomes an nn.Linear).")
+        return
+    reports = {name: compare_keys(t.model, state_dict) for name, t in targets.items()}
+    names = list(targets)
+    default = next((i for i, n in enumerate(names) if reports[n].ok), 0)
+    choice = st.radio("Load it into", names, index=default, format_func=TARGET_LABELS.get,
+                      horizontal=True, key="checkpoints.target")
+    target, report = targets[choice], reports[choice]
+    cols = st.columns(4)
+    cols[0].metric("Matching keys", len(report.matched))
+    cols[1].metric("Missing keys", len(report.missing))
+    cols[2].metric("Unexpected keys", len(report.unexpected))
+    cols[3].metric("Shape mismatches", len(report.mismatched))
+    st.dataframe(report.table(), hide_index=True, key="checkpoints.keys")
+    if not report.ok:
+        st.warning(f"`load_state_dict(strict=True)` would refuse this: {report.summary()}. "
+                   "Pick another model or another part of the file.", icon=":material/block:")
+        return
+    model = load_strict(target.model, state_dict)
+    where = ("into a fresh nn.Linear" if choice == "linear" else
+             f"into a copy of the {TARGET_LABELS[choice]}, which itself stays as it was")
+    st.success(f"`model.load_state_dict(state_dict, strict=True)` accepted all {len(report.matched)} keys, "
+               f"{where}.", icon=":material/check_circle:")
+    sensitive = mode_sensitive_layers(model)
+    st.markdown("Then **`model.eval()`**: Dropout stops dropping and BatchNorm uses its running statistics "
+                "instead of the batch's, so a prediction depends only on its own input. "
+                + (f"This model has {', '.join(sensitive)}." if sensitive else
+                   "This model has no such layer, but calling it is the habit that saves you when it does."))
+    _predict_ui(model, target, part, checkpoint.name)
+
+
+def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str) -> None:
+    """Inputs box, prediction table and its code."""
+    width = target.width or input_width(model)
+    if width is None:
+        st.info("This model does not take a flat row of numbers (its first layer wants images or "
+                "token ids), so typed predictions are not offered here.")
+        return
+    scalers = target.x_scaler is not None or target.y_scaler is not None
+    use = scalers and st.checkbox("Apply the Training page's standardization", value=True,
+                                  key="checkpoints.use_scalers",
+                                  help="The .pth holds only weights; the scalers live in this session.")
+    x_scaler, y_scaler = (target.x_scaler, target.y_scaler) if use else (None, None)
+    features = target.feature_names or [f"x{i}" for i in range(width)]
+    # A model of another width (or a box Streamlit dropped while hidden): start from a fitting row.
+    if st.session_state.get(INPUTS_WIDTH) != width or INPUTS not in st.session_state:
+        st.session_state[INPUTS_WIDTH] = width
+        st.session_state[INPUTS] = str([[0.5] * width])
+    text = st.text_input(f"Inputs: rows of {width} number{'s' if width > 1 else ''} ({', '.join(features)})",
+                         key=INPUTS)
+    try:
+        x = parse_inputs(text, width)
+        y = predict(model, x, x_scaler, y_scaler)
+    except TorchstartError as err:
+        show_error(err)
+        return
+    outputs = y.reshape(len(x), -1)
+    out_names = target.target_names if len(target.target_names) == outputs.shape[1] else \
+        [f"y{i}" for i in range(outputs.shape[1])]
+    table = pd.concat([pd.DataFrame(x.tolist(), columns=features),
+                       pd.DataFrame(outputs.tolist(), columns=out_names)], axis=1)
+    st.dataframe(table, hide_index=True, key="checkpoints.predictions")
+    show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename),
+              label="Show code: prediction")

@@ -1,0 +1,282 @@
+"""The Checkpoints page in AppTest (uploads through file_uploader.set_value) and in a real browser."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from playwright.sync_api import expect
+from torch import nn
+
+from pages import _checkpoints_ui as ui
+from tests.browser import main_text, open_app, wait_for_run
+from tests.test_checkpoints_safety import HOSTILE, good_state_dict, torch_bytes
+from torchstart import checkpoint_safety as safety
+from torchstart import session
+from torchstart.session import SessionModel, Standardizer, TrainedModel
+
+PAGE = "pages/checkpoints.py"
+MIME = "application/octet-stream"
+
+
+def trained_model() -> tuple[TrainedModel, bytes]:
+    """A small regression model trained by real SGD steps, with scalers, and its .pth bytes."""
+    torch.manual_seed(0)
+    x = torch.randn(64, 2) * torch.tensor([3.0, 0.5]) + torch.tensor([10.0, -1.0])
+    y = (2 * x[:, :1] - 4 * x[:, 1:]) + 1
+    xs = Standardizer(x.mean(0), x.std(0))
+    ys = Standardizer(y.mean(0), y.std(0))
+    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(20):
+        opt.zero_grad()
+        nn.functional.mse_loss(model(xs.transform(x)), ys.transform(y)).backward()
+        opt.step()
+    trained = TrainedModel(model=model, feature_names=["a", "b"], target_names=["target"],
+                           description="test MLP", x_scaler=xs, y_scaler=ys)
+    buffer = io.BytesIO()  # the Training page's download path: torch.save(state_dict) into memory
+    torch.save(model.state_dict(), buffer)
+    return trained, buffer.getvalue()
+
+
+def frame_with(at, column: str) -> pd.DataFrame:
+    """The last dataframe on the page that has ``column`` (later sections come later)."""
+    for frame in reversed(at.dataframe):
+        if column in frame.value.columns:
+            return frame.value
+    raise AssertionError(f"no table with column {column!r}")
+
+
+def upload(at, name: str, data: bytes):
+    """Put a file into the page's uploader and rerun."""
+    at.file_uploader(key="checkpoints.upload").set_value((name, data, MIME)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def open_with(open_page, **state):
+    """Open the page with session objects (a TrainedModel, a SessionModel) already in place."""
+    at = open_page()
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def code_blocks(at) -> list[str]:
+    """Text of every st.code block."""
+    return [c.value for c in at.code]
+
+
+def test_empty_page_explains_and_offers_a_download(open_page) -> None:
+    at = open_page(PAGE)
+    assert not at.exception
+    assert at.title[0].value == "Checkpoints"
+    assert at.radio(key="checkpoints.save_source").options == ["A fresh nn.Linear"]
+    text = " ".join(m.value for m in at.markdown)
+    assert "weights_only=True" in text and "state_dict" in text
+    assert not at.error
+    name, data = at.session_state[ui.SAVED]
+    torch.manual_seed(0)
+    expected = nn.Linear(1, 1).state_dict()
+    loaded = torch.load(io.BytesIO(data), weights_only=True)
+    assert name == "linear.pth" and all(torch.equal(loaded[k], v) for k, v in expected.items())
+    assert any('torch.save(model.state_dict(), "model.pth")' in c for c in code_blocks(at))
+
+
+def test_round_trip_training_model_predicts_the_same(open_page, tmp_path, monkeypatch) -> None:
+    trained, data = trained_model()
+    at = open_with(open_page, **{session.TRAINED: trained})
+    assert at.radio(key="checkpoints.save_source").value == "trained"
+    name, saved = at.session_state[ui.SAVED]
+    assert saved == data  # the page's download is the same bytes as torch.save(state_dict)
+    upload(at, "trained.pth", data)
+    assert "passed all four checks" in at.success[0].value
+    assert at.radio(key="checkpoints.target").value == "trained"
+    keys = frame_with(at, "status")
+    assert set(keys["status"]) == {"matches"}
+    rows = [[10.0, -1.0], [13.5, 0.0], [4.0, -2.0]]
+    at.text_input(key="checkpoints.inputs").set_value(json.dumps(rows)).run()
+    predictions = frame_with(at, "target")
+    expected = trained.predict(torch.tensor(rows))
+    assert predictions["target"].tolist() == pytest.approx(expected[:, 0].tolist(), rel=1e-6)
+    assert predictions[["a", "b"]].values.tolist() == rows
+
+    # the prediction code reproduces the same numbers from the file
+    monkeypatch.chdir(tmp_path)
+    Path("trained.pth").write_bytes(data)
+    code = next(c for c in code_blocks(at) if "model.eval()" in c and "print(y)" in c)
+    namespace: dict = {}
+    exec(code, namespace)
+    assert namespace["y"][:, 0].tolist() == pytest.approx(expected[:, 0].tolist(), rel=1e-6)
+    # without the scalers the page shows the raw model output
+    at.checkbox(key="checkpoints.use_scalers").uncheck().run()
+    raw = trained.model.eval()(torch.tensor(rows)).detach()
+    assert frame_with(at, "target")["target"].tolist() == pytest.approx(raw[:, 0].tolist(), rel=1e-6)
+
+
+def test_inferred_linear_from_the_step_one_file(open_page) -> None:
+    at = open_page(PAGE)
+    at.number_input(key="checkpoints.linear_in").set_value(3).run()
+    at.number_input(key="checkpoints.linear_out").set_value(2).run()
+    at.number_input(key="checkpoints.seed").set_value(11).run()
+    at.button(key="checkpoints.use_saved").click().run()
+    assert not at.exception
+    table = frame_with(at, "numel")
+    torch.manual_seed(11)
+    layer = nn.Linear(3, 2)
+    assert table["key"].tolist() == ["weight", "bias"]
+    assert table["mean"].tolist() == pytest.approx([layer.weight.mean().item(), layer.bias.mean().item()])
+    assert at.radio(key="checkpoints.target").value == "linear"
+    at.text_input(key="checkpoints.inputs").set_value("[[1, 2, 3]]").run()
+    got = frame_with(at, "y0")[["y0", "y1"]].values.tolist()[0]
+    assert got == pytest.approx(layer(torch.tensor([[1.0, 2.0, 3.0]]))[0].tolist(), rel=1e-6)
+    at.text_input(key="checkpoints.inputs").set_value("[[1, 2]]").run()
+    assert "takes 3 input features" in at.error[0].value
+    assert at.text_input(key="checkpoints.inputs").value == "[[1, 2]]"  # what was typed stays
+    # histogram of the chosen tensor: bar heights are torch.histogram's counts
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    counts, _ = torch.histogram(layer.weight.detach().double().flatten(), bins=40)
+    assert spec["data"][0]["y"] == counts.tolist()
+    # a file of another width starts its inputs box from a row that fits
+    upload(at, "wide.pth", torch_bytes(nn.Linear(5, 1).state_dict()))
+    assert at.text_input(key="checkpoints.inputs").value == str([[0.5] * 5]) and not at.error
+
+
+def test_nested_checkpoint_is_browsed_and_its_model_part_loaded(open_page) -> None:
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(3):
+        opt.zero_grad()
+        model(torch.randn(8, 3)).pow(2).mean().backward()
+        opt.step()
+    checkpoint = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}
+    built = SessionModel(name="MLP", module=nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1)),
+                         build=lambda: nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1)),
+                         input_shape=(3,), output_shape=(1,))
+    at = open_with(open_page, **{session.MODEL: built})
+    upload(at, "checkpoint.pth", torch_bytes(checkpoint))
+    tree = json.loads(at.json[0].proto.body)
+    assert tree["epoch"] == 3 and tree["model"]["0.weight"] == "tensor float32 [4, 3]"
+    assert tree["optimizer"]["state"]["0"]["exp_avg"] == "tensor float32 [4, 3]"
+    table = frame_with(at, "numel")
+    assert "optimizer/state/2/exp_avg_sq" in table["key"].tolist()
+    assert table["numel"].sum() == 3 * sum(p.numel() for p in model.parameters()) + 4  # + 4 step counters
+    part = at.selectbox(key="checkpoints.part")
+    assert part.value == "model" and "optimizer/state/0" in part.options
+    assert at.radio(key="checkpoints.target").value == "models"
+    assert "accepted all 4 keys" in at.success[-1].value
+    assert built.module.state_dict()["0.weight"].ne(model.state_dict()["0.weight"]).any()  # untouched
+    at.text_input(key="checkpoints.inputs").set_value("[[0.1, 0.2, 0.3]]").run()
+    expected = model.eval()(torch.tensor([[0.1, 0.2, 0.3]])).item()
+    assert frame_with(at, "y0")["y0"].tolist() == pytest.approx([expected], rel=1e-6)
+    # the optimizer's per-parameter state is not a model: strict loading is refused with the reason
+    at.selectbox(key="checkpoints.part").set_value("optimizer/state/0").run()
+    assert not at.exception
+    assert "would refuse this" in at.warning[0].value
+    statuses = set(frame_with(at, "status")["status"])
+    assert {"missing from file", "unexpected (not in model)"} <= statuses
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=[c[0] for c in HOSTILE])
+def test_hostile_upload_is_refused_with_nothing_run(open_page, tmp_path, case) -> None:
+    _, build, step, phrase, names = case
+    marker = tmp_path / "pwned"
+    at = open_page(PAGE)
+    upload(at, "evil.pth", build(marker))
+    assert len(at.error) == 1
+    assert phrase in at.error[0].value
+    for name in names:
+        assert name in at.error[0].value
+    assert ui.LOADED not in at.session_state
+    assert at.session_state[ui.REFUSAL]["step"] == step
+    assert not at.get("plotly_chart")
+    assert not marker.exists()
+
+
+def test_refusal_keeps_the_previous_checkpoint(open_page, tmp_path) -> None:
+    at = open_page(PAGE)
+    at.button(key="checkpoints.use_saved").click().run()
+    kept = at.session_state[ui.LOADED]["checkpoint"]
+    marker = tmp_path / "pwned"
+    upload(at, "evil.pth", HOSTILE[0][1](marker))
+    assert "posix.system" in at.error[0].value
+    assert at.session_state[ui.LOADED]["checkpoint"] is kept
+    assert "linear.pth" in at.info[0].value
+    assert frame_with(at, "numel")["key"].tolist() == ["weight", "bias"]
+    assert not marker.exists()
+    # a good upload replaces it; clearing the uploader then clears what it had loaded
+    upload(at, "good.pth", torch_bytes(good_state_dict()))
+    assert at.session_state[ui.LOADED]["checkpoint"].name == "good.pth" and not at.error
+    at.file_uploader(key="checkpoints.upload").set_value(None).run()
+    assert ui.LOADED not in at.session_state and not at.dataframe[1:]
+
+
+def test_size_cap_refuses_before_reading(open_page, monkeypatch) -> None:
+    data = torch_bytes(good_state_dict())
+    monkeypatch.setattr(safety, "MAX_CHECKPOINT_BYTES", len(data) - 1)
+    at = open_page(PAGE)
+    upload(at, "big.pth", data)
+    assert "capped at" in at.error[0].value
+    assert at.session_state[ui.REFUSAL]["step"] == "size"
+
+
+# ---------------------------------------------------------------- browser
+
+def grid_cells(frame) -> list[str]:
+    """Cell texts of an st.dataframe (drawn on a canvas; the grid keeps an accessible copy)."""
+    frame.locator("table").first.wait_for(state="attached")
+    return frame.locator("td").all_text_contents()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_download_then_upload_in_chromium(page, tmp_path) -> None:
+    open_app(page, "checkpoints")
+    with page.expect_download() as download_info:
+        page.get_by_test_id("stDownloadButton").get_by_role("button").click()
+    path = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(path)
+    torch.manual_seed(0)
+    expected = nn.Linear(1, 1).state_dict()
+    assert all(torch.equal(torch.load(path, weights_only=True)[k], v) for k, v in expected.items())
+
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    wait_for_run(page)
+    page.get_by_text("passed all four checks").wait_for()
+    text = main_text(page)
+    assert "Inside linear.pth" in text and "Tensors" in text
+    cells = grid_cells(page.get_by_test_id("stDataFrame").nth(1))
+    assert cells[:3] == ["weight", "[1, 1]", "float32"] and "bias" in cells
+
+    inputs = page.get_by_label("Inputs: rows of 1 number (x0)")
+    inputs.fill("[[2.0]]")
+    inputs.press("Enter")
+    wait_for_run(page)
+    value = expected["weight"].item() * 2.0 + expected["bias"].item()
+    predictions = page.get_by_test_id("stDataFrame").last
+    expect(predictions.locator("td").first).to_have_text(re.compile(r"^2(\.0)?$"))  # the grid redraws late
+    x_cell, y_cell = grid_cells(predictions)
+    assert float(x_cell) == 2.0 and float(y_cell) == pytest.approx(value, rel=1e-6)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_hostile_upload_in_chromium(page, tmp_path) -> None:
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.pth"
+    evil.write_bytes(HOSTILE[0][1](marker))
+    open_app(page, "checkpoints")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(evil))
+    wait_for_run(page)
+    alert = page.get_by_test_id("stAlert").filter(has_text="posix.system")
+    assert "contains code or objects we will not unpickle" in alert.inner_text()
+    assert not marker.exists()

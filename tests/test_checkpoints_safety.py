@@ -1,0 +1,335 @@
+"""The safe-load pipeline: hostile files are refused at the right step, with their own message,
+and nothing in them runs; good files load exactly as plain torch.load(weights_only=True) does."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import random
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import torch
+from torch import nn
+
+from torchstart import checkpoint_safety as safety
+from torchstart.checkpoint_code import safe_load_code
+
+
+# ---------------------------------------------------------------- hostile and good files
+
+class RunsShell:
+    """Pickles as a call to os.system: unpickling it runs the command."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command,))
+
+
+class WritesFile:
+    """Pickles as a call to open(path, "w"): unpickling it creates the file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def torch_bytes(obj, **kwargs) -> bytes:
+    """What torch.save writes for ``obj`` into memory (as the Training page's download does)."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer, **kwargs)
+    return buffer.getvalue()
+
+
+def good_state_dict() -> dict[str, torch.Tensor]:
+    """A small real state_dict."""
+    torch.manual_seed(0)
+    return nn.Linear(3, 2).state_dict()
+
+
+def shell_pth(marker: Path) -> bytes:
+    """A valid torch.save zip whose pickle would run ``touch marker`` through os.system."""
+    return torch_bytes({"weight": torch.ones(2), "payload": RunsShell(f"touch {marker}")})
+
+
+def write_pth(marker: Path) -> bytes:
+    """A valid torch.save zip whose pickle would create ``marker`` with open()."""
+    return torch_bytes({"payload": WritesFile(str(marker))})
+
+
+def raw_pickle(marker: Path) -> bytes:
+    """A bare pickle (no zip) that would run ``touch marker``."""
+    return pickle.dumps(RunsShell(f"touch {marker}"))
+
+
+def stack_global_pth(marker: Path) -> bytes:
+    """A torch-shaped zip whose data.pkl uses protocol-4 STACK_GLOBAL to reach os.system."""
+    return rezip(torch_bytes({"a": 1}), {"archive/data.pkl": pickle.dumps(RunsShell(f"touch {marker}"),
+                                                                          protocol=4)})
+
+
+def rezip(data: bytes, replace: dict[str, bytes], compression: int = zipfile.ZIP_STORED,
+          extra: dict[str, bytes] | None = None) -> bytes:
+    """Copy a zip, swapping some entries' contents and adding others."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", compression) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, replace.get(info.filename, src.read(info.filename)))
+        for name, content in (extra or {}).items():
+            dst.writestr(name, content)
+    return out.getvalue()
+
+
+def zip_bomb(unpacked: int) -> bytes:
+    """A torch.save-shaped zip with one deflated entry of ``unpacked`` zero bytes."""
+    out = io.BytesIO()
+    good = torch_bytes(good_state_dict())
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+        with dst.open("archive/data/99", "w") as entry:
+            for _ in range(unpacked // (1 << 20)):
+                entry.write(bytes(1 << 20))
+    return out.getvalue()
+
+
+def legacy_pth() -> bytes:
+    """torch.save in the pre-1.6 non-zip format."""
+    return torch_bytes(good_state_dict(), _use_new_zipfile_serialization=False)
+
+
+def random_bytes() -> bytes:
+    """Noise that is not any known format."""
+    return random.Random(7).randbytes(4096).replace(b"PK", b"pk")
+
+
+def plain_zip() -> bytes:
+    """A zip archive, but not one torch.save wrote."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("notes/readme.txt", "hello")
+    return out.getvalue()
+
+
+def torchscript_pth() -> bytes:
+    """A torch.jit.save archive (it carries code)."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():  # TorchScript is deprecated, which is beside the point here
+        warnings.simplefilter("ignore")
+        torch.jit.save(torch.jit.script(nn.Linear(2, 1)), buffer)
+    return buffer.getvalue()
+
+
+def whole_module_pth() -> bytes:
+    """torch.save(model): the whole pickled nn.Module, not a state_dict."""
+    return torch_bytes(nn.Sequential(nn.Linear(2, 3), nn.ReLU()))
+
+
+# (id, builder(marker) -> bytes, refusing step, phrase in the message, names the message must show)
+HOSTILE: list[tuple[str, Callable[[Path], bytes], str, str, tuple[str, ...]]] = [
+    ("os_system_in_torch_zip", shell_pth, "globals", "contains code or objects", ("posix.system",)),
+    ("file_write_in_torch_zip", write_pth, "globals", "contains code or objects", ("io.open",)),
+    ("stack_global_pickle", stack_global_pth, "globals", "could not be scanned", ()),
+    ("raw_pickle", raw_pickle, "zip", "plain Python pickle", ()),
+    ("zip_bomb", lambda m: zip_bomb(3 << 20), "zip", "squeezed", ()),
+    ("empty", lambda m: b"", "zip", "is empty (0 bytes)", ()),
+    ("random_bytes", lambda m: random_bytes(), "zip", "not a PyTorch checkpoint", ()),
+    ("legacy_format", lambda m: legacy_pth(), "zip", "old (pre-1.6) format", ()),
+    ("plain_zip", lambda m: plain_zip(), "zip", "not one torch.save wrote", ()),
+    ("torchscript", lambda m: torchscript_pth(), "zip", "TorchScript", ()),
+    ("whole_module", lambda m: whole_module_pth(), "globals", "whole pickled model",
+     ("torch.nn.modules.linear.Linear", "torch.nn.modules.activation.ReLU")),
+]
+
+
+@pytest.fixture
+def load_spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
+    """Record every torch.load and globals scan the pipeline makes (still calling the real ones)."""
+    calls: dict[str, list] = {"load": [], "scan": []}
+    real_load, real_scan = torch.load, torch.serialization.get_unsafe_globals_in_checkpoint
+
+    def spy_load(*args, **kwargs):
+        calls["load"].append(kwargs)
+        return real_load(*args, **kwargs)
+
+    def spy_scan(*args, **kwargs):
+        calls["scan"].append(args)
+        return real_scan(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", spy_load)
+    monkeypatch.setattr(torch.serialization, "get_unsafe_globals_in_checkpoint", spy_scan)
+    return calls
+
+
+# ---------------------------------------------------------------- refusals
+
+@pytest.mark.parametrize("case", HOSTILE, ids=[c[0] for c in HOSTILE])
+def test_hostile_file_is_refused_at_its_step_and_nothing_runs(case, tmp_path, load_spy) -> None:
+    _, build, step, phrase, names = case
+    marker = tmp_path / "pwned"
+    data = build(marker)
+    with pytest.raises(safety.CheckpointRefused) as caught:
+        safety.safe_load(data, name="evil.pth")
+    assert caught.value.step == step
+    assert phrase in str(caught.value)
+    for name in names:
+        assert name in str(caught.value)
+    assert not marker.exists()
+    assert load_spy["load"] == []  # refused before torch.load was ever called
+    if step == "zip":
+        assert load_spy["scan"] == []  # and before the pickle was even scanned
+
+
+@pytest.mark.parametrize("build", [shell_pth, write_pth, stack_global_pth], ids=["system", "write", "stack"])
+def test_the_payloads_are_live(build, tmp_path) -> None:
+    """Plain pickle.loads of the same data.pkl would run the payload: the refusals above matter."""
+    marker = tmp_path / "proof"
+    with zipfile.ZipFile(io.BytesIO(build(marker))) as archive:
+        payload = archive.read("archive/data.pkl")
+
+    class NoTensors(pickle.Unpickler):
+        def persistent_load(self, pid):  # tensors point at zip records: hand back blank storage
+            _, storage_type, _, _, numel = pid
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return torch.storage.TypedStorage(numel, dtype=storage_type.dtype, _internal=True)
+
+    NoTensors(io.BytesIO(payload)).load()
+    assert marker.exists()
+
+
+def test_raw_pickle_payload_is_live(tmp_path) -> None:
+    marker = tmp_path / "proof"
+    pickle.loads(raw_pickle(marker))
+    assert marker.exists()
+
+
+def test_whole_module_is_told_how_to_resave() -> None:
+    with pytest.raises(safety.CheckpointRefused) as caught:
+        safety.safe_load(whole_module_pth())
+    assert "torch.save(model.state_dict()" in str(caught.value)
+    assert caught.value.names == ("torch.nn.modules.activation.ReLU", "torch.nn.modules.container.Sequential",
+                                  "torch.nn.modules.linear.Linear")
+
+
+def test_legacy_format_says_how_to_resave() -> None:
+    with pytest.raises(safety.CheckpointRefused) as caught:
+        safety.safe_load(legacy_pth())
+    assert "torch.save(state_dict" in str(caught.value)
+
+
+def test_size_cap_is_checked_before_reading(load_spy) -> None:
+    data = torch_bytes(good_state_dict())
+
+    class Unreadable(io.BytesIO):
+        def read(self, *args):  # reading at all would be a failure of the size check
+            raise AssertionError("read before the size check")
+
+    with pytest.raises(safety.CheckpointRefused) as caught:
+        safety.safe_load(Unreadable(data), name="big.pth", size=len(data), max_bytes=len(data) - 1)
+    assert caught.value.step == "size"
+    assert "capped at" in str(caught.value)
+    assert load_spy["scan"] == [] and load_spy["load"] == []
+    assert safety.safe_load(io.BytesIO(data), size=len(data), max_bytes=len(data)).size == len(data)
+
+
+def test_size_cap_catches_a_lying_declared_size() -> None:
+    data = torch_bytes(good_state_dict())
+    with pytest.raises(safety.CheckpointRefused) as caught:
+        safety.safe_load(io.BytesIO(data), size=10, max_bytes=100)
+    assert caught.value.step == "size"
+
+
+def test_unpacked_total_is_capped_from_the_directory(load_spy) -> None:
+    bomb = zip_bomb(2 << 20)
+    with pytest.raises(safety.CheckpointRefused) as caught:
+        safety.safe_load(bomb, max_bytes=len(bomb))  # 4 x cap is far below 2 MB unpacked
+    assert caught.value.step == "zip" and "zip bomb" in str(caught.value)
+    assert load_spy["scan"] == []
+
+
+def test_default_module_cap_can_be_lowered(monkeypatch) -> None:
+    data = torch_bytes(good_state_dict())
+    monkeypatch.setattr(safety, "MAX_CHECKPOINT_BYTES", len(data) - 1)
+    with pytest.raises(safety.CheckpointRefused):
+        safety.safe_load(data)
+
+
+# ---------------------------------------------------------------- good files
+
+def test_state_dict_loads_like_plain_torch(load_spy) -> None:
+    state = good_state_dict()
+    data = torch_bytes(state)
+    loaded = safety.safe_load(data, name="ok.pth")
+    assert set(loaded.obj) == set(state)
+    for key in state:
+        assert torch.equal(loaded.obj[key], state[key])
+    assert load_spy["load"] == [{"map_location": "cpu", "weights_only": True}]
+    assert loaded.archive == "archive"
+    assert loaded.unpacked == sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    assert list(loaded.findings) == list(safety.STEPS)
+
+
+def test_state_dict_bytes_is_torch_save_of_the_state_dict() -> None:
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1))
+    loaded = torch.load(io.BytesIO(safety.state_dict_bytes(model)), weights_only=True)
+    assert list(loaded) == list(model.state_dict())
+    assert all(torch.equal(loaded[k], v) for k, v in model.state_dict().items())
+
+
+def test_checkpoint_with_optimizer_state_passes() -> None:
+    model = nn.Linear(2, 1)
+    opt = torch.optim.Adam(model.parameters())
+    model(torch.ones(4, 2)).sum().backward()
+    opt.step()
+    loaded = safety.safe_load(torch_bytes({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                           "epoch": 3}))
+    assert loaded.obj["epoch"] == 3
+    assert torch.equal(loaded.obj["optimizer"]["state"][0]["exp_avg"], opt.state_dict()["state"][0]["exp_avg"])
+
+
+def test_whole_model_globals_names_its_classes() -> None:
+    assert safety.whole_model_globals(nn.Linear(1, 1)) == ["torch.nn.modules.linear.Linear"]
+
+
+@pytest.mark.parametrize(("names", "whole"), [
+    (["torch.nn.modules.linear.Linear"], True),
+    (["__main__.Net", "torch.nn.modules.linear.Linear"], True),
+    (["posix.system"], False),
+    (["posix.system", "torch.nn.modules.linear.Linear"], False),
+    (["__main__.Net"], False),
+])
+def test_whole_model_classification(names, whole) -> None:
+    assert safety.looks_like_whole_model(names) is whole
+
+
+# ---------------------------------------------------------------- the page's "Show code"
+
+def test_safe_load_code_runs_and_refuses_the_same_files(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    state = good_state_dict()
+    Path("model.pth").write_bytes(torch_bytes({"model": state, "epoch": 1}))
+    namespace: dict = {}
+    exec(safe_load_code(safety.MAX_CHECKPOINT_BYTES, "model.pth", ("model",)), namespace)
+    assert namespace["MAX_BYTES"] == safety.MAX_CHECKPOINT_BYTES
+    assert all(torch.equal(namespace["state_dict"][k], v) for k, v in state.items())
+    ours = safety.safe_load(Path("model.pth").read_bytes()).obj
+    assert torch.equal(ours["model"]["weight"], namespace["checkpoint"]["model"]["weight"])
+
+    safe_load = namespace["safe_load"]
+    marker = tmp_path / "pwned"
+    for i, data in enumerate([shell_pth(marker), write_pth(marker), raw_pickle(marker), zip_bomb(3 << 20),
+                              b"", legacy_pth(), whole_module_pth()]):
+        Path(f"bad{i}.pth").write_bytes(data)
+        with pytest.raises(Exception):
+            safe_load(f"bad{i}.pth")
+    assert not marker.exists()

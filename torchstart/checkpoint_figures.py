@@ -1,0 +1,38 @@
+"""Plotly figures for the Checkpoints page, built from tensors the inspect module found."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import torch
+
+from torchstart.errors import TorchstartError
+
+
+def value_histogram(tensor: torch.Tensor, bins: int = 40) -> tuple[torch.Tensor, torch.Tensor]:
+    """(counts, bin edges) of a tensor's finite values, computed by ``torch.histogram`` in float64."""
+    if tensor.layout != torch.strided or tensor.is_complex():
+        raise TorchstartError("Only dense real-valued tensors get a histogram here.")
+    values = tensor.detach().reshape(-1).to(torch.float64)
+    values = values[torch.isfinite(values)]
+    if values.numel() == 0:
+        raise TorchstartError("This tensor holds no finite values to draw.")
+    low, high = values.min().item(), values.max().item()
+    if low == high:  # one repeated value: give the single bar some width
+        low, high = low - 0.5, high + 0.5
+    counts, edges = torch.histogram(values, bins=bins, range=(low, high))
+    return counts, edges
+
+
+def histogram_figure(tensor: torch.Tensor, key: str, bins: int = 40) -> go.Figure:
+    """Bars of how many values of ``tensor`` fall in each of ``bins`` equal-width bins."""
+    counts, edges = value_histogram(tensor, bins)
+    centers = ((edges[:-1] + edges[1:]) / 2).tolist()
+    width = (edges[1] - edges[0]).item()
+    fig = go.Figure(go.Bar(x=centers, y=counts.tolist(), width=[width] * len(centers),
+                           marker_color="#ee4c2c", name=key,
+                           hovertemplate="value ≈ %{x:.4g}<br>count %{y:,}<extra></extra>"))
+    count = tensor.numel()
+    fig.update_layout(title=f"Values of {key} ({count:,} number{'s' if count != 1 else ''})", bargap=0.02,
+                      xaxis_title="value", yaxis_title="count", height=340,
+                      margin=dict(l=10, r=10, t=50, b=10), showlegend=False)
+    return fig

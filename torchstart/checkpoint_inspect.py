@@ -1,0 +1,176 @@
+"""Look inside a loaded checkpoint: every tensor with its statistics, totals, the nested structure,
+and which part of it is a model's state_dict.
+
+A *path* is the tuple of keys that leads from the loaded object to a value, e.g.
+``("model", "fc.weight")`` for ``checkpoint["model"]["fc.weight"]``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import pandas as pd
+import torch
+
+Path = tuple[Any, ...]
+
+MAX_DEPTH = 12
+MAX_TENSORS = 20_000
+TREE_ITEMS = 40
+# Dicts named like these hold a model's weights in the usual checkpoint layouts.
+MODEL_PART_NAMES = ("model", "state_dict", "model_state_dict", "model_state", "net", "module", "weights")
+
+
+@dataclass(frozen=True)
+class TensorEntry:
+    """One tensor in the checkpoint and where it sits."""
+
+    path: Path
+    tensor: torch.Tensor
+
+    @property
+    def key(self) -> str:
+        """The path as one label: ``model/fc.weight``."""
+        return path_label(self.path)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Counts over every tensor in the file."""
+
+    tensors: int
+    numel: int
+    bytes: int
+
+
+def path_label(path: Path) -> str:
+    """A path as ``a/b/c`` (``(whole file)`` for the empty path)."""
+    return "/".join(str(part) for part in path) if path else "(whole file)"
+
+
+def path_code(path: Path, name: str = "checkpoint") -> str:
+    """A path as Python indexing: ``checkpoint["model"]``."""
+    return name + "".join(f"[{part!r}]" for part in path)
+
+
+def get_part(obj: Any, path: Path) -> Any:
+    """The value at ``path`` inside ``obj``."""
+    for part in path:
+        obj = obj[part]
+    return obj
+
+
+def _children(obj: Any) -> Iterator[tuple[Any, Any]]:
+    """(key, value) pairs of a dict, list or tuple; nothing for other values."""
+    if isinstance(obj, Mapping):
+        yield from obj.items()
+    elif isinstance(obj, (list, tuple)):
+        yield from enumerate(obj)
+
+
+def _walk(obj: Any, path: Path = (), seen: frozenset[int] = frozenset()) -> Iterator[tuple[Path, Any]]:
+    """Every (path, value) below ``obj``; guards depth and self-referencing containers."""
+    yield path, obj
+    if len(path) >= MAX_DEPTH or id(obj) in seen or not isinstance(obj, (Mapping, list, tuple)):
+        return
+    inner = seen | {id(obj)}
+    for key, value in _children(obj):
+        yield from _walk(value, path + (key,), inner)
+
+
+def tensor_entries(obj: Any, limit: int = MAX_TENSORS) -> list[TensorEntry]:
+    """Every tensor in the loaded object, in file order, up to ``limit``."""
+    found: list[TensorEntry] = []
+    for path, value in _walk(obj):
+        if isinstance(value, torch.Tensor):
+            found.append(TensorEntry(path, value))
+            if len(found) >= limit:
+                break
+    return found
+
+
+def tensor_stats(tensor: torch.Tensor) -> dict[str, float]:
+    """Mean, std (unbiased, as torch.std), min and max in float64; NaN where undefined."""
+    nan = {"mean": math.nan, "std": math.nan, "min": math.nan, "max": math.nan}
+    if tensor.layout != torch.strided or tensor.is_complex() or tensor.numel() == 0:
+        return nan
+    values = tensor.detach().reshape(-1).to(torch.float64)
+    return {
+        "mean": values.mean().item(),
+        "std": values.std().item() if values.numel() > 1 else math.nan,
+        "min": values.min().item(),
+        "max": values.max().item(),
+    }
+
+
+def entry_table(entries: list[TensorEntry]) -> pd.DataFrame:
+    """One row per tensor: key, shape, dtype, numel, bytes, mean/std/min/max."""
+    rows = []
+    for entry in entries:
+        t = entry.tensor
+        rows.append({
+            "key": entry.key,
+            "shape": str(list(t.shape)),
+            "dtype": str(t.dtype).removeprefix("torch."),
+            "numel": t.numel(),
+            "bytes": t.numel() * t.element_size(),
+            **tensor_stats(t),
+        })
+    columns = ["key", "shape", "dtype", "numel", "bytes", "mean", "std", "min", "max"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def totals(entries: list[TensorEntry]) -> Totals:
+    """How many tensors, numbers and bytes the file holds."""
+    return Totals(tensors=len(entries), numel=sum(e.tensor.numel() for e in entries),
+                  bytes=sum(e.tensor.numel() * e.tensor.element_size() for e in entries))
+
+
+def summarize_tree(obj: Any, depth: int = 0, seen: frozenset[int] = frozenset()) -> Any:
+    """A JSON-ready outline of the object: tensors as ``tensor float32 [2, 3]``, long containers cut."""
+    if isinstance(obj, torch.Tensor):
+        return f"tensor {str(obj.dtype).removeprefix('torch.')} {list(obj.shape)}"
+    if isinstance(obj, (Mapping, list, tuple)):
+        if depth >= MAX_DEPTH or id(obj) in seen:
+            return f"{type(obj).__name__} (not expanded)"
+        inner = seen | {id(obj)}
+        items = list(_children(obj))
+        outline = {str(k): summarize_tree(v, depth + 1, inner) for k, v in items[:TREE_ITEMS]}
+        if len(items) > TREE_ITEMS:
+            outline["…"] = f"{len(items) - TREE_ITEMS} more"
+        return outline if isinstance(obj, Mapping) else list(outline.values())
+    if obj is None or isinstance(obj, (bool, int)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else str(obj)
+    if isinstance(obj, str):
+        return obj if len(obj) <= 80 else obj[:77] + "..."
+    return f"{type(obj).__name__}: {str(obj)[:60]}"
+
+
+def is_state_dict(obj: Any) -> bool:
+    """A dict of string keys to tensors, with at least one tensor: what ``load_state_dict`` takes."""
+    return (isinstance(obj, Mapping) and len(obj) > 0
+            and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()))
+
+
+def state_dict_parts(obj: Any) -> list[Path]:
+    """Paths of every state_dict-shaped dict in the object, the likeliest model part first."""
+    parts = [path for path, value in _walk(obj) if is_state_dict(value)]
+
+    def rank(path: Path) -> tuple[int, int]:
+        names = [str(p).lower() for p in path]
+        if not path:
+            group = 0
+        elif any(n in MODEL_PART_NAMES for n in names):
+            group = 1
+        elif not any("optim" in n for n in names):
+            group = 2
+        else:  # optimizer state: per-parameter buffers, not a model
+            group = 3
+        return group, -len(get_part(obj, path))
+
+    return sorted(parts, key=rank)

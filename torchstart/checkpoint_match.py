@@ -1,0 +1,189 @@
+"""Match a state_dict to a model before loading it, load it strictly, and predict in eval mode."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+import torch
+from torch import nn
+
+from torchstart.errors import TorchstartError
+from torchstart.literals import parse_literal
+from torchstart.session import SessionModel, Standardizer, TrainedModel
+
+MAX_PREDICT_ROWS = 1_000
+TARGET_LABELS = {"trained": "Training page's model", "models": "Models page's model",
+                 "linear": "nn.Linear inferred from the file"}
+# Layers whose forward differs between model.train() and model.eval().
+MODE_SENSITIVE = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm,
+                  nn.modules.instancenorm._InstanceNorm)
+
+
+@dataclass
+class KeyReport:
+    """How a state_dict's keys and shapes line up with a model's, before anything is loaded."""
+
+    matched: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
+    model_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    file_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when ``load_state_dict(strict=True)`` will accept the state_dict."""
+        return not (self.missing or self.unexpected or self.mismatched)
+
+    def table(self) -> pd.DataFrame:
+        """One row per key: its shape in the model, in the file, and whether they agree."""
+        status = {k: "missing from file" for k in self.missing}
+        status.update({k: "unexpected (not in model)" for k in self.unexpected})
+        status.update({k: "shape mismatch" for k, _, _ in self.mismatched})
+        status.update({k: "matches" for k in self.matched})
+        rows = [{"key": key, "in model": _shape(self.model_shapes.get(key)),
+                 "in file": _shape(self.file_shapes.get(key)), "status": why}
+                for key, why in status.items()]
+        return pd.DataFrame(rows, columns=["key", "in model", "in file", "status"])
+
+    def summary(self) -> str:
+        """One sentence listing what would make strict loading fail."""
+        parts = []
+        if self.missing:
+            parts.append(f"{len(self.missing)} missing ({', '.join(self.missing[:5])})")
+        if self.unexpected:
+            parts.append(f"{len(self.unexpected)} unexpected ({', '.join(self.unexpected[:5])})")
+        if self.mismatched:
+            shown = ", ".join(f"{k}: model {list(a)} vs file {list(b)}" for k, a, b in self.mismatched[:3])
+            parts.append(f"{len(self.mismatched)} with other shapes ({shown})")
+        return "; ".join(parts) if parts else f"all {len(self.matched)} keys match"
+
+
+def _shape(shape: tuple[int, ...] | None) -> str:
+    """A shape as ``[2, 3]``, or a dash when the key is absent on that side."""
+    return "—" if shape is None else str(list(shape))
+
+
+@dataclass
+class Target:
+    """A model the file's weights can be loaded into, with what predicting needs."""
+
+    model: nn.Module
+    width: int | None
+    feature_names: list[str] = field(default_factory=list)
+    target_names: list[str] = field(default_factory=list)
+    x_scaler: Standardizer | None = None
+    y_scaler: Standardizer | None = None
+    fallback_code: str = ""
+
+
+def load_targets(state_dict: Mapping[str, torch.Tensor], trained: TrainedModel | None,
+                 built: SessionModel | None) -> dict[str, Target]:
+    """Models the weights may go into, keyed as in ``TARGET_LABELS``: Training's, Models', an inferred Linear."""
+    found: dict[str, Target] = {}
+    if trained is not None:
+        found["trained"] = Target(trained.model, len(trained.feature_names) or input_width(trained.model),
+                                  list(trained.feature_names), list(trained.target_names),
+                                  trained.x_scaler, trained.y_scaler)
+    if built is not None:
+        found["models"] = Target(built.module, built.in_features, fallback_code=built.code)
+    linear = infer_linear(state_dict)
+    if linear is not None:
+        found["linear"] = Target(linear, linear.in_features)
+    return found
+
+
+def compare_keys(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> KeyReport:
+    """Missing, unexpected and shape-mismatched keys of ``state_dict`` against ``model``."""
+    expected = model.state_dict()
+    report = KeyReport(model_shapes={k: tuple(v.shape) for k, v in expected.items()},
+                       file_shapes={k: tuple(v.shape) for k, v in state_dict.items()})
+    for key, tensor in expected.items():
+        if key not in state_dict:
+            report.missing.append(key)
+        elif tuple(state_dict[key].shape) != tuple(tensor.shape):
+            report.mismatched.append((key, tuple(tensor.shape), tuple(state_dict[key].shape)))
+        else:
+            report.matched.append(key)
+    report.unexpected = [key for key in state_dict if key not in expected]
+    return report
+
+
+def infer_linear(state_dict: Mapping[str, torch.Tensor]) -> nn.Linear | None:
+    """An ``nn.Linear(in, out)`` shaped for a lone ``weight`` (out, in) [+ ``bias`` (out,)] pair."""
+    keys = set(state_dict)
+    if keys not in ({"weight", "bias"}, {"weight"}):
+        return None
+    weight = state_dict["weight"]
+    if weight.dim() != 2 or not weight.is_floating_point():
+        return None
+    out_features, in_features = weight.shape
+    bias = state_dict.get("bias")
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_features):
+        return None
+    return nn.Linear(in_features, out_features, bias=bias is not None, dtype=weight.dtype)
+
+
+def load_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> nn.Module:
+    """Load into a copy of ``model`` with ``strict=True`` after checking keys; the original is untouched."""
+    report = compare_keys(model, state_dict)
+    if not report.ok:
+        raise TorchstartError(
+            f"These weights do not fit the model: {report.summary()}. load_state_dict(strict=True) "
+            "would refuse them; pick the matching model or the right part of the checkpoint.")
+    target = copy.deepcopy(model)
+    target.load_state_dict(state_dict, strict=True)
+    return target
+
+
+def mode_sensitive_layers(model: nn.Module) -> list[str]:
+    """Names of layers (Dropout, BatchNorm, ...) that behave differently in training mode."""
+    return [f"{name} ({type(m).__name__})" for name, m in model.named_modules()
+            if isinstance(m, MODE_SENSITIVE)]
+
+
+def input_width(model: nn.Module) -> int | None:
+    """Features the model takes, read from its first nn.Linear; None when there is none."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv1d | nn.Conv2d | nn.Conv3d | nn.Embedding):
+            return None  # wants images or token ids, not a row of numbers
+        if isinstance(module, nn.Linear):
+            return module.in_features
+    return None
+
+
+def parse_inputs(text: str, width: int) -> torch.Tensor:
+    """Typed rows such as ``[[1.0, 2.0]]`` (or one row ``[1.0, 2.0]``) as an (N, width) float tensor."""
+    value = parse_literal(text, what="inputs")
+    if not isinstance(value, list):
+        value = [value]
+    if value and not isinstance(value[0], list):
+        value = [value]
+    if not value or any(not isinstance(row, list) for row in value):
+        raise TorchstartError("Type the inputs as rows of numbers, e.g. [[0.5, 1.0], [2.0, -1.0]].")
+    if len(value) > MAX_PREDICT_ROWS:
+        raise TorchstartError(f"Predict on at most {MAX_PREDICT_ROWS:,} rows at a time; got {len(value):,}.")
+    for i, row in enumerate(value):
+        if len(row) != width or any(isinstance(v, list) for v in row):
+            raise TorchstartError(
+                f"Row {i + 1} has {len(row)} values but the model takes {width} input feature"
+                f"{'s' if width != 1 else ''}; write each row with exactly {width} numbers.")
+    return torch.tensor(value, dtype=torch.float32)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, inputs: torch.Tensor, x_scaler: Standardizer | None = None,
+            y_scaler: Standardizer | None = None) -> torch.Tensor:
+    """``model.eval()`` then the forward pass, mapping through the scalers when given."""
+    model.eval()  # dropout off, batchnorm uses its running statistics
+    first = next(model.parameters(), None)
+    dtype, device = (first.dtype, first.device) if first is not None else (torch.float32, torch.device("cpu"))
+    x = x_scaler.transform(inputs) if x_scaler else inputs
+    try:
+        y = model(x.to(device=device, dtype=dtype)).cpu()
+    except RuntimeError as exc:
+        raise TorchstartError(f"The model could not run on these inputs: {str(exc).splitlines()[0]}") from None
+    return y_scaler.inverse(y) if y_scaler else y

@@ -1,0 +1,299 @@
+"""Save a state_dict as bytes, and load an untrusted ``.pth`` through ordered safety checks.
+
+Loading runs four checks, in this order, and stops at the first that fails:
+
+1. ``size``: the declared size is under the cap, checked before a byte is read;
+2. ``zip``: the bytes are a zip archive laid out as ``torch.save`` writes it, and its
+   central directory promises no more than a capped total once unpacked (zip-bomb guard);
+3. ``globals``: ``torch.serialization.get_unsafe_globals_in_checkpoint`` finds no
+   function or class outside torch's weights-only allowlist;
+4. ``load``: ``torch.load(..., map_location="cpu", weights_only=True)``.
+
+Each refusal is a ``CheckpointRefused`` naming its step, with a message a learner can act on.
+Nothing here ever calls ``torch.load`` with ``weights_only=False``.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import torch
+from torch import nn
+
+from torchstart.errors import TorchstartError
+
+MAX_CHECKPOINT_BYTES = 100 * 1024 * 1024
+# A torch.save zip stores tensors uncompressed, so a real checkpoint unpacks to about its own size.
+UNPACKED_FACTOR = 4
+MAX_COMPRESSION_RATIO = 100
+# Ratios are only judged for entries big enough to matter (tiny text files compress oddly).
+RATIO_MIN_BYTES = 1024 * 1024
+MAX_ZIP_ENTRIES = 20_000
+
+STEPS: tuple[str, ...] = ("size", "zip", "globals", "load")
+STEP_LABELS: dict[str, str] = {
+    "size": "Size under the cap, checked before reading",
+    "zip": "A zip archive as torch.save writes it, and no zip bomb",
+    "globals": "No code or classes outside torch's weights-only allowlist",
+    "load": 'torch.load(map_location="cpu", weights_only=True)',
+}
+
+ZIP_MAGIC = b"PK\x03\x04"
+# torch.save's old (pre-1.6) format is a pickle that starts with this magic number.
+LEGACY_MAGIC = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)[2:-1]
+RESAVE_HINT = 'torch.save(model.state_dict(), "model.pth")'
+
+
+class CheckpointRefused(TorchstartError):
+    """A file the safe loader will not open; ``step`` is the check that refused it."""
+
+    def __init__(self, step: str, message: str, names: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.step = step
+        self.names = names
+
+
+@dataclass
+class LoadedCheckpoint:
+    """What came out of a file that passed every check, and what each check found."""
+
+    name: str
+    size: int
+    unpacked: int
+    entries: int
+    archive: str
+    obj: Any
+    findings: dict[str, str] = field(default_factory=dict)
+
+
+def format_bytes(count: float) -> str:
+    """A byte count as a short human reading (``1.5 MB``)."""
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if abs(count) < 1024 or unit == "GB":
+            return f"{count:,.0f} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+        count /= 1024
+    return f"{count:,.1f} GB"
+
+
+def checklist(failed: str | None, findings: dict[str, str]) -> list[tuple[str, str]]:
+    """(mark, text) per step: ``passed``, ``refused`` at ``failed``, ``not run`` after it."""
+    rows, reached = [], False
+    for i, step in enumerate(STEPS, 1):
+        label = f"{i}. {STEP_LABELS[step]}"
+        if step == failed:
+            rows.append(("refused", label))
+            reached = True
+        elif reached:
+            rows.append(("not run", label))
+        else:
+            rows.append(("passed", label + (f": {findings[step]}" if step in findings else "")))
+    return rows
+
+
+def describe_object(obj: Any) -> str:
+    """``dict with 3 entries`` / ``a Tensor``: what torch.load handed back, in a few words."""
+    kind = type(obj).__name__
+    return f"{kind} with {len(obj)} entries" if isinstance(obj, (dict, list, tuple)) else f"a {kind}"
+
+
+# ---------------------------------------------------------------- saving
+
+def state_dict_bytes(model: nn.Module) -> bytes:
+    """The bytes ``torch.save(model.state_dict(), f)`` writes: what a .pth download holds.
+
+    Tensors are moved to the CPU first, so the file loads on a machine without the GPU it came from.
+    """
+    state = model.state_dict()  # a fresh OrderedDict; its _metadata (layer versions) is kept
+    for key, tensor in state.items():
+        state[key] = tensor.detach().cpu()
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def whole_model_globals(model: nn.Module) -> list[str]:
+    """Classes a pickled whole model names; each must be importable (and is run) to load it."""
+    buffer = io.BytesIO()
+    try:
+        torch.save(model, buffer)
+    except Exception as exc:  # noqa: BLE001 - a local class cannot even be pickled; say so
+        raise TorchstartError(f"Saving the whole model fails here: {exc}") from None
+    buffer.seek(0)
+    return sorted(torch.serialization.get_unsafe_globals_in_checkpoint(buffer))
+
+
+# ---------------------------------------------------------------- loading
+
+def safe_load(source: BinaryIO | bytes, name: str = "checkpoint.pth", size: int | None = None,
+              max_bytes: int | None = None) -> LoadedCheckpoint:
+    """Run the four checks on an untrusted checkpoint and return what ``weights_only`` loading gives.
+
+    ``source`` is bytes or a binary file object (a Streamlit ``UploadedFile`` works);
+    ``size`` is its declared size (``UploadedFile.size``), checked before anything is read.
+    ``max_bytes`` defaults to ``MAX_CHECKPOINT_BYTES``, read at call time so it can be lowered.
+    Raises ``CheckpointRefused`` for the first check that fails.
+    """
+    cap = MAX_CHECKPOINT_BYTES if max_bytes is None else max_bytes
+    findings: dict[str, str] = {}
+    data = _read_capped(source, name, size, cap)
+    findings["size"] = f"{format_bytes(len(data))}, cap {format_bytes(cap)}"
+    archive, unpacked, entries = check_zip_layout(data, name, cap * UNPACKED_FACTOR)
+    findings["zip"] = f"{entries} entries under {archive}/, {format_bytes(unpacked)} unpacked"
+    check_globals(data, name)
+    findings["globals"] = "none outside the allowlist"
+    obj = _weights_only_load(data, name)
+    findings["load"] = f"returned {describe_object(obj)}"
+    return LoadedCheckpoint(name=name, size=len(data), unpacked=unpacked, entries=entries,
+                            archive=archive, obj=obj, findings=findings)
+
+
+def _read_capped(source: BinaryIO | bytes, name: str, size: int | None, cap: int) -> bytes:
+    """Check the declared size against the cap, then read at most cap + 1 bytes."""
+    if size is None:
+        size = len(source) if isinstance(source, (bytes, bytearray)) else _stream_size(source)
+    if size > cap:
+        raise CheckpointRefused(
+            "size",
+            f"{name} is {format_bytes(size)}; checkpoints here are capped at {format_bytes(cap)}, "
+            "and the size is checked before a single byte is read. Upload a smaller file: a bare "
+            f"state_dict ({RESAVE_HINT}) without optimizer state is usually much smaller.")
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source[: cap + 1])
+    else:
+        source.seek(0)
+        data = source.read(cap + 1)
+    if len(data) > cap:  # the declared size lied: still refuse
+        raise CheckpointRefused("size", f"{name} is larger than the {format_bytes(cap)} cap.")
+    return data
+
+
+def _stream_size(stream: BinaryIO) -> int:
+    """Size of a seekable stream, found by seeking to its end (reads nothing)."""
+    here = stream.tell()
+    end = stream.seek(0, io.SEEK_END)
+    stream.seek(here)
+    return end
+
+
+def check_zip_layout(data: bytes, name: str, max_unpacked: int) -> tuple[str, int, int]:
+    """Refuse anything but a torch.save zip; return (archive folder, unpacked bytes, entry count).
+
+    Only the central directory is read: nothing is decompressed here.
+    """
+    if not data:
+        raise CheckpointRefused(
+            "zip", f"{name} is empty (0 bytes), so it is not a PyTorch checkpoint. "
+                   f"Save one with {RESAVE_HINT} and upload that file.")
+    if not data.startswith(ZIP_MAGIC) or not zipfile.is_zipfile(io.BytesIO(data)):
+        raise CheckpointRefused("zip", _not_zip_message(data, name))
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise CheckpointRefused(
+            "zip", f"{name} starts like a zip archive but its directory cannot be read ({exc}). "
+                   "It may be truncated: save and download it again.") from None
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise CheckpointRefused(
+            "zip", f"{name} holds {len(infos):,} zip entries; the limit is {MAX_ZIP_ENTRIES:,}. "
+                   "A torch.save checkpoint has a few entries per tensor.")
+    folders = {info.filename.split("/", 1)[0] for info in infos}
+    folder = next(iter(folders)) if len(folders) == 1 else ""
+    names = {info.filename for info in infos}
+    if not folder or f"{folder}/data.pkl" not in names:
+        raise CheckpointRefused(
+            "zip", f"{name} is a zip archive, but not one torch.save wrote: torch.save puts everything "
+                   "in one folder with a data.pkl inside (e.g. archive/data.pkl), and this file "
+                   f"has {_sample(sorted(names))}. Upload a file written by torch.save.")
+    if f"{folder}/constants.pkl" in names:
+        raise CheckpointRefused(
+            "zip", f"{name} is a TorchScript archive (torch.jit.save), which carries code. Here we "
+                   f"read torch.save checkpoints only: save the weights with {RESAVE_HINT}.")
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > max_unpacked:
+        raise CheckpointRefused(
+            "zip", f"{name} would unpack to {format_bytes(unpacked)} from {format_bytes(len(data))}; "
+                   f"the limit is {format_bytes(max_unpacked)}. That is how a zip bomb looks, so "
+                   "nothing in it was unpacked. torch.save stores tensors uncompressed, so a real "
+                   "checkpoint unpacks to about its own size.")
+    for info in infos:
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size >= RATIO_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO:
+            raise CheckpointRefused(
+                "zip", f"{name} has an entry, {info.filename}, squeezed {ratio:,.0f}x "
+                       f"({format_bytes(info.compress_size)} -> {format_bytes(info.file_size)}); "
+                       f"we refuse ratios over {MAX_COMPRESSION_RATIO}x as a zip-bomb guard and "
+                       "unpacked nothing. torch.save does not compress tensors.")
+    return folder, unpacked, len(infos)
+
+
+def _not_zip_message(data: bytes, name: str) -> str:
+    """Why a non-zip file is refused: old torch format, a plain pickle, or something else."""
+    if LEGACY_MAGIC in data[:32]:
+        return (f"{name} is in PyTorch's old (pre-1.6) format, a bare pickle rather than the zip "
+                "archive torch.save has written by default since PyTorch 1.6. We only open the zip "
+                "format. If you trust the file, re-save it in your own Python: "
+                'state_dict = torch.load(path, weights_only=True); torch.save(state_dict, "model.pth").')
+    if len(data) >= 2 and data[0] == 0x80 and 2 <= data[1] <= 5:
+        return (f"{name} is a plain Python pickle, not a torch.save zip archive. Unpickling a plain "
+                "pickle can run any code it names, so we never open one. Save tensors with "
+                f"{RESAVE_HINT} instead.")
+    return (f"{name} is not a PyTorch checkpoint: it does not start like the zip archive torch.save "
+            f"writes (its first bytes are {data[:4].hex(' ')}, a zip starts with 50 4b 03 04). "
+            f"Upload a file saved with {RESAVE_HINT}.")
+
+
+def _sample(items: list[str], limit: int = 4) -> str:
+    """A short listing of names for a message."""
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "") if items else "nothing"
+
+
+def check_globals(data: bytes, name: str) -> None:
+    """Refuse a checkpoint whose pickle names anything outside torch's weights-only allowlist."""
+    try:
+        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - a pickle we cannot scan is a pickle we do not load
+        raise CheckpointRefused(
+            "globals", f"{name}'s data.pkl could not be scanned ({type(exc).__name__}: {exc}). It uses "
+                       "pickle instructions that torch.save does not write, and a file we cannot "
+                       f"check is a file we do not open. Re-save it with {RESAVE_HINT}.") from None
+    if not unsafe:
+        return
+    names = tuple(sorted(unsafe))
+    listed = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    if looks_like_whole_model(names):
+        raise CheckpointRefused(
+            "globals", f"{name} is a whole pickled model, not a state_dict: it names the classes "
+                       f"{listed}. Unpickling it needs that exact class code importable and runs it, "
+                       "so weights_only loading refuses it. Re-save only the weights where the model "
+                       f"is defined: {RESAVE_HINT}, and rebuild the model in code before loading.",
+            names)
+    raise CheckpointRefused(
+        "globals", f"{name} contains code or objects we will not unpickle: {listed}. A plain "
+                   "torch.load(weights_only=False) would call them while loading (posix.system, for "
+                   "one, runs a shell command). A checkpoint should hold only tensors, numbers, "
+                   f"strings and dicts/lists: save one with {RESAVE_HINT}.", names)
+
+
+def looks_like_whole_model(names: tuple[str, ...] | list[str]) -> bool:
+    """True when the unsafe names are nn.Module classes (plus other classes), not functions."""
+    modules = [n for n in names if n.startswith("torch.nn.")]
+    others = [n for n in names if not n.startswith("torch.nn.")]
+    # A class name is capitalised by convention; functions such as posix.system are not.
+    return bool(modules) and all(n.rsplit(".", 1)[-1][:1].isupper() for n in others)
+
+
+def _weights_only_load(data: bytes, name: str) -> Any:
+    """The final step: torch's restricted unpickler, onto the CPU."""
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - every failure here is a refusal, never a traceback
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointRefused(
+            "load", f"torch.load(weights_only=True) refused {name}: {first_line[:300]}. "
+                    f"Re-save the file with {RESAVE_HINT}.") from None
