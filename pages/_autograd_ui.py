@@ -1,0 +1,274 @@
+"""Streamlit helpers for the Autograd page: examples, the variables editor, and each tab's drawing."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages._ui import param_input, show_code, show_error
+from torchstart import autograd_demos as demos
+from torchstart.autograd_dot import LEGEND, graph_to_dot
+from torchstart.autograd_graph import (
+    MAX_GRADCHECK_ROWS, AutogradRun, VariableSpec, backprop_steps, format_number, format_value, gradient_check,
+)
+from torchstart.errors import TorchstartError
+from torchstart.expressions import ALLOWED_FUNCTIONS, MAX_VARIABLES, check_variable_name
+
+EXPRESSION = "autograd.expression"
+EXAMPLE = "autograd.example"
+NAMES = "autograd.names"
+NEW_NAME = "autograd.new_name"
+ADD_ERROR = "autograd.add_error"
+LAST_GOOD = "autograd.last_good"
+BASE_NAMES = ("x", "w", "b")
+
+
+def value_key(name: str) -> str:
+    """Session key of a variable's value text box."""
+    return f"autograd.value.{name}"
+
+
+def grad_key(name: str) -> str:
+    """Session key of a variable's requires_grad checkbox."""
+    return f"autograd.requires_grad.{name}"
+
+
+EXAMPLES = {example.title: example for example in demos.EXAMPLES}
+
+
+def apply_example() -> None:
+    """on_change: load the chosen example's expression and variables."""
+    example = EXAMPLES[st.session_state[EXAMPLE]]
+    st.session_state[EXPRESSION] = example.expression
+    st.session_state[NAMES] = [spec.name for spec in example.variables]
+    for spec in example.variables:
+        st.session_state[value_key(spec.name)] = spec.value
+        st.session_state[grad_key(spec.name)] = spec.requires_grad
+
+
+def init_state() -> None:
+    """First visit: the default example."""
+    if NAMES not in st.session_state:
+        st.session_state[EXAMPLE] = demos.EXAMPLES[0].title
+        apply_example()
+
+
+def _add_variable() -> None:
+    """on_click: declare a new variable (value 1, tracked)."""
+    st.session_state[ADD_ERROR] = None
+    try:
+        name = check_variable_name(st.session_state.get(NEW_NAME, ""))
+        if name in st.session_state[NAMES]:
+            raise TorchstartError(f"There is already a variable called {name}.")
+        if len(st.session_state[NAMES]) >= MAX_VARIABLES:
+            raise TorchstartError(f"At most {MAX_VARIABLES} variables on this page; remove one first.")
+    except TorchstartError as err:
+        st.session_state[ADD_ERROR] = str(err)
+        return
+    st.session_state[NAMES] = [*st.session_state[NAMES], name]
+    st.session_state[value_key(name)] = "1"
+    st.session_state[grad_key(name)] = True
+    st.session_state[NEW_NAME] = ""
+
+
+def _remove_variable(name: str) -> None:
+    """on_click: forget an added variable."""
+    st.session_state[NAMES] = [n for n in st.session_state[NAMES] if n != name]
+
+
+def variables_editor(per_row: int = 4) -> list[VariableSpec]:
+    """A card per variable: value (number or tensor literal) and requires_grad; add and remove extra ones."""
+    specs = []
+    names = st.session_state[NAMES]
+    for start in range(0, len(names), per_row):
+        for column, name in zip(st.columns(per_row), names[start:start + per_row]):
+            with column.container(border=True):
+                text = st.text_input(f"**{name}** =", key=value_key(name),
+                                     placeholder="2, or a tensor such as [1, 2, 3]")
+                toggle, remove = st.columns([4, 1], vertical_alignment="center")
+                tracked = toggle.checkbox("requires_grad", key=grad_key(name),
+                                          help=f"Track {name}: autograd records operations on it and fills "
+                                               f"{name}.grad. Off: {name} is a constant for autograd.")
+                if name not in BASE_NAMES:
+                    remove.button("", icon=":material/delete:", key=f"autograd.remove.{name}",
+                                  help=f"Remove {name}", on_click=_remove_variable, args=(name,))
+            specs.append(VariableSpec(name, text, tracked))
+    with st.popover("Add a variable", icon=":material/add:"):
+        st.text_input("Name", key=NEW_NAME, placeholder="e.g. v or bias2")
+        st.button("Add", key="autograd.add", on_click=_add_variable)
+    if st.session_state.get(ADD_ERROR):
+        show_error(TorchstartError(st.session_state[ADD_ERROR]))
+    return specs
+
+
+def summary(run: AutogradRun) -> None:
+    """The output value and each used variable's .grad: big numbers for scalars, a table for tensors."""
+    out = run.program.output
+    shown = [(name, t) for name, t in run.variables.items() if name in run.program.variables_used]
+    if all(t.numel() == 1 for _, t in [(out, run.output), *shown]):
+        columns = st.columns(max(4, 1 + len(shown)))
+        columns[0].metric(out, format_value(run.output), help=f"Forward value of {out}")
+        for column, (name, tensor) in zip(columns[1:], shown):
+            grad = format_value(tensor.grad) if tensor.requires_grad else "not tracked"
+            column.metric(f"{name}.grad", grad, help=f"d{out}/d{name}, filled in by {out}.backward()")
+        return
+    rows = [{"tensor": out, "shape": str(tuple(run.output.shape)), "value": format_value(run.output, 12),
+             ".grad": "(output)"}]
+    rows += [{"tensor": name, "shape": str(tuple(t.shape)), "value": format_value(t, 12),
+              ".grad": format_value(t.grad, 12) if t.requires_grad else "not tracked"} for name, t in shown]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="autograd.summary")
+
+
+def backward_problem(run: AutogradRun) -> None:
+    """Explain a failed backward() with PyTorch's own message."""
+    if run.backward_error is None:
+        return
+    why = (f"`{run.program.output}` has shape {tuple(run.output.shape)}. backward() starts from "
+           f"d{run.program.output}/d{run.program.output} = 1, which only makes sense for a single number: wrap the "
+           "expression in `sum(...)` or `mean(...)` (or pass `gradient=` in code).")
+    if "does not require grad" in run.backward_error:
+        why = "No variable in the expression has requires_grad on, so PyTorch recorded no graph to go back through."
+    st.warning(f"**backward() raised RuntimeError:** {run.backward_error}\n\n{why}", icon=":material/warning:")
+
+
+def legend() -> None:
+    """What the colours in the graph mean."""
+    st.markdown("  \n".join(f":{colour}-badge[{name}] {text}" for colour, name, text in LEGEND))
+
+
+def graph_tab(run: AutogradRun) -> None:
+    """The recorded graph with values and gradients."""
+    backward_problem(run)
+    drawing, notes = st.columns([3, 2])
+    drawing.graphviz_chart(graph_to_dot(run.graph, show_grads=run.backward_error is None))
+    with notes:
+        graph_notes(run)
+
+
+def graph_notes(run: AutogradRun) -> None:
+    """Legend and what is (not) drawn."""
+    legend()
+    untracked = [n for n, t in run.variables.items() if n in run.program.variables_used and not t.requires_grad]
+    if untracked:
+        st.caption(f"Not drawn: {', '.join(untracked)} (requires_grad off). PyTorch records no node for tensors "
+                   "it need not differentiate; their values are saved inside the operations that use them.")
+    st.caption("Arrows show the forward pass. backward() walks them in reverse: from the output's grad_fn along "
+               "each node's `next_functions` down to the leaves' AccumulateGrad, which writes `.grad`.")
+
+
+def backprop_tab(run: AutogradRun) -> None:
+    """The chain rule, one edge at a time, ending in each leaf's .grad."""
+    steps, leaves = backprop_steps(run)
+    if run.backward_error is not None:
+        st.info("backward() did not run for this expression (see the first tab), so there is nothing to step "
+                "through. Reduce the output to a single number with sum(...) or mean(...).")
+        return
+    st.markdown("backward() visits the nodes from the output down (reverse topological order). At each "
+                "operation, the gradient that **arrives** (d out/d node) is multiplied by the operation's "
+                "**local derivative** (d node/d input): that product is the gradient passed to the input.")
+    st.dataframe(pd.DataFrame([{
+        "step": s.step, "grad_fn": s.node, "operation": s.operation, "gradient arriving": format_value(s.upstream),
+        "input": s.input_name, "× local derivative": s.local, "= gradient passed to input": format_value(s.product),
+    } for s in steps]), hide_index=True, key="autograd.steps")
+    st.markdown("Each leaf's `.grad` is the **sum** of everything that reached it (a variable used twice "
+                "gets two contributions):")
+    st.dataframe(pd.DataFrame([{
+        "leaf": leaf.name, "contributions": " + ".join(format_value(c) for c in leaf.contributions) or "none",
+        "sum": format_value(leaf.total), ".grad from backward()": format_value(leaf.grad),
+    } for leaf in leaves]), hide_index=True, key="autograd.leaves")
+    st.caption("Local derivatives are computed by PyTorch on each operation alone. For tensors the local "
+               "derivative is a Jacobian; elementwise operations have a diagonal one, shown as its diagonal.")
+
+
+def gradcheck_tab(run: AutogradRun, specs: list[VariableSpec]) -> None:
+    """Autograd vs central finite differences in float64."""
+    rows = gradient_check(run, specs)
+    if not rows:
+        st.info("The check needs a scalar output and at least one variable with requires_grad on.")
+        return
+    st.markdown("Nudge each number by ±h (h = 1e-6) and see how the output moves: "
+                "(f(v + h) − f(v − h)) / 2h, computed in float64. Autograd should agree.")
+    passed = all(row.passed for row in rows)
+    (st.success if passed else st.warning)(
+        f"{sum(r.passed for r in rows)} of {len(rows)} gradients agree with finite differences.")
+    st.dataframe(pd.DataFrame([{
+        "variable": r.variable + (str(list(r.index)) if r.index else ""), "autograd": format_number(r.autograd),
+        "finite difference": f"{r.numeric:.6g}", "|difference|": f"{r.difference:.1e}",
+        "result": "pass" if r.passed else "FAIL",
+    } for r in rows]), hide_index=True, key="autograd.gradcheck")
+    capped = f" Only the first {MAX_GRADCHECK_ROWS} numbers are checked." if len(rows) >= MAX_GRADCHECK_ROWS else ""
+    st.caption(f"Pass when |difference| ≤ 1e-4 + 1e-3·|finite difference| (autograd here runs in float32). "
+               f"At kinks such as relu(0) or abs(0) the two can legitimately disagree.{capped}")
+
+
+def _demo(demo: demos.Demo) -> None:
+    """The code that ran, each result as a comment after its line; real errors in red where they happened."""
+    lines: list[str] = []
+    for step in demo.steps:
+        lines += step.code.splitlines()
+        if step.error:
+            st.code("\n".join(lines), language="python")
+            st.error(step.result, icon=":material/error:")
+            lines = []
+        elif step.result:
+            lines.append(f"# → {step.result}")
+    if lines:
+        st.code("\n".join(lines), language="python")
+
+
+def gotchas_tab() -> None:
+    """Accumulation, non-scalar backward, retain_graph, no_grad/detach: each run live."""
+    x_value = param_input(demos.DEMO_X, key="autograd.demo_x", container=st.columns([1, 2])[0])
+    first, second = st.columns(2)
+    with first:
+        st.subheader("1. backward() accumulates into .grad", divider="gray")
+        calls = param_input(demos.BACKWARD_CALLS, key="autograd.calls")
+        demo = demos.accumulation_demo(demos.DEMO_X.check(x_value), demos.BACKWARD_CALLS.check(calls))
+        st.markdown("Each call **adds** to `x.grad`, so the numbers grow: "
+                    + " → ".join(f"**{format_number(v)}**" for v in demo.values)
+                    + ". Zero the gradients between steps (`x.grad.zero_()` or `optimizer.zero_grad()`).")
+        _demo(demo)
+    with second:
+        st.subheader("2. backward() needs a scalar", divider="gray")
+        st.markdown("backward() starts from d out/d out = 1, a single number. For a vector output, reduce it "
+                    "first or say how much each element matters with `gradient=`.")
+        _demo(demos.nonscalar_demo())
+    first, second = st.columns(2)
+    with first:
+        st.subheader("3. retain_graph", divider="gray")
+        st.markdown("backward() frees the values the graph saved, so a second pass through the same graph fails "
+                    "unless the first one kept it with `retain_graph=True`.")
+        _demo(demos.retain_graph_demo(x_value))
+    with second:
+        st.subheader("4. torch.no_grad() and .detach()", divider="gray")
+        st.markdown("Inside `torch.no_grad()` nothing is recorded; `.detach()` cuts one tensor out of the graph. "
+                    "Watch the edges disappear:")
+        demo = demos.no_grad_detach_demo(x_value)
+        for column, (title, graph) in zip(st.columns(len(demo.graphs)), demo.graphs.items()):
+            column.caption(f"`{title}`")
+            column.graphviz_chart(graph_to_dot(graph))
+        _demo(demo)
+
+
+def dynamic_tab() -> None:
+    """A program with a loop and an if: change n or the sign of x and the graph changes."""
+    st.markdown("PyTorch is **define-by-run**: there is no graph written down in advance. The graph is recorded "
+                "while your Python code runs, one node per operation actually executed, and rebuilt on every "
+                "run. So loops and `if` statements are just Python; the graph is whatever this run did.")
+    left, right = st.columns(2)
+    n = param_input(demos.LOOP_COUNT, key="autograd.loop_n", container=left)
+    x_value = param_input(demos.DYNAMIC_X, key="autograd.dynamic_x", container=right)
+    try:
+        result = demos.dynamic_program(demos.DYNAMIC_X.check(x_value), demos.LOOP_COUNT.check(n))
+    except TorchstartError as err:
+        show_error(err)
+        return
+    st.markdown(f"This run: the loop ran **{n}** time(s) and **{result.branch}**. "
+                f"out = `{format_number(result.output)}`, x.grad = `{format_number(result.x_grad)}`, "
+                f"{sum(1 for node in result.graph.nodes if node.kind != 'leaf')} operation node(s).")
+    st.graphviz_chart(graph_to_dot(result.graph))
+    show_code(result.code, label="Show code for this program")
+
+
+HELP = (f"Use numbers, your variables, `+ - * / ** @`, parentheses and {ALLOWED_FUNCTIONS}. "
+        "Optionally name the result: loss = ... . Nothing you type is run as Python.")

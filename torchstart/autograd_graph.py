@@ -1,0 +1,411 @@
+"""Autograd made visible: run an expression, walk the real ``grad_fn`` graph, explain backward().
+
+``run_autograd`` builds real leaf tensors, evaluates the expression with torch
+(``torchstart.expressions``), walks ``output.grad_fn`` / ``next_functions`` to
+collect the graph PyTorch actually recorded, calls ``backward()`` and reads every
+gradient. ``backprop_steps`` redoes the chain rule one operation at a time, and
+``gradient_check`` compares autograd with central finite differences in float64.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import torch
+
+from torchstart.errors import TorchstartError
+from torchstart.expressions import (
+    MAX_VARIABLES, OPS, OpRecord, Program, Value, check_variable_name, evaluate, parse_expression,
+)
+from torchstart.literals import parse_literal
+
+MAX_VARIABLE_ELEMENTS = 100
+MAX_VARIABLE_DIMS = 3
+MAX_JACOBIAN_ENTRIES = 36
+GRADCHECK_STEP = 1e-6
+MAX_GRADCHECK_ROWS = 200  # numbers nudged; each costs two forward passes
+GRADCHECK_RTOL = 1e-3
+GRADCHECK_ATOL = 1e-4
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    """A variable as the learner declared it: name, value text and the requires_grad toggle."""
+
+    name: str
+    value: str
+    requires_grad: bool = True
+
+
+@dataclass
+class GraphNode:
+    """One node of the drawn graph: a leaf variable, an operation (grad_fn) or an internal grad_fn."""
+
+    id: str
+    kind: str  # "leaf", "op" or "internal" (a grad_fn with no tensor of its own we can show)
+    title: str  # variable name or grad_fn class name, e.g. MulBackward0
+    label: str = ""  # the learner's notation for an op, e.g. "w * b"
+    value: torch.Tensor | None = None
+    grad: torch.Tensor | None = None
+    is_output: bool = False
+    grad_kept: bool = True  # False for intermediates without retain_grad(): PyTorch keeps no .grad for them
+
+
+@dataclass
+class AutogradGraph:
+    """Nodes and forward-direction edges (input -> operation) of one recorded graph."""
+
+    nodes: list[GraphNode] = field(default_factory=list)
+    edges: list[tuple[str, str]] = field(default_factory=list)
+
+    def node(self, title: str) -> GraphNode:
+        """The first node with this title (handy in tests)."""
+        return next(n for n in self.nodes if n.title == title)
+
+
+@dataclass
+class BackpropStep:
+    """One chain-rule step along one edge: upstream gradient x local derivative -> gradient for an input."""
+
+    step: int
+    node: str
+    operation: str
+    upstream: torch.Tensor
+    input_name: str
+    local: str
+    product: torch.Tensor
+
+
+@dataclass
+class LeafSummary:
+    """How a leaf's ``.grad`` is the sum of the gradients that reached it."""
+
+    name: str
+    contributions: list[torch.Tensor]
+    total: torch.Tensor | None
+    grad: torch.Tensor | None
+
+
+@dataclass
+class GradCheckRow:
+    """Autograd vs a central finite difference for one element of one variable."""
+
+    variable: str
+    index: tuple[int, ...]
+    autograd: float
+    numeric: float
+
+    @property
+    def difference(self) -> float:
+        """Absolute difference between the two gradients."""
+        return abs(self.autograd - self.numeric)
+
+    @property
+    def passed(self) -> bool:
+        """Within float32 tolerance: |diff| <= atol + rtol * |numeric|."""
+        return self.difference <= GRADCHECK_ATOL + GRADCHECK_RTOL * abs(self.numeric)
+
+
+@dataclass
+class AutogradRun:
+    """Everything the page shows for one expression."""
+
+    program: Program
+    variables: dict[str, torch.Tensor]
+    output: torch.Tensor
+    records: list[OpRecord]
+    graph: AutogradGraph
+    order: list[object]  # grad_fn nodes in the order backward() reaches them
+    backward_error: str | None = None
+
+    @property
+    def grads(self) -> dict[str, torch.Tensor | None]:
+        """Each variable's ``.grad`` after backward (None where nothing reached it)."""
+        return {name: t.grad for name, t in self.variables.items()}
+
+
+# ---------------------------------------------------------------- variables
+
+def make_variables(specs: Iterable[VariableSpec], dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+    """Real leaf tensors from the learner's declarations (values parsed safely, sizes capped)."""
+    variables: dict[str, torch.Tensor] = {}
+    for spec in specs:
+        name = check_variable_name(spec.name)
+        if name in variables:
+            raise TorchstartError(f"The variable `{name}` is declared twice; remove one.")
+        variables[name] = _leaf(name, spec.value, spec.requires_grad, dtype)
+    if len(variables) > MAX_VARIABLES:
+        raise TorchstartError(f"At most {MAX_VARIABLES} variables; remove some.")
+    return variables
+
+
+def _leaf(name: str, text: str, requires_grad: bool, dtype: torch.dtype) -> torch.Tensor:
+    """One leaf tensor; floats because only floating tensors can require grad."""
+    value = parse_literal(text, what=f"value of {name}")
+    try:
+        tensor = torch.tensor(value, dtype=dtype)
+    except (ValueError, TypeError):
+        raise TorchstartError(
+            f"The value of {name} is not rectangular: every row needs the same length, e.g. [[1, 2], [3, 4]]."
+        ) from None
+    if tensor.numel() == 0:
+        raise TorchstartError(f"The value of {name} is empty; give it at least one number.")
+    if tensor.numel() > MAX_VARIABLE_ELEMENTS or tensor.dim() > MAX_VARIABLE_DIMS:
+        raise TorchstartError(
+            f"{name} has shape {tuple(tensor.shape)}; this page keeps variables to at most "
+            f"{MAX_VARIABLE_ELEMENTS} numbers and {MAX_VARIABLE_DIMS} dimensions so the graph stays readable."
+        )
+    return tensor.requires_grad_(requires_grad)
+
+
+# ---------------------------------------------------------------- run
+
+def run_autograd(text: str, specs: list[VariableSpec]) -> AutogradRun:
+    """Parse, evaluate with real torch ops, walk the recorded graph, call backward(), snapshot values and grads."""
+    variables = make_variables(specs)
+    program = parse_expression(text, list(variables))
+    records: list[OpRecord] = []
+    output = evaluate(program, variables, records)
+    if not isinstance(output, torch.Tensor):
+        output = torch.tensor(output)  # a pure number: no graph at all, as PyTorch would have it
+    for record in records:
+        if isinstance(record.out, torch.Tensor) and record.out.grad_fn is not None:
+            record.out.retain_grad()  # keep intermediate gradients so every node can show one
+    labels = [(r.out, r.label) for r in records if isinstance(r.out, torch.Tensor)]
+    names = {id(t): name for name, t in variables.items()}
+    order = topological_order(output)
+    backward_error = None
+    try:
+        output.backward()
+    except RuntimeError as exc:
+        backward_error = str(exc)
+    graph = build_graph(output, names, labels, program.output)
+    return AutogradRun(program, variables, output, records, graph, order, backward_error)
+
+
+def topological_order(output: torch.Tensor) -> list[object]:
+    """grad_fn nodes from the output down, each before all of its ``next_functions`` (Kahn's algorithm)."""
+    if output.grad_fn is None:
+        return []
+    parents: Counter[int] = Counter()
+    nodes: dict[int, object] = {}
+    stack = [output.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if id(fn) in nodes:
+            continue
+        nodes[id(fn)] = fn
+        for child, _ in fn.next_functions:
+            if child is not None:
+                parents[id(child)] += 1
+                stack.append(child)
+    ready, order = [output.grad_fn], []
+    while ready:
+        fn = ready.pop(0)
+        order.append(fn)
+        for child, _ in fn.next_functions:
+            if child is not None:
+                parents[id(child)] -= 1
+                if parents[id(child)] == 0:
+                    ready.append(child)
+    return order
+
+
+def build_graph(output: torch.Tensor, names: dict[int, str], labels: list[tuple[torch.Tensor, str]],
+                output_name: str = "y") -> AutogradGraph:
+    """Walk ``output.grad_fn`` and its ``next_functions``; attach values and grads we know about.
+
+    ``names`` maps ``id(leaf tensor)`` to a variable name; ``labels`` pairs
+    intermediate tensors with their text, so their grad_fn nodes can show the
+    forward value and (after backward, with ``retain_grad``) the gradient.
+    """
+    graph = AutogradGraph()
+    if output.grad_fn is None:
+        if output.requires_grad:  # the output is itself a leaf variable
+            graph.nodes.append(GraphNode("n0", "leaf", names.get(id(output), output_name),
+                                         value=_snap(output), grad=_snap(output.grad), is_output=True))
+        return graph
+    by_fn = {id(t.grad_fn): (t, text) for t, text in labels if t.grad_fn is not None}
+    ids: dict[int, str] = {}
+    keep_alive: list[object] = []  # ids stay unique only while the objects live
+    stack = [output.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if id(fn) in ids:
+            continue
+        keep_alive.append(fn)
+        ids[id(fn)] = node_id = f"n{len(ids)}"
+        graph.nodes.append(_graph_node(fn, node_id, names, by_fn))
+        for child, _ in fn.next_functions:
+            if child is not None:
+                stack.append(child)
+    for fn in keep_alive:
+        for child, _ in fn.next_functions:
+            if child is not None:
+                graph.edges.append((ids[id(child)], ids[id(fn)]))
+    graph.nodes[0].is_output = True
+    if not graph.nodes[0].label:
+        graph.nodes[0].label = output_name
+    else:
+        graph.nodes[0].label = f"{output_name} = {graph.nodes[0].label}"
+    return graph
+
+
+def _graph_node(fn: object, node_id: str, names: dict[int, str],
+                by_fn: dict[int, tuple[torch.Tensor, str]]) -> GraphNode:
+    """A leaf (AccumulateGrad holds the variable) or an operation node with its tensor if known."""
+    class_name = type(fn).__name__
+    if class_name == "AccumulateGrad":
+        leaf = fn.variable
+        return GraphNode(node_id, "leaf", names.get(id(leaf), "leaf"), value=_snap(leaf), grad=_snap(leaf.grad))
+    if id(fn) in by_fn:
+        tensor, text = by_fn[id(fn)]
+        kept = tensor.retains_grad  # only retain_grad() keeps an intermediate's grad
+        return GraphNode(node_id, "op", class_name, text, value=_snap(tensor),
+                         grad=_snap(tensor.grad) if kept else None, grad_kept=kept)
+    return GraphNode(node_id, "internal", class_name)
+
+
+def _snap(tensor: torch.Tensor | None) -> torch.Tensor | None:
+    """A detached copy, so later backward() calls cannot change what was shown."""
+    return None if tensor is None else tensor.detach().clone()
+
+
+# ---------------------------------------------------------------- backprop table
+
+def backprop_steps(run: AutogradRun) -> tuple[list[BackpropStep], list[LeafSummary]]:
+    """The chain rule, one operation at a time, in the order backward() visits the graph.
+
+    Each operation is redone on detached copies of its inputs so that the local
+    derivative and the product ``upstream x local`` come from PyTorch itself,
+    one input slot at a time (``x * x`` has two slots, each with derivative x).
+    """
+    if run.backward_error is not None:
+        return [], []
+    by_fn = {id(r.out.grad_fn): r for r in run.records
+             if isinstance(r.out, torch.Tensor) and r.out.grad_fn is not None}
+    names = {id(t): name for name, t in run.variables.items()}
+    names.update({id(r.out): r.label for r in run.records if isinstance(r.out, torch.Tensor)})
+    steps: list[BackpropStep] = []
+    reached: dict[str, list[torch.Tensor]] = {}
+    for fn in run.order:
+        record = by_fn.get(id(fn))
+        if record is None:
+            continue
+        for slot, arg in enumerate(record.args):
+            if not (isinstance(arg, torch.Tensor) and arg.requires_grad):
+                continue
+            local, product = _local_and_product(record, slot, record.out.grad)
+            name = names.get(id(arg), "?")
+            steps.append(BackpropStep(len(steps) + 1, type(fn).__name__, record.label, _snap(record.out.grad),
+                                      name, local, product))
+            if arg.is_leaf:
+                reached.setdefault(name, []).append(product)
+    summaries = []
+    for name, tensor in run.variables.items():
+        if not tensor.requires_grad or name not in run.program.variables_used:
+            continue
+        parts = reached.get(name, [])
+        if tensor is run.output:
+            parts = [torch.ones_like(tensor)]  # the output itself: d y / d y = 1
+        total = torch.stack(parts).sum(0) if parts else None
+        summaries.append(LeafSummary(name, parts, total, _snap(tensor.grad)))
+    return steps, summaries
+
+
+def _local_and_product(record: OpRecord, slot: int, upstream: torch.Tensor) -> tuple[str, torch.Tensor]:
+    """Local derivative d(out)/d(input in ``slot``) as text, and the vector-Jacobian product with upstream."""
+    fn = OPS[record.node.kind].fn
+    fixed = [a.detach() if isinstance(a, torch.Tensor) else a for a in record.args]
+
+    def only_slot(value: torch.Tensor) -> Value:
+        args = list(fixed)
+        args[slot] = value
+        return fn(*args)
+
+    inp = record.args[slot].detach().clone().requires_grad_(True)
+    (product,) = torch.autograd.grad(only_slot(inp), inp, grad_outputs=upstream)
+    out_numel, in_numel = record.out.numel(), inp.numel()
+    small = out_numel * in_numel <= MAX_JACOBIAN_ENTRIES
+    if not small and not out_numel == in_numel <= MAX_JACOBIAN_ENTRIES:
+        return f"Jacobian {out_numel}×{in_numel} (too big to show)", product
+    # One backward pass per output element: cheap because both sizes are capped above.
+    jacobian = torch.autograd.functional.jacobian(only_slot, inp.detach()).reshape(out_numel, in_numel)
+    if out_numel == in_numel == 1:
+        return format_value(jacobian.reshape(())), product
+    if out_numel == in_numel and torch.equal(jacobian, torch.diag(torch.diagonal(jacobian))):
+        return f"elementwise {format_value(torch.diagonal(jacobian))}", product
+    if not small:
+        return f"Jacobian {out_numel}×{in_numel} (too big to show)", product
+    return f"Jacobian {format_value(jacobian)}", product
+
+
+# ---------------------------------------------------------------- gradient check
+
+def gradient_check(run: AutogradRun, specs: list[VariableSpec]) -> list[GradCheckRow]:
+    """Central finite differences (float64) against autograd's ``.grad``, element by element (the first 200)."""
+    if run.output.numel() != 1 or run.backward_error is not None:
+        return []
+    base = make_variables(specs, dtype=torch.float64)
+    rows: list[GradCheckRow] = []
+    with torch.no_grad():
+        for name, tensor in run.variables.items():
+            if not tensor.requires_grad or name not in run.program.variables_used:
+                continue
+            grad = tensor.grad if tensor.grad is not None else torch.zeros_like(tensor)
+            for index in _indices(tensor.shape):
+                if len(rows) >= MAX_GRADCHECK_ROWS:
+                    return rows
+                numeric = _central_difference(run.program, base, name, index)
+                rows.append(GradCheckRow(name, index, float(grad[index]), numeric))
+    return rows
+
+
+def _indices(shape: torch.Size) -> list[tuple[int, ...]]:
+    """Every element index of a tensor of ``shape`` (``()`` for a scalar)."""
+    return list(itertools.product(*(range(n) for n in shape)))
+
+
+def _central_difference(program: Program, base: dict[str, torch.Tensor], name: str,
+                        index: tuple[int, ...]) -> float:
+    """(f(v + h) - f(v - h)) / 2h, nudging one element of one variable."""
+    values = []
+    for sign in (1.0, -1.0):
+        env = {k: v.detach().clone() for k, v in base.items()}
+        env[name][index] += sign * GRADCHECK_STEP
+        values.append(float(torch.as_tensor(evaluate(program, env)).sum()))
+    return (values[0] - values[1]) / (2 * GRADCHECK_STEP)
+
+
+# ---------------------------------------------------------------- formatting
+
+def format_number(value: float) -> str:
+    """Short, readable number: 4 significant digits, integers without a trailing .0."""
+    text = f"{value:.4g}"
+    return "0" if text == "-0" else text
+
+
+def format_value(tensor: torch.Tensor | float | None, max_items: int = 6) -> str:
+    """A tensor as short text: ``4``, ``[1, 2, 3]``, or ``(4, 5) [1, 2, 3, …]`` when big."""
+    if tensor is None:
+        return "None"
+    if not isinstance(tensor, torch.Tensor):
+        return format_number(float(tensor))
+    tensor = tensor.detach()
+    if tensor.dim() == 0:
+        return format_number(float(tensor))
+    if tensor.numel() <= max_items:
+        return _nested(tensor.tolist())
+    flat = ", ".join(format_number(v) for v in tensor.flatten()[:max_items].tolist())
+    shape = "×".join(str(n) for n in tensor.shape)
+    return f"({shape}) [{flat}, …]"
+
+
+def _nested(values: list | float) -> str:
+    """Nested lists of numbers with short numbers."""
+    if isinstance(values, list):
+        return "[" + ", ".join(_nested(v) for v in values) + "]"
+    return format_number(values)
