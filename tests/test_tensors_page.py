@@ -1,0 +1,175 @@
+"""Tensors page: AppTest (widgets change the tensor, errors show, Show code reproduces it) and Chromium."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from pages._tensors_ui import arg_key
+from tests.browser import main_text, open_app, wait_for_run
+
+PAGE = "pages/tensors.py"
+
+
+def metric(at: AppTest, label: str) -> str:
+    """The value of the headline metric called ``label``."""
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def shown_values(at: AppTest) -> np.ndarray:
+    """The values table of the inspected tensor."""
+    return at.dataframe[0].value.to_numpy()  # the Values tab comes first
+
+
+def plotly_array(value) -> np.ndarray:
+    """A Plotly JSON array, plain or base64-packed (``{"dtype", "bdata", "shape"}``)."""
+    if isinstance(value, dict):
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        return flat.reshape([int(n) for n in str(value.get("shape", flat.size)).split(",")])
+    return np.asarray(value)
+
+
+def program(at: AppTest) -> str:
+    """The full 'Show code' program."""
+    return next(c.value for c in at.code if c.value.startswith("import torch\n\n# torch."))
+
+
+def run_program(at: AppTest) -> dict:
+    """Execute the page's generated code (ours, never learner text)."""
+    namespace: dict = {}
+    exec(compile(program(at), "<show code>", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def add_step(at: AppTest, kind: str, text: str | None, shape: tuple[int, ...], dtype: torch.dtype) -> AppTest:
+    """Pick an operation, type its argument, press Add step."""
+    at.selectbox(key="tensors.op").set_value(kind).run()
+    if text is not None:
+        at.text_input(key=arg_key(kind, shape, dtype)).set_value(text)
+    return at.button(key="tensors.add").click().run()
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_default_tensor_and_its_code(open_page) -> None:
+    at = open_page(PAGE)
+    assert_clean(at)
+    assert not at.error
+    assert (metric(at, "shape"), metric(at, "dtype"), metric(at, "numel")) == ("(2, 3)", "int64", "6")
+    assert np.array_equal(shown_values(at), [[1, 2, 3], [4, 5, 6]])
+    x = run_program(at)["x"]
+    assert x.dtype == torch.int64 and np.array_equal(x.numpy(), shown_values(at))
+    heatmap = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    assert np.array_equal(plotly_array(heatmap["z"]), [[1, 2, 3], [4, 5, 6]])
+
+
+def test_widgets_change_shape_dtype_and_values(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="tensors.factory").set_value("randn").run()
+    at.text_input(key="tensors.shape").set_value("4, 5").run()
+    at.selectbox(key="tensors.dtype").set_value("float64").run()
+    assert_clean(at)
+    assert (metric(at, "shape"), metric(at, "dtype"), metric(at, "numel")) == ("(4, 5)", "float64", "20")
+    expected = torch.randn(4, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    np.testing.assert_allclose(shown_values(at), expected.numpy(), rtol=1e-9)
+    torch.testing.assert_close(run_program(at)["x"], expected, rtol=0, atol=0)
+    at.number_input(key="tensors.seed").set_value(1).run()
+    assert not np.allclose(shown_values(at), expected.numpy())
+
+
+def test_bad_inputs_show_errors_and_keep_the_last_tensor(open_page) -> None:
+    at = open_page(PAGE)
+    at.text_area(key="tensors.literal").set_value("[[1, 2], [3]]").run()
+    assert_clean(at)
+    assert "same number of entries" in at.error[0].value
+    assert metric(at, "shape") == "(2, 3)"  # the last tensor that worked stays on screen
+    at.text_area(key="tensors.literal").set_value("[1, __import__('os')]").run()
+    assert "not allowed" in at.error[0].value
+    at.text_area(key="tensors.literal").set_value("[1, 2, 3, 4]").run()
+    assert not at.error and metric(at, "shape") == "(4,)"
+    at.checkbox(key="tensors.requires_grad").check().run()
+    assert "floating-point" in at.error[0].value and "int64" in at.error[0].value
+    at.selectbox(key="tensors.factory").set_value("zeros").run()
+    at.text_input(key="tensors.shape").set_value("2000, 1000").run()
+    assert "2,000,000" in at.error[0].value and "1,000,000" in at.error[0].value
+    assert_clean(at)
+
+
+def test_chain_adds_steps_shows_shapes_and_errors(open_page) -> None:
+    at = open_page(PAGE)
+    at = add_step(at, "transpose", "0, 1", (2, 3), torch.int64)
+    assert_clean(at)
+    assert metric(at, "shape") == "(3, 2)"
+    assert np.array_equal(shown_values(at), [[1, 4], [2, 5], [3, 6]])
+    assert any("x1 = x.transpose(0, 1)" in m.value for m in at.markdown)
+    at = add_step(at, "view", "6", (3, 2), torch.int64)  # fails: not contiguous
+    assert "not contiguous" in at.error[0].value and "(3, 2)" in at.error[0].value
+    assert metric(at, "shape") == "(3, 2)"
+    at = add_step(at, "reshape", "6", (3, 2), torch.int64)
+    at = add_step(at, "add", "[[0], [100]]", (6,), torch.int64)
+    assert_clean(at)
+    assert metric(at, "shape") == "(2, 6)"
+    broadcast = next(d.value for d in at.dataframe if "result" in d.value.index)
+    assert broadcast.loc["result"].tolist() == ["2", "6"]
+    namespace = run_program(at)
+    assert np.array_equal(namespace["x3"].numpy(), shown_values(at))
+    assert np.array_equal(shown_values(at), (torch.tensor([[1, 2, 3], [4, 5, 6]]).t().reshape(6)
+                                             + torch.tensor([[0], [100]])).numpy())
+    at.button(key="tensors.remove.0").click().run()  # drop the transpose: reshape now copies nothing
+    assert_clean(at)
+    assert np.array_equal(shown_values(at), [[1, 2, 3, 4, 5, 6], [101, 102, 103, 104, 105, 106]])
+
+
+def test_more_than_two_dims_shows_a_chosen_slice(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="tensors.factory").set_value("arange").run()
+    at.text_input(key="tensors.end").set_value("24").run()
+    at = add_step(at, "reshape", "2, 3, 4", (24,), torch.int64)
+    assert metric(at, "shape") == "(2, 3, 4)"
+    at.number_input(key="tensors.slice.0.(2, 3, 4)").set_value(1).run()
+    assert_clean(at)
+    assert np.array_equal(shown_values(at), torch.arange(24).reshape(2, 3, 4)[1].numpy())
+    at.text_input(key="tensors.end").set_value("25").run()  # 25 elements: the reshape step now fails
+    assert_clean(at)
+    assert "Step 1 fails" in at.error[0].value and "(25,)" in at.error[0].value
+    assert metric(at, "shape") == "(25,)"
+    at.button(key="tensors.remove.0").click().run()
+    assert not at.error and metric(at, "shape") == "(25,)" and "tensors.chain" in at.session_state
+    assert at.session_state["tensors.chain"] == []
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick an option of a selectbox by typing it (a bare click may only focus the box)."""
+    page.get_by_test_id("stSelectbox").filter(has_text=label).locator("input").click()
+    page.keyboard.type(option)
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_for_run(page)
+
+
+@pytest.mark.browser
+def test_build_a_tensor_in_chromium(page) -> None:
+    open_app(page, "")  # enter through the frame, as a learner does
+    open_app(page, "tensors")
+    literal = page.get_by_role("textbox", name="Values (nested lists)")
+    literal.fill("[[1.5, 2], [3, 4], [5, 6]]")
+    literal.press("Control+Enter")
+    wait_for_run(page)
+    text = main_text(page)
+    assert "(3, 2)" in text and "float32" in text and "1.5" in text
+    choose(page, "Operation", "transpose")
+    page.get_by_role("button", name="Add step").click()
+    wait_for_run(page)
+    text = main_text(page)
+    assert "x1 = x.transpose(0, 1)" in text and "shares memory with input" in text
+    assert page.get_by_test_id("stMetricValue").first.inner_text() == "(2, 3)"
+    literal.fill("[[1, 2], [3]]")
+    literal.press("Control+Enter")
+    wait_for_run(page)
+    assert "same number of entries" in page.get_by_test_id("stAlert").first.inner_text()

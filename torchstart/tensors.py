@@ -1,0 +1,415 @@
+"""Tensor factories from a declarative spec, and the metadata a learner reads off a tensor.
+
+``TensorSpec`` describes a tensor (factory, arguments, dtype, device, ...);
+``factory_call`` turns it into the exact ``torch.<factory>(...)`` call that both
+``build_tensor`` runs and ``torchstart.tensor_code`` prints, so the code shown
+on the page is the code that ran.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+
+from torchstart.errors import TorchstartError
+from torchstart.literals import Nested, parse_literal
+from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam
+
+MAX_ELEMENTS = 1_000_000
+MAX_DIMS = 6
+Number = int | float | bool
+
+DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
+    "bfloat16": torch.bfloat16, "int64": torch.int64, "int32": torch.int32, "int16": torch.int16,
+    "int8": torch.int8, "uint8": torch.uint8, "bool": torch.bool,
+}
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class FactoryInfo:
+    """A tensor factory: how it is called and what it is for."""
+
+    label: str
+    summary: str
+    inputs: tuple[str, ...]
+    random: bool = False
+
+
+FACTORIES: dict[str, FactoryInfo] = {
+    "tensor": FactoryInfo("torch.tensor", "Copies the numbers you type; the dtype is inferred from them "
+                          "(ints → int64, any float → float32, True/False → bool).", ("data",)),
+    "zeros": FactoryInfo("torch.zeros", "A tensor of the given shape filled with 0.", ("shape",)),
+    "ones": FactoryInfo("torch.ones", "A tensor of the given shape filled with 1.", ("shape",)),
+    "full": FactoryInfo("torch.full", "A tensor of the given shape filled with one value; "
+                        "the dtype follows the value (7 → int64, 7.0 → float32).", ("shape", "fill_value")),
+    "arange": FactoryInfo("torch.arange", "start, start+step, ... up to but excluding end (like range()).",
+                          ("start", "end", "step")),
+    "linspace": FactoryInfo("torch.linspace", "`steps` evenly spaced values from start to end, both included.",
+                            ("start", "end", "steps")),
+    "eye": FactoryInfo("torch.eye", "An n × m identity matrix: 1 on the diagonal, 0 elsewhere.", ("n", "m")),
+    "rand": FactoryInfo("torch.rand", "Uniform random numbers in [0, 1); the seed makes them repeatable.",
+                        ("shape", "seed"), random=True),
+    "randn": FactoryInfo("torch.randn", "Standard normal random numbers (mean 0, std 1); seeded.",
+                         ("shape", "seed"), random=True),
+    "randint": FactoryInfo("torch.randint", "Random whole numbers from low (included) to high (excluded); "
+                           "seeded.", ("low", "high", "shape", "seed"), random=True),
+}
+
+# One declarative table for the creation widgets; caps live here.
+PARAMS = {
+    "factory": ChoiceParam("Factory", tuple(FACTORIES), "tensor",
+                           labels={k: v.label for k, v in FACTORIES.items()},
+                           help="The torch function that creates the tensor."),
+    "dtype": ChoiceParam("dtype", (AUTO, *DTYPES), AUTO,
+                         labels={AUTO: "auto"},
+                         help="The element type. 'auto' lets PyTorch pick, as when you pass no dtype."),
+    "requires_grad": BoolParam("requires_grad", False,
+                               help="Track operations on this tensor for autograd. "
+                                    "Only floating-point tensors can require gradients."),
+    "lin_start": FloatParam("start", 0.0, -1e9, 1e9, step=0.5),
+    "lin_end": FloatParam("end", 1.0, -1e9, 1e9, step=0.5),
+    "steps": IntParam("steps", 5, 0, MAX_ELEMENTS, help="How many values, ends included."),
+    "n": IntParam("n (rows)", 3, 0, MAX_ELEMENTS),
+    "m": IntParam("m (columns)", 3, 0, MAX_ELEMENTS),
+    "low": IntParam("low (included)", 0, -10**9, 10**9),
+    "high": IntParam("high (excluded)", 10, -10**9, 10**9),
+    "seed": IntParam("seed", 0, 0, 2**31 - 1, help="Same seed, same numbers."),
+}
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """Everything needed to create one tensor; fields a factory does not use are ignored."""
+
+    factory: str = "tensor"
+    data: Nested | None = field(default_factory=lambda: [[1, 2, 3], [4, 5, 6]])
+    shape: tuple[int, ...] = (2, 3)
+    fill_value: Number = 7
+    start: Number = 0
+    end: Number = 6
+    step: Number = 1
+    steps: int = 5
+    n: int = 3
+    m: int = 3
+    low: int = 0
+    high: int = 10
+    seed: int = 0
+    dtype: str = AUTO
+    requires_grad: bool = False
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class FactoryCall:
+    """``torch.<func>(*args, **kwargs)``; ``seed`` set means pass a seeded generator ``g``."""
+
+    func: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    seed: int | None = None
+
+
+# ---------------------------------------------------------------- parsing learner text
+
+def parse_number(text: str, what: str) -> Number:
+    """A single number (or True/False) typed by the learner."""
+    value = parse_literal(text, what)
+    if isinstance(value, list):
+        raise TorchstartError(f"The {what} must be a single number, not a list; got {text.strip()!r}.")
+    return value
+
+
+def parse_int_tuple(text: str, what: str) -> tuple[int, ...]:
+    """Whole numbers such as ``2, 3`` or ``(2, 3)`` or ``[2, 3]`` or ``4``."""
+    value = parse_literal(text, what)
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, list) or isinstance(item, bool) or not isinstance(item, int):
+            raise TorchstartError(f"The {what} must be whole numbers separated by commas, e.g. 2, 3; "
+                                  f"{item!r} is not a whole number.")
+    return tuple(items)
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """A shape like ``2, 3``: non-negative sizes, at most ``MAX_DIMS`` of them."""
+    shape = parse_int_tuple(text, "shape")
+    if len(shape) > MAX_DIMS:
+        raise TorchstartError(f"The shape has {len(shape)} dims; this playground allows up to {MAX_DIMS}.")
+    if any(size < 0 for size in shape):
+        raise TorchstartError(f"Sizes in a shape cannot be negative; got {format_shape(shape)}.")
+    return shape
+
+
+def format_shape(shape: tuple[int, ...] | torch.Size) -> str:
+    """``(2, 3)``, ``(5,)`` or ``()``, as Python writes a tuple."""
+    return repr(tuple(shape))
+
+
+# ---------------------------------------------------------------- checks before allocating
+
+def resolved_dtype(spec: TensorSpec) -> torch.dtype:
+    """The dtype the factory will produce (what PyTorch picks when dtype is 'auto')."""
+    if spec.dtype != AUTO:
+        return DTYPES[spec.dtype]
+    if spec.factory == "tensor":
+        return torch.tensor(spec.data).dtype  # tiny: the literal parser caps it at 10,000 numbers
+    if spec.factory == "full":
+        return torch.full((), spec.fill_value).dtype
+    if spec.factory == "arange":
+        return torch.int64 if all(_is_int(v) for v in (spec.start, spec.end, spec.step)) \
+            else torch.get_default_dtype()
+    if spec.factory == "randint":
+        return torch.int64
+    return torch.get_default_dtype()
+
+
+def numel_of(spec: TensorSpec) -> int:
+    """How many elements the spec would allocate, computed without allocating."""
+    if spec.factory == "tensor":
+        return _literal_numel(spec.data)
+    if spec.factory == "arange":
+        if spec.step == 0:
+            raise TorchstartError("arange's step cannot be 0: it would never reach end.")
+        if (spec.end - spec.start) * spec.step < 0:
+            raise TorchstartError(
+                f"arange from {spec.start} to {spec.end} with step {spec.step} goes the wrong way: "
+                "use a negative step to count down, or swap start and end.")
+        return max(0, math.ceil((spec.end - spec.start) / spec.step))
+    if spec.factory == "linspace":
+        return spec.steps
+    if spec.factory == "eye":
+        return spec.n * spec.m
+    return math.prod(spec.shape)
+
+
+def check_spec(spec: TensorSpec) -> torch.dtype:
+    """Refuse specs that are too big or that PyTorch would reject; return the dtype to expect."""
+    if spec.factory not in FACTORIES:
+        raise TorchstartError(f"Unknown factory {spec.factory!r}; pick one of {', '.join(FACTORIES)}.")
+    count = numel_of(spec)
+    if count > MAX_ELEMENTS:
+        raise TorchstartError(
+            f"That tensor would have {count:,} elements; this playground caps tensors at "
+            f"{MAX_ELEMENTS:,}. Make the shape smaller.")
+    dtype = _dtype_for_factory(spec)
+    if spec.requires_grad and not (dtype.is_floating_point or dtype.is_complex):
+        raise TorchstartError(
+            f"requires_grad needs a floating-point dtype, but this tensor is {_name(dtype)}. Gradients "
+            "measure how a tiny nudge changes a result, and whole numbers or True/False cannot be "
+            "nudged a tiny bit. Pick float32 (or float64), or untick requires_grad.")
+    if spec.factory == "randint":
+        _check_randint(spec, dtype)
+    return dtype
+
+
+def _dtype_for_factory(spec: TensorSpec) -> torch.dtype:
+    """``resolved_dtype`` plus the factory/dtype pairs PyTorch refuses, explained."""
+    try:
+        dtype = resolved_dtype(spec)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise literal_error(exc, "tensor literal") from None
+    if spec.factory in ("rand", "randn") and not dtype.is_floating_point:
+        raise TorchstartError(
+            f"{FACTORIES[spec.factory].label} draws real numbers, so it needs a floating dtype; "
+            f"{_name(dtype)} cannot hold them. Pick float32, or use torch.randint for whole numbers.")
+    if spec.factory in ("arange", "linspace") and dtype == torch.bool:
+        raise TorchstartError(f"{FACTORIES[spec.factory].label} counts along a range, which bool "
+                              "(True/False) cannot do. Pick a number dtype.")
+    return dtype
+
+
+def _check_randint(spec: TensorSpec, dtype: torch.dtype) -> None:
+    """randint's range must be non-empty and fit the dtype."""
+    if spec.high <= spec.low:
+        raise TorchstartError(f"randint draws from low (included) to high (excluded), so high must be "
+                              f"bigger than low; got low={spec.low}, high={spec.high}.")
+    if dtype.is_floating_point:
+        return
+    low, high = (0, 1) if dtype == torch.bool else (torch.iinfo(dtype).min, torch.iinfo(dtype).max)
+    if spec.low < low or spec.high - 1 > high:
+        raise TorchstartError(f"{_name(dtype)} holds {low} … {high}, so randint cannot draw "
+                              f"from [{spec.low}, {spec.high}). Narrow the range or pick a wider dtype.")
+
+
+# ---------------------------------------------------------------- building
+
+def factory_call(spec: TensorSpec) -> FactoryCall:
+    """The exact torch call for ``spec`` (arguments as plain values; dtype as torch.dtype)."""
+    kwargs: dict[str, Any] = {}
+    if spec.dtype != AUTO:
+        kwargs["dtype"] = DTYPES[spec.dtype]
+    if spec.device != "cpu":
+        kwargs["device"] = spec.device
+    if spec.requires_grad:
+        kwargs["requires_grad"] = True
+    f = spec.factory
+    seed = spec.seed if FACTORIES[f].random else None
+    if f == "tensor":
+        return FactoryCall(f, (spec.data,), kwargs)
+    if f in ("zeros", "ones"):
+        return FactoryCall(f, (spec.shape,), kwargs)
+    if f == "full":
+        return FactoryCall(f, (spec.shape, spec.fill_value), kwargs)
+    if f == "arange":
+        return FactoryCall(f, (spec.start, spec.end, spec.step), kwargs)
+    if f == "linspace":
+        return FactoryCall(f, (spec.start, spec.end), {"steps": spec.steps, **kwargs})
+    if f == "eye":
+        return FactoryCall(f, (spec.n, spec.m), kwargs)
+    if f in ("rand", "randn"):
+        return FactoryCall(f, (spec.shape,), kwargs, seed)
+    return FactoryCall(f, (spec.low, spec.high, spec.shape), kwargs, seed)  # randint
+
+
+def build_tensor(spec: TensorSpec) -> torch.Tensor:
+    """Create the tensor ``spec`` describes, after checking size and dtype rules.
+
+    Random factories use a private ``torch.Generator`` seeded with ``spec.seed``
+    (not the global seed), so concurrent sessions cannot disturb each other's numbers.
+    """
+    check_spec(spec)
+    call = factory_call(spec)
+    kwargs = dict(call.kwargs)
+    if call.seed is not None:
+        kwargs["generator"] = torch.Generator(device=spec.device).manual_seed(call.seed)
+    try:
+        return getattr(torch, call.func)(*call.args, **kwargs)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise literal_error(exc, f"{FACTORIES[spec.factory].label} call") from None
+
+
+def spec_from_inputs(inputs: dict[str, Any], device: str = "cpu") -> TensorSpec:
+    """Turn the page's raw widget values into a checked ``TensorSpec``.
+
+    Text fields (literal, shape, fill value, arange bounds) are parsed safely;
+    number fields are checked against ``PARAMS``; only the fields the chosen
+    factory uses are read.
+    """
+    factory = PARAMS["factory"].check(inputs.get("factory", "tensor"))
+    uses = FACTORIES[factory].inputs
+    changes: dict[str, Any] = {
+        "factory": factory,
+        "dtype": PARAMS["dtype"].check(inputs.get("dtype", AUTO)),
+        "requires_grad": bool(inputs.get("requires_grad", False)),
+        "device": str(device),
+    }
+    if "data" in uses:
+        changes["data"] = parse_literal(inputs.get("literal", ""), "tensor literal")
+    if "shape" in uses:
+        changes["shape"] = parse_shape(inputs.get("shape", ""))
+    if "fill_value" in uses:
+        changes["fill_value"] = parse_number(inputs.get("fill", ""), "fill value")
+    if factory == "arange":
+        for name in ("start", "end", "step"):
+            value = parse_number(inputs.get(name, ""), f"arange {name}")
+            if isinstance(value, bool):
+                raise TorchstartError(f"arange's {name} must be a number, not {value}.")
+            changes[name] = value
+    if factory == "linspace":
+        changes["start"] = PARAMS["lin_start"].check(inputs.get("lin_start", 0.0))
+        changes["end"] = PARAMS["lin_end"].check(inputs.get("lin_end", 1.0))
+    for name in ("steps", "n", "m", "low", "high", "seed"):
+        if name in uses:
+            changes[name] = PARAMS[name].check(int(inputs.get(name, PARAMS[name].default)))
+    return replace(TensorSpec(), **changes)
+
+
+def literal_error(exc: Exception, what: str) -> TorchstartError:
+    """Turn PyTorch's complaint about a literal/factory call into a sentence a learner can act on."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "expected sequence of length" in text:
+        return TorchstartError(
+            f"The rows of the {what} have different lengths ({text}). A tensor is a rectangular grid: "
+            "every row needs the same number of entries, e.g. [[1, 2], [3, 4]].")
+    if "without overflow" in text:
+        return TorchstartError(f"A number in the {what} does not fit in the chosen dtype ({text}). "
+                               "Pick a wider dtype such as int64 or float32.")
+    return TorchstartError(f"PyTorch refused the {what}: {text}")
+
+
+# ---------------------------------------------------------------- metadata
+
+@dataclass(frozen=True)
+class MetaRow:
+    """One property of a tensor: its name, its value as text, and what it means here."""
+
+    name: str
+    value: str
+    meaning: str
+
+
+def describe(t: torch.Tensor) -> list[MetaRow]:
+    """Shape, dtype, device, sizes, strides, storage and autograd facts, each explained for ``t``."""
+    stride = t.stride()
+    return [
+        MetaRow("shape", format_shape(t.shape), f"{t.dim()} dim(s); size along each dim."),
+        MetaRow("dtype", str(t.dtype), "The type of every element; one tensor has one dtype."),
+        MetaRow("device", str(t.device), "Where the numbers live; ops need their tensors on one device."),
+        MetaRow("numel()", f"{t.numel():,}", "Number of elements: the product of the shape."),
+        MetaRow("element_size()", f"{t.element_size()} bytes", f"Bytes per {_name(t.dtype)} element."),
+        MetaRow("nbytes", f"{t.nbytes:,} bytes", "numel × element size: the memory this view covers."),
+        MetaRow("stride()", repr(stride), stride_meaning(stride)),
+        MetaRow("storage_offset()", str(t.storage_offset()),
+                "Where this tensor's first element sits in the underlying storage (0 unless it is a "
+                "slice that starts later)."),
+        MetaRow("is_contiguous()", str(t.is_contiguous()), contiguous_meaning(t.is_contiguous())),
+        MetaRow("requires_grad", str(t.requires_grad),
+                "Autograd records ops on it." if t.requires_grad else "Autograd ignores it."),
+        MetaRow("grad_fn", type(t.grad_fn).__name__ if t.grad_fn is not None else "None",
+                "The op that made it, as autograd recorded it." if t.grad_fn is not None
+                else "A leaf: made by a factory (or not tracked), not by a recorded op."),
+        MetaRow("data_ptr()", hex(t.data_ptr()), "Address of the first element."),
+        MetaRow("untyped_storage().data_ptr()", hex(t.untyped_storage().data_ptr()),
+                "Address of the whole storage; equal addresses mean shared memory."),
+        MetaRow("storage size", f"{t.untyped_storage().nbytes():,} bytes",
+                "Bytes in the storage; a view of a bigger tensor sees only part of it."),
+    ]
+
+
+def stride_meaning(stride: tuple[int, ...]) -> str:
+    """A sentence explaining this stride tuple."""
+    if not stride:
+        return "A 0-dim tensor has no dims to step along."
+    steps = "; ".join(f"+1 along dim {d} jumps {s} element{'s' if s != 1 else ''}" for d, s in enumerate(stride))
+    return f"How far to jump in storage to move one step along each dim: {steps}."
+
+
+def contiguous_meaning(contiguous: bool) -> str:
+    """Why contiguity matters, for either answer."""
+    if contiguous:
+        return "Rows lie one after another in storage (row-major), so view() can reshape without copying."
+    return ("Storage order differs from row order (e.g. after transpose): view() will fail; "
+            "reshape() or .contiguous() makes a copy.")
+
+
+def shares_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two tensors use overlapping storage memory (a view and its base do)."""
+    if a.device != b.device:
+        return False
+    sa, sb = a.untyped_storage(), b.untyped_storage()
+    a0, b0 = sa.data_ptr(), sb.data_ptr()
+    if not (sa.nbytes() and sb.nbytes()):
+        return False
+    return a0 < b0 + sb.nbytes() and b0 < a0 + sa.nbytes()
+
+
+def _literal_numel(data: Nested | None) -> int:
+    """Leaf count of a nested literal (an upper bound for ragged ones, which torch refuses anyway)."""
+    if isinstance(data, list):
+        return sum(_literal_numel(item) for item in data)
+    return 1
+
+
+def _is_int(value: Number) -> bool:
+    """An int that is not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _name(dtype: torch.dtype) -> str:
+    """``float32`` for ``torch.float32``."""
+    return str(dtype).removeprefix("torch.")
