@@ -26,6 +26,8 @@ def main() -> None:
     parser.add_argument("paths", nargs="*", default=[""], help="url paths; '' or home for the home page")
     parser.add_argument("--out", default="/tmp/shots")
     parser.add_argument("--width", type=int, default=1400)
+    parser.add_argument("--height", type=int, default=2400,
+                        help="Streamlit scrolls inside its own container, so a tall viewport shows more")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -33,11 +35,13 @@ def main() -> None:
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": args.width, "height": 1000})
+            page = browser.new_page(viewport={"width": args.width, "height": args.height})
             for path in args.paths:
                 path = "" if path == "home" else path
                 page.goto(f"{url}/{path}")
                 wait_for_run(page)
+                # The status widget ("Running...", Stop) is shown until every run, reruns included, is over.
+                page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
                 page.wait_for_timeout(1500)  # charts and graphs finish drawing after the run
                 target = out / f"{path or 'home'}.png"
                 page.screenshot(path=str(target), full_page=True)
