@@ -1,8 +1,69 @@
-"""Optimizers page."""
+"""Optimizers page: race real torch.optim optimizers across a loss landscape from the same start."""
 
 import streamlit as st
 
-from pages._ui import coming_soon
+from pages._optimizers_ui import (CHART_KEY, TABLE_FOR_KEY, cached_race, landscape_picker, last_result,
+                                  race_figures, racer_settings, restore_widget_state, save_widget_state,
+                                  start_and_steps, start_from_click)
+from pages._ui import show_code, show_error
+from torchstart.errors import TorchstartError
+from torchstart.optimizer_code import race_code
+from torchstart.optimizer_race import MAX_STEPS, step_table
 
 st.title("Optimizers")
-coming_soon("optimizers racing across loss landscapes.")
+st.write("Every optimizer below is the real `torch.optim` class stepping one two-element parameter tensor "
+         "`p`: `zero_grad()`, loss, `backward()`, `step()`. They all start from the same point; watch "
+         "where each one goes.")
+
+restore_widget_state()
+
+settings_col, chart_col = st.columns([1, 1.6], gap="large")
+with settings_col:
+    land = landscape_picker()
+    st.latex(land.formula)
+    st.caption(land.note)
+    start, steps = start_and_steps(land)
+    specs = racer_settings(land)
+
+with chart_col:
+    try:
+        result = cached_race(land, start, specs, steps)
+    except TorchstartError as err:
+        show_error(err)
+        result = last_result()
+        if result is None or result.landscape.key != land.key:
+            save_widget_state()
+            st.stop()
+        st.caption("Showing the previous race until the settings above are fixed.")
+
+    landscape_fig, loss_fig = race_figures(result)
+    for path in result.paths:
+        if path.diverged_at is not None:
+            st.warning(f"**{path.spec.label} diverged at step {path.diverged_at}**: {path.note}. "
+                       "Its path ends with ✕. Try a smaller learning rate.", icon=":material/warning:")
+    st.plotly_chart(landscape_fig, key=CHART_KEY, on_select=lambda: start_from_click(land),
+                    selection_mode="points", config={"displaylogo": False})
+    st.caption(f"Click a point of the map to start there, or type the start on the left. ▶ Play replays "
+               f"the race; the slider shows the paths after any step. Long paths are drawn with at most "
+               f"150 points each; the table below has every step (up to {MAX_STEPS:,}).")
+    st.plotly_chart(loss_fig, key="optimizers.loss_chart")
+
+st.subheader("Step by step: inside optimizer.state")
+names = [p.spec.optimizer for p in result.paths]
+if st.session_state.get(TABLE_FOR_KEY) not in names:
+    st.session_state.pop(TABLE_FOR_KEY, None)
+# Open on an optimizer that keeps state (plain SGD keeps none), when one races.
+first_with_state = next((i for i, name in enumerate(names) if name != "SGD"), 0)
+chosen = st.selectbox("Optimizer", names, index=first_with_state, key=TABLE_FOR_KEY,
+                      help="Its parameters, gradient and internal state at every step.")
+path = result.path(chosen)
+st.caption("Row k: the parameters after k steps, the loss and gradient there (the gradient step k+1 uses), "
+           "and what `optimizer.state[p]` holds after step k: the momentum buffer for SGD with momentum, "
+           "`exp_avg` / `exp_avg_sq` (first and second moments) for Adam and AdamW, `square_avg` for "
+           "RMSprop, `sum` for Adagrad. Plain SGD keeps no state.")
+table = step_table(path, result.landscape.param_names)
+st.dataframe(table, hide_index=True, height=320,
+             column_config={c: st.column_config.NumberColumn(format="%.6g") for c in table.columns[1:]})
+show_code(race_code(result.landscape, result.start, path.spec, result.steps),
+          label=f"Show code: {path.spec.label}")
+save_widget_state()

@@ -61,3 +61,11 @@ def test_int_param_cap_message_names_limit() -> None:
     param = IntParam("Epochs", 100, 1, 100_000)
     with pytest.raises(TorchstartError, match="100,000"):
         param.check(100_001)
+
+
+def test_weight_decay_zero_reaches_adamw_and_classic_sgd_stays_plain() -> None:
+    p = torch.nn.Parameter(torch.zeros(2))
+    assert make_optimizer("AdamW", [p], lr=0.01, weight_decay=0.0).defaults["weight_decay"] == 0.0
+    assert make_optimizer("AdamW", [p], lr=0.01).defaults["weight_decay"] == 0.01  # class default kept
+    assert make_optimizer("Adam", [p], lr=0.01, weight_decay=0.1).defaults["weight_decay"] == 0.1
+    assert optimizer_code("SGD", lr=0.01) == "torch.optim.SGD(model.parameters(), lr=0.01)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -30,8 +31,11 @@ OPTIMIZERS: dict[str, OptimizerChoice] = {
 }
 
 
-def optimizer_kwargs(name: str, lr: float, weight_decay: float = 0.0, **tuned: float) -> dict[str, Any]:
-    """The exact keyword arguments passed to the torch class for this choice (also used in generated code)."""
+def optimizer_kwargs(name: str, lr: float, weight_decay: float | None = None, **tuned: float) -> dict[str, Any]:
+    """The exact keyword arguments passed to the torch class for this choice (also used in generated code).
+
+    ``weight_decay=None`` keeps the class's own default.
+    """
     choice = OPTIMIZERS[name]
     kwargs: dict[str, Any] = {"lr": lr}
     settings = {**choice.tunable, **{k: v for k, v in tuned.items() if k in choice.tunable}}
@@ -42,18 +46,25 @@ def optimizer_kwargs(name: str, lr: float, weight_decay: float = 0.0, **tuned: f
     if "alpha" in settings:
         kwargs["alpha"] = settings["alpha"]
     kwargs.update(choice.fixed)
-    if weight_decay:
+    # Passed whenever it differs from the class's own default (AdamW's is 0.01, not 0),
+    # so a learner's 0 reaches AdamW while the classic SGD line stays free of it.
+    if weight_decay is not None and weight_decay != default_weight_decay(choice.cls):
         kwargs["weight_decay"] = weight_decay
     return kwargs
 
 
-def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, weight_decay: float = 0.0,
+def default_weight_decay(cls: type[torch.optim.Optimizer]) -> float:
+    """The ``weight_decay`` an optimizer class uses when none is passed."""
+    return inspect.signature(cls.__init__).parameters["weight_decay"].default
+
+
+def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, weight_decay: float | None = None,
                    **tuned: float) -> torch.optim.Optimizer:
     """Instantiate the registered optimizer ``name`` over ``params``."""
     return OPTIMIZERS[name].cls(params, **optimizer_kwargs(name, lr, weight_decay, **tuned))
 
 
-def optimizer_code(name: str, lr: float, weight_decay: float = 0.0, params: str = "model.parameters()",
+def optimizer_code(name: str, lr: float, weight_decay: float | None = None, params: str = "model.parameters()",
                    **tuned: float) -> str:
     """The Python line that builds this optimizer, e.g. ``torch.optim.SGD(model.parameters(), lr=0.01)``."""
     kwargs = optimizer_kwargs(name, lr, weight_decay, **tuned)

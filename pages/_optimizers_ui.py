@@ -1,0 +1,156 @@
+"""Streamlit widgets of the Optimizers page: landscape, start, racers, click-to-start, cached race."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages._ui import param_input
+from torchstart import session
+from torchstart.landscapes import Landscape, available_landscapes, dataset_problem
+from torchstart.optimizer_figures import landscape_figure, loss_figure
+from torchstart.optimizer_race import LEARNING_RATE, SETTINGS, START, STEPS, RaceResult, RunSpec, race
+from torchstart.optimizers import OPTIMIZERS
+
+PREFIX = "optimizers."
+LANDSCAPE_KEY = PREFIX + "landscape"
+RACERS_KEY = PREFIX + "racers"
+CHART_KEY = PREFIX + "chart"
+TABLE_FOR_KEY = PREFIX + "table_for"
+RESULT_KEY = PREFIX + "result"
+FIGURES_KEY = PREFIX + "figures"
+SAVED_KEY = PREFIX + "saved"
+# Widget keys whose values survive a visit to another page (Streamlit forgets undrawn widgets).
+SAVED_PREFIXES = tuple(PREFIX + k for k in ("landscape", "racers", "table_for", "start.", "steps.", "lr.",
+                                            "momentum.", "beta1.", "beta2.", "alpha."))
+DEFAULT_RACERS = ["SGD", "SGD + momentum", "Adam"]
+RACERS_PER_ROW = 2
+
+
+def restore_widget_state() -> None:
+    """Put back the values of this page's widgets that Streamlit dropped while another page ran."""
+    for key, value in st.session_state.get(SAVED_KEY, {}).items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+def save_widget_state() -> None:
+    """Remember this page's widget values (per landscape too) for the next visit."""
+    saved = dict(st.session_state.get(SAVED_KEY, {}))
+    saved.update({k: st.session_state[k] for k in st.session_state if str(k).startswith(SAVED_PREFIXES)})
+    st.session_state[SAVED_KEY] = saved
+
+
+def start_keys(land: Landscape) -> tuple[str, str]:
+    """Session keys of the two start coordinates, one pair per landscape."""
+    return f"{PREFIX}start.{land.key}.0", f"{PREFIX}start.{land.key}.1"
+
+
+def lr_key(land: Landscape, optimizer: str) -> str:
+    """Session key of an optimizer's learning rate on one landscape (landscapes want different lrs)."""
+    return f"{PREFIX}lr.{land.key}.{optimizer}"
+
+
+def landscape_picker() -> Landscape:
+    """Choose the landscape; say why the Data page's dataset is or is not on offer."""
+    dataset = st.session_state.get(session.DATASET)
+    lands = {land.key: land for land in available_landscapes(dataset)}
+    if st.session_state.get(LANDSCAPE_KEY) not in lands:  # e.g. the Data page's dataset changed
+        st.session_state.pop(LANDSCAPE_KEY, None)
+    key = st.selectbox("Loss landscape", list(lands), format_func=lambda k: lands[k].title, key=LANDSCAPE_KEY,
+                       help="Every landscape is a torch function of a two-element parameter tensor p.")
+    problem = dataset_problem(dataset)
+    if problem:
+        st.caption(problem)
+    return lands[key]
+
+
+def start_and_steps(land: Landscape) -> tuple[tuple[float, float], int]:
+    """Start coordinates (number inputs, also set by clicking the map) and the number of steps."""
+    keys = start_keys(land)
+    for key, default in zip(keys, land.start):
+        st.session_state.setdefault(key, float(default))
+    left, middle, right = st.columns(3)
+    start = tuple(
+        col.number_input(f"Start {name}", min_value=START.min_value, max_value=START.max_value, step=START.step,
+                         format=START.format, key=key, help=f"{START.help} Or click the map.")
+        for col, name, key in zip((left, middle), land.param_names, keys)
+    )
+    steps = param_input(replace(STEPS, default=land.default_steps), key=f"{PREFIX}steps.{land.key}",
+                        container=right)
+    return start, steps  # type: ignore[return-value]
+
+
+def racer_settings(land: Landscape) -> list[RunSpec]:
+    """Pick the optimizers and give each its learning rate and main settings."""
+    racers = st.multiselect("Optimizers to race", list(OPTIMIZERS), default=DEFAULT_RACERS, key=RACERS_KEY,
+                            help="Each one is the real torch.optim class, run from the same start.")
+    specs = []
+    for row in range(0, len(racers), RACERS_PER_ROW):
+        for col, name in zip(st.columns(RACERS_PER_ROW), racers[row: row + RACERS_PER_ROW]):
+            box = col.container(border=True)
+            box.markdown(f"**{name}**", help=f"torch.optim.{OPTIMIZERS[name].cls.__name__}")
+            lr_param = replace(LEARNING_RATE, default=land.lr_for(name, OPTIMIZERS[name].default_lr))
+            lr = param_input(lr_param, key=lr_key(land, name), container=box)
+            settings = {setting: param_input(replace(SETTINGS[setting], default=value),
+                                             key=f"{PREFIX}{setting}.{name}", container=box)
+                        for setting, value in OPTIMIZERS[name].tunable.items()}
+            specs.append(RunSpec(name, float(lr), settings))
+    return specs
+
+
+def start_from_click(land: Landscape) -> None:
+    """``on_select`` callback: a clicked point on the map becomes the start point."""
+    event: Any = st.session_state.get(CHART_KEY)
+    points = event.selection.points if event else []
+    if not points:
+        return
+    for key, coord in zip(start_keys(land), ("x", "y")):
+        value = float(points[0][coord])
+        st.session_state[key] = float(f"{min(max(value, START.min_value), START.max_value):.3g}")
+
+
+def _race_key(land: Landscape, start: tuple[float, float], specs: list[RunSpec], steps: int) -> tuple:
+    """Everything a race depends on, to skip recomputing on reruns that change nothing."""
+    return (land.key, start, steps, tuple((s.optimizer, s.lr, tuple(sorted(s.settings.items()))) for s in specs))
+
+
+def cached_race(land: Landscape, start: tuple[float, float], specs: list[RunSpec], steps: int) -> RaceResult:
+    """Run the race (with a progress bar) unless the same race is already in this session."""
+    key = _race_key(land, start, specs, steps)
+    cached = st.session_state.get(RESULT_KEY)
+    if cached and cached[0] == key:
+        return cached[1]
+    bar = st.empty()
+    last_draw = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last_draw[0] > 0.1:  # redraw at most 10 times a second
+            last_draw[0] = now
+            bar.progress(done / max(total, 1), text=f"Racing: {done:,} of {total:,} steps (change any "
+                                                           "setting to stop and restart)")
+
+    result = race(land, start, specs, steps, on_progress=progress)
+    bar.empty()
+    st.session_state[RESULT_KEY] = (key, result)
+    return result
+
+
+def race_figures(result: RaceResult) -> tuple[go.Figure, go.Figure]:
+    """The landscape and loss figures of ``result``, built once per race (reruns reuse them)."""
+    cached = st.session_state.get(FIGURES_KEY)
+    if cached is None or cached[0] is not result:
+        cached = (result, landscape_figure(result), loss_figure(result))
+        st.session_state[FIGURES_KEY] = cached
+    return cached[1], cached[2]
+
+
+def last_result() -> RaceResult | None:
+    """The previous race of this session, shown when the new settings were refused."""
+    cached = st.session_state.get(RESULT_KEY)
+    return cached[1] if cached else None

@@ -1,0 +1,301 @@
+"""Optimizers page core: landscapes, the race against plain torch.optim loops, generated code, figures."""
+
+from __future__ import annotations
+
+import base64
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from torchstart.datasets import TabularDataset
+from torchstart.errors import TorchstartError
+from torchstart.landscapes import (BEALE, ILL_CONDITIONED, MAX_LANDSCAPE_ROWS, ROSENBROCK, SADDLE,
+                                   available_landscapes,
+                                   classic_landscape, dataset_landscape, dataset_problem)
+from torchstart.optimizer_code import race_code
+from torchstart.optimizer_figures import MAX_DRAWN_POINTS, MAX_FRAMES, landscape_figure, loss_figure
+from torchstart.optimizer_race import MAX_STEPS, RunSpec, race, run_optimizer, step_table
+from torchstart.optimizers import OPTIMIZERS
+
+
+def plotly_values(value) -> np.ndarray:
+    """A Plotly JSON array: a plain list, or plotly.py's base64 typed array."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+    return np.asarray(value, dtype=float)
+
+
+def line_dataset(n: int = 30, features: int = 1, seed: int = 0) -> TabularDataset:
+    """A small noisy linear dataset like the Data page makes."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, features, generator=gen) * 4 - 1
+    y = x.sum(1, keepdim=True) * 1.5 - 0.7 + 0.3 * torch.randn(n, 1, generator=gen)
+    return TabularDataset(x, y, [f"x{i}" for i in range(features)], ["y"], "noisy line")
+
+
+# Non-default settings, so a setting that is dropped on the way to torch shows up as a different path.
+PLAIN = {
+    "SGD": (torch.optim.SGD, {}, {}),
+    "SGD + momentum": (torch.optim.SGD, {"momentum": 0.7}, {"momentum": 0.7}),
+    "Nesterov": (torch.optim.SGD, {"momentum": 0.6}, {"momentum": 0.6, "nesterov": True}),
+    "Adam": (torch.optim.Adam, {"beta1": 0.8, "beta2": 0.99}, {"betas": (0.8, 0.99)}),
+    "AdamW": (torch.optim.AdamW, {"beta1": 0.85, "beta2": 0.995}, {"betas": (0.85, 0.995)}),
+    "RMSprop": (torch.optim.RMSprop, {"alpha": 0.9}, {"alpha": 0.9}),
+    "Adagrad": (torch.optim.Adagrad, {}, {}),
+}
+
+
+def plain_loop(fn, start, cls, lr, kwargs, steps):
+    """The textbook loop, written out here independently of torchstart."""
+    p = torch.tensor(start, requires_grad=True)
+    opt = cls([p], lr=lr, **kwargs)
+    points, states = [p.detach().clone()], [{}]
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = fn(p[0], p[1])
+        loss.backward()
+        opt.step()
+        points.append(p.detach().clone())
+        states.append({k: v.clone() for k, v in opt.state[p].items()})
+    return torch.stack(points), states
+
+
+# ------------------------------------------------------------ landscapes
+
+LANDSCAPES = [classic_landscape(), dataset_landscape(line_dataset()), ROSENBROCK, BEALE, SADDLE, ILL_CONDITIONED]
+
+
+@pytest.mark.parametrize("land", LANDSCAPES, ids=lambda l: l.key)
+def test_known_minimum_is_a_minimum(land) -> None:
+    m = torch.tensor(land.minimum, dtype=torch.float32, requires_grad=True)
+    value = land.loss(m)
+    value.backward()
+    assert value.item() == pytest.approx(land.min_value, abs=1e-5)
+    assert m.grad.abs().max().item() < 1e-3
+    # Every point on a grid around it is at least as high (float32 rounding allowed).
+    around = torch.linspace(-0.05, 0.05, 11)
+    aa, bb = torch.meshgrid(around + land.minimum[0], around + land.minimum[1], indexing="ij")
+    with torch.no_grad():
+        assert (land.fn(aa, bb) >= value.item() - 1e-5).all()
+        assert (land.fn(aa, bb).max() > value.item() + 1e-6)  # and it really rises around it
+
+
+def test_functions_match_their_textbook_values() -> None:
+    t = torch.tensor
+    assert ROSENBROCK.fn(t(0.0), t(0.0)).item() == 1.0
+    assert ROSENBROCK.fn(t(-1.0), t(2.0)).item() == 4 + 100
+    assert BEALE.fn(t(0.0), t(0.0)).item() == pytest.approx(1.5 ** 2 + 2.25 ** 2 + 2.625 ** 2)
+    assert ILL_CONDITIONED.fn(t(1.0), t(1.0)).item() == 13.0
+    # The saddle: flat at (0, 0), up along x, down along y.
+    p = torch.zeros(2, requires_grad=True)
+    SADDLE.loss(p).backward()
+    assert p.grad.abs().max() == 0
+    assert SADDLE.fn(t(0.1), t(0.0)) > 0 > SADDLE.fn(t(0.0), t(0.1))
+
+
+def test_mse_landscape_is_torch_mse_and_minimum_is_least_squares() -> None:
+    ds = line_dataset()
+    land = dataset_landscape(ds)
+    x, y = ds.features[:, 0], ds.targets[:, 0]
+    for w, b in [(0.3, -1.0), (2.0, 0.5)]:
+        expected = torch.nn.functional.mse_loss(w * x + b, y)
+        assert land.fn(torch.tensor(w), torch.tensor(b)).item() == pytest.approx(expected.item(), rel=1e-6)
+    design = torch.stack([x, torch.ones_like(x)], 1).double()
+    solution = torch.linalg.lstsq(design, y.double()[:, None]).solution[:, 0]
+    assert land.minimum == pytest.approx(solution.tolist(), abs=1e-6)
+    classic = classic_landscape()
+    assert classic.minimum == pytest.approx((2.0, 0.0), abs=1e-6) and classic.min_value == 0.0
+
+
+@pytest.mark.parametrize("land", [ROSENBROCK, classic_landscape(), dataset_landscape(line_dataset(300))],
+                         ids=lambda l: l.key)
+def test_grid_is_the_function_at_each_point(land) -> None:
+    a, b, z = land.grid(7)
+    assert z.shape == (7, 7)
+    direct = torch.stack([torch.stack([land.fn(a[j], b[i]) for j in range(7)]) for i in range(7)])
+    torch.testing.assert_close(z, direct, rtol=1e-5, atol=1e-5)
+
+
+def test_big_dataset_is_raced_on_a_seeded_subset() -> None:
+    big = line_dataset(n=MAX_LANDSCAPE_ROWS + 50)
+    land = dataset_landscape(big)
+    keep = torch.randperm(len(big), generator=torch.Generator().manual_seed(0))[:MAX_LANDSCAPE_ROWS]
+    x, y = big.features[keep, 0], big.targets[keep, 0]
+    w, b = torch.tensor(0.4), torch.tensor(-0.3)
+    assert land.fn(w, b).item() == pytest.approx(torch.nn.functional.mse_loss(w * x + b, y).item(), rel=1e-5)
+    assert f"[:{MAX_LANDSCAPE_ROWS}]" in land.code and f"{MAX_LANDSCAPE_ROWS:,} of its" in land.note
+
+
+def test_dataset_offered_only_with_one_feature_and_one_target() -> None:
+    assert "No dataset" in dataset_problem(None)
+    two = line_dataset(features=2)
+    assert "2 feature" in dataset_problem(two)
+    assert all(not l.key.startswith("data:") for l in available_landscapes(two))
+    flat = TabularDataset(torch.ones(5, 1), torch.arange(5.0)[:, None], ["x"], ["y"], "flat")
+    assert "equal" in dataset_problem(flat)
+    steep = torch.linspace(0, 1, 20)[:, None]
+    assert "outside this page's ±1,000" in dataset_problem(TabularDataset(steep, 3000 * steep, ["x"], ["y"], "s"))
+    # Unscaled x: suggested learning rates stay within the caps the widgets enforce.
+    wide_x = torch.linspace(1000, 2000, 20)[:, None]
+    unscaled = dataset_landscape(TabularDataset(wide_x, 3 * wide_x + 5, ["x"], ["y"], "unscaled"))
+    assert all(1e-6 <= lr <= 10 for lr in unscaled.suggested_lr.values())
+    assert "standardizing" in unscaled.note
+    one = line_dataset()
+    assert dataset_problem(one) is None
+    assert [l.key for l in available_landscapes(one)][:2] == ["classic", dataset_landscape(one).key]
+    # Same name and size, other numbers: another landscape (so nothing cached for the old one is reused).
+    assert dataset_landscape(line_dataset(seed=1)).key != dataset_landscape(one).key
+
+
+# ------------------------------------------------------------ the race vs plain torch.optim
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_path_equals_plain_torch_optim_loop(name) -> None:
+    cls, tuned, kwargs = PLAIN[name]
+    lr = ROSENBROCK.lr_for(name, 0.01)
+    start = (-1.2, 1.4)
+    path = run_optimizer(ROSENBROCK, start, RunSpec(name, lr, tuned), 60)
+    points, states = plain_loop(ROSENBROCK.fn, start, cls, lr, kwargs, 60)
+    assert path.diverged_at is None
+    assert torch.equal(path.points, points)
+    assert path.losses[0].item() == ROSENBROCK.fn(torch.tensor(-1.2), torch.tensor(1.4)).item()
+    # The recorded state after step 60 is the plain optimizer's state after step 60.
+    for key, value in states[-1].items():
+        if key != "step":
+            assert path.states[-1][f"{key}[x]"] == value[0].item()
+            assert path.states[-1][f"{key}[y]"] == value[1].item()
+
+
+def test_gradients_are_autograd_gradients_at_each_point() -> None:
+    path = run_optimizer(BEALE, (1.0, 1.5), RunSpec("Adam", 0.05, {}), 20)
+    for k in (0, 7, 20):
+        p = path.points[k].clone().requires_grad_(True)
+        BEALE.loss(p).backward()
+        assert torch.equal(path.grads[k], p.grad)
+
+
+def test_race_runs_every_optimizer_from_the_same_start() -> None:
+    land = classic_landscape()
+    specs = [RunSpec(n, land.lr_for(n, c.default_lr), dict(c.tunable)) for n, c in OPTIMIZERS.items()]
+    seen = []
+    result = race(land, land.start, specs, 50, on_progress=lambda done, total: seen.append((done, total)))
+    assert [p.spec.optimizer for p in result.paths] == list(OPTIMIZERS)
+    assert all(torch.equal(p.points[0], torch.tensor(land.start)) for p in result.paths)
+    assert seen[-1] == (50 * len(specs), 50 * len(specs))
+    # Every optimizer, at its suggested lr, gets closer to the minimum than it started.
+    start_loss = result.paths[0].losses[0]
+    assert all(p.losses[-1] < start_loss for p in result.paths)
+
+
+def test_divergence_stops_the_path_with_a_note() -> None:
+    path = run_optimizer(ROSENBROCK, (-1.5, 2.5), RunSpec("SGD", 0.05, {}), 500)
+    assert path.diverged_at is not None and path.diverged_at < 500
+    assert path.note
+    assert torch.isfinite(path.finite_points).all()
+    # Up to the divergence the path is exactly what plain torch does.
+    points, _ = plain_loop(ROSENBROCK.fn, (-1.5, 2.5), torch.optim.SGD, 0.05, {}, path.steps_taken)
+    torch.testing.assert_close(path.points, points, rtol=0, atol=0, equal_nan=True)
+    stop = path.points[-1]
+    assert (not torch.isfinite(stop).all()) or stop.abs().max() > 1e6 or not math.isfinite(path.losses[-1])
+
+
+BAD_RACES = [
+    (dict(steps=MAX_STEPS + 1), "capped at 5,000"),
+    (dict(steps=0), "at least 1"),
+    (dict(lr=11.0), "between"),
+    (dict(lr=0.0), "between"),
+    (dict(lr=float("nan")), "finite"),
+    (dict(settings={"momentum": 1.0}, name="SGD + momentum"), "Momentum"),
+    (dict(settings={"beta2": 1.0}, name="Adam"), "beta2"),
+    (dict(settings={"momentum": 0.0}, name="Nesterov"), "above 0"),
+    (dict(start=(5000.0, 0.0)), "Start x must be between -1000 and 1000"),
+    (dict(specs=[]), "at least one"),
+]
+
+
+@pytest.mark.parametrize("change,message", BAD_RACES, ids=[m for _, m in BAD_RACES])
+def test_bad_settings_are_refused_with_a_message(change, message) -> None:
+    spec = RunSpec(change.get("name", "SGD"), change.get("lr", 0.01), change.get("settings", {}))
+    specs = change.get("specs", [spec])
+    with pytest.raises(TorchstartError, match=message):
+        race(ROSENBROCK, change.get("start", (0.0, 0.0)), specs, change.get("steps", 10))
+
+
+def test_step_table_shows_optimizer_state() -> None:
+    cls, tuned, kwargs = PLAIN["Adam"]
+    path = run_optimizer(ILL_CONDITIONED, (-4.0, 1.0), RunSpec("Adam", 0.1, tuned), 5)
+    table = step_table(path, ILL_CONDITIONED.param_names)
+    assert list(table.columns[:6]) == ["step", "x", "y", "loss", "grad x", "grad y"]
+    assert {"exp_avg[x]", "exp_avg_sq[y]"} <= set(table.columns)
+    assert len(table) == 6 and math.isnan(table.loc[0, "exp_avg[x]"])
+    _, states = plain_loop(ILL_CONDITIONED.fn, (-4.0, 1.0), cls, 0.1, kwargs, 3)
+    assert table.loc[3, "exp_avg_sq[y]"] == states[3]["exp_avg_sq"][1].item()
+    assert table.loc[5, "loss"] == pytest.approx(ILL_CONDITIONED.loss(path.points[5]).item())
+    for name, column in [("SGD + momentum", "momentum_buffer[x]"), ("RMSprop", "square_avg[x]"),
+                         ("Adagrad", "sum[y]")]:
+        table = step_table(run_optimizer(SADDLE, (1.0, 0.5), RunSpec(name, 0.01, {}), 3), ("x", "y"))
+        assert column in table.columns
+    plain_sgd = step_table(run_optimizer(SADDLE, (1.0, 0.5), RunSpec("SGD", 0.01, {}), 3), ("x", "y"))
+    assert list(plain_sgd.columns) == ["step", "x", "y", "loss", "grad x", "grad y"]
+
+
+# ------------------------------------------------------------ generated code
+
+CODE_CASES = [
+    (classic_landscape(), "SGD + momentum", 0.01, {"momentum": 0.8}, 120),
+    (dataset_landscape(line_dataset()), "Adam", 0.05, {"beta1": 0.9, "beta2": 0.99}, 80),
+    (ROSENBROCK, "Nesterov", 0.0005, {"momentum": 0.9}, 150),
+    (SADDLE, "RMSprop", 0.01, {"alpha": 0.95}, 60),
+    (ROSENBROCK, "SGD", 0.05, {}, 400),  # diverges: the code must stop where the page stops
+]
+
+
+@pytest.mark.parametrize("land,name,lr,settings,steps", CODE_CASES, ids=[c[0].key + c[1] for c in CODE_CASES])
+def test_generated_code_reproduces_the_path(land, name, lr, settings, steps, capsys) -> None:
+    start = (land.start[0] + 0.25, land.start[1] - 0.125)
+    spec = RunSpec(name, lr, settings)
+    path = run_optimizer(land, start, spec, steps)
+    namespace: dict = {}
+    exec(race_code(land, start, spec, steps), namespace)  # our own generated code, never user text
+    torch.testing.assert_close(namespace["path"], path.points, rtol=0, atol=0, equal_nan=True)
+    assert "steps, ended at" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------ figures
+
+def test_landscape_figure_draws_every_path_bounded() -> None:
+    land = ROSENBROCK
+    specs = [RunSpec("SGD", 0.05, {}), RunSpec("Adam", 0.05, {}), RunSpec("Adagrad", 0.5, {})]
+    result = race(land, land.start, specs, 1000)
+    fig = landscape_figure(result).to_plotly_json()
+    by_name = {t.get("name"): t for t in fig["data"]}
+    sgd = result.path("SGD")
+    assert f"SGD (lr 0.05): diverged at step {sgd.diverged_at}" in by_name
+    adam = by_name["Adam (lr 0.05)"]
+    xs = plotly_values(adam["x"])
+    assert len(xs) <= MAX_DRAWN_POINTS
+    drawn_end = (xs[-1], plotly_values(adam["y"])[-1])
+    assert drawn_end == pytest.approx(result.path("Adam").points[-1].tolist())
+    # The diverged path's head is an ✕; the others end in a dot.
+    heads = [t for t in fig["data"] if t.get("legendgroup") and not t.get("showlegend", True)]
+    symbols = {h["legendgroup"]: h["marker"]["symbol"] for h in heads}
+    assert symbols == {"SGD": "x", "Adam": "circle", "Adagrad": "circle"}
+    assert 2 <= len(fig["frames"]) <= MAX_FRAMES
+    assert fig["layout"]["sliders"][0]["active"] == len(fig["frames"]) - 1
+    # Rosenbrock's contour is drawn on log-scaled levels.
+    contour = fig["data"][0]
+    z = plotly_values(contour["z"])
+    assert z.max() == pytest.approx(math.log10(land.grid(80)[2].max().item()), rel=1e-4)
+
+
+def test_loss_figure_is_log_scaled_per_optimizer() -> None:
+    result = race(SADDLE, SADDLE.start, [RunSpec("SGD", 0.05, {}), RunSpec("Adam", 0.05, {})], 100)
+    fig = loss_figure(result).to_plotly_json()
+    assert fig["layout"]["yaxis"]["type"] == "log"
+    lines = [t for t in fig["data"] if t.get("mode") == "lines"]
+    assert [t["name"] for t in lines] == ["SGD (lr 0.05)", "Adam (lr 0.05)"]
+    # Distance above the minimum (-0.25), so the curve can be drawn on a log axis.
+    first = plotly_values(lines[0]["y"])[0]
+    assert first == pytest.approx(result.paths[0].losses[0].item() + 0.25, rel=1e-5)

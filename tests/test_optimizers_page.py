@@ -1,0 +1,132 @@
+"""Optimizers page: AppTest (runs, lr changes the path, divergence and bad input messages) and Chromium."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tests.browser import main_text, open_app, wait_for_run
+from tests.test_optimizers_core import line_dataset, plotly_values
+from torchstart import session
+from torchstart.landscapes import classic_landscape, dataset_landscape
+from torchstart.optimizer_race import RunSpec, run_optimizer
+
+PAGE = "pages/optimizers.py"
+
+
+def figure(at, index: int = 0) -> dict:
+    """The Plotly figure JSON of the page's index-th chart."""
+    return json.loads(at.get("plotly_chart")[index].proto.spec)
+
+
+def trace(fig: dict, name: str) -> dict:
+    """The trace whose legend name is ``name``."""
+    return next(t for t in fig["data"] if t.get("name") == name)
+
+
+def test_page_runs_and_draws_the_default_race(open_page) -> None:
+    at = open_page(PAGE)
+    assert not at.exception, [e.value for e in at.exception]
+    fig = figure(at)
+    names = {t.get("name") for t in fig["data"]}
+    assert {"SGD (lr 0.05)", "SGD + momentum (lr 0.01)", "Adam (lr 0.1)"} <= names
+    # The drawn SGD path is the real torch path from the start shown in the inputs.
+    land = classic_landscape()
+    start = (at.number_input(key="optimizers.start.classic.0").value,
+             at.number_input(key="optimizers.start.classic.1").value)
+    steps = at.number_input(key="optimizers.steps.classic").value
+    expected = run_optimizer(land, start, RunSpec("SGD", 0.05, {}), steps).points
+    sgd = trace(fig, "SGD (lr 0.05)")
+    assert plotly_values(sgd["x"])[-1] == pytest.approx(expected[-1, 0].item())
+    assert plotly_values(sgd["y"])[0] == pytest.approx(start[1])
+    assert figure(at, 1)["layout"]["yaxis"]["type"] == "log"
+    # The step table and the code follow the chosen optimizer.
+    at.selectbox(key="optimizers.table_for").set_value("Adam").run()
+    table = at.dataframe[0].value
+    assert {"exp_avg[w]", "exp_avg_sq[b]"} <= set(table.columns) and len(table) == steps + 1
+    assert "torch.optim.Adam([p], lr=0.1, betas=(0.9, 0.999))" in at.code[0].value
+
+
+def test_changing_the_learning_rate_changes_the_path(open_page) -> None:
+    at = open_page(PAGE)
+    before = plotly_values(trace(figure(at), "SGD (lr 0.05)")["x"])
+    at.number_input(key="optimizers.lr.classic.SGD").set_value(0.02).run()
+    assert not at.exception
+    after = plotly_values(trace(figure(at), "SGD (lr 0.02)")["x"])
+    assert not np.array_equal(before, after)
+    land = classic_landscape()
+    expected = run_optimizer(land, land.start, RunSpec("SGD", 0.02, {}), land.default_steps).points
+    assert after[-1] == pytest.approx(expected[-1, 0].item())
+    # A visit to another page keeps the setting.
+    at.switch_page("pages/home.py").run()
+    at.switch_page(PAGE).run()
+    assert at.number_input(key="optimizers.lr.classic.SGD").value == 0.02
+    assert "SGD (lr 0.02)" in {t.get("name") for t in figure(at)["data"]}
+
+
+def test_a_diverging_setting_shows_a_message_not_a_crash(open_page) -> None:
+    at = open_page(PAGE)
+    at.number_input(key="optimizers.lr.classic.SGD").set_value(0.3).run()
+    assert not at.exception
+    warning = " ".join(w.value for w in at.warning)
+    assert "SGD (lr 0.3) diverged at step" in warning
+    names = [t.get("name", "") for t in figure(at)["data"]]
+    assert any(n.startswith("SGD (lr 0.3): diverged at step") for n in names)
+
+
+def test_refused_settings_show_an_error_and_keep_the_last_race(open_page) -> None:
+    at = open_page(PAGE)
+    at.multiselect(key="optimizers.racers").set_value(["SGD", "Nesterov"]).run()
+    at.number_input(key="optimizers.momentum.Nesterov").set_value(0.0).run()
+    assert not at.exception
+    assert "Nesterov: momentum must be above 0" in at.error[0].value
+    assert "Nesterov (lr 0.01)" in {t.get("name") for t in figure(at)["data"]}  # the previous race
+
+
+def test_data_page_dataset_becomes_a_landscape(open_page) -> None:
+    at = open_page(PAGE)
+    wide = line_dataset(features=2)
+    at.session_state[session.DATASET] = wide
+    at.run()
+    assert "has 2 feature" in " ".join(c.value for c in at.caption)
+    data = line_dataset(n=25)
+    at.session_state[session.DATASET] = data
+    at.run()
+    land = dataset_landscape(data)
+    at.selectbox(key="optimizers.landscape").set_value(land.key).run()
+    assert not at.exception
+    fig = figure(at)
+    assert fig["layout"]["xaxis"]["title"]["text"] == "w"
+    star = next(t for t in fig["data"] if t.get("name", "").startswith("known minimum"))
+    assert star["x"][0] == pytest.approx(land.minimum[0])
+    assert "x = torch.tensor([" in at.code[0].value  # the data itself is in the code
+
+
+@pytest.mark.browser
+def test_browser_shows_paths_and_click_sets_the_start(page) -> None:
+    open_app(page, "optimizers")
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for()
+    legend = chart.locator(".legend").text_content()
+    for name in ("SGD (lr 0.05)", "SGD + momentum (lr 0.01)", "Adam (lr 0.1)"):
+        assert name in legend
+    assert chart.locator(".scatterlayer .trace").count() >= 8  # click grid, marks, 3 paths + heads
+    assert "Step by step" in main_text(page)
+    # Click the lower right of the map: that point becomes the start of a new race.
+    start_w = page.get_by_role("spinbutton", name="Start w")
+    assert start_w.input_value() == "-0.5"
+    box = chart.locator(".nsewdrag").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.85)
+    wait_for_run(page)
+    page.wait_for_function("document.querySelector('input[aria-label=\"Start w\"]').value !== '-0.5'")
+    new_w = float(start_w.input_value())
+    new_b = float(page.get_by_role("spinbutton", name="Start b").input_value())
+    assert new_w > 2 and new_b < -1
+    wait_for_run(page)
+    # The redrawn race starts there: the "start" marker and every path's first point.
+    page.wait_for_function(
+        "(w) => { const d = document.querySelector('.js-plotly-plot').data;"
+        " return d && d.find(t => t.name === 'start').x[0] === w; }", arg=new_w)
