@@ -1,0 +1,327 @@
+"""Streamlit glue for the Data page: choosing the data, showing the dataset, drawing the batch viewer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from pages._ui import param_input, show_error
+from torchstart import data_code, session
+from torchstart.batch_viewer import (BATCH_SIZE, DROP_LAST, EPOCH, SEED, SHUFFLE, EpochView, LoaderSettings,
+                                     batch_formula)
+from torchstart.builtin_datasets import BUILTINS, make_builtin
+from torchstart.csv_loading import MAX_UPLOAD_MB, LoadedTable, human_size, load_csv
+from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, PrepChoices, PrepResult, default_choices,
+                                  prepare, profile_columns)
+from torchstart.datasets import TabularDataset
+from torchstart.errors import TorchstartError
+
+BUILTIN, UPLOAD = "Built-in dataset", "Upload a CSV"
+K_SOURCE, K_BUILTIN, K_UPLOAD = "data.source", "data.builtin", "data.upload"
+K_FEATURES, K_TARGET, K_NON_NUMERIC, K_MISSING = "data.features", "data.target", "data.non_numeric", "data.missing"
+K_TABLE, K_UPLOAD_ERROR = "data.table", "data.upload_error"
+K_APPLIED, K_CODE, K_PREP, K_VERSION, K_VIEW = "data.applied", "data.code", "data.prep", "data.version", "data.view"
+LOADER_KEYS = {"batch_size": "data.batch_size", "shuffle": "data.shuffle", "drop_last": "data.drop_last",
+               "seed": "data.seed", "epoch": "data.epoch"}
+PREVIEW_ROWS = 20
+ROWS_PER_BATCH = 8
+MAX_TABLE_FEATURES = 8
+
+
+@dataclass
+class StoredTable:
+    """An uploaded file that parsed: the table, its column profile and the uploader's file id."""
+
+    table: LoadedTable
+    profile: pd.DataFrame
+    file_id: str
+
+
+@dataclass
+class Candidate:
+    """A dataset the current choices describe: a key naming it and a way to build it with its code."""
+
+    key: tuple
+    build: Callable[[], tuple[TabularDataset, str, PrepResult | None]]
+
+
+def persistent_keys() -> list[str]:
+    """Widget keys whose values should outlive a visit to another page."""
+    builtin = [f"{K_BUILTIN}.{key}.{name}" for key, spec in BUILTINS.items() for name in spec.params]
+    return [K_SOURCE, K_BUILTIN, K_FEATURES, K_TARGET, K_NON_NUMERIC, K_MISSING, *LOADER_KEYS.values(), *builtin]
+
+
+def keep_widget_state() -> None:
+    """Save this page's widget values under non-widget keys, and restore them after another page ran.
+
+    Streamlit forgets a widget's value once a run (on another page) does not draw it;
+    plain session keys persist, so each value is shadowed and put back on return.
+    """
+    for key in persistent_keys():
+        shadow = f"data.saved.{key}"
+        if key in st.session_state:
+            st.session_state[shadow] = st.session_state[key]
+        elif shadow in st.session_state:
+            st.session_state[key] = st.session_state[shadow]
+
+
+def builtin_candidate() -> Candidate:
+    """The built-in picker and its settings."""
+    key = st.selectbox("Dataset", list(BUILTINS), key=K_BUILTIN, format_func=lambda k: BUILTINS[k].title)
+    spec = BUILTINS[key]
+    st.caption(spec.description)
+    values = {}
+    if spec.params:
+        cols = st.columns(len(spec.params))
+        for col, (name, param) in zip(cols, spec.params.items()):
+            values[name] = param_input(param, key=f"{K_BUILTIN}.{key}.{name}", container=col)
+
+    def build() -> tuple[TabularDataset, str, None]:
+        return make_builtin(key, values), data_code.builtin_code(key, values), None
+
+    return Candidate(("builtin", key, tuple(sorted(values.items()))), build)
+
+
+def upload_candidate() -> Candidate | None:
+    """The uploader, the table preview and profile, and the column choices; None until a file parsed."""
+    uploaded = st.file_uploader(f"CSV, TSV or TXT file (up to {MAX_UPLOAD_MB} MB)", type=["csv", "tsv", "txt"],
+                                key=K_UPLOAD, max_upload_size=MAX_UPLOAD_MB)
+    stored: StoredTable | None = st.session_state.get(K_TABLE)
+    if uploaded is not None and (stored is None or stored.file_id != uploaded.file_id):
+        stored = read_upload(uploaded) or stored
+    if stored is None:
+        st.info("Upload a file to see it become a Dataset. Its first row must name the columns.",
+                icon=":material/upload_file:")
+        return None
+    if uploaded is None or uploaded.file_id != stored.file_id:
+        st.caption(f"Below: **{stored.table.name}**, the last file that loaded in this session. Upload another "
+                   "file to replace it.")
+    show_table(stored)
+    choices = column_choices(stored.table.frame)
+    table = stored.table
+
+    def build() -> tuple[TabularDataset, str, PrepResult]:
+        result = prepare(table.frame, choices, table.name)
+        code = data_code.csv_code(table.name, table.format, choices, result.numeric_features, result.text_features)
+        return result.dataset, code, result
+
+    return Candidate(("csv", stored.file_id, choices), build)
+
+
+def read_upload(uploaded) -> StoredTable | None:
+    """Parse a new upload; on success store it and reset the column choices, else show (and remember) why not."""
+    failed = st.session_state.get(K_UPLOAD_ERROR)
+    if failed and failed[0] == uploaded.file_id:  # the same bad file, rerun: do not parse it again
+        refuse(failed[1])
+        return None
+    try:
+        table = load_csv(uploaded.getvalue(), uploaded.name)
+    except TorchstartError as err:
+        st.session_state[K_UPLOAD_ERROR] = (uploaded.file_id, err)
+        refuse(err)
+        return None
+    stored = StoredTable(table, profile_columns(table.frame), uploaded.file_id)
+    st.session_state[K_TABLE] = stored
+    defaults = default_choices(table.frame)
+    st.session_state[K_TARGET] = defaults.target
+    st.session_state[K_FEATURES] = list(defaults.features)
+    return stored
+
+
+def show_table(stored: StoredTable) -> None:
+    """Counts, a preview of the first rows, and one line per column: dtype, missing values, statistics."""
+    table, frame = stored.table, stored.table.frame
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Rows", f"{len(frame):,}")
+    c2.metric("Columns", f"{frame.shape[1]:,}")
+    c3.metric("File", human_size(table.n_bytes), help=f"Read as {table.format.describe()}.")
+    st.caption(f"Read as **{table.format.describe()}**. First {min(PREVIEW_ROWS, len(frame))} rows:")
+    st.dataframe(frame.head(PREVIEW_ROWS), width="stretch", key="data.preview")
+    st.caption("Each column: its pandas dtype, how many values are missing, and statistics of the numbers.")
+    st.dataframe(stored.profile, width="stretch", hide_index=True, key="data.profile",
+                 column_config={c: st.column_config.NumberColumn(format="%.4g")
+                                for c in ("mean", "std", "min", "max")})
+
+
+def column_choices(frame: pd.DataFrame) -> PrepChoices:
+    """Target, features, and how to treat text columns and missing values."""
+    columns = [str(c) for c in frame.columns]
+    c1, c2 = st.columns([1, 2])
+    target = c1.selectbox("Target column (what to predict)", columns, key=K_TARGET)
+    features = c2.multiselect("Feature columns (the model's inputs)", columns, key=K_FEATURES,
+                              help="The target is always left out of the features.")
+    c3, c4 = st.columns(2)
+    non_numeric = c3.radio("Text feature columns", NON_NUMERIC_CHOICES, key=K_NON_NUMERIC, horizontal=True,
+                           format_func={"one-hot": "one-hot encode", "drop": "drop them"}.get)
+    missing = c4.radio("Rows with a missing value", MISSING_CHOICES, key=K_MISSING, horizontal=True,
+                       help="Rows whose target is missing are always dropped: a mean is not a label.")
+    return PrepChoices(tuple(features), target, non_numeric, missing)
+
+
+def apply(candidate: Candidate) -> None:
+    """Build the candidate when it changed; replace the session dataset only when it is valid."""
+    if st.session_state.get(K_APPLIED) == candidate.key:
+        return
+    try:
+        dataset, code, prep = candidate.build()
+    except TorchstartError as err:
+        refuse(err)
+        return
+    st.session_state[session.DATASET] = dataset
+    st.session_state[K_APPLIED] = candidate.key
+    st.session_state[K_CODE] = code
+    st.session_state[K_PREP] = prep
+    st.session_state[K_VERSION] = st.session_state.get(K_VERSION, 0) + 1
+
+
+def refuse(err: TorchstartError) -> None:
+    """Show why the input was refused, and which dataset stays in use."""
+    show_error(err)
+    current = st.session_state.get(session.DATASET)
+    if current is not None:
+        st.caption(f"Nothing was replaced: the dataset in use is still **{current.name}** ({len(current):,} rows).")
+
+
+def prep_summary(prep: PrepResult) -> None:
+    """What the column choices kept: rows, tensor columns, encodings and fills."""
+    ds = prep.dataset
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Rows kept", f"{prep.rows_kept:,} of {prep.rows_in:,}",
+              help="Rows dropped for a missing target or (with 'drop rows') a missing feature.")
+    c2.metric("Feature tensor columns", ds.n_features)
+    c3.metric("Target", ds.target_names[0])
+    notes = []
+    if prep.rows_missing_target:
+        notes.append(f"{prep.rows_missing_target:,} rows dropped: target missing")
+    if prep.rows_missing_features:
+        notes.append(f"{prep.rows_missing_features:,} rows dropped: a feature missing")
+    notes += [f"'{c}' one-hot encoded into {len(cols)} columns" for c, cols in prep.encoded.items()]
+    notes += [f"'{c}' dropped (text)" for c in prep.dropped_features]
+    notes += [f"gaps in '{c}' filled with its mean {m:.4g}" for c, m in prep.filled.items()]
+    if notes:
+        st.caption("; ".join(notes) + ".")
+
+
+def show_dataset(ds: TabularDataset) -> None:
+    """The session dataset as tensors: shapes, names and the first rows."""
+    st.markdown(f"**{ds.name}**: `len(dataset)` = {len(ds):,}; `dataset[i]` returns "
+                f"`(features[i], targets[i])` with shapes `{tuple(ds.features.shape[1:])}` and "
+                f"`{tuple(ds.targets.shape[1:])}`, float32.")
+    head = tensor_rows(torch.arange(min(len(ds), 10)), ds.features[:10], ds.targets[:10], ds)
+    st.dataframe(head, width="stretch", hide_index=True, key="data.head")
+    x0, y0 = ds[0]
+    st.code(f">>> dataset[0]\n({x0}, {y0})", language="text")
+
+
+def tensor_rows(indices: torch.Tensor, x: torch.Tensor, y: torch.Tensor, ds: TabularDataset) -> pd.DataFrame:
+    """Rows of features and targets labelled by sample index (first MAX_TABLE_FEATURES features)."""
+    names = ds.feature_names[:MAX_TABLE_FEATURES]
+    table = pd.DataFrame(x[:, :MAX_TABLE_FEATURES].numpy(), columns=[f"x: {n}" for n in names])
+    if ds.n_features > MAX_TABLE_FEATURES:
+        table[f"x: … +{ds.n_features - MAX_TABLE_FEATURES} more"] = "…"
+    for j, n in enumerate(ds.target_names):
+        table[f"y: {n}"] = y[:, j].numpy()
+    table.insert(0, "sample index", indices.numpy())
+    return table
+
+
+def loader_controls() -> LoaderSettings:
+    """batch_size, shuffle, drop_last, seed and the epoch to view."""
+    c = st.columns([2, 1, 1, 2, 2])
+    values = {
+        "batch_size": param_input(BATCH_SIZE, LOADER_KEYS["batch_size"], c[0]),
+        "shuffle": param_input(SHUFFLE, LOADER_KEYS["shuffle"], c[1]),
+        "drop_last": param_input(DROP_LAST, LOADER_KEYS["drop_last"], c[2]),
+        "seed": param_input(SEED, LOADER_KEYS["seed"], c[3]),
+        "epoch": param_input(EPOCH, LOADER_KEYS["epoch"], c[4]),
+    }
+    return LoaderSettings(**values)
+
+
+def batch_overview(view: EpochView) -> None:
+    """The count and its formula, the short last batch, and what drop_last removes."""
+    s, n = view.settings, view.n_samples
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Samples", f"{n:,}")
+    c2.metric("Batches per epoch", f"{view.n_batches:,}", help="len(loader)")
+    rest = n % s.batch_size
+    last = view.last_batch_size
+    c3.metric("Last batch", f"{last:,} sample{'s' if last != 1 else ''}",
+              delta="short" if rest and not s.drop_last else None, delta_color="off")
+    rule = "rounded down: drop_last=True skips a short last batch" if s.drop_last else \
+        "rounded up: the remainder makes a last, shorter batch"
+    st.markdown(f"`len(loader)` = **{batch_formula(n, s.batch_size, s.drop_last)}** ({rule}).")
+    if rest and s.drop_last:
+        st.warning(f"drop_last removes {plural(rest, 'sample')} this epoch (the end of the epoch's order): "
+                   f"indices {short_list(view.dropped)}. With shuffle they differ every epoch; without it, the "
+                   "same samples are never seen.", icon=":material/content_cut:")
+    elif rest:
+        st.info(f"The last batch holds {plural(rest, 'sample')} instead of {s.batch_size:,} (highlighted below). "
+                f"drop_last=True would skip it, leaving {'it' if rest == 1 else 'those'} out of this epoch.",
+                icon=":material/straighten:")
+
+
+def table_height(rows: int, limit: int = 400) -> int:
+    """Pixel height that fits ``rows`` table rows (and the header), up to ``limit``."""
+    return min(35 * (rows + 1) + 3, limit)
+
+
+def plural(count: int, word: str) -> str:
+    """``1 sample``, ``3 samples``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def short_list(values: torch.Tensor, limit: int = 12) -> str:
+    """``[3, 7, 1, … +253 more]``."""
+    items = values.tolist()
+    shown = ", ".join(map(str, items[:limit]))
+    return f"[{shown}{f', … +{len(items) - limit:,} more' if len(items) > limit else ''}]"
+
+
+def batch_tables(view: EpochView, ds: TabularDataset) -> None:
+    """One summary row per batch (indices), then the batches' tensors, the short batch highlighted."""
+    s = view.settings
+    summary = pd.DataFrame({
+        "batch": [b.number for b in view.batches],
+        "size": [len(b.indices) for b in view.batches],
+        "sample indices": [short_list(b.indices) for b in view.batches],
+    })
+    short = summary["size"] < s.batch_size
+    styled = summary.style.apply(lambda row: ["background-color: #fde2c8" if short[row.name] else ""] * len(row),
+                                 axis=1)
+    if view.truncated:
+        st.caption(f"Showing the first {len(view.batches):,} of {view.n_batches:,} batches.")
+    st.dataframe(styled, width="stretch", hide_index=True, key="data.batches", height=table_height(len(summary)))
+    parts = []
+    for b in view.batches:
+        rows = tensor_rows(b.indices[:ROWS_PER_BATCH], b.features[:ROWS_PER_BATCH], b.targets[:ROWS_PER_BATCH], ds)
+        rows.insert(0, "batch", b.number)
+        rows.insert(1, "row", range(len(rows)))
+        parts.append(rows)
+    tensors = pd.concat(parts, ignore_index=True)
+    longest = max(len(b.indices) for b in view.batches)
+    note = f" (first {ROWS_PER_BATCH} rows of each; the table above lists all indices)" if longest > ROWS_PER_BATCH \
+        else ""
+    st.caption(f"The tensors each batch holds: x_batch and y_batch row by row{note}.")
+    short_batches = {b.number for b in view.batches if len(b.indices) < s.batch_size}
+    styled_tensors = tensors.style.apply(
+        lambda row: ["background-color: #fde2c8" if row["batch"] in short_batches else ""] * len(row), axis=1)
+    styled_tensors = styled_tensors.format(precision=4, subset=[c for c in tensors.columns if c.startswith(("x:", "y:"))
+                                                                and tensors[c].dtype.kind == "f"])
+    st.dataframe(styled_tensors, width="stretch", hide_index=True, key="data.batch_tensors",
+                 height=table_height(len(tensors)))
+
+
+def print_batch(view: EpochView) -> None:
+    """What ``print(x_batch, y_batch)`` shows for one batch of the epoch."""
+    numbers = [b.number for b in view.batches]
+    pick = st.selectbox("print one batch", numbers, key="data.print_batch",
+                        format_func=lambda i: f"batch {i} of epoch {view.settings.epoch}")
+    batch = view.batches[numbers.index(pick)] if pick in numbers else view.batches[0]
+    st.code(f">>> print(x_batch.shape, y_batch.shape)\n{tuple(batch.features.shape)} "
+            f"{tuple(batch.targets.shape)}\n>>> print(x_batch)\n{batch.features}\n>>> print(y_batch)\n"
+            f"{batch.targets}", language="text")

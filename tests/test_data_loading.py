@@ -1,0 +1,145 @@
+"""CSV bytes -> DataFrame: format sniffing, the fast numeric path, and every bad file with its message."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from torchstart.csv_loading import (HEAD_BYTES, MAX_COLUMNS, MAX_ROWS, MAX_UPLOAD_MB, CsvFormat, human_size,
+                                    load_csv, read_numeric_fast, sniff_delimiter)
+from torchstart.errors import TorchstartError
+
+GOOD = b"a,b,y\n1,2,3\n4,5,6\n7,8,9\n"
+
+# (file name, bytes, fragments the message must contain): one row per bad input of the issue.
+BAD_FILES = [
+    ("empty.csv", b"", ["empty"]),
+    ("blank.csv", b"\n  \n\t\n", ["empty"]),
+    ("header.csv", b"a,b,y\n", ["header but no data rows"]),
+    ("one_row.csv", b"a,b,y\n1,2,3\n", ["single data row", "at least two"]),
+    ("short_row.csv", b"a,b,y\n1,2,3\n4,5\n7,8,9\n", ["different lengths", "line 3 has 2 values", "3 columns"]),
+    ("long_row.csv", b"a,b,y\n1,2,3\n4,5,6\n7,8,9,10\n", ["different lengths", "line 4 has 4 values"]),
+    ("text.csv", b"name,city\nann,rome\nbob,oslo\n", ["no numeric column", "'name'", "'city'"]),
+    ("dupes.csv", b"a,b,a,y\n1,2,3,4\n5,6,7,8\n", ["duplicate column names", "'a'"]),
+    ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10", ["not a text file", "PNG image"]),
+    ("zipped.csv", b"PK\x03\x04\x14\x00\x00\x00\x08\x00", ["not a text file", "ZIP archive"]),
+    ("nul.csv", b"a,b\n1,\x002\n3,4\n", ["not a text file", "binary data"]),
+    ("undecodable.csv", b"a,b\n1,\x81\x8d\n2,3\n", ["cannot be decoded", "not valid UTF-8", "0x81", "CSV UTF-8"]),
+    ("utf16.csv", "a,b\n1,2\n".encode("utf-16"), ["UTF-16", "CSV UTF-8"]),
+    ("sheet.xlsx", GOOD, ["not a .csv, .tsv or .txt file"]),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "fragments"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_bad_file_gets_its_own_message(name: str, data: bytes, fragments: list[str]) -> None:
+    with pytest.raises(TorchstartError) as err:
+        load_csv(data, name)
+    for fragment in fragments:
+        assert fragment in str(err.value)
+    assert name in str(err.value)
+
+
+def test_too_many_columns_names_the_limit() -> None:
+    header = ",".join(f"c{i}" for i in range(MAX_COLUMNS + 1))
+    row = ",".join("1" for _ in range(MAX_COLUMNS + 1))
+    with pytest.raises(TorchstartError, match=f"{MAX_COLUMNS + 1} columns; the limit is {MAX_COLUMNS}"):
+        load_csv(f"{header}\n{row}\n{row}\n".encode(), "wide.csv")
+    # exactly at the cap is fine
+    header, row = header.rsplit(",", 1)[0], row.rsplit(",", 1)[0]
+    assert load_csv(f"{header}\n{row}\n{row}\n".encode(), "ok.csv").frame.shape == (2, MAX_COLUMNS)
+
+
+def test_too_many_rows_names_the_limit() -> None:
+    data = b"y\n" + b"1\n" * (MAX_ROWS + 1)  # 4 MB; the real default cap, parsed for real
+    with pytest.raises(TorchstartError, match="2,000,001 rows; the limit is 2,000,000"):
+        load_csv(data, "long.csv")
+    assert MAX_ROWS == 2_000_000
+
+
+def test_rows_cap_is_a_parameter() -> None:
+    with pytest.raises(TorchstartError, match="3 rows; the limit is 2"):
+        load_csv(GOOD, "g.csv", max_rows=2)
+    assert len(load_csv(GOOD, "g.csv", max_rows=3).frame) == 3
+
+
+def test_upload_size_limit_names_the_limit() -> None:
+    with pytest.raises(TorchstartError, match="uploads are limited to 20 bytes"):
+        load_csv(GOOD, "g.csv", max_bytes=20)
+    big = b"y\n" + b"1\n" * (MAX_UPLOAD_MB * 2**19)  # one byte over the default limit
+    with pytest.raises(TorchstartError, match=f"uploads are limited to {MAX_UPLOAD_MB} MB"):
+        load_csv(big + b"1", "big.csv")
+
+
+def test_human_size() -> None:
+    assert human_size(512) == "512 bytes"
+    assert human_size(1536) == "1.5 KB"
+    assert human_size(200 * 2**20) == "200 MB"
+
+
+@pytest.mark.parametrize(("text", "suffix", "delimiter"), [
+    ("a,b\n1,2\n", ".csv", ","),
+    ("a;b\n1,5;2\n3,5;4\n", ".csv", ";"),  # decimal commas: the semicolon still wins
+    ("a\tb\n1\t2\n", ".txt", "\t"),
+    ("a|b|c\n1|2|3\n", ".txt", "|"),
+    ("y\n1\n2\n", ".tsv", "\t"),  # one column: the extension's delimiter
+    ("y\n1\n2\n", ".csv", ","),
+    ('name,note\n"Smith; J",1\n"Lee; K",2\n', ".csv", ","),  # quoted semicolons do not fool it
+    ("a,b\n1,2\n3\n", ".csv", ","),  # a ragged row does not flip it to a one-column reading
+])
+def test_sniff_delimiter(text: str, suffix: str, delimiter: str) -> None:
+    assert sniff_delimiter(text, suffix) == delimiter
+
+
+def test_reads_tsv_semicolons_bom_latin1_and_utf8() -> None:
+    tsv = load_csv(b"a\tb\n1\t2\n3\t4\n", "t.tsv")
+    assert list(tsv.frame.columns) == ["a", "b"] and tsv.format.delimiter == "\t"
+    semi = load_csv(b"a;b\n1;2\n3;4\n", "s.txt")
+    assert semi.frame["b"].tolist() == [2, 4]
+    bom = load_csv(b"\xef\xbb\xbfa,b\n1,2\n3,4\n", "bom.csv")
+    assert list(bom.frame.columns) == ["a", "b"] and bom.format.has_bom
+    latin = load_csv("city,t\nZürich,1\nMálaga,2\n".encode("latin-1"), "l.csv")
+    assert latin.format.encoding == "latin-1" and latin.frame["city"].tolist() == ["Zürich", "Málaga"]
+    utf8 = load_csv("city,t\nZürich,1\n東京,2\n".encode(), "u.csv")
+    assert utf8.format.encoding == "utf-8" and utf8.frame["city"].tolist() == ["Zürich", "東京"]
+
+
+def test_frame_equals_pandas_read_csv_with_the_same_arguments() -> None:
+    data = b'a,b,note,y\n1,2.5,"x, y",3\n4,,plain,6\n\n7,8,NA,9\n'
+    table = load_csv(data, "q.csv")
+    expected = pd.read_csv(io.BytesIO(data), **table.format.read_csv_kwargs())
+    pd.testing.assert_frame_equal(table.frame, expected)
+    assert table.frame["note"].tolist()[0] == "x, y"
+
+
+def _numeric_csv(rows: int, late: str | None = None, ints: bool = False) -> bytes:
+    """A numeric CSV bigger than the head sample; ``late`` replaces a value near the end."""
+    rng = np.random.default_rng(1)
+    values = rng.integers(-1000, 1000, (rows, 3)) if ints else rng.standard_normal((rows, 3)).round(5)
+    rows_text = [[str(v) for v in row] for row in values.tolist()]
+    if not ints:
+        rows_text[4][1] = "NA"  # a gap early on
+    if late is not None:
+        rows_text[-3][1] = late
+    return ("a,b,y\n" + "".join(",".join(row) + "\n" for row in rows_text)).encode()
+
+
+@pytest.mark.parametrize(("late", "ints", "fast"), [
+    (None, False, True),      # floats with an NA: the fixed-type read
+    (None, True, True),       # all ints: int64 columns, as inference gives
+    ("1e5", False, True),
+    ("inf", False, True),
+    ("", True, True),         # a gap late in an int column: float64 with NaN, as inference gives
+    ("2.5", True, False),     # a fraction late in an int column: inference must widen -> plain read
+    ("oops", False, False),   # text late in a number column -> plain read, column becomes text
+])
+def test_fast_numeric_path_matches_pandas(late: str | None, ints: bool, fast: bool) -> None:
+    data = _numeric_csv(6_000, late, ints)
+    assert len(data) > HEAD_BYTES
+    fmt = CsvFormat(",", "utf-8")
+    assert (read_numeric_fast(data, fmt) is not None) == fast
+    expected = pd.read_csv(io.BytesIO(data), **fmt.read_csv_kwargs())
+    table = load_csv(data, "n.csv")
+    pd.testing.assert_frame_equal(table.frame, expected)

@@ -1,0 +1,192 @@
+"""The Data page in AppTest and in a real browser: built-ins, uploads, bad files, column choices, batches."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.browser import main_text, open_app, wait_for_run
+from tests.test_data_loading import BAD_FILES
+from torchstart import session
+from torchstart.csv_loading import MAX_COLUMNS, MAX_UPLOAD_MB
+
+PAGE = "pages/data.py"
+CSV = (b"height,width,colour,weight\n"
+       b"1.0,2.0,red,3.5\n2.0,1.5,blue,4.0\n3.0,2.5,red,6.5\n4.0,3.0,green,8.0\n5.0,2.0,blue,8.5\n"
+       b"6.0,4.0,red,11.0\n7.0,3.5,green,12.5\n8.0,1.0,blue,11.0\n9.0,2.5,red,14.5\n10.0,5.0,green,17.0\n")
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _table_with(at, column: str):
+    """The first st.dataframe whose table has ``column`` (AppTest does not expose dataframe keys)."""
+    for frame in at.dataframe:
+        if column in frame.value.columns:
+            return frame.value
+    raise AssertionError(f"no table with a column {column!r}")
+
+
+def _errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def _upload(at, name: str, data: bytes):
+    if at.radio(key="data.source").value != "Upload a CSV":
+        at.radio(key="data.source").set_value("Upload a CSV").run()
+    at.file_uploader(key="data.upload").set_value((name, data, "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_opens_with_the_hand_written_example(open_page) -> None:
+    at = open_page(PAGE)
+    assert not at.exception
+    ds = at.session_state[session.DATASET]
+    assert ds.features.tolist() == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    assert "CustomDataset" in at.session_state["data.code"]
+    assert _metrics(at)["Batches per epoch"] == "1"  # 3 samples, batch_size 4
+    assert any("ceil(3 / 4) = 1" in m.value for m in at.markdown)
+
+
+def test_builtin_settings_rebuild_the_dataset(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="data.builtin").set_value("line").run()
+    at.number_input(key="data.builtin.line.n").set_value(30).run()
+    ds = at.session_state[session.DATASET]
+    assert len(ds) == 30 and ds.feature_names == ["x"]
+    assert _metrics(at)["Batches per epoch"] == str(math.ceil(30 / 4))
+    assert len(at.get("plotly_chart")) == 2  # the data scatter and the batch grid
+
+
+def test_upload_choose_columns_see_dataset_and_batches(open_page) -> None:
+    at = _upload(open_page(PAGE), "shapes.csv", CSV)
+    assert not _errors(at)
+    preview = _table_with(at, "colour")
+    assert list(preview.columns) == ["height", "width", "colour", "weight"] and len(preview) == 10
+    profile = _table_with(at, "missing").set_index("column")
+    assert profile.loc["colour", "kind"] == "text" and profile.loc["height", "mean"] == pytest.approx(5.5)
+    ds = at.session_state[session.DATASET]
+    assert ds.feature_names == ["height", "width"] and ds.target_names == ["weight"] and len(ds) == 10
+
+    at.multiselect(key="data.features").set_value(["height", "colour"]).run()
+    ds = at.session_state[session.DATASET]
+    assert ds.feature_names == ["height", "colour_blue", "colour_green", "colour_red"]
+    assert ds.features[0].tolist() == [1.0, 0.0, 0.0, 1.0]
+    assert _metrics(at)["Feature tensor columns"] == "4"
+    assert _metrics(at)["Rows kept"] == "10 of 10"
+
+    assert _metrics(at)["Batches per epoch"] == "3"  # ceil(10 / 4)
+    at.number_input(key="data.batch_size").set_value(3).run()
+    assert _metrics(at)["Batches per epoch"] == "4"  # ceil(10 / 3)
+    at.checkbox(key="data.drop_last").check().run()
+    assert _metrics(at)["Batches per epoch"] == "3"  # floor(10 / 3)
+    assert any("drop_last removes 1 sample" in w.value for w in at.warning)
+    batches = _table_with(at, "sample indices")
+    assert batches["size"].tolist() == [3, 3, 3]
+    grid = at.get("plotly_chart")[-1].proto.spec
+    assert '"heatmap"' in grid
+
+
+def test_every_bad_upload_keeps_the_previous_dataset(open_page) -> None:
+    at = _upload(open_page(PAGE), "good.csv", CSV)
+    good = at.session_state[session.DATASET]
+    assert good.name == "good.csv"
+    wide = (",".join(f"c{i}" for i in range(MAX_COLUMNS + 1)) + "\n" + ",".join(["1"] * (MAX_COLUMNS + 1)) + "\n")
+    cases = [*BAD_FILES, ("wide.csv", wide.encode(), [f"the limit is {MAX_COLUMNS}"])]
+    for name, data, fragments in cases:
+        if not name.endswith((".csv", ".tsv", ".txt")):
+            continue  # st.file_uploader(type=...) itself refuses other extensions
+        _upload(at, name, data)
+        errors = " ".join(_errors(at))
+        for fragment in fragments:
+            assert fragment in errors, (name, errors)
+        assert at.session_state[session.DATASET] is good, name
+        assert any("still **good.csv**" in c.value for c in at.caption), name
+    # the last good table is still the one shown and chosen from
+    assert _table_with(at, "colour").shape == (10, 4)
+
+
+def test_upload_size_limit_message_gives_the_limit(open_page) -> None:
+    at = _upload(open_page(PAGE), "good.csv", CSV)
+    good = at.session_state[session.DATASET]
+    too_big = b"y\n" + b"1\n" * (MAX_UPLOAD_MB * 2**19)  # MAX_UPLOAD_MB MB + 2 bytes
+    _upload(at, "huge.csv", too_big)
+    assert any(f"uploads are limited to {MAX_UPLOAD_MB} MB" in e for e in _errors(at))
+    assert at.session_state[session.DATASET] is good
+    assert any("still **good.csv**" in c.value for c in at.caption)
+
+
+def test_bad_target_choices_keep_the_previous_dataset(open_page) -> None:
+    data = b"a,b,label,same\n1,2,x,5\n3,4,y,5\n5,7,x,5\n"
+    at = _upload(open_page(PAGE), "t.csv", data)
+    good = at.session_state[session.DATASET]
+    assert good.target_names == ["b"]  # the default target is the last numeric column that varies
+    at.selectbox(key="data.target").set_value("label").run()
+    assert any("target 'label' holds text" in e for e in _errors(at))
+    assert at.session_state[session.DATASET] is good
+    assert any("still **t.csv**" in c.value for c in at.caption)
+    at.selectbox(key="data.target").set_value("same").run()
+    assert any("target 'same' has the same value (5)" in e for e in _errors(at))
+    assert at.session_state[session.DATASET] is good
+    at.multiselect(key="data.features").set_value([]).run()
+    at.selectbox(key="data.target").set_value("b").run()
+    assert any("at least one feature" in e for e in _errors(at))
+    assert at.session_state[session.DATASET] is good
+
+
+def test_page_show_code_rebuilds_the_shown_batches(open_page, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _upload(open_page(PAGE), "shapes.csv", CSV)
+    at.multiselect(key="data.features").set_value(["colour", "width"]).run()
+    at.number_input(key="data.batch_size").set_value(3).run()
+    at.number_input(key="data.epoch").set_value(2).run()
+    code = next(c.value for c in at.code if "DataLoader(dataset" in c.value)
+    (tmp_path / "shapes.csv").write_bytes(CSV)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(code, namespace)  # the page's own generated code: dataset from the CSV, loader, loop to epoch 2
+    ds, (_, view) = at.session_state[session.DATASET], at.session_state["data.view"]
+    assert torch.equal(namespace["dataset"].features, ds.features)
+    assert len(namespace["viewed"]) == len(view.batches) == 4
+    for (x, y), shown in zip(namespace["viewed"], view.batches):
+        assert torch.equal(x, shown.features) and torch.equal(y, shown.targets)
+
+
+def test_choices_survive_a_visit_to_another_page(open_page) -> None:
+    at = _upload(open_page(PAGE), "shapes.csv", CSV)
+    at.multiselect(key="data.features").set_value(["width"]).run()
+    at.number_input(key="data.batch_size").set_value(5).run()
+    chosen = at.session_state[session.DATASET]
+    at.switch_page("pages/home.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.session_state[session.DATASET] is chosen
+    assert at.multiselect(key="data.features").value == ["width"]
+    assert at.number_input(key="data.batch_size").value == 5
+    assert _metrics(at)["Batches per epoch"] == "2"
+
+
+@pytest.mark.browser
+def test_upload_in_a_real_browser_shows_preview_and_batches(page, tmp_path: Path) -> None:
+    path = tmp_path / "shapes.csv"
+    path.write_bytes(CSV)
+    open_app(page, "data")
+    page.get_by_text("Upload a CSV").click()
+    wait_for_run(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    wait_for_run(page)
+    page.get_by_text("Rows kept").wait_for()
+    text = main_text(page)
+    assert "shapes.csv" in text and "comma-separated, UTF-8" in text
+    assert "colour" in text and "weight" in text  # preview and profile tables rendered
+    assert "ceil(10 / 4) = 3" in text
+    assert "Every batch of epoch 0" in text
+    assert page.get_by_test_id("stDataFrame").count() >= 4  # preview, profile, dataset head, batches
+    assert page.locator(".js-plotly-plot").count() >= 1
+    expected = torch.tensor([[1.0, 2.0]])  # first row as the dataset shows it: height, width
+    assert f"{expected[0, 0]:g}" in text

@@ -1,0 +1,136 @@
+"""The batch viewer shows exactly what a plain DataLoader yields, epoch by epoch, and its Show code runs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from torchstart.batch_viewer import (MAX_LOADER_STEPS, MAX_SAMPLE_VISITS, LoaderSettings, batch_count,
+                                     batch_formula, batch_sizes, view_batches)
+from torchstart.data_code import loader_code
+from torchstart.data_figures import batch_grid_figure
+from torchstart.datasets import TabularDataset
+from torchstart.errors import TorchstartError
+
+
+def _dataset(n: int = 10) -> TabularDataset:
+    x = torch.arange(n * 2, dtype=torch.float32).reshape(n, 2) / 10
+    return TabularDataset(x, x.sum(1, keepdim=True), ["x1", "x2"], ["y"], "toy")
+
+
+def _plain_epoch(ds: TabularDataset, s: LoaderSettings) -> list:
+    """Epoch ``s.epoch`` of a plain DataLoader whose generator is seeded once before epoch 0."""
+    loader = DataLoader(ds, batch_size=s.batch_size, shuffle=s.shuffle, drop_last=s.drop_last,
+                        generator=torch.Generator().manual_seed(s.seed))
+    for _ in range(s.epoch):
+        for _batch in loader:
+            pass
+    return list(loader)
+
+
+SETTINGS = [
+    LoaderSettings(4, True, False, 0, 0),
+    LoaderSettings(4, True, False, 0, 3),
+    LoaderSettings(4, True, True, 5, 2),
+    LoaderSettings(3, False, False, 0, 1),
+    LoaderSettings(3, False, True, 0, 0),
+    LoaderSettings(10, True, False, 1, 7),
+    LoaderSettings(1, True, True, 9, 1),
+    LoaderSettings(25, True, False, 2, 0),
+]
+
+
+@pytest.mark.parametrize("settings", SETTINGS, ids=str)
+def test_shown_batches_are_a_plain_dataloaders(settings: LoaderSettings) -> None:
+    ds = _dataset()
+    view = view_batches(ds, settings)
+    plain = _plain_epoch(ds, settings)
+    assert view.n_batches == len(plain) == len(view.batches)
+    for shown, (x, y) in zip(view.batches, plain):
+        assert torch.equal(shown.features, x) and torch.equal(shown.targets, y)
+        # the indices really are the rows the batch holds
+        assert torch.equal(ds.features[shown.indices], x)
+
+
+def test_shuffle_changes_order_between_epochs_and_seed_matters() -> None:
+    ds = _dataset(12)
+    e0 = view_batches(ds, LoaderSettings(4, True, False, 0, 0))
+    e1 = view_batches(ds, LoaderSettings(4, True, False, 0, 1))
+    order0 = torch.cat([b.indices for b in e0.batches])
+    order1 = torch.cat([b.indices for b in e1.batches])
+    assert sorted(order0.tolist()) == sorted(order1.tolist()) == list(range(12))
+    assert not torch.equal(order0, order1)
+    other_seed = view_batches(ds, LoaderSettings(4, True, False, 1, 0))
+    assert not torch.equal(order0, torch.cat([b.indices for b in other_seed.batches]))
+    fixed = view_batches(ds, LoaderSettings(4, False, False, 0, 3))
+    assert torch.cat([b.indices for b in fixed.batches]).tolist() == list(range(12))
+
+
+@pytest.mark.parametrize(("n", "b", "drop_last"), [(10, 4, False), (10, 4, True), (12, 4, False), (12, 4, True),
+                                                   (3, 5, False), (1000, 256, False), (1000, 256, True)])
+def test_count_formula_and_sizes(n: int, b: int, drop_last: bool) -> None:
+    expected = n // b if drop_last else math.ceil(n / b)
+    assert batch_count(n, b, drop_last) == expected == len(DataLoader(range(n), batch_size=b, drop_last=drop_last))
+    assert batch_formula(n, b, drop_last).endswith(f"= {expected:,}")
+    assert batch_formula(n, b, drop_last).startswith("floor(" if drop_last else "ceil(")
+    assert sum(batch_sizes(n, b, drop_last)) == (expected * b if drop_last else n)
+
+
+def test_drop_last_reports_the_dropped_samples() -> None:
+    ds = _dataset(10)
+    view = view_batches(ds, LoaderSettings(4, True, True, 3, 1))
+    seen = torch.cat([b.indices for b in view.batches])
+    assert len(view.dropped) == 2 and len(seen) == 8
+    assert sorted(seen.tolist() + view.dropped.tolist()) == list(range(10))
+    assert view.last_batch_size == 4
+    keep = view_batches(ds, LoaderSettings(4, True, False, 3, 1))
+    assert len(keep.dropped) == 0 and keep.last_batch_size == 2
+
+
+def test_grid_records_the_batch_of_each_sample() -> None:
+    ds = _dataset(10)
+    for epoch in range(3):
+        view = view_batches(ds, LoaderSettings(3, True, True, 0, epoch))
+        for b in view.batches:
+            assert (view.grid[epoch, b.indices.numpy()] == b.number).all()
+        assert (view.grid[epoch, view.dropped.numpy()] == -1).all()
+    fig = batch_grid_figure(view.grid, 10)
+    heat = fig.data[0]
+    assert len(heat.y) == view.grid.shape[0] and len(heat.x) == 10
+
+
+def test_batch_list_is_capped_with_the_full_count() -> None:
+    ds = _dataset(50)
+    view = view_batches(ds, LoaderSettings(1, False, False, 0, 0), max_batches=7)
+    assert view.n_batches == 50 and len(view.batches) == 7 and view.truncated
+
+
+def test_caps_and_impossible_settings_raise() -> None:
+    big = TabularDataset(torch.zeros(MAX_LOADER_STEPS + 1, 1), torch.zeros(MAX_LOADER_STEPS + 1, 1), ["x"], ["y"])
+    with pytest.raises(TorchstartError, match=f"at most {MAX_LOADER_STEPS:,}. Pick a batch_size of at least 2"):
+        view_batches(big, LoaderSettings(1, False, False, 0, 0))
+    view = view_batches(big, LoaderSettings(2, False, False, 0, 0))  # fits: fewer grid epochs are run
+    assert view.grid.shape[0] == 1 and view.n_batches == math.ceil((MAX_LOADER_STEPS + 1) / 2)
+    huge = TabularDataset(torch.zeros(MAX_SAMPLE_VISITS // 2, 1), torch.zeros(MAX_SAMPLE_VISITS // 2, 1),
+                          ["x"], ["y"])
+    with pytest.raises(TorchstartError, match="shows epochs up to 1"):
+        view_batches(huge, LoaderSettings(10_000, False, False, 0, 2))
+    with pytest.raises(TorchstartError, match="yields no batch at all"):
+        view_batches(_dataset(5), LoaderSettings(8, False, True, 0, 0))
+    with pytest.raises(TorchstartError, match="capped at 19"):
+        view_batches(_dataset(5), LoaderSettings(2, False, False, 0, 20))
+
+
+@pytest.mark.parametrize("settings", SETTINGS[:4], ids=str)
+def test_loader_show_code_yields_the_shown_batches(settings: LoaderSettings) -> None:
+    ds = _dataset()
+    view = view_batches(ds, settings)
+    namespace: dict = {"dataset": ds}
+    exec("import torch\n" + loader_code(settings, len(ds)), namespace)
+    viewed = namespace["viewed"]
+    assert len(viewed) == len(view.batches)
+    for (x, y), shown in zip(viewed, view.batches):
+        assert torch.equal(x, shown.features) and torch.equal(y, shown.targets)

@@ -1,0 +1,341 @@
+"""Uploaded bytes -> a pandas DataFrame: sniff the text format, refuse bad files with a clear message.
+
+The expensive part (parsing) is pandas' pyarrow engine on the raw bytes; the
+format (encoding, delimiter, header) is worked out on a small head sample so a
+large numeric file is never decoded in Python.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+from pandas._libs.parsers import STR_NA_VALUES
+from pandas.api.types import is_numeric_dtype
+
+from torchstart.errors import TorchstartError
+
+MAX_UPLOAD_MB = 200  # matches server.maxUploadSize in .streamlit/config.toml
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+MAX_ROWS = 2_000_000
+MAX_COLUMNS = 500
+ALLOWED_SUFFIXES = (".csv", ".tsv", ".txt")
+DELIMITERS = (",", ";", "\t", "|")
+HEAD_BYTES = 64 * 1024
+SNIFF_ROWS = 50
+
+# First bytes of common non-text files, so a renamed file gets a message that names it.
+MAGIC_NUMBERS: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook or a PyTorch .pth file is one)"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"PAR1", "a Parquet file"),
+    (b"\x7fELF", "a program (ELF executable)"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document (.xls/.doc)"),
+)
+# Control characters that never appear in a text CSV (tab, LF, CR and form feed are fine).
+# C0 controls are bytes no text encoding we read uses; 0x80-0x9f are C1 controls in Latin-1
+# (but also UTF-8 continuation bytes, so they count only once the file is known not to be UTF-8).
+C0_CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+LATIN1_CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+RAGGED = re.compile(r"Expected (\d+) columns, got (\d+)")
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """How the file's text is laid out: what ``pandas.read_csv`` needs to read it."""
+
+    delimiter: str
+    encoding: str  # the codec passed to read_csv: "utf-8" or "latin-1"
+    has_bom: bool = False
+    engine: str = "pyarrow"
+
+    def read_csv_kwargs(self) -> dict[str, str]:
+        """Keyword arguments for ``pandas.read_csv`` (also printed in Show code)."""
+        return {"sep": self.delimiter, "encoding": self.encoding, "engine": self.engine}
+
+    def describe(self) -> str:
+        """A short learner-facing description, e.g. ``comma-separated, UTF-8``."""
+        names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+        enc = {"utf-8": "UTF-8", "latin-1": "Latin-1"}[self.encoding]
+        return f"{names[self.delimiter]}-separated, {enc}{' with a byte-order mark' if self.has_bom else ''}"
+
+
+@dataclass
+class LoadedTable:
+    """A parsed upload: the DataFrame plus what is needed to describe and reproduce the read."""
+
+    frame: pd.DataFrame
+    name: str
+    format: CsvFormat
+    n_bytes: int
+
+
+def load_csv(
+    data: bytes,
+    name: str,
+    *,
+    max_bytes: int | None = None,
+    max_rows: int | None = None,
+    max_columns: int | None = None,
+) -> LoadedTable:
+    """Parse an uploaded ``.csv``/``.tsv``/``.txt`` file into a DataFrame.
+
+    Raises ``TorchstartError`` with a message naming the problem (and any limit)
+    for: a wrong extension, a file over ``max_bytes``, an empty file, a binary
+    file, undecodable bytes, duplicate column names, more than ``max_columns``
+    columns, rows of different lengths, a header without rows, a single row, more
+    than ``max_rows`` rows, and no numeric column. Limits default to the module's caps.
+    """
+    max_bytes = MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
+    max_rows = MAX_ROWS if max_rows is None else max_rows
+    max_columns = MAX_COLUMNS if max_columns is None else max_columns
+    check_name(name)
+    if len(data) > max_bytes:
+        raise TorchstartError(
+            f"{name} is {human_size(len(data))}; uploads are limited to {human_size(max_bytes)}. "
+            "Upload a smaller file (e.g. fewer rows)."
+        )
+    if re.fullmatch(rb"\s*", data):  # stops at the first non-space byte: no copy of a large file
+        raise TorchstartError(f"{name} is empty: there is no header and no data. Upload a CSV with a header row "
+                              "and at least two data rows.")
+    check_not_binary(data, name)
+    encoding, has_bom = detect_encoding(data, name)
+    head = decode_head(data, encoding, has_bom)
+    delimiter = sniff_delimiter(head, PurePath(name).suffix.lower())
+    header = read_header(head, delimiter)
+    check_header(header, name, max_columns)
+    fmt = CsvFormat(delimiter, encoding, has_bom)
+    frame, fmt = parse(data, fmt, name, len(header))
+    check_frame(frame, name, max_rows)
+    return LoadedTable(frame, name, fmt, len(data))
+
+
+def human_size(n_bytes: int) -> str:
+    """``1536`` -> ``1.5 KB``; sizes in binary units as the uploader shows them."""
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:,.1f} {unit}".replace(".0 ", " ")
+    return f"{n_bytes:,} bytes"
+
+
+def check_name(name: str) -> None:
+    """Refuse file names without a text-table extension."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in ALLOWED_SUFFIXES:
+        raise TorchstartError(f"{name} is not a .csv, .tsv or .txt file. Save your table as CSV and upload that.")
+
+
+def check_not_binary(data: bytes, name: str) -> None:
+    """Refuse images, archives and other binary files, naming the kind when it is known."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise TorchstartError(f"{name} is UTF-16 text, which this page does not read. "
+                              "Save it again as 'CSV UTF-8' and upload that.")
+    for magic, kind in MAGIC_NUMBERS:
+        if data.startswith(magic):
+            raise TorchstartError(f"{name} is not a text file: it looks like {kind}. "
+                                  "Upload a CSV (plain text, one row per line).")
+    head = data[:HEAD_BYTES]
+    controls = len(C0_CONTROLS.findall(head))
+    if b"\x00" in data or controls > 0.1 * len(head):
+        raise TorchstartError(f"{name} is not a text file: it contains binary data (zero bytes or many control "
+                              "characters). Upload a CSV (plain text, one row per line).")
+
+
+def detect_encoding(data: bytes, name: str) -> tuple[str, bool]:
+    """``("utf-8", has_bom)`` when the bytes are UTF-8, ``("latin-1", False)`` when they are plausible Latin-1."""
+    has_bom = data.startswith(codecs.BOM_UTF8)
+    if data.isascii():  # fast and copy-free: the common case for numeric files
+        return "utf-8", False
+    position = first_invalid_utf8(data)
+    if position is None:
+        return "utf-8", has_bom
+    # Every byte is *some* Latin-1 character, but bytes 0x80-0x9f (and most below 0x20)
+    # are control characters that no real text holds: then the file is in another encoding.
+    bad = LATIN1_CONTROLS.search(data)
+    if bad is not None:
+        raise TorchstartError(
+            f"{name} has bytes that cannot be decoded: it is not valid UTF-8 (byte 0x{data[position]:02x} at "
+            f"position {position:,}) and not Latin-1 text either (byte 0x{data[bad.start()]:02x} at position "
+            f"{bad.start():,} is a control character). Save it as 'CSV UTF-8' and upload it again."
+        )
+    return "latin-1", False
+
+
+def first_invalid_utf8(data: bytes, chunk: int = 1 << 20) -> int | None:
+    """Byte offset of the first invalid UTF-8 sequence, or None; decodes in chunks to keep memory flat."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for start in range(0, len(data), chunk):
+        pending = len(decoder.getstate()[0])  # bytes of a character split across chunks
+        try:
+            decoder.decode(data[start:start + chunk], final=start + chunk >= len(data))
+        except UnicodeDecodeError as err:
+            return start - pending + err.start
+    return None
+
+
+def decode_head(data: bytes, encoding: str, has_bom: bool) -> str:
+    """The first ``HEAD_BYTES`` of the file as text, cut at the last complete line."""
+    head = data[:HEAD_BYTES]
+    if has_bom:
+        head = head[len(codecs.BOM_UTF8):]
+    if len(data) > HEAD_BYTES and b"\n" in head:
+        head = head[: head.rfind(b"\n") + 1]
+    return head.decode(encoding, errors="replace")
+
+
+def sniff_delimiter(head: str, suffix: str = ".csv") -> str:
+    """The delimiter that splits the header into most columns with rows of the same width.
+
+    Scores each candidate by (header splits into more than one column, share of
+    rows as wide as the header, header width); ties go to the extension's usual
+    delimiter (tab for ``.tsv``, else comma).
+    """
+    preferred = "\t" if suffix == ".tsv" else ","
+    candidates = (preferred, *[d for d in DELIMITERS if d != preferred])
+    best, best_score = preferred, None
+    for delimiter in candidates:
+        rows = [row for row in csv.reader(io.StringIO(head), delimiter=delimiter) if row][:SNIFF_ROWS]
+        if not rows:
+            continue
+        width = len(rows[0])
+        share = sum(len(row) == width for row in rows) / len(rows)
+        score = (width > 1, share, width)
+        if best_score is None or score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def read_header(head: str, delimiter: str) -> list[str]:
+    """The column names on the first non-blank line."""
+    for row in csv.reader(io.StringIO(head), delimiter=delimiter):
+        if row:
+            return row
+    return []
+
+
+def check_header(header: list[str], name: str, max_columns: int) -> None:
+    """Refuse too many columns and repeated column names before parsing the body."""
+    if len(header) > max_columns:
+        raise TorchstartError(f"{name} has {len(header):,} columns; the limit is {max_columns:,}. "
+                              "Keep only the columns you need and upload again.")
+    seen: set[str] = set()
+    repeated = [col for col in header if col in seen or seen.add(col)]
+    if repeated:
+        names = ", ".join(f"'{c}'" for c in dict.fromkeys(repeated))
+        raise TorchstartError(f"{name} has duplicate column names: {names}. Every column needs its own name; "
+                              "rename the repeats in the header row and upload again.")
+
+
+def parse(data: bytes, fmt: CsvFormat, name: str, width: int) -> tuple[pd.DataFrame, CsvFormat]:
+    """Parse with the pyarrow engine; fall back to the C engine for layouts pyarrow cannot chunk."""
+    try:
+        frame = read_numeric_fast(data, fmt)
+        if frame is None:
+            frame = pd.read_csv(io.BytesIO(data), **fmt.read_csv_kwargs())
+        return frame, fmt
+    except pd.errors.EmptyDataError:
+        raise TorchstartError(f"{name} is empty: there is no header and no data.") from None
+    except Exception as err:  # noqa: BLE001 - pyarrow raises several types; each becomes a message
+        ragged = RAGGED.search(str(err))
+        if ragged:
+            raise TorchstartError(ragged_message(data, fmt, name, width)) from None
+        fallback = CsvFormat(fmt.delimiter, fmt.encoding, fmt.has_bom, engine="c")
+        try:
+            return pd.read_csv(io.BytesIO(data), **fallback.read_csv_kwargs()), fallback
+        except Exception as err2:  # noqa: BLE001
+            raise TorchstartError(f"{name} could not be read as a table: {err2}. "
+                                  "Check that it is a CSV with one header row.") from None
+
+
+def arrow_options(fmt: CsvFormat) -> tuple[pa_csv.ReadOptions, pa_csv.ParseOptions, dict]:
+    """The pyarrow options ``pd.read_csv(engine="pyarrow", sep=..., encoding=...)`` passes, with its defaults."""
+    read = pa_csv.ReadOptions(encoding=fmt.encoding, autogenerate_column_names=False)
+    parse_opts = pa_csv.ParseOptions(delimiter=fmt.delimiter, quote_char='"', ignore_empty_lines=True)
+    convert = {"null_values": sorted(STR_NA_VALUES), "decimal_point": ".", "strings_can_be_null": True}
+    return read, parse_opts, convert
+
+
+def read_numeric_fast(data: bytes, fmt: CsvFormat) -> pd.DataFrame | None:
+    """The frame ``pd.read_csv(engine="pyarrow")`` gives, for large all-numeric files, in less memory.
+
+    pyarrow's type inference keeps every parsed block until it has seen the whole
+    file (about twice the file's size on top of the result). When every column of
+    the head sample is int64 or double, the body is parsed with those types fixed
+    instead. A value that does not fit (text, or a fraction in an int column)
+    fails the fixed-type read, and None sends the caller to plain ``pd.read_csv``;
+    when the fixed-type read succeeds, inference would have found the same types,
+    so the frame is equal (a test checks this on tricky files).
+    """
+    if fmt.engine != "pyarrow" or len(data) <= HEAD_BYTES:
+        return None
+    read, parse_opts, convert = arrow_options(fmt)
+    head = data[:HEAD_BYTES]
+    head = head[: head.rfind(b"\n") + 1]
+    try:
+        schema = pa_csv.read_csv(pa.BufferReader(head), read_options=read, parse_options=parse_opts,
+                                 convert_options=pa_csv.ConvertOptions(**convert)).schema
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    numeric = all(pa.types.is_int64(t) or pa.types.is_float64(t) for t in schema.types)
+    if not numeric or any(not n.strip() for n in schema.names) or len(set(schema.names)) < len(schema.names):
+        return None
+    types = dict(zip(schema.names, schema.types))
+    try:
+        table = pa_csv.read_csv(pa.BufferReader(data), read_options=read, parse_options=parse_opts,
+                                convert_options=pa_csv.ConvertOptions(column_types=types, **convert))
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    # One block per column, each column's buffers released as it converts, then handed back to the OS.
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    pa.default_memory_pool().release_unused()
+    return frame
+
+
+def ragged_message(data: bytes, fmt: CsvFormat, name: str, width: int) -> str:
+    """Say which line first has a different number of values than the header."""
+    text = data.decode(fmt.encoding, errors="replace")
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=fmt.delimiter)
+    for row in reader:
+        if row and len(row) != width:
+            shown = fmt.delimiter.join(row)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            values = f"{len(row)} value{'s' if len(row) != 1 else ''}"
+            return (f"Rows of {name} have different lengths: the header has {width} columns but line "
+                    f"{reader.line_num} has {values} ('{shown}'). Every row needs one value per column "
+                    "(leave a value empty between two delimiters if it is missing).")
+    return f"Rows of {name} have different numbers of values than the header ({width} columns)."
+
+
+def check_frame(frame: pd.DataFrame, name: str, max_rows: int) -> None:
+    """Refuse tables with too few or too many rows, or nothing numeric to make tensors from."""
+    rows = len(frame)
+    if rows == 0:
+        raise TorchstartError(f"{name} has a header but no data rows. Add at least two rows of values.")
+    if rows == 1:
+        raise TorchstartError(f"{name} has a single data row; a dataset to batch and train on needs at least "
+                              "two. Add more rows.")
+    if rows > max_rows:
+        raise TorchstartError(f"{name} has {rows:,} rows; the limit is {max_rows:,}. Upload a sample of it.")
+    if not numeric_columns(frame):
+        kinds = ", ".join(f"'{c}'" for c in list(frame.columns)[:8])
+        raise TorchstartError(f"{name} has no numeric column ({kinds} all hold text). A tensor needs numbers: "
+                              "upload a table with at least one column of numbers.")
+
+
+def numeric_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns holding numbers or true/false values (these become float32 directly)."""
+    return [col for col in frame.columns if is_numeric_dtype(frame[col].dtype)]

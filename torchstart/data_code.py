@@ -1,0 +1,137 @@
+""""Show code" for the Data page: the PyTorch code that rebuilds the dataset and runs the loader shown.
+
+Every generator here mirrors one computation in ``data_prep``, ``builtin_datasets``
+or ``batch_viewer`` step for step; tests execute the printed code and compare
+its tensors with the page's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torchstart.batch_viewer import LoaderSettings, batch_formula
+from torchstart.builtin_datasets import FIRST_INPUTS, FIRST_TARGETS, checked_values
+from torchstart.csv_loading import CsvFormat
+from torchstart.data_prep import DROP_ROWS, ONE_HOT, PrepChoices
+
+CUSTOM_DATASET = '''\
+class CustomDataset(Dataset):
+    """Rows of features and targets as float32 tensors: what DataLoader batches."""
+
+    def __init__(self, features: torch.Tensor, targets: torch.Tensor):
+        self.features = features
+        self.targets = targets
+
+    def __len__(self):
+        return len(self.features)
+
+    def __getitem__(self, index):
+        return self.features[index], self.targets[index]
+'''
+
+FIRST_EXAMPLE = f'''\
+import torch
+from torch.utils.data import Dataset
+
+
+class CustomDataset(Dataset):
+    """The hand-written dataset from the first tutorials: 3 rows, 2 inputs, 1 target."""
+
+    def __init__(self):
+        self.inputs = torch.tensor({FIRST_INPUTS})
+        self.targets = torch.tensor({FIRST_TARGETS})
+
+    def __len__(self):
+        return len(self.inputs)
+
+    def __getitem__(self, index):
+        return self.inputs[index], self.targets[index]
+
+
+dataset = CustomDataset()
+print(len(dataset), dataset[0])  # 3 (tensor([1., 2.]), tensor([3.]))
+'''
+
+HEADER = "import torch\nfrom torch.utils.data import Dataset\n\n\n" + CUSTOM_DATASET + "\n\n"
+
+
+def builtin_code(key: str, values: dict[str, Any] | None = None) -> str:
+    """Code that builds built-in dataset ``key`` with ``values`` exactly as the page does."""
+    if key == "first":
+        return FIRST_EXAMPLE
+    v = checked_values(key, values or {})
+    lines = [f"generator = torch.Generator().manual_seed({v['seed']})"]
+    if key == "line":
+        lines += [f"x = torch.rand({v['n']}, 1, generator=generator) * 10 - 5  # uniform in [-5, 5]",
+                  f"y = {v['slope']!r} * x + {v['intercept']!r} + {v['noise']!r} * torch.randn({v['n']}, 1, "
+                  "generator=generator)",
+                  "dataset = CustomDataset(x, y)"]
+    elif key == "multi":
+        k = v["n_features"]
+        lines += [f"true_w = torch.randint(-3, 4, ({k}, 1), generator=generator).float()",
+                  "true_b = torch.randint(-2, 3, (1,), generator=generator).float()",
+                  f"x = torch.randn({v['n']}, {k}, generator=generator)",
+                  f"y = x @ true_w + true_b + {v['noise']!r} * torch.randn({v['n']}, 1, generator=generator)",
+                  "dataset = CustomDataset(x, y)"]
+    elif key == "two_class":
+        lines += [f"labels = (torch.rand({v['n']}, 1, generator=generator) < 0.5).float()  # class 0 or 1",
+                  f"centres = (labels * 2 - 1) * ({v['separation']!r} / 2)",
+                  f"x = centres + torch.randn({v['n']}, 2, generator=generator)",
+                  "dataset = CustomDataset(x, labels)"]
+    else:
+        raise KeyError(f"unknown built-in dataset {key!r}")
+    return HEADER + "\n".join(lines) + "\nprint(len(dataset), dataset[0])\n"
+
+
+def csv_code(file_name: str, fmt: CsvFormat, choices: PrepChoices, numeric: list[str], text: list[str]) -> str:
+    """Code that reads the CSV and builds the dataset with the learner's column choices.
+
+    ``numeric`` and ``text`` are the chosen feature columns (target excluded) by kind,
+    as ``PrepResult.numeric_features`` and ``.text_features`` give them.
+    """
+    features = [c for c in dict.fromkeys(choices.features) if c in numeric or c in text]
+    kwargs = ", ".join(f"{k}={v!r}" for k, v in fmt.read_csv_kwargs().items())
+    lines = [
+        f"frame = pd.read_csv({file_name!r}, {kwargs})",
+        f"frame = frame[{[*features, choices.target]!r}]",
+        f"frame = frame.dropna(subset=[{choices.target!r}])  # a row without a target cannot be learned from",
+    ]
+    if choices.missing == DROP_ROWS:
+        lines.append("frame = frame.dropna()  # drop rows with a missing feature")
+    lines.append(f"x = frame[{features!r}]")
+    if choices.missing != DROP_ROWS and numeric:
+        lines.append(f"x = x.fillna(x[{numeric!r}].mean())  # fill gaps with each column's mean")
+    if text and choices.non_numeric == ONE_HOT:
+        lines.append(f"x = pd.get_dummies(x, columns={text!r}, dtype='float32')  # one column per text value")
+    elif text:
+        lines.append(f"x = x.drop(columns={text!r})  # text columns left out")
+    lines += [
+        "dataset = CustomDataset(",
+        "    torch.tensor(x.to_numpy(dtype=np.float32)),",
+        f"    torch.tensor(frame[[{choices.target!r}]].to_numpy(dtype=np.float32)),",
+        ")",
+        "print(len(dataset), dataset[0])",
+    ]
+    imports = "import numpy as np\nimport pandas as pd\nimport torch\nfrom torch.utils.data import Dataset\n\n\n"
+    return imports + CUSTOM_DATASET + "\n\n" + "\n".join(lines) + "\n"
+
+
+def loader_code(settings: LoaderSettings, n_samples: int) -> str:
+    """Code for the DataLoader with the viewer's settings and the loop up to the viewed epoch."""
+    s = settings
+    return f'''\
+from torch.utils.data import DataLoader
+
+generator = torch.Generator().manual_seed({s.seed})  # seeded once, before the first epoch
+loader = DataLoader(dataset, batch_size={s.batch_size}, shuffle={s.shuffle}, drop_last={s.drop_last},
+                    generator=generator)
+print(len(loader), "batches per epoch")  # {batch_formula(n_samples, s.batch_size, s.drop_last)}
+
+viewed = []  # the batches of epoch {s.epoch}, as the page lists them
+for epoch in range({s.epoch + 1}):
+    for batch_number, (x_batch, y_batch) in enumerate(loader):
+        # a training step goes here: loss_fn(model(x_batch), y_batch).backward(); optimizer.step() ...
+        if epoch == {s.epoch}:
+            viewed.append((x_batch, y_batch))
+            print(f"epoch {{epoch}} batch {{batch_number}}: x {{tuple(x_batch.shape)}}, y {{tuple(y_batch.shape)}}")
+'''

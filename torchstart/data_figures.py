@@ -1,0 +1,73 @@
+"""Plotly figures for the Data page, built from computed results (no Streamlit here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+from torchstart.datasets import TabularDataset
+
+MAX_SCATTER_POINTS = 2_000
+# Cyclic qualitative colours, so neighbouring batch numbers look different.
+BATCH_COLOURS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6",
+                 "#9D755D", "#BAB0AC")
+
+
+def batch_grid_figure(grid: np.ndarray, n_samples: int) -> go.Figure:
+    """Sample index x epoch, each cell coloured by the batch that held the sample (grey: dropped)."""
+    epochs, samples = grid.shape
+    z = grid.astype(float)
+    z[grid < 0] = np.nan
+    colour_index = np.where(grid < 0, np.nan, grid % len(BATCH_COLOURS))
+    scale = []
+    for i, colour in enumerate(BATCH_COLOURS):  # a stepped scale: one flat colour per index
+        lo, hi = i / len(BATCH_COLOURS), (i + 1) / len(BATCH_COLOURS)
+        scale += [[lo, colour], [hi, colour]]
+    text = np.where(grid < 0, "dropped", grid.astype(str))
+    fig = go.Figure(go.Heatmap(
+        z=colour_index, x=np.arange(samples), y=[f"epoch {e}" for e in range(epochs)],
+        zmin=-0.5, zmax=len(BATCH_COLOURS) - 0.5, colorscale=scale, showscale=False,
+        text=text, xgap=1, ygap=2,
+        hovertemplate="sample %{x}, %{y}: batch %{text}<extra></extra>",
+        texttemplate="%{text}" if samples <= 40 else None, textfont={"size": 11, "color": "white"},
+    ))
+    shown = f"samples 0-{samples - 1} of {n_samples:,}" if samples < n_samples else f"all {n_samples:,} samples"
+    fig.update_layout(
+        title=f"Which batch each sample lands in ({shown}; grey = dropped by drop_last)",
+        xaxis={"title": "sample index", "dtick": 1 if samples <= 40 else None},
+        yaxis={"autorange": "reversed"},
+        height=120 + 40 * epochs, margin={"l": 10, "r": 10, "t": 50, "b": 40},
+        plot_bgcolor="#d0d0d0",
+    )
+    return fig
+
+
+def looks_like_classes(targets: torch.Tensor) -> bool:
+    """Few distinct whole-number targets, each shared by several rows: class labels, not measurements."""
+    labels = torch.unique(targets)
+    return len(labels) <= 10 and len(labels) * 2 < len(targets) and bool(torch.all(labels == labels.round()))
+
+
+def dataset_figure(dataset: TabularDataset) -> go.Figure | None:
+    """A scatter of the data when it is drawable: y against x for one feature, x1/x2 by class for two."""
+    x, y = dataset.features, dataset.targets
+    step = max(1, len(x) // MAX_SCATTER_POINTS)
+    x, y = x[::step], y[::step]
+    if dataset.n_features == 1 and dataset.n_targets == 1:
+        fig = go.Figure(go.Scatter(x=x[:, 0].numpy(), y=y[:, 0].numpy(), mode="markers",
+                                   marker={"size": 7, "opacity": 0.7}))
+        fig.update_layout(xaxis_title=dataset.feature_names[0], yaxis_title=dataset.target_names[0])
+    elif dataset.n_features == 2 and dataset.n_targets == 1 and looks_like_classes(y):
+        fig = go.Figure()
+        for i, label in enumerate(torch.unique(y).tolist()):
+            rows = y[:, 0] == label
+            fig.add_trace(go.Scatter(x=x[rows, 0].numpy(), y=x[rows, 1].numpy(), mode="markers",
+                                     name=f"{dataset.target_names[0]} = {label:g}",
+                                     marker={"size": 8, "opacity": 0.75, "color": BATCH_COLOURS[i]}))
+        fig.update_layout(xaxis_title=dataset.feature_names[0], yaxis_title=dataset.feature_names[1])
+    else:
+        return None
+    shown = f" (every {step}th of {len(dataset.features):,} rows)" if step > 1 else ""
+    fig.update_layout(title=f"{dataset.name}{shown}", height=320, margin={"l": 10, "r": 10, "t": 40, "b": 40})
+    return fig

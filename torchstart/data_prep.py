@@ -1,0 +1,200 @@
+"""A DataFrame -> a float32 ``TabularDataset``: column profile, feature/target choice, encoding, missing values.
+
+The steps here are the same pandas calls that ``torchstart.data_code`` prints in
+"Show code", in the same order, so the printed code rebuilds identical tensors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+from torchstart.csv_loading import MAX_COLUMNS
+from torchstart.datasets import TabularDataset
+from torchstart.errors import TorchstartError
+
+ONE_HOT, DROP = "one-hot", "drop"
+DROP_ROWS, MEAN_FILL = "drop rows", "fill with mean"
+NON_NUMERIC_CHOICES = (ONE_HOT, DROP)
+MISSING_CHOICES = (DROP_ROWS, MEAN_FILL)
+MAX_CATEGORIES = 100  # distinct values one text column may one-hot encode into
+
+
+@dataclass(frozen=True)
+class PrepChoices:
+    """What the learner picked: features, the target, and how to treat text and gaps."""
+
+    features: tuple[str, ...]
+    target: str
+    non_numeric: str = ONE_HOT
+    missing: str = DROP_ROWS
+
+
+@dataclass
+class PrepResult:
+    """The dataset plus what each choice kept or removed, for the learner to read."""
+
+    dataset: TabularDataset
+    rows_in: int
+    rows_kept: int
+    rows_missing_target: int
+    rows_missing_features: int
+    numeric_features: list[str] = field(default_factory=list)  # chosen features that are numbers, in order
+    text_features: list[str] = field(default_factory=list)  # chosen features that hold text, in order
+    encoded: dict[str, list[str]] = field(default_factory=dict)  # text column -> its one-hot columns
+    dropped_features: list[str] = field(default_factory=list)  # text columns left out
+    filled: dict[str, float] = field(default_factory=dict)  # column -> mean used for its gaps
+
+
+def column_kind(series: pd.Series) -> str:
+    """``number``, ``true/false`` or ``text`` (anything else that is not a number)."""
+    if is_bool_dtype(series.dtype):
+        return "true/false"
+    return "number" if is_numeric_dtype(series.dtype) else "text"
+
+
+def profile_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per column: dtype, kind, missing count, distinct values, and mean/std/min/max for numbers."""
+    rows = []
+    for name in frame.columns:
+        col = frame[name]
+        kind = column_kind(col)
+        row = {"column": str(name), "dtype": str(col.dtype), "kind": kind, "missing": int(col.isna().sum()),
+               "distinct": int(col.nunique()), "mean": np.nan, "std": np.nan, "min": np.nan, "max": np.nan}
+        if kind != "text":
+            values = col.astype("float64")
+            row.update(mean=values.mean(), std=values.std(), min=values.min(), max=values.max())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def default_choices(frame: pd.DataFrame) -> PrepChoices:
+    """Last numeric column whose values vary as target, the other numeric columns as features."""
+    numeric = [c for c in frame.columns if column_kind(frame[c]) != "text"]
+    # scan from the end and stop at the first column that varies: one min/max pass on a big table
+    target = next((c for c in reversed(numeric) if frame[c].min() != frame[c].max()), numeric[-1])
+    features = tuple(c for c in numeric if c != target)
+    if not features:  # a single numeric column: offer the text columns, one-hot encoded
+        features = tuple(c for c in frame.columns if c != target)
+    return PrepChoices(features, target)
+
+
+def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") -> PrepResult:
+    """Build the float32 dataset for ``choices``; refuse bad choices with a message saying what to pick.
+
+    Rows with a missing target are always dropped (a mean target is not a label);
+    rows with missing features are dropped or filled with the column mean, over
+    the rows that remain.
+    """
+    target, features = check_choices(frame, choices)
+    work = frame[[*features, target]]
+    rows_in = len(work)
+    gaps = work.isna().any()  # per column; dropna is skipped when there is nothing to drop (same result)
+    if gaps[target]:
+        work = work.dropna(subset=[target])
+    rows_missing_target = rows_in - len(work)
+    rows_before = len(work)
+    filled: dict[str, float] = {}
+    if choices.missing == DROP_ROWS and gaps.any():
+        work = work.dropna()
+    rows_missing_features = rows_before - len(work)
+    check_rows_left(work, rows_in)
+    check_target_values(work[target], target)
+
+    numeric = [c for c in features if column_kind(frame[c]) != "text"]
+    text = [c for c in features if c not in numeric]
+    if choices.missing == MEAN_FILL:
+        filled = {c: float(work[c].mean()) for c in numeric if work[c].isna().any()}
+        empty = [c for c, mean in filled.items() if mean != mean]
+        if empty:
+            raise TorchstartError(f"Feature column(s) {', '.join(map(repr, empty))} have no values at all, so "
+                                  "there is no mean to fill with. Leave them out of the features.")
+    x_frame = work[features]
+    if filled:
+        x_frame = x_frame.fillna(filled)
+    encoded: dict[str, list[str]] = {}
+    dropped: list[str] = []
+    if text and choices.non_numeric == ONE_HOT:
+        widths = check_one_hot_width(x_frame, numeric, text)
+        x_frame = pd.get_dummies(x_frame, columns=text, dtype="float32")
+        # get_dummies keeps the other columns first, then each text column's dummies in order.
+        new_columns, start = list(x_frame.columns[len(numeric):]), 0
+        for col, width in zip(text, widths):
+            encoded[col] = [str(c) for c in new_columns[start:start + width]]
+            start += width
+    elif text:
+        x_frame = x_frame.drop(columns=text)
+        dropped = text
+    if x_frame.shape[1] == 0:
+        raise TorchstartError("No feature columns are left: every chosen feature holds text and text columns are "
+                              "set to be dropped. Choose a numeric feature, or one-hot encode the text columns.")
+    x = float32_tensor(x_frame)
+    y = float32_tensor(work[[target]])
+    dataset = TabularDataset(x, y, [str(c) for c in x_frame.columns], [str(target)], name)
+    return PrepResult(dataset, rows_in, len(work), rows_missing_target, rows_missing_features,
+                      numeric, text, encoded, dropped, filled)
+
+
+def float32_tensor(frame: pd.DataFrame) -> torch.Tensor:
+    """The frame's values as a float32 (rows, columns) tensor, copying only when pandas hands a read-only view."""
+    array = frame.to_numpy(dtype=np.float32)
+    if not array.flags.writeable:  # copy-on-write pandas may return a view of its own storage
+        array = array.copy()
+    return torch.from_numpy(array)
+
+
+def check_choices(frame: pd.DataFrame, choices: PrepChoices) -> tuple[str, list[str]]:
+    """The target and the features (the target left out of them), or a message about the pick."""
+    target = choices.target
+    if target not in frame.columns:
+        raise TorchstartError(f"There is no column '{target}' to predict. Pick the target among the table's columns.")
+    missing = [c for c in choices.features if c not in frame.columns]
+    if missing:
+        raise TorchstartError(f"Unknown feature column(s): {', '.join(missing)}. Pick features from the table.")
+    if column_kind(frame[target]) == "text":
+        raise TorchstartError(f"The target '{target}' holds text ({frame[target].dtype}), so it cannot become a "
+                              "float tensor. Pick a numeric column as the target (encode text labels as numbers "
+                              "such as 0 and 1 in the CSV).")
+    if choices.non_numeric not in NON_NUMERIC_CHOICES or choices.missing not in MISSING_CHOICES:
+        raise TorchstartError("Unknown option for text columns or missing values.")
+    features = [c for c in dict.fromkeys(choices.features) if c != target]
+    if not features:
+        raise TorchstartError("Choose at least one feature column (other than the target).")
+    return target, features
+
+
+def check_rows_left(work: pd.DataFrame, rows_in: int) -> None:
+    """At least two rows must survive the missing-value handling."""
+    if len(work) < 2:
+        raise TorchstartError(f"Only {len(work)} of {rows_in:,} rows are left after removing rows with missing "
+                              "values; a dataset needs at least two. Fill missing features with the mean, or "
+                              "choose columns with fewer gaps.")
+
+
+def check_target_values(target: pd.Series, name: str) -> None:
+    """A constant target teaches nothing: refuse it."""
+    if target.min() == target.max():  # cheaper than nunique() on a million rows
+        value = target.iloc[0]
+        raise TorchstartError(f"The target '{name}' has the same value ({value}) in every kept row, so there is "
+                              "nothing to learn. Pick a target column whose values vary.")
+
+
+def check_one_hot_width(frame: pd.DataFrame, numeric: list[str], text: list[str]) -> list[int]:
+    """How many columns each text column one-hot encodes into; refuse encodings that explode."""
+    width, widths = len(numeric), []
+    for col in text:
+        distinct = int(frame[col].nunique())
+        widths.append(distinct)
+        if distinct > MAX_CATEGORIES:
+            raise TorchstartError(f"'{col}' has {distinct:,} distinct text values; one-hot encoding is limited to "
+                                  f"{MAX_CATEGORIES} per column. Drop text columns, or leave '{col}' out of the "
+                                  "features.")
+        width += distinct
+    if width > MAX_COLUMNS:
+        raise TorchstartError(f"One-hot encoding would make {width:,} feature columns; the limit is {MAX_COLUMNS}. "
+                              "Choose fewer text features.")
+    return widths
