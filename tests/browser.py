@@ -7,6 +7,7 @@ from playwright.sync_api import Page, expect
 APP = '[data-testid="stApp"]'
 IDLE = f'{APP}[data-test-script-state="notRunning"]'
 CONNECTED = f'{APP}[data-test-connection-state="CONNECTED"]'
+STATUS = '[data-testid="stStatusWidget"]'
 
 
 def wait_for_run(page: Page, timeout: float = 60_000, settle_ms: int = 300) -> None:
@@ -14,6 +15,8 @@ def wait_for_run(page: Page, timeout: float = 60_000, settle_ms: int = 300) -> N
     page.wait_for_timeout(settle_ms)  # let a rerun triggered by the last action start
     page.wait_for_selector(CONNECTED, state="attached", timeout=timeout)
     page.wait_for_selector(IDLE, state="attached", timeout=timeout)
+    # The status widget ("Running...", Stop) stays until every run, reruns included, is over.
+    page.wait_for_selector(STATUS, state="detached", timeout=timeout)
     assert_no_exception(page)
 
 

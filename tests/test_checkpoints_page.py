@@ -252,6 +252,7 @@ def test_download_then_upload_in_chromium(page, tmp_path) -> None:
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
     wait_for_run(page)
     page.get_by_text("passed all four checks").wait_for()
+    page.get_by_text("Inside linear.pth").wait_for()
     text = main_text(page)
     assert "Inside linear.pth" in text and "Tensors" in text
     cells = grid_cells(page.get_by_test_id("stDataFrame").nth(1))
