@@ -1,8 +1,64 @@
-"""Training page."""
+"""Training page: the full loop (forward, loss, zero_grad, backward, step) trained live, stopped, continued, downloaded."""
 
 import streamlit as st
 
-from pages._ui import coming_soon
+from pages._training_ui import (
+    LOG_Y, LiveView, apply_action, buttons, differs, downloads_ui, results_ui, settings_ui,
+)
+from pages._ui import current_device, show_code, show_error
+from torchstart import session
+from torchstart.errors import TorchstartError
+from torchstart.training import resume, trained_model
+from torchstart.training_export import training_script
 
 st.title("Training")
-coming_soon("live training with download of the .pth.")
+st.markdown(
+    "A model learns by repeating five lines: **forward** (`outputs = model(x)`), **loss** "
+    "(`criterion(outputs, y)`), **`optimizer.zero_grad()`**, **`loss.backward()`** and **`optimizer.step()`**. "
+    "Press **Train** to run the classic first example (`nn.Linear(1, 1)` learning y = 2x from four points), "
+    "then change the data, model, loss or optimizer and watch what happens."
+)
+
+dataset = st.session_state.get(session.DATASET)
+session_model = st.session_state.get(session.MODEL)
+config = settings_ui(dataset, session_model, str(current_device()))
+run = apply_action(config, dataset, session_model)
+buttons(run, config)
+
+if run is not None:
+    for note in run.data.notes:
+        st.caption(note)
+    if run.epoch and differs(run, config, dataset):
+        st.info("These settings differ from the run shown below. **Train** starts a new run with them; "
+                "**Continue** keeps training the current model with its own settings.", icon=":material/tune:")
+    st.toggle("Log-scale loss axis", value=True, key=LOG_Y)
+    live = LiveView()
+    if run.training_wanted:
+        resume(run, live.update)
+        if run.training_wanted:
+            st.stop()  # a newer script run (a click meanwhile) has taken the run over and carries on
+        st.rerun()  # one more run draws the idle page: enabled buttons, results, the Checkpoints hand-off
+    live.show(run)
+
+    if run.status in ("diverged", "failed"):
+        show_error(TorchstartError(run.message))
+    elif run.status == "stopped":
+        st.info(f"Stopped after epoch {run.epoch:,}: the model keeps what it learned. **Continue** trains further "
+                "from here; **Reset** starts over.", icon=":material/pause_circle:")
+
+    if run.epoch and run.status not in ("diverged", "failed"):
+        # The hand-off to the Checkpoints page: refreshed only when there is something new.
+        published = st.session_state.get("training_published")
+        if published is None or published[0] is not run or published[1] != run.epoch:
+            st.session_state[session.TRAINED] = trained_model(run)
+            st.session_state["training_published"] = (run, run.epoch)
+        results_ui(run)
+        script = training_script(run, session_model=session_model)
+        downloads_ui(run, script)
+        show_code(script, label="Show code: this whole run in plain PyTorch")
+    elif run.epoch:
+        show_code(training_script(run, session_model=session_model), label="Show code: this run in plain PyTorch")
+    else:
+        st.caption("Not trained yet: the charts show the freshly initialised model. Press **Train**.")
+        show_code(training_script(run, epochs=config.epochs, session_model=session_model),
+                  label="Show code: the run that Train starts")

@@ -1,0 +1,249 @@
+"""Streamlit pieces of the Training page: settings tabs, the run buttons, the live view and the results.
+
+How Stop works: a click interrupts the running script at its next ``st.*`` call,
+which is the throttled redraw inside ``LiveView.update``. Streamlit starts the
+rerun on a new thread at once; the Stop button's ``on_click`` only raises a flag
+that the loop reads every epoch, and the rerun first ``settle``s the run (waits
+for the old loop to leave). The run (model, optimizer, history) lives in
+``st.session_state``, so the rerun shows everything trained so far; after any
+other click the rerun simply resumes the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from pages._ui import param_input, show_error
+from torchstart.datasets import TabularDataset
+from torchstart.errors import TorchstartError
+from torchstart.session import SessionModel
+from torchstart.training import Progress, TrainingRun, predict, progress_of, progress_text, start_run
+from torchstart.training_export import CSV_NAME, data_csv, needs_csv, state_dict_bytes
+from torchstart.training_figures import live_figures
+from torchstart.training_metrics import METRIC_HELP, evaluate, parameter_rows
+from torchstart.training_setup import PARAMS, TrainingConfig, parse_prediction_inputs, preflight
+
+RUN = "training_run"
+ACTION = "training_action"
+LOG_Y = "training_log_y"
+
+
+def _key(name: str) -> str:
+    """Widget key for a setting: page-prefixed so tests and other pages can tell them apart."""
+    return f"training_{name}"
+
+
+def _row(names: list[str], **disabled: bool) -> dict[str, Any]:
+    """Draw several settings side by side; return their values by name."""
+    cols = st.columns(len(names))
+    return {n: param_input(PARAMS[n], _key(n), cols[i], disabled=disabled.get(n, False))
+            for i, n in enumerate(names)}
+
+
+def settings_ui(dataset: TabularDataset | None, session_model: SessionModel | None, device: str) -> TrainingConfig:
+    """The settings tabs; returns the learner's choices (defaults: the classic run)."""
+    v: dict[str, Any] = {}
+    data_tab, model_tab, opt_tab, run_tab = st.tabs(["Data", "Model", "Loss & optimizer", "Epochs, batches, seed"])
+    with data_tab:
+        v |= _row(["data"])
+        if v["data"] == "line":
+            v |= _row(["rows", "slope", "intercept", "noise", "data_seed"])
+        elif v["data"] == "multi":
+            v |= _row(["rows", "features", "noise", "data_seed"])
+        elif v["data"] == "session":
+            _describe_dataset(dataset)
+        classic = v["data"] == "classic"
+        v |= _row(["val_share", "standardize_x", "standardize_y"], val_share=classic)
+        if classic:
+            st.caption("The classic 4 points all train: a validation split would hold out one point and measure "
+                       "nothing, so it is off for this data. Pick a synthetic set to see validation loss.")
+    with model_tab:
+        v |= _row(["model"])
+        if v["model"] == "mlp":
+            v |= _row(["hidden", "layers"])
+        elif v["model"] == "session":
+            _describe_model(session_model)
+    with opt_tab:
+        v |= _row(["loss", "optimizer", "lr", "weight_decay"])
+        if TrainingConfig(optimizer=v["optimizer"]).uses_momentum:
+            v |= _row(["momentum"])
+    with run_tab:
+        v |= _row(["epochs", "seed", "log_every", "full_batch"])
+        if not v["full_batch"]:
+            v |= _row(["batch_size", "shuffle"])
+        st.caption(f"Device: **{device}** (choose it in the sidebar).")
+    return TrainingConfig(**v, device=device)
+
+
+def _describe_dataset(dataset: TabularDataset | None) -> None:
+    """Say what the Data page hands over (when there is nothing, the message under the buttons says what to do)."""
+    if dataset is not None:
+        st.caption(f"**{dataset.name}**: {len(dataset):,} rows; features {', '.join(dataset.feature_names)}; "
+                   f"target {', '.join(dataset.target_names)}.")
+
+
+def _describe_model(session_model: SessionModel | None) -> None:
+    """Say which Models page model would train (when there is none, the message under the buttons says so)."""
+    if session_model is not None:
+        st.caption(f"**{session_model.name}**: input {session_model.input_shape}, output {session_model.output_shape}.")
+
+
+def _request(action: str) -> None:
+    """Button callback: remember what the learner asked for; the page acts on it with the current settings."""
+    st.session_state[ACTION] = action
+
+
+def _stop() -> None:
+    """Stop's callback: runs before the rerun (maybe while the old run's loop still runs), so it only sets a flag."""
+    run = st.session_state.get(RUN)
+    if run is not None:
+        run.request_stop()
+
+
+def differs(run: TrainingRun, config: TrainingConfig, dataset: TabularDataset | None) -> bool:
+    """Whether the settings (or the Data page's dataset) no longer describe what ``run`` trains."""
+    other_data = config.data == "session" and run.data.source is not dataset
+    return run.config.recipe() != config.recipe() or other_data
+
+
+def apply_action(config: TrainingConfig, dataset: TabularDataset | None,
+                 session_model: SessionModel | None) -> TrainingRun | None:
+    """Act on the last button press (Train, Continue, Reset) and keep an untrained run in step with the settings."""
+    action = st.session_state.pop(ACTION, None)
+    run: TrainingRun | None = st.session_state.get(RUN)
+    try:
+        if run is not None:
+            run.settle()  # the interrupted script run's loop may still be finishing an epoch on its thread
+        fresh = run is None or (run.epoch == 0 and not run.training_wanted and differs(run, config, dataset))
+        if action in ("train", "reset") or fresh:
+            run = start_run(config, dataset, session_model)
+            st.session_state[RUN] = run
+            if action == "train":
+                run.target = config.epochs
+        elif action == "continue" and run.can_continue:
+            run.config = replace(run.config, epochs=config.epochs, log_every=config.log_every)
+            run.target = run.epoch + config.epochs
+        elif differs(run, config, dataset):
+            preflight(config, dataset, session_model)  # say now, not at the next Train, what would go wrong
+    except TorchstartError as err:
+        show_error(err)
+        if run is not None and run.epoch == 0:
+            # Nothing trained to keep: drawing the old untrained run would show other data than the settings say.
+            st.session_state.pop(RUN, None)
+    return st.session_state.get(RUN)
+
+
+def buttons(run: TrainingRun | None, config: TrainingConfig) -> None:
+    """Train / Stop / Continue / Reset; Stop is live only while training is wanted."""
+    busy = run is not None and run.training_wanted
+    cols = st.columns([1, 1, 2, 1, 2.5])
+    cols[0].button("Train", key="training_train", type="primary", icon=":material/play_arrow:", disabled=busy,
+                   on_click=_request, args=("train",), help="Start a new run from these settings.")
+    cols[1].button("Stop", key="training_stop", icon=":material/stop:", disabled=not busy, on_click=_stop,
+                   help="End the run after the current epoch; everything trained so far stays.")
+    cols[2].button(f"Continue +{config.epochs:,} epochs", key="training_continue", icon=":material/fast_forward:",
+                   disabled=busy or run is None or run.epoch == 0 or not run.can_continue,
+                   on_click=_request, args=("continue",), help="Train the current model further, optimizer state kept.")
+    cols[3].button("Reset", key="training_reset", icon=":material/restart_alt:", disabled=busy,
+                   on_click=_request, args=("reset",), help="Re-initialise the model from the seed.")
+
+
+class LiveView:
+    """Placeholders for progress and the two charts, redrawn by the training loop's throttled callback."""
+
+    def __init__(self) -> None:
+        self.progress = st.empty()
+        left, right = st.columns(2)
+        self.loss_chart, self.fit_chart = left.empty(), right.empty()
+        self.draws = 0
+
+    def update(self, run: TrainingRun, progress: Progress) -> bool:
+        """Redraw from the run's current state; each ``st.*`` call here is where a Stop click gets in."""
+        loss_fig, fit_fig = live_figures(run, bool(st.session_state.get(LOG_Y, True)))
+        self.draws += 1  # a fresh key per redraw: the same key twice in one script run raises
+        share = progress.epoch / progress.target if progress.target else 0.0
+        text = progress_text(progress) if progress.epoch else "Epoch 0: nothing trained yet"
+        self.progress.progress(min(1.0, share), text=text)
+        self.loss_chart.plotly_chart(loss_fig, key=f"training_loss_{self.draws}")
+        self.fit_chart.plotly_chart(fit_fig, key=f"training_fit_{self.draws}")
+        return False
+
+    def show(self, run: TrainingRun) -> None:
+        """Draw the run as it stands (after training, or before any)."""
+        self.update(run, progress_of(run))
+
+
+def metrics_table(rows: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """A metric × split table with readable numbers."""
+    frame = pd.DataFrame(rows)
+    return frame.map(lambda v: "n/a" if v != v else f"{v:.6g}")
+
+
+def results_ui(run: TrainingRun) -> None:
+    """Metrics, learned parameters, the prediction box and the epoch log of a trained run."""
+    st.subheader(f"After {run.epoch:,} epochs")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**How well it fits** (in the target's original units)")
+        st.dataframe(metrics_table(evaluate(run)), key="training_metrics")
+        st.caption(" · ".join(f"{k}: {v}" for k, v in METRIC_HELP.items()) + ". Measured after the last "
+                   "optimizer step, so MSE can sit a little below the last logged loss (taken before that step).")
+    with right:
+        rows = parameter_rows(run)
+        if rows:
+            st.markdown("**Learned parameters**" + (" (mapped back to original units)"
+                                                    if run.data.x_scaler or run.data.y_scaler else ""))
+            table = pd.DataFrame(rows).set_index("parameter")
+            if table["true"].isna().all():
+                table = table.drop(columns="true")
+            st.dataframe(table.map(lambda v: "n/a" if v is None or v != v else f"{v:.4f}"), key="training_params")
+        _prediction_box(run)
+    with st.expander(f"Epoch log (every {run.config.log_every:,} epochs)", icon=":material/list:",
+                     expanded=len(run.log) <= 20):
+        shown = run.log[-LOG_LINES:]
+        if len(run.log) > len(shown):
+            st.caption(f"The last {len(shown):,} of {len(run.log):,} lines; the script below prints them all.")
+        st.code("\n".join(shown) or "(no epoch reached the log interval yet)", language="text")
+
+
+LOG_LINES = 200
+
+
+def _prediction_box(run: TrainingRun) -> None:
+    """New inputs in, the model's outputs out (original units)."""
+    n = run.data.n_features
+    default = "5" if n == 1 else "[[" + ", ".join(["0"] * n) + "]]"
+    text = st.text_input(f"Predict for new input{'s' if n > 1 else ''} ({', '.join(run.data.feature_names)})",
+                         value=default, key=f"training_predict_{n}",
+                         help="A number, a list such as [5, 6, 7], or rows such as [[1, 2], [3, 4]].")
+    try:
+        inputs = parse_prediction_inputs(text, n)
+    except TorchstartError as err:
+        show_error(err)
+        return
+    outputs = predict(run, inputs)
+    frame = pd.DataFrame(inputs.numpy(), columns=run.data.feature_names)
+    for i, name in enumerate(run.data.target_names):
+        frame[f"predicted {name}"] = outputs[:, i].numpy()
+    st.dataframe(frame, hide_index=True, key="training_prediction")
+
+
+def downloads_ui(run: TrainingRun, script: str) -> None:
+    """The .pth of the state_dict, the standalone script, and the data when the script needs it."""
+    cols = st.columns(3)
+    cols[0].download_button("Download model (.pth)", state_dict_bytes(run.model), file_name="model.pth",
+                            mime="application/octet-stream", key="training_download_pth", on_click="ignore",
+                            icon=":material/download:", help="torch.save(model.state_dict()) of the trained model.")
+    cols[1].download_button("Download script (.py)", script, file_name="train_torchstart.py", mime="text/x-python",
+                            key="training_download_script", on_click="ignore", icon=":material/code:",
+                            help="Plain PyTorch that repeats this whole run and prints the same losses.")
+    if needs_csv(run):
+        # Built only when clicked (on Streamlit's download thread): a big table takes a while to write.
+        cols[2].download_button(f"Download data ({CSV_NAME})", lambda: data_csv(run), file_name=CSV_NAME,
+                                mime="text/csv",
+                                key="training_download_csv", on_click="ignore", icon=":material/table:",
+                                help="The script reads this file: put it next to the script.")

@@ -1,0 +1,134 @@
+"""Training page in a real browser: train the classic run, stop and continue a long run, download the .pth."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+from playwright.sync_api import Page, expect
+from torch import nn
+
+from tests.browser import main_text, open_app, wait_for_run
+from tests.test_training_core import plain_classic
+
+
+def open_training(page: Page) -> None:
+    """Open the home page first (so the server runs the app's frame), then the Training page from the sidebar."""
+    open_app(page, "")
+    page.get_by_test_id("stSidebarNav").get_by_text("Training").click()
+    wait_for_run(page)
+
+
+def button(page: Page, name: str):
+    """A button of the page itself (Streamlit's header has its own Stop while a script runs)."""
+    return page.get_by_test_id("stMain").get_by_role("button", name=name)
+
+
+def download_pth(page: Page, tmp_path) -> dict[str, torch.Tensor]:
+    """Click the .pth download and load the file the browser saved, the safe way."""
+    with page.expect_download() as info:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Download model (.pth)").click()
+    path = tmp_path / "model.pth"
+    info.value.save_as(path)
+    return torch.load(path, weights_only=True)
+
+
+def stopped_epoch(page: Page) -> int:
+    """The epoch number in the page's 'Stopped after epoch N' note."""
+    found = re.search(r"Stopped after epoch ([\d,]+)", main_text(page))
+    assert found, main_text(page)[-1500:]
+    return int(found.group(1).replace(",", ""))
+
+
+@pytest.mark.browser
+def test_default_run_trains_live_and_downloads_a_loadable_pth(page: Page, tmp_path) -> None:
+    open_training(page)
+    button(page, "Train").click()
+    wait_for_run(page)
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2)
+    text = main_text(page)
+    _, losses, log = plain_classic()
+    assert log[0] in text and log[-1] in text and "Epoch 100 / 100" in text
+    model = nn.Linear(1, 1)
+    model.load_state_dict(download_pth(page, tmp_path))
+    plain_model, _, _ = plain_classic()
+    five = torch.tensor([[5.0]])
+    assert model(five).item() == pytest.approx(plain_model(five).item(), abs=1e-6)
+
+
+@pytest.mark.browser
+def test_stop_and_continue_a_long_run(page: Page, tmp_path) -> None:
+    open_training(page)
+    page.get_by_role("tab", name="Epochs, batches, seed").click()
+    epochs = page.get_by_label("Epochs", exact=True)
+    epochs.fill("100000")
+    epochs.press("Enter")
+    wait_for_run(page)
+    expect(button(page, "Continue +100,000 epochs")).to_be_visible()  # the new setting took effect
+    button(page, "Train").click()
+    stop = button(page, "Stop")
+    expect(stop).to_be_enabled()
+    expect(page.get_by_test_id("stProgress")).to_contain_text("epochs/s")  # live progress while it runs
+    page.wait_for_timeout(800)
+    stop.click()
+    wait_for_run(page)
+    first = stopped_epoch(page)
+    assert 0 < first < 100_000
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2)
+
+    button(page, "Continue").click()
+    expect(stop).to_be_enabled()
+    page.wait_for_timeout(800)
+    stop.click()
+    wait_for_run(page)
+    second = stopped_epoch(page)
+    assert first < second < 200_000
+    state = download_pth(page, tmp_path)
+    assert set(state) == {"weight", "bias"} and torch.isfinite(state["weight"]).all()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_uploaded_csv_trains_stops_continues_and_downloads(page: Page, tmp_path) -> None:
+    rows = ["size,age,price"] + [f"{i % 7},{i % 5},{2 * (i % 7) - (i % 5) + 1}" for i in range(40)]
+    csv_path = tmp_path / "houses.csv"
+    csv_path.write_text("\n".join(rows) + "\n")
+    open_app(page, "")
+    open_app(page, "data")
+    page.get_by_text("Upload a CSV").click()
+    wait_for_run(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv_path))
+    wait_for_run(page)
+    page.get_by_text("Rows kept").wait_for()
+    # To Training in the same browser session (a new URL would start a new session without the dataset).
+    page.get_by_test_id("stSidebarNav").get_by_text("Training").click()
+    wait_for_run(page)
+    page.get_by_test_id("stMain").get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="Dataset from the Data page").click()
+    wait_for_run(page)
+    assert "houses.csv" in main_text(page) and "features size, age" in main_text(page)
+    page.get_by_role("tab", name="Epochs, batches, seed").click()
+    epochs = page.get_by_label("Epochs", exact=True)
+    epochs.fill("100000")
+    epochs.press("Enter")
+    wait_for_run(page)
+    expect(button(page, "Continue +100,000 epochs")).to_be_visible()
+    button(page, "Train").click()
+    stop = button(page, "Stop")
+    expect(stop).to_be_enabled()
+    page.wait_for_timeout(600)
+    stop.click()
+    wait_for_run(page)
+    first = stopped_epoch(page)
+    button(page, "Continue").click()
+    expect(stop).to_be_enabled()
+    page.wait_for_timeout(600)
+    stop.click()
+    wait_for_run(page)
+    assert 0 < first < stopped_epoch(page) < 200_000
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2)
+    model = nn.Linear(2, 1)
+    model.load_state_dict(download_pth(page, tmp_path))
+    # The data is exactly price = 2·size − age + 1: a linear model trained this long gets close.
+    assert model.weight.detach().flatten().tolist() == pytest.approx([2.0, -1.0], abs=0.1)

@@ -1,0 +1,400 @@
+"""Training core: the loop against plain PyTorch, stop/continue, divergence, metrics, figures, export."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import torch
+from torch import nn, optim
+
+from torchstart.datasets import TabularDataset
+from torchstart.errors import TorchstartError
+from torchstart.session import SessionModel
+from torchstart.training import Throttle, fit_data, predict, resume, start_run, train, trained_model
+from torchstart.training_export import data_csv, module_code, state_dict_bytes, training_script
+from torchstart.training_figures import downsample, fit_figure, loss_figure
+from torchstart.training_metrics import evaluate, linear_in_original_units, parameter_rows, regression_metrics
+from torchstart.training_setup import TrainingConfig, parse_prediction_inputs, prepare_data
+
+EVERY_EPOCH = Throttle(min_interval=0.0, max_share=math.inf)  # call the callback after every epoch
+
+
+def plain_classic(epochs: int = 100, seed: int = 42) -> tuple[nn.Linear, list[float], list[str]]:
+    """The classic script, verbatim, with a seed: returns model, every epoch's loss, and its log."""
+    torch.manual_seed(seed)
+    x = torch.tensor([[1.0], [2.0], [3.0], [4.0]])
+    y = torch.tensor([[2.0], [4.0], [6.0], [8.0]])
+    model = nn.Linear(1, 1)
+    criterion = nn.MSELoss()
+    optimizer = optim.SGD(model.parameters(), lr=0.01)
+    losses, log = [], []
+    num_epochs = epochs
+    for epoch in range(num_epochs):
+        outputs = model(x)
+        loss = criterion(outputs, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if (epoch + 1) % 10 == 0:
+            log.append(f'Epoch [{epoch+1}/{num_epochs}], Loss: {loss.item():.4f}')
+    return model, losses, log
+
+
+def params_of(model: nn.Module) -> torch.Tensor:
+    """All parameters in one flat CPU tensor."""
+    return torch.cat([p.detach().cpu().flatten() for p in model.parameters()])
+
+
+def test_default_run_is_the_classic_script_exactly() -> None:
+    run = train(start_run(TrainingConfig()), 100)
+    model, losses, log = plain_classic()
+    assert run.status == "done" and run.epoch == 100
+    assert isinstance(run.model, nn.Linear) and run.model.in_features == 1 and run.model.out_features == 1
+    assert isinstance(run.loss_fn, nn.MSELoss) and type(run.optimizer) is optim.SGD
+    assert run.optimizer.defaults["lr"] == 0.01 and not run.data.has_val and run.loader is None
+    assert run.train_losses == pytest.approx(losses, abs=1e-6)
+    assert torch.allclose(params_of(run.model), params_of(model), atol=1e-6)
+    assert run.log == log and log[0].startswith("Epoch [10/100], Loss: ") and len(log) == 10
+    five = torch.tensor([[5.0]])
+    assert predict(run, five).item() == pytest.approx(model(five).item(), abs=1e-6)
+
+
+def test_stop_keeps_everything_trained_so_far() -> None:
+    run = start_run(TrainingConfig())
+    train(run, 100, callback=lambda r, p: p.epoch >= 30, throttle=EVERY_EPOCH)
+    model, losses, _ = plain_classic(30)
+    assert run.status == "stopped" and run.epoch == 30 and run.target == 30 and not run.training_wanted
+    assert run.train_losses == pytest.approx(losses, abs=1e-6)
+    assert torch.allclose(params_of(run.model), params_of(model), atol=1e-6)
+    assert [line.split(",")[0] for line in run.log] == ["Epoch [10/100]", "Epoch [20/100]", "Epoch [30/100]"]
+
+
+CONTINUE_CONFIGS = [
+    TrainingConfig(),
+    TrainingConfig(optimizer="Adam", lr=0.05),
+    TrainingConfig(data="line", rows=120, val_share=0.25, optimizer="Nesterov", standardize_x=True),
+    TrainingConfig(data="multi", rows=100, model="mlp", full_batch=False, batch_size=16, optimizer="RMSprop",
+                   lr=0.003),
+]
+
+
+@pytest.mark.parametrize("config", CONTINUE_CONFIGS, ids=["classic", "adam", "line-nesterov", "mlp-minibatch"])
+def test_continue_equals_one_longer_run(config: TrainingConfig) -> None:
+    split = start_run(config)
+    train(split, 12)
+    train(split, 8)
+    whole = train(start_run(config), 20)
+    assert split.epoch == whole.epoch == 20
+    assert split.train_losses == whole.train_losses and split.val_losses == whole.val_losses
+    assert torch.equal(params_of(split.model), params_of(whole.model))
+
+
+class FakeRerun(BaseException):
+    """Stands in for Streamlit's RerunException, raised from inside a redraw."""
+
+
+def test_interrupt_inside_callback_keeps_state_and_resumes() -> None:
+    def interrupt_at_25(run, progress):
+        if progress.epoch == 25:
+            raise FakeRerun()
+
+    run = start_run(TrainingConfig())
+    run.target = 100
+    with pytest.raises(FakeRerun):
+        resume(run, interrupt_at_25, EVERY_EPOCH)
+    assert run.epoch == 25 and len(run.train_losses) == 25 and run.training_wanted
+    resume(run)  # what the page's rerun does
+    _, losses, _ = plain_classic()
+    assert run.status == "done" and run.train_losses == pytest.approx(losses, abs=1e-6)
+
+
+def long_run_in_a_thread() -> tuple:
+    """A 1,000,000-epoch classic run training on another thread, as an interrupted script run's would."""
+    run = start_run(TrainingConfig())
+    run.target = 1_000_000
+    thread = threading.Thread(target=resume, args=(run,), daemon=True)
+    thread.start()
+    while run.epoch == 0:
+        time.sleep(0.01)
+    return run, thread
+
+
+def test_stop_from_another_thread_ends_at_the_next_epoch() -> None:
+    run, thread = long_run_in_a_thread()
+    run.request_stop()  # what the Stop button's on_click does on the new script run's thread
+    run.settle()  # what the new script run does first: waits for the loop to leave
+    assert not thread.is_alive() or thread.join(5) is None
+    assert run.status == "stopped" and 0 < run.epoch == run.target < 1_000_000
+    assert len(run.train_losses) == run.epoch and not run.halt and not run.stop_requested
+    model, losses, _ = plain_classic(run.epoch)
+    assert torch.allclose(params_of(run.model), params_of(model), atol=1e-6)
+
+
+def test_a_newer_script_run_takes_the_run_over_and_resumes_it() -> None:
+    run, thread = long_run_in_a_thread()
+    run.settle()  # a rerun from another widget: the old loop yields, the run still wants training
+    thread.join(5)
+    assert not thread.is_alive() and run.status == "running" and run.training_wanted
+    done_so_far = run.epoch
+    run.target = done_so_far + 50
+    resume(run)
+    model, losses, _ = plain_classic(done_so_far + 50)
+    assert run.status == "done" and run.train_losses == pytest.approx(losses, abs=1e-6)
+
+
+def test_progress_reports_speed_and_time_left() -> None:
+    seen = []
+    train(start_run(TrainingConfig()), 50, callback=lambda r, p: seen.append(p), throttle=EVERY_EPOCH)
+    assert [p.epoch for p in seen] == list(range(1, 51))
+    assert seen[-1].train_loss == pytest.approx(plain_classic(50)[1][-1], abs=1e-6)
+    assert all(p.epochs_per_s > 0 for p in seen[1:]) and seen[10].seconds_left > 0 and seen[-1].seconds_left == 0
+
+
+def test_throttle_bounds_redraws_by_time_and_cost() -> None:
+    throttle = Throttle(min_interval=0.1, max_share=0.03)
+    throttle.schedule(10.0, 10.001)  # a cheap redraw: wait the minimum interval
+    assert throttle.next_at == pytest.approx(10.101)
+    throttle.schedule(20.0, 20.03)  # a 30 ms redraw: wait until drawing is 3% of the time
+    assert throttle.next_at == pytest.approx(21.03)
+    calls = []
+    run = start_run(TrainingConfig())
+    train(run, 3000, callback=lambda r, p: calls.append(p.epoch))
+    assert 1 <= len(calls) <= run.seconds / 0.1 + 1 and calls[0] == 1
+
+
+def test_nan_divergence_is_detected_and_named() -> None:
+    run = train(start_run(TrainingConfig(lr=1.0)), 100)
+    assert run.status == "diverged" and not run.training_wanted and not run.can_continue
+    assert not math.isfinite(run.train_losses[-1]) and all(map(math.isfinite, run.train_losses[:-1]))
+    assert f"epoch {run.epoch}" in run.message and "learning rate 1" in run.message
+    assert "NaN" in run.message or "infinite" in run.message
+
+
+@pytest.mark.parametrize("config,dataset,model,words", [
+    (TrainingConfig(data="line", rows=2, val_share=0.9), None, None, "training split is empty"),
+    (TrainingConfig(data="session"), None, None, "no dataset from the Data page"),
+    (TrainingConfig(model="session"), None, None, "no model from the Models page"),
+    (TrainingConfig(epochs=100_001), None, None, "capped at 100,000"),
+    (TrainingConfig(lr=0.0), None, None, "Learning rate must be between"),
+    (TrainingConfig(data="session"), TabularDataset(torch.tensor([[float("nan")]]), torch.ones(1, 1), ["a"], ["b"]),
+     None, "NaN or infinite"),
+])
+def test_bad_settings_raise_clear_messages(config, dataset, model, words) -> None:
+    with pytest.raises(TorchstartError, match=re.escape(words)):
+        start_run(config.checked(), dataset, model)
+
+
+def session_model(n_in: int, n_out: int, hidden: int = 8) -> SessionModel:
+    """A Models-page-like hand-off object for tests."""
+    def build() -> nn.Module:
+        return nn.Sequential(nn.Linear(n_in, hidden), nn.Tanh(), nn.Linear(hidden, n_out))
+
+    module = build()
+    return SessionModel("tanh net", module, build, (n_in,), (n_out,), code="")
+
+
+def test_models_page_model_must_fit_the_data() -> None:
+    with pytest.raises(TorchstartError, match=r"takes 3 input\(s\) and gives 1 output\(s\), but this data has 1"):
+        start_run(TrainingConfig(model="session"), session_model=session_model(3, 1))
+    images = SessionModel("cnn", nn.Flatten(), nn.Flatten, (1, 28, 28), (784,))
+    with pytest.raises(TorchstartError, match=r"flat input"):
+        start_run(TrainingConfig(model="session"), session_model=images)
+    broken = SessionModel("broken", nn.Linear(2, 1), lambda: nn.Sequential(nn.Linear(1, 4), nn.Linear(5, 1)),
+                          (1,), (1,))
+    with pytest.raises(TorchstartError, match="fails on a batch of 2 rows"):
+        start_run(TrainingConfig(model="session"), session_model=broken)
+
+
+def test_models_page_model_trains_from_the_seed() -> None:
+    sm = session_model(1, 1)
+    run = train(start_run(TrainingConfig(model="session", lr=0.05), session_model=sm), 40)
+    torch.manual_seed(42)
+    fresh = sm.build()
+    opt = optim.SGD(fresh.parameters(), lr=0.05)
+    x, y = torch.tensor([[1.0], [2.0], [3.0], [4.0]]), torch.tensor([[2.0], [4.0], [6.0], [8.0]])
+    for _ in range(40):
+        loss = nn.MSELoss()(fresh(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert run.final_loss == pytest.approx(loss.item(), abs=1e-6)
+    assert torch.allclose(params_of(run.model), params_of(fresh), atol=1e-6)
+
+
+def test_split_and_standardization_use_training_rows_only() -> None:
+    config = TrainingConfig(data="line", rows=50, val_share=0.2, standardize_x=True, standardize_y=True)
+    data = prepare_data(config)
+    assert len(data.raw_x_train) == 40 and len(data.raw_x_val) == 10
+    assert torch.allclose(data.x_scaler.mean, data.raw_x_train.mean(0))
+    assert torch.allclose(data.x_scaler.std, data.raw_x_train.std(0, unbiased=False))
+    assert torch.allclose(data.x_train.mean(0), torch.zeros(1), atol=1e-5)
+    assert not torch.allclose(data.x_val.mean(0), torch.zeros(1), atol=1e-3)  # val is not refitted
+    every_row = torch.cat([data.raw_x_train, data.raw_x_val]).sort(0).values
+    assert torch.equal(every_row, data.source.features.sort(0).values)
+
+
+def test_metrics_match_plain_formulas() -> None:
+    pred, target = torch.tensor([[1.0], [2.5], [2.0]]), torch.tensor([[1.5], [2.0], [3.0]])
+    m = regression_metrics(pred, target)
+    err = pred - target
+    assert m["MSE"] == pytest.approx(err.pow(2).mean().item())
+    assert m["RMSE"] == pytest.approx(math.sqrt(m["MSE"]))
+    assert m["MAE"] == pytest.approx(err.abs().mean().item())
+    ss_tot = (target - target.mean()).pow(2).sum().item()
+    assert m["R²"] == pytest.approx(1 - err.pow(2).sum().item() / ss_tot)
+    assert math.isnan(regression_metrics(pred, torch.ones(3, 1))["R²"])
+
+
+def test_learned_line_in_original_units_predicts_like_the_model() -> None:
+    config = TrainingConfig(data="line", rows=200, slope=3.0, intercept=-1.0, noise=0.1, standardize_x=True,
+                            standardize_y=True, optimizer="Adam", lr=0.05)
+    run = train(start_run(config), 300)
+    weight, bias = linear_in_original_units(run.model, run.data.x_scaler, run.data.y_scaler)
+    x = torch.tensor([[-2.0], [0.5], [4.0]])
+    assert torch.allclose((x.double() @ weight.T + bias).float(), predict(run, x), atol=1e-4)
+    rows = {r["parameter"]: r for r in parameter_rows(run)}
+    assert rows["weight x → y"]["learned"] == pytest.approx(3.0, abs=0.05) and rows["weight x → y"]["true"] == 3.0
+    assert rows["bias → y"]["learned"] == pytest.approx(-1.0, abs=0.05)
+    metrics = evaluate(run)
+    assert metrics["training"]["R²"] > 0.99 and metrics["validation"]["RMSE"] == pytest.approx(0.1, abs=0.05)
+
+
+def test_pth_loads_weights_only_and_predicts_the_same() -> None:
+    config = TrainingConfig(data="multi", rows=60, model="mlp", hidden=5, layers=2)
+    run = train(start_run(config), 20)
+    state = torch.load(io.BytesIO(state_dict_bytes(run.model)), weights_only=True)
+    fresh = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 5), nn.ReLU(), nn.Linear(5, 1))
+    fresh.load_state_dict(state)
+    x = torch.randn(7, 3)
+    assert torch.equal(fresh(x), run.model(x))
+    handed = trained_model(run)
+    assert next(handed.model.parameters()).device.type == "cpu" and handed.feature_names == ["x1", "x2", "x3"]
+    assert torch.equal(handed.predict(x), predict(run, x))
+
+
+def run_script(script: str, tmp_path, files: dict[str, bytes] | None = None) -> dict[str, float]:
+    """Run a generated script in a fresh Python process; return its final losses."""
+    (tmp_path / "train.py").write_text(script)
+    for name, content in (files or {}).items():
+        (tmp_path / name).write_bytes(content)
+    done = subprocess.run([sys.executable, "train.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "model.pth").exists()
+    return {k: float(v) for k, v in re.findall(r"Final (\w+) loss: (\S+)", done.stdout)}
+
+
+def exec_script(script: str, tmp_path, monkeypatch, capsys) -> dict[str, float]:
+    """Run our own generated script in this process (faster than a subprocess); return its final losses."""
+    monkeypatch.chdir(tmp_path)
+    exec(compile(script, "train.py", "exec"), {"__name__": "__main__"})  # our generated code, not user text
+    return {k: float(v) for k, v in re.findall(r"Final (\w+) loss: (\S+)", capsys.readouterr().out)}
+
+
+def test_exported_classic_script_runs_and_reproduces_the_loss(tmp_path) -> None:
+    run = train(start_run(TrainingConfig()), 100)
+    script = training_script(run)
+    assert "import torchstart" not in script and "optim.SGD(model.parameters(), lr=0.01)" in script
+    assert run_script(script, tmp_path)["training"] == pytest.approx(run.final_loss, abs=1e-6)
+
+
+def csv_dataset(rows: int) -> TabularDataset:
+    """A Data-page-like dataset with awkward names."""
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(rows, 2, generator=gen)
+    y = x @ torch.tensor([[1.5], [-0.5]]) + 0.3 + 0.1 * torch.randn(rows, 1, generator=gen)
+    return TabularDataset(x, y, ['size "m²"', "age\nyears"], ["price"], 'houses.csv """')
+
+
+@pytest.mark.parametrize("config,dataset,model", [
+    (TrainingConfig(data="line", rows=80, val_share=0.25, standardize_x=True, standardize_y=True,
+                    optimizer="AdamW", weight_decay=0.01, loss="Smooth L1 (Huber)", log_every=7), None, None),
+    (TrainingConfig(data="multi", rows=90, model="mlp", full_batch=False, batch_size=32, optimizer="SGD + momentum",
+                    loss="L1"), None, None),
+    (TrainingConfig(data="session", val_share=0.2, full_batch=False, batch_size=10, shuffle=False,
+                    optimizer="Adagrad", lr=0.1), csv_dataset(50), None),
+    (TrainingConfig(model="session", lr=0.05), None, session_model(1, 1)),
+], ids=["line-split-scaled", "mlp-minibatch", "data-page-embedded", "models-page"])
+def test_exported_script_reproduces_the_run(config, dataset, model, tmp_path, monkeypatch, capsys) -> None:
+    run = train(start_run(config, dataset, model), 15)
+    finals = exec_script(training_script(run, session_model=model), tmp_path, monkeypatch, capsys)
+    assert finals["training"] == pytest.approx(run.final_loss, abs=1e-6)
+    if run.val_losses:
+        assert finals["validation"] == pytest.approx(run.val_losses[-1], abs=1e-6)
+
+
+def test_big_data_page_dataset_ships_as_csv(tmp_path, monkeypatch, capsys) -> None:
+    run = train(start_run(TrainingConfig(data="session", val_share=0.1), csv_dataset(1200)), 5)
+    script, table = training_script(run), data_csv(run)
+    assert "training_data.csv" in script and table is not None and len(script) < 5000
+    (tmp_path / "training_data.csv").write_bytes(table)
+    finals = exec_script(script, tmp_path, monkeypatch, capsys)
+    assert finals["training"] == pytest.approx(run.final_loss, abs=1e-6)
+
+
+def test_module_code_rebuilds_standard_stacks() -> None:
+    net = nn.Sequential(nn.Linear(2, 4), nn.LeakyReLU(0.2), nn.Dropout(0.1), nn.Linear(4, 1))
+    rebuilt = eval(module_code(net), {"nn": nn})  # our generated code, not user text
+    assert repr(rebuilt) == repr(net)
+
+    class Custom(nn.Module):
+        def forward(self, x):
+            return x
+
+    assert module_code(nn.Sequential(nn.Linear(1, 1), Custom())) is None
+
+
+def test_downsample_is_bounded_and_keeps_spikes_and_ends() -> None:
+    values = [1.0 / (i + 1) for i in range(100_000)]
+    values[54_321] = 50.0
+    epochs, kept = downsample(values, 1000)
+    assert len(kept) <= 1000 and 50.0 in kept and epochs[0] == 1 and epochs[-1] == 100_000
+    assert kept[-1] == values[-1]
+    small_epochs, small = downsample([3.0, 2.0, 1.0], 1000)
+    assert list(small) == [3.0, 2.0, 1.0] and list(small_epochs) == [1, 2, 3]
+
+
+def test_figures_are_bounded_and_follow_the_toggle() -> None:
+    fig = loss_figure([1.0 / (i + 1) for i in range(100_000)], [2.0 / (i + 1) for i in range(100_000)], log_y=True)
+    assert fig.layout.yaxis.type == "log" and all(len(t.x) <= 1000 for t in fig.data) and len(fig.data) == 2
+    assert loss_figure([1.0, 0.5], log_y=False).layout.yaxis.type == "linear"
+    run = train(start_run(TrainingConfig(data="line", rows=5000, val_share=0.2)), 3)
+    line = fit_figure(fit_data(run))
+    assert {t.name for t in line.data} == {"training points", "validation points", "true line", "model"}
+    assert all(len(t.x) <= 1000 for t in line.data)
+    model_trace = next(t for t in line.data if t.name == "model")
+    grid = torch.tensor(model_trace.x, dtype=torch.float32)[:, None]
+    assert torch.allclose(torch.tensor(model_trace.y, dtype=torch.float32), predict(run, grid)[:, 0], atol=1e-5)
+    multi = fit_figure(fit_data(train(start_run(TrainingConfig(data="multi", rows=30)), 2)))
+    assert multi.layout.title.text == "Predicted vs actual"
+
+
+@pytest.mark.parametrize("text,features,expected", [
+    ("5", 1, [[5.0]]), ("[5, 6]", 1, [[5.0], [6.0]]), ("[1, 2, 3]", 3, [[1.0, 2.0, 3.0]]),
+    ("[[1, 2], [3, -4]]", 2, [[1.0, 2.0], [3.0, -4.0]]),
+])
+def test_prediction_inputs_parse(text, features, expected) -> None:
+    assert parse_prediction_inputs(text, features).tolist() == expected
+
+
+@pytest.mark.parametrize("text,features", [("", 1), ("[1, 2]", 3), ("__import__('os')", 1), ("[[1], [2, 3]]", 2),
+                                           ("[" + ", ".join(["1"] * 1001) + "]", 1)])
+def test_prediction_inputs_refused(text, features) -> None:
+    with pytest.raises(TorchstartError):
+        parse_prediction_inputs(text, features)
+
+
+@pytest.mark.gpu
+def test_cuda_run_matches_cpu_run() -> None:
+    config = TrainingConfig(data="line", rows=200, val_share=0.2, full_batch=False, batch_size=32)
+    cpu = train(start_run(config), 10)
+    gpu = train(start_run(TrainingConfig(**{**config.__dict__, "device": "cuda:0"})), 10)
+    assert gpu.status == "done" and gpu.train_losses == pytest.approx(cpu.train_losses, rel=1e-4)
+    assert torch.load(io.BytesIO(state_dict_bytes(gpu.model)), weights_only=True)["weight"].device.type == "cpu"

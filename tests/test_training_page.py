@@ -1,0 +1,208 @@
+"""Training page in AppTest: trains, shows metrics and the log, stops, continues, resets, reports bad settings."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from tests.test_training_core import csv_dataset, params_of, plain_classic, session_model
+from torchstart import session
+
+PAGE = "pages/training.py"
+
+
+def texts(at) -> str:
+    """Markdown, captions, info/error boxes and code blocks of the page, as one string."""
+    parts = [e.value for kind in ("markdown", "caption", "info", "error", "warning", "code") for e in at.get(kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def values(field) -> list[float]:
+    """A Plotly trace field from chart JSON: a plain list, or Plotly's base64 typed array."""
+    if isinstance(field, dict):
+        return np.frombuffer(base64.b64decode(field["bdata"]), dtype=field["dtype"]).tolist()
+    return list(field)
+
+
+def errors(at) -> list[str]:
+    """The st.error messages on the page."""
+    return [e.value for e in at.error]
+
+
+def set_epochs(at, epochs: int):
+    """Type a number of epochs into the Epochs box."""
+    return at.number_input(key="training_epochs").set_value(epochs).run()
+
+
+def test_page_opens_ready_with_the_untrained_classic(open_page) -> None:
+    at = open_page(PAGE)
+    assert not at.exception and not errors(at)
+    assert at.selectbox(key="training_data").value == "classic"
+    assert at.number_input(key="training_lr").value == 0.01 and at.number_input(key="training_epochs").value == 100
+    assert at.button(key="training_stop").disabled and not at.button(key="training_train").disabled
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2 and "Not trained yet" in texts(at)
+    assert session.TRAINED not in at.session_state
+    code = at.code[-1].value
+    assert "model = nn.Linear(1, 1)" in code and "num_epochs = 100" in code
+
+
+def test_train_shows_metrics_log_prediction_and_downloads(open_page) -> None:
+    at = set_epochs(open_page(PAGE), 30)
+    at.button(key="training_train").click().run()
+    assert not at.exception and not errors(at)
+    model, losses, log = plain_classic(30)
+    run = at.session_state["training_run"]
+    assert run.status == "done" and run.epoch == 30 and run.train_losses == pytest.approx(losses, abs=1e-6)
+    page_log = next(c.value for c in at.code if c.value.startswith("Epoch ["))
+    assert page_log.splitlines() == log == ["Epoch [10/30], Loss: " + log[0].split(": ")[-1], *log[1:]]
+    metrics = at.dataframe[0].value
+    x, y = torch.tensor([[1.0], [2.0], [3.0], [4.0]]), torch.tensor([[2.0], [4.0], [6.0], [8.0]])
+    mse = nn.MSELoss()(model(x), y).item()
+    assert float(metrics.loc["MSE", "training"]) == pytest.approx(mse, rel=1e-4)
+    prediction = at.dataframe[2].value
+    assert prediction.iloc[0, 1] == pytest.approx(model(torch.tensor([[5.0]])).item(), abs=1e-5)
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download model (.pth)", "Download script (.py)"]
+    trained = at.session_state[session.TRAINED]
+    assert torch.allclose(params_of(trained.model), params_of(model), atol=1e-6)
+    loss_chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert loss_chart["layout"]["yaxis"]["type"] == "log" and values(loss_chart["data"][0]["y"]) == pytest.approx(losses, abs=1e-6)
+    assert not at.button(key="training_continue").disabled and at.button(key="training_stop").disabled
+
+
+def test_show_code_reproduces_the_page(open_page, tmp_path, monkeypatch, capsys) -> None:
+    at = set_epochs(open_page(PAGE), 40)
+    at.selectbox(key="training_optimizer").set_value("Adam").run()
+    at.button(key="training_train").click().run()
+    script = at.code[-1].value
+    monkeypatch.chdir(tmp_path)
+    exec(compile(script, "shown.py", "exec"), {"__name__": "__main__"})  # our generated code, not user text
+    final = float(re.search(r"Final training loss: (\S+)", capsys.readouterr().out).group(1))
+    assert final == pytest.approx(at.session_state["training_run"].final_loss, abs=1e-6)
+
+
+def test_stop_keeps_state_and_continue_trains_further(open_page) -> None:
+    at = set_epochs(open_page(PAGE), 20)
+    at.button(key="training_train").click().run()
+    run = at.session_state["training_run"]
+    weights = params_of(run.model)
+    # A long run interrupted by a Stop click: AppTest only sees idle pages, where Stop is disabled, so
+    # do what its on_click does before the rerun (the browser test clicks the real button mid-run).
+    run.target, run.status = run.epoch + 5000, "running"
+    run.request_stop()
+    at.run()
+    run = at.session_state["training_run"]
+    assert run.status == "stopped" and run.epoch == 20 and torch.equal(params_of(run.model), weights)
+    assert "Stopped after epoch 20" in texts(at) and not at.exception
+    at.button(key="training_continue").click().run()
+    run = at.session_state["training_run"]
+    _, losses, _ = plain_classic(40)
+    assert run.epoch == 40 and run.status == "done" and run.train_losses == pytest.approx(losses, abs=1e-6)
+    assert "Epoch [40/40]" in texts(at)
+
+
+def test_interrupted_run_resumes_on_the_next_rerun(open_page) -> None:
+    at = set_epochs(open_page(PAGE), 10)
+    at.button(key="training_train").click().run()
+    run = at.session_state["training_run"]
+    run.target, run.status = 35, "running"  # a rerun from another widget interrupted it at epoch 10
+    at.toggle(key="training_log_y").set_value(False).run()
+    run = at.session_state["training_run"]
+    assert run.epoch == 35 and run.status == "done"
+    assert json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["yaxis"]["type"] == "linear"
+
+
+def test_reset_reinitialises_from_the_seed(open_page) -> None:
+    at = set_epochs(open_page(PAGE), 10)
+    at.button(key="training_train").click().run()
+    at.button(key="training_reset").click().run()
+    run = at.session_state["training_run"]
+    torch.manual_seed(42)
+    assert run.epoch == 0 and torch.equal(params_of(run.model), params_of(nn.Linear(1, 1)))
+    assert "Not trained yet" in texts(at)
+
+
+def test_diverging_learning_rate_is_reported_not_raised(open_page) -> None:
+    at = open_page(PAGE)
+    at.number_input(key="training_lr").set_value(1.0).run()
+    at.button(key="training_train").click().run()
+    assert not at.exception
+    message = " ".join(errors(at))
+    assert "diverged" in message and ("NaN" in message or "infinite" in message) and "learning rate 1" in message
+    assert at.button(key="training_continue").disabled
+
+
+def test_data_page_dataset_with_split_and_standardization(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="training_data").set_value("session").run()
+    assert any("no dataset from the Data page" in e for e in errors(at)) and not at.exception
+    assert not at.get("plotly_chart")  # no charts of other data than the settings name
+    at.session_state[session.DATASET] = csv_dataset(60)
+    at.run()
+    at.checkbox(key="training_standardize_x").check().run()
+    at.selectbox(key="training_optimizer").set_value("Adam").run()
+    at.button(key="training_train").click().run()
+    assert not at.exception and not errors(at)
+    assert list(at.dataframe[0].value.columns) == ["training", "validation"]
+    fit = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert fit["layout"]["title"]["text"] == "Predicted vs actual"
+    trained = at.session_state[session.TRAINED]
+    assert trained.x_scaler is not None and trained.feature_names == csv_dataset(1).feature_names
+
+
+def test_models_page_model_used_when_it_fits(open_page) -> None:
+    at = open_page(PAGE)
+    at.session_state[session.MODEL] = session_model(3, 1)
+    at.selectbox(key="training_model").set_value("session").run()
+    assert any("takes 3 input(s)" in e for e in errors(at)) and not at.exception
+    at.session_state[session.MODEL] = session_model(1, 1)
+    at.run()
+    set_epochs(at, 15)
+    at.button(key="training_train").click().run()
+    assert not errors(at) and at.session_state["training_run"].epoch == 15
+    assert "nn.Tanh()" in at.code[-1].value
+
+
+def test_prediction_box_handles_lists_and_bad_text(open_page) -> None:
+    at = set_epochs(open_page(PAGE), 10)
+    at.button(key="training_train").click().run()
+    model, _, _ = plain_classic(10)
+    at.text_input(key="training_predict_1").set_value("[5, 6.5]").run()
+    table = at.dataframe[-1].value
+    expected = model(torch.tensor([[5.0], [6.5]])).detach().flatten().tolist()
+    assert table.iloc[:, 1].tolist() == pytest.approx(expected, abs=1e-5)
+    at.text_input(key="training_predict_1").set_value("open('x')").run()
+    assert not at.exception and any("prediction input" in e for e in errors(at))
+
+
+def test_changed_settings_are_flagged_for_a_trained_run(open_page) -> None:
+    at = set_epochs(open_page(PAGE), 10)
+    at.button(key="training_train").click().run()
+    at.selectbox(key="training_data").set_value("session").run()
+    assert any("no dataset from the Data page" in e for e in errors(at)) and "These settings differ" in texts(at)
+    assert at.session_state["training_run"].epoch == 10  # the trained run is kept
+    at.selectbox(key="training_data").set_value("classic").run()
+    assert not errors(at)
+    at.selectbox(key="training_loss").set_value("L1").run()
+    assert "These settings differ" in texts(at) and at.session_state["training_run"].config.loss == "MSE"
+    at.button(key="training_train").click().run()
+    assert isinstance(at.session_state["training_run"].loss_fn, nn.L1Loss)
+
+
+def test_big_data_page_dataset_offers_its_csv_with_the_script(open_page) -> None:
+    at = open_page(PAGE)
+    at.session_state[session.DATASET] = csv_dataset(1500)
+    at.selectbox(key="training_data").set_value("session").run()
+    set_epochs(at, 3)
+    at.button(key="training_train").click().run()
+    assert not at.exception and not errors(at)
+    labels = [b.label for b in at.get("download_button")]
+    assert labels[-1] == "Download data (training_data.csv)"
+    assert "open('training_data.csv'" in at.code[-1].value

@@ -1,0 +1,444 @@
+"""The training loop the Training page runs: resumable, stoppable, with a throttled live-update callback.
+
+The loop is the classic one (forward, loss, ``zero_grad``, ``backward``, ``step``)
+and keeps its per-epoch overhead tiny: on the CPU each loss is read with
+``.item()`` (about a microsecond); on a GPU, where ``.item()`` would wait for the
+device every epoch, losses stay tensors until the next live update, where they
+are copied over in one go. NaN/inf is checked at each live update.
+
+The callback runs at most every ``Throttle.min_interval`` seconds, and never so
+often that drawing takes more than ``Throttle.max_share`` of the time. It may
+return True to stop. It may also raise (Streamlit interrupts a script at its next
+``st.*`` call): it is only called between epochs, after the history is brought up
+to date, so the run stays consistent. Streamlit starts the next script run on a
+new thread while the interrupted one is still looping; ``TrainingRun.settle`` and
+the run's lock hand the run over from one to the other.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+
+from torchstart.datasets import TabularDataset
+from torchstart.errors import TorchstartError
+from torchstart.loaders import make_loader
+from torchstart.optimizers import make_optimizer
+from torchstart.session import SessionModel, TrainedModel
+from torchstart.training_setup import (
+    MODEL_LABELS,
+    PreparedData,
+    TrainingConfig,
+    build_loss,
+    build_model,
+    prepare_data,
+)
+
+
+@dataclass
+class Progress:
+    """Where a run stands, as the live view shows it."""
+
+    epoch: int
+    target: int
+    train_loss: float | None
+    val_loss: float | None
+    epochs_per_s: float
+    seconds_left: float | None
+    seconds: float = 0.0
+
+
+@dataclass
+class Throttle:
+    """Decides when the live callback may run: at most every ``min_interval`` s and at most ``max_share`` of the time."""
+
+    min_interval: float = 0.1
+    max_share: float = 0.03
+    next_at: float = 0.0
+
+    def schedule(self, started: float, finished: float) -> None:
+        """Set the next allowed time from how long the last update took."""
+        self.next_at = finished + max(self.min_interval, (finished - started) / self.max_share)
+
+
+Callback = Callable[["TrainingRun", Progress], bool | None]
+
+
+@dataclass
+class TrainingRun:
+    """One model being trained: data on the device, model, loss, optimizer and the history so far.
+
+    ``epoch`` counts finished epochs; ``target`` is how far the learner asked to train,
+    so ``target > epoch`` means training is still wanted (also after a page rerun).
+    """
+
+    config: TrainingConfig
+    data: PreparedData
+    model: nn.Module
+    loss_fn: nn.Module
+    optimizer: torch.optim.Optimizer
+    device: torch.device
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    loader: torch.utils.data.DataLoader | None = None
+    batch_weights: torch.Tensor | None = None
+    train_losses: list[float] = field(default_factory=list)
+    val_losses: list[float] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    epoch: int = 0
+    target: int = 0
+    status: str = "ready"
+    message: str = ""
+    seconds: float = 0.0
+    last_epochs_per_s: float = 0.0
+    # Run control across threads (see ``settle``): leave the loop at the next epoch; a Stop was asked for.
+    halt: bool = False
+    stop_requested: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def training_wanted(self) -> bool:
+        """True while the learner's requested epochs are not all done (and nothing went wrong)."""
+        return self.target > self.epoch and self.status not in ("diverged", "failed")
+
+    @property
+    def can_continue(self) -> bool:
+        """Continue makes sense unless the weights are NaN or the model failed."""
+        return self.status not in ("diverged", "failed")
+
+    @property
+    def final_loss(self) -> float | None:
+        """The last epoch's training loss."""
+        return self.train_losses[-1] if self.train_losses else None
+
+    def request_stop(self) -> None:
+        """Ask for the run to end after the current epoch; what was trained so far stays.
+
+        Safe to call from another thread while ``resume`` runs (it only sets flags the loop reads).
+        """
+        self.stop_requested = True
+        self.halt = True
+
+    def settle(self, wait_s: float = 60.0) -> "TrainingRun":
+        """Take the run over from a loop that may still be running on another thread, then apply a Stop.
+
+        Streamlit starts a rerun on a new thread while the interrupted run's thread
+        goes on until its next ``st.*`` call; ``halt`` makes that loop leave at the
+        next epoch and the lock makes this call wait for it.
+        """
+        self.halt = True
+        if not self.lock.acquire(timeout=wait_s):
+            raise TorchstartError("The previous training step is still busy; wait a moment and try again.")
+        try:
+            self.halt = False
+            self._apply_stop()
+        finally:
+            self.lock.release()
+        return self
+
+    def _apply_stop(self) -> None:
+        """Drop the remaining epochs if a Stop was asked for (the lock is held)."""
+        if self.stop_requested:
+            self.stop_requested = self.halt = False
+            if self.target > self.epoch:
+                self.target = self.epoch
+                self.status = "stopped"
+
+
+def start_run(config: TrainingConfig, dataset: TabularDataset | None = None,
+              session_model: SessionModel | None = None) -> TrainingRun:
+    """Prepare data, model, loss and optimizer for ``config`` (nothing trained yet)."""
+    config = config.checked()
+    data = prepare_data(config, dataset)
+    device = torch.device(config.device)
+    model = build_model(config, data.n_features, data.n_targets, session_model).to(device)
+    optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay,
+                               **config.optimizer_tuning)
+    x_train, y_train = data.x_train.to(device), data.y_train.to(device)
+    run = TrainingRun(config, data, model, build_loss(config), optimizer, device, x_train, y_train,
+                      data.x_val.to(device), data.y_val.to(device))
+    if not config.full_batch:
+        # The generator lives with the run, so Continue shuffles exactly as one longer run would.
+        generator = torch.Generator().manual_seed(config.seed)
+        run.loader = make_loader(TabularDataset(x_train, y_train, data.feature_names, data.target_names),
+                                 config.batch_size, shuffle=config.shuffle, generator=generator)
+        n = len(x_train)
+        sizes = [min(config.batch_size, n - start) for start in range(0, n, config.batch_size)]
+        run.batch_weights = torch.tensor(sizes, dtype=torch.float64, device=device) / n
+    return run
+
+
+def train(run: TrainingRun, epochs: int, callback: Callback | None = None,
+          throttle: Throttle | None = None) -> TrainingRun:
+    """Train ``epochs`` more epochs (see ``resume``)."""
+    run.target = run.epoch + epochs
+    return resume(run, callback, throttle)
+
+
+def resume(run: TrainingRun, callback: Callback | None = None, throttle: Throttle | None = None,
+           wait_s: float = 60.0) -> TrainingRun:
+    """Train until ``run.target``, calling ``callback`` between epochs when the throttle allows.
+
+    Returns the run with status ``done``, ``stopped`` (the callback returned True or
+    ``request_stop`` was called), ``diverged`` (a NaN/inf loss, named in ``run.message``)
+    or ``failed``; or still ``running`` when another thread took the run over (``settle``).
+    """
+    if not run.lock.acquire(timeout=wait_s):
+        raise TorchstartError("The previous training step is still busy; wait a moment and try again.")
+    try:
+        run._apply_stop()
+        if run.training_wanted:
+            _train_locked(run, callback, throttle or Throttle())
+            run._apply_stop()
+            if run.status == "running" and run.epoch >= run.target:
+                run.status = "done"
+    finally:
+        run.lock.release()
+    return run
+
+
+def _train_locked(run: TrainingRun, callback: Callback | None, throttle: Throttle) -> None:
+    """The loop itself; the caller holds ``run.lock``."""
+    run.status = "running"
+    pending: list = []  # floats on the CPU, loss tensors on a GPU (see the module docstring)
+    pending_val: list = []
+    on_cpu = run.device.type == "cpu"
+    start_epoch, started = run.epoch, time.perf_counter()
+    throttle.next_at = started  # the first epoch is drawn at once
+    model, loss_fn, optimizer = run.model, run.loss_fn, run.optimizer
+    x, y, xv, yv = run.x_train, run.y_train, run.x_val, run.y_val
+    validate = len(xv) > 0
+    model.train()
+    try:
+        for _ in range(run.target - run.epoch):
+            if run.halt:
+                break
+            if run.loader is None:
+                loss = loss_fn(model(x), y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                pending.append(loss.item() if on_cpu else loss.detach())
+            else:
+                epoch_loss = _minibatch_epoch(run)
+                pending.append(epoch_loss.item() if on_cpu else epoch_loss)
+            if validate:
+                model.eval()
+                with torch.no_grad():
+                    val_loss = loss_fn(model(xv), yv)
+                pending_val.append(val_loss.item() if on_cpu else val_loss)
+                model.train()
+            now = time.perf_counter()
+            if now >= throttle.next_at:
+                if not _flush(run, pending, pending_val):
+                    break
+                if callback is not None and callback(run, _progress(run, start_epoch, started, now)):
+                    run.request_stop()
+                    break
+                throttle.schedule(now, time.perf_counter())
+    except RuntimeError as exc:
+        # Shapes or dtypes torch refuses (e.g. a model that does not fit the data): say so, keep what was trained.
+        _flush(run, pending, pending_val)
+        run.status = "failed"
+        run.message = f"Training stopped at epoch {run.epoch + 1}: PyTorch says: {str(exc).splitlines()[0]}"
+    else:
+        _flush(run, pending, pending_val)
+    finally:
+        elapsed = time.perf_counter() - started
+        run.seconds += elapsed
+        run.last_epochs_per_s = (run.epoch - start_epoch) / elapsed if elapsed > 0 else 0.0
+
+
+def _minibatch_epoch(run: TrainingRun) -> torch.Tensor:
+    """One pass over the shuffled mini-batches; the epoch loss is the row-weighted mean of batch losses."""
+    model, loss_fn, optimizer = run.model, run.loss_fn, run.optimizer
+    batch_losses = []
+    for xb, yb in run.loader:
+        loss = loss_fn(model(xb), yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        batch_losses.append(loss.detach())
+    # In float64, like the exported script's running sum of loss.item() * len(batch).
+    return torch.stack(batch_losses).double() @ run.batch_weights
+
+
+def _as_float64(values: list) -> torch.Tensor:
+    """Pending losses (floats, or tensors on a GPU: one copy for all) as a CPU float64 tensor."""
+    if isinstance(values[0], float):
+        return torch.tensor(values, dtype=torch.float64)
+    return torch.stack(values).double().cpu()
+
+
+def _flush(run: TrainingRun, pending: list, pending_val: list) -> bool:
+    """Move pending losses into the history and stop on NaN/inf; False if diverged."""
+    if not pending:
+        return True
+    losses = _as_float64(pending)
+    vals = _as_float64(pending_val) if pending_val else None
+    pending.clear()
+    pending_val.clear()
+    bad = ~torch.isfinite(losses)
+    if vals is not None:
+        bad |= ~torch.isfinite(vals)
+    diverged = bool(bad.any())
+    # Keep epochs up to and including the first non-finite one: the chart shows where it blew up.
+    n_ok = int(bad.to(torch.int8).argmax()) + 1 if diverged else len(losses)
+    first = run.epoch
+    run.train_losses.extend(losses[:n_ok].tolist())
+    if vals is not None:
+        run.val_losses.extend(vals[:n_ok].tolist())
+    run.epoch += n_ok
+    _extend_log(run, first)
+    if diverged:
+        _report_divergence(run)
+        return False
+    return True
+
+
+def _extend_log(run: TrainingRun, first: int) -> None:
+    """Add the classic ``Epoch [k/N], Loss: ...`` lines for epochs finished since ``first``."""
+    every = run.config.log_every
+    for epoch in range((first // every + 1) * every, run.epoch + 1, every):
+        line = f"Epoch [{epoch}/{run.target}], Loss: {run.train_losses[epoch - 1]:.4f}"
+        if run.val_losses:
+            line += f", Val loss: {run.val_losses[epoch - 1]:.4f}"
+        run.log.append(line)
+
+
+def _report_divergence(run: TrainingRun) -> None:
+    """Name the non-finite loss, where it appeared, and what to change."""
+    value = run.train_losses[-1]
+    which = "training"
+    if run.val_losses and math.isfinite(value):
+        value, which = run.val_losses[-1], "validation"
+    kind = "NaN (not a number)" if math.isnan(value) else "infinite"
+    cfg = run.config
+    run.status = "diverged"
+    run.target = run.epoch
+    run.message = (
+        f"The {which} loss became {kind} at epoch {run.epoch}: the run diverged. With learning rate "
+        f"{cfg.lr:g} the {cfg.optimizer} steps overshoot and grow until the numbers overflow. "
+        f"Lower the learning rate (try {cfg.lr / 10:g}), turn on standardization for large inputs, "
+        "then press Train to start again."
+    )
+
+
+def _progress(run: TrainingRun, start_epoch: int, started: float, now: float) -> Progress:
+    """Epoch, latest losses, speed and time left for the live view."""
+    elapsed = now - started
+    rate = (run.epoch - start_epoch) / elapsed if elapsed > 0 else 0.0
+    left = (run.target - run.epoch) / rate if rate > 0 else None
+    return Progress(run.epoch, run.target, run.final_loss, run.val_losses[-1] if run.val_losses else None,
+                    rate, left)
+
+
+def progress_text(p: Progress) -> str:
+    """Epoch, current loss, speed and time left in one line."""
+    parts = [f"Epoch {p.epoch:,} / {p.target:,}"]
+    if p.train_loss is not None:
+        parts.append(f"loss {p.train_loss:.4g}" + (f" (validation {p.val_loss:.4g})" if p.val_loss is not None else ""))
+    if p.epochs_per_s:
+        parts.append(f"{p.epochs_per_s:,.0f} epochs/s")
+    if p.seconds_left is not None:
+        parts.append(f"about {p.seconds_left:,.1f} s left")
+    elif p.seconds:
+        parts.append(f"{p.seconds:,.2f} s of training")
+    return " · ".join(parts)
+
+
+def progress_of(run: TrainingRun) -> Progress:
+    """A Progress for a run that is not training right now."""
+    return Progress(run.epoch, max(run.target, run.epoch), run.final_loss,
+                    run.val_losses[-1] if run.val_losses else None, run.last_epochs_per_s, None, run.seconds)
+
+
+@torch.no_grad()
+def predict(run: TrainingRun, raw_x: torch.Tensor) -> torch.Tensor:
+    """The model's output in original units for features in original units (CPU tensors in and out)."""
+    data = run.data
+    x = data.x_scaler.transform(raw_x) if data.x_scaler else raw_x
+    was_training = run.model.training
+    run.model.eval()
+    y = run.model(x.to(run.device)).cpu()
+    run.model.train(was_training)
+    return data.y_scaler.inverse(y) if data.y_scaler else y
+
+
+def describe(run: TrainingRun) -> str:
+    """One line saying what was trained, on what, how long."""
+    cfg = run.config
+    model = MODEL_LABELS[cfg.model].split(":")[0].split(" (")[0]
+    return (f"{model} on {run.data.name}: {cfg.loss} loss, {cfg.optimizer} (lr {cfg.lr:g}), "
+            f"{run.epoch:,} epochs, seed {cfg.seed}")
+
+
+def trained_model(run: TrainingRun) -> TrainedModel:
+    """The hand-off to the Checkpoints page: a CPU copy of the model plus names and scalers."""
+    import copy
+
+    model = copy.deepcopy(run.model).cpu().eval()
+    return TrainedModel(model, list(run.data.feature_names), list(run.data.target_names), describe(run),
+                        run.data.x_scaler, run.data.y_scaler,
+                        extra={"epochs": run.epoch, "final_loss": run.final_loss, "config": run.config})
+
+
+def require_trained(run: TrainingRun | None) -> TrainingRun:
+    """The run if it has trained at least one epoch, else a message saying to press Train."""
+    if run is None or run.epoch == 0:
+        raise TorchstartError("Nothing is trained yet: press Train first.")
+    return run
+
+
+@dataclass
+class FitData:
+    """What the fit chart needs: points in original units and the model's predictions for them.
+
+    One feature: ``grid_x``/``grid_y`` trace the model's curve over the data's range.
+    Several: ``pred_train``/``pred_val`` are predictions for the shown points (first target).
+    """
+
+    feature_name: str
+    target_name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    grid_x: torch.Tensor | None = None
+    grid_y: torch.Tensor | None = None
+    pred_train: torch.Tensor | None = None
+    pred_val: torch.Tensor | None = None
+    true_y: torch.Tensor | None = None
+
+
+def _spread(n: int, limit: int) -> torch.Tensor:
+    """At most ``limit`` row indices spread evenly over ``n`` rows (all rows when few)."""
+    return torch.arange(n) if n <= limit else torch.linspace(0, n - 1, limit).long()
+
+
+def fit_data(run: TrainingRun, max_points: int = 1000, grid_points: int = 100) -> FitData:
+    """Points (at most ``max_points`` per split) and the model's current predictions, for the fit chart."""
+    data = run.data
+    tr, va = _spread(len(data.raw_x_train), max_points), _spread(len(data.raw_x_val), max_points)
+    fit = FitData(data.feature_names[0] if data.n_features == 1 else "actual", data.target_names[0],
+                  data.raw_x_train[tr], data.raw_y_train[tr, :1], data.raw_x_val[va], data.raw_y_val[va, :1])
+    if data.n_features == 1:
+        both = torch.cat([data.raw_x_train, data.raw_x_val])
+        low, high = both.min().item(), both.max().item()
+        margin = 0.1 * (high - low) or 1.0
+        fit.grid_x = torch.linspace(low - margin, high + margin, grid_points)[:, None]
+        fit.grid_y = predict(run, fit.grid_x)[:, :1]
+        if data.true_weight is not None and data.true_weight.shape == (1, 1):
+            fit.true_y = fit.grid_x * data.true_weight[0, 0] + data.true_bias[0]
+    else:
+        fit.pred_train = predict(run, fit.x_train)[:, :1]
+        fit.pred_val = predict(run, fit.x_val)[:, :1]
+    return fit

@@ -1,0 +1,268 @@
+"""What a learner takes home from the Training page: the ``.pth`` of the state_dict and a standalone script.
+
+The script is plain PyTorch (no torchstart import) and repeats the page's run
+step for step: same data, split, standardization, seed, model, loss, optimizer,
+batches and loop, so it prints the same losses.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import numpy as np
+import torch
+from torch import nn
+
+from torchstart.optimizers import optimizer_code
+from torchstart.session import SessionModel
+from torchstart.training import TrainingRun
+from torchstart.training_setup import LOSSES, split_sizes
+
+# Data from the Data page is written into the script up to this many numbers; beyond, it goes in a CSV.
+EMBED_LIMIT = 2_000
+CSV_NAME = "training_data.csv"
+
+# Layers whose repr is valid constructor code (e.g. ``Linear(in_features=3, out_features=8, bias=True)``).
+_REPR_LAYERS = {
+    "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "ELU", "Softplus", "Identity",
+    "Dropout", "BatchNorm1d", "LayerNorm", "Flatten", "Softmax", "Hardtanh", "PReLU", "Mish",
+}
+
+
+def state_dict_bytes(model: nn.Module) -> bytes:
+    """``torch.save(model.state_dict())`` into memory, tensors on the CPU so the file loads anywhere."""
+    buffer = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
+    return buffer.getvalue()
+
+
+def number(value: float) -> str:
+    """The shortest text that reads back to the same float32 (``0.3``, not ``0.30000001192092896``)."""
+    text = str(np.float32(value))
+    return text if any(c in text for c in ".en") else text + ".0"
+
+
+def tensor_literal(values: torch.Tensor) -> str:
+    """``torch.tensor([[...], ...])`` text for a 2-D float tensor, one row per line when long."""
+    rows = ["[" + ", ".join(number(v) for v in row) + "]" for row in values.tolist()]
+    if len(rows) <= 8:
+        return "torch.tensor([" + ", ".join(rows) + "])"
+    return "torch.tensor([\n    " + ",\n    ".join(rows) + ",\n])"
+
+
+def module_code(module: nn.Module) -> str | None:
+    """Constructor code for ``nn.Sequential`` stacks of standard layers, or None when that is not possible."""
+    name = type(module).__name__
+    if isinstance(module, nn.Sequential) and type(module) is nn.Sequential:
+        parts = [module_code(child) for child in module]
+        if any(p is None for p in parts):
+            return None
+        inner = "".join(f"    {p.replace(chr(10), chr(10) + '    ')},\n" for p in parts)
+        return f"nn.Sequential(\n{inner})"
+    if name in _REPR_LAYERS and type(module).__module__.startswith("torch.nn.modules") and not list(module.children()):
+        return f"nn.{module!r}"
+    return None
+
+
+def model_code(run: TrainingRun, session_model: SessionModel | None = None) -> str:
+    """The line(s) that build the model, e.g. ``model = nn.Linear(1, 1)``."""
+    cfg, data = run.config, run.data
+    if cfg.model == "linear":
+        return f"model = nn.Linear({data.n_features}, {data.n_targets})"
+    built = module_code(run.model)
+    if built is not None:
+        return f"model = {built}"
+    source = session_model.code if session_model is not None else ""
+    return ("# The Models page's code for its model (it must assign `model`):\n" + source.strip()
+            if source.strip() else "model = ...  # the Models page model; its code was not available")
+
+
+def needs_csv(run: TrainingRun) -> bool:
+    """Whether the script reads its data from a CSV (a Data page dataset too big to write into it)."""
+    if run.config.data != "session":
+        return False
+    x, y = _all_rows(run)
+    return x.numel() + y.numel() > EMBED_LIMIT
+
+
+def data_csv(run: TrainingRun) -> bytes | None:
+    """The Data page dataset as CSV (features then targets) when the script needs it, else None."""
+    if not needs_csv(run):
+        return None
+    x, y = _all_rows(run)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(run.data.feature_names + run.data.target_names)
+    writer.writerows([number(v) for v in row] for row in torch.cat([x, y], 1).tolist())
+    return text.getvalue().encode()
+
+
+def clean(text: str, limit: int = 120) -> str:
+    """Learner-given names made safe for a comment or docstring: no line breaks, quotes or backslashes."""
+    text = re.sub(r"[\x00-\x1f\x7f]", " ", str(text)).replace('"', "'").replace("\\", "/")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _all_rows(run: TrainingRun) -> tuple[torch.Tensor, torch.Tensor]:
+    """All rows in their original order (the split is redone by the script)."""
+    source = run.data.source
+    return source.features, source.targets
+
+
+def _data_lines(run: TrainingRun) -> list[str]:
+    """Code that makes ``x`` and ``y``: the same tensors the page loaded."""
+    cfg = run.config
+    if cfg.data == "classic":
+        return ["# The classic data: four points on y = 2x",
+                "x = torch.tensor([[1.0], [2.0], [3.0], [4.0]])",
+                "y = torch.tensor([[2.0], [4.0], [6.0], [8.0]])"]
+    if cfg.data == "line":
+        return [f"# A synthetic line y = slope * x + intercept + noise, from its own seeded generator",
+                f"n, slope, intercept, noise = {cfg.rows}, {cfg.slope!r}, {cfg.intercept!r}, {cfg.noise!r}",
+                f"gen = torch.Generator().manual_seed({cfg.data_seed})",
+                "x = torch.rand(n, 1, generator=gen) * 10 - 5",
+                "y = slope * x + intercept + noise * torch.randn(n, 1, generator=gen)"]
+    if cfg.data == "multi":
+        return [f"# A synthetic linear set with {cfg.features} features, from its own seeded generator",
+                f"n, n_features, noise = {cfg.rows}, {cfg.features}, {cfg.noise!r}",
+                f"gen = torch.Generator().manual_seed({cfg.data_seed})",
+                "true_w = torch.randint(-3, 4, (n_features, 1), generator=gen).float()",
+                "true_b = torch.randint(-2, 3, (1,), generator=gen).float()",
+                "x = torch.randn(n, n_features, generator=gen)",
+                "y = x @ true_w + true_b + noise * torch.randn(n, 1, generator=gen)"]
+    x, y = _all_rows(run)
+    names = clean(f"features {', '.join(run.data.feature_names)}; target {', '.join(run.data.target_names)}")
+    if x.numel() + y.numel() <= EMBED_LIMIT:
+        return [f"# {clean(run.data.name)} from the Data page ({names})",
+                f"x = {tensor_literal(x)}", f"y = {tensor_literal(y)}"]
+    return [f"# {clean(run.data.name)} from the Data page ({names}): download {CSV_NAME} next to this script",
+            f"with open({CSV_NAME!r}, newline='') as f:",
+            "    rows = [[float(v) for v in row] for row in list(csv.reader(f))[1:]]",
+            "table = torch.tensor(rows)",
+            f"x, y = table[:, :{x.shape[1]}], table[:, {x.shape[1]}:]"]
+
+
+def _split_lines(run: TrainingRun, n_rows: int) -> list[str]:
+    """Split and standardization code; leaves ``x_train`` etc. (or keeps ``x``/``y`` when there is neither)."""
+    cfg, data = run.config, run.data
+    n_train, n_val = split_sizes(n_rows, cfg)
+    lines: list[str] = []
+    if n_val:
+        lines += ["", f"# Hold out {n_val} of {n_rows} rows for validation: a seeded random permutation",
+                  f"perm = torch.randperm(len(x), generator=torch.Generator().manual_seed({cfg.seed}))",
+                  f"x_train, y_train = x[perm[{n_val}:]], y[perm[{n_val}:]]",
+                  f"x_val, y_val = x[perm[:{n_val}]], y[perm[:{n_val}]]"]
+    elif data.x_scaler or data.y_scaler:
+        lines += ["", "x_train, y_train = x, y"]
+    for var, on in (("x", data.x_scaler), ("y", data.y_scaler)):
+        if on:
+            lines += ["", f"# Standardize {var} with the mean and std of the training rows only",
+                      f"{var}_mean, {var}_std = {var}_train.mean(0), {var}_train.std(0, unbiased=False)",
+                      f"{var}_std[{var}_std == 0] = 1.0",
+                      f"{var}_train = ({var}_train - {var}_mean) / {var}_std"]
+            if n_val:
+                lines.append(f"{var}_val = ({var}_val - {var}_mean) / {var}_std")
+    return lines
+
+
+def training_script(run: TrainingRun, epochs: int | None = None, session_model: SessionModel | None = None) -> str:
+    """A standalone script that repeats this run for ``epochs`` (default: the epochs trained so far)."""
+    cfg, data = run.config, run.data
+    epochs = epochs if epochs is not None else run.epoch
+    x_all, _ = _all_rows(run)
+    n_rows = len(x_all)
+    split = split_sizes(n_rows, cfg)[1] > 0
+    named = split or data.x_scaler is not None or data.y_scaler is not None
+    xt, yt = ("x_train", "y_train") if named else ("x", "y")
+    minibatch = not cfg.full_batch
+    cuda = run.device.type == "cuda"
+
+    out = ['"""Reproduce a torchstart Training page run with plain PyTorch.', "",
+           f"{_describe_config(run)}, {epochs:,} epochs.", '"""', ""]
+    if needs_csv(run):
+        out.append("import csv")
+    out += ["import torch", "import torch.nn as nn", "import torch.optim as optim"]
+    if minibatch:
+        out.append("from torch.utils.data import DataLoader, TensorDataset")
+    out += [""] + _data_lines(run) + _split_lines(run, n_rows)
+    if cuda:
+        out += ["", 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")',
+                f"{xt}, {yt} = {xt}.to(device), {yt}.to(device)"]
+        if split:
+            out.append("x_val, y_val = x_val.to(device), y_val.to(device)")
+    out += ["", f"torch.manual_seed({cfg.seed})", model_code(run, session_model)]
+    if cuda:
+        out.append("model = model.to(device)")
+    out.append(f"criterion = nn.{LOSSES[cfg.loss].__name__}()")
+    opt = optimizer_code(cfg.optimizer, cfg.lr, cfg.weight_decay, **cfg.optimizer_tuning)
+    out.append("optimizer = " + re.sub(r"^torch\.optim\.", "optim.", opt))
+    if minibatch:
+        out += [f"loader = DataLoader(TensorDataset({xt}, {yt}), batch_size={cfg.batch_size}, "
+                f"shuffle={cfg.shuffle}, generator=torch.Generator().manual_seed({cfg.seed}))"]
+    out += ["", f"num_epochs = {epochs}"] + _loop_lines(run, xt, yt, split, minibatch)
+    out += _prediction_lines(run)
+    out += ["", 'torch.save(model.state_dict(), "model.pth")']
+    return "\n".join(out) + "\n"
+
+
+def _loop_lines(run: TrainingRun, xt: str, yt: str, split: bool, minibatch: bool) -> list[str]:
+    """The training loop, printing the page's log lines and the final loss."""
+    every = run.config.log_every
+    lines = ["for epoch in range(num_epochs):"]
+    if split:
+        lines.append("    model.train()")
+    if minibatch:
+        lines += ["    epoch_loss = 0.0",
+                  "    for xb, yb in loader:",
+                  "        outputs = model(xb)",
+                  "        loss = criterion(outputs, yb)",
+                  "        optimizer.zero_grad()",
+                  "        loss.backward()",
+                  "        optimizer.step()",
+                  "        epoch_loss += loss.item() * len(xb)",
+                  f"    epoch_loss /= len({xt})"]
+        value = "epoch_loss"
+    else:
+        lines += [f"    outputs = model({xt})",
+                  f"    loss = criterion(outputs, {yt})",
+                  "    optimizer.zero_grad()",
+                  "    loss.backward()",
+                  "    optimizer.step()"]
+        value = "loss.item()"
+    message = f"f'Epoch [{{epoch+1}}/{{num_epochs}}], Loss: {{{value}:.4f}}'"
+    if split:
+        lines += ["    model.eval()", "    with torch.no_grad():",
+                  "        val_loss = criterion(model(x_val), y_val).item()"]
+        message = message[:-1] + ", Val loss: {val_loss:.4f}'"
+    lines += [f"    if (epoch + 1) % {every} == 0:", f"        print({message})"]
+    lines.append(f"print(f'Final training loss: {{{value}!r}}')")
+    if split:
+        lines.append("print(f'Final validation loss: {val_loss!r}')")
+    return lines
+
+
+def _prediction_lines(run: TrainingRun) -> list[str]:
+    """For one feature: the prediction for input 5 in original units, as the classic script shows."""
+    data = run.data
+    if data.n_features != 1:
+        return []
+    lines = ["", "# Predict for a new input (original units)", "model.eval()", "with torch.no_grad():",
+             "    new_x = torch.tensor([[5.0]])"]
+    model_in = "(new_x - x_mean) / x_std" if data.x_scaler else "new_x"
+    if run.device.type == "cuda":
+        model_in = f"({model_in}).to(device)"
+    out = f"model({model_in})"
+    if data.y_scaler:
+        out = f"{out} * y_std + y_mean"
+    lines += [f"    prediction = {out}", "print(f'Prediction for input 5.0: {prediction.squeeze().tolist()}')"]
+    return lines
+
+
+def _describe_config(run: TrainingRun) -> str:
+    """The run's recipe in a sentence for the script's docstring."""
+    cfg = run.config
+    batch = "full batch" if cfg.full_batch else f"batches of {cfg.batch_size}"
+    return (f"Data: {clean(run.data.name)}. Model: {cfg.model}. Loss: {cfg.loss}. Optimizer: {cfg.optimizer} "
+            f"(lr {cfg.lr:g}, weight decay {cfg.weight_decay:g}). {batch.capitalize()}, seed {cfg.seed}")

@@ -1,0 +1,125 @@
+"""Plotly figures for the Training page: the loss curve and the fit (line over points, or predicted vs actual).
+
+Figures are built from results (histories, ``FitData``) and never from a model.
+Long histories are downsampled to a bounded number of points, keeping each
+bucket's lowest and highest value so spikes stay visible.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from torchstart.training import FitData, TrainingRun, fit_data
+
+MAX_CURVE_POINTS = 1000
+TRAIN_COLOR, VAL_COLOR, MODEL_COLOR, TRUE_COLOR = "#1f77b4", "#ff7f0e", "#d62728", "#7f7f7f"
+_MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+
+
+def downsample(values: Sequence[float], max_points: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """(1-based epochs, values) with at most ``max_points`` points: each bucket's min and max, plus the ends."""
+    y = np.asarray(values, dtype=float)
+    n = len(y)
+    epochs = np.arange(1, n + 1)
+    if n <= max_points:
+        return epochs, y
+    buckets = max(1, (max_points - 2) // 2)
+    size = -(-n // buckets)  # ceil: every row of the reshape holds at least one real value
+    rows = -(-n // size)
+    padded = np.full(rows * size, np.nan)
+    padded[:n] = y
+    grid = padded.reshape(rows, size)
+    starts = np.arange(rows) * size
+    lows = starts + np.argmin(np.where(np.isnan(grid), np.inf, grid), axis=1)
+    highs = starts + np.argmax(np.where(np.isnan(grid), -np.inf, grid), axis=1)
+    keep = np.unique(np.concatenate([[0, n - 1], np.minimum(lows, n - 1), np.minimum(highs, n - 1)]))
+    return epochs[keep], y[keep]
+
+
+def log_ticks(values: np.ndarray) -> list[float]:
+    """1-2-5 tick values spanning the positive finite ``values`` (only powers of ten over many decades)."""
+    positive = values[np.isfinite(values) & (values > 0)]
+    if not len(positive):
+        return []
+    low, high = int(np.floor(np.log10(positive.min()))), int(np.ceil(np.log10(positive.max())))
+    steps = (1, 2, 5) if high - low <= 3 else (1,)
+    stride = max(1, -(-(high - low) // 7))  # at most about 8 labels over many decades
+    ticks = [m * 10.0**k for k in range(low, high + 1, stride) for m in steps]
+    inside = [t for t in ticks if positive.min() / 1.5 <= t <= positive.max() * 1.5]
+    return inside if len(inside) >= 2 else ticks
+
+
+def loss_figure(train: Sequence[float], val: Sequence[float] = (), log_y: bool = True,
+                max_points: int = MAX_CURVE_POINTS, loss_name: str = "loss") -> go.Figure:
+    """Training (and validation) loss per epoch, downsampled to at most ``max_points`` per curve."""
+    traces = []
+    for name, values, color in (("training", train, TRAIN_COLOR), ("validation", val, VAL_COLOR)):
+        if len(values):
+            x, y = downsample(values, max_points)
+            traces.append({"type": "scatter", "mode": "lines", "name": name, "x": x, "y": y,
+                           "line": {"color": color, "width": 2}})
+    y_axis: dict = {"title": {"text": loss_name}, "type": "log" if log_y else "linear"}
+    notes = [] if traces else [{"text": "The loss of every epoch appears here while it trains.", "showarrow": False,
+                                "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}]
+    if not traces:
+        y_axis["showticklabels"] = False
+    if log_y and traces:
+        # Plotly labels log axes with bare digits (5, 2, 1, 5...); explicit 1-2-5 ticks read as numbers.
+        ticks = log_ticks(np.concatenate([t["y"] for t in traces]))
+        y_axis |= {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
+    return go.Figure({
+        "data": traces,
+        "layout": {
+            "title": {"text": f"{loss_name} per epoch" + (" (log scale)" if log_y else "")},
+            "xaxis": {"title": {"text": "epoch"}, "rangemode": "tozero"},
+            "yaxis": y_axis,
+            "height": 360, "margin": _MARGIN, "legend": {"orientation": "h", "y": -0.2}, "annotations": notes,
+        },
+    })
+
+
+def _points(name: str, x, y, color: str) -> dict:
+    """A scatter trace of data points."""
+    return {"type": "scatter", "mode": "markers", "name": name, "x": np.asarray(x).ravel(),
+            "y": np.asarray(y).ravel(), "marker": {"color": color, "size": 7, "opacity": 0.7}}
+
+
+def fit_figure(fit: FitData) -> go.Figure:
+    """One feature: points and the model's curve (and the true line); several: predicted vs actual."""
+    traces = []
+    if fit.grid_x is not None:
+        if fit.true_y is not None:
+            traces.append({"type": "scatter", "mode": "lines", "name": "true line", "x": fit.grid_x.ravel().numpy(),
+                           "y": fit.true_y.ravel().numpy(), "line": {"color": TRUE_COLOR, "dash": "dash"}})
+        traces.append({"type": "scatter", "mode": "lines", "name": "model", "x": fit.grid_x.ravel().numpy(),
+                       "y": fit.grid_y.ravel().numpy(), "line": {"color": MODEL_COLOR, "width": 3}})
+        # Points last, so they sit on top of the lines.
+        traces.append(_points("training points", fit.x_train[:, 0], fit.y_train, TRAIN_COLOR))
+        if len(fit.x_val):
+            traces.append(_points("validation points", fit.x_val[:, 0], fit.y_val, VAL_COLOR))
+        title, x_title, y_title = "The model's line over the data", fit.feature_name, fit.target_name
+    else:
+        traces.append(_points("training rows", fit.y_train, fit.pred_train, TRAIN_COLOR))
+        if len(fit.x_val):
+            traces.append(_points("validation rows", fit.y_val, fit.pred_val, VAL_COLOR))
+        values = np.concatenate([np.asarray(t["x"]) for t in traces] + [np.asarray(t["y"]) for t in traces])
+        finite = values[np.isfinite(values)]
+        low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        traces.append({"type": "scatter", "mode": "lines", "name": "perfect (predicted = actual)",
+                       "x": [low, high], "y": [low, high], "line": {"color": TRUE_COLOR, "dash": "dash"}})
+        title, x_title, y_title = "Predicted vs actual", f"actual {fit.target_name}", f"predicted {fit.target_name}"
+    return go.Figure({
+        "data": traces,
+        "layout": {"title": {"text": title}, "xaxis": {"title": {"text": x_title}},
+                   "yaxis": {"title": {"text": y_title}}, "height": 360, "margin": _MARGIN,
+                   "legend": {"orientation": "h", "y": -0.2}},
+    })
+
+
+def live_figures(run: TrainingRun, log_y: bool = True) -> tuple[go.Figure, go.Figure]:
+    """The two charts the page redraws while training: loss curve and fit."""
+    loss_name = f"{run.config.loss} loss"
+    return loss_figure(run.train_losses, run.val_losses, log_y, loss_name=loss_name), fit_figure(fit_data(run))

@@ -1,0 +1,357 @@
+"""What a training run is made of: the learner's choices, the prepared data split, the model and the loss.
+
+One declarative table (``PARAMS``) holds every setting with its default and cap;
+``TrainingConfig`` is the checked set of choices; ``prepare_data`` turns a data
+choice into a train/validation split (standardized on the training rows only);
+``build_model`` makes the seeded model. No streamlit here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import torch
+from torch import nn
+
+from torchstart.datasets import TabularDataset
+from torchstart.errors import TorchstartError
+from torchstart.optimizers import OPTIMIZERS
+from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam
+from torchstart.session import SessionModel, Standardizer
+from torchstart.synthetic import classic_points, synthetic_line, synthetic_multi
+
+MAX_EPOCHS = 100_000
+MAX_ROWS = 100_000
+
+DATA_LABELS = {
+    "classic": "Classic: 4 points, y = 2x",
+    "line": "Synthetic line (slope, intercept, noise)",
+    "multi": "Synthetic multi-feature linear",
+    "session": "Dataset from the Data page",
+}
+MODEL_LABELS = {
+    "linear": "Linear: nn.Linear(in, out)",
+    "mlp": "Small MLP (Linear → ReLU → Linear)",
+    "session": "Model from the Models page",
+}
+LOSSES: dict[str, type[nn.Module]] = {
+    "MSE": nn.MSELoss,
+    "L1": nn.L1Loss,
+    "Smooth L1 (Huber)": nn.SmoothL1Loss,
+}
+
+PARAMS: dict[str, Any] = {
+    "data": ChoiceParam("Data", tuple(DATA_LABELS), "classic", labels=DATA_LABELS),
+    "rows": IntParam("Rows", 200, 2, MAX_ROWS, help=f"How many points to generate (at most {MAX_ROWS:,})."),
+    "slope": FloatParam("True slope", 3.0, -1000.0, 1000.0),
+    "intercept": FloatParam("True intercept", -1.0, -1000.0, 1000.0),
+    "noise": FloatParam("Noise (std of ε)", 1.0, 0.0, 1000.0),
+    "features": IntParam("Features", 3, 2, 20),
+    "data_seed": IntParam("Data seed", 0, 0, 2**31 - 1, help="Seed of the generator that draws the data."),
+    "val_share": FloatParam("Validation share", 0.2, 0.0, 0.9, step=0.05, format="%.2f",
+                            help="Share of rows held out (a seeded random choice) to measure generalisation."),
+    "standardize_x": BoolParam("Standardize features", False,
+                               help="(x − mean) / std with mean and std of the training rows only."),
+    "standardize_y": BoolParam("Standardize target", False,
+                               help="Train on a standardized target; predictions are mapped back to original units."),
+    "model": ChoiceParam("Model", tuple(MODEL_LABELS), "linear", labels=MODEL_LABELS),
+    "hidden": IntParam("Hidden units", 16, 1, 256),
+    "layers": IntParam("Hidden layers", 1, 1, 3),
+    "loss": ChoiceParam("Loss", tuple(LOSSES), "MSE"),
+    "optimizer": ChoiceParam("Optimizer", tuple(OPTIMIZERS), "SGD"),
+    "lr": FloatParam("Learning rate", 0.01, 1e-6, 10.0, step=0.001, format="%g"),
+    "weight_decay": FloatParam("Weight decay", 0.0, 0.0, 1.0, step=0.0001, format="%g"),
+    "momentum": FloatParam("Momentum", 0.9, 0.0, 0.999, step=0.05, format="%g"),
+    "epochs": IntParam("Epochs", 100, 1, MAX_EPOCHS, step=100,
+                       help=f"Passes over the training rows (at most {MAX_EPOCHS:,} per press)."),
+    "full_batch": BoolParam("Full batch", True, help="One step per epoch on all training rows, like the classic."),
+    "batch_size": IntParam("Batch size", 32, 1, MAX_ROWS),
+    "shuffle": BoolParam("Shuffle each epoch", True),
+    "seed": IntParam("Seed", 42, 0, 2**31 - 1,
+                     help="torch.manual_seed before the model is built; also seeds the split and the shuffling."),
+    "log_every": IntParam("Log every (epochs)", 10, 1, MAX_EPOCHS),
+}
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Every choice that defines a run; the defaults are the classic example."""
+
+    data: str = "classic"
+    rows: int = 200
+    slope: float = 3.0
+    intercept: float = -1.0
+    noise: float = 1.0
+    features: int = 3
+    data_seed: int = 0
+    val_share: float = 0.2
+    standardize_x: bool = False
+    standardize_y: bool = False
+    model: str = "linear"
+    hidden: int = 16
+    layers: int = 1
+    loss: str = "MSE"
+    optimizer: str = "SGD"
+    lr: float = 0.01
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    epochs: int = 100
+    full_batch: bool = True
+    batch_size: int = 32
+    shuffle: bool = True
+    seed: int = 42
+    log_every: int = 10
+    device: str = "cpu"
+
+    def checked(self) -> "TrainingConfig":
+        """Return self after checking every value against ``PARAMS`` (a ``TorchstartError`` names the bad one)."""
+        for f in fields(self):
+            if f.name in PARAMS:
+                PARAMS[f.name].check(getattr(self, f.name))
+        return self
+
+    def recipe(self) -> "TrainingConfig":
+        """The choices that define what is trained (epochs and logging left out: Continue may change them)."""
+        return replace(self, epochs=0, log_every=0)
+
+    @property
+    def uses_momentum(self) -> bool:
+        """Whether the chosen optimizer takes a momentum setting."""
+        return "momentum" in OPTIMIZERS[self.optimizer].tunable
+
+    @property
+    def optimizer_tuning(self) -> dict[str, float]:
+        """The tunable optimizer settings passed to ``make_optimizer`` / ``optimizer_code``."""
+        return {"momentum": self.momentum} if self.uses_momentum else {}
+
+
+@dataclass
+class PreparedData:
+    """The train/validation split in original units and in the units the model trains on."""
+
+    name: str
+    feature_names: list[str]
+    target_names: list[str]
+    raw_x_train: torch.Tensor
+    raw_y_train: torch.Tensor
+    raw_x_val: torch.Tensor
+    raw_y_val: torch.Tensor
+    x_scaler: Standardizer | None = None
+    y_scaler: Standardizer | None = None
+    true_weight: torch.Tensor | None = None
+    true_bias: torch.Tensor | None = None
+    notes: list[str] = field(default_factory=list)
+    # All rows in their original order, as loaded (the exported script redoes the split from these).
+    source: TabularDataset | None = None
+
+    @property
+    def x_train(self) -> torch.Tensor:
+        """Training features as the model sees them."""
+        return self.x_scaler.transform(self.raw_x_train) if self.x_scaler else self.raw_x_train
+
+    @property
+    def y_train(self) -> torch.Tensor:
+        """Training targets as the model sees them."""
+        return self.y_scaler.transform(self.raw_y_train) if self.y_scaler else self.raw_y_train
+
+    @property
+    def x_val(self) -> torch.Tensor:
+        """Validation features as the model sees them."""
+        return self.x_scaler.transform(self.raw_x_val) if self.x_scaler else self.raw_x_val
+
+    @property
+    def y_val(self) -> torch.Tensor:
+        """Validation targets as the model sees them."""
+        return self.y_scaler.transform(self.raw_y_val) if self.y_scaler else self.raw_y_val
+
+    @property
+    def n_features(self) -> int:
+        """Number of input columns."""
+        return self.raw_x_train.shape[1]
+
+    @property
+    def n_targets(self) -> int:
+        """Number of target columns."""
+        return self.raw_y_train.shape[1]
+
+    @property
+    def has_val(self) -> bool:
+        """Whether any rows were held out for validation."""
+        return len(self.raw_x_val) > 0
+
+
+def fit_standardizer(values: torch.Tensor) -> Standardizer:
+    """Per-column mean and (population) std; a constant column keeps std 1 so it maps to 0, not to NaN."""
+    mean = values.mean(0)
+    std = values.std(0, unbiased=False)
+    std[std == 0] = 1.0
+    return Standardizer(mean, std)
+
+
+def load_source(config: TrainingConfig, dataset: TabularDataset | None):
+    """The chosen dataset and, for synthetic lines, the true weight and bias."""
+    if config.data == "classic":
+        made = classic_points()
+    elif config.data == "line":
+        made = synthetic_line(config.rows, config.slope, config.intercept, config.noise, config.data_seed)
+    elif config.data == "multi":
+        made = synthetic_multi(config.rows, config.features, config.noise, config.data_seed)
+    elif dataset is None:
+        raise TorchstartError(
+            "There is no dataset from the Data page yet. Open the Data page, load or upload a CSV "
+            "and pick its target column, then come back; or choose a built-in dataset here."
+        )
+    else:
+        return dataset, None, None
+    return made.dataset, made.true_weight, made.true_bias
+
+
+def split_sizes(n_rows: int, config: TrainingConfig) -> tuple[int, int]:
+    """(training rows, validation rows); the classic 4 points always train on all four."""
+    if config.data == "classic":
+        return n_rows, 0
+    n_val = int(round(n_rows * config.val_share))
+    return n_rows - n_val, n_val
+
+
+def prepare_data(config: TrainingConfig, dataset: TabularDataset | None = None) -> PreparedData:
+    """Load the chosen data, split it with a seeded permutation and fit standardization on the training rows."""
+    source, true_weight, true_bias = load_source(config, dataset)
+    x, y = source.features, source.targets
+    if len(x) == 0:
+        raise TorchstartError(f"The dataset {source.name!r} has no rows: load one with data in it.")
+    if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
+        raise TorchstartError(
+            f"The dataset {source.name!r} holds NaN or infinite values; training on them gives a NaN loss. "
+            "Drop or fill those rows on the Data page first."
+        )
+    n_train, n_val = split_sizes(len(x), config)
+    notes = []
+    if n_train == 0:
+        raise TorchstartError(
+            f"The training split is empty: a validation share of {config.val_share:.0%} of {len(x)} rows "
+            "leaves no rows to train on. Lower the validation share or use more rows."
+        )
+    if n_val:
+        # A seeded permutation: the exported script draws the same one.
+        perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(config.seed))
+        val_idx, train_idx = perm[:n_val], perm[n_val:]
+        x_train, y_train, x_val, y_val = x[train_idx], y[train_idx], x[val_idx], y[val_idx]
+    else:
+        # No split: rows stay in their order, so the classic run is the classic script's, bit for bit.
+        x_train, y_train, x_val, y_val = x, y, x[:0], y[:0]
+        if config.val_share > 0 and config.data != "classic":
+            notes.append(f"{config.val_share:.0%} of {len(x)} rows rounds to no validation rows.")
+    x_scaler = fit_standardizer(x_train) if config.standardize_x else None
+    y_scaler = fit_standardizer(y_train) if config.standardize_y else None
+    return PreparedData(source.name, source.feature_names, source.target_names, x_train, y_train, x_val, y_val,
+                        x_scaler, y_scaler, true_weight, true_bias, notes, source)
+
+
+def mlp(n_in: int, n_out: int, hidden: int, layers: int) -> nn.Sequential:
+    """Linear → ReLU blocks, then a Linear output layer."""
+    blocks: list[nn.Module] = []
+    width = n_in
+    for _ in range(layers):
+        blocks += [nn.Linear(width, hidden), nn.ReLU()]
+        width = hidden
+    return nn.Sequential(*blocks, nn.Linear(width, n_out))
+
+
+def check_session_model(session_model: SessionModel | None, n_in: int, n_out: int) -> SessionModel:
+    """The Models page model if its input and output sizes fit the data, else a message saying why not."""
+    if session_model is None:
+        raise TorchstartError(
+            "There is no model from the Models page yet. Build one there (first layer taking "
+            f"{n_in} input{'s' * (n_in != 1)}, last layer giving {n_out}), or pick Linear or Small MLP here."
+        )
+    if session_model.in_features is None or session_model.out_features is None:
+        raise TorchstartError(
+            f"The Models page model {session_model.name!r} takes input of shape {session_model.input_shape} "
+            f"and gives {session_model.output_shape}; this page trains on table rows, so it needs a flat "
+            f"input of {n_in} feature(s) and a flat output of {n_out}. Pick Linear or Small MLP here."
+        )
+    if (session_model.in_features, session_model.out_features) != (n_in, n_out):
+        raise TorchstartError(
+            f"The Models page model {session_model.name!r} takes {session_model.in_features} input(s) and "
+            f"gives {session_model.out_features} output(s), but this data has {n_in} feature(s) and "
+            f"{n_out} target(s). Change its first/last layer on the Models page, or pick Linear or Small MLP here."
+        )
+    return session_model
+
+
+def build_model(config: TrainingConfig, n_in: int, n_out: int,
+                session_model: SessionModel | None = None) -> nn.Module:
+    """The chosen model, initialised right after ``torch.manual_seed(config.seed)``."""
+    if config.model == "session":
+        check_session_model(session_model, n_in, n_out)
+    torch.manual_seed(config.seed)
+    if config.model == "linear":
+        return nn.Linear(n_in, n_out)
+    if config.model == "mlp":
+        return mlp(n_in, n_out, config.hidden, config.layers)
+    model = session_model.build()
+    try:
+        with torch.no_grad():
+            out = model.eval()(torch.zeros(2, n_in))
+    except RuntimeError as exc:
+        raise TorchstartError(
+            f"The Models page model {session_model.name!r} fails on a batch of 2 rows with {n_in} "
+            f"feature(s): {str(exc).splitlines()[0]}. Fix its layers on the Models page."
+        ) from None
+    if tuple(out.shape) != (2, n_out):
+        raise TorchstartError(
+            f"The Models page model {session_model.name!r} turns 2 rows into shape {tuple(out.shape)}; "
+            f"training needs (2, {n_out}). Fix its last layer on the Models page."
+        )
+    model.train()
+    # Seed again so the initial weights match the exported script, which builds the model right after the seed.
+    torch.manual_seed(config.seed)
+    return session_model.build()
+
+
+def preflight(config: TrainingConfig, dataset: TabularDataset | None = None,
+              session_model: SessionModel | None = None) -> None:
+    """Raise the ``TorchstartError`` that starting a run with these settings would raise (data and model fit)."""
+    data = prepare_data(config.checked(), dataset)
+    if config.model == "session":
+        check_session_model(session_model, data.n_features, data.n_targets)
+
+
+def build_loss(config: TrainingConfig) -> nn.Module:
+    """The chosen loss module, e.g. ``nn.MSELoss()``."""
+    return LOSSES[config.loss]()
+
+
+MAX_PREDICT_ROWS = 1_000
+
+
+def parse_prediction_inputs(text: str, n_features: int) -> torch.Tensor:
+    """Rows to predict for, from text such as ``5``, ``[5, 6]`` (one feature) or ``[[1, 2, 3]]``.
+
+    Parsed with the safe literal parser (never ``eval``); the shape must fit the model's inputs.
+    """
+    from torchstart.literals import parse_literal
+
+    value = parse_literal(text, "prediction input")
+    if not isinstance(value, list):
+        value = [value]
+    if value and not isinstance(value[0], list):
+        # A flat list: one value per row for one feature, or one row of all features.
+        value = [[v] for v in value] if n_features == 1 else [value]
+    try:
+        rows = torch.tensor(value, dtype=torch.float32)
+    except (TypeError, ValueError):
+        raise TorchstartError("The prediction input must be rows of equal length, e.g. [[1, 2], [3, 4]].") from None
+    if rows.ndim != 2 or rows.shape[1] != n_features or len(rows) == 0:
+        example = "5 or [5, 6, 7]" if n_features == 1 else "[[" + ", ".join(["0"] * n_features) + "]]"
+        raise TorchstartError(
+            f"The model takes {n_features} input value(s) per row, but the input has shape {tuple(rows.shape)}. "
+            f"Type for example {example}."
+        )
+    if len(rows) > MAX_PREDICT_ROWS:
+        raise TorchstartError(f"At most {MAX_PREDICT_ROWS:,} rows at a time; got {len(rows):,}.")
+    if not torch.isfinite(rows).all():
+        raise TorchstartError("The prediction input must be finite numbers.")
+    return rows
