@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from torchstart.fair_share import background_work
+
 from pages._ui import param_input, show_code
 from torchstart import device_code, matmul_bench as mb
 from torchstart.device_figures import gflops_figure, speedup_figure
@@ -147,7 +149,8 @@ def run_live(cases: list[mb.BenchCase], settings: BenchSettings) -> None:
             bar.progress(step.fraction, text=_progress_text(step, result))
         return now > deadline  # the hard cap on total work
 
-    mb.run_benchmark(cases, settings.warmup, settings.repeats, on_step=on_step, into=result)
+    with background_work():  # other sessions' page runs go first while this measures
+        mb.run_benchmark(cases, settings.warmup, settings.repeats, on_step=on_step, into=result)
     # Later estimates use what was really measured rather than the quick probe.
     st.session_state.setdefault(RATES, {}).update(mb.measured_rates(result.measurements))
     stop_slot.empty()

@@ -9,6 +9,8 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
+from torchstart.fair_share import background_work
+
 from pages._ui import param_input
 from torchstart import session
 from torchstart.landscapes import Landscape, available_landscapes, dataset_problem
@@ -135,7 +137,8 @@ def cached_race(land: Landscape, start: tuple[float, float], specs: list[RunSpec
             bar.progress(done / max(total, 1), text=f"Racing: {done:,} of {total:,} steps (change any "
                                                            "setting to stop and restart)")
 
-    result = race(land, start, specs, steps, on_progress=progress)
+    with background_work():  # other sessions' page runs go first while this races
+        result = race(land, start, specs, steps, on_progress=progress)
     bar.empty()
     st.session_state[RESULT_KEY] = (key, result)
     return result

@@ -7,6 +7,7 @@ from pages._training_ui import (
 )
 from pages._ui import current_device, show_code, show_error
 from torchstart import session
+from torchstart.fair_share import background_work
 from torchstart.errors import TorchstartError
 from torchstart.training import resume, trained_model
 from torchstart.training_export import training_script
@@ -34,7 +35,8 @@ if run is not None:
     st.toggle("Log-scale loss axis", value=True, key=LOG_Y)
     live = LiveView()
     if run.training_wanted:
-        resume(run, live.update)
+        with background_work():  # other sessions' page runs go first while this trains
+            resume(run, live.update)
         if run.training_wanted:
             st.stop()  # a newer script run (a click meanwhile) has taken the run over and carries on
         st.rerun()  # one more run draws the idle page: enabled buttons, results, the Checkpoints hand-off

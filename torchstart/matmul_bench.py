@@ -18,6 +18,7 @@ import torch
 
 from torchstart.devices import available_devices
 from torchstart.errors import TorchstartError
+from torchstart.fair_share import give_way
 from torchstart.params import IntParam
 
 SIZE_OPTIONS: tuple[int, ...] = (64, 128, 256, 512, 1024, 2048, 4096)
@@ -176,6 +177,7 @@ def run_benchmark(cases: list[BenchCase], warmup: int, repeats: int,
             if on_step is not None and on_step(BenchStep(index * per_case + run, total, case, phase)):
                 result.stopped = True
                 break
+            give_way()  # never time a matmul while another learner's page run competes for the CPU
             seconds = time_matmul_once(a, b)
             if run >= warmup:
                 times.append(seconds)

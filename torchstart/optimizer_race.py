@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from torchstart.errors import TorchstartError
+from torchstart.fair_share import give_way
 from torchstart.landscapes import LR_RANGE, MAX_COORDINATE, Landscape
 from torchstart.optimizers import OPTIMIZERS, make_optimizer
 from torchstart.params import FloatParam, IntParam
@@ -167,6 +168,7 @@ def run_optimizer(landscape: Landscape, start: tuple[float, float], spec: RunSpe
     states: list[dict[str, float]] = [{}]
     diverged_at, note = None, ""
     for k in range(steps + 1):
+        give_way()  # another learner's page run goes first (see torchstart.fair_share)
         optimizer.zero_grad()
         loss = landscape.loss(p)
         loss.backward()

@@ -29,6 +29,7 @@ from torch import nn
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.loaders import make_loader
+from torchstart.fair_share import give_way
 from torchstart.optimizers import make_optimizer
 from torchstart.session import SessionModel, TrainedModel
 from torchstart.training_setup import (
@@ -221,6 +222,7 @@ def _train_locked(run: TrainingRun, callback: Callback | None, throttle: Throttl
         for _ in range(run.target - run.epoch):
             if run.halt:
                 break
+            give_way()  # let another learner's page run go first (see torchstart.fair_share)
             if run.loader is None:
                 loss = loss_fn(model(x), y)
                 optimizer.zero_grad()
