@@ -1,0 +1,105 @@
+"""The whole learner journey in one browser session, and sessions kept apart from each other."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from playwright.sync_api import expect
+from torch import nn
+
+from tests.browser import main_text, open_app, wait_for_run
+from tests.journey import choose, fill, go, logged_losses, table_numbers, upload_csv, write_csv
+from torchstart import session
+
+INPUT_ROW = "[[3.0, 2.0]]"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_csv_to_mlp_to_training_to_pth_to_prediction(page, tmp_path) -> None:
+    # Data: the learner's CSV becomes the session's dataset.
+    upload_csv(page, write_csv(tmp_path / "houses.csv"), target="price")
+
+    # Models: an MLP whose input (2 features) and output (1 target) fit that data.
+    go(page, "Models")
+    choose(page, "Start from a preset", "MLP")
+    expect(page.get_by_test_id("stMain")).to_contain_text("MLP: 2 → 1")
+
+    # Training: that dataset, that model; the loss falls.
+    go(page, "Training")
+    choose(page, "Data", "Dataset from the Data page")
+    page.get_by_role("tab", name="Model", exact=True).click()
+    choose(page, "Model", "Model from the Models page")
+    page.get_by_role("tab", name="Epochs, batches, seed").click()
+    fill(page, "Epochs", "400")
+    page.get_by_test_id("stMain").get_by_role("button", name="Train").click()
+    wait_for_run(page)
+    expect(page.get_by_test_id("stMain")).to_contain_text("Epoch [400/400]")
+    losses = logged_losses(page)
+    assert len(losses) == 40 and losses[-1] < 0.5 * losses[0], losses
+    fill(page, "Predict for new inputs (size, age)", INPUT_ROW)
+    trained_prediction = table_numbers(page, "size", "age", "predicted price", starts_with=[3.0, 2.0])[-1]
+
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Download model (.pth)").click()
+    pth = tmp_path / "model.pth"
+    download.value.save_as(pth)
+    state = torch.load(pth, weights_only=True)
+    mlp = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 1))
+    # The page's class names its layers (fc1, ...); in order, the tensors are a Sequential's.
+    assert [v.shape for v in state.values()] == [v.shape for v in mlp.state_dict().values()]
+    mlp.load_state_dict(dict(zip(mlp.state_dict(), state.values())))
+    assert mlp(torch.tensor([[3.0, 2.0]])).item() == pytest.approx(trained_prediction, abs=1e-3)
+
+    # Checkpoints: the downloaded file, uploaded, loads into the trained model and predicts the same.
+    go(page, "Checkpoints")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(pth))
+    wait_for_run(page)
+    page.get_by_text("passed all four checks").wait_for()
+    page.get_by_text("accepted all 6 keys").wait_for()
+    fill(page, "Inputs: rows of 2 numbers (size, age)", INPUT_ROW)
+    loaded_prediction = table_numbers(page, "size", "age", "price", starts_with=[3.0, 2.0])[-1]
+    assert loaded_prediction == pytest.approx(trained_prediction, abs=1e-4)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_two_browser_sessions_never_see_each_others_data_or_model(browser, server_url, tmp_path) -> None:
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2)]
+    alice, bob = (c.new_page() for c in contexts)
+    for pg in (alice, bob):
+        pg.base_url = server_url
+    open_app(bob, "")  # Bob is connected the whole time Alice works.
+
+    upload_csv(alice, write_csv(tmp_path / "alice_secret.csv"), target="price")
+    go(alice, "Training")
+    choose(alice, "Data", "Dataset from the Data page")
+    alice.get_by_test_id("stMain").get_by_role("button", name="Train").click()
+    wait_for_run(alice)
+    expect(alice.get_by_test_id("stMain")).to_contain_text("Epoch [100/100]")
+
+    go(bob, "Data")
+    assert "alice_secret" not in main_text(bob)
+    go(bob, "Training")
+    choose(bob, "Data", "Dataset from the Data page")
+    assert "alice_secret" not in main_text(bob)
+    expect(bob.get_by_test_id("stMain").get_by_role("button", name="Train")).to_be_visible()
+    go(bob, "Checkpoints")
+    assert "Training page's trained model" not in main_text(bob)
+    go(alice, "Checkpoints")
+    assert "Training page's trained model" in main_text(alice)
+    for c in contexts:
+        c.close()
+
+
+def test_two_apptest_sessions_keep_their_own_state(open_page, tmp_path) -> None:
+    csv = write_csv(tmp_path / "mine.csv").read_bytes()
+    alice = open_page("pages/data.py")
+    alice.radio(key="data.source").set_value(alice.radio(key="data.source").options[1]).run()
+    alice.file_uploader[0].set_value(("mine.csv", csv, "text/csv")).run()
+    assert not alice.exception
+    assert alice.session_state[session.DATASET].name.startswith("mine.csv")
+    bob = open_page("pages/data.py")
+    bob_dataset = bob.session_state[session.DATASET] if session.DATASET in bob.session_state else None
+    assert bob_dataset is None or not bob_dataset.name.startswith("mine.csv")
+    assert session.TRAINED not in bob.session_state
