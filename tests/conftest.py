@@ -151,3 +151,17 @@ def page(browser, server_url: str):
     pg.base_url = server_url  # type: ignore[attr-defined]
     yield pg
     context.close()
+
+
+# ---------------------------------------------------------------- reported figures
+
+# Lines that tests want shown after the run (e.g. the load test's p95 page run time).
+REPORT: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the figures tests reported, after pytest's own summary."""
+    if REPORT:
+        terminalreporter.section("torchstart figures")
+        for line in REPORT:
+            terminalreporter.write_line(line)

@@ -58,8 +58,12 @@ class SessionClient:
         self.timeout = timeout
         ws_url = base_url.replace("http://", "ws://") + "/_stcore/stream"
         self.ws = connect(ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout)
+        self.ws.__enter__()  # the sync client wants a context; close() leaves it
         self.last: RunResult | None = None
         self.page = ""
+        # Like a browser, every rerun carries every value the user has set: Streamlit treats
+        # a widget missing from the list as back at its default.
+        self.values: dict[str, WidgetState] = {}
 
     def run(self, page: str | None = None, widget_states: list[WidgetState] | None = None) -> RunResult:
         """Rerun ``page`` (url_path; '' is home) and wait until the script run finishes."""
@@ -68,7 +72,11 @@ class SessionClient:
         msg = BackMsg()
         msg.rerun_script.query_string = ""
         msg.rerun_script.page_name = self.page
+        triggers = [state for state in widget_states or [] if state.HasField("trigger_value")]
         for state in widget_states or []:
+            if not state.HasField("trigger_value"):
+                self.values[state.id] = state
+        for state in [*self.values.values(), *triggers]:
             msg.rerun_script.widget_states.widgets.append(state)
         start = time.perf_counter()
         self.ws.send(msg.SerializeToString())
@@ -115,4 +123,4 @@ class SessionClient:
 
     def close(self) -> None:
         """Close the websocket; the server drops the session."""
-        self.ws.close()
+        self.ws.__exit__(None, None, None)
