@@ -78,7 +78,7 @@ def device_picker() -> None:
     if st.session_state.get(session.DEVICE) not in names:
         st.session_state[session.DEVICE] = names[-1] if len(names) > 1 else "cpu"
     st.selectbox("Compute device", names, key=session.DEVICE, format_func=describe_device,
-                 help="Pages that compute (Tensors, Training, Device) run on this device. "
+                 help="The Tensors, Models, Training and Device pages compute on this device. "
                       "CUDA appears only when PyTorch can see a GPU.")
     if len(names) == 1:
         st.caption("No GPU visible to PyTorch here: everything runs on the CPU.")
