@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 from torch import nn
 
 from tests.browser import main_text, open_app, wait_for_run
+from tests.journey import upload_csv, write_csv
 from tests.test_training_core import plain_classic
 
 
@@ -91,16 +92,7 @@ def test_stop_and_continue_a_long_run(page: Page, tmp_path) -> None:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_uploaded_csv_trains_stops_continues_and_downloads(page: Page, tmp_path) -> None:
-    rows = ["size,age,price"] + [f"{i % 7},{i % 5},{2 * (i % 7) - (i % 5) + 1}" for i in range(40)]
-    csv_path = tmp_path / "houses.csv"
-    csv_path.write_text("\n".join(rows) + "\n")
-    open_app(page, "")
-    open_app(page, "data")
-    page.get_by_text("Upload a CSV").click()
-    wait_for_run(page)
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv_path))
-    wait_for_run(page)
-    page.get_by_text("Rows kept").wait_for()
+    upload_csv(page, write_csv(tmp_path / "houses.csv"), target="price")
     # To Training in the same browser session (a new URL would start a new session without the dataset).
     page.get_by_test_id("stSidebarNav").get_by_text("Training").click()
     wait_for_run(page)
