@@ -15,7 +15,8 @@ from pages._ui import param_input
 from torchstart import session
 from torchstart.landscapes import Landscape, available_landscapes, dataset_problem
 from torchstart.optimizer_figures import landscape_figure, loss_figure
-from torchstart.optimizer_race import LEARNING_RATE, SETTINGS, START, STEPS, RaceResult, RunSpec, race
+from torchstart.optimizer_race import (LEARNING_RATE, SETTINGS, START, STEPS, RaceResult, RunSpec, check_race,
+                                       race)
 from torchstart.optimizers import OPTIMIZERS
 
 PREFIX = "optimizers."
@@ -26,6 +27,12 @@ TABLE_FOR_KEY = PREFIX + "table_for"
 RESULT_KEY = PREFIX + "result"
 FIGURES_KEY = PREFIX + "figures"
 SAVED_KEY = PREFIX + "saved"
+# The race key whose Stop was pressed; the racing loop reads it (a plain read, no st.* call) every 100 steps.
+STOP_KEY = PREFIX + "stop_requested"
+STOP_BUTTON_KEY = PREFIX + "stop"
+RUN_AGAIN_KEY = PREFIX + "run_again"
+# How long a rerun waits for the stopped script run's thread to finish writing its partial race.
+STOP_WAIT_S = 10.0
 # Widget keys whose values survive a visit to another page (Streamlit forgets undrawn widgets).
 SAVED_PREFIXES = tuple(PREFIX + k for k in ("landscape", "racers", "table_for", "start.", "steps.", "lr.",
                                             "momentum.", "beta1.", "beta2.", "alpha."))
@@ -116,39 +123,95 @@ def start_from_click(land: Landscape) -> None:
         st.session_state[key] = float(f"{min(max(value, START.min_value), START.max_value):.3g}")
 
 
-def _race_key(land: Landscape, start: tuple[float, float], specs: list[RunSpec], steps: int) -> tuple:
+def race_key(land: Landscape, start: tuple[float, float], specs: list[RunSpec], steps: int) -> tuple:
     """Everything a race depends on, to skip recomputing on reruns that change nothing."""
     return (land.key, start, steps, tuple((s.optimizer, s.lr, tuple(sorted(s.settings.items()))) for s in specs))
 
 
+def _request_stop(key: tuple) -> None:
+    """Stop's callback: it runs in the new script run while the old one may still be racing, so it only sets a flag."""
+    st.session_state[STOP_KEY] = key
+
+
+def _run_again() -> None:
+    """Run again's callback: forget the Stop, so this rerun races the same settings in full."""
+    st.session_state.pop(STOP_KEY, None)
+
+
+def _settled(result: RaceResult, wait_s: float = STOP_WAIT_S) -> RaceResult:
+    """``result`` once the stopped script run's thread has finished writing it (waiting at most ``wait_s``)."""
+    deadline = time.monotonic() + wait_s
+    # The racing thread gives way to page runs (fair_share): waiting as one would slow it to a crawl.
+    with background_work():
+        while not (result.stopped or result.finished) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    return result
+
+
 def cached_race(land: Landscape, start: tuple[float, float], specs: list[RunSpec], steps: int) -> RaceResult:
-    """Run the race (with a progress bar) unless the same race is already in this session."""
-    key = _race_key(land, start, specs, steps)
+    """Run the race (with a progress bar and Stop) unless the same race is already in this session.
+
+    A stopped race stays as it is (partial) on later reruns until Run again or a new setting.
+    """
+    key = race_key(land, start, specs, steps)
+    if st.session_state.get(STOP_KEY) not in (None, key):
+        st.session_state.pop(STOP_KEY)  # the Stop was for other settings: this race runs in full
     cached = st.session_state.get(RESULT_KEY)
     if cached and cached[0] == key:
-        return cached[1]
-    bar = st.empty()
+        if cached[1].finished:
+            return cached[1]
+        if st.session_state.get(STOP_KEY) == key:
+            return _settled(cached[1])
+    check_race(land, start, specs, steps)  # refused settings keep the previous race (before it is replaced)
+    result = RaceResult(land, start, steps, [])
+    # Stored before racing: a Stop click's rerun interrupts this script run, and the partial race must survive.
+    st.session_state[RESULT_KEY] = (key, result)
+    slot = st.empty()
+    with slot.container():
+        bar_col, stop_col = st.columns([4, 1], vertical_alignment="center")
+        bar = bar_col.empty()
+        stop_col.button("Stop", key=STOP_BUTTON_KEY, icon=":material/stop:", on_click=_request_stop, args=(key,),
+                        help="End the race within 100 steps and show the paths so far.")
     last_draw = [0.0]
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int) -> bool:
+        # Read the flag before any st.* call: the redraw is where the Stop click's rerun interrupts this run.
+        if st.session_state.get(STOP_KEY) == key:
+            return True
         now = time.monotonic()
         if now - last_draw[0] > 0.1:  # redraw at most 10 times a second
             last_draw[0] = now
-            bar.progress(done / max(total, 1), text=f"Racing: {done:,} of {total:,} steps (change any "
-                                                           "setting to stop and restart)")
+            bar.progress(done / max(total, 1), text=f"Racing: {done:,} of {total:,} steps (Stop keeps the paths "
+                                                           "so far; changing a setting restarts)")
+        return False
 
     with background_work():  # other sessions' page runs go first while this races
-        result = race(land, start, specs, steps, on_progress=progress)
-    bar.empty()
-    st.session_state[RESULT_KEY] = (key, result)
+        race(land, start, specs, steps, on_progress=progress, into=result)
+    slot.empty()
     return result
+
+
+def stopped_note(result: RaceResult) -> None:
+    """Say that the race was stopped, what it got to, and offer Run again."""
+    st.info("You stopped the race: these are the paths computed so far. Press **Run again** or change any "
+            "setting to race again.", icon=":material/stop_circle:")
+    st.button("Run again", key=RUN_AGAIN_KEY, icon=":material/replay:", on_click=_run_again,
+              help="Race these settings again, in full.")
+    cut = [f"{p.spec.label} at step {p.stopped_at:,} of {result.steps:,}" for p in result.paths
+           if p.stopped_at is not None]
+    parts = [f"Stopped: {', '.join(cut)}." if cut else "Stopped between two optimizers."]
+    if result.not_run:
+        parts.append(f"Not run: {', '.join(spec.label for spec in result.not_run)}.")
+    st.caption(" ".join(parts))
 
 
 def race_figures(result: RaceResult) -> tuple[go.Figure, go.Figure]:
     """The landscape and loss figures of ``result``, built once per race (reruns reuse them)."""
     cached = st.session_state.get(FIGURES_KEY)
-    if cached is None or cached[0] is not result:
-        cached = (result, landscape_figure(result), loss_figure(result))
+    # The race's size and status too: a stopped race that was still being written is drawn again once done.
+    version = (len(result.paths), result.stopped, result.finished)
+    if cached is None or cached[0] is not result or cached[3] != version:
+        cached = (result, landscape_figure(result), loss_figure(result), version)
         st.session_state[FIGURES_KEY] = cached
     return cached[1], cached[2]
 

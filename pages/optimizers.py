@@ -4,7 +4,7 @@ import streamlit as st
 
 from pages._optimizers_ui import (CHART_KEY, TABLE_FOR_KEY, cached_race, landscape_picker, last_result,
                                   race_figures, racer_settings, restore_widget_state, save_widget_state,
-                                  start_and_steps, start_from_click)
+                                  start_and_steps, start_from_click, stopped_note)
 from pages._ui import show_code, show_error
 from torchstart.errors import TorchstartError
 from torchstart.optimizer_code import race_code
@@ -36,6 +36,8 @@ with chart_col:
             st.stop()
         st.caption("Showing the previous race until the settings above are fixed.")
 
+    if result.stopped and not result.finished:
+        stopped_note(result)
     landscape_fig, loss_fig = race_figures(result)
     for path in result.paths:
         if path.diverged_at is not None:
@@ -48,8 +50,11 @@ with chart_col:
                f"150 points each; the table below has every step (up to {MAX_STEPS:,}).")
     st.plotly_chart(loss_fig, key="optimizers.loss_chart")
 
-st.subheader("Step by step: inside optimizer.state")
 names = [p.spec.optimizer for p in result.paths]
+if not names:  # stopped before any optimizer made a step: nothing to tabulate
+    save_widget_state()
+    st.stop()
+st.subheader("Step by step: inside optimizer.state")
 if st.session_state.get(TABLE_FOR_KEY) not in names:
     st.session_state.pop(TABLE_FOR_KEY, None)
 # Open on an optimizer that keeps state (plain SGD keeps none), when one races.
@@ -64,6 +69,8 @@ st.caption("Row k: the parameters after k steps, the loss and gradient there (th
 table = step_table(path, result.landscape.param_names)
 st.dataframe(table, hide_index=True, height=320,
              column_config={c: st.column_config.NumberColumn(format="%.6g") for c in table.columns[1:]})
-show_code(race_code(result.landscape, result.start, path.spec, result.steps),
+stopped = path.stopped_at is not None
+show_code(race_code(result.landscape, result.start, path.spec, path.stopped_at if stopped else result.steps,
+                    planned=result.steps if stopped else None),
           label=f"Show code: {path.spec.label}")
 save_widget_state()

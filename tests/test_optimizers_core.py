@@ -16,7 +16,7 @@ from torchstart.landscapes import (BEALE, ILL_CONDITIONED, MAX_LANDSCAPE_ROWS, R
                                    classic_landscape, dataset_landscape, dataset_problem)
 from torchstart.optimizer_code import race_code
 from torchstart.optimizer_figures import MAX_DRAWN_POINTS, MAX_FRAMES, landscape_figure, loss_figure
-from torchstart.optimizer_race import MAX_STEPS, RunSpec, race, run_optimizer, step_table
+from torchstart.optimizer_race import MAX_STEPS, RaceResult, RunSpec, race, run_optimizer, step_table
 from torchstart.optimizers import OPTIMIZERS
 
 
@@ -299,3 +299,93 @@ def test_loss_figure_is_log_scaled_per_optimizer() -> None:
     # Distance above the minimum (-0.25), so the curve can be drawn on a log axis.
     first = plotly_values(lines[0]["y"])[0]
     assert first == pytest.approx(result.paths[0].losses[0].item() + 0.25, rel=1e-5)
+
+
+# ------------------------------------------------------------ stopping a race
+
+STOP_SPECS = [RunSpec("SGD + momentum", 0.0005, {"momentum": 0.9}), RunSpec("Adam", 0.02, {}),
+              RunSpec("RMSprop", 0.002, {})]
+
+
+def assert_prefix(part, full) -> None:
+    """``part`` is the first steps of ``full``: same points, losses, gradients and optimizer state."""
+    n = len(part.points)
+    assert 0 < n <= len(full.points)
+    assert len(part.losses) == len(part.grads) == len(part.states) == n
+    torch.testing.assert_close(part.points, full.points[:n], rtol=0, atol=0)
+    torch.testing.assert_close(part.losses, full.losses[:n], rtol=0, atol=0)
+    torch.testing.assert_close(part.grads, full.grads[:n], rtol=0, atol=0)
+    assert part.states == full.states[:n]
+
+
+def test_a_stopped_race_keeps_the_first_steps_of_the_full_race() -> None:
+    steps = 400
+    full = race(ROSENBROCK, ROSENBROCK.start, STOP_SPECS, steps)
+    assert full.finished and not full.stopped and full.not_run == []
+    stop_at = steps + 300  # 300 steps into the second optimizer
+    seen = []
+
+    def stop_after(done: int, total: int) -> bool:
+        seen.append(done)
+        return done >= stop_at
+
+    into = race(ROSENBROCK, (9.0, 9.0), STOP_SPECS[:1], 5)  # an old result, filled anew in place
+    result = race(ROSENBROCK, ROSENBROCK.start, STOP_SPECS, steps, on_progress=stop_after, into=into)
+    assert result is into and result.stopped and not result.finished
+    assert seen[-1] == stop_at  # no further progress once asked to stop
+    assert [p.spec.optimizer for p in result.paths] == ["SGD + momentum", "Adam"]
+    first, cut = result.paths
+    assert first.stopped_at is None and first.steps_taken == steps
+    assert cut.stopped_at == 300 and cut.steps_taken == 300
+    assert_prefix(first, full.paths[0])
+    assert_prefix(cut, full.paths[1])
+    assert result.not_run == [STOP_SPECS[2]]
+    with pytest.raises(KeyError, match="stopped before it ran"):
+        result.path("RMSprop")
+    # Everything downstream draws the partial race.
+    names = {t.get("name") for t in landscape_figure(result).to_plotly_json()["data"]}
+    assert {"SGD + momentum (lr 0.0005)", "Adam (lr 0.02): stopped at step 300"} <= names
+    assert not any(str(n).startswith("RMSprop") for n in names)
+    lines = [t["name"] for t in loss_figure(result).to_plotly_json()["data"]]
+    assert lines == ["SGD + momentum (lr 0.0005)", "Adam (lr 0.02): stopped at step 300"]
+    table = step_table(cut, ROSENBROCK.param_names)
+    assert len(table) == 301 and table["loss"].notna().all()
+    # The code for the cut path runs the steps it got to, and reproduces it.
+    code = race_code(ROSENBROCK, result.start, cut.spec, cut.stopped_at, planned=steps)
+    assert "stopped after 300 of 400 steps" in code
+    namespace: dict = {}
+    exec(code, namespace)  # our own generated code, never user text
+    torch.testing.assert_close(namespace["path"], cut.points, rtol=0, atol=0)
+
+
+def test_a_stop_right_at_the_end_of_an_optimizer_leaves_the_next_not_run() -> None:
+    result = race(SADDLE, SADDLE.start, STOP_SPECS[:2], 200, on_progress=lambda done, total: done == 200)
+    assert result.stopped and [p.stopped_at for p in result.paths] == [None]
+    assert result.paths[0].steps_taken == 200 and result.not_run == [STOP_SPECS[1]]
+    # Asked on the very last step of the last optimizer, nothing is left out: the race is finished.
+    last = race(SADDLE, SADDLE.start, STOP_SPECS[:1], 200, on_progress=lambda done, total: done == 200)
+    assert last.finished and not last.stopped and last.paths[0].steps_taken == 200
+
+
+class Interrupted(Exception):
+    """What a web app's rerun raises from inside the progress callback."""
+
+
+def test_an_interrupted_race_keeps_its_paths_in_into() -> None:
+    steps = 300
+    full = race(ROSENBROCK, ROSENBROCK.start, STOP_SPECS, steps)
+
+    def interrupt(done: int, total: int) -> None:
+        if done >= steps + 200:
+            raise Interrupted
+
+    into = RaceResult(ROSENBROCK, ROSENBROCK.start, steps, [])
+    with pytest.raises(Interrupted):
+        race(ROSENBROCK, ROSENBROCK.start, STOP_SPECS, steps, on_progress=interrupt, into=into)
+    assert into.stopped and not into.finished and len(into.paths) == 2
+    assert into.paths[0].stopped_at is None
+    # Cut at its last whole step: step 200's loss was not computed yet when the callback raised.
+    assert into.paths[1].stopped_at == 199 == into.paths[1].steps_taken
+    assert_prefix(into.paths[0], full.paths[0])
+    assert_prefix(into.paths[1], full.paths[1])
+    assert into.not_run == [STOP_SPECS[2]]

@@ -8,11 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-from tests.browser import main_text, open_app, wait_for_run
+from playwright.sync_api import expect
+
+from pages._optimizers_ui import RESULT_KEY, STOP_KEY
+from tests.browser import assert_no_exception, main_text, open_app, wait_for_run
 from tests.test_optimizers_core import line_dataset, plotly_values
 from torchstart import session
 from torchstart.landscapes import classic_landscape, dataset_landscape
 from torchstart.optimizer_race import RunSpec, run_optimizer
+from torchstart.optimizers import OPTIMIZERS
 
 PAGE = "pages/optimizers.py"
 
@@ -105,6 +109,40 @@ def test_data_page_dataset_becomes_a_landscape(open_page) -> None:
     assert "x = torch.tensor([" in at.code[0].value  # the data itself is in the code
 
 
+def test_a_stopped_race_stays_stopped_until_run_again(open_page) -> None:
+    at = open_page(PAGE)
+    key, _ = at.session_state[RESULT_KEY]
+    steps = key[2] + 200
+    # What the Stop button's callback does: flag this race key; the race's progress check then ends it.
+    new_key = key[:2] + (steps,) + key[3:]
+    at.session_state[STOP_KEY] = new_key
+    at.number_input(key="optimizers.steps.classic").set_value(steps).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "You stopped the race" in at.info[0].value
+    stored_key, stopped = at.session_state[RESULT_KEY]
+    assert stored_key == new_key and stopped.stopped and not stopped.finished
+    # The first progress check (step 100) stopped SGD; the other two never ran.
+    captions = " ".join(c.value for c in at.caption)
+    assert "SGD (lr 0.05) at step 100 of 500" in captions
+    assert "Not run: SGD + momentum (lr 0.01), Adam (lr 0.1)." in captions
+    land = classic_landscape()
+    full = run_optimizer(land, land.start, RunSpec("SGD", 0.05, {}), steps)
+    torch.testing.assert_close(stopped.path("SGD").points, full.points[:101], rtol=0, atol=0)
+    sgd = trace(figure(at), "SGD (lr 0.05): stopped at step 100")
+    assert plotly_values(sgd["x"])[-1] == pytest.approx(full.points[100, 0].item())
+    assert len(at.dataframe[0].value) == 101
+    assert "for step in range(100):  # the page's race was stopped after 100 of 500 steps" in at.code[0].value
+    # Reruns with the same settings show the stopped race; they do not race again.
+    at.run()
+    assert at.session_state[RESULT_KEY][1] is stopped and "You stopped the race" in at.info[0].value
+    # Run again races the same settings in full.
+    at.button(key="optimizers.run_again").click().run()
+    assert not at.exception and not at.info
+    result = at.session_state[RESULT_KEY][1]
+    assert result.finished and [p.steps_taken for p in result.paths] == [steps] * 3
+    torch.testing.assert_close(result.path("SGD").points, full.points, rtol=0, atol=0)
+
+
 @pytest.mark.browser
 def test_browser_shows_paths_and_click_sets_the_start(page) -> None:
     open_app(page, "optimizers")
@@ -130,3 +168,34 @@ def test_browser_shows_paths_and_click_sets_the_start(page) -> None:
     page.wait_for_function(
         "(w) => { const d = document.querySelector('.js-plotly-plot').data;"
         " return d && d.find(t => t.name === 'start').x[0] === w; }", arg=new_w)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_stop_ends_a_long_race_and_keeps_its_paths(page) -> None:
+    open_app(page, "optimizers")
+    main = page.get_by_test_id("stMain")
+    main.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="Rosenbrock").click()
+    wait_for_run(page)
+    # Every optimizer: open the multiselect and pick each one not yet chosen (each pick races 1,000 steps).
+    racers = main.get_by_test_id("stMultiSelect")
+    for _ in range(len(OPTIMIZERS) - 3):
+        racers.locator("input").click()
+        page.get_by_role("option").first.click()
+        wait_for_run(page)
+    steps = page.get_by_role("spinbutton", name="Steps")
+    steps.fill("5000")
+    steps.press("Enter")
+    stop = main.get_by_role("button", name="Stop")
+    expect(stop).to_be_visible(timeout=30_000)
+    expect(main.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
+    stop.click()
+    expect(main.get_by_text("You stopped the race")).to_be_visible(timeout=30_000)
+    wait_for_run(page)
+    expect(main.get_by_role("button", name="Run again")).to_be_visible()
+    expect(stop).to_have_count(0)
+    chart = page.locator(".js-plotly-plot").first
+    expect(chart).to_be_visible()
+    assert "Stopped" in main_text(page)
+    assert_no_exception(page)

@@ -18,8 +18,13 @@ STATE_HINTS = {
 }
 
 
-def race_code(landscape: Landscape, start: tuple[float, float], spec: RunSpec, steps: int) -> str:
-    """A standalone script: the loss function, the optimizer, and the loop that records ``path``."""
+def race_code(landscape: Landscape, start: tuple[float, float], spec: RunSpec, steps: int,
+              planned: int | None = None) -> str:
+    """A standalone script: the loss function, the optimizer, and the loop that records ``path``.
+
+    ``planned`` (the race's step count) is given when the race was stopped after ``steps`` steps.
+    """
+    stopped = (f"  # the page's race was stopped after {steps:,} of {planned:,} steps" if planned is not None else "")
     build = optimizer_code(spec.optimizer, spec.lr, params="[p]", **spec.settings)
     a, b = landscape.param_names
     return f"""import torch
@@ -31,7 +36,7 @@ p = torch.tensor([{float(start[0])!r}, {float(start[1])!r}], requires_grad=True)
 optimizer = {build}
 
 path = [p.detach().clone()]
-for step in range({steps}):
+for step in range({steps}):{stopped}
     optimizer.zero_grad()   # clear the gradient left by the previous step
     loss = loss_fn(p)       # forward: the loss at the current point
     loss.backward()         # p.grad = d loss / d p

@@ -38,10 +38,12 @@ def drawn_indices(n_points: int, limit: int) -> np.ndarray:
 
 
 def path_label(path: OptimizerPath) -> str:
-    """Legend text: the optimizer, its lr, and the divergence if any."""
-    if path.diverged_at is None:
-        return path.spec.label
-    return f"{path.spec.label}: diverged at step {path.diverged_at}"
+    """Legend text: the optimizer, its lr, and the divergence or the stop if any."""
+    if path.diverged_at is not None:
+        return f"{path.spec.label}: diverged at step {path.diverged_at}"
+    if path.stopped_at is not None:
+        return f"{path.spec.label}: stopped at step {path.stopped_at}"
+    return path.spec.label
 
 
 def _clamp_to_box(point: np.ndarray, land: Landscape) -> np.ndarray:
@@ -112,7 +114,7 @@ def _head(path: OptimizerPath, land: Landscape, step: int) -> dict:
     point = _clamp_to_box(finite[k].numpy(), land) if last >= 0 else np.array([np.nan, np.nan])
     ended_badly = path.diverged_at is not None and step >= last
     text = (f"{path.spec.label}<br>diverged at step {path.diverged_at}: {path.note}" if ended_badly
-            else f"{path.spec.label}<br>after {k} steps")
+            else f"{path.spec.label}<br>after {k} steps" + (" (stopped here)" if path.stopped_at == k else ""))
     return dict(x=[float(point[0])], y=[float(point[1])], hovertext=[text],
                 marker=dict(symbol="x" if ended_badly else "circle", size=20 if ended_badly else 11,
                             color=COLORS.get(path.spec.optimizer, "black"),

@@ -4,7 +4,8 @@ Each run is the loop a learner writes: ``zero_grad()``, loss, ``backward()``,
 ``step()``, on one two-element parameter tensor. Per step we keep the point,
 the loss and gradient there, and a copy of ``optimizer.state`` (momentum
 buffers, Adam's moments, ...). A run that overflows stops with a note instead
-of raising.
+of raising. A race can be stopped part-way (``on_progress`` returns True); the
+result then holds the finished paths and the interrupted one up to where it stopped.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ SETTINGS: dict[str, FloatParam] = {
 # State entries that only count steps: the table already has a step column.
 SKIPPED_STATE = {"step"}
 
-ProgressFn = Callable[[int, int], None]
+# Called every 100 steps with (steps done, steps planned); returning True stops the race there.
+ProgressFn = Callable[[int, int], "bool | None"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class OptimizerPath:
     states: list[dict[str, float]]
     diverged_at: int | None = None
     note: str = ""
+    stopped_at: int | None = None  # the step where the race was stopped before this path was done
 
     @property
     def steps_taken(self) -> int:
@@ -110,19 +113,33 @@ class OptimizerPath:
 
 @dataclass
 class RaceResult:
-    """All optimizers' paths on one landscape from one start."""
+    """All optimizers' paths on one landscape from one start.
+
+    ``paths`` holds the optimizers that ran, in race order. A stopped race
+    (``stopped``) may end with a cut-short path (``stopped_at``) and leave later
+    ``specs`` out (``not_run``). ``finished`` is set once every spec ran in full.
+    """
 
     landscape: Landscape
     start: tuple[float, float]
     steps: int
     paths: list[OptimizerPath]
+    specs: list[RunSpec] = field(default_factory=list)
+    stopped: bool = False
+    finished: bool = False
+
+    @property
+    def not_run(self) -> list[RunSpec]:
+        """The specs the race never got to (it was stopped first)."""
+        ran = {path.spec.optimizer for path in self.paths}
+        return [spec for spec in self.specs if spec.optimizer not in ran]
 
     def path(self, optimizer: str) -> OptimizerPath:
-        """The path of one optimizer by its registry name."""
+        """The path of one optimizer by its registry name (KeyError if it did not run)."""
         for path in self.paths:
             if path.spec.optimizer == optimizer:
                 return path
-        raise KeyError(optimizer)
+        raise KeyError(f"{optimizer} has no path: it is not in this race, or the race was stopped before it ran")
 
 
 def state_columns(state: dict[str, object], names: tuple[str, str]) -> dict[str, float]:
@@ -158,41 +175,76 @@ def _point_problem(point: list[float]) -> str:
     return ""
 
 
-def run_optimizer(landscape: Landscape, start: tuple[float, float], spec: RunSpec, steps: int,
-                  on_step: Callable[[int], None] | None = None) -> OptimizerPath:
-    """Run ``spec`` for up to ``steps`` steps from ``start`` with the real torch optimizer; stop on divergence."""
-    p = torch.tensor(start, dtype=torch.float32, requires_grad=True)
+@dataclass
+class _Recording:
+    """The lists one run fills step by step; a path can be cut from them at any moment."""
+
+    points: list[list[float]]
+    losses: list[float] = field(default_factory=list)
+    grads: list[list[float]] = field(default_factory=list)
+    states: list[dict[str, float]] = field(default_factory=lambda: [{}])
+    diverged_at: int | None = None
+    note: str = ""
+    stopped_at: int | None = None
+
+    def path(self, spec: RunSpec, steps: int) -> OptimizerPath:
+        """The path so far: cut to the last point whose loss and gradient are known."""
+        n = min(len(self.points), len(self.losses), len(self.grads), len(self.states))
+        stopped_at = self.stopped_at
+        if stopped_at is None and self.diverged_at is None and n - 1 < steps:
+            stopped_at = max(n - 1, 0)  # interrupted mid-step (the caller raised from on_step)
+        return OptimizerPath(spec, torch.tensor(self.points[:n], dtype=torch.float32).reshape(-1, 2),
+                             torch.tensor(self.losses[:n], dtype=torch.float64),
+                             torch.tensor(self.grads[:n], dtype=torch.float32).reshape(-1, 2),
+                             self.states[:n], self.diverged_at, self.note, stopped_at)
+
+
+def _record_run(landscape: Landscape, p: torch.Tensor, spec: RunSpec, steps: int,
+                on_step: Callable[[int], "bool | None"] | None, rec: _Recording) -> bool:
+    """The loop behind ``run_optimizer``, filling ``rec``; returns True if ``on_step`` asked to stop."""
     optimizer = make_optimizer(spec.optimizer, [p], spec.lr, **spec.settings)
-    # Plain floats per step: a float32 value survives the round trip through a Python float exactly.
-    points, losses, grads = [p.tolist()], [], []
-    states: list[dict[str, float]] = [{}]
-    diverged_at, note = None, ""
+    stop = False
     for k in range(steps + 1):
         give_way()  # another learner's page run goes first (see torchstart.fair_share)
         optimizer.zero_grad()
         loss = landscape.loss(p)
         loss.backward()
-        losses.append(loss.item())
-        grads.append(p.grad.tolist())
-        why = _loss_problem(losses[-1], grads[-1])
+        rec.losses.append(loss.item())
+        rec.grads.append(p.grad.tolist())
+        why = _loss_problem(rec.losses[-1], rec.grads[-1])
         if why:
-            diverged_at, note = k, why
+            rec.diverged_at, rec.note = k, why
             break
         if k == steps:  # the last point only needs its loss and gradient for the table
             break
-        optimizer.step()
-        points.append(p.tolist())
-        states.append(state_columns(optimizer.state[p], landscape.param_names))
-        why = _point_problem(points[-1])
-        if why:
-            diverged_at, note = k + 1, why
-            losses.append(landscape.loss(p.detach()).item())
-            grads.append([math.nan, math.nan])
+        if stop:  # asked after the previous step: this point's loss and gradient complete the path
+            rec.stopped_at = k
             break
-        if on_step is not None:
-            on_step(k + 1)
-    return OptimizerPath(spec, torch.tensor(points, dtype=torch.float32), torch.tensor(losses, dtype=torch.float64),
-                         torch.tensor(grads, dtype=torch.float32), states, diverged_at, note)
+        optimizer.step()
+        rec.points.append(p.tolist())
+        rec.states.append(state_columns(optimizer.state[p], landscape.param_names))
+        why = _point_problem(rec.points[-1])
+        if why:
+            rec.diverged_at, rec.note = k + 1, why
+            rec.losses.append(landscape.loss(p.detach()).item())
+            rec.grads.append([math.nan, math.nan])
+            break
+        if on_step is not None and on_step(k + 1):
+            stop = True
+    return stop
+
+
+def run_optimizer(landscape: Landscape, start: tuple[float, float], spec: RunSpec, steps: int,
+                  on_step: Callable[[int], "bool | None"] | None = None) -> OptimizerPath:
+    """Run ``spec`` for up to ``steps`` steps from ``start`` with the real torch optimizer; stop on divergence.
+
+    ``on_step(k)`` is called after step k; returning True ends the path at step k.
+    """
+    p = torch.tensor(start, dtype=torch.float32, requires_grad=True)
+    # Plain floats per step: a float32 value survives the round trip through a Python float exactly.
+    rec = _Recording([p.tolist()])
+    _record_run(landscape, p, spec, steps, on_step, rec)
+    return rec.path(spec, steps)
 
 
 def check_start(start: tuple[float, float], names: tuple[str, str]) -> tuple[float, float]:
@@ -201,9 +253,9 @@ def check_start(start: tuple[float, float], names: tuple[str, str]) -> tuple[flo
                  for name, value in zip(names, start))
 
 
-def race(landscape: Landscape, start: tuple[float, float], specs: list[RunSpec], steps: int,
-         on_progress: ProgressFn | None = None) -> RaceResult:
-    """Run every spec from the same start on ``landscape``; ``on_progress(done, total)`` every 100 steps."""
+def check_race(landscape: Landscape, start: tuple[float, float], specs: list[RunSpec],
+               steps: int) -> tuple[float, float]:
+    """Refuse a race that breaks a cap (steps, start, settings) or repeats an optimizer; return the start."""
     STEPS.check(steps)
     start = check_start(start, landscape.param_names)
     if not specs:
@@ -213,19 +265,47 @@ def race(landscape: Landscape, start: tuple[float, float], specs: list[RunSpec],
         raise TorchstartError("Each optimizer can race once; remove the duplicate.")
     for spec in specs:
         spec.check()
+    return start
+
+
+def race(landscape: Landscape, start: tuple[float, float], specs: list[RunSpec], steps: int,
+         on_progress: ProgressFn | None = None, into: RaceResult | None = None) -> RaceResult:
+    """Run every spec from the same start on ``landscape``; ``on_progress(done, total)`` every 100 steps.
+
+    ``on_progress`` returning True stops the race at that step (``result.stopped``):
+    the running optimizer's path ends there and later specs are ``not_run``. ``into``
+    is filled in place as the race goes, so a caller holding it keeps every finished
+    path even when it interrupts the race by raising from ``on_progress`` (then the
+    running path is cut at its last whole step, ``stopped`` is set, and the exception
+    goes on).
+    """
+    start = check_race(landscape, start, specs, steps)
+    result = into if into is not None else RaceResult(landscape, start, steps, [])
+    result.landscape, result.start, result.steps, result.specs = landscape, start, steps, list(specs)
+    result.paths, result.stopped, result.finished = [], False, False
     total = steps * len(specs)
-    paths = []
     for i, spec in enumerate(specs):
         done_before = i * steps
 
-        def report(k: int, done_before: int = done_before) -> None:
-            if on_progress is not None and k % 100 == 0:
-                on_progress(done_before + k, total)
+        def report(k: int, done_before: int = done_before) -> bool:
+            return on_progress is not None and k % 100 == 0 and bool(on_progress(done_before + k, total))
 
-        paths.append(run_optimizer(landscape, start, spec, steps, report))
+        p = torch.tensor(start, dtype=torch.float32, requires_grad=True)
+        rec = _Recording([p.tolist()])
+        try:
+            stop = _record_run(landscape, p, spec, steps, report, rec)
+        except BaseException:
+            result.paths.append(rec.path(spec, steps))
+            result.stopped = True  # set last: a reader waiting on ``stopped`` sees every path
+            raise
+        result.paths.append(rec.path(spec, steps))
+        if stop and (result.paths[-1].stopped_at is not None or i + 1 < len(specs)):
+            result.stopped = True
+            return result
+    result.finished = True
     if on_progress is not None:
         on_progress(total, total)
-    return RaceResult(landscape, start, steps, paths)
+    return result
 
 
 def step_table(path: OptimizerPath, names: tuple[str, str]) -> pd.DataFrame:
