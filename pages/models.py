@@ -76,7 +76,8 @@ st.dataframe(summary.table, hide_index=True, width="stretch",
 
 params_tab, forward_tab = st.tabs(["Parameters", "Forward pass"])
 with params_tab:
-    st.caption("`model.named_parameters()` with each tensor's initial values (seeded by the init seed).")
+    st.caption("`model.named_parameters()` with each tensor's initial values (seeded by the init seed). "
+               "A one-value tensor has no spread: torch gives its std as NaN, shown as None.")
     st.dataframe(ui.per_model("params", model, None, lambda: parameter_table(model)), hide_index=True,
                  width="stretch", column_config=STAT_FORMAT)
     named = dict(model.named_parameters())
