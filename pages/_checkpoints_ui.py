@@ -190,7 +190,7 @@ def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
 # ---------------------------------------------------------------- 4. match and predict
 
 def predict_section(checkpoint: safety.LoadedCheckpoint, part: Path) -> None:
-    """Compare keys, load strictly when they match, then eval() and predict on typed rows."""
+    """Compare keys, load strictly when they match, then switch to eval mode and predict on typed rows."""
     state_dict = get_part(checkpoint.obj, part)
     targets = load_targets(state_dict, st.session_state.get(session.TRAINED),
                            st.session_state.get(session.MODEL))

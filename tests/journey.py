@@ -50,15 +50,16 @@ def fill(page: Page, label: str, value: str) -> None:
     wait_for_run(page)
 
 
-def upload_csv(page: Page, csv_path: Path, target: str) -> None:
-    """Data page: upload a CSV through the real uploader and pick the target column."""
+def upload_csv(page: Page, csv_path: Path, target: str | None = None) -> None:
+    """Data page: upload a CSV through the real uploader and pick the target column (if given)."""
     open_app(page, "data")
     page.get_by_text("Upload a CSV").click()
     wait_for_run(page)
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv_path))
     wait_for_run(page)
     page.get_by_text("Rows kept").wait_for()
-    choose(page, "Target column (what to predict)", target)
+    if target is not None:
+        choose(page, "Target column (what to predict)", target)
 
 
 def table_numbers(page: Page, *headers: str, starts_with: list[float] | None = None,

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.browser import main_text, open_app, wait_for_run
+from tests.browser import main_text
+from tests.journey import upload_csv
 from tests.test_data_loading import BAD_FILES
 from torchstart import session
 from torchstart.csv_loading import MAX_COLUMNS, MAX_UPLOAD_MB
@@ -175,12 +176,7 @@ def test_choices_survive_a_visit_to_another_page(open_page) -> None:
 def test_upload_in_a_real_browser_shows_preview_and_batches(page, tmp_path: Path) -> None:
     path = tmp_path / "shapes.csv"
     path.write_bytes(CSV)
-    open_app(page, "data")
-    page.get_by_text("Upload a CSV").click()
-    wait_for_run(page)
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
-    wait_for_run(page)
-    page.get_by_text("Rows kept").wait_for()
+    upload_csv(page, path)
     text = main_text(page)
     assert "shapes.csv" in text and "comma-separated, UTF-8" in text
     assert "colour" in text and "weight" in text  # preview and profile tables rendered

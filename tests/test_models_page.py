@@ -10,19 +10,9 @@ from torch import nn
 
 from torchstart import session
 from tests.browser import main_text, open_app, wait_for_run
+from tests.test_models import count, run_code
 
 PAGE = "pages/models.py"
-
-
-def count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def run_code(code: str) -> dict:
-    """Execute the page's own generated code (never learner text) and return its namespace."""
-    namespace: dict = {}
-    exec(compile(code, "<show code>", "exec"), namespace)  # noqa: S102 - our generated code
-    return namespace
 
 
 def metric(at, label: str) -> str:

@@ -275,7 +275,7 @@ def check_globals(data: bytes, name: str) -> None:
             names)
     raise CheckpointRefused(
         "globals", f"{name} contains code or objects we will not unpickle: {listed}. A plain "
-                   "torch.load(weights_only=False) would call them while loading (posix.system, for "
+                   "an unrestricted torch.load (weights_only off) would call them while loading (posix.system, for "
                    "one, runs a shell command). A checkpoint should hold only tensors, numbers, "
                    f"strings and dicts/lists: save one with {RESAVE_HINT}.", names)
 
