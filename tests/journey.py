@@ -6,10 +6,7 @@ import re
 import time
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-from tests.browser import open_app, wait_for_run
+from tests.browser import Page, PlaywrightTimeout, expect, open_app, wait_for_run
 
 
 def write_csv(path: Path, rows: int = 40) -> Path:

@@ -7,10 +7,9 @@ import re
 
 import pytest
 import torch
-from playwright.sync_api import expect
 
 from torchstart import matmul_bench as mb
-from tests.browser import main_text, open_app, wait_for_run
+from tests.browser import expect, main_text, open_app, wait_for_run
 
 PAGE = "pages/device.py"
 

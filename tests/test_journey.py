@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from playwright.sync_api import expect
 from torch import nn
 
-from tests.browser import main_text, open_app, wait_for_run
+from tests.browser import expect, main_text, open_app, wait_for_run
 from tests.journey import choose, fill, go, logged_losses, table_numbers, upload_csv, write_csv
 from torchstart import session
 

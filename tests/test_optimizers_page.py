@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from playwright.sync_api import expect
 
 from pages._optimizers_ui import RESULT_KEY, STOP_KEY
-from tests.browser import assert_no_exception, main_text, open_app, wait_for_run
+from tests.browser import assert_no_exception, expect, main_text, open_app, wait_for_run
 from tests.test_optimizers_core import line_dataset, plotly_values
 from torchstart import session
 from torchstart.landscapes import classic_landscape, dataset_landscape

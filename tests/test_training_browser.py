@@ -6,10 +6,9 @@ import re
 
 import pytest
 import torch
-from playwright.sync_api import Page, expect
 from torch import nn
 
-from tests.browser import main_text, open_app, wait_for_run
+from tests.browser import Page, expect, main_text, open_app, wait_for_run
 from tests.journey import upload_csv, write_csv
 from tests.test_training_core import plain_classic
 
