@@ -106,6 +106,37 @@ def test_reads_tsv_semicolons_bom_latin1_and_utf8() -> None:
     assert utf8.format.encoding == "utf-8" and utf8.frame["city"].tolist() == ["Zürich", "東京"]
 
 
+# Excel on Windows saves "CSV (Comma delimited)" in Windows-1252: € „ “ ” – are bytes 0x80-0x9f there.
+EXCEL_TEXT = "shop,price €,note\nCafé „Zürich“,2.5,“best” – ask\nBäckerei,1.25,…\n"
+
+
+def test_reads_windows_1252_from_excel() -> None:
+    table = load_csv(EXCEL_TEXT.encode("cp1252"), "excel.csv")
+    assert table.format.encoding == "cp1252" and "Windows-1252" in table.format.describe()
+    assert list(table.frame.columns) == ["shop", "price €", "note"]
+    assert table.frame["shop"].tolist() == ["Café „Zürich“", "Bäckerei"]
+    assert table.frame["note"].tolist() == ["“best” – ask", "…"]
+    assert table.frame["price €"].tolist() == [2.5, 1.25]
+    expected = pd.read_csv(io.BytesIO(EXCEL_TEXT.encode("cp1252")), **table.format.read_csv_kwargs())
+    pd.testing.assert_frame_equal(table.frame, expected)
+
+
+def test_large_windows_1252_file_takes_the_fast_numeric_path() -> None:
+    body = "".join(f"{i},{i * 0.5}\n" for i in range(HEAD_BYTES // 4))
+    data = ("température €,y\n" + body).encode("cp1252")
+    table = load_csv(data, "big.csv")
+    fmt = table.format
+    assert fmt.encoding == "cp1252" and read_numeric_fast(data, fmt) is not None
+    assert list(table.frame.columns) == ["température €", "y"]
+    assert table.frame["y"].iloc[-1] == (len(table.frame) - 1) * 0.5
+
+
+def test_bytes_undefined_in_windows_1252_are_still_refused() -> None:
+    # 0x9d means nothing in Windows-1252 and is a control character in Latin-1.
+    with pytest.raises(TorchstartError, match=r"0x9d at position 7 is no character"):
+        load_csv(b"a,b\n1,\xe9\x9d\n2,3\n", "odd.csv")
+
+
 def test_frame_equals_pandas_read_csv_with_the_same_arguments() -> None:
     data = b'a,b,note,y\n1,2.5,"x, y",3\n4,,plain,6\n\n7,8,NA,9\n'
     table = load_csv(data, "q.csv")

@@ -186,3 +186,12 @@ def test_upload_in_a_real_browser_shows_preview_and_batches(page, tmp_path: Path
     assert page.locator(".js-plotly-plot").count() >= 1
     expected = torch.tensor([[1.0, 2.0]])  # first row as the dataset shows it: height, width
     assert f"{expected[0, 0]:g}" in text
+
+
+def test_upload_from_excel_on_windows_reads_as_windows_1252(open_page) -> None:
+    text = "Größe,Preis €\n1.5,2\n2.5,4\n3.5,7\n"  # € is byte 0x80: Windows-1252, not UTF-8 or Latin-1
+    at = _upload(open_page(PAGE), "excel.csv", text.encode("cp1252"))
+    assert not _errors(at)
+    assert any("comma-separated, Windows-1252" in c.value for c in at.caption)
+    assert _table_with(at, "Preis €")["Größe"].tolist()[:3] == [1.5, 2.5, 3.5]
+    assert "encoding='cp1252'" in at.session_state["data.code"]

@@ -145,14 +145,19 @@ def test_show_code_rebuilds_the_same_tensors(tmp_path: Path, monkeypatch: pytest
     assert torch.equal(x, result.dataset[1][0]) and torch.equal(y, result.dataset[1][1])
 
 
-def test_show_code_for_a_semicolon_latin1_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = "größe;gewicht\n1,5;2\n2,5;4\n3,5;7\n".encode("latin-1")
+@pytest.mark.parametrize(("text", "encoding"), [
+    ("größe;gewicht\n1,5;2\n2,5;4\n3,5;7\n", "latin-1"),
+    ("größe;preis €\n1,5;2\n2,5;4\n3,5;7\n", "cp1252"),  # € is byte 0x80 in Windows-1252 only
+])
+def test_show_code_for_a_semicolon_latin1_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str,
+                                               encoding: str) -> None:
+    data = text.encode(encoding)
     (tmp_path / "eu.txt").write_bytes(data)
     table = load_csv(data, "eu.txt")
     result = prepare(table.frame, default_choices(table.frame), "eu.txt")
     code = csv_code("eu.txt", table.format, default_choices(table.frame), result.numeric_features,
                     result.text_features)
-    assert "sep=';'" in code and "encoding='latin-1'" in code
+    assert "sep=';'" in code and f"encoding='{encoding}'" in code
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(code, namespace)

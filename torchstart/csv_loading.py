@@ -46,10 +46,14 @@ MAGIC_NUMBERS: tuple[tuple[bytes, str], ...] = (
     (b"\xd0\xcf\x11\xe0", "an old Office document (.xls/.doc)"),
 )
 # Control characters that never appear in a text CSV (tab, LF, CR and form feed are fine).
-# C0 controls are bytes no text encoding we read uses; 0x80-0x9f are C1 controls in Latin-1
-# (but also UTF-8 continuation bytes, so they count only once the file is known not to be UTF-8).
 C0_CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-LATIN1_CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+# Bytes 0x80-0x9f are control characters in Latin-1 but letters and signs (€ ‚ „ … ‘ ’ “ ” – —) in
+# Windows-1252, which Excel on Windows writes for "CSV (Comma delimited)". They are also UTF-8
+# continuation bytes, so they count only once the file is known not to be UTF-8.
+WINDOWS_1252_ONLY = re.compile(rb"[\x80-\x9f]")
+# The five bytes Windows-1252 leaves undefined: a file holding one is in neither of those encodings.
+WINDOWS_1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+ENCODING_NAMES = {"utf-8": "UTF-8", "latin-1": "Latin-1", "cp1252": "Windows-1252"}
 RAGGED = re.compile(r"Expected (\d+) columns, got (\d+)")
 
 
@@ -58,7 +62,7 @@ class CsvFormat:
     """How the file's text is laid out: what ``pandas.read_csv`` needs to read it."""
 
     delimiter: str
-    encoding: str  # the codec passed to read_csv: "utf-8" or "latin-1"
+    encoding: str  # the codec passed to read_csv: a key of ENCODING_NAMES
     has_bom: bool = False
     engine: str = "pyarrow"
 
@@ -69,7 +73,7 @@ class CsvFormat:
     def describe(self) -> str:
         """A short learner-facing description, e.g. ``comma-separated, UTF-8``."""
         names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-        enc = {"utf-8": "UTF-8", "latin-1": "Latin-1"}[self.encoding]
+        enc = ENCODING_NAMES[self.encoding]
         return f"{names[self.delimiter]}-separated, {enc}{' with a byte-order mark' if self.has_bom else ''}"
 
 
@@ -155,23 +159,24 @@ def check_not_binary(data: bytes, name: str) -> None:
 
 
 def detect_encoding(data: bytes, name: str) -> tuple[str, bool]:
-    """``("utf-8", has_bom)`` when the bytes are UTF-8, ``("latin-1", False)`` when they are plausible Latin-1."""
+    """``("utf-8", has_bom)`` for UTF-8; else ``"cp1252"`` or ``"latin-1"`` when the bytes are plausible text in it."""
     has_bom = data.startswith(codecs.BOM_UTF8)
     if data.isascii():  # fast and copy-free: the common case for numeric files
         return "utf-8", False
     position = first_invalid_utf8(data)
     if position is None:
         return "utf-8", has_bom
-    # Every byte is *some* Latin-1 character, but bytes 0x80-0x9f (and most below 0x20)
-    # are control characters that no real text holds: then the file is in another encoding.
-    bad = LATIN1_CONTROLS.search(data)
+    # Every byte is *some* Latin-1 character, but most below 0x20 are control characters that
+    # no real text holds, and five bytes mean nothing in Windows-1252: then it is another encoding.
+    bad = C0_CONTROLS.search(data) or WINDOWS_1252_UNDEFINED.search(data)
     if bad is not None:
         raise TorchstartError(
             f"{name} has bytes that cannot be decoded: it is not valid UTF-8 (byte 0x{data[position]:02x} at "
-            f"position {position:,}) and not Latin-1 text either (byte 0x{data[bad.start()]:02x} at position "
-            f"{bad.start():,} is a control character). Save it as 'CSV UTF-8' and upload it again."
+            f"position {position:,}) and not Windows-1252 or Latin-1 text either (byte 0x{data[bad.start()]:02x} "
+            f"at position {bad.start():,} is no character in them). Save it as 'CSV UTF-8' and upload it again."
         )
-    return "latin-1", False
+    # Windows-1252 agrees with Latin-1 on every other byte, so the name only changes when one occurs.
+    return ("cp1252" if WINDOWS_1252_ONLY.search(data) else "latin-1"), False
 
 
 def first_invalid_utf8(data: bytes, chunk: int = 1 << 20) -> int | None:
