@@ -1,4 +1,4 @@
-"""Streamlit glue for the Data page: choosing the data, showing the dataset, drawing the batch viewer."""
+"""Streamlit glue for the Data page: choosing the data and showing the dataset (the batches: _data_loader_ui)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ import torch
 
 from pages._ui import param_input, show_error
 from torchstart import data_code, session
-from torchstart.batch_viewer import (BATCH_SIZE, DROP_LAST, EPOCH, SEED, SHUFFLE, EpochView, LoaderSettings,
-                                     batch_formula)
 from torchstart.builtin_datasets import BUILTINS, make_builtin
 from torchstart.csv_loading import MAX_UPLOAD_MB, LoadedTable, human_size, load_csv
 from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, PrepChoices, PrepResult, default_choices,
@@ -28,7 +26,6 @@ K_APPLIED, K_CODE, K_PREP, K_VERSION, K_VIEW = "data.applied", "data.code", "dat
 LOADER_KEYS = {"batch_size": "data.batch_size", "shuffle": "data.shuffle", "drop_last": "data.drop_last",
                "seed": "data.seed", "epoch": "data.epoch"}
 PREVIEW_ROWS = 20
-ROWS_PER_BATCH = 8
 MAX_TABLE_FEATURES = 8
 
 
@@ -227,101 +224,3 @@ def tensor_rows(indices: torch.Tensor, x: torch.Tensor, y: torch.Tensor, ds: Tab
         table[f"y: {n}"] = y[:, j].numpy()
     table.insert(0, "sample index", indices.numpy())
     return table
-
-
-def loader_controls() -> LoaderSettings:
-    """batch_size, shuffle, drop_last, seed and the epoch to view."""
-    c = st.columns([2, 1, 1, 2, 2])
-    values = {
-        "batch_size": param_input(BATCH_SIZE, LOADER_KEYS["batch_size"], c[0]),
-        "shuffle": param_input(SHUFFLE, LOADER_KEYS["shuffle"], c[1]),
-        "drop_last": param_input(DROP_LAST, LOADER_KEYS["drop_last"], c[2]),
-        "seed": param_input(SEED, LOADER_KEYS["seed"], c[3]),
-        "epoch": param_input(EPOCH, LOADER_KEYS["epoch"], c[4]),
-    }
-    return LoaderSettings(**values)
-
-
-def batch_overview(view: EpochView) -> None:
-    """The count and its formula, the short last batch, and what drop_last removes."""
-    s, n = view.settings, view.n_samples
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Samples", f"{n:,}")
-    c2.metric("Batches per epoch", f"{view.n_batches:,}", help="len(loader)")
-    rest = n % s.batch_size
-    last = view.last_batch_size
-    c3.metric("Last batch", f"{last:,} sample{'s' if last != 1 else ''}",
-              delta="short" if rest and not s.drop_last else None, delta_color="off")
-    rule = "rounded down: drop_last=True skips a short last batch" if s.drop_last else \
-        "rounded up: the remainder makes a last, shorter batch"
-    st.markdown(f"`len(loader)` = **{batch_formula(n, s.batch_size, s.drop_last)}** ({rule}).")
-    if rest and s.drop_last:
-        st.warning(f"drop_last removes {plural(rest, 'sample')} this epoch (the end of the epoch's order): "
-                   f"indices {short_list(view.dropped)}. With shuffle they differ every epoch; without it, the "
-                   "same samples are never seen.", icon=":material/content_cut:")
-    elif rest:
-        st.info(f"The last batch holds {plural(rest, 'sample')} instead of {s.batch_size:,} (highlighted below). "
-                f"drop_last=True would skip it, leaving {'it' if rest == 1 else 'those'} out of this epoch.",
-                icon=":material/straighten:")
-
-
-def table_height(rows: int, limit: int = 400) -> int:
-    """Pixel height that fits ``rows`` table rows (and the header), up to ``limit``."""
-    return min(35 * (rows + 1) + 3, limit)
-
-
-def plural(count: int, word: str) -> str:
-    """``1 sample``, ``3 samples``."""
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
-
-
-def short_list(values: torch.Tensor, limit: int = 12) -> str:
-    """``[3, 7, 1, … +253 more]``."""
-    items = values.tolist()
-    shown = ", ".join(map(str, items[:limit]))
-    return f"[{shown}{f', … +{len(items) - limit:,} more' if len(items) > limit else ''}]"
-
-
-def batch_tables(view: EpochView, ds: TabularDataset) -> None:
-    """One summary row per batch (indices), then the batches' tensors, the short batch highlighted."""
-    s = view.settings
-    summary = pd.DataFrame({
-        "batch": [b.number for b in view.batches],
-        "size": [len(b.indices) for b in view.batches],
-        "sample indices": [short_list(b.indices) for b in view.batches],
-    })
-    short = summary["size"] < s.batch_size
-    styled = summary.style.apply(lambda row: ["background-color: #fde2c8" if short[row.name] else ""] * len(row),
-                                 axis=1)
-    if view.truncated:
-        st.caption(f"Showing the first {len(view.batches):,} of {view.n_batches:,} batches.")
-    st.dataframe(styled, width="stretch", hide_index=True, key="data.batches", height=table_height(len(summary)))
-    parts = []
-    for b in view.batches:
-        rows = tensor_rows(b.indices[:ROWS_PER_BATCH], b.features[:ROWS_PER_BATCH], b.targets[:ROWS_PER_BATCH], ds)
-        rows.insert(0, "batch", b.number)
-        rows.insert(1, "row", range(len(rows)))
-        parts.append(rows)
-    tensors = pd.concat(parts, ignore_index=True)
-    longest = max(len(b.indices) for b in view.batches)
-    note = f" (first {ROWS_PER_BATCH} rows of each; the table above lists all indices)" if longest > ROWS_PER_BATCH \
-        else ""
-    st.caption(f"The tensors each batch holds: x_batch and y_batch row by row{note}.")
-    short_batches = {b.number for b in view.batches if len(b.indices) < s.batch_size}
-    styled_tensors = tensors.style.apply(
-        lambda row: ["background-color: #fde2c8" if row["batch"] in short_batches else ""] * len(row), axis=1)
-    styled_tensors = styled_tensors.format(precision=4, subset=[c for c in tensors.columns if c.startswith(("x:", "y:"))
-                                                                and tensors[c].dtype.kind == "f"])
-    st.dataframe(styled_tensors, width="stretch", hide_index=True, key="data.batch_tensors",
-                 height=table_height(len(tensors)))
-
-
-def print_batch(view: EpochView) -> None:
-    """What ``print(x_batch, y_batch)`` shows for one batch of the epoch."""
-    numbers = [b.number for b in view.batches]
-    pick = st.selectbox("print one batch", numbers, key="data.print_batch",
-                        format_func=lambda i: f"batch {i} of epoch {view.settings.epoch}")
-    batch = view.batches[numbers.index(pick)] if pick in numbers else view.batches[0]
-    st.code(f">>> print(x_batch.shape, y_batch.shape)\n{tuple(batch.features.shape)} "
-            f"{tuple(batch.targets.shape)}\n>>> print(x_batch)\n{batch.features}\n>>> print(y_batch)\n"
-            f"{batch.targets}", language="text")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pages import _data_ui as ui
+from pages import _data_loader_ui as loader_ui
 from pages._ui import show_code, show_error
 from torchstart import data_code, session
 from torchstart.batch_viewer import view_batches
@@ -51,7 +52,7 @@ st.markdown(
     "batches below come from a real DataLoader with these settings, its generator seeded once before "
     "epoch 0, so epoch *k* is what a training loop sees in its *k*-th pass."
 )
-settings = ui.loader_controls()
+settings = loader_ui.loader_controls()
 view_key = (st.session_state.get(ui.K_VERSION), settings)
 cached = st.session_state.get(ui.K_VIEW)
 view = None
@@ -65,10 +66,10 @@ else:
         show_error(err)
 
 if view is not None:
-    ui.batch_overview(view)
+    loader_ui.batch_overview(view)
     st.subheader(f"Every batch of epoch {settings.epoch}")
-    ui.batch_tables(view, dataset)
-    ui.print_batch(view)
+    loader_ui.batch_tables(view, dataset)
+    loader_ui.print_batch(view)
     st.subheader("Which batch each sample lands in, epoch by epoch")
     st.caption("Each cell is one sample in one epoch, coloured by the batch that carried it. With shuffle the "
                "pattern changes every epoch; without it every epoch is the same.")
