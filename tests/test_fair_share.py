@@ -153,3 +153,45 @@ def test_background_work_outside_a_page_run_adds_no_turns() -> None:
     with fair_share.background_work():
         pass
     assert _max_concurrent_runs(6) == fair_share.MAX_CONCURRENT_RUNS
+
+
+def test_time_queued_for_the_loop_turn_earns_no_waiting() -> None:
+    page_started, page_done = threading.Event(), threading.Event()
+    l_has_turn, m_has_turn = threading.Event(), threading.Event()
+    l_step: list[float] = []
+
+    def page_run() -> None:
+        with fair_share.interactive_run():
+            page_started.set()
+            page_done.wait(5)
+
+    def loop_l() -> None:
+        with fair_share.interactive_run(), fair_share.background_work():
+            fair_share.give_way()
+            l_has_turn.set()
+            m_has_turn.wait(0.2)  # M queues for the turn meanwhile (it cannot have it yet)
+            _busy(fair_share.LOOP_SLICE_S + 0.01)
+            t0 = time.perf_counter()
+            fair_share.give_way()  # hands the turn to M, queues for it while M computes 0.4 s
+            l_step.append(time.perf_counter() - t0)
+
+    def loop_m() -> None:
+        with fair_share.interactive_run(), fair_share.background_work():
+            l_has_turn.wait(5)
+            fair_share.give_way()  # queued until L's slice ends
+            m_has_turn.set()
+            _busy(0.4)
+            fair_share.give_way()  # hands the turn back to L
+
+    page = threading.Thread(target=page_run)
+    page.start()
+    page_started.wait()
+    threads = [threading.Thread(target=loop_l), threading.Thread(target=loop_m)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    page_done.set()
+    page.join()
+    # ~0.4 s queued behind M; had the queueing counted as computing, L would then wait ~0.4 s more.
+    assert 0.3 < l_step[0] < 0.6

@@ -139,15 +139,21 @@ def background_work() -> Iterator[None]:
             _take_page_turn()  # the rest of the page run (drawing the results) queues like any other
 
 
-def _share_loop_turn() -> None:
-    """Inside background work: hold the loop turn, handing it on after a slice when another loop waits."""
+def _share_loop_turn() -> bool:
+    """Inside background work: hold the loop turn, handing it on after a slice when another loop waits.
+
+    Returns True when this call (re)took the turn, so possibly waited for it.
+    """
     if not getattr(_local, "has_loop_turn", False):
         _loop_turn.acquire()
         _local.has_loop_turn, _local.slice_start = True, time.perf_counter()
-    elif _loop_turn.waiting() and time.perf_counter() - _local.slice_start >= LOOP_SLICE_S:
+        return True
+    if _loop_turn.waiting() and time.perf_counter() - _local.slice_start >= LOOP_SLICE_S:
         _loop_turn.release()
         _loop_turn.acquire()
         _local.slice_start = time.perf_counter()
+        return True
+    return False
 
 
 def give_way(max_wait: float = 0.5) -> None:
@@ -156,8 +162,8 @@ def give_way(max_wait: float = 0.5) -> None:
     The wait for page runs lasts at most ``YIELD_RATIO`` × what this loop computed since it last waited
     (and ``max_wait``). Outside ``background_work`` (a test, a script) there are no loop turns to share.
     """
-    if getattr(_local, "in_loop", False):
-        _share_loop_turn()
+    if getattr(_local, "in_loop", False) and _share_loop_turn() and getattr(_local, "mark", None) is not None:
+        _local.mark = time.perf_counter()  # time queued for the loop turn is not time computed
     if _interactive_runs <= 0:
         return
     now = time.perf_counter()
