@@ -50,7 +50,7 @@ gpu-wheels: $(VENV)/.dev
 	$(PY) -m pip freeze --exclude torch --exclude playwright > .whl/constraints.txt
 	$(PY) -m pip download --quiet --only-binary=:all: --python-version $(GPU_PYTHON) --implementation cp \
 	  $(GPU_PLATFORMS) --platform any -d .whl -c .whl/constraints.txt \
-	  $$(grep -hvE '^\s*(#|-r|torch==|playwright)' requirements.txt requirements-dev.txt | sed 's/\s*#.*//')
+	  $$(bash .ci/gpu-requirements)
 	rm -f .whl/numpy-* .whl/pandas-* .whl/pyarrow-* .whl/pillow-* .whl/constraints.txt
 	@du -sh .whl
 
