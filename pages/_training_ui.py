@@ -18,11 +18,12 @@ import pandas as pd
 import streamlit as st
 
 from pages._ui import param_input, show_error
+from torchstart.checkpoint_safety import state_dict_bytes
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.session import SessionModel
 from torchstart.training import Progress, TrainingRun, predict, progress_of, progress_text, start_run
-from torchstart.training_export import CSV_NAME, data_csv, needs_csv, state_dict_bytes
+from torchstart.training_export import CSV_NAME, data_csv, needs_csv
 from torchstart.training_figures import live_figures
 from torchstart.training_metrics import METRIC_HELP, evaluate, parameter_rows
 from torchstart.training_setup import PARAMS, TrainingConfig, parse_prediction_inputs, preflight

@@ -14,11 +14,12 @@ import pytest
 import torch
 from torch import nn, optim
 
+from torchstart.checkpoint_safety import state_dict_bytes
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.session import SessionModel
 from torchstart.training import Throttle, fit_data, predict, resume, start_run, train, trained_model
-from torchstart.training_export import data_csv, module_code, state_dict_bytes, training_script
+from torchstart.training_export import data_csv, module_code, training_script
 from torchstart.training_figures import downsample, fit_figure, loss_figure
 from torchstart.training_metrics import evaluate, linear_in_original_units, parameter_rows, regression_metrics
 from torchstart.training_setup import TrainingConfig, parse_prediction_inputs, prepare_data

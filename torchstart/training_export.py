@@ -1,4 +1,4 @@
-"""What a learner takes home from the Training page: the ``.pth`` of the state_dict and a standalone script.
+"""What a learner takes home from the Training page besides the ``.pth``: a standalone script (and its data).
 
 The script is plain PyTorch (no torchstart import) and repeats the page's run
 step for step: same data, split, standardization, seed, model, loss, optimizer,
@@ -29,13 +29,6 @@ _REPR_LAYERS = {
     "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "ELU", "Softplus", "Identity",
     "Dropout", "BatchNorm1d", "LayerNorm", "Flatten", "Softmax", "Hardtanh", "PReLU", "Mish",
 }
-
-
-def state_dict_bytes(model: nn.Module) -> bytes:
-    """``torch.save(model.state_dict())`` into memory, tensors on the CPU so the file loads anywhere."""
-    buffer = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
-    return buffer.getvalue()
 
 
 def number(value: float) -> str:
