@@ -284,6 +284,8 @@ def test_state_dict_bytes_is_torch_save_of_the_state_dict() -> None:
     loaded = torch.load(io.BytesIO(safety.state_dict_bytes(model)), weights_only=True)
     assert list(loaded) == list(model.state_dict())
     assert all(torch.equal(loaded[k], v) for k, v in model.state_dict().items())
+    # The layer versions load_state_dict uses for old-format upgrades travel too, as with torch.save.
+    assert loaded._metadata == model.state_dict()._metadata
 
 
 def test_checkpoint_with_optimizer_state_passes() -> None:
