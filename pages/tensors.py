@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from pages import _tensor_inspect_ui as inspect_ui
 from pages import _tensors_ui as ui
 from pages._ui import current_device, show_code, show_error
 from torchstart.errors import TorchstartError
@@ -39,8 +40,8 @@ tensors = [x] + [r.tensor for r in good]
 
 with inspect:
     st.subheader("2 · Inspect")
-    chosen = ui.pick_tensor(tensors)
-    ui.show_tensor(tensor_name(chosen), tensors[chosen])
+    chosen = inspect_ui.pick_tensor(tensors)
+    inspect_ui.show_tensor(tensor_name(chosen), tensors[chosen])
 
 st.divider()
 st.subheader("3 · Transform")

@@ -112,7 +112,7 @@ def _data_lines(run: TrainingRun) -> list[str]:
                 "x = torch.tensor([[1.0], [2.0], [3.0], [4.0]])",
                 "y = torch.tensor([[2.0], [4.0], [6.0], [8.0]])"]
     if cfg.data == "line":
-        return [f"# A synthetic line y = slope * x + intercept + noise, from its own seeded generator",
+        return ["# A synthetic line y = slope * x + intercept + noise, from its own seeded generator",
                 f"n, slope, intercept, noise = {cfg.rows}, {cfg.slope!r}, {cfg.intercept!r}, {cfg.noise!r}",
                 f"gen = torch.Generator().manual_seed({cfg.data_seed})",
                 "x = torch.rand(n, 1, generator=gen) * 10 - 5",
