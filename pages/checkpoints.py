@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from pages import _checkpoint_predict_ui as predict_ui
 from pages import _checkpoints_ui as ui
 
 st.title("Checkpoints")
@@ -22,4 +23,4 @@ if checkpoint is not None:
     part = ui.inspect_section(checkpoint)
     if part is not None:
         st.header("4. Load it into a model and predict", divider="gray")
-        ui.predict_section(checkpoint, part)
+        predict_ui.predict_section(checkpoint, part)

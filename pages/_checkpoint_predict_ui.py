@@ -1,0 +1,93 @@
+"""Streamlit section 4 of the Checkpoints page: match a state_dict's keys to a model, load it, predict."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from torch import nn
+
+from pages._ui import show_code, show_error
+from torchstart import checkpoint_safety as safety
+from torchstart import session
+from torchstart.checkpoint_code import predict_code
+from torchstart.checkpoint_inspect import Path, get_part
+from torchstart.checkpoint_match import (TARGET_LABELS, Target, compare_keys, input_width, load_strict,
+                                         load_targets, mode_sensitive_layers, parse_inputs, predict)
+from torchstart.errors import TorchstartError
+
+# Page-local session keys.
+INPUTS = "checkpoints.inputs"
+INPUTS_WIDTH = "checkpoints.inputs_width"  # the model width the inputs box was last filled for
+
+
+def predict_section(checkpoint: safety.LoadedCheckpoint, part: Path) -> None:
+    """Compare keys, load strictly when they match, then switch to eval mode and predict on typed rows."""
+    state_dict = get_part(checkpoint.obj, part)
+    targets = load_targets(state_dict, st.session_state.get(session.TRAINED),
+                           st.session_state.get(session.MODEL))
+    if not targets:
+        st.info("No model to load into yet: train one on the Training page, build one on the Models "
+                "page, or upload a file holding just `weight` and `bias` (it becomes an nn.Linear).")
+        return
+    reports = {name: compare_keys(t.model, state_dict) for name, t in targets.items()}
+    names = list(targets)
+    default = next((i for i, n in enumerate(names) if reports[n].ok), 0)
+    choice = st.radio("Load it into", names, index=default, format_func=TARGET_LABELS.get,
+                      horizontal=True, key="checkpoints.target")
+    target, report = targets[choice], reports[choice]
+    cols = st.columns(4)
+    cols[0].metric("Matching keys", len(report.matched))
+    cols[1].metric("Missing keys", len(report.missing))
+    cols[2].metric("Unexpected keys", len(report.unexpected))
+    cols[3].metric("Shape mismatches", len(report.mismatched))
+    st.dataframe(report.table(), hide_index=True, key="checkpoints.keys")
+    if not report.ok:
+        st.warning(f"`load_state_dict(strict=True)` would refuse this: {report.summary()}. "
+                   "Pick another model or another part of the file.", icon=":material/block:")
+        return
+    model = load_strict(target.model, state_dict)
+    where = ("into a fresh nn.Linear" if choice == "linear" else
+             f"into a copy of the {TARGET_LABELS[choice]}, which itself stays as it was")
+    st.success(f"`model.load_state_dict(state_dict, strict=True)` accepted all {len(report.matched)} keys, "
+               f"{where}.", icon=":material/check_circle:")
+    sensitive = mode_sensitive_layers(model)
+    st.markdown("Then **`model.eval()`**: Dropout stops dropping and BatchNorm uses its running statistics "
+                "instead of the batch's, so a prediction depends only on its own input. "
+                + (f"This model has {', '.join(sensitive)}." if sensitive else
+                   "This model has no such layer, but calling it is the habit that saves you when it does."))
+    _predict_ui(model, target, part, checkpoint.name)
+
+
+def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str) -> None:
+    """Inputs box, prediction table and its code."""
+    width = target.width or input_width(model)
+    if width is None:
+        st.info("This model does not take a flat row of numbers (its first layer wants images or "
+                "token ids), so typed predictions are not offered here.")
+        return
+    scalers = target.x_scaler is not None or target.y_scaler is not None
+    use = scalers and st.checkbox("Apply the Training page's standardization", value=True,
+                                  key="checkpoints.use_scalers",
+                                  help="The .pth holds only weights; the scalers live in this session.")
+    x_scaler, y_scaler = (target.x_scaler, target.y_scaler) if use else (None, None)
+    features = target.feature_names or [f"x{i}" for i in range(width)]
+    # A model of another width (or a box Streamlit dropped while hidden): start from a fitting row.
+    if st.session_state.get(INPUTS_WIDTH) != width or INPUTS not in st.session_state:
+        st.session_state[INPUTS_WIDTH] = width
+        st.session_state[INPUTS] = str([[0.5] * width])
+    text = st.text_input(f"Inputs: rows of {width} number{'s' if width > 1 else ''} ({', '.join(features)})",
+                         key=INPUTS)
+    try:
+        x = parse_inputs(text, width)
+        y = predict(model, x, x_scaler, y_scaler)
+    except TorchstartError as err:
+        show_error(err)
+        return
+    outputs = y.reshape(len(x), -1)
+    out_names = target.target_names if len(target.target_names) == outputs.shape[1] else \
+        [f"y{i}" for i in range(outputs.shape[1])]
+    table = pd.concat([pd.DataFrame(x.tolist(), columns=features),
+                       pd.DataFrame(outputs.tolist(), columns=out_names)], axis=1)
+    st.dataframe(table, hide_index=True, key="checkpoints.predictions")
+    show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename),
+              label="Show code: prediction")
