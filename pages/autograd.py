@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from pages import _autograd_demos_ui as demos_ui
 from pages import _autograd_ui as ui
 from pages._ui import show_code, show_error
 from torchstart.autograd_code import expression_code
@@ -53,6 +54,6 @@ if run is not None:
     with check_tab:
         ui.gradcheck_tab(run, specs)
 with gotchas_tab:
-    ui.gotchas_tab()
+    demos_ui.gotchas_tab()
 with dynamic_tab:
-    ui.dynamic_tab()
+    demos_ui.dynamic_tab()
