@@ -28,6 +28,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=2400,
                         help="Streamlit scrolls inside its own container, so a tall viewport shows more")
+    parser.add_argument("--wait-ms", type=int, default=1500, help="after the run, for charts to finish drawing")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -42,7 +43,7 @@ def main() -> None:
                 wait_for_run(page)
                 # The status widget ("Running...", Stop) is shown until every run, reruns included, is over.
                 page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
-                page.wait_for_timeout(1500)  # charts and graphs finish drawing after the run
+                page.wait_for_timeout(args.wait_ms)  # charts and graphs finish drawing after the run
                 target = out / f"{path or 'home'}.png"
                 page.screenshot(path=str(target), full_page=True)
                 print(target)
