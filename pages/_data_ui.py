@@ -155,7 +155,10 @@ def column_choices(frame: pd.DataFrame) -> PrepChoices:
     non_numeric = c3.radio("Text feature columns", NON_NUMERIC_CHOICES, key=K_NON_NUMERIC, horizontal=True,
                            format_func={"one-hot": "one-hot encode", "drop": "drop them"}.get)
     missing = c4.radio("Rows with a missing value", MISSING_CHOICES, key=K_MISSING, horizontal=True,
-                       help="Rows whose target is missing are always dropped: a mean is not a label.")
+                       help="Rows whose target is missing are always dropped: a mean is not a label. "
+                            "The mean is taken over every row, including those the Training page later "
+                            "holds out for validation; in a strict workflow you fill from the training "
+                            "rows only, after the split.")
     return PrepChoices(tuple(features), target, non_numeric, missing)
 
 

@@ -196,7 +196,9 @@ def freeze_picker(candidates: list[str]) -> tuple[str, ...]:
     st.session_state[FROZEN] = [n for n in st.session_state.get(FROZEN, []) if n in candidates]
     chosen = st.multiselect("Freeze layers (requires_grad = False)", candidates, key=FROZEN,
                             help="A frozen layer's parameters get no gradients, so training leaves "
-                                 "them as they are. Watch the trainable count.")
+                                 "them as they are. Watch the trainable count. BatchNorm's running "
+                                 "mean and variance are buffers, not parameters: they still update "
+                                 "in train mode unless the layer is put in eval().")
     return tuple(chosen)
 
 

@@ -64,8 +64,9 @@ cols[4].metric("Estimated memory", format_megabytes(summary.total_mb),
                help=f"torchinfo's estimate for one sample: input {format_megabytes(summary.input_mb)} + "
                     f"forward/backward {format_megabytes(summary.forward_backward_mb)} + "
                     f"parameters {format_megabytes(summary.params_mb)}.")
-st.caption("The Training page can train this model when its input and output sizes fit the data; "
-           "the Checkpoints page loads .pth files into it.")
+st.caption("The Training page can train this architecture when its input and output sizes fit the data "
+           "(a freshly initialised copy, seeded by the Training page's own seed); the Checkpoints page "
+           "loads .pth files into it.")
 
 st.markdown("**`print(model)`**")
 st.code(repr(model), language="text")

@@ -105,6 +105,19 @@ def test_constant_target_is_refused() -> None:
         prepare(frame, PrepChoices(("a",), "y"))
 
 
+def test_empty_trailing_column_is_not_the_default_target() -> None:
+    frame = load_csv(b"a,b,y,notes\n1,2,3,\n2,3,5,\n3,5,8,\n", "notes.csv").frame
+    choices = default_choices(frame)
+    assert choices.target == "y" and choices.features == ("a", "b")
+    assert prepare(frame, choices).dataset.features.shape[0] == 3
+
+
+def test_an_empty_target_says_so() -> None:
+    frame = load_csv(b"a,b,y,notes\n1,2,3,\n2,3,5,\n3,5,8,\n", "notes.csv").frame
+    with pytest.raises(TorchstartError, match="Only 0 of 3 rows have a value in the target column 'notes'"):
+        prepare(frame, PrepChoices(("a", "b"), "notes"))
+
+
 def test_too_few_rows_left_and_empty_mean() -> None:
     frame = load_csv(b"a,b,y\n1,,1\n,2,2\n3,,3\n", "g.csv").frame
     with pytest.raises(TorchstartError, match="Only 0 of 3 rows are left"):

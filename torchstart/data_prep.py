@@ -73,13 +73,18 @@ def profile_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def default_choices(frame: pd.DataFrame) -> PrepChoices:
-    """Last numeric column whose values vary as target, the other numeric columns as features."""
+    """Last numeric column whose values vary as target, the other numeric columns as features.
+
+    Columns with no value at all (an empty trailing "notes" column) are left out: as a target
+    they would keep no row, as a feature they would drop every row.
+    """
     numeric = [c for c in frame.columns if column_kind(frame[c]) != "text"]
+    numeric = [c for c in numeric if frame[c].notna().any()] or numeric
     # scan from the end and stop at the first column that varies: one min/max pass on a big table
     target = next((c for c in reversed(numeric) if frame[c].min() != frame[c].max()), numeric[-1])
     features = tuple(c for c in numeric if c != target)
     if not features:  # a single numeric column: offer the text columns, one-hot encoded
-        features = tuple(c for c in frame.columns if c != target)
+        features = tuple(c for c in frame.columns if c != target and frame[c].notna().any())
     return PrepChoices(features, target)
 
 
@@ -97,6 +102,10 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
     if gaps[target]:
         work = work.dropna(subset=[target])
     rows_missing_target = rows_in - len(work)
+    if len(work) < 2:  # the target's own gaps did it: filling features cannot help
+        raise TorchstartError(f"Only {len(work)} of {rows_in:,} rows have a value in the target column "
+                              f"{target!r}; a dataset needs at least two. Choose a target column that is "
+                              "filled in.")
     rows_before = len(work)
     filled: dict[str, float] = {}
     if choices.missing == DROP_ROWS and gaps.any():

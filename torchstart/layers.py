@@ -314,7 +314,8 @@ LAYERS: dict[str, LayerKind] = {kind.name: kind for kind in (
     ),
     _activation(nn.GELU, "gelu", "Smooth ReLU used in transformers."),
     LayerKind(
-        "Dropout", nn.Dropout, "dropout", "Zeroes a fraction p of values in training mode only.",
+        "Dropout", nn.Dropout, "dropout", "In training, zeroes each value with probability p and scales the rest by 1/(1−p); "
+        "does nothing in eval mode.",
         args=(ArgSpec("p", FloatParam("p", 0.2, 0.0, 1.0, step=0.05, format="%.2f"), positional=True),),
         label_rule=lambda a: f"Dropout({a['p']:g})", keeps_shape=True,
     ),
