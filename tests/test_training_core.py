@@ -340,6 +340,28 @@ def test_big_data_page_dataset_ships_as_csv(tmp_path, monkeypatch, capsys) -> No
     assert finals["training"] == pytest.approx(run.final_loss, abs=1e-6)
 
 
+def dropout_model(n_in: int, n_out: int) -> SessionModel:
+    """A Models-page-like model whose training draws random numbers (Dropout)."""
+    def build() -> nn.Module:
+        return nn.Sequential(nn.Linear(n_in, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, n_out))
+
+    return SessionModel("dropout net", build(), build, (n_in,), (n_out,), code="")
+
+
+@pytest.mark.parametrize("full_batch", [True, False], ids=["full-batch", "mini-batch"])
+def test_dropout_masks_follow_the_seed_whatever_else_draws(full_batch, tmp_path, monkeypatch, capsys) -> None:
+    model = dropout_model(1, 1)
+    config = TrainingConfig(data="line", rows=40, model="session", full_batch=full_batch, batch_size=16)
+    run = start_run(config, None, model)
+    assert run.rng is not None
+    for _ in range(6):
+        torch.rand(1000)  # another learner's session drawing from the shared generator between epochs
+        train(run, 1)
+    finals = exec_script(training_script(run, session_model=model), tmp_path, monkeypatch, capsys)
+    assert finals["training"] == pytest.approx(run.final_loss, abs=1e-6)
+    assert start_run(TrainingConfig()).rng is None  # nothing to keep for a model that draws nothing
+
+
 def test_module_code_rebuilds_standard_stacks() -> None:
     net = nn.Sequential(nn.Linear(2, 4), nn.LeakyReLU(0.2), nn.Dropout(0.1), nn.Linear(4, 1))
     rebuilt = eval(module_code(net), {"nn": nn})  # our generated code, not user text

@@ -11,7 +11,6 @@ from __future__ import annotations
 import keyword
 import math
 import re
-import threading
 from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
@@ -20,6 +19,7 @@ from torch import nn
 
 from torchstart.errors import TorchstartError
 from torchstart.layers import LAYERS, Shape, Where, describe, format_shape, layer_kind
+from torchstart.rng import RNG_LOCK
 
 MAX_LAYERS = 50
 MAX_PARAMS = 50_000_000
@@ -31,9 +31,6 @@ MAX_MACS = 250_000_000           # mult-adds per sample: keeps a forward pass we
 MAX_CLASS_NAME = 40
 RESERVED_NAMES = {"nn", "torch", "summary", "model", "x", "y", "name", "param"}
 
-# nn.init draws from the process-wide generator; sessions share it, so seeding and
-# drawing happen under one lock to keep "same seed, same weights" true.
-RNG_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -31,6 +32,7 @@ from torchstart.errors import TorchstartError
 from torchstart.loaders import make_loader
 from torchstart.fair_share import give_way
 from torchstart.optimizers import make_optimizer
+from torchstart.rng import RNG_LOCK, RngStream, draws_random_numbers
 from torchstart.session import SessionModel, TrainedModel
 from torchstart.training_setup import (
     MODEL_LABELS,
@@ -91,6 +93,8 @@ class TrainingRun:
     y_val: torch.Tensor
     loader: torch.utils.data.DataLoader | None = None
     batch_weights: torch.Tensor | None = None
+    # The run's own random stream when its model draws while training (Dropout); see torchstart.rng.
+    rng: RngStream | None = None
     train_losses: list[float] = field(default_factory=list)
     val_losses: list[float] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
@@ -160,12 +164,14 @@ def start_run(config: TrainingConfig, dataset: TabularDataset | None = None,
     config = config.checked()
     data = prepare_data(config, dataset)
     device = torch.device(config.device)
-    model = build_model(config, data.n_features, data.n_targets, session_model).to(device)
+    with RNG_LOCK:  # the run's random stream starts where the seeded build left it, as in the script
+        model = build_model(config, data.n_features, data.n_targets, session_model).to(device)
+        rng = RngStream.capture(device) if draws_random_numbers(model) else None
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay,
                                **config.optimizer_tuning)
     x_train, y_train = data.x_train.to(device), data.y_train.to(device)
     run = TrainingRun(config, data, model, build_loss(config), optimizer, device, x_train, y_train,
-                      data.x_val.to(device), data.y_val.to(device))
+                      data.x_val.to(device), data.y_val.to(device), rng=rng)
     if not config.full_batch:
         # The generator lives with the run, so Continue shuffles exactly as one longer run would.
         generator = torch.Generator().manual_seed(config.seed)
@@ -224,10 +230,11 @@ def _train_locked(run: TrainingRun, callback: Callback | None, throttle: Throttl
                 break
             give_way()  # let another learner's page run go first (see torchstart.fair_share)
             if run.loader is None:
-                loss = loss_fn(model(x), y)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+                with run.rng.active() if run.rng else nullcontext():
+                    loss = loss_fn(model(x), y)
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
                 pending.append(loss.item() if on_cpu else loss.detach())
             else:
                 epoch_loss = _minibatch_epoch(run)
@@ -264,10 +271,11 @@ def _minibatch_epoch(run: TrainingRun) -> torch.Tensor:
     model, loss_fn, optimizer = run.model, run.loss_fn, run.optimizer
     batch_losses = []
     for xb, yb in run.loader:
-        loss = loss_fn(model(xb), yb)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        with run.rng.active() if run.rng else nullcontext():
+            loss = loss_fn(model(xb), yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
         batch_losses.append(loss.detach())
     # In float64, like the exported script's running sum of loss.item() * len(batch).
     return torch.stack(batch_losses).double() @ run.batch_weights

@@ -18,6 +18,7 @@ from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.optimizers import OPTIMIZERS
 from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam
+from torchstart.rng import RNG_LOCK
 from torchstart.session import SessionModel, Standardizer
 from torchstart.synthetic import classic_points, synthetic_line, synthetic_multi
 
@@ -286,6 +287,12 @@ def build_model(config: TrainingConfig, n_in: int, n_out: int,
     """The chosen model, initialised right after ``torch.manual_seed(config.seed)``."""
     if config.model == "session":
         check_session_model(session_model, n_in, n_out)
+    with RNG_LOCK:  # another session seeding in between would change the weights
+        return _build_seeded(config, n_in, n_out, session_model)
+
+
+def _build_seeded(config: TrainingConfig, n_in: int, n_out: int, session_model: SessionModel | None) -> nn.Module:
+    """``build_model`` with the lock held."""
     torch.manual_seed(config.seed)
     if config.model == "linear":
         return nn.Linear(n_in, n_out)
