@@ -22,10 +22,10 @@ from torchstart.checkpoint_safety import state_dict_bytes
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.session import SessionModel
-from torchstart.training import Progress, TrainingRun, predict, progress_of, progress_text, start_run
+from torchstart.training import Progress, TrainingRun, progress_of, progress_text, start_run
 from torchstart.training_export import CSV_NAME, data_csv, needs_csv
 from torchstart.training_figures import live_figures
-from torchstart.training_metrics import METRIC_HELP, evaluate, parameter_rows
+from torchstart.training_metrics import evaluate, metric_help, metrics_note, parameter_rows, prediction_table
 from torchstart.training_setup import PARAMS, TrainingConfig, parse_prediction_inputs, preflight
 
 RUN = "training_run"
@@ -189,10 +189,10 @@ def results_ui(run: TrainingRun) -> None:
     st.subheader(f"After {run.epoch:,} epochs")
     left, right = st.columns(2)
     with left:
-        st.markdown("**How well it fits** (in the target's original units)")
+        st.markdown("**How well it classifies**" if run.config.classifies else
+                    "**How well it fits** (in the target's original units)")
         st.dataframe(metrics_table(evaluate(run)), key="training_metrics")
-        st.caption(" · ".join(f"{k}: {v}" for k, v in METRIC_HELP.items()) + ". Measured after the last "
-                   "optimizer step, so MSE can sit a little below the last logged loss (taken before that step).")
+        st.caption(" · ".join(f"{k}: {v}" for k, v in metric_help(run).items()) + ". " + metrics_note(run))
     with right:
         rows = parameter_rows(run)
         if rows:
@@ -226,11 +226,7 @@ def _prediction_box(run: TrainingRun) -> None:
     except TorchstartError as err:
         show_error(err)
         return
-    outputs = predict(run, inputs)
-    frame = pd.DataFrame(inputs.numpy(), columns=run.data.feature_names)
-    for i, name in enumerate(run.data.target_names):
-        frame[f"predicted {name}"] = outputs[:, i].numpy()
-    st.dataframe(frame, hide_index=True, key="training_prediction")
+    st.dataframe(prediction_table(run, inputs), hide_index=True, key="training_prediction")
 
 
 def downloads_ui(run: TrainingRun, script: str) -> None:

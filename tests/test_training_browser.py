@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from tests.browser import Page, expect, main_text, open_app, wait_for_run
-from tests.journey import upload_csv, write_csv
+from tests.journey import choose, fill, go, upload_csv, write_csv
 from tests.test_training_core import plain_classic
 
 
@@ -123,3 +123,26 @@ def test_uploaded_csv_trains_stops_continues_and_downloads(page: Page, tmp_path)
     model.load_state_dict(download_pth(page, tmp_path))
     # The data is exactly price = 2·size − age + 1: a linear model trained this long gets close.
     assert model.weight.detach().flatten().tolist() == pytest.approx([2.0, -1.0], abs=0.1)
+
+
+@pytest.mark.browser
+def test_two_classes_from_the_data_page_train_as_a_classifier(page: Page) -> None:
+    open_app(page, "data")
+    choose(page, "Dataset", "Two classes")
+    expect(page.get_by_role("heading", name="2 · The Dataset")).to_be_visible()
+    go(page, "Training")
+    choose(page, "Data", "Dataset from the Data page")
+    page.get_by_role("tab", name="Loss & optimizer").click()
+    choose(page, "Loss", "BCEWithLogits (0/1 classes)")
+    choose(page, "Optimizer", "Adam")
+    fill(page, "Learning rate", "0.05")
+    button(page, "Train").click()
+    wait_for_run(page)
+    expect(page.get_by_text("How well it classifies")).to_be_visible()
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2)
+    expect(page.get_by_text("Decision boundary: where P(label = 1) = 0.5")).to_be_visible()
+    text = main_text(page)
+    final = re.search(r"Epoch \[100/100\], Loss: ([\d.]+), Val loss: ([\d.]+)", text)
+    assert final, text[-2000:]
+    assert float(final.group(1)) < 0.2 and float(final.group(2)) < 0.2  # log(2) = 0.69 is a coin toss
+    assert not page.locator('[data-testid="stException"]').count()

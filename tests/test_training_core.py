@@ -21,8 +21,9 @@ from torchstart.session import SessionModel
 from torchstart.training import Throttle, fit_data, predict, resume, start_run, train, trained_model
 from torchstart.training_export import data_csv, module_code, training_script
 from torchstart.training_figures import downsample, fit_figure, loss_figure
-from torchstart.training_metrics import evaluate, linear_in_original_units, parameter_rows, regression_metrics
-from torchstart.training_setup import TrainingConfig, parse_prediction_inputs, prepare_data
+from torchstart.training_metrics import (evaluate, linear_in_original_units, metrics_note, parameter_rows,
+                                         prediction_table, regression_metrics)
+from torchstart.training_setup import BCE, TrainingConfig, parse_prediction_inputs, prepare_data, split_sizes
 
 EVERY_EPOCH = Throttle(min_interval=0.0, max_share=math.inf)  # call the callback after every epoch
 
@@ -421,3 +422,90 @@ def test_cuda_run_matches_cpu_run() -> None:
     gpu = train(start_run(TrainingConfig(**{**config.__dict__, "device": "cuda:0"})), 10)
     assert gpu.status == "done" and gpu.train_losses == pytest.approx(cpu.train_losses, rel=1e-4)
     assert torch.load(io.BytesIO(state_dict_bytes(gpu.model)), weights_only=True)["weight"].device.type == "cpu"
+
+
+# ---------------------------------------------------------------- 0/1 classes: BCEWithLogitsLoss
+
+def two_classes(n: int = 120) -> TabularDataset:
+    """The Data page's built-in "Two classes": two Gaussian blobs, labels 0.0 and 1.0."""
+    from torchstart.builtin_datasets import make_builtin
+
+    return make_builtin("two_class", {"n": n, "separation": 3.0, "seed": 0})
+
+
+def test_classification_metrics_match_torch_and_counting() -> None:
+    from torchstart.training_metrics import classification_metrics
+
+    logits = torch.tensor([[2.0], [-1.0], [0.5], [-3.0], [0.0]])
+    labels = torch.tensor([[1.0], [0.0], [0.0], [1.0], [1.0]])
+    got = classification_metrics(logits, labels)
+    # predicted 1 where logit >= 0: rows 0, 2, 4; labelled 1: rows 0, 3, 4
+    assert got["accuracy"] == pytest.approx(3 / 5) and got["precision"] == pytest.approx(2 / 3)
+    assert got["recall"] == pytest.approx(2 / 3)
+    assert got["BCE"] == pytest.approx(nn.BCEWithLogitsLoss()(logits, labels).item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("config, words", [
+    (TrainingConfig(loss=BCE), "needs class labels 0 and 1 (or probabilities between them), but the target "
+                               "'y' runs from 2 to 8"),
+    (TrainingConfig(data="session", loss=BCE, standardize_y=True), 'Turn off "Standardize target"'),
+])
+def test_bce_refuses_targets_that_are_not_labels(config, words) -> None:
+    with pytest.raises(TorchstartError, match=re.escape(words)):
+        start_run(config, two_classes())
+
+
+def test_two_classes_train_with_bce_and_the_script_reproduces_loss_and_accuracy(
+        tmp_path, monkeypatch, capsys) -> None:
+    config = TrainingConfig(data="session", loss=BCE, optimizer="Adam", lr=0.05, val_share=0.25)
+    run = train(start_run(config, two_classes()), 150)
+    assert isinstance(run.loss_fn, nn.BCEWithLogitsLoss)
+    metrics = evaluate(run)
+    assert metrics["training"]["accuracy"] > 0.9 and metrics["validation"]["accuracy"] > 0.9
+    assert metrics["training"]["BCE"] == pytest.approx(
+        nn.BCEWithLogitsLoss()(run.model(run.x_train), run.y_train).item(), rel=1e-5)
+    script = training_script(run)
+    assert "criterion = nn.BCEWithLogitsLoss()" in script
+    monkeypatch.chdir(tmp_path)
+    exec(compile(script, "train.py", "exec"), {"__name__": "__main__"})  # our generated code, not user text
+    out = capsys.readouterr().out
+    assert float(re.search(r"Final training loss: (\S+)", out).group(1)) == pytest.approx(run.final_loss, abs=1e-6)
+    for split in ("training", "validation"):
+        printed = float(re.search(rf"{split.capitalize()} accuracy: (\S+)", out).group(1))
+        assert printed == pytest.approx(metrics[split]["accuracy"], abs=1e-6)
+
+
+def test_two_feature_classes_get_a_probability_map_with_its_boundary() -> None:
+    run = train(start_run(TrainingConfig(data="session", loss=BCE, optimizer="Adam", lr=0.05), two_classes()), 50)
+    fit = fit_data(run, plane_points=30)
+    xs, ys, prob = fit.plane
+    assert prob.shape == (30, 30) and 0 <= prob.min() and prob.max() <= 1
+    point = torch.tensor([[xs[7].item(), ys[20].item()]])
+    assert prob[20, 7].item() == pytest.approx(torch.sigmoid(predict(run, point)).item(), abs=1e-6)
+    figure = fit_figure(fit)
+    assert figure.layout.title.text == "Decision boundary: where P(label = 1) = 0.5"
+    boundary = next(t for t in figure.data if t.name == "boundary (0.5)")
+    assert boundary.contours.start == boundary.contours.end == 0.5
+    labels = {t.name: len(t.x) for t in figure.data if t.type == "scatter"}
+    n_train, n_val = split_sizes(120, run.config)
+    assert sum(labels.values()) == n_train + n_val
+
+
+def test_prediction_table_gives_logit_probability_and_class() -> None:
+    run = train(start_run(TrainingConfig(data="session", loss=BCE, optimizer="Adam", lr=0.05), two_classes()), 50)
+    inputs = torch.tensor([[2.0, 2.0], [-2.0, -2.0]])
+    table = prediction_table(run, inputs)
+    logits = predict(run, inputs)[:, 0]
+    assert table["logit label"].tolist() == pytest.approx(logits.tolist(), abs=1e-6)
+    assert table["P(label = 1)"].tolist() == pytest.approx(torch.sigmoid(logits).tolist(), abs=1e-6)
+    assert table["predicted label"].tolist() == [int(v >= 0) for v in logits.tolist()]
+
+
+def test_metrics_note_says_why_the_metrics_and_logged_loss_differ() -> None:
+    plain = train(start_run(TrainingConfig()), 5)
+    assert "one step later" in metrics_note(plain)
+    scaled = train(start_run(TrainingConfig(data="line", rows=40, loss="L1", standardize_y=True,
+                                            full_batch=False)), 2)
+    note = metrics_note(scaled)
+    assert "is L1, not MSE" in note and "standardized target" in note and "averages the epoch's batches" in note
+    assert "one step later" not in note

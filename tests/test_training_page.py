@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from tests.test_training_core import csv_dataset, params_of, plain_classic, session_model
+from tests.test_training_core import csv_dataset, params_of, plain_classic, session_model, two_classes
 from torchstart import session
 
 PAGE = "pages/training.py"
@@ -155,6 +155,31 @@ def test_data_page_dataset_with_split_and_standardization(open_page) -> None:
     assert fit["layout"]["title"]["text"] == "Predicted vs actual"
     trained = at.session_state[session.TRAINED]
     assert trained.x_scaler is not None and trained.feature_names == csv_dataset(1).feature_names
+
+
+def test_two_classes_train_as_a_classifier(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="training_data").set_value("session").run()
+    at.session_state[session.DATASET] = two_classes()
+    at.selectbox(key="training_loss").set_value("BCEWithLogits (0/1 classes)").run()
+    assert not errors(at)
+    at.checkbox(key="training_standardize_y").check().run()
+    assert any('Turn off "Standardize target"' in e for e in errors(at)) and not at.exception
+    at.checkbox(key="training_standardize_y").uncheck().run()
+    at.selectbox(key="training_optimizer").set_value("Adam").run()
+    at.number_input(key="training_lr").set_value(0.05).run()
+    at.button(key="training_train").click().run()
+    assert not at.exception and not errors(at)
+    metrics = at.dataframe[0].value
+    assert list(metrics.index) == ["accuracy", "BCE", "precision", "recall"]
+    assert float(metrics.loc["accuracy", "validation"]) > 0.9
+    loss, fit = (json.loads(c.proto.spec) for c in at.get("plotly_chart"))
+    assert loss["layout"]["title"]["text"].startswith("BCEWithLogitsLoss per epoch")
+    assert fit["layout"]["title"]["text"] == "Decision boundary: where P(label = 1) = 0.5"
+    at.text_input(key="training_predict_2").set_value("[[2, 2], [-2, -2]]").run()
+    table = at.dataframe[-1].value
+    assert table["predicted label"].tolist() == [1, 0] and table["P(label = 1)"].iloc[0] > 0.5
+    assert "Training accuracy" in at.code[-1].value
 
 
 def test_models_page_model_used_when_it_fits(open_page) -> None:

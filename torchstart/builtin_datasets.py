@@ -51,7 +51,8 @@ BUILTINS: dict[str, Builtin] = {
                  "noise": FloatParam("Noise (std)", 0.1, 0.0, 10.0, step=0.1),
                  "seed": SEED}),
         Builtin("two_class", "Two classes",
-                "Two Gaussian blobs in 2-D; the target is the class label 0.0 or 1.0 (for BCEWithLogitsLoss).",
+                "Two Gaussian blobs in 2-D; the target is the class label 0.0 or 1.0. Train it with the "
+                "Training page's BCEWithLogits loss to see the decision boundary.",
                 {"n": SAMPLES,
                  "separation": FloatParam("Separation", 3.0, 0.0, 10.0, step=0.5,
                                           help="Distance between the blob centres along each axis."),

@@ -414,6 +414,8 @@ class FitData:
 
     One feature: ``grid_x``/``grid_y`` trace the model's curve over the data's range.
     Several: ``pred_train``/``pred_val`` are predictions for the shown points (first target).
+    For 0/1 classes (``probability``) the model's values are sigmoid(logit), the probability
+    of class 1, and two features get ``plane``: (xs, ys, probability[len(ys), len(xs)]).
     """
 
     feature_name: str
@@ -427,6 +429,9 @@ class FitData:
     pred_train: torch.Tensor | None = None
     pred_val: torch.Tensor | None = None
     true_y: torch.Tensor | None = None
+    probability: bool = False
+    feature_names: tuple[str, ...] = ()
+    plane: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
 
 def _spread(n: int, limit: int) -> torch.Tensor:
@@ -434,21 +439,39 @@ def _spread(n: int, limit: int) -> torch.Tensor:
     return torch.arange(n) if n <= limit else torch.linspace(0, n - 1, limit).long()
 
 
-def fit_data(run: TrainingRun, max_points: int = 1000, grid_points: int = 100) -> FitData:
+def _padded_range(values: torch.Tensor, grid_points: int) -> torch.Tensor:
+    """``grid_points`` evenly spaced values over ``values``' range plus a 10% margin on each side."""
+    low, high = values.min().item(), values.max().item()
+    margin = 0.1 * (high - low) or 1.0
+    return torch.linspace(low - margin, high + margin, grid_points)
+
+
+def fit_data(run: TrainingRun, max_points: int = 1000, grid_points: int = 100,
+             plane_points: int = 60) -> FitData:
     """Points (at most ``max_points`` per split) and the model's current predictions, for the fit chart."""
     data = run.data
+    classifies = run.config.classifies
+
+    def model_values(x: torch.Tensor) -> torch.Tensor:
+        """The first output for rows ``x``: the prediction, or for 0/1 classes the probability of class 1."""
+        out = predict(run, x)[:, :1]
+        return torch.sigmoid(out) if classifies else out
+
     tr, va = _spread(len(data.raw_x_train), max_points), _spread(len(data.raw_x_val), max_points)
     fit = FitData(data.feature_names[0] if data.n_features == 1 else "actual", data.target_names[0],
-                  data.raw_x_train[tr], data.raw_y_train[tr, :1], data.raw_x_val[va], data.raw_y_val[va, :1])
+                  data.raw_x_train[tr], data.raw_y_train[tr, :1], data.raw_x_val[va], data.raw_y_val[va, :1],
+                  probability=classifies, feature_names=tuple(data.feature_names))
+    both = torch.cat([data.raw_x_train, data.raw_x_val])
     if data.n_features == 1:
-        both = torch.cat([data.raw_x_train, data.raw_x_val])
-        low, high = both.min().item(), both.max().item()
-        margin = 0.1 * (high - low) or 1.0
-        fit.grid_x = torch.linspace(low - margin, high + margin, grid_points)[:, None]
-        fit.grid_y = predict(run, fit.grid_x)[:, :1]
+        fit.grid_x = _padded_range(both, grid_points)[:, None]
+        fit.grid_y = model_values(fit.grid_x)
         if data.true_weight is not None and data.true_weight.shape == (1, 1):
             fit.true_y = fit.grid_x * data.true_weight[0, 0] + data.true_bias[0]
+    elif classifies and data.n_features == 2:
+        xs, ys = _padded_range(both[:, 0], plane_points), _padded_range(both[:, 1], plane_points)
+        grid = torch.cartesian_prod(ys, xs).flip(1)  # rows (x, y), y-major: reshapes to [len(ys), len(xs)]
+        fit.plane = (xs, ys, model_values(grid).reshape(len(ys), len(xs)))
     else:
-        fit.pred_train = predict(run, fit.x_train)[:, :1]
-        fit.pred_val = predict(run, fit.x_val)[:, :1]
+        fit.pred_train = model_values(fit.x_train)
+        fit.pred_val = model_values(fit.x_val)
     return fit

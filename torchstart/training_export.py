@@ -195,6 +195,8 @@ def training_script(run: TrainingRun, epochs: int | None = None, session_model: 
         out += [f"loader = DataLoader(TensorDataset({xt}, {yt}), batch_size={cfg.batch_size}, "
                 f"shuffle={cfg.shuffle}, generator=torch.Generator().manual_seed({cfg.seed}))"]
     out += ["", f"num_epochs = {epochs}"] + _loop_lines(run, xt, yt, split, minibatch)
+    if cfg.classifies:
+        out += _accuracy_lines(xt, yt, split)
     out += _prediction_lines(run)
     out += ["", 'torch.save(model.state_dict(), "model.pth")']
     return "\n".join(out) + "\n"
@@ -236,6 +238,19 @@ def _loop_lines(run: TrainingRun, xt: str, yt: str, split: bool, minibatch: bool
     return lines
 
 
+def _accuracy_lines(xt: str, yt: str, split: bool) -> list[str]:
+    """For 0/1 classes: the share of rows whose predicted class (logit >= 0) is the label."""
+    lines = ["", "# Accuracy: predict class 1 where the logit is >= 0, i.e. where sigmoid(logit) >= 0.5",
+             "model.eval()", "with torch.no_grad():",
+             f"    train_accuracy = ((model({xt}) >= 0) == ({yt} >= 0.5)).float().mean().item()"]
+    if split:
+        lines.append("    val_accuracy = ((model(x_val) >= 0) == (y_val >= 0.5)).float().mean().item()")
+    lines.append("print(f'Training accuracy: {train_accuracy!r}')")
+    if split:
+        lines.append("print(f'Validation accuracy: {val_accuracy!r}')")
+    return lines
+
+
 def _prediction_lines(run: TrainingRun) -> list[str]:
     """For one feature: the prediction for input 5 in original units, as the classic script shows."""
     data = run.data
@@ -249,6 +264,9 @@ def _prediction_lines(run: TrainingRun) -> list[str]:
     out = f"model({model_in})"
     if data.y_scaler:
         out = f"{out} * y_std + y_mean"
+    if run.config.classifies:
+        return lines + [f"    probability = torch.sigmoid({out})  # the model outputs a logit",
+                        "print(f'Probability of class 1 for input 5.0: {probability.squeeze().tolist()}')"]
     lines += [f"    prediction = {out}", "print(f'Prediction for input 5.0: {prediction.squeeze().tolist()}')"]
     return lines
 

@@ -1,4 +1,5 @@
-"""Plotly figures for the Training page: the loss curve and the fit (line over points, or predicted vs actual).
+"""Plotly figures for the Training page: the loss curve and the fit (line over points, predicted vs actual,
+or for 0/1 classes over two features the model's probability map with its 0.5 decision boundary).
 
 Figures are built from results (histories, ``FitData``) and never from a model.
 Long histories are downsampled to a bounded number of points, keeping each
@@ -16,6 +17,7 @@ from torchstart.training import FitData, TrainingRun, fit_data
 
 MAX_CURVE_POINTS = 1000
 TRAIN_COLOR, VAL_COLOR, MODEL_COLOR, TRUE_COLOR = "#1f77b4", "#ff7f0e", "#d62728", "#7f7f7f"
+CLASS_COLORS = ("#2166ac", "#b2182b")  # class 0 blue, class 1 red: the ends of the probability map's scale
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 
 
@@ -87,20 +89,64 @@ def _points(name: str, x, y, color: str) -> dict:
             "y": np.asarray(y).ravel(), "marker": {"color": color, "size": 7, "opacity": 0.7}}
 
 
-def fit_figure(fit: FitData) -> go.Figure:
-    """One feature: points and the model's curve (and the true line); several: predicted vs actual."""
+def _class_points(fit: FitData) -> list[dict]:
+    """Training and validation rows on the two features' plane, coloured by their 0/1 label."""
     traces = []
+    for split, x, y, symbol in (("training", fit.x_train, fit.y_train, "circle"),
+                                ("validation", fit.x_val, fit.y_val, "diamond-open")):
+        label = y.ravel() >= 0.5
+        for cls in (0, 1):
+            rows = x[label == bool(cls)]
+            if len(rows):
+                traces.append({"type": "scatter", "mode": "markers", "name": f"{split}, {fit.target_name} = {cls}",
+                               "x": rows[:, 0].numpy(), "y": rows[:, 1].numpy(),
+                               "marker": {"color": CLASS_COLORS[cls], "size": 7, "symbol": symbol,
+                                          "line": {"color": "white", "width": 0.5}}})
+    return traces
+
+
+def _plane_figure(fit: FitData) -> go.Figure:
+    """The model's P(class 1) over two features, its 0.5 contour (the decision boundary), and the rows."""
+    xs, ys, prob = (t.numpy() for t in fit.plane)
+    name = f"P({fit.target_name} = 1)"
+    shades = {"type": "contour", "x": xs, "y": ys, "z": prob, "zmin": 0, "zmax": 1, "name": name,
+              "colorscale": [[0, CLASS_COLORS[0]], [0.5, "#f7f7f7"], [1, CLASS_COLORS[1]]], "opacity": 0.55,
+              "contours": {"start": 0, "end": 1, "size": 0.1}, "line": {"width": 0},
+              "colorbar": {"title": {"text": name}, "thickness": 12}, "hovertemplate": f"{name} = %{{z:.3f}}"}
+    boundary = {"type": "contour", "x": xs, "y": ys, "z": prob, "showscale": False, "name": "boundary (0.5)",
+                "contours": {"start": 0.5, "end": 0.5, "size": 1, "coloring": "lines"},
+                "line": {"color": "black", "width": 2}, "hoverinfo": "skip"}
+    return go.Figure({
+        "data": [shades, boundary, *_class_points(fit)],
+        "layout": {"title": {"text": f"Decision boundary: where {name} = 0.5"},
+                   "xaxis": {"title": {"text": fit.feature_names[0]}},
+                   "yaxis": {"title": {"text": fit.feature_names[1]}}, "height": 360, "margin": _MARGIN,
+                   "legend": {"orientation": "h", "y": -0.2}},
+    })
+
+
+def fit_figure(fit: FitData) -> go.Figure:
+    """One feature: points and the model's curve (and the true line); several: predicted vs actual.
+
+    For 0/1 classes the model's value is P(class 1); with two features, a probability map.
+    """
+    if fit.plane is not None:
+        return _plane_figure(fit)
+    traces = []
+    model_name = f"P({fit.target_name} = 1)" if fit.probability else "model"
     if fit.grid_x is not None:
         if fit.true_y is not None:
             traces.append({"type": "scatter", "mode": "lines", "name": "true line", "x": fit.grid_x.ravel().numpy(),
                            "y": fit.true_y.ravel().numpy(), "line": {"color": TRUE_COLOR, "dash": "dash"}})
-        traces.append({"type": "scatter", "mode": "lines", "name": "model", "x": fit.grid_x.ravel().numpy(),
+        traces.append({"type": "scatter", "mode": "lines", "name": model_name, "x": fit.grid_x.ravel().numpy(),
                        "y": fit.grid_y.ravel().numpy(), "line": {"color": MODEL_COLOR, "width": 3}})
         # Points last, so they sit on top of the lines.
         traces.append(_points("training points", fit.x_train[:, 0], fit.y_train, TRAIN_COLOR))
         if len(fit.x_val):
             traces.append(_points("validation points", fit.x_val[:, 0], fit.y_val, VAL_COLOR))
         title, x_title, y_title = "The model's line over the data", fit.feature_name, fit.target_name
+        if fit.probability:
+            title, y_title = "The model's probability of class 1 over the data", f"{fit.target_name}, {model_name}"
     else:
         traces.append(_points("training rows", fit.y_train, fit.pred_train, TRAIN_COLOR))
         if len(fit.x_val):
@@ -111,6 +157,8 @@ def fit_figure(fit: FitData) -> go.Figure:
         traces.append({"type": "scatter", "mode": "lines", "name": "perfect (predicted = actual)",
                        "x": [low, high], "y": [low, high], "line": {"color": TRUE_COLOR, "dash": "dash"}})
         title, x_title, y_title = "Predicted vs actual", f"actual {fit.target_name}", f"predicted {fit.target_name}"
+        if fit.probability:
+            title, y_title = "Predicted probability vs actual label", model_name
     return go.Figure({
         "data": traces,
         "layout": {"title": {"text": title}, "xaxis": {"title": {"text": x_title}},
@@ -121,5 +169,7 @@ def fit_figure(fit: FitData) -> go.Figure:
 
 def live_figures(run: TrainingRun, log_y: bool = True) -> tuple[go.Figure, go.Figure]:
     """The two charts the page redraws while training: loss curve and fit."""
-    loss_name = f"{run.config.loss} loss"
+    loss_name = "BCEWithLogitsLoss" if run.config.classifies else f"{run.config.loss} loss"
+    if run.config.standardize_y:
+        loss_name += " (standardized y)"  # the loss is in the units the model trains on
     return loss_figure(run.train_losses, run.val_losses, log_y, loss_name=loss_name), fit_figure(fit_data(run))

@@ -1,12 +1,15 @@
-"""Regression metrics (MSE, RMSE, MAE, R²) and the learned line in original units."""
+"""Metrics of a trained run (MSE, RMSE, MAE, R² for regression; accuracy, BCE, precision, recall for 0/1
+classes), the prediction table, and the learned line in original units."""
 
 from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from torchstart.session import Standardizer
 
@@ -19,6 +22,33 @@ METRIC_HELP = {
     "MAE": "mean of |prediction − target|",
     "R²": "1 − SS_res / SS_tot: 1 is perfect, 0 is no better than predicting the mean",
 }
+
+
+CLASSIFICATION_HELP = {
+    "accuracy": "share of rows whose predicted class (logit ≥ 0, i.e. probability ≥ 0.5) is the label",
+    "BCE": "mean binary cross-entropy of sigmoid(logit) against the label: the loss itself",
+    "precision": "of the rows predicted 1, the share labelled 1",
+    "recall": "of the rows labelled 1, the share predicted 1",
+}
+
+
+def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """Accuracy, BCE, precision and recall over every output; a label counts as class 1 from 0.5 up."""
+    if len(labels) == 0:
+        return {name: math.nan for name in CLASSIFICATION_HELP}
+    logits, labels = logits.double(), labels.double()
+    predicted, actual = logits >= 0, labels >= 0.5
+    hits = (predicted & actual).sum().item()
+    n_predicted, n_actual = predicted.sum().item(), actual.sum().item()
+    return {"accuracy": (predicted == actual).double().mean().item(),
+            "BCE": F.binary_cross_entropy_with_logits(logits, labels).item(),
+            "precision": hits / n_predicted if n_predicted else math.nan,
+            "recall": hits / n_actual if n_actual else math.nan}
+
+
+def metric_help(run: TrainingRun) -> dict[str, str]:
+    """What each metric of this run's table means."""
+    return CLASSIFICATION_HELP if run.config.classifies else METRIC_HELP
 
 
 def regression_metrics(predicted: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
@@ -59,10 +89,51 @@ def evaluate(run: TrainingRun) -> dict[str, dict[str, float]]:
     from torchstart.training import predict
 
     data = run.data
-    result = {"training": regression_metrics(predict(run, data.raw_x_train), data.raw_y_train)}
+    metrics = classification_metrics if run.config.classifies else regression_metrics
+    result = {"training": metrics(predict(run, data.raw_x_train), data.raw_y_train)}
     if data.has_val:
-        result["validation"] = regression_metrics(predict(run, data.raw_x_val), data.raw_y_val)
+        result["validation"] = metrics(predict(run, data.raw_x_val), data.raw_y_val)
     return result
+
+
+def metrics_note(run: TrainingRun) -> str:
+    """How the metrics relate to the logged loss: when they agree, and why they differ otherwise."""
+    from torchstart.rng import draws_random_numbers
+
+    cfg = run.config
+    measure = "BCE" if cfg.classifies else "MSE"
+    reasons = []
+    if not cfg.classifies and cfg.loss != "MSE":
+        reasons.append(f"the logged loss is {cfg.loss}, not MSE")
+    if cfg.standardize_y:
+        reasons.append("the logged loss is on the standardized target, the metrics in original units")
+    if not cfg.full_batch:
+        reasons.append("each logged loss averages the epoch's batches while the weights were still changing")
+    if draws_random_numbers(run.model) or any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                                              for m in run.model.modules()):
+        reasons.append("the logged loss is taken in train mode (Dropout / BatchNorm active), the metrics in "
+                       "eval mode")
+    text = "Measured with the model in eval mode after the last optimizer step. "
+    if reasons:
+        return text + f"{measure} here differs from the logged loss because " + "; ".join(reasons) + "."
+    return text + (f"{measure} here is the logged loss one step later, so it usually sits a little below "
+                   "the last logged value.")
+
+
+def prediction_table(run: TrainingRun, inputs: torch.Tensor) -> pd.DataFrame:
+    """The inputs, then per target the prediction; for 0/1 classes the logit, probability and class."""
+    from torchstart.training import predict
+
+    outputs = predict(run, inputs)
+    frame = pd.DataFrame(inputs.numpy(), columns=run.data.feature_names)
+    for i, name in enumerate(run.data.target_names):
+        if run.config.classifies:
+            frame[f"logit {name}"] = outputs[:, i].numpy()
+            frame[f"P({name} = 1)"] = torch.sigmoid(outputs[:, i]).numpy()
+            frame[f"predicted {name}"] = (outputs[:, i] >= 0).long().numpy()
+        else:
+            frame[f"predicted {name}"] = outputs[:, i].numpy()
+    return frame
 
 
 def parameter_rows(run: TrainingRun) -> list[dict[str, object]]:

@@ -36,10 +36,13 @@ MODEL_LABELS = {
     "mlp": "Small MLP (Linear → ReLU → Linear)",
     "session": "Model from the Models page",
 }
+BCE = "BCEWithLogits (0/1 classes)"
 LOSSES: dict[str, type[nn.Module]] = {
     "MSE": nn.MSELoss,
     "L1": nn.L1Loss,
     "Smooth L1 (Huber)": nn.SmoothL1Loss,
+    # Binary classification: the model outputs a logit; sigmoid(logit) is the probability of class 1.
+    BCE: nn.BCEWithLogitsLoss,
 }
 
 PARAMS: dict[str, Any] = {
@@ -59,7 +62,9 @@ PARAMS: dict[str, Any] = {
     "model": ChoiceParam("Model", tuple(MODEL_LABELS), "linear", labels=MODEL_LABELS),
     "hidden": IntParam("Hidden units", 16, 1, 256),
     "layers": IntParam("Hidden layers", 1, 1, 3),
-    "loss": ChoiceParam("Loss", tuple(LOSSES), "MSE"),
+    "loss": ChoiceParam("Loss", tuple(LOSSES), "MSE",
+                        help="MSE, L1 and Huber fit a number (regression). BCEWithLogitsLoss fits 0/1 class "
+                             "labels: the model outputs a logit, and sigmoid(logit) is the probability of class 1."),
     "optimizer": ChoiceParam("Optimizer", tuple(OPTIMIZERS), "SGD"),
     "lr": FloatParam("Learning rate", 0.01, 1e-6, 10.0, step=0.001, format="%g"),
     "weight_decay": FloatParam("Weight decay", 0.0, 0.0, 1.0, step=0.0001, format="%g"),
@@ -120,6 +125,11 @@ class TrainingConfig:
     def uses_momentum(self) -> bool:
         """Whether the chosen optimizer takes a momentum setting."""
         return "momentum" in OPTIMIZERS[self.optimizer].tunable
+
+    @property
+    def classifies(self) -> bool:
+        """Whether the run is binary classification (BCEWithLogitsLoss on 0/1 labels)."""
+        return self.loss == BCE
 
     @property
     def optimizer_tuning(self) -> dict[str, float]:
@@ -208,6 +218,22 @@ def load_source(config: TrainingConfig, dataset: TabularDataset | None):
     return made.dataset, made.true_weight, made.true_bias
 
 
+def check_class_labels(y: torch.Tensor, names: list[str], standardize_y: bool) -> None:
+    """BCEWithLogitsLoss wants labels in [0, 1] as they are: refuse other targets, and a standardized one."""
+    if standardize_y:
+        raise TorchstartError(
+            "BCEWithLogitsLoss compares the model's logits with 0/1 class labels; standardizing the target "
+            "would turn the labels into other numbers. Turn off \"Standardize target\"."
+        )
+    low, high = y.min().item(), y.max().item()
+    if low < 0 or high > 1:
+        raise TorchstartError(
+            f"BCEWithLogitsLoss needs class labels 0 and 1 (or probabilities between them), but the target "
+            f"{', '.join(map(repr, names))} runs from {low:g} to {high:g}. Choose a 0/1 target (e.g. the Data "
+            "page's built-in \"Two classes\"), or a regression loss such as MSE."
+        )
+
+
 def split_sizes(n_rows: int, config: TrainingConfig) -> tuple[int, int]:
     """(training rows, validation rows); the classic 4 points always train on all four."""
     if config.data == "classic":
@@ -227,6 +253,8 @@ def prepare_data(config: TrainingConfig, dataset: TabularDataset | None = None) 
             f"The dataset {source.name!r} holds NaN or infinite values; training on them gives a NaN loss. "
             "Drop or fill those rows on the Data page first."
         )
+    if config.classifies:
+        check_class_labels(y, source.target_names, config.standardize_y)
     n_train, n_val = split_sizes(len(x), config)
     notes = []
     if n_train == 0:
