@@ -17,6 +17,7 @@ from torchstart.checkpoint_inspect import (Path, entry_table, is_state_dict, pat
                                            summarize_tree, tensor_entries, totals)
 from torchstart.errors import TorchstartError
 from torchstart.params import IntParam
+from torchstart.rng import RNG_LOCK
 
 # Page-local session keys.
 LOADED = "checkpoints.loaded"        # {"checkpoint": LoadedCheckpoint, "source": "upload" | "saved"}
@@ -43,8 +44,10 @@ COLUMN_FORMATS = {
 def save_section() -> None:
     """Explain state_dict vs whole model, and offer a state_dict download."""
     left, right = st.columns(2)
-    left.markdown("**Save the state_dict: what we do.** It is an ordered dict of parameter name → "
-                  "tensor. Loading it back needs no code from the file, so `weights_only=True` can read it.")
+    left.markdown("**Save the state_dict: what we do.** It is an ordered dict of name → tensor: every "
+                  "parameter, plus persistent buffers such as BatchNorm's `running_mean`, `running_var` and "
+                  "`num_batches_tracked`. Loading it back needs no code from the file, so `weights_only=True` "
+                  "can read it.")
     left.code('torch.save(model.state_dict(), "model.pth")\n\nmodel = MyModel()  # rebuilt in code\n'
               'model.load_state_dict(torch.load("model.pth", weights_only=True))', language="python")
     right.markdown("**Not the whole model.** `torch.save(model, path)` pickles the class by its import "
@@ -67,8 +70,9 @@ def save_section() -> None:
         n_in = LINEAR_IN.check(param_input(LINEAR_IN, "checkpoints.linear_in", cols[0]))
         n_out = LINEAR_OUT.check(param_input(LINEAR_OUT, "checkpoints.linear_out", cols[1]))
         seed = SEED.check(param_input(SEED, "checkpoints.seed", cols[2]))
-        torch.manual_seed(seed)
-        model, fallback, filename = nn.Linear(n_in, n_out), "", "linear.pth"
+        with RNG_LOCK:  # the generator is shared by every session: seed and draw in one go
+            torch.manual_seed(seed)
+            model, fallback, filename = nn.Linear(n_in, n_out), "", "linear.pth"
     data = safety.state_dict_bytes(model)
     st.session_state[SAVED] = (filename, data)
     st.dataframe(entry_table(tensor_entries(model.state_dict())), hide_index=True,

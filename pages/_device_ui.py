@@ -13,9 +13,9 @@ from torchstart.fair_share import background_work
 from pages._ui import param_input, show_code
 from torchstart import device_code, matmul_bench as mb
 from torchstart.device_figures import gflops_figure, speedup_figure
-from torchstart.device_moves import MoveReport, Mismatch
-from torchstart.device_report import (EXAMPLE_CUDA_ROWS, EXAMPLE_GPU, GPU_COLUMNS, GPU_SOURCES,
-                                      DeviceReport, gpu_rows, summary_rows)
+from torchstart.device_moves import OLDER_MISMATCH_MESSAGE, MoveReport, Mismatch
+from torchstart.device_report import (EXAMPLE_CUDA_ROWS, EXAMPLE_GPU, GPU_COLUMNS, GPU_MEMORY_NOTE, GPU_SOURCES,
+                                      DeviceReport, gpu_rows, no_cuda_notice, summary_rows)
 from torchstart.devices import available_devices
 
 # Page-local session keys.
@@ -31,16 +31,17 @@ FACT_COLUMNS = {"value": st.column_config.TextColumn(width="medium"),
 
 
 def report_tables(report: DeviceReport) -> None:
-    """The install's summary rows, then its GPUs, or a plain 'no GPU' and a labelled example."""
+    """The install's summary rows, then its GPUs, or a plain 'no CUDA GPU' and a labelled example."""
     st.dataframe(pd.DataFrame(summary_rows(report), columns=["", "value", "from"]),
                  hide_index=True, width="content", column_config=FACT_COLUMNS)
     if report.gpus:
         st.dataframe(pd.DataFrame(gpu_rows(report.gpus), columns=GPU_COLUMNS), hide_index=True)
-        st.caption("Allocated / reserved: memory PyTorch's caching allocator holds in this server "
-                   "process. Columns come from " + ", ".join(f"`{c}`" for c in GPU_SOURCES.values()) + ".")
+        st.caption(f"{GPU_MEMORY_NOTE} Columns come from "
+                   + ", ".join(f"`{c}`" for c in GPU_SOURCES.values()) + ".")
         return
-    st.info("**No GPU here.** `torch.cuda.is_available()` is `False`, so every tensor on these pages "
-            "lives on the CPU and the sidebar offers only `cpu`.", icon=":material/memory:")
+    notice = no_cuda_notice(report)
+    if notice:  # None only if torch.cuda were available yet listed no device
+        st.info(notice, icon=":material/memory:")
     with st.expander("Example only: what this section shows on a machine with an NVIDIA GPU"):
         st.warning("Illustrative values, **not** measured here: a CUDA build of PyTorch on a server "
                    "with one A100.", icon=":material/science:")
@@ -68,9 +69,12 @@ def mismatch_panel(mismatch: Mismatch) -> None:
     if mismatch.live:
         st.markdown("Raised **live** just now: a model on the GPU, called with a CPU tensor.")
     else:
-        st.markdown("There is no GPU here, so this cannot be raised live. **This is the text you would "
-                    "see** from a CUDA build of PyTorch 2.x, calling a model on `cuda:0` with a CPU tensor:")
+        st.markdown("There is no CUDA GPU here, so this cannot be raised live. **This is the text you would "
+                    "see** from recent PyTorch 2.x releases (CUDA builds), calling a model on `cuda:0` with "
+                    "a CPU tensor:")
     st.code(f"RuntimeError: {mismatch.message}", language="text", wrap_lines=True)
+    if not mismatch.live:
+        st.caption(f"Older 2.x releases word it: `RuntimeError: {OLDER_MISMATCH_MESSAGE}`")
     st.markdown(mismatch.explanation)
 
 
@@ -175,6 +179,7 @@ def bench_results(result: mb.BenchResult) -> None:
     speedups = mb.speedup_frame(result.measurements)
     if not speedups.empty:
         st.plotly_chart(speedup_figure(speedups), key="device_speedup_chart", width="stretch")
+        st.caption(mb.SMALL_SIZE_NOTE)
         table = table.merge(speedups, on=["device", "dtype", "size"], how="left")
     ms = st.column_config.NumberColumn(format="%.3f")
     st.dataframe(table.rename(columns=SHOWN_COLUMNS), hide_index=True,

@@ -15,8 +15,8 @@ from pages._ui import param_input
 from torchstart import session
 from torchstart.landscapes import Landscape, available_landscapes, dataset_problem
 from torchstart.optimizer_figures import landscape_figure, loss_figure
-from torchstart.optimizer_race import (LEARNING_RATE, SETTINGS, START, STEPS, RaceResult, RunSpec, check_race,
-                                       race)
+from torchstart.optimizer_race import (LEARNING_RATE, RACER_NOTES, SETTINGS, START, STEPS, RaceResult, RunSpec,
+                                       check_race, race)
 from torchstart.optimizers import OPTIMIZERS
 
 PREFIX = "optimizers."
@@ -35,7 +35,7 @@ RUN_AGAIN_KEY = PREFIX + "run_again"
 STOP_WAIT_S = 10.0
 # Widget keys whose values survive a visit to another page (Streamlit forgets undrawn widgets).
 SAVED_PREFIXES = tuple(PREFIX + k for k in ("landscape", "racers", "table_for", "start.", "steps.", "lr.",
-                                            "momentum.", "beta1.", "beta2.", "alpha."))
+                                            "momentum.", "beta1.", "beta2.", "alpha.", "weight_decay."))
 DEFAULT_RACERS = ["SGD", "SGD + momentum", "Adam"]
 RACERS_PER_ROW = 2
 
@@ -108,6 +108,8 @@ def racer_settings(land: Landscape) -> list[RunSpec]:
             settings = {setting: param_input(replace(SETTINGS[setting], default=value),
                                              key=f"{PREFIX}{setting}.{name}", container=box)
                         for setting, value in OPTIMIZERS[name].tunable.items()}
+            if name in RACER_NOTES:
+                box.caption(RACER_NOTES[name])
             specs.append(RunSpec(name, float(lr), settings))
     return specs
 

@@ -49,7 +49,8 @@ st.header("Matmul benchmark")
 st.markdown(
     "Times `a @ b` for square matrices: untimed warm-up runs first, then the **median** of the timed "
     "runs. A matmul of size n does 2·n³ floating-point operations, so GFLOP/s = 2·n³ / time / 10⁹. "
-    "GPU kernels run asynchronously, so each timed run is wrapped in `torch.cuda.synchronize()`."
+    "GPU kernels run asynchronously, so each timed run is wrapped in `torch.cuda.synchronize()`: at small "
+    "sizes a GPU run then measures launch and synchronisation latency more than arithmetic."
 )
 if len(available_devices()) == 1:
     st.caption(f"CPU only here, using {report.cpu_threads} threads. With a GPU, bfloat16/float16 are "

@@ -65,7 +65,8 @@ path = result.path(chosen)
 st.caption("Row k: the parameters after k steps, the loss and gradient there (the gradient step k+1 uses), "
            "and what `optimizer.state[p]` holds after step k: the momentum buffer for SGD with momentum, "
            "`exp_avg` / `exp_avg_sq` (first and second moments) for Adam and AdamW, `square_avg` for "
-           "RMSprop, `sum` for Adagrad. Plain SGD keeps no state.")
+           "RMSprop, `sum` for Adagrad. Plain SGD keeps no state. AdamW's weight decay keeps none either: "
+           "it only shrinks `p` at each step, which is why its path differs from Adam's.")
 table = step_table(path, result.landscape.param_names)
 st.dataframe(table, hide_index=True, height=320,
              column_config={c: st.column_config.NumberColumn(format="%.6g") for c in table.columns[1:]})

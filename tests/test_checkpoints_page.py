@@ -81,6 +81,11 @@ def test_empty_page_explains_and_offers_a_download(open_page) -> None:
     assert at.radio(key="checkpoints.save_source").options == ["A fresh nn.Linear"]
     text = " ".join(m.value for m in at.markdown)
     assert "weights_only=True" in text and "state_dict" in text
+    # The state_dict holds buffers too, as torch says: BatchNorm's running statistics are in it.
+    bn = nn.BatchNorm1d(3)
+    buffers = {"running_mean", "running_var", "num_batches_tracked"}
+    assert buffers <= set(bn.state_dict()) and not buffers & {n for n, _ in bn.named_parameters()}
+    assert "persistent buffers" in text and all(f"`{b}`" in text for b in buffers)
     assert not at.error
     name, data = at.session_state[ui.SAVED]
     torch.manual_seed(0)

@@ -220,6 +220,17 @@ def test_whole_module_is_told_how_to_resave() -> None:
                                   "torch.nn.modules.linear.Linear")
 
 
+def test_code_in_a_checkpoint_is_refused_with_a_plain_sentence(tmp_path) -> None:
+    marker = tmp_path / "pwned"
+    with pytest.raises(safety.CheckpointRefused) as caught:
+        safety.safe_load(shell_pth(marker), name="evil.pth")
+    message = str(caught.value)
+    assert message.startswith("evil.pth contains code or objects we will not unpickle: posix.system. "
+                              "An unrestricted torch.load (weights_only=False) would call them while loading")
+    assert "A plain an" not in message and "weights_only off" not in message
+    assert not marker.exists()
+
+
 def test_legacy_format_says_how_to_resave() -> None:
     with pytest.raises(safety.CheckpointRefused) as caught:
         safety.safe_load(legacy_pth())

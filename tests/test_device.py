@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import statistics
+from dataclasses import replace
 
 import pytest
 import torch
@@ -12,10 +13,10 @@ import torch
 from torchstart import device_code
 from torchstart import matmul_bench as mb
 from torchstart.device_figures import gflops_figure, speedup_figure
-from torchstart.device_moves import (EXAMPLE_MISMATCH_MESSAGE, demonstrate_moves, explain_mismatch,
-                                     mismatch_device, provoke_mismatch)
-from torchstart.device_report import (EXAMPLE_GPU, GIB, GPU_COLUMNS, collect_report, gpu_rows,
-                                      summary_rows)
+from torchstart.device_moves import (EXAMPLE_MISMATCH_MESSAGE, OLDER_MISMATCH_MESSAGE, demonstrate_moves,
+                                     explain_mismatch, mismatch_device, provoke_mismatch)
+from torchstart.device_report import (EXAMPLE_GPU, GIB, GPU_COLUMNS, GPU_MEMORY_NOTE, collect_report, gpu_rows,
+                                      no_cuda_notice, summary_rows)
 from torchstart.errors import TorchstartError
 
 
@@ -61,6 +62,59 @@ def test_every_row_shows_what_its_named_call_returns() -> None:
             assert shown == _shown(actual), (what, call)
 
 
+def test_report_reads_the_hip_version() -> None:
+    assert collect_report().hip_build == torch.version.hip
+
+
+def _cuda_row(report) -> str:
+    """The value the table shows for torch.version.cuda."""
+    return next(shown for _, shown, call in summary_rows(report) if call == "torch.version.cuda")
+
+
+# What other installs report, built from this one: the wording is a pure function of these values.
+CPU_ONLY = dict(cuda_build=None, hip_build=None, cudnn_version=None, cuda_available=False, device_count=0,
+                gpus=(), mps_built=False, mps_available=False)
+APPLE_MPS = {**CPU_ONLY, "mps_built": True, "mps_available": True}
+ROCM = {**CPU_ONLY, "hip_build": "6.2.41133-dd7f95766", "cuda_available": True, "device_count": 1,
+        "gpus": (EXAMPLE_GPU,)}
+
+
+def test_cpu_only_build_says_no_cuda_gpu() -> None:
+    report = replace(collect_report(), **CPU_ONLY)
+    assert _cuda_row(report) == "none (CPU-only build)"
+    notice = no_cuda_notice(report)
+    assert notice.startswith("**No CUDA GPU here.**") and "MPS" not in notice
+
+
+def test_apple_mps_is_named_not_called_no_gpu() -> None:
+    report = replace(collect_report(), **APPLE_MPS)
+    notice = no_cuda_notice(report)
+    assert notice.startswith("**No CUDA GPU here.**") and "No GPU here" not in notice
+    assert "`torch.backends.mps.is_available()` is `True`" in notice and "CPU or CUDA only" in notice
+    assert _cuda_row(report) == "none (no CUDA in this build; it has Apple MPS)"
+
+
+def test_rocm_build_is_not_called_cpu_only() -> None:
+    report = replace(collect_report(), **ROCM)
+    assert no_cuda_notice(report) is None  # torch.cuda drives ROCm GPUs: the GPU table is shown instead
+    assert _cuda_row(report) == "none (ROCm build: HIP 6.2.41133-dd7f95766, from torch.version.hip)"
+    assert "CPU-only" not in " ".join(shown for _, shown, _ in summary_rows(report))
+
+
+def test_this_install_gets_the_notice_exactly_without_cuda() -> None:
+    report = collect_report()
+    assert (no_cuda_notice(report) is None) == torch.cuda.is_available()
+    if torch.version.cuda is None and torch.version.hip is None and not torch.backends.mps.is_built():
+        assert _cuda_row(report) == "none (CPU-only build)"
+
+
+def test_memory_note_defines_allocated_and_reserved_apart() -> None:
+    note = GPU_MEMORY_NOTE
+    assert "**Allocated**: bytes held by live tensors" in note
+    assert "**Reserved**: allocated plus the free blocks" in note and "caching allocator" in note
+    assert "CUDA context" in note and "nvidia-smi" in note and "whole server process" in note
+
+
 def test_gpu_rows_convert_units() -> None:
     (row,) = gpu_rows((EXAMPLE_GPU,))
     assert len(row) == len(GPU_COLUMNS)
@@ -72,7 +126,7 @@ def test_gpu_rows_convert_units() -> None:
 def test_report_code_reproduces_the_report() -> None:
     ns = run_quietly(device_code.report_code())
     report = collect_report()
-    for name in ("torch_version", "cuda_build", "cudnn_version", "cuda_available", "device_count",
+    for name in ("torch_version", "cuda_build", "hip_build", "cudnn_version", "cuda_available", "device_count",
                  "mps_built", "mps_available", "cpu_threads", "mkl_available", "openmp_available"):
         assert ns[name] == getattr(report, name), name
     assert [g["name"] for g in ns["gpus"]] == [g.name for g in report.gpus]
@@ -234,14 +288,19 @@ def test_mismatch_without_gpu_is_the_labelled_example() -> None:
 
 @pytest.mark.parametrize("message, arg, on, common", [
     (EXAMPLE_MISMATCH_MESSAGE, "mat1", "cpu", "cuda:0"),
-    ("Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu! "
-     "(when checking argument for argument mat1 in method wrapper_CUDA_addmm)", "mat1", "cpu", "cuda:0"),
+    (OLDER_MISMATCH_MESSAGE, "mat1", "cpu", "cuda:0"),
     ("Expected all tensors to be on the same device, but got mat2 is on cuda:1, different from other "
      "tensors on cuda:0 (when checking argument in method wrapper_CUDA_mm)", "mat2", "cuda:1", "cuda:0"),
 ])
 def test_explanation_names_argument_and_devices(message: str, arg: str, on: str, common: str) -> None:
     text = explain_mismatch(message)
     assert f"`{arg}`" in text and f"**{on}**" in text and f"**{common}**" in text
+
+
+def test_explanation_names_the_cpu_scalar_exception() -> None:
+    text = explain_mismatch(EXAMPLE_MISMATCH_MESSAGE)
+    assert "behind your back" not in text
+    assert "0-dim CPU tensor" in text and "elementwise CUDA ops" in text
 
 
 def test_explanation_of_unknown_text_still_says_what_to_do() -> None:
@@ -305,6 +364,14 @@ def test_mismatch_is_provoked_live_on_a_gpu() -> None:
         assert "Expected all tensors to be on the same device" in mismatch.message
         assert "cuda:0" in mismatch.message and "cpu" in mismatch.message
         assert "**cuda:0**" in mismatch.explanation
+
+
+@pytest.mark.gpu
+def test_a_cpu_scalar_is_the_one_tensor_a_cuda_op_accepts() -> None:
+    x_gpu = torch.ones(3, device="cuda:0")
+    assert torch.equal((x_gpu * torch.tensor(2.0)).cpu(), torch.full((3,), 2.0))  # 0-dim CPU tensor: accepted
+    with pytest.raises(RuntimeError, match="same device"):
+        x_gpu * torch.ones(3)  # a 1-dim CPU tensor is not
 
 
 @pytest.mark.gpu

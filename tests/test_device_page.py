@@ -33,9 +33,11 @@ def test_page_runs_cpu_only_and_reports_this_torch(open_page) -> None:
     text = " ".join(m.value for m in at.markdown)
     assert "Expected all tensors to be on the same device" in " ".join(c.value for c in at.code)
     if not torch.cuda.is_available():
-        assert any("No GPU here" in i.value for i in at.info)
+        assert any(i.value.startswith("**No CUDA GPU here.**") for i in at.info)
         assert any("not** measured here" in w.value for w in at.warning)
-        assert "This is the text you would see" in text
+        assert "This is the text you would see" in text and "recent PyTorch 2.x releases" in text
+        assert any("Older 2.x releases word it" in c.value and "found at least two devices" in c.value
+                   for c in at.caption)
     labels = [e.label for e in at.expander]
     assert {"Show code: the report", "Show code: the moves", "Show code: this benchmark"} <= set(labels)
 
@@ -55,6 +57,24 @@ def test_small_benchmark_runs_and_survives_a_rerun(open_page) -> None:
     at.run()  # a plain rerun keeps the last results from session state
     assert at.dataframe[-1].value["size"].tolist() == [64, 128]
     assert "Timed" in at.success[0].value
+
+
+def test_gpu_speedup_chart_explains_small_sizes_measure_latency(open_page) -> None:
+    at = open_page(PAGE)
+    # A finished run as a GPU machine stores it: at n=64 launch + sync latency makes the GPU lose.
+    cases = mb.plan_cases([64], ["cpu"], ["float32"]) + [mb.BenchCase("cuda:0", "float32", 64)]
+    measured = [mb.Measurement("cpu", "float32", 64, (1.0e-5, 1.2e-5)),
+                mb.Measurement("cuda:0", "float32", 64, (3e-5, 4e-5))]
+    result = mb.BenchResult(cases, warmup=1, repeats=2, measurements=measured, finished=True, elapsed_s=0.1)
+    at.session_state["device_bench_result"] = result
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.get("plotly_chart")) == 2  # GFLOP/s and the speed-up chart
+    table = at.dataframe[-1].value
+    gpu = table[table["device"] == "cuda:0"]
+    assert gpu["× CPU"].tolist() == pytest.approx([11e-6 / 35e-6])  # the GPU shown slower than the CPU
+    assert any(c.value == mb.SMALL_SIZE_NOTE for c in at.caption)
+    assert "latency, not the GPU's throughput" in mb.SMALL_SIZE_NOTE
 
 
 def test_run_past_the_time_cap_stops_itself(open_page, monkeypatch) -> None:

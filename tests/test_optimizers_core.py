@@ -17,7 +17,7 @@ from torchstart.landscapes import (BEALE, ILL_CONDITIONED, MAX_LANDSCAPE_ROWS, R
 from torchstart.optimizer_code import race_code
 from torchstart.optimizer_figures import MAX_DRAWN_POINTS, MAX_FRAMES, landscape_figure, loss_figure
 from torchstart.optimizer_race import MAX_STEPS, RaceResult, RunSpec, race, run_optimizer, step_table
-from torchstart.optimizers import OPTIMIZERS
+from torchstart.optimizers import OPTIMIZERS, optimizer_code
 
 
 def plotly_values(value) -> np.ndarray:
@@ -41,7 +41,8 @@ PLAIN = {
     "SGD + momentum": (torch.optim.SGD, {"momentum": 0.7}, {"momentum": 0.7}),
     "Nesterov": (torch.optim.SGD, {"momentum": 0.6}, {"momentum": 0.6, "nesterov": True}),
     "Adam": (torch.optim.Adam, {"beta1": 0.8, "beta2": 0.99}, {"betas": (0.8, 0.99)}),
-    "AdamW": (torch.optim.AdamW, {"beta1": 0.85, "beta2": 0.995}, {"betas": (0.85, 0.995)}),
+    "AdamW": (torch.optim.AdamW, {"beta1": 0.85, "beta2": 0.995, "weight_decay": 0.1},
+              {"betas": (0.85, 0.995), "weight_decay": 0.1}),
     "RMSprop": (torch.optim.RMSprop, {"alpha": 0.9}, {"alpha": 0.9}),
     "Adagrad": (torch.optim.Adagrad, {}, {}),
 }
@@ -93,6 +94,19 @@ def test_functions_match_their_textbook_values() -> None:
     SADDLE.loss(p).backward()
     assert p.grad.abs().max() == 0
     assert SADDLE.fn(t(0.1), t(0.0)) > 0 > SADDLE.fn(t(0.0), t(0.1))
+
+
+def test_saddle_note_states_the_gradient_at_its_start() -> None:
+    p = torch.tensor(SADDLE.start, requires_grad=True)
+    SADDLE.loss(p).backward()
+    gx, gy = p.grad.tolist()
+    # Only the y-component is tiny: x has a steep slope to slide down first.
+    assert gx == pytest.approx(-4.0) and gy == pytest.approx(-0.001, rel=1e-3)
+    assert f"({gx:g}, {gy:.1g})".replace("-", "−") in SADDLE.note
+    assert "the gradient there is tiny" not in SADDLE.note
+    path = run_optimizer(SADDLE, SADDLE.start, RunSpec("SGD", SADDLE.lr_for("SGD", 0.01), {}), 300)
+    near_saddle = (path.points.abs() < 0.05).all(dim=1)
+    assert int(near_saddle.sum()) >= 20 and path.points[-1].tolist() == pytest.approx([0.0, 1.0], abs=1e-3)
 
 
 def test_mse_landscape_is_torch_mse_and_minimum_is_least_squares() -> None:
@@ -210,6 +224,7 @@ BAD_RACES = [
     (dict(settings={"momentum": 1.0}, name="SGD + momentum"), "Momentum"),
     (dict(settings={"beta2": 1.0}, name="Adam"), "beta2"),
     (dict(settings={"momentum": 0.0}, name="Nesterov"), "above 0"),
+    (dict(settings={"weight_decay": 1.5}, name="AdamW"), "Weight decay must be between 0 and 1"),
     (dict(start=(5000.0, 0.0)), "Start x must be between -1000 and 1000"),
     (dict(specs=[]), "at least one"),
 ]
@@ -249,6 +264,7 @@ CODE_CASES = [
     (ROSENBROCK, "Nesterov", 0.0005, {"momentum": 0.9}, 150),
     (SADDLE, "RMSprop", 0.01, {"alpha": 0.95}, 60),
     (ROSENBROCK, "SGD", 0.05, {}, 400),  # diverges: the code must stop where the page stops
+    (classic_landscape(), "AdamW", 0.1, {"beta1": 0.9, "beta2": 0.999, "weight_decay": 0.2}, 150),
 ]
 
 
@@ -261,6 +277,26 @@ def test_generated_code_reproduces_the_path(land, name, lr, settings, steps, cap
     exec(race_code(land, start, spec, steps), namespace)  # our own generated code, never user text
     torch.testing.assert_close(namespace["path"], path.points, rtol=0, atol=0, equal_nan=True)
     assert "steps, ended at" in capsys.readouterr().out
+    if "weight_decay" in settings:
+        assert f"weight_decay={settings['weight_decay']!r}" in race_code(land, start, spec, steps)
+
+
+def test_adamw_weight_decay_is_always_in_the_code_and_zero_makes_it_adam() -> None:
+    land = classic_landscape()
+    default = race_code(land, land.start, RunSpec("AdamW", 0.1, {}), 300)
+    # torch's own default (0.01) is written out, not left implicit.
+    assert "torch.optim.AdamW([p], lr=0.1, betas=(0.9, 0.999), weight_decay=0.01)" in default
+    assert torch.optim.AdamW([torch.zeros(1, requires_grad=True)]).defaults["weight_decay"] == 0.01
+    # Also when the value arrives as the explicit argument at the class default (the Training page's way).
+    assert optimizer_code("AdamW", 0.01, 0.01).endswith("weight_decay=0.01)")
+    assert optimizer_code("SGD", 0.01, 0.0) == "torch.optim.SGD(model.parameters(), lr=0.01)"
+    adam = run_optimizer(land, land.start, RunSpec("Adam", 0.1, {}), 300)
+    adamw = run_optimizer(land, land.start, RunSpec("AdamW", 0.1, {}), 300)
+    no_decay = run_optimizer(land, land.start, RunSpec("AdamW", 0.1, {"weight_decay": 0.0}), 300)
+    # Decoupled decay pulls w toward 0: AdamW settles short of the minimum at w = 2, Adam does not.
+    assert adam.points[-1, 0].item() == pytest.approx(2.0, abs=0.005)
+    assert adamw.points[-1, 0].item() < 1.99
+    torch.testing.assert_close(no_decay.points, adam.points, rtol=0, atol=0)
 
 
 # ------------------------------------------------------------ figures

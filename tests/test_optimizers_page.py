@@ -53,6 +53,31 @@ def test_page_runs_and_draws_the_default_race(open_page) -> None:
     assert "torch.optim.Adam([p], lr=0.1, betas=(0.9, 0.999))" in at.code[0].value
 
 
+def test_adamw_weight_decay_is_a_visible_setting_in_the_race_and_its_code(open_page) -> None:
+    at = open_page(PAGE)
+    at.multiselect(key="optimizers.racers").set_value(["Adam", "AdamW"]).run()
+    decay = at.number_input(key="optimizers.weight_decay.AdamW")
+    assert decay.value == 0.01 and "0 makes AdamW exactly Adam" in decay.help
+    at.selectbox(key="optimizers.table_for").set_value("AdamW").run()
+    assert "weight_decay=0.01)" in at.code[0].value
+    # A non-default value reaches torch, the code, and the drawn path.
+    at.number_input(key="optimizers.weight_decay.AdamW").set_value(0.3).run()
+    assert not at.exception, [e.value for e in at.exception]
+    code = at.code[0].value
+    assert "torch.optim.AdamW([p], lr=0.1, betas=(0.9, 0.999), weight_decay=0.3)" in code
+    namespace: dict = {}
+    exec(code, namespace)  # our own generated code, never user text
+    result = at.session_state[RESULT_KEY][1]
+    torch.testing.assert_close(namespace["path"], result.path("AdamW").points, rtol=0, atol=0)
+    assert plotly_values(trace(figure(at), "AdamW (lr 0.1)")["x"])[-1] == pytest.approx(
+        result.path("AdamW").points[-1, 0].item())
+    # 0 makes AdamW's path Adam's, step for step.
+    at.number_input(key="optimizers.weight_decay.AdamW").set_value(0.0).run()
+    result = at.session_state[RESULT_KEY][1]
+    torch.testing.assert_close(result.path("AdamW").points, result.path("Adam").points, rtol=0, atol=0)
+    assert "weight_decay=0.0)" in at.code[0].value
+
+
 def test_changing_the_learning_rate_changes_the_path(open_page) -> None:
     at = open_page(PAGE)
     before = plotly_values(trace(figure(at), "SGD (lr 0.05)")["x"])

@@ -54,7 +54,7 @@ def save_code(module: nn.Module, seed: int | None = None, fallback: str = "",
     return (
         "import torch\nfrom torch import nn\n\n"
         f"{seed_line}{model_definition(module, fallback)}\n{trained_note}\n"
-        "# Save only the weights: an ordered dict of name -> tensor.\n"
+        "# Save only the weights: an ordered dict of name -> tensor (parameters and persistent buffers).\n"
         f"torch.save(model.state_dict(), {filename!r})\n\n"
         "# Not this: torch.save(model, path) pickles the class by its import path,\n"
         "# so loading needs that exact code and weights_only=True refuses the file.\n"

@@ -274,9 +274,9 @@ def check_globals(data: bytes, name: str) -> None:
                        f"is defined: {RESAVE_HINT}, and rebuild the model in code before loading.",
             names)
     raise CheckpointRefused(
-        "globals", f"{name} contains code or objects we will not unpickle: {listed}. A plain "
-                   "an unrestricted torch.load (weights_only off) would call them while loading (posix.system, for "
-                   "one, runs a shell command). A checkpoint should hold only tensors, numbers, "
+        "globals", f"{name} contains code or objects we will not unpickle: {listed}. An unrestricted "
+                   "torch.load (weights_only=False) would call them while loading (posix.system, for one, "
+                   "runs a shell command). A checkpoint should hold only tensors, numbers, "
                    f"strings and dicts/lists: save one with {RESAVE_HINT}.", names)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 REPORT_CODE = '''import torch
 
 torch_version = torch.__version__
-cuda_build = torch.version.cuda                 # None on a CPU-only build
+cuda_build = torch.version.cuda                 # None on a CPU-only build (and on ROCm / Apple builds)
+hip_build = torch.version.hip                   # the HIP version on a ROCm build, else None
 cudnn_version = torch.backends.cudnn.version()  # None without cuDNN
 cuda_available = torch.cuda.is_available()
 device_count = torch.cuda.device_count() if cuda_available else 0
@@ -26,7 +27,7 @@ cpu_threads = torch.get_num_threads()
 mkl_available = torch.backends.mkl.is_available()
 openmp_available = torch.backends.openmp.is_available()
 
-print(f"PyTorch {torch_version}, built with CUDA {cuda_build}, cuDNN {cudnn_version}")
+print(f"PyTorch {torch_version}, built with CUDA {cuda_build}, HIP {hip_build}, cuDNN {cudnn_version}")
 print(f"CUDA available: {cuda_available}, devices: {device_count}")
 for i, gpu in enumerate(gpus):
     print(f"cuda:{i}", gpu)

@@ -2,7 +2,7 @@
 
 The mismatch error is provoked for real whenever a CUDA device is visible;
 on a CPU-only machine there is no second device to mix, so the page shows the text
-PyTorch's CUDA builds print, clearly labelled, explained by the same parser.
+recent PyTorch 2.x CUDA builds print, clearly labelled, explained by the same parser.
 """
 
 from __future__ import annotations
@@ -13,11 +13,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-# The message a CUDA build of PyTorch 2.x raises for ``nn.Linear`` on cuda:0 fed a CPU input
+# The message recent PyTorch 2.x CUDA builds raise for ``nn.Linear`` on cuda:0 fed a CPU input
 # (from c10's common-device check on ``addmm``). Shown only as "what you would see".
 EXAMPLE_MISMATCH_MESSAGE = (
     "Expected all tensors to be on the same device, but got mat1 is on cpu, "
     "different from other tensors on cuda:0 (when checking argument in method wrapper_CUDA_addmm)"
+)
+# The same error as older 2.x releases word it; the parser below reads both.
+OLDER_MISMATCH_MESSAGE = (
+    "Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu! "
+    "(when checking argument for argument mat1 in method wrapper_CUDA_addmm)"
 )
 
 
@@ -89,9 +94,11 @@ def explain_mismatch(message: str) -> str:
     who = f"`{arg}` (your input `x`)" if (op, arg) == ("addmm", "mat1") else f"`{arg}`"
     return (f"The `{op}` kernel (what `nn.Linear` runs: `bias + x @ weight.T`) got its argument "
             f"{who} on **{arg_device}**, while the other tensors it reads are on **{common}**. "
-            f"One operation can only read tensors on one device, and PyTorch never copies "
-            f"between devices behind your back. Fix: move both to the same `device`, e.g. "
-            f"`x = x.to(device)` before calling a model that did `model.to(device)`.")
+            f"One operation can only read tensors on one device, and PyTorch does not copy them "
+            f"between devices for you. (One exception: a 0-dim CPU tensor, a scalar such as "
+            f"`torch.tensor(2.0)`, is accepted in elementwise CUDA ops like `x_gpu * s`.) Fix: move both "
+            f"to the same `device`, e.g. `x = x.to(device)` before calling a model that did "
+            f"`model.to(device)`.")
 
 
 def mismatch_device(device: torch.device) -> torch.device | None:

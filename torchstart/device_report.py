@@ -43,6 +43,7 @@ class DeviceReport:
     cpu_threads: int
     mkl_available: bool
     openmp_available: bool
+    hip_build: str | None = None  # torch.version.hip: set on ROCm builds, where cuda_build is None
     config: str = field(repr=False, default="")
 
 
@@ -76,6 +77,7 @@ def collect_report() -> DeviceReport:
         cpu_threads=torch.get_num_threads(),
         mkl_available=torch.backends.mkl.is_available(),
         openmp_available=torch.backends.openmp.is_available(),
+        hip_build=torch.version.hip,
         config=torch.__config__.show(),
     )
 
@@ -85,12 +87,43 @@ def _yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
+def cuda_build_text(report: DeviceReport) -> str:
+    """How the table writes ``torch.version.cuda``: the version, or why there is none."""
+    if report.cuda_build:
+        return report.cuda_build
+    # None also on builds with another GPU backend: only a build with none of them is CPU-only.
+    if report.hip_build:
+        return f"none (ROCm build: HIP {report.hip_build}, from torch.version.hip)"
+    if report.mps_built:
+        return "none (no CUDA in this build; it has Apple MPS)"
+    return "none (CPU-only build)"
+
+
+def no_cuda_notice(report: DeviceReport) -> str | None:
+    """What the page says when PyTorch sees no CUDA device (``None`` when it does)."""
+    if report.cuda_available:
+        return None  # ROCm GPUs count too: torch.cuda drives them
+    text = ("**No CUDA GPU here.** `torch.cuda.is_available()` is `False`, so every tensor on these pages "
+            "lives on the CPU and the sidebar offers only `cpu`.")
+    if report.mps_available:
+        text += (" An Apple GPU is present (`torch.backends.mps.is_available()` is `True`), but this app "
+                 "computes on the CPU or CUDA only; in your own code, `torch.device(\"mps\")` uses it.")
+    return text
+
+
+# What the allocated / reserved columns count, shown under the GPU table.
+GPU_MEMORY_NOTE = (
+    "**Allocated**: bytes held by live tensors. **Reserved**: allocated plus the free blocks PyTorch's caching "
+    "allocator keeps for reuse instead of handing back to the driver. Neither includes the CUDA context, so "
+    "`nvidia-smi` shows more. Both are for this whole server process: every learner's session, not only yours."
+)
+
+
 def summary_rows(report: DeviceReport) -> list[tuple[str, str, str]]:
     """(what, value, the torch call it comes from) rows for the report table."""
     return [
         ("PyTorch version", report.torch_version, "torch.__version__"),
-        ("CUDA version PyTorch was built with", report.cuda_build or "none (CPU-only build)",
-         "torch.version.cuda"),
+        ("CUDA version PyTorch was built with", cuda_build_text(report), "torch.version.cuda"),
         ("cuDNN version", str(report.cudnn_version) if report.cudnn_version else "none",
          "torch.backends.cudnn.version()"),
         ("CUDA available now", _yes_no(report.cuda_available), "torch.cuda.is_available()"),

@@ -138,8 +138,9 @@ SADDLE = Landscape(
     suggested_lr={"SGD": 0.05, "SGD + momentum": 0.02, "Nesterov": 0.02, "Adam": 0.05,
                   "AdamW": 0.05, "RMSprop": 0.01, "Adagrad": 0.3},
     landmarks=(("minimum (0, −1)", (0.0, -1.0)), ("saddle point (0, 0)", (0.0, 0.0))),
-    note="The start sits just off the ridge y = 0: the gradient there is tiny, so plain SGD lingers "
-         "near the saddle at (0, 0) before it rolls down to one of the minima at (0, ±1).",
+    note="The start sits just off the ridge y = 0: the gradient there is (−4, −0.001), steep along x but "
+         "tiny across the ridge, so plain SGD slides along x to the saddle at (0, 0) and lingers there "
+         "before it rolls down to one of the minima at (0, ±1).",
 )
 
 ILL_CONDITIONED = Landscape(

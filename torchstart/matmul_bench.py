@@ -31,6 +31,13 @@ WARMUP = IntParam("Warm-up runs", default=2, min_value=0, max_value=5,
                   help="Untimed runs per size first: they pay for kernel choice, caches and clocks.")
 REPEATS = IntParam("Timed runs", default=5, min_value=1, max_value=15,
                    help="Timed runs per size; the median is reported, so one hiccup does not count.")
+# Why a GPU can lose at small sizes: each timed run is one launch between two synchronize() calls.
+SMALL_SIZE_NOTE = (
+    "Each timed GPU run is one `a @ b` between two `torch.cuda.synchronize()` calls, so it also pays a kernel "
+    "launch and the synchronisation round trips: tens of microseconds at any size. At small n (64–256) "
+    "that latency, not the GPU's throughput, is what is measured, and the GPU can come out slower than the "
+    "CPU; its speed-up shows at the larger sizes."
+)
 # The cap on total work: a page run stops itself after this long (its callback returns True).
 MAX_RUN_SECONDS = 180.0
 SLOW_RUN_SECONDS = 10.0

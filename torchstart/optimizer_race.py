@@ -43,6 +43,16 @@ SETTINGS: dict[str, FloatParam] = {
                         help="Decay of the running mean of squared gradients (exp_avg_sq)."),
     "alpha": FloatParam("α (alpha)", 0.99, 0.0, 0.9999, step=0.01, format="%g",
                         help="Decay of the running mean of squared gradients (square_avg)."),
+    "weight_decay": FloatParam("Weight decay", 0.01, 0.0, 1.0, step=0.001, format="%g",
+                               help="AdamW's decoupled weight decay: each step first pulls p toward 0 by "
+                                    "lr × weight_decay × p, apart from the Adam step. torch's default is 0.01; "
+                                    "0 makes AdamW exactly Adam."),
+}
+# What a racer's box says under its settings, where the name alone would mislead.
+RACER_NOTES: dict[str, str] = {
+    "AdamW": "Adam plus decoupled weight decay: it settles where the pull toward 0 and the Adam step cancel, "
+             "so near a minimum away from the origin, not on it. With weight decay 0 (and Adam's lr and betas) "
+             "it follows Adam's path exactly.",
 }
 # State entries that only count steps: the table already has a step column.
 SKIPPED_STATE = {"step"}

@@ -16,8 +16,13 @@ class OptimizerChoice:
     cls: type[torch.optim.Optimizer]
     fixed: dict[str, Any] = field(default_factory=dict)
     default_lr: float = 0.01
-    # Settings a learner may tune beyond lr/weight_decay, with their defaults.
+    # Settings a learner may tune beyond lr, with their defaults (weight_decay only where it defines the variant).
     tunable: dict[str, float] = field(default_factory=dict)
+
+
+def default_weight_decay(cls: type[torch.optim.Optimizer]) -> float:
+    """The ``weight_decay`` an optimizer class uses when none is passed."""
+    return inspect.signature(cls.__init__).parameters["weight_decay"].default
 
 
 OPTIMIZERS: dict[str, OptimizerChoice] = {
@@ -25,7 +30,10 @@ OPTIMIZERS: dict[str, OptimizerChoice] = {
     "SGD + momentum": OptimizerChoice(torch.optim.SGD, default_lr=0.01, tunable={"momentum": 0.9}),
     "Nesterov": OptimizerChoice(torch.optim.SGD, {"nesterov": True}, 0.01, {"momentum": 0.9}),
     "Adam": OptimizerChoice(torch.optim.Adam, default_lr=0.01, tunable={"beta1": 0.9, "beta2": 0.999}),
-    "AdamW": OptimizerChoice(torch.optim.AdamW, default_lr=0.01, tunable={"beta1": 0.9, "beta2": 0.999}),
+    # Decoupled weight decay is what makes AdamW differ from Adam: a tunable, at torch's own default (0.01).
+    "AdamW": OptimizerChoice(torch.optim.AdamW, default_lr=0.01,
+                             tunable={"beta1": 0.9, "beta2": 0.999,
+                                      "weight_decay": default_weight_decay(torch.optim.AdamW)}),
     "RMSprop": OptimizerChoice(torch.optim.RMSprop, default_lr=0.01, tunable={"alpha": 0.99}),
     "Adagrad": OptimizerChoice(torch.optim.Adagrad, default_lr=0.1),
 }
@@ -34,7 +42,8 @@ OPTIMIZERS: dict[str, OptimizerChoice] = {
 def optimizer_kwargs(name: str, lr: float, weight_decay: float | None = None, **tuned: float) -> dict[str, Any]:
     """The exact keyword arguments passed to the torch class for this choice (also used in generated code).
 
-    ``weight_decay=None`` keeps the class's own default.
+    ``weight_decay=None`` keeps the class's own default, except where weight decay is a tunable
+    setting (AdamW): there its tunable default is used, and the value is always written.
     """
     choice = OPTIMIZERS[name]
     kwargs: dict[str, Any] = {"lr": lr}
@@ -46,16 +55,13 @@ def optimizer_kwargs(name: str, lr: float, weight_decay: float | None = None, **
     if "alpha" in settings:
         kwargs["alpha"] = settings["alpha"]
     kwargs.update(choice.fixed)
-    # Passed whenever it differs from the class's own default (AdamW's is 0.01, not 0),
-    # so a learner's 0 reaches AdamW while the classic SGD line stays free of it.
-    if weight_decay is not None and weight_decay != default_weight_decay(choice.cls):
-        kwargs["weight_decay"] = weight_decay
+    decay = weight_decay if weight_decay is not None else settings.get("weight_decay")
+    # Passed whenever it differs from the class's own default, so a learner's 0 reaches AdamW (whose
+    # default is 0.01) while the classic SGD line stays free of it; where it is a tunable setting (AdamW)
+    # always, so generated code never hides a weight decay that changes the path.
+    if decay is not None and ("weight_decay" in choice.tunable or decay != default_weight_decay(choice.cls)):
+        kwargs["weight_decay"] = decay
     return kwargs
-
-
-def default_weight_decay(cls: type[torch.optim.Optimizer]) -> float:
-    """The ``weight_decay`` an optimizer class uses when none is passed."""
-    return inspect.signature(cls.__init__).parameters["weight_decay"].default
 
 
 def make_optimizer(name: str, params: Iterable[torch.Tensor], lr: float, weight_decay: float | None = None,
