@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+import torch
 from torch import nn
 
 from pages._ui import show_code, show_error
@@ -88,6 +89,13 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str) -> 
         [f"y{i}" for i in range(outputs.shape[1])]
     table = pd.concat([pd.DataFrame(x.tolist(), columns=features),
                        pd.DataFrame(outputs.tolist(), columns=out_names)], axis=1)
+    if target.logits:
+        for i, name in enumerate(out_names):
+            table[f"P({name} = 1)"] = torch.sigmoid(outputs[:, i]).tolist()
+            table[f"predicted {name}"] = (outputs[:, i] >= 0).long().tolist()
     st.dataframe(table, hide_index=True, key="checkpoints.predictions")
-    show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename),
+    if target.logits:
+        st.caption("This model was trained with BCEWithLogitsLoss, so its outputs are logits: "
+                   "`torch.sigmoid(y)` is the probability of class 1, and the class is 1 where the logit is ≥ 0.")
+    show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename, target.logits),
               label="Show code: prediction")

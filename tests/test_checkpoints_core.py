@@ -233,6 +233,29 @@ def test_predict_code_reproduces_predictions(tmp_path, monkeypatch) -> None:
     assert torch.equal(namespace["y"], expected)
 
 
+def test_a_bce_trained_model_predicts_probabilities_and_its_code_too(tmp_path, monkeypatch) -> None:
+    from torchstart.builtin_datasets import make_builtin
+    from torchstart.checkpoint_match import load_targets
+    from torchstart.training import start_run, train, trained_model
+    from torchstart.training_setup import BCE, TrainingConfig
+
+    run = train(start_run(TrainingConfig(data="session", loss=BCE, optimizer="Adam", lr=0.05),
+                          make_builtin("two_class")), 30)
+    state = run.model.state_dict()
+    target = load_targets(state, trained_model(run), None)["trained"]
+    regression = trained_model(train(start_run(TrainingConfig()), 1))
+    assert target.logits and not load_targets(regression.model.state_dict(), regression, None)["trained"].logits
+    monkeypatch.chdir(tmp_path)
+    torch.save(state, "two.pth")
+    x = torch.tensor([[2.0, 2.0], [-2.0, -2.0]])
+    namespace: dict = {}
+    exec(predict_code(target.model, x, (), "", filename="two.pth", logits=True), namespace)
+    logits = predict(target.model, x)
+    assert torch.equal(namespace["y"], logits)
+    assert torch.equal(namespace["probability"], torch.sigmoid(logits))
+    assert namespace["predicted_class"].flatten().tolist() == [1, 0]
+
+
 @pytest.mark.gpu
 def test_cuda_model_saves_cpu_tensors_and_predicts() -> None:
     from torchstart.checkpoint_safety import safe_load, state_dict_bytes

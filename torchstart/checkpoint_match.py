@@ -78,6 +78,7 @@ class Target:
     x_scaler: Standardizer | None = None
     y_scaler: Standardizer | None = None
     fallback_code: str = ""
+    logits: bool = False  # trained with BCEWithLogitsLoss: outputs are logits, sigmoid gives P(class 1)
 
 
 def load_targets(state_dict: Mapping[str, torch.Tensor], trained: TrainedModel | None,
@@ -87,7 +88,8 @@ def load_targets(state_dict: Mapping[str, torch.Tensor], trained: TrainedModel |
     if trained is not None:
         found["trained"] = Target(trained.model, len(trained.feature_names) or input_width(trained.model),
                                   list(trained.feature_names), list(trained.target_names),
-                                  trained.x_scaler, trained.y_scaler)
+                                  trained.x_scaler, trained.y_scaler,
+                                  logits=getattr(trained.extra.get("config"), "classifies", False))
     if built is not None:
         found["models"] = Target(built.module, built.in_features, fallback_code=built.code)
     linear = infer_linear(state_dict)
