@@ -34,8 +34,8 @@ def gotchas_tab() -> None:
         st.subheader("1. backward() accumulates into .grad", divider="gray")
         calls = param_input(demos.BACKWARD_CALLS, key="autograd.calls")
         demo = demos.accumulation_demo(demos.DEMO_X.check(x_value), demos.BACKWARD_CALLS.check(calls))
-        st.markdown("Each call **adds** to `x.grad`, so the numbers grow: "
-                    + " → ".join(f"**{format_number(v)}**" for v in demo.values)
+        st.markdown("Each call **adds** the same gradient of y = x ** 2 (2x) to `x.grad` again: "
+                    "2x → 4x → 6x …, here " + " → ".join(f"**{format_number(v)}**" for v in demo.values)
                     + ". Zero the gradients between steps (`x.grad.zero_()` or `optimizer.zero_grad()`).")
         _demo(demo)
     with second:
@@ -46,8 +46,9 @@ def gotchas_tab() -> None:
     first, second = st.columns(2)
     with first:
         st.subheader("3. retain_graph", divider="gray")
-        st.markdown("backward() frees the values the graph saved, so a second pass through the same graph fails "
-                    "unless the first one kept it with `retain_graph=True`.")
+        st.markdown("backward() frees the tensors the graph saved, so a second pass through the same graph fails "
+                    "when its operations saved tensors for backward (most do: `*`, `**`, sigmoid …; `+` does not), "
+                    "unless the first pass kept them with `retain_graph=True`.")
         _demo(demos.retain_graph_demo(x_value))
     with second:
         st.subheader("4. torch.no_grad() and .detach()", divider="gray")

@@ -9,7 +9,8 @@ from pages._ui import show_error
 from torchstart import autograd_demos as demos
 from torchstart.autograd_dot import LEGEND, graph_to_dot
 from torchstart.autograd_graph import (
-    MAX_GRADCHECK_ROWS, AutogradRun, VariableSpec, backprop_steps, format_number, format_value, gradient_check,
+    MAX_GRADCHECK_ROWS, AutogradRun, VariableSpec, backprop_steps, backward_advice, format_number, format_value,
+    gradient_check,
 )
 from torchstart.errors import TorchstartError
 from torchstart.expressions import ALLOWED_FUNCTIONS, MAX_VARIABLES, check_variable_name
@@ -123,12 +124,8 @@ def backward_problem(run: AutogradRun) -> None:
     """Explain a failed backward() with PyTorch's own message."""
     if run.backward_error is None:
         return
-    why = (f"`{run.program.output}` has shape {tuple(run.output.shape)}. backward() starts from "
-           f"d{run.program.output}/d{run.program.output} = 1, which only makes sense for a single number: wrap the "
-           "expression in `sum(...)` or `mean(...)` (or pass `gradient=` in code).")
-    if "does not require grad" in run.backward_error:
-        why = "No variable in the expression has requires_grad on, so PyTorch recorded no graph to go back through."
-    st.warning(f"**backward() raised RuntimeError:** {run.backward_error}\n\n{why}", icon=":material/warning:")
+    st.warning(f"**backward() raised RuntimeError:** {run.backward_error}\n\n{backward_advice(run)}",
+               icon=":material/warning:")
 
 
 def legend() -> None:
@@ -151,7 +148,12 @@ def graph_notes(run: AutogradRun) -> None:
     untracked = [n for n, t in run.variables.items() if n in run.program.variables_used and not t.requires_grad]
     if untracked:
         st.caption(f"Not drawn: {', '.join(untracked)} (requires_grad off). PyTorch records no node for tensors "
-                   "it need not differentiate; their values are saved inside the operations that use them.")
+                   "it need not differentiate. An operation saves such a value only when its derivative needs it: "
+                   "in w * x, MulBackward0 keeps x to compute w's gradient; + keeps no tensor at all.")
+    if run.backward_error is None and any(n.kind == "op" for n in run.graph.nodes):
+        st.caption("This page called `retain_grad()` on every intermediate result, the output included, so the "
+                   "graph can show their gradients. Plain PyTorch keeps `.grad` only on leaves: an intermediate's "
+                   "`.grad` stays None unless you call `retain_grad()` on it before backward().")
     st.caption("Arrows show the forward pass. backward() walks them in reverse: from the output's grad_fn along "
                "each node's `next_functions` down to the leaves' AccumulateGrad, which writes `.grad`.")
 
@@ -161,7 +163,7 @@ def backprop_tab(run: AutogradRun) -> None:
     steps, leaves = backprop_steps(run)
     if run.backward_error is not None:
         st.info("backward() did not run for this expression (see the first tab), so there is nothing to step "
-                "through. Reduce the output to a single number with sum(...) or mean(...).")
+                f"through. {backward_advice(run)}")
         return
     st.markdown("backward() visits the nodes from the output down (reverse topological order). At each "
                 "operation, the gradient that **arrives** (d out/d node) is multiplied by the operation's "

@@ -10,7 +10,7 @@ import torch
 
 from pages._ui import show_code
 from torchstart.tensor_code import numpy_demo_code, view_demo_code
-from torchstart.tensor_figures import heatmap_figure, metadata_frame, storage_figure, values_frame
+from torchstart.tensor_figures import heatmap_figure, metadata_frame, storage_figure, storage_formula, values_frame
 from torchstart.tensor_memory import numpy_demo, view_demo
 from torchstart.tensor_ops import tensor_name
 from torchstart.tensors import describe, format_shape
@@ -66,7 +66,10 @@ def _show_values(shown: torch.Tensor, label: str, t: torch.Tensor) -> None:
         st.info(f"This tensor is empty: shape {format_shape(t.shape)} has a 0 in it, so it holds no numbers.")
     else:
         frame, note = values_frame(shown)
-        st.dataframe(frame, width="stretch", key="tensors.values")
+        # "%g" prints each number's shortest text (0.33333334, 1234567); the default would cut to 4 decimals.
+        every_digit = {c: st.column_config.NumberColumn(format="%g") for c in frame.columns} \
+            if shown.dtype.is_floating_point else None
+        st.dataframe(frame, width="stretch", key="tensors.values", column_config=every_digit)
         if note:
             st.caption(note)
         if shown.dim() == 2:
@@ -79,9 +82,12 @@ def _show_memory(shown: torch.Tensor, label: str, t: torch.Tensor) -> None:
     """Storage map of what is on screen, and the live transpose → view/reshape demo."""
     if 0 < shown.numel():
         st.plotly_chart(storage_figure(shown), key="tensors.storage", width="stretch")
-        st.caption(f"Every cell of `{label}` shows its value and its position in storage: position = "
-                   f"storage_offset + i·stride[0] + j·stride[1] with stride {shown.stride()}. In a contiguous "
-                   "tensor positions rise 0, 1, 2, … along each row; after a transpose they jump.")
+        rows = ", row after row" if shown.dim() == 2 else ""
+        order = "" if shown.dim() == 0 else (
+            f" In a contiguous tensor they count up by 1 from storage_offset ({shown.storage_offset()}){rows}; "
+            "after a transpose or a stepped slice they jump.")
+        st.caption(f"Every cell of `{label}` shows its value and its position in storage: "
+                   f"{storage_formula(shown)}.{order}")
     demo = view_demo(t)
     st.markdown("**Live demo: why `view` fails after `transpose`, while `reshape` works**")
     if demo.own_example:

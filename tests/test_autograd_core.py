@@ -13,9 +13,9 @@ import torch
 from torchstart import autograd_graph
 from torchstart.autograd_code import expression_code
 from torchstart.autograd_demos import EXAMPLES
-from torchstart.autograd_dot import graph_to_dot
+from torchstart.autograd_dot import LEGEND, graph_to_dot
 from torchstart.autograd_graph import (
-    VariableSpec as V, backprop_steps, format_value, gradient_check, make_variables, run_autograd,
+    VariableSpec as V, backprop_steps, backward_advice, format_value, gradient_check, make_variables, run_autograd,
 )
 from torchstart.errors import TorchstartError
 from torchstart.expressions import MAX_EXPRESSION_CHARS, parse_expression
@@ -183,6 +183,39 @@ def test_tensor_local_derivatives_are_jacobians() -> None:
     assert by_edge[("AddBackward0", "b")] == "Jacobian [[1], [1], [1]]"
 
 
+def test_a_matrix_product_is_not_called_elementwise() -> None:
+    specs = [V("x", "[1, 2]"), V("W", "[[1, 0], [0, 1]]")]
+    steps, _ = backprop_steps(run_autograd("sum(x @ W)", specs))
+    by_input = {s.input_name: s.local for s in steps if s.operation == "x @ W"}
+    assert by_input["x"] == "Jacobian [[1, 0], [0, 1]]"  # diagonal by chance (W = eye), still a matrix product
+    steps, _ = backprop_steps(run_autograd("sum(x * x)", specs))
+    assert {s.local for s in steps if s.operation == "x * x"} == {"elementwise [1, 2]"}
+
+
+def test_backward_advice_fits_the_error() -> None:
+    untracked = run_autograd("y = x ** 2", [V("x", "2", False)])
+    assert "does not require grad" in untracked.backward_error
+    assert "requires_grad" in backward_advice(untracked) and "sum(" not in backward_advice(untracked)
+    vector = run_autograd("y = w * x", [V("x", "[1, 2]"), V("w", "2")])
+    assert "scalar outputs" in vector.backward_error and "sum(...)" in backward_advice(vector)
+    assert backward_advice(run_autograd("y = x ** 2", XWB)) == ""
+
+
+def test_intermediate_gradients_come_from_retain_grad() -> None:
+    run = run_autograd("sigmoid(w * x + b)", [V("x", "2", False), V("w", "0.5"), V("b", "-1")])
+    mul = next(r.out for r in run.records if r.label == "w * x")
+    assert mul.retains_grad and not mul.is_leaf  # the page asked for it ...
+    plain = torch.tensor(0.5, requires_grad=True) * torch.tensor(2.0)
+    torch.sigmoid(plain + torch.tensor(-1.0, requires_grad=True)).backward()
+    with pytest.warns(UserWarning, match="not a leaf"):
+        assert plain.grad is None  # ... which plain PyTorch does not do
+    assert any("retain_grad()" in text for _, name, text in LEGEND if name == "operation")
+    specs = [V("x", "2", False), V("w", "0.5"), V("b", "-1")]
+    code = expression_code(run.program, specs, run.backward_error)
+    assert "name it first: h = w * x; h.retain_grad()" in code
+    assert code.index("\ny.retain_grad()") < code.index("\ny.backward()")
+
+
 # ---------------------------------------------------------------- the real graph
 
 def test_graph_is_the_real_grad_fn_chain() -> None:
@@ -323,8 +356,13 @@ CODE_CASES = [
 @pytest.mark.parametrize("text, specs", CODE_CASES, ids=[c[0] for c in CODE_CASES])
 def test_show_code_reproduces_values_and_gradients(text: str, specs: list[V]) -> None:
     run = run_autograd(text, specs)
-    namespace = _exec(expression_code(run.program, specs, run.backward_error))
-    torch.testing.assert_close(namespace[run.program.output].detach(), run.output.detach())
+    code = expression_code(run.program, specs, run.backward_error)
+    namespace = _exec(code)
+    out = namespace[run.program.output]
+    torch.testing.assert_close(out.detach(), run.output.detach())
+    if run.backward_error is None:  # the output node's gradient on the page, via retain_grad() in the code
+        torch.testing.assert_close(out.grad, next(n.grad for n in run.graph.nodes if n.is_output))
+        assert "retain_grad()" in code or out.is_leaf
     for name in run.program.variables_used:
         if run.grads[name] is None:
             assert namespace[name].grad is None

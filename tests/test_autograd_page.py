@@ -83,6 +83,24 @@ def test_requires_grad_toggle_removes_the_leaf(at) -> None:
     assert _metrics(at)["x.grad"] == "0.125"  # sigmoid'(0) * w = 0.25 * 0.5
 
 
+def test_backprop_tab_advice_fits_why_backward_failed(at) -> None:
+    at.checkbox(key="autograd.requires_grad.x").uncheck().run()  # y = x ** 2 with nothing tracked
+    assert any("does not require grad" in w.value for w in at.warning)
+    advice = next(i.value for i in at.info if i.value.startswith("backward() did not run"))
+    assert "requires_grad" in advice and "sum(...)" not in advice
+    at.selectbox(key="autograd.example").set_value("Non-scalar output: w * x (no reduction)").run()
+    advice = next(i.value for i in at.info if i.value.startswith("backward() did not run"))
+    assert "sum(...)" in advice
+
+
+def test_graph_notes_say_intermediate_gradients_need_retain_grad(at) -> None:
+    captions = " ".join(c.value for c in at.caption)
+    assert "called `retain_grad()` on every intermediate result" in captions
+    at.selectbox(key="autograd.example").set_value("Neuron: sigmoid(w * x + b)").run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "saved inside the operations" not in captions and "+ keeps no tensor" in captions
+
+
 def test_tensor_example_shows_a_table_and_a_non_scalar_warning(at) -> None:
     at.selectbox(key="autograd.example").set_value("Non-scalar output: w * x (no reduction)").run()
     assert any("only for scalar outputs" in w.value for w in at.warning)
@@ -108,6 +126,10 @@ def test_gotchas_and_dynamic_tabs_react(at) -> None:
     at.number_input(key="autograd.calls").set_value(4).run()
     text = " ".join(m.value for m in at.markdown)
     assert "**4** → **8** → **12** → **16**" in text
+    at.number_input(key="autograd.demo_x").set_value(-1.0).run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "**-2** → **-4** → **-6** → **-8**" in text and "adds** the same gradient" in text
+    assert "numbers grow" not in text and "saved tensors for backward" in text
     at.number_input(key="autograd.loop_n").set_value(5).run()
     assert _graphs(at)[-1].count("MulBackward0") == 5
     at.number_input(key="autograd.dynamic_x").set_value(-0.5).run()

@@ -10,8 +10,8 @@ import torch
 
 from torchstart.errors import TorchstartError
 from torchstart.tensor_code import chain_code, numpy_demo_code, view_demo_code
-from torchstart.tensor_figures import (broadcast_frame, heatmap_figure, storage_figure, storage_positions,
-                                       values_frame)
+from torchstart.tensor_figures import (broadcast_frame, heatmap_figure, storage_figure, storage_formula,
+                                       storage_positions, value_texts, values_frame)
 from torchstart.tensor_ops import (OPS, OpStep, apply_chain, apply_step, explain_broadcast, make_step,
                                    parse_index, suggest_argument)
 from torchstart.tensor_memory import numpy_demo, view_demo
@@ -166,6 +166,33 @@ def test_shares_memory_for_views_not_copies() -> None:
     x = torch.arange(6).reshape(2, 3)
     assert shares_memory(x, x.t()) and shares_memory(x, x[1, 1:])
     assert not shares_memory(x, x.t().reshape(-1)) and not shares_memory(x, x.clone())
+
+
+def test_views_of_empty_tensors_share_memory() -> None:
+    x = torch.zeros(2, 0)
+    assert x.untyped_storage().nbytes() == 0  # no address range to compare: torch still calls these views
+    view = x.view(0, 2)
+    assert view._base is x and view.untyped_storage() is x.untyped_storage()
+    assert shares_memory(view, x) and shares_memory(x.t(), x) and shares_memory(x[:, :0].t(), x.t())
+    assert not shares_memory(x.clone(), x) and not shares_memory(torch.zeros(0), torch.zeros(0))
+
+
+def test_empty_view_steps_are_reported_as_views() -> None:
+    steps = [make_step("transpose", "0, 1"), make_step("view", "0, 2"), make_step("reshape", "-1"),
+             make_step("numpy"), make_step("add", "[1.0]")]
+    results = apply_chain(torch.zeros(2, 0), steps)
+    assert [r.shares_memory for r in results] == [True, True, True, True, False]
+    assert all("had to copy" not in r.note for r in results)
+    assert results[1].note.startswith("A view") and results[2].note.startswith("A view")
+
+
+def test_contiguity_meaning_says_when_view_works() -> None:
+    t = torch.arange(6.0).reshape(2, 3).t()
+    meaning = next(r.meaning for r in describe(t) if r.name == "is_contiguous()")
+    assert "will fail" not in meaning and "fits the existing strides" in meaning
+    assert t.view(3, 2, 1).shape == (3, 2, 1)  # the example the text gives works ...
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        t.view(-1)  # ... and flattening fails, as it says
 
 
 # ---------------------------------------------------------------- the chain vs plain torch
@@ -388,11 +415,54 @@ def test_numpy_demo_writes_through_shared_memory() -> None:
 
 def test_values_frame_rounds_to_the_dtype_and_cuts_big_tensors() -> None:
     frame, note = values_frame(torch.tensor([[0.1, 0.2], [1 / 3, 4.0]]))
-    assert frame.iloc[0, 0] == 0.1 and frame.iloc[1, 0] == pytest.approx(1 / 3, rel=1e-6) and not note
+    assert frame.iloc[0, 0] == 0.1 and frame.iloc[1, 0] == float(str(np.float32(1 / 3))) == 0.33333334 and not note
     frame, note = values_frame(torch.zeros(500, 50))
     assert frame.shape == (100, 30) and "500 × 50" in note
     assert values_frame(torch.tensor(5))[0].iloc[0, 0] == 5
     assert values_frame(torch.tensor([True, False]))[0].iloc[0].tolist() == [True, False]
+
+
+SHOWN = [  # (dtype, value, its text: reads back as that value and is never a number the tensor does not hold)
+    (torch.float32, 1234567.0, "1234567"), (torch.float32, 2.0 ** 30, "1073741824"), (torch.float32, 0.1, "0.1"),
+    (torch.float32, 1e20, "1e+20"), (torch.float32, float("nan"), "nan"),
+    (torch.bfloat16, 1032.0, "1032"), (torch.bfloat16, 0.1, "0.1"), (torch.bfloat16, 100.5, "100.5"),
+    (torch.bfloat16, 3.14159, "3.14"), (torch.float16, 65504.0, "65504"), (torch.float16, 1 / 3, "0.3333"),
+    (torch.float64, 1 / 3, "0.3333333333333333"), (torch.int64, 1000, "1000"),
+]
+
+
+@pytest.mark.parametrize("dtype,value,text", SHOWN, ids=[f"{d}-{t}" for d, _, t in SHOWN])
+def test_values_show_the_numbers_the_tensor_holds(dtype: torch.dtype, value: float, text: str) -> None:
+    t = torch.tensor([[value]], dtype=dtype)
+    heatmap = heatmap_figure(t, "x").data[0]
+    assert heatmap.text[0][0] == text and "%{text}" in heatmap.hovertemplate
+    if text != "nan":
+        assert values_frame(t)[0].iloc[0, 0] == float(text)
+        assert torch.equal(torch.tensor(float(text), dtype=dtype), t[0, 0])  # the text reads back exactly
+
+
+def test_random_values_read_back_exactly_from_the_table() -> None:
+    g = torch.Generator().manual_seed(0)
+    for dtype in (torch.float32, torch.bfloat16, torch.float16, torch.float64):
+        t = (torch.randn(20, 30, generator=g) * 10.0 ** torch.randint(-6, 7, (20, 30), generator=g)).to(dtype)
+        assert torch.equal(torch.tensor(values_frame(t)[0].to_numpy(), dtype=dtype), t), dtype
+
+
+def test_storage_map_prints_ints_and_bools_as_they_are() -> None:
+    text = storage_figure(torch.tensor([[1000, 1001], [1002, 1003]])).data[0].text
+    assert [list(row) for row in text] == [["1000<br>@0", "1001<br>@1"], ["1002<br>@2", "1003<br>@3"]]
+    assert storage_figure(torch.tensor([True, False])).data[0].text[0][1] == "False<br>@1"
+    assert list(storage_figure(torch.tensor([1234567.0, 1032.0])).data[0].text[0]) == ["1234567<br>@0", "1032<br>@1"]
+
+
+def test_storage_formula_fits_the_dims_and_starts_at_the_offset() -> None:
+    base = torch.arange(12).reshape(3, 4)
+    assert storage_formula(torch.arange(10)[2:5]) == "position = storage_offset + i·stride[0] = 2 + i·1"
+    assert storage_formula(base[1:, ::2]) == ("position = storage_offset + i·stride[0] + j·stride[1] "
+                                              "= 4 + i·4 + j·2")
+    assert storage_formula(base[2, 3]) == "position = storage_offset = 11"
+    assert storage_positions(torch.arange(10)[2:5]).tolist() == [[2, 3, 4]]  # 2 + i·1: from 2, not from 0
+    assert storage_positions(base[1:, ::2]).tolist() == [[4, 6], [8, 10]]  # 4 + i·4 + j·2
 
 
 def test_storage_positions_follow_strides() -> None:

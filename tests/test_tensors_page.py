@@ -11,7 +11,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from pages._tensors_ui import arg_key
-from tests.browser import main_text, open_app, wait_for_run
+from tests.browser import expect, main_text, open_app, wait_for_run
 
 PAGE = "pages/tensors.py"
 
@@ -127,6 +127,41 @@ def test_chain_adds_steps_shows_shapes_and_errors(open_page) -> None:
     assert np.array_equal(shown_values(at), [[1, 2, 3, 4, 5, 6], [101, 102, 103, 104, 105, 106]])
 
 
+def test_values_table_shows_every_digit(open_page) -> None:
+    at = open_page(PAGE)
+    at.text_area(key="tensors.literal").set_value("[[1234567.0, 0.1], [1032.0, 2.5]]").run()
+    assert_clean(at)
+    assert shown_values(at).tolist() == [[1234567.0, 0.1], [1032.0, 2.5]]
+    config = json.loads(at.dataframe[0].proto.columns)  # "%g": the browser prints 1234567, not 1.2346e+06
+    assert {c["type_config"]["format"] for c in config.values()} == {"%g"}
+    at.selectbox(key="tensors.dtype").set_value("bfloat16").run()
+    held = torch.tensor(1234567.0, dtype=torch.bfloat16).item()
+    assert held == 1236992.0 and shown_values(at).tolist() == [[held, 0.1], [1032.0, 2.5]]
+    assert torch.equal(torch.tensor(shown_values(at), dtype=torch.bfloat16), run_program(at)["x"])
+
+
+def test_view_of_an_empty_tensor_is_reported_as_a_view(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="tensors.factory").set_value("zeros").run()
+    at.text_input(key="tensors.shape").set_value("2, 0").run()
+    at = add_step(at, "view", "0, 2", (2, 0), torch.float32)
+    assert_clean(at)
+    assert metric(at, "shape") == "(0, 2)"
+    badges = " ".join(m.value for m in at.markdown)
+    assert "shares memory with input" in badges and "new memory" not in badges
+    assert any(c.value.startswith("A view") for c in at.caption)
+    assert not any("had to copy" in c.value for c in at.caption)
+
+
+def test_storage_caption_fits_a_one_dim_slice(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="tensors.factory").set_value("arange").run()
+    at.text_input(key="tensors.end").set_value("10").run()
+    at = add_step(at, "index", "2:5", (10,), torch.int64)
+    caption = next(c.value for c in at.caption if "position in storage" in c.value)
+    assert "= 2 + i·1" in caption and "stride[1]" not in caption and "from storage_offset (2)" in caption
+
+
 def test_more_than_two_dims_shows_a_chosen_slice(open_page) -> None:
     at = open_page(PAGE)
     at.selectbox(key="tensors.factory").set_value("arange").run()
@@ -158,11 +193,14 @@ def test_build_a_tensor_in_chromium(page) -> None:
     open_app(page, "")  # enter through the frame, as a learner does
     open_app(page, "tensors")
     literal = page.get_by_role("textbox", name="Values (nested lists)")
-    literal.fill("[[1.5, 2], [3, 4], [5, 6]]")
+    literal.fill("[[1.5, 2], [3, 4], [5, 1234567]]")
     literal.press("Control+Enter")
     wait_for_run(page)
     text = main_text(page)
     assert "(3, 2)" in text and "float32" in text and "1.5" in text
+    table = page.get_by_test_id("stDataFrame").first.locator("table").first  # the grid's accessible copy
+    expect(table).to_contain_text("1234567")  # every digit, not 1234570 or 1.2346e+06
+    assert "1234570" not in table.inner_text()
     choose(page, "Operation", "transpose")
     page.get_by_role("button", name="Add step").click()
     wait_for_run(page)

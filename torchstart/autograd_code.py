@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from torchstart.autograd_graph import VariableSpec
-from torchstart.expressions import Const, Program, torch_source
+from torchstart.expressions import Const, Node, Op, Program, Var, torch_source
 from torchstart.literals import parse_literal
 
 
@@ -16,6 +16,8 @@ def _float_literal(value: object) -> str:
 
 def expression_code(program: Program, specs: list[VariableSpec], backward_error: str | None = None) -> str:
     """Code that declares the variables, computes the expression, calls backward() and prints the grads.
+
+    The output calls retain_grad() like on the page, so its printed .grad is the 1 the graph shows.
 
     When the page's ``backward()`` failed (non-scalar output, nothing requiring
     grad), the code catches the same RuntimeError and prints it.
@@ -36,7 +38,9 @@ def expression_code(program: Program, specs: list[VariableSpec], backward_error:
         "",
     ]
     if backward_error is None:
-        lines += ["# Backward pass: the chain rule from the output down to every leaf.", f"{out}.backward()"]
+        lines += _retain_lines(program, {s.name for s in used if s.requires_grad})
+        lines += ["# Backward pass: the chain rule from the output down to every leaf.", f"{out}.backward()",
+                  f'print("{out}.grad =", {out}.grad)  # d{out}/d{out} = 1: where backward() starts']
     else:
         lines += [
             f"# backward() fails here: {_why(backward_error, out)}",
@@ -48,6 +52,37 @@ def expression_code(program: Program, specs: list[VariableSpec], backward_error:
     for spec in used:
         lines.append(f'print("{spec.name}.grad =", {spec.name}.grad)')
     return "\n".join(lines) + "\n"
+
+
+def _retain_lines(program: Program, tracked: set[str]) -> list[str]:
+    """retain_grad() on the output, and a comment on doing the same for an intermediate, as the page does."""
+    out = program.output
+    if not isinstance(program.root, Op):
+        return []  # the output is a leaf variable: it keeps its .grad anyway
+    lines = ["# Only leaves keep .grad. The page calls retain_grad() on every intermediate result, the output",
+             "# included, so its graph can show their gradients; without it their .grad stays None."]
+    inner = _first_tracked_op(program.root, tracked, top=True)
+    if inner is not None:
+        lines.append(f"# For an intermediate, name it first: h = {torch_source(inner)}; h.retain_grad()")
+    return [*lines, f"{out}.retain_grad()"]
+
+
+def _first_tracked_op(node: Node, tracked: set[str], top: bool = False) -> Op | None:
+    """The first operation PyTorch evaluates below the root that involves a tracked variable."""
+    if not isinstance(node, Op):
+        return None
+    for arg in node.args:
+        found = _first_tracked_op(arg, tracked)
+        if found is not None:
+            return found
+    return None if top or not _uses(node, tracked) else node
+
+
+def _uses(node: Node, names: set[str]) -> bool:
+    """Whether any of ``names`` appears in the sub-expression."""
+    if isinstance(node, Var):
+        return node.name in names
+    return isinstance(node, Op) and any(_uses(arg, names) for arg in node.args)
 
 
 def _forward(program: Program) -> str:

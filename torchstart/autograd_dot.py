@@ -1,7 +1,8 @@
 """Draw an ``AutogradGraph`` as a Graphviz DOT string (rendered in the browser by ``st.graphviz_chart``).
 
 No graphviz package or binary is needed: this module only writes text.
-Colours match ``LEGEND`` so the page can explain them.
+Colours match ``LEGEND`` so the page can explain them. Operation nodes show a gradient only
+when their tensor kept one (``retain_grad()``), as ``GraphNode.grad_kept`` records.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ COLOURS = {
 }
 LEGEND = (
     ("green", "leaf tensor", "a variable with requires_grad=True; backward() stores its gradient in .grad"),
-    ("blue", "operation", "the grad_fn PyTorch recorded (e.g. MulBackward0), its forward value and "
-                          "the gradient flowing through it"),
+    ("blue", "operation", "the grad_fn PyTorch recorded (e.g. MulBackward0), its forward value and the gradient "
+                          "flowing through it (kept by retain_grad(), see below)"),
     ("orange", "output", "the tensor you call backward() on; its gradient starts at 1"),
     ("gray", "internal grad_fn", "a step inside one operation (e.g. @ on a vector), with no tensor of its own to show"),
 )

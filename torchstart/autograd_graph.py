@@ -29,6 +29,10 @@ GRADCHECK_STEP = 1e-6
 MAX_GRADCHECK_ROWS = 200  # numbers nudged; each costs two forward passes
 GRADCHECK_RTOL = 1e-3
 GRADCHECK_ATOL = 1e-4
+# Operations whose output element k depends only on input element k: their Jacobian is diagonal by kind,
+# whatever the values (x @ eye(2) also has a diagonal Jacobian, but it is a matrix product).
+ELEMENTWISE = frozenset({"add", "sub", "mul", "div", "pow", "neg", "pow_fn", "max2", "min2", "sin", "cos",
+                         "tan", "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu"})
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,19 @@ def run_autograd(text: str, specs: list[VariableSpec]) -> AutogradRun:
     return AutogradRun(program, variables, output, records, graph, order, backward_error)
 
 
+def backward_advice(run: AutogradRun) -> str:
+    """What to change when ``backward()`` failed, told apart by PyTorch's message ("" when nothing fits)."""
+    error, out = run.backward_error or "", run.program.output
+    if "does not require grad" in error:
+        return ("No variable in the expression has requires_grad on, so PyTorch recorded no graph to go back "
+                "through. Turn requires_grad on for a variable the expression uses.")
+    if "scalar outputs" in error:
+        return (f"`{out}` has shape {tuple(run.output.shape)}. backward() starts from d{out}/d{out} = 1, which "
+                "only makes sense for a single number: wrap the expression in `sum(...)` or `mean(...)` (or pass "
+                "`gradient=` in code).")
+    return ""
+
+
 def topological_order(output: torch.Tensor) -> list[object]:
     """grad_fn nodes from the output down, each before all of its ``next_functions`` (Kahn's algorithm)."""
     if output.grad_fn is None:
@@ -330,13 +347,15 @@ def _local_and_product(record: OpRecord, slot: int, upstream: torch.Tensor) -> t
     (product,) = torch.autograd.grad(only_slot(inp), inp, grad_outputs=upstream)
     out_numel, in_numel = record.out.numel(), inp.numel()
     small = out_numel * in_numel <= MAX_JACOBIAN_ENTRIES
-    if not small and not out_numel == in_numel <= MAX_JACOBIAN_ENTRIES:
+    # Same size in and out (no broadcasting of this input): one output element per input element.
+    elementwise = record.node.kind in ELEMENTWISE and out_numel == in_numel
+    if not small and not (elementwise and in_numel <= MAX_JACOBIAN_ENTRIES):
         return f"Jacobian {out_numel}×{in_numel} (too big to show)", product
     # One backward pass per output element: cheap because both sizes are capped above.
     jacobian = torch.autograd.functional.jacobian(only_slot, inp.detach()).reshape(out_numel, in_numel)
     if out_numel == in_numel == 1:
         return format_value(jacobian.reshape(())), product
-    if out_numel == in_numel and torch.equal(jacobian, torch.diag(torch.diagonal(jacobian))):
+    if elementwise:
         return f"elementwise {format_value(torch.diagonal(jacobian))}", product
     if not small:
         return f"Jacobian {out_numel}×{in_numel} (too big to show)", product

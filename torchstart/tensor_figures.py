@@ -15,7 +15,9 @@ MAX_TABLE_COLS = 30
 MAX_HEATMAP = 200
 MAX_ANNOTATED = 16
 MAX_STORAGE_MAP = 16
-SIGNIFICANT = {torch.float16: 4, torch.bfloat16: 3, torch.float32: 6, torch.float64: 10}
+NUMPY_FLOATS = {torch.float16: np.float16, torch.float32: np.float32}  # NumPy prints these round-trip
+MAX_BFLOAT16_DIGITS = 4  # 8 significant bits: 4 decimal digits always read back as the same bfloat16
+MAX_EXACT_WHOLE = 1e16  # whole numbers below this keep every digit (float64 holds them exactly)
 
 
 def plain_values(t: torch.Tensor) -> np.ndarray:
@@ -27,12 +29,54 @@ def plain_values(t: torch.Tensor) -> np.ndarray:
 
 
 def rounded(values: np.ndarray, dtype: torch.dtype) -> np.ndarray:
-    """Round floats to the digits their dtype really holds (0.1 in float32 shows as 0.1, not 0.100000001)."""
-    digits = SIGNIFICANT.get(dtype)
-    if digits is None or values.size == 0:
-        return values
-    as_text = np.char.mod(f"%.{digits}g", values.astype(np.float64))
-    return as_text.astype(np.float64)
+    """Each float as the shortest decimal that reads back as the same ``dtype`` value; whole numbers exact.
+
+    float32 0.1 shows as 0.1 (not 0.100000001), float32 1234567. as 1234567 and bfloat16 1032. as 1032.
+    """
+    if not dtype.is_floating_point or dtype == torch.float64 or values.size == 0:
+        return values  # ints and bools are exact; a float64's own repr is already its shortest text
+    wide = values.astype(np.float64)
+    if dtype in NUMPY_FLOATS:
+        narrow = values.astype(NUMPY_FLOATS[dtype]).ravel()  # str() of a NumPy float16/32 is its shortest text
+        short = np.array([float(str(v)) for v in narrow]).reshape(wide.shape)
+    else:
+        short = _shortest_bfloat16(wide)
+    # The shortest text of 1032 in bfloat16 is 1030 (it reads back as 1032), but 1030 is not a value the
+    # tensor holds: whole numbers keep every digit instead.
+    whole = np.isfinite(wide) & (wide == np.round(wide)) & (np.abs(wide) < MAX_EXACT_WHOLE)
+    return np.where(whole, wide, short)
+
+
+def _shortest_bfloat16(wide: np.ndarray) -> np.ndarray:
+    """bfloat16 values (as float64) rounded to the fewest significant digits that torch reads back unchanged."""
+    target = torch.from_numpy(wide).to(torch.bfloat16)
+    short = wide.copy()
+    todo = np.isfinite(wide)
+    for digits in range(1, MAX_BFLOAT16_DIGITS + 1):
+        if not todo.any():
+            break
+        candidate = np.char.mod(f"%.{digits}g", wide[todo]).astype(np.float64)
+        same = (torch.from_numpy(candidate).to(torch.bfloat16) == target[torch.from_numpy(todo)]).numpy()
+        found = np.flatnonzero(todo)[same]
+        short.flat[found] = candidate[same]
+        todo.flat[found] = False
+    return short
+
+
+def value_texts(values: np.ndarray, dtype: torch.dtype) -> np.ndarray:
+    """Each value as text: ints and bools as they are, floats as :func:`rounded` has them (0.1, 1032, 1e+20)."""
+    return _texts(rounded(values, dtype), dtype.is_floating_point)
+
+
+def _texts(shown: np.ndarray, floating: bool) -> np.ndarray:
+    """Text of already-rounded values, same shape."""
+    texts = [_float_text(v) if floating else str(v) for v in shown.ravel()]
+    return np.array(texts, dtype=str).reshape(shown.shape)  # a str array: Plotly checks it far faster than objects
+
+
+def _float_text(value: float) -> str:
+    """Python's shortest text for a float, without a trailing .0 (1032.0 → 1032)."""
+    return repr(float(value)).removesuffix(".0")
 
 
 def values_frame(t: torch.Tensor) -> tuple[pd.DataFrame, str]:
@@ -56,11 +100,12 @@ def values_frame(t: torch.Tensor) -> tuple[pd.DataFrame, str]:
 def heatmap_figure(t: torch.Tensor, title: str) -> go.Figure:
     """A heatmap of a 2-dim tensor, row 0 at the top like the table (top-left corner if big)."""
     corner = t[:MAX_HEATMAP, :MAX_HEATMAP]
-    values = rounded(plain_values(corner).astype(np.float64), t.dtype)
+    shown = rounded(plain_values(corner), t.dtype)
     annotate = max(corner.shape) <= MAX_ANNOTATED
+    # Cells carry a 4-digit label to stay legible; the hover (like the table) gives every digit.
     fig = go.Figure(go.Heatmap(
-        z=values, colorscale="Viridis", texttemplate="%{z:.4~g}" if annotate else None,
-        hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>"))
+        z=shown.astype(np.float64), text=_texts(shown, t.dtype.is_floating_point), colorscale="Viridis",
+        texttemplate="%{z:.4~g}" if annotate else None, hovertemplate="row %{y}, col %{x}: %{text}<extra></extra>"))
     if corner.shape != t.shape:
         title += f" (top-left {corner.shape[0]} × {corner.shape[1]} corner)"
     fig.update_layout(title=title, height=min(520, 160 + 28 * corner.shape[0]), margin=dict(l=10, r=10, t=50, b=10),
@@ -88,12 +133,22 @@ def storage_positions(t: torch.Tensor) -> torch.Tensor:
             + torch.arange(cols).unsqueeze(0) * strides[1])
 
 
+def storage_formula(t: torch.Tensor) -> str:
+    """Where each element of a 0-/1-/2-dim ``t`` sits, with its own offset and strides: ``… = 2 + i·1``."""
+    if t.dim() > 2:
+        raise ValueError("pick a 2-dim slice first")
+    names = "ij"[: t.dim()]
+    symbols = " + ".join(["storage_offset", *(f"{n}·stride[{d}]" for d, n in enumerate(names))])
+    numbers = " + ".join([str(t.storage_offset()), *(f"{n}·{s}" for n, s in zip(names, t.stride()))])
+    return f"position = {symbols} = {numbers}"
+
+
 def storage_figure(t: torch.Tensor) -> go.Figure:
     """Each element of a small 0-/1-/2-dim tensor, coloured by its position in the underlying storage."""
     grid = t.reshape(1, -1) if t.dim() < 2 else t
     positions = storage_positions(t)[:MAX_STORAGE_MAP, :MAX_STORAGE_MAP]
-    values = plain_values(grid[:MAX_STORAGE_MAP, :MAX_STORAGE_MAP])
-    text = [[f"{values[i][j]:.3g}<br>@{int(positions[i][j])}" for j in range(positions.shape[1])]
+    values = value_texts(plain_values(grid[:MAX_STORAGE_MAP, :MAX_STORAGE_MAP]), t.dtype)
+    text = [[f"{values[i][j]}<br>@{int(positions[i][j])}" for j in range(positions.shape[1])]
             for i in range(positions.shape[0])]
     fig = go.Figure(go.Heatmap(z=positions.numpy(), text=text, texttemplate="%{text}", colorscale="Blues",
                                colorbar=dict(title="storage<br>position"),

@@ -349,7 +349,8 @@ def apply_step(step: OpStep, x: torch.Tensor, index: int = 1) -> StepResult:
     except (RuntimeError, IndexError, ValueError, TypeError) as exc:
         result.error = explain_error(exc, step, x)
         return result
-    result.shares_memory = shares_memory(result.tensor, x)
+    # On the CPU .numpy() and from_numpy never copy; an empty tensor just has no address to prove it with.
+    result.shares_memory = shares_memory(result.tensor, x) or (step.kind == "numpy" and x.device.type == "cpu")
     result.note = _note(step, x, result.tensor, result.shares_memory)
     if step.kind == "matmul":
         shapes = f"{format_shape(x.shape)} @ {format_shape(other.shape)} → {format_shape(result.tensor.shape)}"
@@ -410,9 +411,10 @@ def _note(step: OpStep, x: torch.Tensor, out: torch.Tensor, shared: bool) -> str
         if x.device.type != "cpu":
             return "x was on the GPU, so .cpu() copied it first; NumPy and the result share that CPU copy."
         return "No copy: .numpy() and torch.from_numpy both reuse the same memory (same storage address)."
-    if kind in ("reshape", "view"):
-        return "A view: same storage, new shape and strides." if shared else \
-            "reshape had to copy: the input's layout could not be viewed with the new shape."
+    if kind == "view" or (kind == "reshape" and shared):
+        return "A view: same storage, new shape and strides."  # view() never copies: it works or raises
+    if kind == "reshape":
+        return "reshape had to copy: the input's layout could not be viewed with the new shape."
     if kind in ("transpose", "permute"):
         return f"A view: only the strides changed (now {out.stride()}); is_contiguous() = {out.is_contiguous()}."
     if kind == "squeeze" and out.shape == x.shape:

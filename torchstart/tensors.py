@@ -383,19 +383,26 @@ def contiguous_meaning(contiguous: bool) -> str:
     """Why contiguity matters, for either answer."""
     if contiguous:
         return "Rows lie one after another in storage (row-major), so view() can reshape without copying."
-    return ("Storage order differs from row order (e.g. after transpose): view() will fail; "
-            "reshape() or .contiguous() makes a copy.")
+    return ("Storage order differs from row order (e.g. after transpose). view() works only when the new shape "
+            "fits the existing strides (a transposed 2×3 tensor can become 3×2×1), so flattening a transposed "
+            "tensor with view(-1) fails; reshape() copies when it must, .contiguous() makes the row-major copy.")
 
 
 def shares_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Whether two tensors use overlapping storage memory (a view and its base do)."""
+    """Whether two tensors use overlapping storage memory (a view and its base do, empty ones included)."""
     if a.device != b.device:
         return False
     sa, sb = a.untyped_storage(), b.untyped_storage()
-    a0, b0 = sa.data_ptr(), sb.data_ptr()
     if not (sa.nbytes() and sb.nbytes()):
-        return False
+        # An empty storage has no address range to compare; a view still points at its base's storage object.
+        return a is b or sa is sb or _base(a) is _base(b)
+    a0, b0 = sa.data_ptr(), sb.data_ptr()
     return a0 < b0 + sb.nbytes() and b0 < a0 + sa.nbytes()
+
+
+def _base(t: torch.Tensor) -> torch.Tensor:
+    """The tensor that owns ``t``'s memory: its view base, or ``t`` itself."""
+    return t if t._base is None else t._base
 
 
 def _literal_numel(data: Nested | None) -> int:
