@@ -87,8 +87,9 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str) -> 
     outputs = y.reshape(len(x), -1)
     out_names = target.target_names if len(target.target_names) == outputs.shape[1] else \
         [f"y{i}" for i in range(outputs.shape[1])]
+    shown_names = [f"logit {n}" for n in out_names] if target.logits else out_names
     table = pd.concat([pd.DataFrame(x.tolist(), columns=features),
-                       pd.DataFrame(outputs.tolist(), columns=out_names)], axis=1)
+                       pd.DataFrame(outputs.tolist(), columns=shown_names)], axis=1)
     if target.logits:
         for i, name in enumerate(out_names):
             table[f"P({name} = 1)"] = torch.sigmoid(outputs[:, i]).tolist()

@@ -126,6 +126,25 @@ def test_round_trip_training_model_predicts_the_same(open_page, tmp_path, monkey
     assert frame_with(at, "target")["target"].tolist() == pytest.approx(raw[:, 0].tolist(), rel=1e-6)
 
 
+def test_a_classifier_from_the_training_page_predicts_logit_probability_and_class(open_page) -> None:
+    from torchstart.builtin_datasets import make_builtin
+    from torchstart.training import start_run, train
+    from torchstart.training import trained_model as hand_off
+    from torchstart.training_setup import BCE, TrainingConfig
+
+    run = train(start_run(TrainingConfig(data="session", loss=BCE, optimizer="Adam", lr=0.05),
+                          make_builtin("two_class")), 30)
+    at = open_with(open_page, **{session.TRAINED: hand_off(run)})
+    at.button(key="checkpoints.use_saved").click().run()
+    at.text_input(key="checkpoints.inputs").set_value("[[2, 2], [-2, -2]]").run()
+    table = frame_with(at, "logit label")
+    logits = run.model.eval()(torch.tensor([[2.0, 2.0], [-2.0, -2.0]])).detach()[:, 0]
+    assert table["logit label"].tolist() == pytest.approx(logits.tolist(), rel=1e-6)
+    assert table["P(label = 1)"].tolist() == pytest.approx(torch.sigmoid(logits).tolist(), rel=1e-6)
+    assert table["predicted label"].tolist() == [1, 0]
+    assert any("outputs are logits" in c.value for c in at.caption)
+
+
 def test_inferred_linear_from_the_step_one_file(open_page) -> None:
     at = open_page(PAGE)
     at.number_input(key="checkpoints.linear_in").set_value(3).run()
