@@ -46,3 +46,18 @@ class TabularDataset(Dataset):
     def n_targets(self) -> int:
         """Number of target columns."""
         return self.targets.shape[1]
+
+
+# A text target becomes one-hot class columns named "<column>=<class>" (e.g. "species=setosa"):
+# rows of class probabilities, which nn.CrossEntropyLoss takes as its target.
+CLASS_SEP = "="
+
+
+def one_hot_target_names(column: str, classes: list[str]) -> list[str]:
+    """The target column names of a one-hot encoded class column, in class order."""
+    return [f"{column}{CLASS_SEP}{c}" for c in classes]
+
+
+def class_names(target_names: list[str]) -> list[str]:
+    """The class of each one-hot target column ("species=setosa" -> "setosa"); the name itself without '='."""
+    return [name.split(CLASS_SEP, 1)[1] if CLASS_SEP in name else name for name in target_names]
