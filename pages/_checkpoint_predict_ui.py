@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
-import torch
 from torch import nn
 
 from pages._ui import show_code, show_error
@@ -12,8 +10,9 @@ from torchstart import checkpoint_safety as safety
 from torchstart import session
 from torchstart.checkpoint_code import predict_code
 from torchstart.checkpoint_inspect import Path, get_part
-from torchstart.checkpoint_match import (TARGET_LABELS, Target, compare_keys, input_width, load_strict,
-                                         load_targets, mode_sensitive_layers, parse_inputs, predict)
+from torchstart.checkpoint_match import (CLASSIFIER_NOTES, TARGET_LABELS, Target, compare_keys, input_width,
+                                         load_strict, load_targets, mode_sensitive_layers, parse_inputs, predict,
+                                         prediction_frame)
 from torchstart.errors import TorchstartError
 
 # Page-local session keys.
@@ -84,19 +83,9 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str) -> 
     except TorchstartError as err:
         show_error(err)
         return
-    outputs = y.reshape(len(x), -1)
-    out_names = target.target_names if len(target.target_names) == outputs.shape[1] else \
-        [f"y{i}" for i in range(outputs.shape[1])]
-    shown_names = [f"logit {n}" for n in out_names] if target.logits else out_names
-    table = pd.concat([pd.DataFrame(x.tolist(), columns=features),
-                       pd.DataFrame(outputs.tolist(), columns=shown_names)], axis=1)
-    if target.logits:
-        for i, name in enumerate(out_names):
-            table[f"P({name} = 1)"] = torch.sigmoid(outputs[:, i]).tolist()
-            table[f"predicted {name}"] = (outputs[:, i] >= 0).long().tolist()
+    table = prediction_frame(x, y.reshape(len(x), -1), target, features)
     st.dataframe(table, hide_index=True, key="checkpoints.predictions")
-    if target.logits:
-        st.caption("This model was trained with BCEWithLogitsLoss, so its outputs are logits: "
-                   "`torch.sigmoid(y)` is the probability of class 1, and the class is 1 where the logit is ≥ 0.")
-    show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename, target.logits),
+    if target.task in CLASSIFIER_NOTES:
+        st.caption(CLASSIFIER_NOTES[target.task])
+    show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename, target.task),
               label="Show code: prediction")

@@ -244,16 +244,40 @@ def test_a_bce_trained_model_predicts_probabilities_and_its_code_too(tmp_path, m
     state = run.model.state_dict()
     target = load_targets(state, trained_model(run), None)["trained"]
     regression = trained_model(train(start_run(TrainingConfig()), 1))
-    assert target.logits and not load_targets(regression.model.state_dict(), regression, None)["trained"].logits
+    assert target.task == "binary"
+    assert load_targets(regression.model.state_dict(), regression, None)["trained"].task == "regression"
     monkeypatch.chdir(tmp_path)
     torch.save(state, "two.pth")
     x = torch.tensor([[2.0, 2.0], [-2.0, -2.0]])
     namespace: dict = {}
-    exec(predict_code(target.model, x, (), "", filename="two.pth", logits=True), namespace)
+    exec(predict_code(target.model, x, (), "", filename="two.pth", task="binary"), namespace)
     logits = predict(target.model, x)
     assert torch.equal(namespace["y"], logits)
     assert torch.equal(namespace["probability"], torch.sigmoid(logits))
     assert namespace["predicted_class"].flatten().tolist() == [1, 0]
+
+
+def test_a_cross_entropy_model_predicts_class_probabilities_and_its_code_too(tmp_path, monkeypatch) -> None:
+    from tests.test_training_core import CE_CONFIG, three_classes
+    from torchstart.checkpoint_match import load_targets, prediction_frame
+    from torchstart.training import start_run, train, trained_model
+
+    run = train(start_run(CE_CONFIG, three_classes()), 40)
+    target = load_targets(run.model.state_dict(), trained_model(run), None)["trained"]
+    assert target.task == "classes"
+    x = torch.tensor([[-3.0, 0.0], [3.0, 0.0], [0.0, 4.0]])
+    logits = predict(target.model, x)
+    table = prediction_frame(x, logits, target, ["f0", "f1"])
+    assert list(table.columns[:5]) == ["f0", "f1", "logit setosa", "logit versicolor", "logit virginica"]
+    assert torch.allclose(torch.tensor(table[["P(setosa)", "P(versicolor)", "P(virginica)"]].values),
+                          torch.softmax(logits, 1).double(), atol=1e-6)
+    assert table["predicted species"].tolist() == ["setosa", "versicolor", "virginica"]
+    monkeypatch.chdir(tmp_path)
+    torch.save(run.model.state_dict(), "three.pth")
+    namespace: dict = {}
+    exec(predict_code(target.model, x, (), "", filename="three.pth", task="classes"), namespace)
+    assert torch.equal(namespace["probabilities"], torch.softmax(logits, 1))
+    assert namespace["predicted_class"].tolist() == [0, 1, 2]
 
 
 @pytest.mark.gpu

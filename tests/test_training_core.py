@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 import torch
@@ -23,7 +24,8 @@ from torchstart.training_export import data_csv, module_code, training_script
 from torchstart.training_figures import downsample, fit_figure, loss_figure
 from torchstart.training_metrics import (evaluate, linear_in_original_units, metrics_note, parameter_rows,
                                          prediction_table, regression_metrics)
-from torchstart.training_setup import BCE, TrainingConfig, parse_prediction_inputs, prepare_data, split_sizes
+from torchstart.training_setup import (BCE, CROSS_ENTROPY, TrainingConfig, parse_prediction_inputs, prepare_data,
+                                       split_sizes)
 
 EVERY_EPOCH = Throttle(min_interval=0.0, max_share=math.inf)  # call the callback after every epoch
 
@@ -509,3 +511,96 @@ def test_metrics_note_says_why_the_metrics_and_logged_loss_differ() -> None:
     note = metrics_note(scaled)
     assert "is L1, not MSE" in note and "standardized target" in note and "averages the epoch's batches" in note
     assert "one step later" not in note
+
+
+# ---------------------------------------------------------------- several classes: CrossEntropyLoss
+
+def three_classes(n: int = 150, n_features: int = 2) -> TabularDataset:
+    """Three seeded Gaussian blobs with one-hot targets, as the Data page encodes a text label column."""
+    from torchstart.datasets import one_hot_target_names
+
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.arange(n) % 3
+    centres = torch.tensor([[-3.0, 0.0], [3.0, 0.0], [0.0, 4.0]])
+    x = centres[labels] + torch.randn(n, 2, generator=gen)
+    if n_features > 2:
+        x = torch.cat([x, torch.randn(n, n_features - 2, generator=gen)], 1)
+    names = [f"f{i}" for i in range(n_features)]
+    return TabularDataset(x, nn.functional.one_hot(labels, 3).float(), names,
+                          one_hot_target_names("species", ["setosa", "versicolor", "virginica"]), "blobs")
+
+
+CE_CONFIG = TrainingConfig(data="session", loss=CROSS_ENTROPY, optimizer="Adam", lr=0.05, val_share=0.2)
+
+
+def test_classes_metrics_match_torch() -> None:
+    from torchstart.training_metrics import classes_metrics
+
+    logits = torch.tensor([[2.0, 0.1, -1.0], [0.0, 0.5, 0.2], [1.0, 3.0, 0.0], [0.3, 0.2, 0.1]])
+    targets = nn.functional.one_hot(torch.tensor([0, 2, 1, 1]), 3).float()
+    got = classes_metrics(logits, targets)
+    assert got["accuracy"] == pytest.approx(2 / 4)  # rows 0 and 2 are right
+    expected = nn.CrossEntropyLoss()(logits, torch.tensor([0, 2, 1, 1])).item()  # class indices: same loss
+    assert got["cross-entropy"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_cross_entropy_refuses_targets_that_are_not_class_rows() -> None:
+    with pytest.raises(TorchstartError, match="CrossEntropyLoss needs one row of class probabilities per sample"):
+        start_run(replace(CE_CONFIG, data="line"))
+    with pytest.raises(TorchstartError, match='Turn off "Standardize target"'):
+        start_run(replace(CE_CONFIG, standardize_y=True), three_classes())
+
+
+def test_three_classes_train_with_cross_entropy_and_the_script_reproduces_loss_and_accuracy(
+        tmp_path, monkeypatch, capsys) -> None:
+    run = train(start_run(CE_CONFIG, three_classes()), 100)
+    assert isinstance(run.loss_fn, nn.CrossEntropyLoss) and run.model.out_features == 3
+    metrics = evaluate(run)
+    assert metrics["training"]["accuracy"] > 0.9 and metrics["validation"]["accuracy"] > 0.9
+    indices = run.y_train.argmax(1)
+    assert metrics["training"]["cross-entropy"] == pytest.approx(
+        nn.CrossEntropyLoss()(run.model(run.x_train), indices).item(), rel=1e-5)
+    script = training_script(run)
+    assert "criterion = nn.CrossEntropyLoss()" in script
+    monkeypatch.chdir(tmp_path)
+    exec(compile(script, "train.py", "exec"), {"__name__": "__main__"})  # our generated code, not user text
+    out = capsys.readouterr().out
+    assert float(re.search(r"Final training loss: (\S+)", out).group(1)) == pytest.approx(run.final_loss, abs=1e-6)
+    for split in ("training", "validation"):
+        printed = float(re.search(rf"{split.capitalize()} accuracy: (\S+)", out).group(1))
+        assert printed == pytest.approx(metrics[split]["accuracy"], abs=1e-6)
+
+
+def test_classes_get_regions_curves_or_a_confusion_matrix() -> None:
+    run = train(start_run(CE_CONFIG, three_classes()), 60)
+    fit = fit_data(run, plane_points=20)
+    xs, ys, prob = fit.plane
+    assert prob.shape == (20, 20, 3) and torch.allclose(prob.sum(-1), torch.ones(20, 20), atol=1e-5)
+    point = torch.tensor([[xs[3].item(), ys[11].item()]])
+    assert torch.allclose(prob[11, 3], torch.softmax(predict(run, point), 1)[0], atol=1e-6)
+    figure = fit_figure(fit)
+    assert figure.layout.title.text == "Decision regions: the most likely species"
+    assert {t.name for t in figure.data if t.type == "scatter"} >= {"training: setosa", "validation: virginica"}
+
+    wide = train(start_run(CE_CONFIG, three_classes(n_features=4)), 60)
+    fit = fit_data(wide)
+    n_val = split_sizes(150, CE_CONFIG)[1]
+    assert fit.confusion.sum().item() == n_val and fit.confusion_split == "validation"
+    predicted = predict(wide, wide.data.raw_x_val).argmax(1)
+    assert fit.confusion.diagonal().sum().item() == (predicted == wide.data.raw_y_val.argmax(1)).sum().item()
+    assert fit_figure(fit).layout.title.text == "Confusion matrix (validation rows)"
+
+    one = TabularDataset(three_classes().features[:, :1], three_classes().targets, ["f0"],
+                         three_classes().target_names, "one feature")
+    curves = fit_figure(fit_data(train(start_run(CE_CONFIG, one), 20)))
+    assert [t.name for t in curves.data[:3]] == ["P(setosa)", "P(versicolor)", "P(virginica)"]
+
+
+def test_prediction_table_gives_class_probabilities_and_the_class() -> None:
+    run = train(start_run(CE_CONFIG, three_classes()), 60)
+    inputs = torch.tensor([[-3.0, 0.0], [3.0, 0.0], [0.0, 4.0]])
+    table = prediction_table(run, inputs)
+    probabilities = torch.softmax(predict(run, inputs), 1)
+    shown = torch.tensor(table[["P(setosa)", "P(versicolor)", "P(virginica)"]].values)
+    assert torch.allclose(shown, probabilities, atol=1e-6)
+    assert table["predicted species"].tolist() == ["setosa", "versicolor", "virginica"]

@@ -11,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from tests.test_training_core import csv_dataset, params_of, plain_classic, session_model, two_classes
+from tests.test_training_core import (csv_dataset, params_of, plain_classic, session_model, three_classes,
+                                      two_classes)
 from torchstart import session
 
 PAGE = "pages/training.py"
@@ -180,6 +181,25 @@ def test_two_classes_train_as_a_classifier(open_page) -> None:
     table = at.dataframe[-1].value
     assert table["predicted label"].tolist() == [1, 0] and table["P(label = 1)"].iloc[0] > 0.5
     assert "Training accuracy" in at.code[-1].value
+
+
+def test_three_classes_train_with_cross_entropy(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="training_data").set_value("session").run()
+    at.session_state[session.DATASET] = three_classes()
+    at.selectbox(key="training_loss").set_value("CrossEntropy (classes)").run()
+    at.selectbox(key="training_optimizer").set_value("Adam").run()
+    at.number_input(key="training_lr").set_value(0.05).run()
+    at.button(key="training_train").click().run()
+    assert not at.exception and not errors(at)
+    metrics = at.dataframe[0].value
+    assert list(metrics.index) == ["accuracy", "cross-entropy"] and float(metrics.loc["accuracy", "validation"]) > 0.9
+    loss, fit = (json.loads(c.proto.spec) for c in at.get("plotly_chart"))
+    assert loss["layout"]["title"]["text"].startswith("CrossEntropyLoss per epoch")
+    assert fit["layout"]["title"]["text"] == "Decision regions: the most likely species"
+    at.text_input(key="training_predict_2").set_value("[[-3, 0], [0, 4]]").run()
+    assert at.dataframe[-1].value["predicted species"].tolist() == ["setosa", "virginica"]
+    assert "nn.CrossEntropyLoss()" in at.code[-1].value and "Training accuracy" in at.code[-1].value
 
 
 def test_models_page_model_used_when_it_fits(open_page) -> None:

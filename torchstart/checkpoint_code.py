@@ -115,7 +115,7 @@ def _tensor_literal(values: torch.Tensor) -> str:
 
 def predict_code(module: nn.Module, inputs: torch.Tensor, part: Path = (), fallback: str = "",
                  x_scaler: Standardizer | None = None, y_scaler: Standardizer | None = None,
-                 filename: str = "model.pth", logits: bool = False) -> str:
+                 filename: str = "model.pth", task: str = "regression") -> str:
     """Rebuild the model, load the file strictly, switch to eval mode and predict on the inputs."""
     lines = ["import torch", "from torch import nn", "", model_definition(module, fallback), "",
              f"checkpoint = torch.load({filename!r}, map_location=\"cpu\", weights_only=True)"
@@ -131,7 +131,11 @@ def predict_code(module: nn.Module, inputs: torch.Tensor, part: Path = (), fallb
         lines += [f"y_mean, y_std = {_tensor_literal(y_scaler.mean)}, {_tensor_literal(y_scaler.std)}",
                   "y = y * y_std + y_mean  # back to the target's units"]
     lines.append("print(y)")
-    if logits:
+    if task == "classes":
+        lines += ["probabilities = torch.softmax(y, dim=1)  # trained with CrossEntropyLoss: one logit per class",
+                  "predicted_class = y.argmax(1)  # the class with the largest logit (and probability)",
+                  "print(probabilities, predicted_class)"]
+    elif task == "binary":
         lines += ["probability = torch.sigmoid(y)  # trained with BCEWithLogitsLoss: y holds logits",
                   "predicted_class = (y >= 0).long()  # class 1 where the probability is >= 0.5",
                   "print(probability, predicted_class)"]

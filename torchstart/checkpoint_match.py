@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from torchstart.datasets import class_names, target_column
 from torchstart.errors import TorchstartError
 from torchstart.literals import parse_literal
 from torchstart.session import SessionModel, Standardizer, TrainedModel
@@ -78,7 +79,9 @@ class Target:
     x_scaler: Standardizer | None = None
     y_scaler: Standardizer | None = None
     fallback_code: str = ""
-    logits: bool = False  # trained with BCEWithLogitsLoss: outputs are logits, sigmoid gives P(class 1)
+    # The Training page's task: "binary" (BCEWithLogitsLoss: sigmoid of the logit is P(class 1)),
+    # "classes" (CrossEntropyLoss: softmax of the logits gives each class's probability) or "regression".
+    task: str = "regression"
 
 
 def load_targets(state_dict: Mapping[str, torch.Tensor], trained: TrainedModel | None,
@@ -89,7 +92,7 @@ def load_targets(state_dict: Mapping[str, torch.Tensor], trained: TrainedModel |
         found["trained"] = Target(trained.model, len(trained.feature_names) or input_width(trained.model),
                                   list(trained.feature_names), list(trained.target_names),
                                   trained.x_scaler, trained.y_scaler,
-                                  logits=getattr(trained.extra.get("config"), "classifies", False))
+                                  task=getattr(trained.extra.get("config"), "task", "regression"))
     if built is not None:
         found["models"] = Target(built.module, built.in_features, fallback_code=built.code)
     linear = infer_linear(state_dict)
@@ -189,3 +192,33 @@ def predict(model: nn.Module, inputs: torch.Tensor, x_scaler: Standardizer | Non
     except RuntimeError as exc:
         raise TorchstartError(f"The model could not run on these inputs: {str(exc).splitlines()[0]}") from None
     return y_scaler.inverse(y) if y_scaler else y
+
+
+CLASSIFIER_NOTES = {
+    "binary": "This model was trained with BCEWithLogitsLoss, so its outputs are logits: `torch.sigmoid(y)` is "
+              "the probability of class 1, and the class is 1 where the logit is ≥ 0.",
+    "classes": "This model was trained with CrossEntropyLoss, so its outputs are one logit per class: "
+               "`torch.softmax(y, dim=1)` gives the class probabilities, and the predicted class is `y.argmax(1)`.",
+}
+
+
+def prediction_frame(inputs: torch.Tensor, outputs: torch.Tensor, target: Target,
+                     features: list[str]) -> pd.DataFrame:
+    """The inputs, then the model's outputs; for a classifier also its probabilities and predicted class."""
+    names = target.target_names if len(target.target_names) == outputs.shape[1] else \
+        [f"y{i}" for i in range(outputs.shape[1])]
+    if target.task == "classes":
+        names = class_names(names)
+    shown = [f"logit {n}" for n in names] if target.task != "regression" else names
+    table = pd.concat([pd.DataFrame(inputs.tolist(), columns=features),
+                       pd.DataFrame(outputs.tolist(), columns=shown)], axis=1)
+    if target.task == "binary":
+        for i, name in enumerate(names):
+            table[f"P({name} = 1)"] = torch.sigmoid(outputs[:, i]).tolist()
+            table[f"predicted {name}"] = (outputs[:, i] >= 0).long().tolist()
+    elif target.task == "classes":
+        probabilities = torch.softmax(outputs, dim=1)
+        for i, name in enumerate(names):
+            table[f"P({name})"] = probabilities[:, i].tolist()
+        table[f"predicted {target_column(target.target_names)}"] = [names[i] for i in outputs.argmax(1).tolist()]
+    return table

@@ -58,6 +58,11 @@ def one_hot_target_names(column: str, classes: list[str]) -> list[str]:
     return [f"{column}{CLASS_SEP}{c}" for c in classes]
 
 
+def target_column(target_names: list[str]) -> str:
+    """The column the one-hot class targets came from ("species=setosa", ... -> "species")."""
+    return target_names[0].split(CLASS_SEP, 1)[0] if target_names else "class"
+
+
 def class_names(target_names: list[str]) -> list[str]:
     """The class of each one-hot target column ("species=setosa" -> "setosa"); the name itself without '='."""
     return [name.split(CLASS_SEP, 1)[1] if CLASS_SEP in name else name for name in target_names]

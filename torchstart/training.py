@@ -27,7 +27,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from torchstart.datasets import TabularDataset
+from torchstart.datasets import TabularDataset, class_names, target_column
 from torchstart.errors import TorchstartError
 from torchstart.loaders import make_loader
 from torchstart.fair_share import give_way
@@ -416,6 +416,9 @@ class FitData:
     Several: ``pred_train``/``pred_val`` are predictions for the shown points (first target).
     For 0/1 classes (``probability``) the model's values are sigmoid(logit), the probability
     of class 1, and two features get ``plane``: (xs, ys, probability[len(ys), len(xs)]).
+    For several classes (``classes``) the labels are class indices, the values softmax
+    probabilities (one column per class, ``plane`` gets a last class dimension), and more than
+    two features get ``confusion``: counts[labelled class, predicted class] of ``confusion_split``.
     """
 
     feature_name: str
@@ -432,6 +435,9 @@ class FitData:
     probability: bool = False
     feature_names: tuple[str, ...] = ()
     plane: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+    classes: tuple[str, ...] = ()
+    confusion: torch.Tensor | None = None
+    confusion_split: str = ""
 
 
 def _spread(n: int, limit: int) -> torch.Tensor:
@@ -449,6 +455,8 @@ def _padded_range(values: torch.Tensor, grid_points: int) -> torch.Tensor:
 def fit_data(run: TrainingRun, max_points: int = 1000, grid_points: int = 100,
              plane_points: int = 60) -> FitData:
     """Points (at most ``max_points`` per split) and the model's current predictions, for the fit chart."""
+    if run.config.task == "classes":
+        return _classes_fit(run, max_points, grid_points, plane_points)
     data = run.data
     classifies = run.config.classifies
 
@@ -474,4 +482,34 @@ def fit_data(run: TrainingRun, max_points: int = 1000, grid_points: int = 100,
     else:
         fit.pred_train = model_values(fit.x_train)
         fit.pred_val = model_values(fit.x_val)
+    return fit
+
+
+def _classes_fit(run: TrainingRun, max_points: int, grid_points: int, plane_points: int) -> FitData:
+    """``fit_data`` for several classes: probability curves (1 feature), regions (2) or a confusion matrix."""
+    data = run.data
+
+    def probabilities(x: torch.Tensor) -> torch.Tensor:
+        """softmax of the model's logits for rows ``x``: one column per class."""
+        return torch.softmax(predict(run, x), dim=1)
+
+    tr, va = _spread(len(data.raw_x_train), max_points), _spread(len(data.raw_x_val), max_points)
+    labels = [y.argmax(1, keepdim=True).float() for y in (data.raw_y_train[tr], data.raw_y_val[va])]
+    fit = FitData(data.feature_names[0] if data.n_features == 1 else "actual", target_column(data.target_names),
+                  data.raw_x_train[tr], labels[0], data.raw_x_val[va], labels[1], probability=True,
+                  feature_names=tuple(data.feature_names), classes=tuple(class_names(data.target_names)))
+    both = torch.cat([data.raw_x_train, data.raw_x_val])
+    if data.n_features == 1:
+        fit.grid_x = _padded_range(both, grid_points)[:, None]
+        fit.grid_y = probabilities(fit.grid_x)
+    elif data.n_features == 2:
+        xs, ys = _padded_range(both[:, 0], plane_points), _padded_range(both[:, 1], plane_points)
+        grid = torch.cartesian_prod(ys, xs).flip(1)  # rows (x, y), y-major: reshapes to [len(ys), len(xs)]
+        fit.plane = (xs, ys, probabilities(grid).reshape(len(ys), len(xs), -1))
+    else:
+        split = "validation" if data.has_val else "training"
+        x, y = (data.raw_x_val, data.raw_y_val) if data.has_val else (data.raw_x_train, data.raw_y_train)
+        k = len(fit.classes)
+        pairs = y.argmax(1) * k + predict(run, x).argmax(1)
+        fit.confusion, fit.confusion_split = torch.bincount(pairs, minlength=k * k).reshape(k, k), split
     return fit

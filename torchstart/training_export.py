@@ -189,6 +189,9 @@ def training_script(run: TrainingRun, epochs: int | None = None, session_model: 
     if cuda:
         out.append("model = model.to(device)")
     out.append(f"criterion = nn.{LOSSES[cfg.loss].__name__}()")
+    if cfg.task == "classes":
+        out[-1] += ("  # targets: one-hot rows (class probabilities); class indices "
+                    f"{yt}.argmax(1) give the same loss")
     opt = optimizer_code(cfg.optimizer, cfg.lr, cfg.weight_decay, **cfg.optimizer_tuning)
     out.append("optimizer = " + re.sub(r"^torch\.optim\.", "optim.", opt))
     if minibatch:
@@ -196,7 +199,7 @@ def training_script(run: TrainingRun, epochs: int | None = None, session_model: 
                 f"shuffle={cfg.shuffle}, generator=torch.Generator().manual_seed({cfg.seed}))"]
     out += ["", f"num_epochs = {epochs}"] + _loop_lines(run, xt, yt, split, minibatch)
     if cfg.classifies:
-        out += _accuracy_lines(xt, yt, split)
+        out += _accuracy_lines(xt, yt, split, cfg.task)
     out += _prediction_lines(run)
     out += ["", 'torch.save(model.state_dict(), "model.pth")']
     return "\n".join(out) + "\n"
@@ -238,13 +241,18 @@ def _loop_lines(run: TrainingRun, xt: str, yt: str, split: bool, minibatch: bool
     return lines
 
 
-def _accuracy_lines(xt: str, yt: str, split: bool) -> list[str]:
-    """For 0/1 classes: the share of rows whose predicted class (logit >= 0) is the label."""
-    lines = ["", "# Accuracy: predict class 1 where the logit is >= 0, i.e. where sigmoid(logit) >= 0.5",
-             "model.eval()", "with torch.no_grad():",
-             f"    train_accuracy = ((model({xt}) >= 0) == ({yt} >= 0.5)).float().mean().item()"]
+def _accuracy_lines(xt: str, yt: str, split: bool, task: str) -> list[str]:
+    """The share of rows whose predicted class is the labelled one (0/1 classes, or the largest logit)."""
+    if task == "classes":
+        comment = "# Accuracy: the predicted class is the one with the largest logit (and softmax probability)"
+        hits = "(model({x}).argmax(1) == {y}.argmax(1))"
+    else:
+        comment = "# Accuracy: predict class 1 where the logit is >= 0, i.e. where sigmoid(logit) >= 0.5"
+        hits = "((model({x}) >= 0) == ({y} >= 0.5))"
+    lines = ["", comment, "model.eval()", "with torch.no_grad():",
+             f"    train_accuracy = {hits.format(x=xt, y=yt)}.float().mean().item()"]
     if split:
-        lines.append("    val_accuracy = ((model(x_val) >= 0) == (y_val >= 0.5)).float().mean().item()")
+        lines.append(f"    val_accuracy = {hits.format(x='x_val', y='y_val')}.float().mean().item()")
     lines.append("print(f'Training accuracy: {train_accuracy!r}')")
     if split:
         lines.append("print(f'Validation accuracy: {val_accuracy!r}')")
@@ -264,6 +272,9 @@ def _prediction_lines(run: TrainingRun) -> list[str]:
     out = f"model({model_in})"
     if data.y_scaler:
         out = f"{out} * y_std + y_mean"
+    if run.config.task == "classes":
+        return lines + [f"    probabilities = torch.softmax({out}, dim=1)  # the model outputs one logit per class",
+                        "print(f'Class probabilities for input 5.0: {probabilities.squeeze().tolist()}')"]
     if run.config.classifies:
         return lines + [f"    probability = torch.sigmoid({out})  # the model outputs a logit",
                         "print(f'Probability of class 1 for input 5.0: {probability.squeeze().tolist()}')"]

@@ -18,6 +18,9 @@ from torchstart.training import FitData, TrainingRun, fit_data
 MAX_CURVE_POINTS = 1000
 TRAIN_COLOR, VAL_COLOR, MODEL_COLOR, TRUE_COLOR = "#1f77b4", "#ff7f0e", "#d62728", "#7f7f7f"
 CLASS_COLORS = ("#2166ac", "#b2182b")  # class 0 blue, class 1 red: the ends of the probability map's scale
+# Several classes: one colour each (Plotly's default cycle), repeated past ten classes.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf")
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 
 
@@ -125,11 +128,85 @@ def _plane_figure(fit: FitData) -> go.Figure:
     })
 
 
+def _layout(title: str, x_title: str, y_title: str, **extra) -> dict:
+    """The fit chart's common layout."""
+    return {"title": {"text": title}, "xaxis": {"title": {"text": x_title}}, "yaxis": {"title": {"text": y_title}},
+            "height": 360, "margin": _MARGIN, "legend": {"orientation": "h", "y": -0.2}, **extra}
+
+
+def _color(k: int) -> str:
+    """Class ``k``'s colour."""
+    return PALETTE[k % len(PALETTE)]
+
+
+def _classes_points(fit: FitData, on_plane: bool) -> list[dict]:
+    """Rows coloured by their labelled class: on the two features' plane, or at height = class on one feature."""
+    traces = []
+    for split, x, y, symbol in (("training", fit.x_train, fit.y_train, "circle"),
+                                ("validation", fit.x_val, fit.y_val, "diamond-open")):
+        label = y.ravel().long()
+        for k, name in enumerate(fit.classes):
+            rows = x[label == k]
+            if len(rows):
+                ys = rows[:, 1].numpy() if on_plane else np.ones(len(rows))
+                traces.append({"type": "scatter", "mode": "markers", "name": f"{split}: {name}",
+                               "x": rows[:, 0].numpy(), "y": ys, "legendgroup": name,
+                               "marker": {"color": _color(k), "size": 7, "symbol": symbol,
+                                          "line": {"color": "white", "width": 0.5}}})
+    return traces
+
+
+def _regions_figure(fit: FitData) -> go.Figure:
+    """Each point of the two features' plane coloured by the model's most likely class, and the rows."""
+    xs, ys, prob = fit.plane
+    best = prob.argmax(-1)
+    k = len(fit.classes)
+    # A stepped colour scale: class index i maps to its own colour band.
+    scale = [[edge, _color(i)] for i in range(k) for edge in (i / k, (i + 1) / k)]
+    regions = {"type": "heatmap", "x": xs.numpy(), "y": ys.numpy(), "z": best.numpy(), "zmin": -0.5,
+               "zmax": k - 0.5, "colorscale": scale, "opacity": 0.35, "showscale": False, "name": "regions",
+               "customdata": prob.max(-1).values.numpy(),
+               "text": np.array(fit.classes, dtype=object)[best.numpy()].tolist(),
+               "hovertemplate": "predicted %{text}, P = %{customdata:.3f}<extra></extra>"}
+    return go.Figure({"data": [regions, *_classes_points(fit, on_plane=True)],
+                      "layout": _layout(f"Decision regions: the most likely {fit.target_name}",
+                                        fit.feature_names[0], fit.feature_names[1])})
+
+
+def _class_curves_figure(fit: FitData) -> go.Figure:
+    """One feature: softmax's probability of each class along it, with the rows at height 1 in their colour."""
+    traces = [{"type": "scatter", "mode": "lines", "name": f"P({name})", "x": fit.grid_x.ravel().numpy(),
+               "y": fit.grid_y[:, k].numpy(), "line": {"color": _color(k), "width": 3}, "legendgroup": name}
+              for k, name in enumerate(fit.classes)]
+    return go.Figure({"data": traces + _classes_points(fit, on_plane=False),
+                      "layout": _layout("The model's class probabilities over the data", fit.feature_name,
+                                        "probability (softmax)")})
+
+
+def _confusion_figure(fit: FitData) -> go.Figure:
+    """Counts of (labelled class, predicted class): the diagonal is right, everything else a mix-up."""
+    counts = fit.confusion.numpy()
+    names = list(fit.classes)
+    return go.Figure({
+        "data": [{"type": "heatmap", "x": names, "y": names, "z": counts, "colorscale": "Blues",
+                  "text": counts, "texttemplate": "%{text}" if len(names) <= 12 else None, "showscale": False,
+                  "hovertemplate": "labelled %{y}, predicted %{x}: %{z}<extra></extra>"}],
+        "layout": _layout(f"Confusion matrix ({fit.confusion_split} rows)", f"predicted {fit.target_name}",
+                          f"labelled {fit.target_name}", yaxis={"title": {"text": f"labelled {fit.target_name}"},
+                                                              "autorange": "reversed"}),
+    })
+
+
 def fit_figure(fit: FitData) -> go.Figure:
     """One feature: points and the model's curve (and the true line); several: predicted vs actual.
 
     For 0/1 classes the model's value is P(class 1); with two features, a probability map.
+    For several classes: probability curves (one feature), decision regions (two), else a confusion matrix.
     """
+    if fit.classes:
+        if fit.confusion is not None:
+            return _confusion_figure(fit)
+        return _regions_figure(fit) if fit.plane is not None else _class_curves_figure(fit)
     if fit.plane is not None:
         return _plane_figure(fit)
     traces = []
@@ -169,7 +246,8 @@ def fit_figure(fit: FitData) -> go.Figure:
 
 def live_figures(run: TrainingRun, log_y: bool = True) -> tuple[go.Figure, go.Figure]:
     """The two charts the page redraws while training: loss curve and fit."""
-    loss_name = "BCEWithLogitsLoss" if run.config.classifies else f"{run.config.loss} loss"
+    loss_name = {"binary": "BCEWithLogitsLoss", "classes": "CrossEntropyLoss"}.get(run.config.task,
+                                                                                  f"{run.config.loss} loss")
     if run.config.standardize_y:
         loss_name += " (standardized y)"  # the loss is in the units the model trains on
     return loss_figure(run.train_losses, run.val_losses, log_y, loss_name=loss_name), fit_figure(fit_data(run))

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from torchstart.datasets import class_names, target_column
 from torchstart.session import Standardizer
 
 if TYPE_CHECKING:  # the loop module imports nothing from here; this keeps it that way at run time
@@ -46,9 +47,24 @@ def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[s
             "recall": hits / n_actual if n_actual else math.nan}
 
 
+CLASSES_HELP = {
+    "accuracy": "share of rows whose predicted class (the largest logit) is the labelled one",
+    "cross-entropy": "mean of −log softmax(logits)[label class]: the loss itself",
+}
+
+
+def classes_metrics(logits: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
+    """Accuracy (argmax of the logits against argmax of the one-hot rows) and the cross-entropy."""
+    if len(targets) == 0:
+        return {name: math.nan for name in CLASSES_HELP}
+    logits, targets = logits.double(), targets.double()
+    return {"accuracy": (logits.argmax(1) == targets.argmax(1)).double().mean().item(),
+            "cross-entropy": F.cross_entropy(logits, targets).item()}
+
+
 def metric_help(run: TrainingRun) -> dict[str, str]:
     """What each metric of this run's table means."""
-    return CLASSIFICATION_HELP if run.config.classifies else METRIC_HELP
+    return {"binary": CLASSIFICATION_HELP, "classes": CLASSES_HELP}.get(run.config.task, METRIC_HELP)
 
 
 def regression_metrics(predicted: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
@@ -89,7 +105,8 @@ def evaluate(run: TrainingRun) -> dict[str, dict[str, float]]:
     from torchstart.training import predict
 
     data = run.data
-    metrics = classification_metrics if run.config.classifies else regression_metrics
+    metrics = {"binary": classification_metrics, "classes": classes_metrics}.get(run.config.task,
+                                                                                   regression_metrics)
     result = {"training": metrics(predict(run, data.raw_x_train), data.raw_y_train)}
     if data.has_val:
         result["validation"] = metrics(predict(run, data.raw_x_val), data.raw_y_val)
@@ -101,7 +118,7 @@ def metrics_note(run: TrainingRun) -> str:
     from torchstart.rng import draws_random_numbers
 
     cfg = run.config
-    measure = "BCE" if cfg.classifies else "MSE"
+    measure = {"binary": "BCE", "classes": "cross-entropy"}.get(cfg.task, "MSE")
     reasons = []
     if not cfg.classifies and cfg.loss != "MSE":
         reasons.append(f"the logged loss is {cfg.loss}, not MSE")
@@ -126,6 +143,13 @@ def prediction_table(run: TrainingRun, inputs: torch.Tensor) -> pd.DataFrame:
 
     outputs = predict(run, inputs)
     frame = pd.DataFrame(inputs.numpy(), columns=run.data.feature_names)
+    if run.config.task == "classes":
+        classes = class_names(run.data.target_names)
+        probabilities = torch.softmax(outputs, dim=1)
+        for i, name in enumerate(classes):
+            frame[f"P({name})"] = probabilities[:, i].numpy()
+        frame[f"predicted {target_column(run.data.target_names)}"] = [classes[i] for i in outputs.argmax(1).tolist()]
+        return frame
     for i, name in enumerate(run.data.target_names):
         if run.config.classifies:
             frame[f"logit {name}"] = outputs[:, i].numpy()

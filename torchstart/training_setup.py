@@ -37,13 +37,17 @@ MODEL_LABELS = {
     "session": "Model from the Models page",
 }
 BCE = "BCEWithLogits (0/1 classes)"
+CROSS_ENTROPY = "CrossEntropy (classes)"
 LOSSES: dict[str, type[nn.Module]] = {
     "MSE": nn.MSELoss,
     "L1": nn.L1Loss,
     "Smooth L1 (Huber)": nn.SmoothL1Loss,
     # Binary classification: the model outputs a logit; sigmoid(logit) is the probability of class 1.
     BCE: nn.BCEWithLogitsLoss,
+    # Several classes: one logit per class; softmax(logits) are the class probabilities.
+    CROSS_ENTROPY: nn.CrossEntropyLoss,
 }
+TASKS = {BCE: "binary", CROSS_ENTROPY: "classes"}  # every other loss is regression
 
 PARAMS: dict[str, Any] = {
     "data": ChoiceParam("Data", tuple(DATA_LABELS), "classic", labels=DATA_LABELS),
@@ -64,7 +68,9 @@ PARAMS: dict[str, Any] = {
     "layers": IntParam("Hidden layers", 1, 1, 3),
     "loss": ChoiceParam("Loss", tuple(LOSSES), "MSE",
                         help="MSE, L1 and Huber fit a number (regression). BCEWithLogitsLoss fits 0/1 class "
-                             "labels: the model outputs a logit, and sigmoid(logit) is the probability of class 1."),
+                             "labels: the model outputs a logit, and sigmoid(logit) is the probability of class 1. "
+                             "CrossEntropyLoss fits one of several classes (a Data-page class column): the model "
+                             "outputs one logit per class, and softmax turns them into class probabilities."),
     "optimizer": ChoiceParam("Optimizer", tuple(OPTIMIZERS), "SGD"),
     "lr": FloatParam("Learning rate", 0.01, 1e-6, 10.0, step=0.001, format="%g"),
     "weight_decay": FloatParam("Weight decay", 0.0, 0.0, 1.0, step=0.0001, format="%g"),
@@ -127,9 +133,14 @@ class TrainingConfig:
         return "momentum" in OPTIMIZERS[self.optimizer].tunable
 
     @property
+    def task(self) -> str:
+        """``regression``, ``binary`` (BCEWithLogitsLoss on 0/1 labels) or ``classes`` (CrossEntropyLoss)."""
+        return TASKS.get(self.loss, "regression")
+
+    @property
     def classifies(self) -> bool:
-        """Whether the run is binary classification (BCEWithLogitsLoss on 0/1 labels)."""
-        return self.loss == BCE
+        """Whether the model outputs logits of classes rather than numbers to fit."""
+        return self.task != "regression"
 
     @property
     def optimizer_tuning(self) -> dict[str, float]:
@@ -218,13 +229,31 @@ def load_source(config: TrainingConfig, dataset: TabularDataset | None):
     return made.dataset, made.true_weight, made.true_bias
 
 
-def check_class_labels(y: torch.Tensor, names: list[str], standardize_y: bool) -> None:
-    """BCEWithLogitsLoss wants labels in [0, 1] as they are: refuse other targets, and a standardized one."""
+def _refuse_standardized_labels(standardize_y: bool, loss: str) -> None:
+    """Class labels must reach the loss as they are."""
     if standardize_y:
         raise TorchstartError(
-            "BCEWithLogitsLoss compares the model's logits with 0/1 class labels; standardizing the target "
-            "would turn the labels into other numbers. Turn off \"Standardize target\"."
+            f"{loss} compares the model's logits with class labels; standardizing the target would turn the "
+            "labels into other numbers. Turn off \"Standardize target\"."
         )
+
+
+def check_class_rows(y: torch.Tensor, names: list[str], standardize_y: bool) -> None:
+    """CrossEntropyLoss here takes one row of class probabilities per sample (one-hot rows): refuse anything else."""
+    _refuse_standardized_labels(standardize_y, "CrossEntropyLoss")
+    rows_sum_to_one = bool(torch.allclose(y.sum(1), torch.ones(len(y)), atol=1e-4)) if len(y) else True
+    if y.shape[1] < 2 or y.min().item() < 0 or y.max().item() > 1 or not rows_sum_to_one:
+        raise TorchstartError(
+            f"CrossEntropyLoss needs one row of class probabilities per sample (one column per class, each row "
+            f"summing to 1), but the target {', '.join(map(repr, names))} is not that. Choose a class column on "
+            "the Data page (a column of text labels, or the built-in \"Three classes\"), or a regression loss "
+            "such as MSE."
+        )
+
+
+def check_class_labels(y: torch.Tensor, names: list[str], standardize_y: bool) -> None:
+    """BCEWithLogitsLoss wants labels in [0, 1] as they are: refuse other targets, and a standardized one."""
+    _refuse_standardized_labels(standardize_y, "BCEWithLogitsLoss")
     low, high = y.min().item(), y.max().item()
     if low < 0 or high > 1:
         raise TorchstartError(
@@ -253,8 +282,10 @@ def prepare_data(config: TrainingConfig, dataset: TabularDataset | None = None) 
             f"The dataset {source.name!r} holds NaN or infinite values; training on them gives a NaN loss. "
             "Drop or fill those rows on the Data page first."
         )
-    if config.classifies:
+    if config.task == "binary":
         check_class_labels(y, source.target_names, config.standardize_y)
+    elif config.task == "classes":
+        check_class_rows(y, source.target_names, config.standardize_y)
     n_train, n_val = split_sizes(len(x), config)
     notes = []
     if n_train == 0:
