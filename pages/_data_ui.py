@@ -13,8 +13,8 @@ from pages._ui import param_input, show_error
 from torchstart import data_code, session
 from torchstart.builtin_datasets import BUILTINS, make_builtin
 from torchstart.csv_loading import MAX_UPLOAD_MB, LoadedTable, human_size, load_csv
-from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, PrepChoices, PrepResult, default_choices,
-                                  prepare, profile_columns)
+from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, PrepChoices, PrepResult, dataset_classes,
+                                  default_choices, prepare, profile_columns)
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 
@@ -103,7 +103,8 @@ def upload_candidate() -> Candidate | None:
 
     def build() -> tuple[TabularDataset, str, PrepResult]:
         result = prepare(table.frame, choices, table.name)
-        code = data_code.csv_code(table.name, table.format, choices, result.numeric_features, result.text_features)
+        code = data_code.csv_code(table.name, table.format, choices, result.numeric_features, result.text_features,
+                                  result.classes)
         return result.dataset, code, result
 
     return Candidate(("csv", stored.file_id, choices), build)
@@ -193,7 +194,7 @@ def prep_summary(prep: PrepResult) -> None:
     c1.metric("Rows kept", f"{prep.rows_kept:,} of {prep.rows_in:,}",
               help="Rows dropped for a missing target or (with 'drop rows') a missing feature.")
     c2.metric("Feature tensor columns", ds.n_features)
-    c3.metric("Target", ds.target_names[0])
+    c3.metric("Target", f"{prep.target} ({len(prep.classes)} classes)" if prep.classes else ds.target_names[0])
     notes = []
     if prep.rows_missing_target:
         notes.append(f"{prep.rows_missing_target:,} rows dropped: target missing")
@@ -202,6 +203,11 @@ def prep_summary(prep: PrepResult) -> None:
     notes += [f"'{c}' one-hot encoded into {len(cols)} columns" for c, cols in prep.encoded.items()]
     notes += [f"'{c}' dropped (text)" for c in prep.dropped_features]
     notes += [f"gaps in '{c}' filled with its mean {m:.4g}" for c, m in prep.filled.items()]
+    if prep.classes:
+        more = f", … +{len(prep.classes) - 10} more" if len(prep.classes) > 10 else ""
+        notes.append(f"target '{prep.target}' one-hot encoded into {len(prep.classes)} classes: "
+                     f"{', '.join(prep.classes[:10])}{more} (rows of class probabilities, what nn.CrossEntropyLoss "
+                     "takes; class indices are y.argmax(1))")
     if notes:
         st.caption("; ".join(notes) + ".")
 
@@ -218,12 +224,20 @@ def show_dataset(ds: TabularDataset) -> None:
 
 
 def tensor_rows(indices: torch.Tensor, x: torch.Tensor, y: torch.Tensor, ds: TabularDataset) -> pd.DataFrame:
-    """Rows of features and targets labelled by sample index (first MAX_TABLE_FEATURES features)."""
+    """Rows of features and targets labelled by sample index (first MAX_TABLE_FEATURES columns of each).
+
+    One-hot class targets also get the class each row stands for: y.argmax(1), by name.
+    """
     names = ds.feature_names[:MAX_TABLE_FEATURES]
     table = pd.DataFrame(x[:, :MAX_TABLE_FEATURES].numpy(), columns=[f"x: {n}" for n in names])
     if ds.n_features > MAX_TABLE_FEATURES:
         table[f"x: … +{ds.n_features - MAX_TABLE_FEATURES} more"] = "…"
-    for j, n in enumerate(ds.target_names):
+    for j, n in enumerate(ds.target_names[:MAX_TABLE_FEATURES]):
         table[f"y: {n}"] = y[:, j].numpy()
+    if ds.n_targets > MAX_TABLE_FEATURES:
+        table[f"y: … +{ds.n_targets - MAX_TABLE_FEATURES} more"] = "…"
+    classes = dataset_classes(ds)
+    if classes:
+        table["class = y.argmax(1)"] = [classes[i] for i in y.argmax(1).tolist()]
     table.insert(0, "sample index", indices.numpy())
     return table

@@ -11,6 +11,7 @@ import torch
 from tests.browser import main_text
 from tests.journey import upload_csv
 from tests.test_data_loading import BAD_FILES
+from tests.test_data_prep import IRIS, IRIS_CLASSES
 from torchstart import session
 from torchstart.csv_loading import MAX_COLUMNS, MAX_UPLOAD_MB
 
@@ -123,12 +124,12 @@ def test_upload_size_limit_message_gives_the_limit(open_page) -> None:
 
 
 def test_bad_target_choices_keep_the_previous_dataset(open_page) -> None:
-    data = b"a,b,label,same\n1,2,x,5\n3,4,y,5\n5,7,x,5\n"
+    data = b"a,b,label,same,kind\n1,2,x,5,k\n3,4,y,5,k\n5,7,x,5,k\n"
     at = _upload(open_page(PAGE), "t.csv", data)
     good = at.session_state[session.DATASET]
     assert good.target_names == ["b"]  # the default target is the last numeric column that varies
-    at.selectbox(key="data.target").set_value("label").run()
-    assert any("target 'label' holds text" in e for e in _errors(at))
+    at.selectbox(key="data.target").set_value("kind").run()
+    assert any("target 'kind' has the same value (k)" in e for e in _errors(at))
     assert at.session_state[session.DATASET] is good
     assert any("still **t.csv**" in c.value for c in at.caption)
     at.selectbox(key="data.target").set_value("same").run()
@@ -170,6 +171,47 @@ def test_choices_survive_a_visit_to_another_page(open_page) -> None:
     assert at.multiselect(key="data.features").value == ["width"]
     assert at.number_input(key="data.batch_size").value == 5
     assert _metrics(at)["Batches per epoch"] == "2"
+
+
+def test_iris_upload_one_hot_encodes_species(open_page, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _upload(open_page(PAGE), "iris.csv", IRIS)
+    assert not _errors(at) and not at.exception
+    ds = at.session_state[session.DATASET]
+    assert ds.target_names == ["species=setosa", "species=versicolor", "species=virginica"]
+    assert ds.targets.shape == (8, 3) and ds.n_features == 4
+    assert at.selectbox(key="data.target").value == "species"
+    assert _metrics(at)["Target"] == "species (3 classes)" and _metrics(at)["Rows kept"] == "8 of 9"
+    assert any("target 'species' one-hot encoded into 3 classes: setosa, versicolor, virginica" in c.value
+               and "nn.CrossEntropyLoss" in c.value and "y.argmax(1)" in c.value for c in at.caption)
+    head = _table_with(at, "class = y.argmax(1)")
+    assert head["class = y.argmax(1)"].tolist()[:3] == IRIS_CLASSES
+    assert head["y: species=versicolor"].tolist()[:3] == [0.0, 1.0, 0.0]
+    assert _table_with(at, "row")["class = y.argmax(1)"].isin(IRIS_CLASSES).all()  # the batch tensors too
+    assert len(at.get("plotly_chart")) == 1  # four features: no scatter, the batch grid only
+    code = next(c.value for c in at.code if "DataLoader(dataset" in c.value)
+    (tmp_path / "iris.csv").write_bytes(IRIS)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(code, namespace)
+    assert torch.equal(namespace["dataset"].targets, ds.targets)
+    _, view = at.session_state["data.view"]
+    for (x, y), shown in zip(namespace["viewed"], view.batches, strict=True):
+        assert torch.equal(x, shown.features) and torch.equal(y, shown.targets) and y.shape[1] == 3
+
+    at.multiselect(key="data.features").set_value(["petal_length", "petal_width"]).run()
+    assert not at.exception
+    scatter = at.get("plotly_chart")[0].proto.spec
+    assert all(f'"species={c}"' in scatter for c in IRIS_CLASSES)
+
+
+def test_three_classes_builtin_on_the_page(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="data.builtin").set_value("three_class").run()
+    assert not at.exception
+    ds = at.session_state[session.DATASET]
+    assert ds.targets.shape == (100, 3) and ds.target_names == ["class=a", "class=b", "class=c"]
+    assert "one_hot(labels, 3)" in at.session_state["data.code"]
+    assert len(at.get("plotly_chart")) == 2 and '"class=c"' in at.get("plotly_chart")[0].proto.spec
 
 
 @pytest.mark.browser

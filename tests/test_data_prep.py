@@ -13,9 +13,10 @@ from torchstart import synthetic
 from torchstart.builtin_datasets import BUILTINS, FIRST_INPUTS, FIRST_TARGETS, default_values, make_builtin
 from torchstart.csv_loading import load_csv
 from torchstart.data_code import builtin_code, csv_code
-from torchstart.data_prep import (DROP, DROP_ROWS, MAX_CATEGORIES, MEAN_FILL, ONE_HOT, PrepChoices,
-                                  default_choices, prepare, profile_columns)
-from torchstart.datasets import TabularDataset
+from torchstart.data_figures import dataset_figure
+from torchstart.data_prep import (DROP, DROP_ROWS, MAX_CATEGORIES, MAX_CLASSES, MEAN_FILL, ONE_HOT, PrepChoices,
+                                  dataset_classes, default_choices, prepare, profile_columns)
+from torchstart.datasets import TabularDataset, class_names, one_hot_target_names
 from torchstart.errors import TorchstartError
 
 MIXED = (b"a,b,color,flag,y\n"
@@ -82,7 +83,6 @@ def test_drop_text_features_and_target_left_out_of_features(mixed: pd.DataFrame)
 
 
 BAD_CHOICES = [
-    (PrepChoices(("a",), "color"), ["target 'color' holds text", "numeric column"]),
     (PrepChoices(("a",), "nope"), ["no column 'nope'"]),
     (PrepChoices((), "y"), ["at least one feature"]),
     (PrepChoices(("y",), "y"), ["at least one feature"]),
@@ -140,13 +140,16 @@ def test_one_hot_is_capped() -> None:
     PrepChoices(("a", "b", "color"), "y", DROP, DROP_ROWS),
     PrepChoices(("color", "b"), "y", ONE_HOT, DROP_ROWS),
     PrepChoices(("a", "flag", "y"), "y", ONE_HOT, MEAN_FILL),
+    PrepChoices(("a", "b", "flag"), "color", ONE_HOT, MEAN_FILL),  # a text target: one-hot classes
+    PrepChoices(("a", "b"), "color", ONE_HOT, DROP_ROWS),
 ])
 def test_show_code_rebuilds_the_same_tensors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                              choices: PrepChoices) -> None:
     (tmp_path / "mixed.csv").write_bytes(MIXED)
     table = load_csv(MIXED, "mixed.csv")
     result = prepare(table.frame, choices, "mixed.csv")
-    code = csv_code("mixed.csv", table.format, choices, result.numeric_features, result.text_features)
+    code = csv_code("mixed.csv", table.format, choices, result.numeric_features, result.text_features,
+                    result.classes)
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(code, namespace)  # our own generated code, run the way a learner would run it
@@ -212,3 +215,132 @@ def test_builtin_show_code_rebuilds_the_same_tensors(key: str) -> None:
     ys = torch.stack([built[i][1] for i in range(len(built))])
     assert isinstance(ds, TabularDataset)
     assert torch.equal(xs, ds.features) and torch.equal(ys, ds.targets)
+
+
+# ---------------------------------------------------------------- a text target: class labels, one-hot
+
+IRIS = (b"sepal_length,sepal_width,petal_length,petal_width,species\n"
+        b"5.1,3.5,1.4,0.2,setosa\n7.0,3.2,4.7,1.4,versicolor\n6.3,3.3,6.0,2.5,virginica\n"
+        b"4.9,3.0,1.4,0.2,setosa\n6.4,3.2,4.5,1.5,versicolor\n5.8,2.7,5.1,1.9,virginica\n"
+        b"5.0,3.6,1.4,0.2,\n"  # no label: dropped
+        b"6.9,3.1,5.4,2.1,virginica\n5.5,2.3,4.0,1.3,versicolor\n")
+IRIS_CLASSES = ["setosa", "versicolor", "virginica"]
+
+
+def test_iris_defaults_to_species_as_one_hot_classes() -> None:
+    frame = load_csv(IRIS, "iris.csv").frame
+    choices = default_choices(frame)
+    assert choices.target == "species"
+    assert choices.features == ("sepal_length", "sepal_width", "petal_length", "petal_width")
+    result = prepare(frame, choices, "iris.csv")
+    ds = result.dataset
+    assert result.classes == IRIS_CLASSES and result.target == "species"
+    assert ds.target_names == one_hot_target_names("species", IRIS_CLASSES) == ["species=setosa",
+                                                                                 "species=versicolor",
+                                                                                 "species=virginica"]
+    assert class_names(ds.target_names) == dataset_classes(ds) == IRIS_CLASSES
+    kept = frame.dropna(subset=["species"])
+    expected = torch.tensor([[float(label == c) for c in IRIS_CLASSES] for label in kept["species"]])
+    assert ds.targets.dtype == torch.float32 and ds.targets.shape == (8, 3)
+    assert torch.equal(ds.targets, expected)
+    assert ds.targets[:3].tolist() == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    assert torch.equal(ds.features, torch.tensor(kept.iloc[:, :4].to_numpy(), dtype=torch.float32))
+    # rows of class probabilities: CrossEntropyLoss gives the same loss as with the class indices
+    logits = torch.randn(8, 3, generator=torch.Generator().manual_seed(0))
+    indices = torch.tensor([IRIS_CLASSES.index(label) for label in kept["species"]])
+    assert torch.equal(ds.targets.argmax(1), indices)
+    assert torch.nn.CrossEntropyLoss()(logits, ds.targets).item() == pytest.approx(
+        torch.nn.CrossEntropyLoss()(logits, indices).item(), rel=1e-6)
+
+
+def test_rows_without_a_label_are_dropped_first() -> None:
+    frame = load_csv(IRIS, "iris.csv").frame
+    result = prepare(frame, default_choices(frame))
+    assert result.rows_in == 9 and result.rows_kept == 8 and result.rows_missing_target == 1
+    assert 5.0 not in result.dataset.features[:, 0].tolist()  # the unlabelled row's sepal_length
+
+
+def test_classes_sort_as_strings_in_prepare_and_in_pandas() -> None:
+    frame = load_csv(b"x,label\n1,b\n2,B\n3,10\n4,9\n5,a\n6,b\n", "mixed_labels.csv").frame
+    result = prepare(frame, PrepChoices(("x",), "label"))
+    assert result.classes == sorted(["b", "B", "10", "9", "a"]) == ["10", "9", "B", "a", "b"]
+    assert result.dataset.targets.argmax(1).tolist() == [4, 2, 0, 1, 3, 4]
+
+
+def test_text_target_with_one_value_or_too_many_is_refused() -> None:
+    one = load_csv(b"x,label\n1,cat\n2,cat\n3,\n", "one.csv").frame
+    with pytest.raises(TorchstartError, match="target 'label' has the same value \\(cat\\) in every kept row"):
+        prepare(one, PrepChoices(("x",), "label"))
+    rows = "".join(f"{i},name{i}\n" for i in range(MAX_CLASSES + 1))
+    many = load_csv(f"x,name\n{rows}".encode(), "ids.csv").frame
+    assert default_choices(many).target == "x"  # 51 distinct names do not look like a label column
+    with pytest.raises(TorchstartError) as err:
+        prepare(many, PrepChoices(("x",), "name"))
+    assert f"target 'name' has {MAX_CLASSES + 1} distinct values; a class column here has at most " \
+           f"{MAX_CLASSES}. Pick" in str(err.value)
+    at_cap = prepare(many.iloc[:MAX_CLASSES], PrepChoices(("x",), "name"))
+    assert at_cap.dataset.targets.shape == (MAX_CLASSES, MAX_CLASSES) and len(at_cap.classes) == MAX_CLASSES
+
+
+def test_numeric_and_true_false_targets_stay_one_float_column() -> None:
+    frame = load_csv(b"x,flag,gappy,label\n1,true,true,u\n2,false,,v\n3,true,false,u\n", "b.csv").frame
+    for target, values in [("flag", [1.0, 0.0, 1.0]), ("gappy", [1.0, 0.0])]:  # gaps: pandas reads objects
+        result = prepare(frame, PrepChoices(("x",), target))
+        assert result.classes == [] and result.dataset.target_names == [target]
+        assert result.dataset.targets.flatten().tolist() == values
+    assert default_choices(frame).target == "label"  # the text label column at the end
+
+
+def test_last_text_column_with_many_values_keeps_the_numeric_default() -> None:
+    rows = "".join(f"{i},{i * 2},id{i}\n" for i in range(25))
+    frame = load_csv(f"x,y,name\n{rows}".encode(), "ids.csv").frame
+    assert default_choices(frame) == PrepChoices(("x",), "y")
+
+
+def test_iris_show_code_rebuilds_the_one_hot_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "iris.csv").write_bytes(IRIS)
+    table = load_csv(IRIS, "iris.csv")
+    choices = default_choices(table.frame)
+    result = prepare(table.frame, choices, "iris.csv")
+    code = csv_code("iris.csv", table.format, choices, result.numeric_features, result.text_features,
+                    result.classes)
+    assert "pd.get_dummies(frame['species']" in code and repr(IRIS_CLASSES) in code
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(code, namespace)
+    assert namespace["classes"] == IRIS_CLASSES
+    assert torch.equal(namespace["dataset"].features, result.dataset.features)
+    assert torch.equal(namespace["dataset"].targets, result.dataset.targets)
+    assert namespace["dataset"].targets.dtype == torch.float32
+
+
+def test_three_classes_builtin_and_its_code_agree() -> None:
+    values = {"n": 600, "separation": 6.0, "seed": 3}
+    ds = make_builtin("three_class", values)
+    assert ds.features.shape == (600, 2) and ds.targets.shape == (600, 3)
+    assert ds.target_names == one_hot_target_names("class", ["a", "b", "c"])
+    assert torch.equal(ds.targets.sum(1), torch.ones(600))  # one-hot rows
+    labels = ds.targets.argmax(1)
+    assert set(labels.tolist()) == {0, 1, 2}
+    corners = torch.tensor([[-3.0, -3.0], [3.0, -3.0], [0.0, 3.0]])  # the corners times separation / 2
+    for k in range(3):
+        assert torch.allclose(ds.features[labels == k].mean(0), corners[k], atol=0.3)
+    assert torch.equal(ds.targets, synthetic.three_class(600, 6.0, 3).dataset.targets)
+    namespace: dict = {}
+    exec(builtin_code("three_class", values), namespace)
+    assert torch.equal(namespace["dataset"].features, ds.features)
+    assert torch.equal(namespace["dataset"].targets, ds.targets)
+    assert "three_class" in BUILTINS and "CrossEntropy" in BUILTINS["three_class"].description
+
+
+def test_figure_colours_one_hot_classes_by_argmax() -> None:
+    ds = make_builtin("three_class", {"n": 90, "seed": 1})
+    fig = dataset_figure(ds)
+    assert fig is not None and [t.name for t in fig.data] == ["class=a", "class=b", "class=c"]
+    labels = ds.targets.argmax(1)
+    for k, trace in enumerate(fig.data):
+        assert list(trace.x) == ds.features[labels == k, 0].tolist()
+    iris = prepare(load_csv(IRIS, "iris.csv").frame, PrepChoices(("petal_length", "petal_width"), "species"))
+    assert [t.name for t in dataset_figure(iris.dataset).data] == iris.dataset.target_names
+    assert dataset_figure(prepare(load_csv(IRIS, "iris.csv").frame,
+                                  PrepChoices(("petal_length",), "species")).dataset) is None

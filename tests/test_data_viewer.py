@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader
 
 from torchstart.batch_viewer import (MAX_LOADER_STEPS, MAX_SAMPLE_VISITS, LoaderSettings, batch_count,
                                      batch_formula, batch_sizes, view_batches)
+from torchstart.builtin_datasets import make_builtin
 from torchstart.data_code import loader_code
 from torchstart.data_figures import batch_grid_figure
 from torchstart.datasets import TabularDataset
@@ -134,3 +135,14 @@ def test_loader_show_code_yields_the_shown_batches(settings: LoaderSettings) -> 
     assert len(viewed) == len(view.batches)
     for (x, y), shown in zip(viewed, view.batches):
         assert torch.equal(x, shown.features) and torch.equal(y, shown.targets)
+
+
+def test_one_hot_class_targets_batch_like_a_plain_dataloader() -> None:
+    ds = make_builtin("three_class", {"n": 10, "seed": 2})
+    settings = LoaderSettings(4, True, False, 0, 1)
+    view = view_batches(ds, settings)
+    plain = _plain_epoch(ds, settings)
+    assert [tuple(b.targets.shape) for b in view.batches] == [(4, 3), (4, 3), (2, 3)]
+    for shown, (x, y) in zip(view.batches, plain):
+        assert torch.equal(shown.features, x) and torch.equal(shown.targets, y)
+        assert torch.equal(ds.targets[shown.indices], y)

@@ -57,6 +57,15 @@ BUILTINS: dict[str, Builtin] = {
                  "separation": FloatParam("Separation", 3.0, 0.0, 10.0, step=0.5,
                                           help="Distance between the blob centres along each axis."),
                  "seed": SEED}),
+        Builtin("three_class", "Three classes",
+                "Three Gaussian blobs in 2-D, classes a, b and c; the target is one-hot, shape (N, 3): rows of "
+                "class probabilities, and y.argmax(1) is the class. Train it with the Training page's "
+                "CrossEntropy loss to see the decision regions.",
+                {"n": SAMPLES,
+                 "separation": FloatParam("Separation", 3.0, 0.0, 10.0, step=0.5,
+                                          help="Distance between the two lower blob centres (the top one sits "
+                                               "a little further from each)."),
+                 "seed": SEED}),
     )
 }
 
@@ -84,4 +93,6 @@ def make_builtin(key: str, values: dict[str, Any] | None = None) -> TabularDatas
         return synthetic.synthetic_line(v["n"], v["slope"], v["intercept"], v["noise"], v["seed"]).dataset
     if key == "multi":
         return synthetic.synthetic_multi(v["n"], v["n_features"], v["noise"], v["seed"]).dataset
+    if key == "three_class":
+        return synthetic.three_class(v["n"], v["separation"], v["seed"]).dataset
     return synthetic.two_class(v["n"], v["separation"], v["seed"]).dataset

@@ -13,6 +13,7 @@ from torchstart.batch_viewer import LoaderSettings, batch_formula
 from torchstart.builtin_datasets import FIRST_INPUTS, FIRST_TARGETS, checked_values
 from torchstart.csv_loading import CsvFormat
 from torchstart.data_prep import DROP_ROWS, ONE_HOT, PrepChoices
+from torchstart.synthetic import THREE_CLASS_CORNERS, THREE_CLASSES
 
 CUSTOM_DATASET = '''\
 class CustomDataset(Dataset):
@@ -73,6 +74,14 @@ def builtin_code(key: str, values: dict[str, Any] | None = None) -> str:
                   f"x = torch.randn({v['n']}, {k}, generator=generator)",
                   f"y = x @ true_w + true_b + {v['noise']!r} * torch.randn({v['n']}, 1, generator=generator)",
                   "dataset = CustomDataset(x, y)"]
+    elif key == "three_class":
+        lines += [f"labels = torch.randint(0, 3, ({v['n']},), generator=generator)  # class 0, 1 or 2: "
+                  f"{', '.join(THREE_CLASSES)}",
+                  f"centres = torch.tensor({THREE_CLASS_CORNERS!r}) * ({v['separation']!r} / 2)  # one per class",
+                  f"x = centres[labels] + torch.randn({v['n']}, 2, generator=generator)",
+                  "y = torch.nn.functional.one_hot(labels, 3).float()  # rows of class probabilities: "
+                  "nn.CrossEntropyLoss takes them",
+                  "dataset = CustomDataset(x, y)"]
     elif key == "two_class":
         lines += [f"labels = (torch.rand({v['n']}, 1, generator=generator) < 0.5).float()  # class 0 or 1",
                   f"centres = (labels * 2 - 1) * ({v['separation']!r} / 2)",
@@ -83,11 +92,13 @@ def builtin_code(key: str, values: dict[str, Any] | None = None) -> str:
     return HEADER + "\n".join(lines) + "\nprint(len(dataset), dataset[0])\n"
 
 
-def csv_code(file_name: str, fmt: CsvFormat, choices: PrepChoices, numeric: list[str], text: list[str]) -> str:
+def csv_code(file_name: str, fmt: CsvFormat, choices: PrepChoices, numeric: list[str], text: list[str],
+             classes: list[str] | None = None) -> str:
     """Code that reads the CSV and builds the dataset with the learner's column choices.
 
     ``numeric`` and ``text`` are the chosen feature columns (target excluded) by kind,
-    as ``PrepResult.numeric_features`` and ``.text_features`` give them.
+    as ``PrepResult.numeric_features`` and ``.text_features`` give them; ``classes`` is
+    ``PrepResult.classes``: a text target's classes (one-hot targets), empty for a number.
     """
     features = [c for c in dict.fromkeys(choices.features) if c in numeric or c in text]
     kwargs = ", ".join(f"{k}={v!r}" for k, v in fmt.read_csv_kwargs().items())
@@ -105,11 +116,16 @@ def csv_code(file_name: str, fmt: CsvFormat, choices: PrepChoices, numeric: list
         lines.append(f"x = pd.get_dummies(x, columns={text!r}, dtype='float32')  # one column per text value")
     elif text:
         lines.append(f"x = x.drop(columns={text!r})  # text columns left out")
+    if classes:
+        more = f" and {len(classes) - 10} more" if len(classes) > 10 else ""
+        lines += [f"y = pd.get_dummies(frame[{choices.target!r}], dtype='float32')  # one column per class, sorted",
+                  f"classes = list(y.columns)  # {classes[:10]!r}{more}: y.argmax(1) is the class index",
+                  "y = torch.tensor(y.to_numpy(dtype=np.float32))  # rows of class probabilities: "
+                  "nn.CrossEntropyLoss takes them"]
+    else:
+        lines.append(f"y = torch.tensor(frame[[{choices.target!r}]].to_numpy(dtype=np.float32))")
     lines += [
-        "dataset = CustomDataset(",
-        "    torch.tensor(x.to_numpy(dtype=np.float32)),",
-        f"    torch.tensor(frame[[{choices.target!r}]].to_numpy(dtype=np.float32)),",
-        ")",
+        "dataset = CustomDataset(torch.tensor(x.to_numpy(dtype=np.float32)), y)",
         "print(len(dataset), dataset[0])",
     ]
     imports = "import numpy as np\nimport pandas as pd\nimport torch\nfrom torch.utils.data import Dataset\n\n\n"

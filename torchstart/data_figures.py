@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
+from torchstart.data_prep import dataset_classes
 from torchstart.datasets import TabularDataset
 
 MAX_SCATTER_POINTS = 2_000
@@ -50,7 +51,10 @@ def looks_like_classes(targets: torch.Tensor) -> bool:
 
 
 def dataset_figure(dataset: TabularDataset) -> go.Figure | None:
-    """A scatter of the data when it is drawable: y against x for one feature, x1/x2 by class for two."""
+    """A scatter of the data when it is drawable: y against x for one feature, x1/x2 by class for two.
+
+    Classes are 0/1-style labels in one target column, or one-hot class columns (class = argmax).
+    """
     x, y = dataset.features, dataset.targets
     step = max(1, len(x) // MAX_SCATTER_POINTS)
     x, y = x[::step], y[::step]
@@ -65,6 +69,15 @@ def dataset_figure(dataset: TabularDataset) -> go.Figure | None:
             fig.add_trace(go.Scatter(x=x[rows, 0].numpy(), y=x[rows, 1].numpy(), mode="markers",
                                      name=f"{dataset.target_names[0]} = {label:g}",
                                      marker={"size": 8, "opacity": 0.75, "color": BATCH_COLOURS[i]}))
+        fig.update_layout(xaxis_title=dataset.feature_names[0], yaxis_title=dataset.feature_names[1])
+    elif dataset.n_features == 2 and dataset_classes(dataset):
+        fig = go.Figure()
+        labels = y.argmax(1)  # the class index of each one-hot row
+        for i, name in enumerate(dataset.target_names):
+            rows = labels == i
+            fig.add_trace(go.Scatter(x=x[rows, 0].numpy(), y=x[rows, 1].numpy(), mode="markers", name=name,
+                                     marker={"size": 8, "opacity": 0.75,
+                                             "color": BATCH_COLOURS[i % len(BATCH_COLOURS)]}))
         fig.update_layout(xaxis_title=dataset.feature_names[0], yaxis_title=dataset.feature_names[1])
     else:
         return None

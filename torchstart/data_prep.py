@@ -1,5 +1,8 @@
 """A DataFrame -> a float32 ``TabularDataset``: column profile, feature/target choice, encoding, missing values.
 
+A text target (iris' "species") becomes one-hot class columns: rows of class
+probabilities, which ``nn.CrossEntropyLoss`` takes as its target.
+
 The steps here are the same pandas calls that ``torchstart.data_code`` prints in
 "Show code", in the same order, so the printed code rebuilds identical tensors.
 """
@@ -11,10 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-from pandas.api.types import is_bool_dtype, is_numeric_dtype
+from pandas.api.types import infer_dtype, is_bool_dtype, is_numeric_dtype
 
 from torchstart.csv_loading import MAX_COLUMNS
-from torchstart.datasets import TabularDataset
+from torchstart.datasets import CLASS_SEP, TabularDataset, class_names, one_hot_target_names
 from torchstart.errors import TorchstartError
 
 ONE_HOT, DROP = "one-hot", "drop"
@@ -22,6 +25,8 @@ DROP_ROWS, MEAN_FILL = "drop rows", "fill with mean"
 NON_NUMERIC_CHOICES = (ONE_HOT, DROP)
 MISSING_CHOICES = (DROP_ROWS, MEAN_FILL)
 MAX_CATEGORIES = 100  # distinct values one text column may one-hot encode into
+MAX_CLASSES = 50  # distinct values a text target may hold: one output column (and one logit) per class
+MAX_DEFAULT_CLASSES = 20  # a last text column with 2..this many values looks like a label column
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class PrepResult:
     encoded: dict[str, list[str]] = field(default_factory=dict)  # text column -> its one-hot columns
     dropped_features: list[str] = field(default_factory=list)  # text columns left out
     filled: dict[str, float] = field(default_factory=dict)  # column -> mean used for its gaps
+    target: str = ""  # the chosen target column
+    classes: list[str] = field(default_factory=list)  # a text target's classes, in target-column order; else empty
 
 
 def column_kind(series: pd.Series) -> str:
@@ -73,13 +80,18 @@ def profile_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def default_choices(frame: pd.DataFrame) -> PrepChoices:
-    """Last numeric column whose values vary as target, the other numeric columns as features.
+    """A label column as target if the table ends with one, else the last numeric column whose values vary.
 
-    Columns with no value at all (an empty trailing "notes" column) are left out: as a target
-    they would keep no row, as a feature they would drop every row.
+    A last text column with 2..MAX_DEFAULT_CLASSES distinct values (iris' "species") is a
+    class label: it becomes the target and the numeric columns the features. Otherwise
+    columns with no value at all (an empty trailing "notes" column) are left out: as a
+    target they would keep no row, as a feature they would drop every row.
     """
     numeric = [c for c in frame.columns if column_kind(frame[c]) != "text"]
     numeric = [c for c in numeric if frame[c].notna().any()] or numeric
+    last = frame.columns[-1]
+    if column_kind(frame[last]) == "text" and numeric and 2 <= frame[last].nunique() <= MAX_DEFAULT_CLASSES:
+        return PrepChoices(tuple(numeric), last)
     # scan from the end and stop at the first column that varies: one min/max pass on a big table
     target = next((c for c in reversed(numeric) if frame[c].min() != frame[c].max()), numeric[-1])
     features = tuple(c for c in numeric if c != target)
@@ -93,7 +105,8 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
 
     Rows with a missing target are always dropped (a mean target is not a label);
     rows with missing features are dropped or filled with the column mean, over
-    the rows that remain.
+    the rows that remain. A text target then becomes one float column per class
+    (sorted), a numeric or true/false target one float column.
     """
     target, features = check_choices(frame, choices)
     work = frame[[*features, target]]
@@ -112,7 +125,11 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
         work = work.dropna()
     rows_missing_features = rows_before - len(work)
     check_rows_left(work, rows_in)
-    check_target_values(work[target], target)
+    labels = is_class_target(work[target])
+    if labels:
+        check_classes(work[target], target)
+    else:
+        check_target_values(work[target], target)
 
     numeric = [c for c in features if column_kind(frame[c]) != "text"]
     text = [c for c in features if c not in numeric]
@@ -142,10 +159,17 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
         raise TorchstartError("No feature columns are left: every chosen feature holds text and text columns are "
                               "set to be dropped. Choose a numeric feature, or one-hot encode the text columns.")
     x = float32_tensor(x_frame)
-    y = float32_tensor(work[[target]])
-    dataset = TabularDataset(x, y, [str(c) for c in x_frame.columns], [str(target)], name)
+    classes: list[str] = []
+    if labels:
+        # get_dummies sorts the classes (as the printed code's does): column i is class i, probability 1.0
+        y_frame = pd.get_dummies(work[target], dtype="float32")
+        classes = [str(c) for c in y_frame.columns]
+        y, target_names = float32_tensor(y_frame), one_hot_target_names(str(target), classes)
+    else:
+        y, target_names = float32_tensor(work[[target]]), [str(target)]
+    dataset = TabularDataset(x, y, [str(c) for c in x_frame.columns], target_names, name)
     return PrepResult(dataset, rows_in, len(work), rows_missing_target, rows_missing_features,
-                      numeric, text, encoded, dropped, filled)
+                      numeric, text, encoded, dropped, filled, str(target), classes)
 
 
 def float32_tensor(frame: pd.DataFrame) -> torch.Tensor:
@@ -164,10 +188,6 @@ def check_choices(frame: pd.DataFrame, choices: PrepChoices) -> tuple[str, list[
     missing = [c for c in choices.features if c not in frame.columns]
     if missing:
         raise TorchstartError(f"Unknown feature column(s): {', '.join(missing)}. Pick features from the table.")
-    if column_kind(frame[target]) == "text":
-        raise TorchstartError(f"The target '{target}' holds text ({frame[target].dtype}), so it cannot become a "
-                              "float tensor. Pick a numeric column as the target (encode text labels as numbers "
-                              "such as 0 and 1 in the CSV).")
     if choices.non_numeric not in NON_NUMERIC_CHOICES or choices.missing not in MISSING_CHOICES:
         raise TorchstartError("Unknown option for text columns or missing values.")
     features = [c for c in dict.fromkeys(choices.features) if c != target]
@@ -190,6 +210,29 @@ def check_target_values(target: pd.Series, name: str) -> None:
         value = target.iloc[0]
         raise TorchstartError(f"The target '{name}' has the same value ({value}) in every kept row, so there is "
                               "nothing to learn. Pick a target column whose values vary.")
+
+
+def is_class_target(target: pd.Series) -> bool:
+    """True when the (gap-free) target holds text labels; a true/false column with gaps reads as text but is not."""
+    return column_kind(target) == "text" and infer_dtype(target, skipna=True) != "boolean"
+
+
+def check_classes(target: pd.Series, name: str) -> None:
+    """A text target needs 2..MAX_CLASSES distinct labels: one class teaches nothing, hundreds are not classes."""
+    distinct = int(target.nunique())
+    if distinct < 2:
+        raise TorchstartError(f"The target '{name}' has the same value ({target.iloc[0]}) in every kept row, so "
+                              "there is nothing to learn. Pick a target column whose values vary.")
+    if distinct > MAX_CLASSES:
+        raise TorchstartError(f"The target '{name}' has {distinct:,} distinct values; a class column here has at "
+                              f"most {MAX_CLASSES}. Pick a column of class labels (such as 'species') or a numeric "
+                              "column as the target.")
+
+
+def dataset_classes(dataset: TabularDataset) -> list[str]:
+    """The classes of a one-hot class target ("species=setosa", ...); empty for numeric targets."""
+    names = dataset.target_names
+    return class_names(names) if len(names) > 1 and all(CLASS_SEP in n for n in names) else []
 
 
 def check_one_hot_width(frame: pd.DataFrame, numeric: list[str], text: list[str]) -> list[int]:

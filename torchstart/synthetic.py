@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from torchstart.datasets import TabularDataset
+from torchstart.datasets import TabularDataset, one_hot_target_names
 
 # The classic first regression: y = 2x, four points.
 CLASSIC_X = [[1.0], [2.0], [3.0], [4.0]]
@@ -56,4 +56,21 @@ def two_class(n: int, separation: float, seed: int) -> SyntheticData:
     centres = (labels * 2 - 1) * (separation / 2)
     x = centres + torch.randn(n, 2, generator=gen)
     ds = TabularDataset(x, labels, ["x1", "x2"], ["label"], f"two classes (separation {separation:g})")
+    return SyntheticData(ds)
+
+
+# Where the three blobs sit, times separation / 2: the lower two are `separation` apart, the top one a bit further.
+THREE_CLASS_CORNERS = [[-1.0, -1.0], [1.0, -1.0], [0.0, 1.0]]
+THREE_CLASSES = ["a", "b", "c"]
+
+
+def three_class(n: int, separation: float, seed: int) -> SyntheticData:
+    """Three Gaussian blobs in 2-D, one per class; targets one-hot (n, 3), the rows nn.CrossEntropyLoss takes."""
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 3, (n,), generator=gen)
+    centres = torch.tensor(THREE_CLASS_CORNERS) * (separation / 2)
+    x = centres[labels] + torch.randn(n, 2, generator=gen)
+    targets = torch.nn.functional.one_hot(labels, 3).float()
+    names = one_hot_target_names("class", THREE_CLASSES)
+    ds = TabularDataset(x, targets, ["x1", "x2"], names, f"three classes (separation {separation:g})")
     return SyntheticData(ds)
