@@ -146,3 +146,38 @@ def test_two_classes_from_the_data_page_train_as_a_classifier(page: Page) -> Non
     assert final, text[-2000:]
     assert float(final.group(1)) < 0.2 and float(final.group(2)) < 0.2  # log(2) = 0.69 is a coin toss
     assert not page.locator('[data-testid="stException"]').count()
+
+
+def write_iris_like(path, rows: int = 90):
+    """An iris-shaped CSV: four measurements and a text species column last, three separable classes."""
+    gen = torch.Generator().manual_seed(1)
+    names = ["setosa", "versicolor", "virginica"]
+    lines = ["sepal_length,sepal_width,petal_length,petal_width,species"]
+    for i in range(rows):
+        k = i % 3
+        centre = torch.tensor([5.0 + k, 3.4 - 0.3 * k, 1.5 + 2.2 * k, 0.2 + 0.9 * k])
+        values = centre + 0.15 * torch.randn(4, generator=gen)
+        lines.append(",".join(f"{v:.2f}" for v in values.tolist()) + f",{names[k]}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.browser
+def test_an_uploaded_iris_csv_trains_a_three_class_classifier(page: Page, tmp_path) -> None:
+    upload_csv(page, write_iris_like(tmp_path / "iris.csv"))
+    expect(page.get_by_text("one-hot encoded into 3 classes")).to_be_visible()
+    go(page, "Training")
+    choose(page, "Data", "Dataset from the Data page")
+    page.get_by_role("tab", name="Loss & optimizer").click()
+    choose(page, "Loss", "CrossEntropy (classes)")
+    choose(page, "Optimizer", "Adam")
+    fill(page, "Learning rate", "0.05")
+    button(page, "Train").click()
+    wait_for_run(page)
+    expect(page.get_by_text("How well it classifies")).to_be_visible()
+    expect(page.get_by_text("Confusion matrix (validation rows)")).to_be_visible()
+    text = main_text(page)
+    final = re.search(r"Epoch \[100/100\], Loss: ([\d.]+), Val loss: ([\d.]+)", text)
+    assert final, text[-2000:]
+    assert float(final.group(1)) < 0.3 and float(final.group(2)) < 0.3  # log(3) = 1.10 is guessing
+    assert not page.locator('[data-testid="stException"]').count()
