@@ -435,6 +435,17 @@ def two_classes(n: int = 120) -> TabularDataset:
     return make_builtin("two_class", {"n": n, "separation": 3.0, "seed": 0})
 
 
+def assert_script_prints_loss_and_accuracy(script: str, run, metrics: dict, tmp_path, monkeypatch, capsys) -> None:
+    """Run the exported script: its final loss and its accuracies are the page's."""
+    monkeypatch.chdir(tmp_path)
+    exec(compile(script, "train.py", "exec"), {"__name__": "__main__"})  # our generated code, not user text
+    out = capsys.readouterr().out
+    assert float(re.search(r"Final training loss: (\S+)", out).group(1)) == pytest.approx(run.final_loss, abs=1e-6)
+    for split in ("training", "validation"):
+        printed = float(re.search(rf"{split.capitalize()} accuracy: (\S+)", out).group(1))
+        assert printed == pytest.approx(metrics[split]["accuracy"], abs=1e-6)
+
+
 def test_classification_metrics_match_torch_and_counting() -> None:
     from torchstart.training_metrics import classification_metrics
 
@@ -468,13 +479,7 @@ def test_two_classes_train_with_bce_and_the_script_reproduces_loss_and_accuracy(
         nn.BCEWithLogitsLoss()(run.model(run.x_train), run.y_train).item(), rel=1e-5)
     script = training_script(run)
     assert "criterion = nn.BCEWithLogitsLoss()" in script
-    monkeypatch.chdir(tmp_path)
-    exec(compile(script, "train.py", "exec"), {"__name__": "__main__"})  # our generated code, not user text
-    out = capsys.readouterr().out
-    assert float(re.search(r"Final training loss: (\S+)", out).group(1)) == pytest.approx(run.final_loss, abs=1e-6)
-    for split in ("training", "validation"):
-        printed = float(re.search(rf"{split.capitalize()} accuracy: (\S+)", out).group(1))
-        assert printed == pytest.approx(metrics[split]["accuracy"], abs=1e-6)
+    assert_script_prints_loss_and_accuracy(script, run, metrics, tmp_path, monkeypatch, capsys)
 
 
 def test_two_feature_classes_get_a_probability_map_with_its_boundary() -> None:
@@ -562,13 +567,7 @@ def test_three_classes_train_with_cross_entropy_and_the_script_reproduces_loss_a
         nn.CrossEntropyLoss()(run.model(run.x_train), indices).item(), rel=1e-5)
     script = training_script(run)
     assert "criterion = nn.CrossEntropyLoss()" in script
-    monkeypatch.chdir(tmp_path)
-    exec(compile(script, "train.py", "exec"), {"__name__": "__main__"})  # our generated code, not user text
-    out = capsys.readouterr().out
-    assert float(re.search(r"Final training loss: (\S+)", out).group(1)) == pytest.approx(run.final_loss, abs=1e-6)
-    for split in ("training", "validation"):
-        printed = float(re.search(rf"{split.capitalize()} accuracy: (\S+)", out).group(1))
-        assert printed == pytest.approx(metrics[split]["accuracy"], abs=1e-6)
+    assert_script_prints_loss_and_accuracy(script, run, metrics, tmp_path, monkeypatch, capsys)
 
 
 def test_classes_get_regions_curves_or_a_confusion_matrix() -> None:
