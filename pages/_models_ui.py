@@ -198,7 +198,7 @@ def freeze_picker(candidates: list[str]) -> tuple[str, ...]:
                             help="A frozen layer's parameters get no gradients, so training leaves "
                                  "them as they are. Watch the trainable count. BatchNorm's running "
                                  "mean and variance are buffers, not parameters: they still update "
-                                 "in train mode unless the layer is put in eval().")
+                                 "in train mode unless the layer is switched to eval mode with .eval().")
     return tuple(chosen)
 
 
