@@ -146,7 +146,7 @@ print(len(loader), "batches per epoch")  # {batch_formula(n_samples, s.batch_siz
 viewed = []  # the batches of epoch {s.epoch}, as the page lists them
 for epoch in range({s.epoch + 1}):
     for batch_number, (x_batch, y_batch) in enumerate(loader):
-        # a training step goes here: optimizer.zero_grad(); loss_fn(model(x_batch), y_batch).backward(); optimizer.step()
+        # a training step: optimizer.zero_grad(); loss_fn(model(x_batch), y_batch).backward(); optimizer.step()
         if epoch == {s.epoch}:
             viewed.append((x_batch, y_batch))
             print(f"epoch {{epoch}} batch {{batch_number}}: x {{tuple(x_batch.shape)}}, y {{tuple(y_batch.shape)}}")
