@@ -58,7 +58,14 @@ def settings_ui(dataset: TabularDataset | None, session_model: SessionModel | No
         elif v["data"] == "session":
             _describe_dataset(dataset)
         classic = v["data"] == "classic"
-        v |= _row(["val_share", "standardize_x", "standardize_y"], val_share=classic)
+        # The loss is picked on a later tab: read it from the session to lock out a standardized class label.
+        classifier = TrainingConfig(loss=st.session_state.get(_key("loss"), PARAMS["loss"].default)).classifies
+        if classifier:
+            st.session_state[_key("standardize_y")] = False
+        v |= _row(["val_share", "standardize_x", "standardize_y"], val_share=classic, standardize_y=classifier)
+        if classifier:
+            st.caption("Standardize target is off for a classification loss: it compares the model's logits "
+                       "with the class labels as they are.")
         if classic:
             st.caption("The classic 4 points all train: a validation split would hold out one point and measure "
                        "nothing, so it is off for this data. Pick a synthetic set to see validation loss.")

@@ -162,11 +162,12 @@ def test_two_classes_train_as_a_classifier(open_page) -> None:
     at = open_page(PAGE)
     at.selectbox(key="training_data").set_value("session").run()
     at.session_state[session.DATASET] = two_classes()
-    at.selectbox(key="training_loss").set_value("BCEWithLogits (0/1 classes)").run()
-    assert not errors(at)
     at.checkbox(key="training_standardize_y").check().run()
-    assert any('Turn off "Standardize target"' in e for e in errors(at)) and not at.exception
-    at.checkbox(key="training_standardize_y").uncheck().run()
+    at.selectbox(key="training_loss").set_value("BCEWithLogits (0/1 classes)").run()
+    assert not errors(at) and not at.exception
+    box = at.checkbox(key="training_standardize_y")
+    assert box.disabled and not box.value  # class labels reach the loss as they are
+    assert "Standardize target is off for a classification loss" in texts(at)
     at.selectbox(key="training_optimizer").set_value("Adam").run()
     at.number_input(key="training_lr").set_value(0.05).run()
     at.button(key="training_train").click().run()
