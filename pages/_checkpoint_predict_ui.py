@@ -11,9 +11,9 @@ from torchstart import session
 from torchstart.checkpoint_code import predict_code
 from torchstart.checkpoint_inspect import Path, get_part
 from torchstart.checkpoint_match import (CLASSIFIER_NOTES, TARGET_LABELS, Target, compare_keys, input_width,
-                                         load_strict, load_targets, mode_sensitive_layers, parse_inputs, predict,
-                                         prediction_frame)
+                                         load_strict, load_targets, mode_sensitive_layers, parse_inputs, predict)
 from torchstart.errors import TorchstartError
+from torchstart.predictions import prediction_frame
 
 # Page-local session keys.
 INPUTS = "checkpoints.inputs"
@@ -83,7 +83,7 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str) -> 
     except TorchstartError as err:
         show_error(err)
         return
-    table = prediction_frame(x, y.reshape(len(x), -1), target, features)
+    table = prediction_frame(x, y.reshape(len(x), -1), features, target.target_names, target.task)
     st.dataframe(table, hide_index=True, key="checkpoints.predictions")
     if target.task in CLASSIFIER_NOTES:
         st.caption(CLASSIFIER_NOTES[target.task])

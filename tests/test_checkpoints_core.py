@@ -259,7 +259,8 @@ def test_a_bce_trained_model_predicts_probabilities_and_its_code_too(tmp_path, m
 
 def test_a_cross_entropy_model_predicts_class_probabilities_and_its_code_too(tmp_path, monkeypatch) -> None:
     from tests.test_training_core import CE_CONFIG, three_classes
-    from torchstart.checkpoint_match import load_targets, prediction_frame
+    from torchstart.checkpoint_match import load_targets
+    from torchstart.predictions import prediction_frame
     from torchstart.training import start_run, train, trained_model
 
     run = train(start_run(CE_CONFIG, three_classes()), 40)
@@ -267,7 +268,7 @@ def test_a_cross_entropy_model_predicts_class_probabilities_and_its_code_too(tmp
     assert target.task == "classes"
     x = torch.tensor([[-3.0, 0.0], [3.0, 0.0], [0.0, 4.0]])
     logits = predict(target.model, x)
-    table = prediction_frame(x, logits, target, ["f0", "f1"])
+    table = prediction_frame(x, logits, ["f0", "f1"], target.target_names, target.task)
     assert list(table.columns[:5]) == ["f0", "f1", "logit setosa", "logit versicolor", "logit virginica"]
     assert torch.allclose(torch.tensor(table[["P(setosa)", "P(versicolor)", "P(virginica)"]].values),
                           torch.softmax(logits, 1).double(), atol=1e-6)

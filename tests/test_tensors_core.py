@@ -11,7 +11,7 @@ import torch
 from torchstart.errors import TorchstartError
 from torchstart.tensor_code import chain_code, numpy_demo_code, view_demo_code
 from torchstart.tensor_figures import (broadcast_frame, heatmap_figure, storage_figure, storage_formula,
-                                       storage_positions, value_texts, values_frame)
+                                       storage_positions, values_frame)
 from torchstart.tensor_ops import (OPS, OpStep, apply_chain, apply_step, explain_broadcast, make_step,
                                    parse_index, suggest_argument)
 from torchstart.tensor_memory import numpy_demo, view_demo

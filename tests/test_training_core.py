@@ -600,6 +600,6 @@ def test_prediction_table_gives_class_probabilities_and_the_class() -> None:
     inputs = torch.tensor([[-3.0, 0.0], [3.0, 0.0], [0.0, 4.0]])
     table = prediction_table(run, inputs)
     probabilities = torch.softmax(predict(run, inputs), 1)
-    shown = torch.tensor(table[["P(setosa)", "P(versicolor)", "P(virginica)"]].values)
+    shown = torch.tensor(table[["P(setosa)", "P(versicolor)", "P(virginica)"]].values, dtype=torch.float32)
     assert torch.allclose(shown, probabilities, atol=1e-6)
     assert table["predicted species"].tolist() == ["setosa", "versicolor", "virginica"]

@@ -10,7 +10,6 @@ import pandas as pd
 import torch
 from torch import nn
 
-from torchstart.datasets import class_names, target_column
 from torchstart.errors import TorchstartError
 from torchstart.literals import parse_literal
 from torchstart.session import SessionModel, Standardizer, TrainedModel
@@ -200,25 +199,3 @@ CLASSIFIER_NOTES = {
     "classes": "This model was trained with CrossEntropyLoss, so its outputs are one logit per class: "
                "`torch.softmax(y, dim=1)` gives the class probabilities, and the predicted class is `y.argmax(1)`.",
 }
-
-
-def prediction_frame(inputs: torch.Tensor, outputs: torch.Tensor, target: Target,
-                     features: list[str]) -> pd.DataFrame:
-    """The inputs, then the model's outputs; for a classifier also its probabilities and predicted class."""
-    names = target.target_names if len(target.target_names) == outputs.shape[1] else \
-        [f"y{i}" for i in range(outputs.shape[1])]
-    if target.task == "classes":
-        names = class_names(names)
-    shown = [f"logit {n}" for n in names] if target.task != "regression" else names
-    table = pd.concat([pd.DataFrame(inputs.tolist(), columns=features),
-                       pd.DataFrame(outputs.tolist(), columns=shown)], axis=1)
-    if target.task == "binary":
-        for i, name in enumerate(names):
-            table[f"P({name} = 1)"] = torch.sigmoid(outputs[:, i]).tolist()
-            table[f"predicted {name}"] = (outputs[:, i] >= 0).long().tolist()
-    elif target.task == "classes":
-        probabilities = torch.softmax(outputs, dim=1)
-        for i, name in enumerate(names):
-            table[f"P({name})"] = probabilities[:, i].tolist()
-        table[f"predicted {target_column(target.target_names)}"] = [names[i] for i in outputs.argmax(1).tolist()]
-    return table

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from torchstart.datasets import class_names, target_column
+from torchstart.predictions import prediction_frame
 from torchstart.session import Standardizer
 
 if TYPE_CHECKING:  # the loop module imports nothing from here; this keeps it that way at run time
@@ -138,26 +138,11 @@ def metrics_note(run: TrainingRun) -> str:
 
 
 def prediction_table(run: TrainingRun, inputs: torch.Tensor) -> pd.DataFrame:
-    """The inputs, then per target the prediction; for 0/1 classes the logit, probability and class."""
+    """The inputs, then per target the prediction; for a classifier the logits, probabilities and class."""
     from torchstart.training import predict
 
-    outputs = predict(run, inputs)
-    frame = pd.DataFrame(inputs.numpy(), columns=run.data.feature_names)
-    if run.config.task == "classes":
-        classes = class_names(run.data.target_names)
-        probabilities = torch.softmax(outputs, dim=1)
-        for i, name in enumerate(classes):
-            frame[f"P({name})"] = probabilities[:, i].numpy()
-        frame[f"predicted {target_column(run.data.target_names)}"] = [classes[i] for i in outputs.argmax(1).tolist()]
-        return frame
-    for i, name in enumerate(run.data.target_names):
-        if run.config.classifies:
-            frame[f"logit {name}"] = outputs[:, i].numpy()
-            frame[f"P({name} = 1)"] = torch.sigmoid(outputs[:, i]).numpy()
-            frame[f"predicted {name}"] = (outputs[:, i] >= 0).long().numpy()
-        else:
-            frame[f"predicted {name}"] = outputs[:, i].numpy()
-    return frame
+    return prediction_frame(inputs, predict(run, inputs), run.data.feature_names, run.data.target_names,
+                            run.config.task, value_name="predicted {}")
 
 
 def parameter_rows(run: TrainingRun) -> list[dict[str, object]]:

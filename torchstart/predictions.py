@@ -1,0 +1,37 @@
+"""A model's predictions as a table: the inputs, the outputs, and for a classifier its probabilities and class.
+
+Shared by the Training page (its live model) and the Checkpoints page (a model loaded from a file).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import torch
+
+from torchstart.datasets import class_names, target_column
+
+
+def prediction_frame(inputs: torch.Tensor, outputs: torch.Tensor, feature_names: list[str],
+                     target_names: list[str], task: str = "regression", value_name: str = "{}") -> pd.DataFrame:
+    """Inputs, then outputs, for ``task`` ``regression``, ``binary`` (BCEWithLogitsLoss) or ``classes``.
+
+    Regression outputs are named ``value_name.format(target)``. A classifier's outputs are logits:
+    ``binary`` adds sigmoid's P(target = 1) and the class (logit >= 0); ``classes`` adds softmax's
+    probability of every class and the class with the largest logit, by name.
+    """
+    names = target_names if len(target_names) == outputs.shape[1] else [f"y{i}" for i in range(outputs.shape[1])]
+    if task == "classes":
+        names = class_names(names)
+    shown = [value_name.format(n) for n in names] if task == "regression" else [f"logit {n}" for n in names]
+    table = pd.concat([pd.DataFrame(inputs.tolist(), columns=feature_names),
+                       pd.DataFrame(outputs.tolist(), columns=shown)], axis=1)
+    if task == "binary":
+        for i, name in enumerate(names):
+            table[f"P({name} = 1)"] = torch.sigmoid(outputs[:, i]).tolist()
+            table[f"predicted {name}"] = (outputs[:, i] >= 0).long().tolist()
+    elif task == "classes":
+        probabilities = torch.softmax(outputs, dim=1)
+        for i, name in enumerate(names):
+            table[f"P({name})"] = probabilities[:, i].tolist()
+        table[f"predicted {target_column(target_names)}"] = [names[i] for i in outputs.argmax(1).tolist()]
+    return table
