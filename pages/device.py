@@ -55,6 +55,7 @@ st.markdown(
 if len(available_devices()) == 1:
     st.caption(f"CPU only here, using {report.cpu_threads} threads. With a GPU, bfloat16/float16 are "
                "offered too and a second chart shows the GPU's speed-up over the CPU at each size.")
+st.caption(mb.float32_precision_note(report.float32_matmul_precision))
 settings = ui.bench_controls()
 try:
     cases = mb.plan_cases(settings.sizes, settings.devices, settings.dtypes)

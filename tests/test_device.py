@@ -127,9 +127,23 @@ def test_report_code_reproduces_the_report() -> None:
     ns = run_quietly(device_code.report_code())
     report = collect_report()
     for name in ("torch_version", "cuda_build", "hip_build", "cudnn_version", "cuda_available", "device_count",
-                 "mps_built", "mps_available", "cpu_threads", "mkl_available", "openmp_available"):
+                 "mps_built", "mps_available", "cpu_threads", "mkl_available", "openmp_available",
+                 "float32_matmul_precision"):
         assert ns[name] == getattr(report, name), name
     assert [g["name"] for g in ns["gpus"]] == [g.name for g in report.gpus]
+
+
+def test_report_shows_the_float32_matmul_precision() -> None:
+    rows = {call: shown for _, shown, call in summary_rows(collect_report())}
+    assert rows["torch.get_float32_matmul_precision()"] == torch.get_float32_matmul_precision() == "highest"
+
+
+def test_precision_note_says_what_the_float32_rows_measure() -> None:
+    default = mb.float32_precision_note("highest")
+    assert default.startswith("The float32 rows are true float32 arithmetic") and "TF32" in default
+    assert "set_float32_matmul_precision(\"high\")" in default and "10 stored mantissa bits instead of 23" in default
+    changed = mb.float32_precision_note("high")
+    assert "true float32" not in changed and '`"high"` in this process' in changed
 
 
 # ------------------------------------------------------------------ benchmark
@@ -335,6 +349,27 @@ def test_cuda_benchmark_times_all_dtypes_and_compares_with_cpu() -> None:
     assert len(speedups) == 6 and (speedups["speedup"] > 0).all()
     cuda_1024 = [m for m in result.measurements if m.device == "cuda:0" and m.size == 1024]
     assert all(m.gflops > 100 for m in cuda_1024)  # any real GPU does a 1024 matmul faster than this
+
+
+def _cuda_gflops(dtype: str, size: int = 4096) -> float:
+    """Median GFLOP/s of the page's benchmark for one size and dtype on cuda:0."""
+    (m,) = mb.run_benchmark([mb.BenchCase("cuda:0", dtype, size)], warmup=2, repeats=5).measurements
+    return m.gflops
+
+
+@pytest.mark.gpu
+def test_tensor_cores_beat_true_float32_as_the_precision_note_says() -> None:
+    if torch.cuda.get_device_capability(0) < (8, 0):
+        pytest.skip("TF32 and fast bfloat16 tensor cores start with Ampere (compute capability 8.0)")
+    assert torch.get_float32_matmul_precision() == "highest"
+    float32 = _cuda_gflops("float32")
+    assert _cuda_gflops("bfloat16") > 2 * float32
+    torch.set_float32_matmul_precision("high")
+    try:
+        tf32 = _cuda_gflops("float32")
+    finally:
+        torch.set_float32_matmul_precision("highest")
+    assert tf32 > 1.5 * float32, (tf32, float32)
 
 
 @pytest.mark.gpu

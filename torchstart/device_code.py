@@ -26,12 +26,14 @@ mps_available = torch.backends.mps.is_available()  # Apple-silicon GPUs
 cpu_threads = torch.get_num_threads()
 mkl_available = torch.backends.mkl.is_available()
 openmp_available = torch.backends.openmp.is_available()
+float32_matmul_precision = torch.get_float32_matmul_precision()  # "highest" (the default): no TF32
 
 print(f"PyTorch {torch_version}, built with CUDA {cuda_build}, HIP {hip_build}, cuDNN {cudnn_version}")
 print(f"CUDA available: {cuda_available}, devices: {device_count}")
 for i, gpu in enumerate(gpus):
     print(f"cuda:{i}", gpu)
 print(f"MPS: {mps_available}, CPU threads: {cpu_threads}, MKL: {mkl_available}, OpenMP: {openmp_available}")
+print(f"float32 matmul precision: {float32_matmul_precision}")
 print(torch.__config__.show())
 '''
 
@@ -84,6 +86,8 @@ SIZES = {list(sizes)!r}
 DEVICES = {list(devices)!r}
 DTYPES = {list(dtypes)!r}  # bfloat16 / float16 are timed on GPUs only
 WARMUP, REPEATS = {warmup}, {repeats}
+# float32 matmuls run at this process-wide setting: "highest" (the default) is true float32, no TF32.
+print("float32 matmul precision:", torch.get_float32_matmul_precision())
 
 
 def sync(device):

@@ -44,6 +44,7 @@ class DeviceReport:
     mkl_available: bool
     openmp_available: bool
     hip_build: str | None = None  # torch.version.hip: set on ROCm builds, where cuda_build is None
+    float32_matmul_precision: str = "highest"  # torch.get_float32_matmul_precision(): "high" allows TF32
     config: str = field(repr=False, default="")
 
 
@@ -78,6 +79,7 @@ def collect_report() -> DeviceReport:
         mkl_available=torch.backends.mkl.is_available(),
         openmp_available=torch.backends.openmp.is_available(),
         hip_build=torch.version.hip,
+        float32_matmul_precision=torch.get_float32_matmul_precision(),
         config=torch.__config__.show(),
     )
 
@@ -133,6 +135,7 @@ def summary_rows(report: DeviceReport) -> list[tuple[str, str, str]]:
         ("CPU threads for ops", str(report.cpu_threads), "torch.get_num_threads()"),
         ("Intel MKL available", _yes_no(report.mkl_available), "torch.backends.mkl.is_available()"),
         ("OpenMP available", _yes_no(report.openmp_available), "torch.backends.openmp.is_available()"),
+        ("float32 matmul precision", report.float32_matmul_precision, "torch.get_float32_matmul_precision()"),
     ]
 
 

@@ -38,6 +38,23 @@ SMALL_SIZE_NOTE = (
     "that latency, not the GPU's throughput, is what is measured, and the GPU can come out slower than the "
     "CPU; its speed-up shows at the larger sizes."
 )
+
+
+def float32_precision_note(precision: str) -> str:
+    """What the float32 rows measure under ``torch.get_float32_matmul_precision()`` and what TF32 would change."""
+    if precision == "highest":
+        measured = ("The float32 rows are true float32 arithmetic: `torch.get_float32_matmul_precision()` is "
+                    "`\"highest\"`, PyTorch's default.")
+    else:
+        measured = (f"`torch.get_float32_matmul_precision()` is `\"{precision}\"` in this process, so on NVIDIA GPUs "
+                    "from Ampere on the float32 rows may already use reduced-precision tensor cores.")
+    return (f"{measured} `torch.set_float32_matmul_precision(\"high\")` lets NVIDIA GPUs from Ampere "
+            "(compute capability 8.0) on multiply float32 matrices on TF32 tensor cores: 10 stored mantissa "
+            "bits instead of 23 (about 3 significant digits), same range, often several times the float32 "
+            "GFLOP/s. It is one switch for the whole process, so this shared app leaves it alone; on a GPU, the "
+            "bfloat16 and float16 rows show what tensor cores can do.")
+
+
 # The cap on total work: a page run stops itself after this long (its callback returns True).
 MAX_RUN_SECONDS = 180.0
 SLOW_RUN_SECONDS = 10.0
