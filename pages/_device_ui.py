@@ -33,7 +33,7 @@ FACT_COLUMNS = {"value": st.column_config.TextColumn(width="medium"),
 def report_tables(report: DeviceReport) -> None:
     """The install's summary rows, then its GPUs, or a plain 'no CUDA GPU' and a labelled example."""
     st.dataframe(pd.DataFrame(summary_rows(report), columns=["", "value", "from"]),
-                 hide_index=True, width="content", column_config=FACT_COLUMNS)
+                 hide_index=True, width="content", height="content", column_config=FACT_COLUMNS)
     if report.gpus:
         st.dataframe(pd.DataFrame(gpu_rows(report.gpus), columns=GPU_COLUMNS), hide_index=True)
         st.caption(f"{GPU_MEMORY_NOTE} Columns come from "
@@ -61,7 +61,8 @@ def move_table(moves: MoveReport) -> None:
         *[(f"model.{name}.device", dev) for name, dev in moves.param_devices],
         ("model(x_dev).device", moves.output_device),
     ]
-    st.dataframe(pd.DataFrame(rows, columns=["expression", "value"]), hide_index=True, width="content")
+    st.dataframe(pd.DataFrame(rows, columns=["expression", "value"]), hide_index=True, width="content",
+                 height="content")
 
 
 def mismatch_panel(mismatch: Mismatch) -> None:
