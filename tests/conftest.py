@@ -16,6 +16,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from torchstart import session
+
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 APPTEST_TIMEOUT = 60.0
@@ -35,10 +37,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture
 def open_page() -> Callable[..., AppTest]:
-    """Return ``open(page_script)`` -> an AppTest that has run the frame and then that page."""
+    """Return ``open(page_script, device="cpu")`` -> an AppTest that has run the frame and then that page."""
 
-    def _open(script: str | None = None, timeout: float = APPTEST_TIMEOUT) -> AppTest:
+    def _open(script: str | None = None, timeout: float = APPTEST_TIMEOUT, device: str = "cpu") -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+        # The sidebar would pick a GPU where there is one; tests compare page numbers with CPU
+        # references, so they pick the CPU unless they ask for a device (the gpu-marked ones do).
+        at.session_state[session.DEVICE] = device
         at.run()
         if script is not None:
             at.switch_page(script)
