@@ -82,9 +82,13 @@ with params_tab:
     st.dataframe(ui.per_model("params", model, None, lambda: parameter_table(model)), hide_index=True,
                  width="stretch", column_config=STAT_FORMAT)
     named = dict(model.named_parameters())
-    chosen = st.selectbox("Histogram of", list(named), key="models.hist_param")
-    st.plotly_chart(ui.per_model("hist", model, chosen, lambda: parameter_histogram(named[chosen], chosen)),
-                    key="models.histogram")
+    if named:
+        chosen = st.selectbox("Histogram of", list(named), key="models.hist_param")
+        st.plotly_chart(ui.per_model("hist", model, chosen, lambda: parameter_histogram(named[chosen], chosen)),
+                        key="models.histogram")
+    else:  # only activations, Flatten, pooling or Dropout: nothing is learned
+        st.info("This model has no parameters: none of its layers has weights to learn, so there is no "
+                "histogram. Add a Linear or Conv2d layer to give it some.")
 
 with forward_tab:
     left, right = st.columns(2)

@@ -20,7 +20,7 @@ from torchstart.errors import TorchstartError
 from torchstart.expressions import (
     MAX_VARIABLES, OPS, OpRecord, Program, Value, check_variable_name, evaluate, parse_expression,
 )
-from torchstart.literals import parse_literal
+from torchstart.literals import literal_depth, parse_literal
 
 MAX_VARIABLE_ELEMENTS = 100
 MAX_VARIABLE_DIMS = 3
@@ -149,6 +149,10 @@ def make_variables(specs: Iterable[VariableSpec], dtype: torch.dtype = torch.flo
 def _leaf(name: str, text: str, requires_grad: bool, dtype: torch.dtype) -> torch.Tensor:
     """One leaf tensor; floats because only floating tensors can require grad."""
     value = parse_literal(text, what=f"value of {name}")
+    if literal_depth(value) > MAX_VARIABLE_DIMS:  # torch would call a very deep one "too many dimensions"
+        raise TorchstartError(
+            f"The value of {name} is nested {literal_depth(value)} brackets deep; this page keeps variables to "
+            f"at most {MAX_VARIABLE_DIMS} dimensions so the graph stays readable. Remove some brackets.")
     try:
         tensor = torch.tensor(value, dtype=dtype)
     except (ValueError, TypeError):

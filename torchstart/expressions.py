@@ -355,13 +355,15 @@ def _fold(op: Op, source: ast.AST) -> Node:
             f"The exponent in `{_code(ast.unparse(source)[:40])}` is {op.args[1].value:g}; exponents are capped "
             f"at ±{MAX_EXPONENT} so nothing explodes. Use a smaller power."
         )
+    if op.kind == "matmul" and any(isinstance(arg, Const) for arg in op.args):
+        # torch refuses a plain number beside @ ("unsupported operand"), which is not about shapes
+        raise TorchstartError(f"@ multiplies tensors, but `{_code(ast.unparse(source)[:40])}` has a plain number "
+                              "on one side; both sides of @ must involve a variable. Use * to scale by a number.")
     if not all(isinstance(arg, Const) for arg in op.args):
         return op
     if op.kind == "neg":
         inner = op.args[0]
         return Const(-inner.value, f"-{inner.text}" if not inner.text.startswith("-") else repr(-inner.value))
-    if op.kind == "matmul":
-        raise TorchstartError("@ multiplies tensors; both sides of @ must involve a variable.")
     args = tuple(torch.tensor(float(arg.value), dtype=torch.float64) for arg in op.args)
     try:
         value = float(OPS[op.kind].fn(*args))

@@ -28,13 +28,19 @@ def parse_literal(text: str, what: str = "value") -> Nested:
         )
     try:
         tree = ast.parse(text, mode="eval")
+        count = [0]
+        return _convert(tree.body, what, count)
     except SyntaxError as exc:
         raise TorchstartError(
             f"The {what} {text[:60]!r} is not a valid literal ({exc.msg} at column {exc.offset}). "
             "Write numbers in nested square brackets, e.g. [[1, 2], [3, 4]]."
         ) from None
-    count = [0]
-    return _convert(tree.body, what, count)
+    except (RecursionError, MemoryError):
+        # Python's parser gives up on hundreds of signs or brackets in a row (e.g. ------...1).
+        raise TorchstartError(
+            f"The {what} is nested too deeply to read (too many signs or brackets in a row). "
+            "Write plain numbers such as -1 in nested square brackets, e.g. [[1, 2], [3, 4]]."
+        ) from None
 
 
 def _convert(node: ast.AST, what: str, count: list[int]) -> Nested:
@@ -57,3 +63,10 @@ def _convert(node: ast.AST, what: str, count: list[int]) -> Nested:
     raise TorchstartError(
         f"The {what} may only hold numbers, True/False and square brackets; {shown!r} is not allowed."
     )
+
+
+def literal_depth(data: Nested | None) -> int:
+    """How many brackets deep a parsed literal goes: its number of dims (0 for a plain number)."""
+    if isinstance(data, list):
+        return 1 + max((literal_depth(item) for item in data), default=0)
+    return 0

@@ -8,9 +8,11 @@ refuses, in words, a stack whose sizes do not fit or that is too big;
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
@@ -114,7 +116,14 @@ def parse_shape(text: str) -> Shape:
             f"The input shape {text[:40]!r} is not a list of whole numbers. Write it without the batch "
             "dimension: 2 for two features, or 1, 28, 28 for a 28×28 grey image."
         )
-    return check_input_shape(tuple(int(p) for p in re.findall(r"\d+", cleaned)))
+    parts = re.findall(r"\d+", cleaned)
+    longest = max(len(part.lstrip("0")) for part in parts)
+    if longest > len(str(MAX_INPUT_SIZE)):  # checked before int(), which refuses 4,300+ digits
+        raise TorchstartError(
+            f"Each input dimension must be between 1 and {MAX_INPUT_SIZE:,}; the input shape has a "
+            f"{longest:,}-digit number. Use a smaller size."
+        )
+    return check_input_shape(tuple(int(p) for p in parts))
 
 
 def check_input_shape(shape: Shape) -> Shape:
@@ -144,8 +153,13 @@ def check_class_name(name: str) -> str:
             f"The class name {name[:MAX_CLASS_NAME + 5]!r} is not a valid Python class name: use letters, "
             f"digits and _ (not starting with a digit), at most {MAX_CLASS_NAME} characters, e.g. MyModel."
         )
-    if name in RESERVED_NAMES:
-        raise TorchstartError(f"{name!r} is used by the generated code itself; pick another class name.")
+    if name in RESERVED_NAMES or hasattr(builtins, name):  # class super(...) would break super().__init__()
+        raise TorchstartError(f"{name!r} is used by the generated code itself or is a Python built-in; "
+                              "pick another class name.")
+    if unicodedata.normalize("NFKC", name) != name:
+        # Python reads the class name in Show code as its NFKC form, so print(model) would differ.
+        raise TorchstartError(f"The class name {name!r} has letters Python rewrites (it reads it as "
+                              f"{unicodedata.normalize('NFKC', name)!r}); type plain letters, e.g. MyModel.")
     return name
 
 

@@ -7,6 +7,7 @@ never copied from the learner's text.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -19,6 +20,10 @@ def py(value: Any) -> str:
     """Python source for a plain value: numbers, lists, tuples, strings, dtypes."""
     if isinstance(value, torch.dtype):
         return str(value)  # "torch.float32"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float({repr(value)!r})"  # 1e400 parses as inf, but `inf` is not a Python literal
+    if isinstance(value, list):
+        return "[" + ", ".join(py(item) for item in value) + "]"
     return repr(value)
 
 

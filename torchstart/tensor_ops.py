@@ -20,7 +20,7 @@ import torch
 
 from torchstart.errors import TorchstartError
 from torchstart.literals import parse_literal
-from torchstart.tensors import (DTYPES, MAX_DIMS, MAX_ELEMENTS, format_shape, literal_error,
+from torchstart.tensors import (DTYPES, MAX_DIMS, MAX_ELEMENTS, check_literal_dims, format_shape, literal_error,
                                 parse_int_tuple, shares_memory)
 
 MAX_STEPS = 12
@@ -141,7 +141,9 @@ def make_step(kind: str, text: str = "", keepdim: bool = False, dtype: str = "fl
     if arg == "index":
         return OpStep(kind, parse_index(text))
     if arg == "operand":
-        return OpStep(kind, parse_literal(text, "other tensor"))
+        value = parse_literal(text, "other tensor")
+        check_literal_dims(value, "other tensor")
+        return OpStep(kind, value)
     if arg == "dtype":
         if dtype not in DTYPES:
             raise TorchstartError(f"Unknown dtype {dtype!r}; pick one of {', '.join(DTYPES)}.")
@@ -188,6 +190,9 @@ def parse_index(text: str) -> Index:
     except SyntaxError:
         raise TorchstartError(f"{text!r} is not a valid index. Examples: 0   0, 1:3   ..., -1   :, None   "
                               "::2   [0, 2]") from None
+    except (RecursionError, MemoryError):  # Python's parser gives up on thousands of signs in a row
+        raise TorchstartError("The index is nested too deeply to read (too many signs or brackets in a row). "
+                              "Examples: 0   0, 1:3   ..., -1   :, None   ::2   [0, 2]") from None
     if not (isinstance(tree, ast.Subscript) and isinstance(tree.value, ast.Name)):
         raise TorchstartError(f"{text!r} is not a single index; write what goes inside x[ ... ].")
     parts = tree.slice.elts if isinstance(tree.slice, ast.Tuple) else [tree.slice]
@@ -219,6 +224,9 @@ def _int_node(node: ast.AST, what: str) -> int:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         sign, node = -1, node.operand
     if isinstance(node, ast.Constant) and type(node.value) is int:
+        if node.value > 2**63 - 1:
+            raise TorchstartError(f"The {what} {sign * node.value} does not fit in 64 bits; PyTorch indexes "
+                                  "with 64-bit whole numbers. Use a smaller number.")
         return sign * node.value
     raise TorchstartError(f"Each {what} must be a whole number; {ast.unparse(node)!r} is not. "
                           "Allowed: ints, slices like 1:3 or ::2, ..., None, and lists like [0, 2].")
@@ -398,6 +406,10 @@ def _dry_run(step: OpStep, x: torch.Tensor, other: torch.Tensor | None) -> None:
     meta_x = torch.empty_strided(x.shape, x.stride(), dtype=x.dtype, device="meta")
     meta_other = None if other is None else torch.empty(other.shape, dtype=other.dtype, device="meta")
     out = _run(step, meta_x, meta_other)
+    if out.dim() > MAX_DIMS:
+        raise TorchstartError(
+            f"{OPS[step.kind].label} on shape {format_shape(x.shape)} would give {out.dim()} dims; this playground "
+            f"allows up to {MAX_DIMS}. Add fewer new dims (each None or unsqueeze adds one).")
     if out.numel() > MAX_ELEMENTS:
         raise TorchstartError(
             f"{OPS[step.kind].label} on shape {format_shape(x.shape)} would give shape {format_shape(out.shape)} "

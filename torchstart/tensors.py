@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from torchstart.errors import TorchstartError
-from torchstart.literals import Nested, parse_literal
+from torchstart.literals import Nested, literal_depth, parse_literal
 from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam
 
 MAX_ELEMENTS = 1_000_000
@@ -171,15 +171,26 @@ def resolved_dtype(spec: TensorSpec) -> torch.dtype:
 def numel_of(spec: TensorSpec) -> int:
     """How many elements the spec would allocate, computed without allocating."""
     if spec.factory == "tensor":
+        check_literal_dims(spec.data, "tensor literal")
         return _literal_numel(spec.data)
     if spec.factory == "arange":
+        for name in ("start", "end", "step"):
+            value = getattr(spec, name)
+            if not math.isfinite(value):
+                raise TorchstartError(f"arange's {name} is {value}: it must be a finite number (a float "
+                                      "above about 1.8e308, such as 1e400, becomes inf).")
         if spec.step == 0:
             raise TorchstartError("arange's step cannot be 0: it would never reach end.")
         if (spec.end - spec.start) * spec.step < 0:
             raise TorchstartError(
                 f"arange from {spec.start} to {spec.end} with step {spec.step} goes the wrong way: "
                 "use a negative step to count down, or swap start and end.")
-        return max(0, math.ceil((spec.end - spec.start) / spec.step))
+        count = (spec.end - spec.start) / spec.step
+        if not math.isfinite(count):  # e.g. a step of 1e-320: more elements than a float can count
+            raise TorchstartError(
+                f"arange from {spec.start} to {spec.end} with step {spec.step} would have more than "
+                f"{MAX_ELEMENTS:,} elements; this playground caps tensors at {MAX_ELEMENTS:,}. Use a bigger step.")
+        return max(0, math.ceil(count))
     if spec.factory == "linspace":
         return spec.steps
     if spec.factory == "eye":
@@ -229,8 +240,9 @@ def _check_randint(spec: TensorSpec, dtype: torch.dtype) -> None:
         raise TorchstartError(f"randint draws from low (included) to high (excluded), so high must be "
                               f"bigger than low; got low={spec.low}, high={spec.high}.")
     if dtype.is_floating_point:
-        return
-    low, high = (0, 1) if dtype == torch.bool else (torch.iinfo(dtype).min, torch.iinfo(dtype).max)
+        low, high = math.ceil(torch.finfo(dtype).min), math.floor(torch.finfo(dtype).max)
+    else:
+        low, high = (0, 1) if dtype == torch.bool else (torch.iinfo(dtype).min, torch.iinfo(dtype).max)
     if spec.low < low or spec.high - 1 > high:
         raise TorchstartError(f"{_name(dtype)} holds {low} … {high}, so randint cannot draw "
                               f"from [{spec.low}, {spec.high}). Narrow the range or pick a wider dtype.")
@@ -403,6 +415,14 @@ def shares_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
 def _base(t: torch.Tensor) -> torch.Tensor:
     """The tensor that owns ``t``'s memory: its view base, or ``t`` itself."""
     return t if t._base is None else t._base
+
+
+def check_literal_dims(data: Nested | None, what: str) -> None:
+    """Refuse a literal nested deeper than ``MAX_DIMS`` brackets (each level is one dim)."""
+    depth = literal_depth(data)
+    if depth > MAX_DIMS:
+        raise TorchstartError(f"The {what} is nested {depth} brackets deep, so it would have {depth} dims; "
+                              f"this playground allows up to {MAX_DIMS}. Remove some brackets.")
 
 
 def _literal_numel(data: Nested | None) -> int:

@@ -1,0 +1,59 @@
+"""Models page: hostile and unusual input gets a clear TorchstartError (never a traceback)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_models import run_code
+from tests.test_models_page import PAGE, metric
+from torchstart.errors import TorchstartError
+from torchstart.model_code import model_code
+from torchstart.model_spec import LayerSpec, ModelSpec, check_class_name, check_spec, parse_shape
+
+
+def test_a_shape_number_with_thousands_of_digits_is_refused() -> None:
+    with pytest.raises(TorchstartError, match="between 1 and 65,536; the input shape has a 5,000-digit number"):
+        parse_shape("9" * 5000)
+    with pytest.raises(TorchstartError, match="between 1 and 65,536; the input shape has a 6-digit number"):
+        parse_shape("2, 100000")
+    assert parse_shape("0002, 65536") == (2, 65536)  # leading zeros are not digits of size
+
+
+@pytest.mark.parametrize("name", ["super", "print", "tuple", "object"])
+def test_builtin_class_names_are_refused(name: str) -> None:
+    # "class super(nn.Module)" breaks super().__init__(); print/tuple break the rest of Show code.
+    with pytest.raises(TorchstartError, match="Python built-in; pick another class name"):
+        check_class_name(name)
+
+
+def test_a_class_name_python_would_rewrite_is_refused() -> None:
+    with pytest.raises(TorchstartError, match="it reads it as 'Model'"):
+        check_class_name("\uff2dodel")  # fullwidth M: Python's parser turns it into a plain M
+
+
+def test_show_code_of_a_model_without_parameters_runs() -> None:
+    spec = ModelSpec("JustReLU", (3,), (LayerSpec.of("ReLU"),))
+    assert check_spec(spec).total_params == 0
+    assert "model" in run_code(model_code(spec, 0, 2, 0))
+
+
+def test_page_with_no_parameters_says_so(open_page) -> None:
+    at = open_page(PAGE)
+    first = at.session_state["models.stack"][0]["id"]
+    at.selectbox(key="models.new_kind").set_value("ReLU")
+    at.button(key="models.add").click().run()
+    at.button(key=f"models.remove.{first}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert metric(at, "Parameters") == "0"
+    assert any("has no parameters" in box.value for box in at.info)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("models.input_shape", "9" * 5000, "5,000-digit number"),
+    ("models.class_name", "super", "Python built-in"),
+])
+def test_page_shows_errors_for_bad_shape_and_name(open_page, key: str, value: str, message: str) -> None:
+    at = open_page(PAGE)
+    at.text_input(key=key).set_value(value).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert message in at.error[0].value

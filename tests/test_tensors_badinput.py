@@ -1,0 +1,116 @@
+"""Tensors page: hostile and unusual input gets a clear TorchstartError (never a traceback), caps hold."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+import torch
+
+from tests.test_tensors_page import PAGE, add_step, assert_clean, metric
+from torchstart.errors import TorchstartError
+from torchstart.tensor_code import chain_code, factory_code
+from torchstart.tensor_ops import apply_chain, apply_step, make_step
+from torchstart.tensors import build_tensor, spec_from_inputs
+
+DEEP_SIGNS = "-" * 5000 + "1"  # Python's parser runs out of recursion long before the length cap
+
+
+def build(**inputs: object) -> torch.Tensor:
+    return build_tensor(spec_from_inputs({"factory": "tensor", **inputs}))
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"literal": DEEP_SIGNS}, "nested too deeply to read"),
+    ({"literal": "[" * 7 + "1" + "]" * 7}, "nested 7 brackets deep, so it would have 7 dims; this playground "
+                                           "allows up to 6"),
+    ({"literal": "[" * 150 + "1" + "]" * 150}, "nested 150 brackets deep"),
+    ({"factory": "arange", "start": "0", "end": "1e400", "step": "1"}, "arange's end is inf: it must be a finite"),
+    ({"factory": "arange", "start": "1e400", "end": "1e400", "step": "1"}, "arange's start is inf"),
+    ({"factory": "arange", "start": "0", "end": "1", "step": "1e-320"},
+     "with step 1e-320 would have more than 1,000,000 elements"),
+    ({"factory": "arange", "start": "-1e308", "end": "1e308", "step": "1"}, "more than 1,000,000 elements"),
+    ({"factory": "randint", "low": 0, "high": 10**9, "shape": "2", "dtype": "float16"},
+     "float16 holds -65504 … 65504, so randint cannot draw from [0, 1000000000)"),
+])
+def test_bad_creation_input_is_explained(inputs: dict, message: str) -> None:
+    with pytest.raises(TorchstartError, match=message.replace("(", r"\(").replace(")", r"\)")
+                       .replace("[", r"\[").replace(".", r"\.")):
+        build(**inputs)
+
+
+def test_six_bracket_literal_and_small_float_randint_still_work() -> None:
+    assert build(literal="[" * 6 + "1" + "]" * 6).shape == (1,) * 6
+    got = build(factory="randint", low=0, high=100, shape="3", dtype="float16", seed=5)
+    want = torch.randint(0, 100, (3,), dtype=torch.float16, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(got, want)
+
+
+@pytest.mark.parametrize("kind, text, message", [
+    ("index", DEEP_SIGNS, "nested too deeply to read"),
+    ("index", "1000000000000000000000000000000", "index 1000000000000000000000000000000 does not fit in 64 bits"),
+    ("index", "::1000000000000000000000000000000", "slice bound 1000000000000000000000000000000 does not fit"),
+    ("index", "[0, -1000000000000000000000000000000]", "index list entry -1000000000000000000000000000000"),
+    ("index", "None, None, None, None, None", r"index / slice on shape \(2, 3\) would give 7 dims; this playground "
+                                              "allows up to 6"),
+    ("unsqueeze", "0", None),  # fine on (2, 3); refused below on a 6-dim tensor
+    ("add", "[" * 7 + "1" + "]" * 7, "other tensor is nested 7 brackets deep"),
+])
+def test_bad_step_input_is_explained(kind: str, text: str, message: str | None) -> None:
+    x = torch.arange(6.0).reshape(2, 3)
+    if message is None:
+        assert apply_step(make_step(kind, text), x).error is None
+        result = apply_step(make_step(kind, text), torch.zeros(1, 1, 1, 1, 1, 1))
+        assert "would give 7 dims" in str(result.error)
+        return
+    with pytest.raises(TorchstartError, match=message):
+        step = make_step(kind, text)
+        result = apply_step(step, x)
+        if result.error is not None:
+            raise result.error
+
+
+def test_page_keeps_the_last_tensor_after_an_infinite_arange_end(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="tensors.factory").set_value("arange").run()
+    assert metric(at, "shape") == "(6,)"
+    at.text_input(key="tensors.end").set_value("1e400").run()
+    assert_clean(at)
+    assert "arange's end is inf" in at.error[0].value
+    assert metric(at, "shape") == "(6,)"  # the last tensor that worked stays on screen
+    at.text_input(key="tensors.end").set_value("4").run()
+    assert not at.error and metric(at, "shape") == "(4,)"
+
+
+def test_page_explains_a_literal_too_deep_to_parse(open_page) -> None:
+    at = open_page(PAGE)
+    at.text_area(key="tensors.literal").set_value(DEEP_SIGNS).run()
+    assert_clean(at)
+    assert "nested too deeply to read" in at.error[0].value
+    assert metric(at, "shape") == "(2, 3)"
+
+
+def test_page_refuses_a_step_that_adds_too_many_dims(open_page) -> None:
+    at = open_page(PAGE)
+    add_step(at, "index", "None, None, None, None, None", (2, 3), torch.int64)
+    assert_clean(at)
+    assert "would give 7 dims" in at.error[0].value
+    assert "tensors.chain" not in at.session_state  # the step was not added
+
+
+def test_show_code_writes_infinite_numbers_as_runnable_python() -> None:
+    # 1e400 is a valid float literal that becomes inf; `inf` itself is not Python, float('inf') is.
+    spec = spec_from_inputs({"factory": "tensor", "literal": "[1e400, -1e400, 0.5]"})
+    steps = [make_step("add", "[1e400, 1, 1]")]
+    code = chain_code(spec, steps)
+    assert "x = torch.tensor([float('inf'), float('-inf'), 0.5])" in code
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(code, "<show code>", "exec"), namespace)  # noqa: S102 - our generated code
+    x = build_tensor(spec)
+    x1 = apply_chain(x, steps)[-1].tensor
+    assert torch.equal(namespace["x"], x)
+    assert torch.equal(namespace["x1"].isnan(), x1.isnan()) and namespace["x1"][1:].tolist() == x1[1:].tolist()
+    full = spec_from_inputs({"factory": "full", "shape": "2", "fill": "-1e400"})
+    assert factory_code(full) == ["x = torch.full((2,), float('-inf'))"]
