@@ -14,10 +14,12 @@ from dataclasses import replace
 import pytest
 import torch
 from torch import nn, optim
+from torch.utils.data import TensorDataset
 
 from torchstart.checkpoint_safety import state_dict_bytes
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
+from torchstart.loaders import make_loader
 from torchstart.session import SessionModel
 from torchstart.training import Throttle, fit_data, predict, resume, start_run, train, trained_model
 from torchstart.training_export import data_csv, module_code, training_script
@@ -25,7 +27,7 @@ from torchstart.training_figures import downsample, fit_figure, loss_figure
 from torchstart.training_metrics import (evaluate, linear_in_original_units, metrics_note, parameter_rows,
                                          prediction_table, regression_metrics)
 from torchstart.training_setup import (BCE, CROSS_ENTROPY, TrainingConfig, parse_prediction_inputs, prepare_data,
-                                       split_sizes)
+                                       smallest_batch, split_sizes)
 
 EVERY_EPOCH = Throttle(min_interval=0.0, max_share=math.inf)  # call the callback after every epoch
 
@@ -603,3 +605,32 @@ def test_prediction_table_gives_class_probabilities_and_the_class() -> None:
     shown = torch.tensor(table[["P(setosa)", "P(versicolor)", "P(virginica)"]].values, dtype=torch.float32)
     assert torch.allclose(shown, probabilities, atol=1e-6)
     assert table["predicted species"].tolist() == ["setosa", "versicolor", "virginica"]
+
+
+@pytest.mark.parametrize("rows, batch_size, full_batch, smallest", [
+    (33, 32, False, 1), (64, 32, False, 32), (10, 32, False, 10), (5, 32, True, 5), (7, 1, False, 1)])
+def test_smallest_batch(rows: int, batch_size: int, full_batch: bool, smallest: int) -> None:
+    config = TrainingConfig(full_batch=full_batch, batch_size=batch_size)
+    assert smallest_batch(rows, config) == smallest
+    loader = make_loader(TensorDataset(torch.zeros(rows, 1), torch.zeros(rows, 1)), rows if full_batch else batch_size)
+    assert min(len(xb) for xb, _ in loader) == smallest  # what the DataLoader really hands out
+
+
+def test_batch_norm_never_gets_a_one_row_batch() -> None:
+    def build() -> nn.Module:
+        return nn.Sequential(nn.Linear(1, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
+
+    bn = SessionModel("bn", build(), build, (1,), (1,), code="")
+    one_row_last = TrainingConfig(data="line", rows=33, val_share=0.0, model="session", full_batch=False,
+                                  batch_size=32)
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):  # what torch itself says
+        build().train()(torch.zeros(1, 1))
+    with pytest.raises(TorchstartError, match=r"33 training rows in batches of 32 leave a last batch of 1 row\. "
+                                              r"Pick batch size 31"):
+        start_run(one_row_last, session_model=bn)
+    with pytest.raises(TorchstartError, match="batch size 1 makes every batch one row"):
+        start_run(replace(one_row_last, batch_size=1), session_model=bn)
+    run = train(start_run(replace(one_row_last, batch_size=31), session_model=bn), 3)
+    assert run.status == "done" and run.epoch == 3
+    # Models without BatchNorm train on one-row batches as before.
+    assert train(start_run(replace(one_row_last, model="mlp")), 2).status == "done"

@@ -252,3 +252,28 @@ def test_big_data_page_dataset_offers_its_csv_with_the_script(open_page) -> None
     labels = [b.label for b in at.get("download_button")]
     assert labels[-1] == "Download data (training_data.csv)"
     assert "open('training_data.csv'" in at.code[-1].value
+
+
+def batch_norm_model(n_in: int = 1, n_out: int = 1) -> session.SessionModel:
+    """A Models-page hand-off whose stack has a BatchNorm1d layer."""
+    def build() -> nn.Module:
+        return nn.Sequential(nn.Linear(n_in, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, n_out))
+
+    return session.SessionModel("bn net", build(), build, (n_in,), (n_out,), code="")
+
+
+def test_batch_norm_with_a_one_row_batch_is_refused_before_training(open_page) -> None:
+    at = open_page(PAGE)
+    at.session_state[session.MODEL] = batch_norm_model()
+    at.selectbox(key="training_model").set_value("session").run()
+    at.checkbox(key="training_full_batch").uncheck().run()
+    at.number_input(key="training_batch_size").set_value(3).run()  # the classic's 4 rows: batches of 3 and 1
+    (message,) = errors(at)
+    assert "BatchNorm1d" in message and "4 training rows in batches of 3 leave a last batch of 1 row" in message
+    assert "Pick batch size 2" in message and "drop_last=True" in message
+    at.button(key="training_train").click().run()
+    assert not at.exception and "training_run" not in at.session_state
+    at.number_input(key="training_batch_size").set_value(2).run()
+    assert not errors(at)
+    set_epochs(at, 5).button(key="training_train").click().run()
+    assert not at.exception and at.session_state["training_run"].epoch == 5

@@ -40,6 +40,7 @@ from torchstart.training_setup import (
     TrainingConfig,
     build_loss,
     build_model,
+    check_batch_norm_batches,
     prepare_data,
 )
 
@@ -167,6 +168,7 @@ def start_run(config: TrainingConfig, dataset: TabularDataset | None = None,
     with RNG_LOCK:  # the run's random stream starts where the seeded build left it, as in the script
         model = build_model(config, data.n_features, data.n_targets, session_model).to(device)
         rng = RngStream.capture(device) if draws_random_numbers(model) else None
+    check_batch_norm_batches(model, len(data.x_train), config)
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay,
                                **config.optimizer_tuning)
     x_train, y_train = data.x_train.to(device), data.y_train.to(device)
@@ -253,7 +255,7 @@ def _train_locked(run: TrainingRun, callback: Callback | None, throttle: Throttl
                     run.request_stop()
                     break
                 throttle.schedule(now, time.perf_counter())
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError) as exc:
         # Shapes or dtypes torch refuses (e.g. a model that does not fit the data): say so, keep what was trained.
         _flush(run, pending, pending_val)
         run.status = "failed"

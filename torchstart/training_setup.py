@@ -383,6 +383,44 @@ def preflight(config: TrainingConfig, dataset: TabularDataset | None = None,
     data = prepare_data(config.checked(), dataset)
     if config.model == "session":
         check_session_model(session_model, data.n_features, data.n_targets)
+        check_batch_norm_batches(session_model.module, len(data.x_train), config)
+
+
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+def smallest_batch(n_rows: int, config: TrainingConfig) -> int:
+    """Rows in the smallest training batch: all rows in full batch, else the short last batch if there is one."""
+    if config.full_batch:
+        return n_rows
+    return n_rows % config.batch_size or min(config.batch_size, n_rows)
+
+
+def _batch_size_without_single_rows(n_rows: int, batch_size: int) -> int | None:
+    """The batch size nearest ``batch_size`` that leaves no batch of one row (None below 2 rows)."""
+    for distance in range(1, n_rows + 1):
+        for size in (batch_size - distance, batch_size + distance):
+            if 2 <= size <= n_rows and n_rows % size != 1:
+                return size
+    return None
+
+
+def check_batch_norm_batches(model: nn.Module, n_rows: int, config: TrainingConfig) -> None:
+    """Refuse a run that would hand a BatchNorm layer a one-row batch: in training it normalises by the batch."""
+    layer = next((m for m in model.modules() if isinstance(m, BATCH_NORMS)), None)
+    if layer is None or smallest_batch(n_rows, config) > 1:
+        return
+    what = (f"{type(layer).__name__} normalises each training batch by that batch's own mean and variance, so it "
+            "needs at least 2 rows per batch (PyTorch raises \"Expected more than 1 value per channel when "
+            "training\")")
+    if n_rows < 2:
+        raise TorchstartError(f"{what}, but there is only {n_rows} training row. Use more rows or a smaller "
+                              "validation share.")
+    why = ("batch size 1 makes every batch one row" if config.batch_size == 1 else
+           f"{n_rows} training rows in batches of {config.batch_size} leave a last batch of 1 row")
+    fix = _batch_size_without_single_rows(n_rows, config.batch_size)
+    raise TorchstartError(f"{what}, but {why}. Pick batch size {fix} (or full batch) instead. In your own code, "
+                          "DataLoader(..., drop_last=True) skips a short last batch.")
 
 
 def build_loss(config: TrainingConfig) -> nn.Module:
