@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from tests.test_autograd_page import PAGE, _expression_errors, _metrics
 from torchstart.autograd_graph import VariableSpec as V, run_autograd
 from torchstart.errors import TorchstartError
+from torchstart.literals import parse_literal
 
 DEEP_SIGNS = "-" * 5000 + "1"  # Python's parser runs out of recursion long before the length cap
 
@@ -41,3 +43,11 @@ def test_page_explains_a_value_too_deep_to_parse(open_page) -> None:
     errors = _expression_errors(at)
     assert len(errors) == 1 and "nested too deeply to read" in errors[0]
     assert _metrics(at)["x.grad"] == "4"  # the last good result stays
+
+
+
+@pytest.mark.parametrize("value", ["1e300", "[1, -1e39]", "1e999"])
+def test_a_value_float32_cannot_hold_is_refused(value: str) -> None:
+    assert not torch.isfinite(torch.tensor(parse_literal(value), dtype=torch.float32)).all()  # torch: inf
+    with pytest.raises(TorchstartError, match=r"torch.float32 cannot hold \(beyond ±3.4e\+38"):
+        run_autograd("y = x * 2", [V("x", value)])

@@ -161,6 +161,11 @@ def _leaf(name: str, text: str, requires_grad: bool, dtype: torch.dtype) -> torc
         ) from None
     if tensor.numel() == 0:
         raise TorchstartError(f"The value of {name} is empty; give it at least one number.")
+    if not torch.isfinite(tensor).all():  # 1e300 is inf in float32: every gradient through it would be nan
+        raise TorchstartError(
+            f"The value of {name} has a number {dtype} cannot hold (beyond ±{torch.finfo(dtype).max:.3g}, so it "
+            "becomes inf, and gradients through it nan). Use smaller numbers."
+        )
     if tensor.numel() > MAX_VARIABLE_ELEMENTS or tensor.dim() > MAX_VARIABLE_DIMS:
         raise TorchstartError(
             f"{name} has shape {tuple(tensor.shape)}; this page keeps variables to at most "
