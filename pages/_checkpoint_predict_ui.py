@@ -10,8 +10,9 @@ from torchstart import checkpoint_safety as safety
 from torchstart import session
 from torchstart.checkpoint_code import predict_code
 from torchstart.checkpoint_inspect import Path, get_part
-from torchstart.checkpoint_match import (CLASSIFIER_NOTES, TARGET_LABELS, Target, compare_keys, input_width,
-                                         load_strict, load_targets, mode_sensitive_layers, parse_inputs, predict)
+from torchstart.checkpoint_match import (CLASSIFIER_NOTES, MAX_TYPED_WIDTH, TARGET_LABELS, Target, compare_keys,
+                                         input_width, load_strict, load_targets, mode_sensitive_layers, parse_inputs,
+                                         predict)
 from torchstart.errors import TorchstartError
 from torchstart.predictions import prediction_frame
 
@@ -45,7 +46,11 @@ def predict_section(checkpoint: safety.LoadedCheckpoint, part: Path) -> None:
         st.warning(f"`load_state_dict(strict=True)` would refuse this: {report.summary()}. "
                    "Pick another model or another part of the file.", icon=":material/block:")
         return
-    model = load_strict(target.model, state_dict)
+    try:
+        model = load_strict(target.model, state_dict)
+    except TorchstartError as err:
+        show_error(err)
+        return
     where = ("into a fresh nn.Linear" if choice == "linear" else
              f"into a copy of the {TARGET_LABELS[choice]}, which itself stays as it was")
     st.success(f"`model.load_state_dict(state_dict, strict=True)` accepted all {len(report.matched)} keys, "
@@ -64,6 +69,11 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str) -> 
     if width is None:
         st.info("This model does not take a flat row of numbers (its first layer wants images or "
                 "token ids), so typed predictions are not offered here.")
+        return
+    if width > MAX_TYPED_WIDTH:
+        st.info(f"This model takes {width:,} numbers per input row, too many to type here (at most "
+                f"{MAX_TYPED_WIDTH:,}). Load the file in your own Python with the safe-load code above and call "
+                f"the model on a tensor of shape (rows, {width}).")
         return
     scalers = target.x_scaler is not None or target.y_scaler is not None
     use = scalers and st.checkbox("Apply the Training page's standardization", value=True,

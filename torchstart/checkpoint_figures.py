@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import torch
 
+from torchstart.checkpoint_inspect import real_values
 from torchstart.errors import TorchstartError
 
 
@@ -12,7 +13,9 @@ def value_histogram(tensor: torch.Tensor, bins: int = 40) -> tuple[torch.Tensor,
     """(counts, bin edges) of a tensor's finite values, computed by ``torch.histogram`` in float64."""
     if tensor.layout != torch.strided or tensor.is_complex():
         raise TorchstartError("Only dense real-valued tensors get a histogram here.")
-    values = tensor.detach().reshape(-1).to(torch.float64)
+    if tensor.is_meta:
+        raise TorchstartError("This is a meta tensor: it has a shape and a dtype but no values to draw.")
+    values = real_values(tensor)
     values = values[torch.isfinite(values)]
     if values.numel() == 0:
         raise TorchstartError("This tensor holds no finite values to draw.")

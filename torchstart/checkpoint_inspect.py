@@ -19,6 +19,10 @@ Path = tuple[Any, ...]
 
 MAX_DEPTH = 12
 MAX_TENSORS = 20_000
+# Values one walk visits, and containers one outline expands: a pickle can hold one list 8 times, that
+# list 8 times, ... so a 2 KB file nests billions of paths within MAX_DEPTH.
+MAX_NODES = 100_000
+MAX_OUTLINE_NODES = 2_000
 TREE_ITEMS = 40
 # Dicts named like these hold a model's weights in the usual checkpoint layouts.
 MODEL_PART_NAMES = ("model", "state_dict", "model_state_dict", "model_state", "net", "module", "weights")
@@ -71,14 +75,19 @@ def _children(obj: Any) -> Iterator[tuple[Any, Any]]:
         yield from enumerate(obj)
 
 
-def _walk(obj: Any, path: Path = (), seen: frozenset[int] = frozenset()) -> Iterator[tuple[Path, Any]]:
-    """Every (path, value) below ``obj``; guards depth and self-referencing containers."""
+def _walk(obj: Any, path: Path = (), seen: frozenset[int] = frozenset(),
+          budget: list[int] | None = None) -> Iterator[tuple[Path, Any]]:
+    """Every (path, value) below ``obj``, the first MAX_NODES of them; guards depth and self-referencing containers."""
+    budget = [MAX_NODES] if budget is None else budget
+    if budget[0] <= 0:
+        return
+    budget[0] -= 1
     yield path, obj
     if len(path) >= MAX_DEPTH or id(obj) in seen or not isinstance(obj, (Mapping, list, tuple)):
         return
     inner = seen | {id(obj)}
     for key, value in _children(obj):
-        yield from _walk(value, path + (key,), inner)
+        yield from _walk(value, path + (key,), inner, budget)
 
 
 def tensor_entries(obj: Any, limit: int = MAX_TENSORS) -> list[TensorEntry]:
@@ -95,15 +104,23 @@ def tensor_entries(obj: Any, limit: int = MAX_TENSORS) -> list[TensorEntry]:
 def tensor_stats(tensor: torch.Tensor) -> dict[str, float]:
     """Mean, std (unbiased, as torch.std), min and max in float64; NaN where undefined."""
     nan = {"mean": math.nan, "std": math.nan, "min": math.nan, "max": math.nan}
-    if tensor.layout != torch.strided or tensor.is_complex() or tensor.numel() == 0:
-        return nan
-    values = tensor.detach().reshape(-1).to(torch.float64)
+    if tensor.layout != torch.strided or tensor.is_complex() or tensor.numel() == 0 or tensor.is_meta:
+        return nan  # a meta tensor has a shape but no values
+    values = real_values(tensor)
     return {
         "mean": values.mean().item(),
         "std": values.std().item() if values.numel() > 1 else math.nan,
         "min": values.min().item(),
         "max": values.max().item(),
     }
+
+
+def real_values(tensor: torch.Tensor) -> torch.Tensor:
+    """A dense real tensor's values, flat, in float64; a quantized tensor's as the numbers it stands for."""
+    tensor = tensor.detach()
+    if tensor.is_quantized:  # qint8 and friends: integers plus a scale; .to(float64) refuses them
+        tensor = tensor.dequantize()
+    return tensor.reshape(-1).to(torch.float64)
 
 
 def entry_table(entries: list[TensorEntry]) -> pd.DataFrame:
@@ -129,16 +146,19 @@ def totals(entries: list[TensorEntry]) -> Totals:
                   bytes=sum(e.tensor.numel() * e.tensor.element_size() for e in entries))
 
 
-def summarize_tree(obj: Any, depth: int = 0, seen: frozenset[int] = frozenset()) -> Any:
+def summarize_tree(obj: Any, depth: int = 0, seen: frozenset[int] = frozenset(),
+                   budget: list[int] | None = None) -> Any:
     """A JSON-ready outline of the object: tensors as ``tensor float32 [2, 3]``, long containers cut."""
+    budget = [MAX_OUTLINE_NODES] if budget is None else budget
     if isinstance(obj, torch.Tensor):
         return f"tensor {str(obj.dtype).removeprefix('torch.')} {list(obj.shape)}"
     if isinstance(obj, (Mapping, list, tuple)):
-        if depth >= MAX_DEPTH or id(obj) in seen:
+        if depth >= MAX_DEPTH or id(obj) in seen or budget[0] <= 0:
             return f"{type(obj).__name__} (not expanded)"
+        budget[0] -= 1
         inner = seen | {id(obj)}
         items = list(_children(obj))
-        outline = {str(k): summarize_tree(v, depth + 1, inner) for k, v in items[:TREE_ITEMS]}
+        outline = {str(k): summarize_tree(v, depth + 1, inner, budget) for k, v in items[:TREE_ITEMS]}
         if len(items) > TREE_ITEMS:
             outline["…"] = f"{len(items) - TREE_ITEMS} more"
         return outline if isinstance(obj, Mapping) else list(outline.values())

@@ -15,6 +15,8 @@ from torchstart.literals import parse_literal
 from torchstart.session import SessionModel, Standardizer, TrainedModel
 
 MAX_PREDICT_ROWS = 1_000
+# Inputs per row that still fit the inputs box (parse_literal reads at most 20,000 characters).
+MAX_TYPED_WIDTH = 2_000
 TARGET_LABELS = {"trained": "Training page's model", "models": "Models page's model",
                  "linear": "nn.Linear inferred from the file"}
 # Layers whose forward differs between model.train() and model.eval().
@@ -128,7 +130,8 @@ def infer_linear(state_dict: Mapping[str, torch.Tensor]) -> nn.Linear | None:
     bias = state_dict.get("bias")
     if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_features):
         return None
-    return nn.Linear(in_features, out_features, bias=bias is not None, dtype=weight.dtype)
+    # float32 whatever the file's dtype, as the printed nn.Linear(...) is: load_state_dict casts the weights.
+    return nn.Linear(in_features, out_features, bias=bias is not None)
 
 
 def load_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> nn.Module:
@@ -138,9 +141,34 @@ def load_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> nn.
         raise TorchstartError(
             f"These weights do not fit the model: {report.summary()}. load_state_dict(strict=True) "
             "would refuse them; pick the matching model or the right part of the checkpoint.")
+    odd = [(key, kind) for key, tensor in state_dict.items() if (kind := unusual_kind(tensor))]
+    if odd:
+        shown = ", ".join(f"{key} is {kind}" for key, kind in odd[:3])
+        shown += f" and {len(odd) - 3} more" if len(odd) > 3 else ""
+        raise TorchstartError(
+            f"These weights cannot be copied into the model's float parameters: {shown}. Pick another part of "
+            'the file, or re-save the weights of an ordinary model with torch.save(model.state_dict(), "model.pth").')
     target = copy.deepcopy(model)
-    target.load_state_dict(state_dict, strict=True)
+    try:
+        target.load_state_dict(state_dict, strict=True)
+    except RuntimeError as exc:  # e.g. a dtype copy_ cannot convert: a message, never a traceback
+        detail = str(exc).split("an exception occurred : ", 1)[-1].strip().splitlines()[0]
+        raise TorchstartError(f"load_state_dict(strict=True) could not copy these weights into the model: "
+                              f"{detail[:300]}") from None
     return target
+
+
+def unusual_kind(tensor: torch.Tensor) -> str:
+    """Why ``load_state_dict`` cannot copy this tensor into a float parameter ("a sparse tensor"), or ""."""
+    if tensor.is_meta:
+        return "a meta tensor (a shape without values)"
+    if tensor.layout != torch.strided:
+        return f"a sparse tensor ({str(tensor.layout).removeprefix('torch.')})"
+    if tensor.is_quantized:
+        return f"a quantized tensor ({str(tensor.dtype).removeprefix('torch.')})"
+    if tensor.is_complex():
+        return f"a complex tensor ({str(tensor.dtype).removeprefix('torch.')})"
+    return ""
 
 
 def mode_sensitive_layers(model: nn.Module) -> list[str]:

@@ -238,6 +238,10 @@ def _not_zip_message(data: bytes, name: str) -> str:
                 "archive torch.save has written by default since PyTorch 1.6. We only open the zip "
                 "format. If you trust the file, re-save it in your own Python: "
                 'state_dict = torch.load(path, weights_only=True); torch.save(state_dict, "model.pth").')
+    if data.startswith(ZIP_MAGIC):  # a zip's directory is its last part: without it the file was cut short
+        return (f"{name} starts like the zip archive torch.save writes but its end is missing (the zip "
+                "directory, which comes last, is not there), so the file is truncated: an interrupted "
+                "download or copy. Save or download it again and upload the whole file.")
     if len(data) >= 2 and data[0] == 0x80 and 2 <= data[1] <= 5:
         return (f"{name} is a plain Python pickle, not a torch.save zip archive. Unpickling a plain "
                 "pickle can run any code it names, so we never open one. Save tensors with "

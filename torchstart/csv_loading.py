@@ -11,7 +11,7 @@ import codecs
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 
 import pandas as pd
@@ -55,6 +55,8 @@ WINDOWS_1252_ONLY = re.compile(rb"[\x80-\x9f]")
 WINDOWS_1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 ENCODING_NAMES = {"utf-8": "UTF-8", "latin-1": "Latin-1", "cp1252": "Windows-1252"}
 RAGGED = re.compile(r"Expected (\d+) columns, got (\d+)")
+# A number written with a decimal comma (1,5 or -0,25e3), as Excel saves CSV where the comma is the decimal sign.
+DECIMAL_COMMA = r"\s*[-+]?(\d+,\d*|,\d+)([eE][-+]?\d+)?\s*"
 
 
 @dataclass(frozen=True)
@@ -65,16 +67,19 @@ class CsvFormat:
     encoding: str  # the codec passed to read_csv: a key of ENCODING_NAMES
     has_bom: bool = False
     engine: str = "pyarrow"
+    decimal: str = "."  # "," for numbers written 1,5 (then the delimiter is not a comma)
 
     def read_csv_kwargs(self) -> dict[str, str]:
         """Keyword arguments for ``pandas.read_csv`` (also printed in Show code)."""
-        return {"sep": self.delimiter, "encoding": self.encoding, "engine": self.engine}
+        decimal = {"decimal": self.decimal} if self.decimal != "." else {}
+        return {"sep": self.delimiter, "encoding": self.encoding, **decimal, "engine": self.engine}
 
     def describe(self) -> str:
         """A short learner-facing description, e.g. ``comma-separated, UTF-8``."""
         names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
         enc = ENCODING_NAMES[self.encoding]
-        return f"{names[self.delimiter]}-separated, {enc}{' with a byte-order mark' if self.has_bom else ''}"
+        bom = " with a byte-order mark" if self.has_bom else ""
+        return f"{names[self.delimiter]}-separated, {enc}{bom}{', decimal commas' if self.decimal == ',' else ''}"
 
 
 @dataclass
@@ -123,6 +128,7 @@ def load_csv(
     check_header(header, name, max_columns)
     fmt = CsvFormat(delimiter, encoding, has_bom)
     frame, fmt = parse(data, fmt, name, len(header))
+    frame, fmt = with_decimal_commas(data, fmt, name, len(header), frame)
     check_frame(frame, name, max_rows)
     return LoadedTable(frame, name, fmt, len(data))
 
@@ -212,7 +218,7 @@ def sniff_delimiter(head: str, suffix: str = ".csv") -> str:
     candidates = (preferred, *[d for d in DELIMITERS if d != preferred])
     best, best_score = preferred, None
     for delimiter in candidates:
-        rows = [row for row in csv.reader(io.StringIO(head), delimiter=delimiter) if row][:SNIFF_ROWS]
+        rows = [row for row in csv.reader(lines(head), delimiter=delimiter) if row][:SNIFF_ROWS]
         if not rows:
             continue
         width = len(rows[0])
@@ -225,10 +231,15 @@ def sniff_delimiter(head: str, suffix: str = ".csv") -> str:
 
 def read_header(head: str, delimiter: str) -> list[str]:
     """The column names on the first non-blank line."""
-    for row in csv.reader(io.StringIO(head), delimiter=delimiter):
+    for row in csv.reader(lines(head), delimiter=delimiter):
         if row:
             return row
     return []
+
+
+def lines(text: str) -> io.StringIO:
+    """The text as a stream for ``csv.reader``, with old Mac (CR only) and Windows line ends read as newlines."""
+    return io.StringIO(text, newline=None)
 
 
 def check_header(header: list[str], name: str, max_columns: int) -> None:
@@ -237,7 +248,8 @@ def check_header(header: list[str], name: str, max_columns: int) -> None:
         raise TorchstartError(f"{name} has {len(header):,} columns; the limit is {max_columns:,}. "
                               "Keep only the columns you need and upload again.")
     seen: set[str] = set()
-    repeated = [col for col in header if col in seen or seen.add(col)]
+    # pandas names each empty header cell "Unnamed: <i>" (Excel leaves them after trailing commas): no clash.
+    repeated = [col for col in header if col and (col in seen or seen.add(col))]
     if repeated:
         names = ", ".join(f"'{c}'" for c in dict.fromkeys(repeated))
         raise TorchstartError(f"{name} has duplicate column names: {names}. Every column needs its own name; "
@@ -257,7 +269,7 @@ def parse(data: bytes, fmt: CsvFormat, name: str, width: int) -> tuple[pd.DataFr
         ragged = RAGGED.search(str(err))
         if ragged:
             raise TorchstartError(ragged_message(data, fmt, name, width)) from None
-        fallback = CsvFormat(fmt.delimiter, fmt.encoding, fmt.has_bom, engine="c")
+        fallback = replace(fmt, engine="c")
         try:
             return pd.read_csv(io.BytesIO(data), **fallback.read_csv_kwargs()), fallback
         except Exception as err2:  # noqa: BLE001
@@ -265,11 +277,36 @@ def parse(data: bytes, fmt: CsvFormat, name: str, width: int) -> tuple[pd.DataFr
                                   "Check that it is a CSV with one header row.") from None
 
 
+def with_decimal_commas(data: bytes, fmt: CsvFormat, name: str, width: int,
+                        frame: pd.DataFrame) -> tuple[pd.DataFrame, CsvFormat]:
+    """Read again with ``decimal=","`` when a text column holds numbers such as ``1,5``; keep what has more numbers.
+
+    Excel writes numbers so where the comma is the decimal sign, and then separates values with
+    semicolons. Read with a decimal point, those columns would be text and get one-hot encoded.
+    """
+    if fmt.delimiter == "," or fmt.decimal == ",":
+        return frame, fmt
+    text = [c for c in frame.columns if not is_numeric_dtype(frame[c].dtype)]
+    if not any(decimal_comma_column(frame[c]) for c in text):
+        return frame, fmt
+    try:
+        again, comma = parse(data, replace(fmt, decimal=","), name, width)
+    except TorchstartError:
+        return frame, fmt
+    return (again, comma) if len(numeric_columns(again)) > len(numeric_columns(frame)) else (frame, fmt)
+
+
+def decimal_comma_column(series: pd.Series, sample: int = 1000) -> bool:
+    """True when the column's first values (gaps skipped) are all numbers written with a decimal comma."""
+    values = series.dropna().head(sample).astype(str)
+    return len(values) > 0 and bool(values.str.fullmatch(DECIMAL_COMMA).all())
+
+
 def arrow_options(fmt: CsvFormat) -> tuple[pa_csv.ReadOptions, pa_csv.ParseOptions, dict]:
     """The pyarrow options ``pd.read_csv(engine="pyarrow", sep=..., encoding=...)`` passes, with its defaults."""
     read = pa_csv.ReadOptions(encoding=fmt.encoding, autogenerate_column_names=False)
     parse_opts = pa_csv.ParseOptions(delimiter=fmt.delimiter, quote_char='"', ignore_empty_lines=True)
-    convert = {"null_values": sorted(STR_NA_VALUES), "decimal_point": ".", "strings_can_be_null": True}
+    convert = {"null_values": sorted(STR_NA_VALUES), "decimal_point": fmt.decimal, "strings_can_be_null": True}
     return read, parse_opts, convert
 
 
@@ -313,15 +350,18 @@ def read_numeric_fast(data: bytes, fmt: CsvFormat) -> pd.DataFrame | None:
 def ragged_message(data: bytes, fmt: CsvFormat, name: str, width: int) -> str:
     """Say which line first has a different number of values than the header."""
     text = data.decode(fmt.encoding, errors="replace")
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=fmt.delimiter)
-    for row in reader:
-        if row and len(row) != width:
-            shown = fmt.delimiter.join(row)
-            shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            values = f"{len(row)} value{'s' if len(row) != 1 else ''}"
-            return (f"Rows of {name} have different lengths: the header has {width} columns but line "
-                    f"{reader.line_num} has {values} ('{shown}'). Every row needs one value per column "
-                    "(leave a value empty between two delimiters if it is missing).")
+    reader = csv.reader(lines(text.lstrip("\ufeff")), delimiter=fmt.delimiter)
+    try:
+        for row in reader:
+            if row and len(row) != width:
+                shown = fmt.delimiter.join(row)
+                shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                values = f"{len(row)} value{'s' if len(row) != 1 else ''}"
+                return (f"Rows of {name} have different lengths: the header has {width} columns but line "
+                        f"{reader.line_num} has {values} ('{shown}'). Every row needs one value per column "
+                        "(leave a value empty between two delimiters if it is missing).")
+    except csv.Error:  # e.g. a value longer than csv's field limit: the line cannot be named
+        pass
     return f"Rows of {name} have different numbers of values than the header ({width} columns)."
 
 

@@ -26,6 +26,8 @@ NON_NUMERIC_CHOICES = (ONE_HOT, DROP)
 MISSING_CHOICES = (DROP_ROWS, MEAN_FILL)
 MAX_CATEGORIES = 100  # distinct values one text column may one-hot encode into
 MAX_CLASSES = 50  # distinct values a text target may hold: one output column (and one logit) per class
+# Numbers one-hot encoding may make (400 MB as float32): about what the largest all-numeric upload holds.
+MAX_FEATURE_CELLS = 100_000_000
 MAX_DEFAULT_CLASSES = 20  # a last text column with 2..this many values looks like a label column
 
 
@@ -159,6 +161,7 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
         raise TorchstartError("No feature columns are left: every chosen feature holds text and text columns are "
                               "set to be dropped. Choose a numeric feature, or one-hot encode the text columns.")
     x = float32_tensor(x_frame)
+    check_finite(x, list(x_frame.columns), work.index)
     classes: list[str] = []
     if labels:
         # get_dummies sorts the classes (as the printed code's does): column i is class i, probability 1.0
@@ -167,6 +170,7 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
         y, target_names = float32_tensor(y_frame), one_hot_target_names(str(target), classes)
     else:
         y, target_names = float32_tensor(work[[target]]), [str(target)]
+        check_finite(y, [target], work.index)
     dataset = TabularDataset(x, y, [str(c) for c in x_frame.columns], target_names, name)
     return PrepResult(dataset, rows_in, len(work), rows_missing_target, rows_missing_features,
                       numeric, text, encoded, dropped, filled, str(target), classes)
@@ -178,6 +182,20 @@ def float32_tensor(frame: pd.DataFrame) -> torch.Tensor:
     if not array.flags.writeable:  # copy-on-write pandas may return a view of its own storage
         array = array.copy()
     return torch.from_numpy(array)
+
+
+def check_finite(tensor: torch.Tensor, columns: list, rows: pd.Index) -> None:
+    """Refuse inf, and numbers beyond float32's range (they become inf): every loss on them is inf or NaN."""
+    bad = ~torch.isfinite(tensor)
+    if not bad.any():
+        return
+    row, col = (int(i) for i in bad.nonzero()[0])
+    count = int(bad[:, col].sum())
+    raise TorchstartError(
+        f"Column '{columns[col]}' has {count:,} value{'s' if count != 1 else ''} that float32 cannot hold (the "
+        f"first in row {rows[row]} of the table above): infinite (inf), or beyond float32's range of about "
+        "±3.4e38, which turns into inf. A model trained on them only gets inf or NaN losses. Fix or remove those "
+        "values (or rescale the column) and upload again, or leave the column out.")
 
 
 def check_choices(frame: pd.DataFrame, choices: PrepChoices) -> tuple[str, list[str]]:
@@ -249,4 +267,8 @@ def check_one_hot_width(frame: pd.DataFrame, numeric: list[str], text: list[str]
     if width > MAX_COLUMNS:
         raise TorchstartError(f"One-hot encoding would make {width:,} feature columns; the limit is {MAX_COLUMNS}. "
                               "Choose fewer text features.")
+    if len(frame) * width > MAX_FEATURE_CELLS:
+        raise TorchstartError(f"One-hot encoding would make a {len(frame):,} × {width:,} feature tensor "
+                              f"({len(frame) * width:,} numbers); the limit is {MAX_FEATURE_CELLS:,}. Choose fewer "
+                              "text features, drop text columns, or upload fewer rows.")
     return widths

@@ -1,0 +1,134 @@
+"""Unusual .pth files: each is inspected, loaded or refused with a message, never a traceback or a hang."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import runpy
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.test_checkpoints_page import PAGE, upload
+from torchstart import checkpoint_safety as safety
+from torchstart.checkpoint_code import predict_code
+from torchstart.checkpoint_figures import value_histogram
+from torchstart.checkpoint_inspect import (MAX_NODES, entry_table, state_dict_parts, summarize_tree,
+                                           tensor_entries, tensor_stats)
+from torchstart.checkpoint_match import MAX_TYPED_WIDTH, infer_linear, load_strict, predict
+from torchstart.errors import TorchstartError
+
+
+def saved(obj) -> bytes:
+    """torch.save(obj) into bytes."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def quantized() -> torch.Tensor:
+    """A qint8 tensor (its creation functions warn that they are deprecated)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.quantize_per_tensor(torch.tensor([[-0.5, 0.0, 1.9]]), 0.1, 0, torch.qint8)
+
+
+def test_truncated_zip_is_called_truncated() -> None:
+    # It starts with the zip magic, so "does not start like a zip (its first bytes are 50 4b 03 04,
+    # a zip starts with 50 4b 03 04)" contradicted itself.
+    data = saved(torch.nn.Linear(3, 2).state_dict())
+    for cut in (data[: len(data) // 2], data[:-10]):
+        with pytest.raises(safety.CheckpointRefused) as err:
+            safety.safe_load(cut, "cut.pth")
+        assert err.value.step == "zip"
+        message = str(err.value)
+        assert "truncated" in message and "upload the whole file" in message and "first bytes" not in message
+
+
+def test_quantized_tensor_gets_its_statistics_and_histogram() -> None:
+    checkpoint = safety.safe_load(saved({"weight": quantized()}), "q.pth")
+    row = entry_table(tensor_entries(checkpoint.obj)).iloc[0]
+    assert row["dtype"] == "qint8" and row["bytes"] == 3
+    assert (row["min"], row["max"]) == pytest.approx((-0.5, 1.9))
+    counts, _ = value_histogram(checkpoint.obj["weight"], bins=4)
+    assert counts.sum().item() == 3
+
+
+def test_meta_tensor_has_no_values_to_show_or_load() -> None:
+    checkpoint = safety.safe_load(saved({"weight": torch.empty(2, 3, device="meta")}), "meta.pth")
+    weight = checkpoint.obj["weight"]
+    assert all(v != v for v in tensor_stats(weight).values())  # NaN: undefined
+    with pytest.raises(TorchstartError, match="meta tensor"):
+        value_histogram(weight)
+    linear = infer_linear(checkpoint.obj)
+    with pytest.raises(TorchstartError, match="weight is a meta tensor"):
+        load_strict(linear, checkpoint.obj)
+
+
+@pytest.mark.parametrize(("weight", "kind"), [
+    (torch.eye(2, 3).to_sparse(), "a sparse tensor (sparse_coo)"),
+    (quantized(), "a quantized tensor (qint8)"),
+])
+def test_weights_load_state_dict_cannot_copy_get_a_message(weight: torch.Tensor, kind: str) -> None:
+    model = torch.nn.Linear(3, weight.shape[0], bias=False)
+    with pytest.raises(TorchstartError, match=re.escape(f"weight is {kind}")):
+        load_strict(model, {"weight": weight})
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16, torch.float8_e4m3fn])
+def test_inferred_linear_predicts_as_its_show_code_does(dtype: torch.dtype, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The Linear took the file's dtype (float64 gave other numbers than the printed nn.Linear(...), a
+    # float32 layer; float8 crashed building it): it is float32 now, and load_state_dict casts.
+    torch.manual_seed(0)
+    state = {k: v.to(dtype) for k, v in torch.nn.Linear(3, 2).state_dict().items()}
+    data = saved(state)
+    checkpoint = safety.safe_load(data, "typed.pth")
+    model = load_strict(infer_linear(checkpoint.obj), checkpoint.obj)
+    assert model.weight.dtype == torch.float32
+    assert torch.equal(model.weight, state["weight"].float())
+    x = torch.tensor([[0.5, -1.0, 2.0]])
+    y = predict(model, x)
+    (tmp_path / "typed.pth").write_bytes(data)
+    (tmp_path / "code.py").write_text(predict_code(model, x, (), "", None, None, "typed.pth"))
+    monkeypatch.chdir(tmp_path)
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert torch.equal(runpy.run_path(str(tmp_path / "code.py"))["y"], y)
+
+
+def test_shared_references_cannot_make_the_walk_explode() -> None:
+    # 8 references to a list of 8 references ... eleven times: a 2 KB file with 8**11 paths. Finding
+    # the model parts walked every path, and hung.
+    nested = [torch.zeros(1)]
+    for _ in range(11):
+        nested = [nested] * 8
+    data = saved(nested)
+    assert len(data) < 4096
+    checkpoint = safety.safe_load(data, "dag.pth")
+    start = time.perf_counter()
+    assert state_dict_parts(checkpoint.obj) == []
+    outline = summarize_tree(checkpoint.obj)
+    assert len(str(outline)) < 500_000 and "list (not expanded)" in str(outline)
+    assert len(tensor_entries(checkpoint.obj, limit=10 * MAX_NODES)) < MAX_NODES
+    assert time.perf_counter() - start < 20
+
+
+def test_page_shows_a_message_for_weights_it_cannot_load(open_page) -> None:
+    at = upload(open_page(PAGE), "sparse.pth", saved({"weight": torch.eye(2, 3).to_sparse()}))
+    assert "passed all four checks" in at.success[0].value
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "weight is a sparse tensor (sparse_coo)" in errors[0]
+
+
+def test_page_does_not_offer_to_type_a_very_wide_row(open_page) -> None:
+    # A 1 x 5,000 weight prefilled a 25,000-character box that the inputs parser refuses, with
+    # advice ("use a factory such as zeros") that does not exist on this page.
+    width = MAX_TYPED_WIDTH + 1
+    at = upload(open_page(PAGE), "wide.pth", saved({"weight": torch.ones(1, width), "bias": torch.zeros(1)}))
+    assert not at.error
+    assert any(f"takes {width:,} numbers per input row" in i.value for i in at.info)
+    assert "checkpoints.inputs" not in [t.key for t in at.text_input]

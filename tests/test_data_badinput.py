@@ -1,0 +1,133 @@
+"""Unusual CSVs a learner may upload: each reads right or gets a message, never a traceback or wrong numbers."""
+
+from __future__ import annotations
+
+import io
+import runpy
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from tests.test_data_page import PAGE, _errors, _upload
+from torchstart import data_code, data_prep, session
+from torchstart.csv_loading import HEAD_BYTES, load_csv
+from torchstart.data_prep import PrepChoices, default_choices, prepare
+from torchstart.errors import TorchstartError
+
+
+def _show_code_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, data: bytes):
+    """Load, prepare with the default choices, run the printed Show code; return (page result, code's dataset)."""
+    table = load_csv(data, name)
+    choices = default_choices(table.frame)
+    result = prepare(table.frame, choices, name)
+    code = data_code.csv_code(name, table.format, choices, result.numeric_features, result.text_features,
+                              result.classes)
+    (tmp_path / name).write_bytes(data)
+    (tmp_path / "code.py").write_text(code)
+    monkeypatch.chdir(tmp_path)
+    return result, runpy.run_path(str(tmp_path / "code.py"))["dataset"]
+
+
+def test_old_mac_line_endings_read_like_newlines() -> None:
+    # CR-only line ends (classic Mac, some exporters) crashed the delimiter sniffer with csv.Error.
+    table = load_csv(b"a,b,y\r1,2,3\r4,5,6\r7,8,10\r", "mac.csv")
+    assert table.frame.to_dict("list") == {"a": [1, 4, 7], "b": [2, 5, 8], "y": [3, 6, 10]}
+
+
+def test_ragged_row_with_a_huge_value_still_gets_the_ragged_message() -> None:
+    # The line-naming pass hit csv's 131,072-character field limit and raised csv.Error.
+    data = b"a,y\n1,2\n3,4\n" + b"x" * 200_000 + b",5,6\n"
+    with pytest.raises(TorchstartError, match="different numbers of values than the header"):
+        load_csv(data, "ragged.csv")
+
+
+def test_two_trailing_empty_columns_are_not_called_duplicates() -> None:
+    # Excel leaves "a,b,y,," when cells to the right were once used; pandas names them Unnamed: 3 and 4.
+    table = load_csv(b"a,b,y,,\n1,2,3,,\n4,5,6,,\n7,8,10,,\n", "excel.csv")
+    assert list(table.frame.columns) == ["a", "b", "y", "Unnamed: 3", "Unnamed: 4"]
+    result = prepare(table.frame, default_choices(table.frame), "excel.csv")
+    assert result.dataset.feature_names == ["a", "b"] and result.dataset.targets.flatten().tolist() == [3, 6, 10]
+    with pytest.raises(TorchstartError, match="duplicate column names: 'a'"):
+        load_csv(b"a,,a\n1,2,3\n4,5,6\n", "dupes.csv")
+
+
+DECIMAL_COMMA = b"height;width;weight\n1,5;2,25;3\n2,5;1,0;4\n3,25;2,5;7\n"
+
+
+def test_decimal_commas_become_numbers_not_one_hot_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Excel where the comma is the decimal sign writes "1,5" separated by ";": read as text, every
+    # number was one-hot encoded into its own column.
+    table = load_csv(DECIMAL_COMMA, "europe.csv")
+    assert table.format.decimal == "," and table.format.describe() == "semicolon-separated, UTF-8, decimal commas"
+    assert table.frame["height"].tolist() == [1.5, 2.5, 3.25] and table.frame["width"].tolist() == [2.25, 1.0, 2.5]
+    result, shown = _show_code_dataset(tmp_path, monkeypatch, "europe.csv", DECIMAL_COMMA)
+    assert result.dataset.feature_names == ["height", "width"] and result.encoded == {}
+    assert result.dataset.features.tolist() == [[1.5, 2.25], [2.5, 1.0], [3.25, 2.5]]
+    assert torch.equal(shown.features, result.dataset.features) and torch.equal(shown.targets, result.dataset.targets)
+    assert "decimal=','" in data_code.csv_code("europe.csv", table.format, default_choices(table.frame), [], [])
+
+
+def test_large_decimal_comma_file_matches_pandas() -> None:
+    data = b"a;b;y\n" + b"".join(f"{i},5;{i % 7},25;{i}\n".encode() for i in range(20_000))
+    assert len(data) > HEAD_BYTES  # the fixed-type fast path reads it
+    table = load_csv(data, "big.csv")
+    assert table.frame.equals(pd.read_csv(io.BytesIO(data), sep=";", decimal=",", engine="pyarrow"))
+    assert table.frame.loc[3].tolist() == [3.5, 3.25, 3.0]
+
+
+def test_decimal_comma_read_is_kept_only_when_it_finds_more_numbers() -> None:
+    table = load_csv(b"a;b;y\n1,5;1.5;3\n2,5;2.5;4\n", "mixed.csv")  # one column each way: keep the usual read
+    assert table.format.decimal == "." and table.frame["b"].tolist() == [1.5, 2.5]
+    table = load_csv(b"a,b,y\n\"1,5\",2,3\n\"2,5\",3,4\n", "quoted.csv")  # commas separate: never decimal commas
+    assert table.format.decimal == "." and table.frame["a"].tolist() == ["1,5", "2,5"]
+
+
+@pytest.mark.parametrize(("data", "column", "count"), [
+    (b"a,y\n1,3\ninf,6\n7,10\n", "a", 1),
+    (b"a,y\n1,3\n2,-inf\n7,10\n", "y", 1),
+    (b"a,y\n1e308,3\n1e308,6\n-1e308,10\n", "a", 3),  # a float64 that overflows float32 to inf
+    (b"a,y\n1,1e39\n2,5\n3,10\n", "y", 1),
+])
+def test_values_float32_cannot_hold_are_refused(data: bytes, column: str, count: int) -> None:
+    table = load_csv(data, "big.csv")
+    with pytest.raises(TorchstartError) as err:
+        prepare(table.frame, PrepChoices(("a",), "y"), "big.csv")
+    message = str(err.value)
+    assert f"Column '{column}' has {count} value" in message and "float32 cannot hold" in message
+    assert "3.4e38" in message and "Fix or remove those values" in message
+    # 1e38 still fits float32: kept as it is
+    ok = prepare(load_csv(b"a,y\n1e38,3\n2,6\n3,10\n", "ok.csv").frame, PrepChoices(("a",), "y"))
+    assert ok.dataset.features[0, 0].item() == pytest.approx(1e38, rel=1e-6)
+
+
+def test_one_hot_tensor_size_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = pd.DataFrame({"colour": ["red", "blue", "green"] * 4, "y": range(12)})
+    monkeypatch.setattr(data_prep, "MAX_FEATURE_CELLS", 35)
+    with pytest.raises(TorchstartError, match=r"12 × 3 feature tensor \(36 numbers\); the limit is 35"):
+        prepare(frame, PrepChoices(("colour",), "y"))
+    monkeypatch.setattr(data_prep, "MAX_FEATURE_CELLS", 36)
+    assert prepare(frame, PrepChoices(("colour",), "y")).dataset.features.shape == (12, 3)
+    assert data_prep.MAX_FEATURE_CELLS == 36
+
+
+def test_page_reads_mac_line_ends_and_decimal_commas(open_page) -> None:
+    at = _upload(open_page(PAGE), "mac.csv", b"a,b,y\r1,2,3\r4,5,6\r7,8,10\r")
+    assert not _errors(at)
+    assert at.session_state[session.DATASET].features.tolist() == [[1, 2], [4, 5], [7, 8]]
+    at = _upload(at, "europe.csv", DECIMAL_COMMA)
+    assert not _errors(at)
+    ds = at.session_state[session.DATASET]
+    assert ds.feature_names == ["height", "width"] and ds.features[2].tolist() == [3.25, 2.5]
+    assert any("decimal commas" in c.value for c in at.caption)
+
+
+def test_page_refuses_inf_and_keeps_the_previous_dataset(open_page) -> None:
+    at = _upload(open_page(PAGE), "good.csv", b"a,y\n1,3\n2,6\n3,10\n")
+    at = _upload(at, "inf.csv", b"a,y\n1,3\ninf,6\n7,10\n")
+    errors = _errors(at)
+    assert len(errors) == 1 and "Column 'a' has 1 value that float32 cannot hold" in errors[0]
+    ds = at.session_state[session.DATASET]
+    assert ds.name == "good.csv" and ds.features.flatten().tolist() == [1, 2, 3]
+    assert any("still **good.csv** (3 rows)" in c.value for c in at.caption)
