@@ -252,6 +252,15 @@ def test_size_cap_is_checked_before_reading(load_spy) -> None:
     assert safety.safe_load(io.BytesIO(data), size=len(data), max_bytes=len(data)).size == len(data)
 
 
+def test_size_just_over_the_cap_is_not_shown_equal_to_it() -> None:
+    cap = safety.MAX_CHECKPOINT_BYTES
+    assert safety.format_bytes(cap + 1) == safety.format_bytes(cap)  # both read "100.0 MB"
+    with pytest.raises(safety.CheckpointRefused) as caught:
+        safety.safe_load(io.BytesIO(b"x"), name="big.pth", size=cap + 1)
+    assert f"big.pth is {cap + 1:,} bytes; checkpoints here are capped at {cap:,} bytes" in str(caught.value)
+    assert safety.size_and_cap(3 * 2**20, 2**20) == ("3.0 MB", "1.0 MB")
+
+
 def test_size_cap_catches_a_lying_declared_size() -> None:
     data = torch_bytes(good_state_dict())
     with pytest.raises(safety.CheckpointRefused) as caught:

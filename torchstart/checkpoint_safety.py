@@ -79,6 +79,12 @@ def format_bytes(count: float) -> str:
     return f"{count:,.1f} GB"
 
 
+def size_and_cap(size: int, cap: int) -> tuple[str, str]:
+    """A size and its cap as texts that differ: exact byte counts when both round to the same reading."""
+    shown = format_bytes(size), format_bytes(cap)
+    return shown if shown[0] != shown[1] else (f"{size:,} bytes", f"{cap:,} bytes")
+
+
 def checklist(failed: str | None, findings: dict[str, str]) -> list[tuple[str, str]]:
     """(mark, text) per step: ``passed``, ``refused`` at ``failed``, ``not run`` after it."""
     rows, reached = [], False
@@ -156,9 +162,10 @@ def _read_capped(source: BinaryIO | bytes, name: str, size: int | None, cap: int
     if size is None:
         size = len(source) if isinstance(source, (bytes, bytearray)) else _stream_size(source)
     if size > cap:
+        size_text, cap_text = size_and_cap(size, cap)
         raise CheckpointRefused(
             "size",
-            f"{name} is {format_bytes(size)}; checkpoints here are capped at {format_bytes(cap)}, "
+            f"{name} is {size_text}; checkpoints here are capped at {cap_text}, "
             "and the size is checked before a single byte is read. Upload a smaller file: a bare "
             f"state_dict ({RESAVE_HINT}) without optimizer state is usually much smaller.")
     if isinstance(source, (bytes, bytearray)):

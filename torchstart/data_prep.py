@@ -76,7 +76,8 @@ def profile_columns(frame: pd.DataFrame) -> pd.DataFrame:
                "distinct": int(col.nunique()), "mean": np.nan, "std": np.nan, "min": np.nan, "max": np.nan}
         if kind != "text":
             values = col.astype("float64")
-            row.update(mean=values.mean(), std=values.std(), min=values.min(), max=values.max())
+            with np.errstate(invalid="ignore", over="ignore"):  # inf in a column: its std is nan, as shown
+                row.update(mean=values.mean(), std=values.std(), min=values.min(), max=values.max())
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -178,7 +179,8 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
 
 def float32_tensor(frame: pd.DataFrame) -> torch.Tensor:
     """The frame's values as a float32 (rows, columns) tensor, copying only when pandas hands a read-only view."""
-    array = frame.to_numpy(dtype=np.float32)
+    with np.errstate(over="ignore"):  # values beyond float32 become inf here; check_finite then names them
+        array = frame.to_numpy(dtype=np.float32)
     if not array.flags.writeable:  # copy-on-write pandas may return a view of its own storage
         array = array.copy()
     return torch.from_numpy(array)
