@@ -13,8 +13,8 @@ from torchstart import checkpoint_safety as safety
 from torchstart import session
 from torchstart.checkpoint_code import safe_load_code, save_code
 from torchstart.checkpoint_figures import histogram_figure
-from torchstart.checkpoint_inspect import (Path, entry_table, is_state_dict, path_label, state_dict_parts,
-                                           summarize_tree, tensor_entries, totals)
+from torchstart.checkpoint_inspect import (Path, cut_note, entry_table, is_state_dict, path_label,
+                                           state_dict_parts, summarize_tree, tensor_entries, totals)
 from torchstart.errors import TorchstartError
 from torchstart.params import IntParam
 from torchstart.rng import RNG_LOCK
@@ -153,13 +153,17 @@ def _checklist(failed: str | None, findings: dict[str, str]) -> None:
 def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
     """Totals, the nested outline, every tensor's row, a histogram; returns the chosen model part."""
     obj = checkpoint.obj
-    entries = tensor_entries(obj)
+    cut: set[str] = set()
+    entries = tensor_entries(obj, cut=cut)
     total = totals(entries)
     cols = st.columns(4)
     cols[0].metric("Tensors", f"{total.tensors:,}")
     cols[1].metric("Numbers (numel)", f"{total.numel:,}")
     cols[2].metric("Tensor bytes", safety.format_bytes(total.bytes))
     cols[3].metric("File size", safety.format_bytes(checkpoint.size))
+    note = cut_note(cut)
+    if note:
+        st.caption(note)
     if not is_state_dict(obj):
         st.markdown(f"Not a flat state_dict but a `{type(obj).__name__}` with more inside. Its outline:")
         st.json(summarize_tree(obj), expanded=2)

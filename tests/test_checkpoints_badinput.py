@@ -17,8 +17,8 @@ from tests.test_checkpoints_page import PAGE, upload
 from torchstart import checkpoint_safety as safety
 from torchstart.checkpoint_code import predict_code
 from torchstart.checkpoint_figures import value_histogram
-from torchstart.checkpoint_inspect import (MAX_NODES, entry_table, state_dict_parts, summarize_tree,
-                                           tensor_entries, tensor_stats)
+from torchstart.checkpoint_inspect import (MAX_DEPTH, MAX_NODES, cut_note, entry_table, state_dict_parts,
+                                           summarize_tree, tensor_entries, tensor_stats)
 from torchstart.checkpoint_match import MAX_TYPED_WIDTH, infer_linear, load_strict, predict
 from torchstart.errors import TorchstartError
 
@@ -132,3 +132,33 @@ def test_page_does_not_offer_to_type_a_very_wide_row(open_page) -> None:
     assert not at.error
     assert any(f"takes {width:,} numbers per input row" in i.value for i in at.info)
     assert "checkpoints.inputs" not in [t.key for t in at.text_input]
+
+
+def test_a_walk_cut_short_says_so() -> None:
+    whole: set[str] = set()
+    assert len(tensor_entries({"w": torch.ones(2), "b": [torch.zeros(1)]}, cut=whole)) == 2
+    assert whole == set() and cut_note(whole) is None
+    deep: object = {"w": torch.ones(1)}
+    for _ in range(MAX_DEPTH + 1):
+        deep = [deep]
+    cut: set[str] = set()
+    assert tensor_entries(deep, cut=cut) == [] and cut == {"depth"}
+    assert cut_note(cut) == (f"Not every tensor in this file is counted here: containers nested more than "
+                             f"{MAX_DEPTH} levels deep were not opened.")
+    shared = [torch.zeros(1)]
+    for _ in range(11):
+        shared = [shared] * 8
+    cut = set()
+    tensor_entries(shared, limit=10 * MAX_NODES, cut=cut)
+    assert cut == {"values"} and f"only the first {MAX_NODES:,} values were looked at" in cut_note(cut)
+    cut = set()
+    assert len(tensor_entries([torch.zeros(1)] * 5, limit=3, cut=cut)) == 3 and cut == {"tensors"}
+
+
+def test_page_notes_a_file_nested_too_deep(open_page) -> None:
+    deep: object = {"w": torch.ones(1)}
+    for _ in range(MAX_DEPTH + 1):
+        deep = [deep]
+    at = upload(open_page(PAGE), "deep.pth", saved(deep))
+    assert not at.exception
+    assert any("containers nested more than" in c.value for c in at.caption)

@@ -75,30 +75,50 @@ def _children(obj: Any) -> Iterator[tuple[Any, Any]]:
         yield from enumerate(obj)
 
 
-def _walk(obj: Any, path: Path = (), seen: frozenset[int] = frozenset(),
-          budget: list[int] | None = None) -> Iterator[tuple[Path, Any]]:
-    """Every (path, value) below ``obj``, the first MAX_NODES of them; guards depth and self-referencing containers."""
+def _walk(obj: Any, path: Path = (), seen: frozenset[int] = frozenset(), budget: list[int] | None = None,
+          cut: set[str] | None = None) -> Iterator[tuple[Path, Any]]:
+    """Every (path, value) below ``obj``, the first MAX_NODES of them; guards depth and self-referencing containers.
+
+    ``cut`` collects which guard stopped the walk early: "depth" or "values".
+    """
     budget = [MAX_NODES] if budget is None else budget
+    cut = set() if cut is None else cut
     if budget[0] <= 0:
+        cut.add("values")
         return
     budget[0] -= 1
     yield path, obj
-    if len(path) >= MAX_DEPTH or id(obj) in seen or not isinstance(obj, (Mapping, list, tuple)):
+    if id(obj) in seen or not isinstance(obj, (Mapping, list, tuple)):
+        return
+    if len(path) >= MAX_DEPTH:
+        if len(obj):
+            cut.add("depth")
         return
     inner = seen | {id(obj)}
     for key, value in _children(obj):
-        yield from _walk(value, path + (key,), inner, budget)
+        yield from _walk(value, path + (key,), inner, budget, cut)
 
 
-def tensor_entries(obj: Any, limit: int = MAX_TENSORS) -> list[TensorEntry]:
-    """Every tensor in the loaded object, in file order, up to ``limit``."""
+def tensor_entries(obj: Any, limit: int = MAX_TENSORS, cut: set[str] | None = None) -> list[TensorEntry]:
+    """Every tensor in the loaded object, in file order, up to ``limit``; ``cut`` collects the limits reached."""
     found: list[TensorEntry] = []
-    for path, value in _walk(obj):
+    cut = set() if cut is None else cut
+    for path, value in _walk(obj, cut=cut):
         if isinstance(value, torch.Tensor):
             found.append(TensorEntry(path, value))
             if len(found) >= limit:
+                cut.add("tensors")
                 break
     return found
+
+
+def cut_note(cut: set[str]) -> str | None:
+    """Why the tensor list may be incomplete, for the limits the walk reached (None when it saw everything)."""
+    reasons = {"depth": f"containers nested more than {MAX_DEPTH} levels deep were not opened",
+               "values": f"only the first {MAX_NODES:,} values were looked at",
+               "tensors": f"only the first {MAX_TENSORS:,} tensors are listed"}
+    shown = [reasons[k] for k in ("depth", "values", "tensors") if k in cut]
+    return ("Not every tensor in this file is counted here: " + "; ".join(shown) + ".") if shown else None
 
 
 def tensor_stats(tensor: torch.Tensor) -> dict[str, float]:
