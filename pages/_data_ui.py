@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import pandas as pd
@@ -13,8 +13,8 @@ from pages._ui import param_input, show_error
 from torchstart import data_code, session
 from torchstart.builtin_datasets import BUILTINS, make_builtin
 from torchstart.csv_loading import MAX_UPLOAD_MB, LoadedTable, human_size, load_csv
-from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, PrepChoices, PrepResult, dataset_classes,
-                                  default_choices, prepare, profile_columns)
+from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, PrepChoices, PrepResult, StrayText,
+                                  dataset_classes, default_choices, prepare, profile_columns, stray_text_columns)
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 
@@ -36,6 +36,7 @@ class StoredTable:
     table: LoadedTable
     profile: pd.DataFrame
     file_id: str
+    stray: list[StrayText] = field(default_factory=list)  # number columns read as text because of a few cells
 
 
 @dataclass
@@ -122,7 +123,7 @@ def read_upload(uploaded) -> StoredTable | None:
         st.session_state[K_UPLOAD_ERROR] = (uploaded.file_id, err)
         refuse(err)
         return None
-    stored = StoredTable(table, profile_columns(table.frame), uploaded.file_id)
+    stored = StoredTable(table, profile_columns(table.frame), uploaded.file_id, stray_text_columns(table.frame))
     st.session_state[K_TABLE] = stored
     defaults = default_choices(table.frame)
     st.session_state[K_TARGET] = defaults.target
@@ -143,6 +144,8 @@ def show_table(stored: StoredTable) -> None:
     st.dataframe(stored.profile, width="stretch", hide_index=True, key="data.profile",
                  column_config={c: st.column_config.NumberColumn(format="%.4g")
                                 for c in ("mean", "std", "min", "max")})
+    for stray in stored.stray:
+        st.warning(stray.message(), icon=":material/text_fields:")
 
 
 def column_choices(frame: pd.DataFrame) -> PrepChoices:

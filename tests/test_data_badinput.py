@@ -13,7 +13,7 @@ import torch
 from tests.test_data_page import PAGE, _errors, _upload
 from torchstart import data_code, data_prep, session
 from torchstart.csv_loading import HEAD_BYTES, load_csv
-from torchstart.data_prep import PrepChoices, default_choices, prepare
+from torchstart.data_prep import PrepChoices, default_choices, prepare, stray_text_columns
 from torchstart.errors import TorchstartError
 
 
@@ -131,3 +131,37 @@ def test_page_refuses_inf_and_keeps_the_previous_dataset(open_page) -> None:
     ds = at.session_state[session.DATASET]
     assert ds.name == "good.csv" and ds.features.flatten().tolist() == [1, 2, 3]
     assert any("still **good.csv** (3 rows)" in c.value for c in at.caption)
+
+
+def _numbers_with(stray: dict[int, str], rows: int = 40) -> bytes:
+    """A CSV whose column 'a' holds numbers except the given cells (row -> text); 'b' is plain text."""
+    lines = ["a,b,y"] + [f"{stray.get(i, i * 0.5)},{'cat' if i % 2 else 'dog'},{i}" for i in range(rows)]
+    return "\n".join(lines).encode()
+
+
+@pytest.mark.parametrize("stray, shown", [
+    ({4: "x"}, "1 is not, e.g. 'x' (row 4)"),
+    ({1: "10%", 7: "$3", 9: '"1,000"', 30: "n/a?"}, "4 are not, e.g. '10%' (row 1), '$3' (row 7), '1,000' (row 9) and "
+                                                   "1 more"),
+])
+def test_a_number_column_with_a_few_text_cells_is_pointed_out(stray: dict[int, str], shown: str) -> None:
+    frame = load_csv(_numbers_with(stray), "f.csv").frame
+    assert str(frame["a"].dtype) != "float64"  # pandas did read the whole column as text
+    (found,) = stray_text_columns(frame)  # 'b' is plain text: not reported
+    assert (found.column, found.numbers, found.values) == ("a", 40 - len(stray), 40)
+    assert shown in found.message() and "Fix those cells in the file" in found.message()
+
+
+@pytest.mark.parametrize("csv", [
+    b"a,y\n1,2\n2,3\n",  # all numbers
+    b"a,y\ncat,1\ndog,2\n1,3\n",  # mostly text, one number
+    b"a,y\n,1\n,2\n",  # all missing
+])
+def test_columns_that_are_not_mostly_numbers_are_left_alone(csv: bytes) -> None:
+    assert stray_text_columns(load_csv(csv, "f.csv").frame) == []
+
+
+def test_page_warns_about_the_cells_that_made_a_column_text(open_page) -> None:
+    at = _upload(open_page(PAGE), "typo.csv", _numbers_with({4: "x"}))
+    warnings = [w.value for w in at.warning if "is read as text" in w.value]
+    assert len(warnings) == 1 and "Column 'a'" in warnings[0] and "'x' (row 4)" in warnings[0]

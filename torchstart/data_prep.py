@@ -82,6 +82,53 @@ def profile_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# A text column whose values are at least this share numbers is a number column with a few stray cells.
+MOSTLY_NUMBERS = 0.5
+STRAY_EXAMPLES = 3
+
+
+@dataclass(frozen=True)
+class StrayText:
+    """A column read as text only because some of its cells are not numbers ("x", "10%", "1,000")."""
+
+    column: str
+    numbers: int  # cells that read as numbers
+    values: int  # cells that are not missing
+    examples: tuple[tuple[object, str], ...]  # (row label in the table, cell text) of the first few others
+
+    def message(self) -> str:
+        """What the learner reads: which cells made the column text, and how to get the numbers back."""
+        others = self.values - self.numbers
+        shown = ", ".join(f"{text[:20]!r} (row {row})" for row, text in self.examples)
+        more = f" and {others - len(self.examples):,} more" if others > len(self.examples) else ""
+        return (f"Column '{self.column}' is read as text although {self.numbers:,} of its {self.values:,} values "
+                f"are numbers: {others:,} {'is' if others == 1 else 'are'} not, e.g. {shown}{more}. pandas gives a "
+                "column one dtype, so one such cell turns the whole column into text: as a feature it is left out "
+                "by default (or one-hot encoded), as a target its values would be class names. Fix those cells in the file (an empty cell "
+                "counts as missing) and upload again.")
+
+
+def stray_text_columns(frame: pd.DataFrame) -> list[StrayText]:
+    """Text columns that are mostly numbers: the few cells that are not are probably typos or units."""
+    found = []
+    for name in frame.columns:
+        col = frame[name]
+        if column_kind(col) != "text":
+            continue
+        present = col.dropna()
+        head = pd.to_numeric(present.head(1000).astype(str), errors="coerce")
+        if head.notna().sum() < MOSTLY_NUMBERS * len(head):  # plainly a text column: no need to read it all
+            continue
+        as_numbers = pd.to_numeric(present.astype(str), errors="coerce")
+        numbers = int(as_numbers.notna().sum())
+        if numbers == 0 or numbers == len(present) or numbers < MOSTLY_NUMBERS * len(present):
+            continue
+        stray = present[as_numbers.isna()].head(STRAY_EXAMPLES)
+        found.append(StrayText(str(name), numbers, len(present),
+                               tuple((row, str(text)) for row, text in stray.items())))
+    return found
+
+
 def default_choices(frame: pd.DataFrame) -> PrepChoices:
     """A label column as target if the table ends with one, else the last numeric column whose values vary.
 
