@@ -14,8 +14,10 @@ from tests.browser import expect, main_text, open_app, wait_for_run
 PAGE = "pages/device.py"
 
 
-def small_benchmark(at, high: int = 128):
-    """Choose sizes 64..high, 1 warm-up and 2 timed runs, and press Run."""
+def small_benchmark(at, high: int = 128, devices: tuple[str, ...] = ("cpu",)):
+    """Choose sizes 64..high on ``devices`` (the CPU alone unless asked, GPU machine or not), 1 warm-up and
+    2 timed runs, and press Run."""
+    at.multiselect(key="device_devices").set_value(list(devices))
     at.select_slider(key="device_sizes").set_range(64, high)
     at.number_input(key="device_warmup").set_value(1)
     at.number_input(key="device_repeats").set_value(2)
@@ -119,7 +121,7 @@ def test_page_on_gpu_provokes_the_error_live(open_page) -> None:
     at.sidebar.selectbox[0].set_value("cuda:0").run()
     assert not at.exception
     assert any("Raised **live**" in m.value for m in at.markdown)
-    at = small_benchmark(at, high=256)
+    at = small_benchmark(at, high=256, devices=("cpu", "cuda:0"))
     assert not at.exception
     assert any(t.get("name", "").startswith("cuda:0") for t in
                json.loads(at.get("plotly_chart")[0].proto.spec)["data"])
