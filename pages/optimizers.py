@@ -8,7 +8,7 @@ from pages._optimizers_ui import (CHART_KEY, TABLE_FOR_KEY, cached_race, landsca
 from pages._ui import show_code, show_error
 from torchstart.errors import TorchstartError
 from torchstart.optimizer_code import race_code
-from torchstart.optimizer_race import MAX_STEPS, step_table
+from torchstart.optimizer_race import MAX_STEPS, divergence_advice, step_table
 
 st.title("Optimizers")
 st.write("Every optimizer below is the real `torch.optim` class stepping one two-element parameter tensor "
@@ -42,7 +42,8 @@ with chart_col:
     for path in result.paths:
         if path.diverged_at is not None:
             st.warning(f"**{path.spec.label} diverged at step {path.diverged_at}**: {path.note}. "
-                       "Its path ends with ✕. Try a smaller learning rate.", icon=":material/warning:")
+                       f"Its path ends with ✕. {divergence_advice(path, result.landscape)}",
+                       icon=":material/warning:")
     st.plotly_chart(landscape_fig, key=CHART_KEY, on_select=lambda: start_from_click(land),
                     selection_mode="points", config={"displaylogo": False})
     st.caption(f"Click a point of the map to start there, or type the start on the left. ▶ Play replays "

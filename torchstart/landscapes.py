@@ -225,7 +225,8 @@ def mse_landscape(x: torch.Tensor, y: torch.Tensor, key: str, title: str, data_n
     min_value = float(fn(torch.tensor(w_star, dtype=torch.float32), torch.tensor(b_star, dtype=torch.float32)))
     # Curvature: the Hessian of the MSE is 2·[[E x², E x], [E x, 1]]; its largest eigenvalue L bounds
     # the stable SGD step (lr < 2/L).
-    hessian = 2 * torch.tensor([[float((x64 ** 2).mean()), float(mean_x)], [float(mean_x), 1.0]])
+    hessian = 2 * torch.tensor([[float((x64 ** 2).mean()), float(mean_x)], [float(mean_x), 1.0]],
+                               dtype=torch.float64)  # E[x²] of large data overflows float32
     eigenvalues = torch.linalg.eigvalsh(hessian)
     curvature, flatness = float(eigenvalues.max()), float(eigenvalues.min())
     half_w = max(1.0, 1.5 * abs(w_star))
@@ -234,6 +235,12 @@ def mse_landscape(x: torch.Tensor, y: torch.Tensor, key: str, title: str, data_n
         raise TorchstartError(f"Its best line (w = {w_star:.4g}, b = {b_star:.4g}) lies outside this page's "
                               f"±{MAX_COORDINATE:,.0f} range for w and b. Rescale the data (e.g. standardize "
                               "it) on the Data page.")
+    # The MSE is convex, so its largest value over the plotted box is at a corner.
+    corners = torch.tensor([[w_star + sw * half_w, b_star + sb * half_b] for sw in (-1, 1) for sb in (-1, 1)])
+    if not torch.isfinite(fn(corners[:, 0], corners[:, 1])).all():
+        raise TorchstartError("Its values are so large that the loss overflows float32 (to inf) around its best "
+                              "line, so every optimizer would stop at its first step. Rescale the data (e.g. "
+                              "standardize it) on the Data page.")
     span = max(half_w, half_b)
     sgd_lr = _suggested_lr(1.0 / curvature)
     ratio = curvature / max(flatness, 1e-12)

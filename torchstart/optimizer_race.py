@@ -318,6 +318,15 @@ def race(landscape: Landscape, start: tuple[float, float], specs: list[RunSpec],
     return result
 
 
+def divergence_advice(path: OptimizerPath, landscape: Landscape) -> str:
+    """What to change after ``path`` diverged: a smaller lr, or (already at the smallest) the start or the data."""
+    if path.spec.lr > LEARNING_RATE.min_value:
+        return "Try a smaller learning rate."
+    data = ", or rescale the data (e.g. standardize it) on the Data page" if landscape.key.startswith("data:") else ""
+    return (f"Its learning rate is already the smallest this page allows ({LEARNING_RATE.min_value:g}): start "
+            f"closer to the minimum{data}.")
+
+
 def step_table(path: OptimizerPath, names: tuple[str, str]) -> pd.DataFrame:
     """One row per step: the point, the loss and gradient there, and ``optimizer.state`` after that step."""
     a, b = names

@@ -41,6 +41,8 @@ from torchstart.training_setup import (
     build_loss,
     build_model,
     check_batch_norm_batches,
+    check_epoch_work,
+    check_trainable,
     prepare_data,
 )
 
@@ -168,7 +170,10 @@ def start_run(config: TrainingConfig, dataset: TabularDataset | None = None,
     with RNG_LOCK:  # the run's random stream starts where the seeded build left it, as in the script
         model = build_model(config, data.n_features, data.n_targets, session_model).to(device)
         rng = RngStream.capture(device) if draws_random_numbers(model) else None
+    if session_model is not None and config.model == "session":
+        check_trainable(model, session_model.name)
     check_batch_norm_batches(model, len(data.x_train), config)
+    check_epoch_work(config, data, session_model)
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay,
                                **config.optimizer_tuning)
     x_train, y_train = data.x_train.to(device), data.y_train.to(device)
@@ -336,6 +341,15 @@ def _report_divergence(run: TrainingRun) -> None:
     cfg = run.config
     run.status = "diverged"
     run.target = run.epoch
+    if run.epoch == 1 and which == "training" and cfg.full_batch:
+        # This loss was computed before the first step: no learning rate can help.
+        turn_on = '"Standardize features"' if cfg.classifies else '"Standardize features" and "Standardize target"'
+        run.message = (
+            f"The training loss is already {kind} for the freshly initialised model, before any optimizer step: "
+            f"the data's values are too large for float32 (their squares overflow). Turn on {turn_on}, or "
+            "rescale the data on the Data page, then press Train."
+        )
+        return
     run.message = (
         f"The {which} loss became {kind} at epoch {run.epoch}: the run diverged. With learning rate "
         f"{cfg.lr:g} the {cfg.optimizer} steps overshoot and grow until the numbers overflow. "
@@ -451,7 +465,9 @@ def _padded_range(values: torch.Tensor, grid_points: int) -> torch.Tensor:
     """``grid_points`` evenly spaced values over ``values``' range plus a 10% margin on each side."""
     low, high = values.min().item(), values.max().item()
     margin = 0.1 * (high - low) or 1.0
-    return torch.linspace(low - margin, high + margin, grid_points)
+    # In float64, kept within float32's range: data near float32's largest value must not overflow the grid.
+    top = float(torch.finfo(torch.float32).max)
+    return torch.linspace(max(low - margin, -top), min(high + margin, top), grid_points, dtype=torch.float64).float()
 
 
 def fit_data(run: TrainingRun, max_points: int = 1000, grid_points: int = 100,

@@ -24,6 +24,10 @@ from torchstart.synthetic import classic_points, synthetic_line, synthetic_multi
 
 MAX_EPOCHS = 100_000
 MAX_ROWS = 100_000
+# Stop and the live charts act between epochs, so one epoch's work is capped: its optimizer steps, and
+# its forward multiply-adds (about 3 s of forward and backward on 2 CPU cores at the cap).
+MAX_BATCHES_PER_EPOCH = 5_000
+MAX_EPOCH_MACS = 20_000_000_000
 
 DATA_LABELS = {
     "classic": "Classic: 4 points, y = 2x",
@@ -121,6 +125,9 @@ class TrainingConfig:
         for f in fields(self):
             if f.name in PARAMS:
                 PARAMS[f.name].check(getattr(self, f.name))
+        if OPTIMIZERS[self.optimizer].fixed.get("nesterov") and self.momentum <= 0:
+            raise TorchstartError("Nesterov needs a momentum above 0 (Nesterov momentum with no momentum is plain "
+                                  "SGD; torch refuses it). Raise Momentum, or pick SGD.")
         return self
 
     def recipe(self) -> "TrainingConfig":
@@ -303,6 +310,14 @@ def prepare_data(config: TrainingConfig, dataset: TabularDataset | None = None) 
         x_train, y_train, x_val, y_val = x, y, x[:0], y[:0]
         if config.val_share > 0 and config.data != "classic":
             notes.append(f"{config.val_share:.0%} of {len(x)} rows rounds to no validation rows.")
+    batches = -(-n_train // config.batch_size)
+    if not config.full_batch and batches > MAX_BATCHES_PER_EPOCH:
+        raise TorchstartError(
+            f"Batch size {config.batch_size:,} over {n_train:,} training rows makes {batches:,} optimizer steps per "
+            f"epoch; this page allows at most {MAX_BATCHES_PER_EPOCH:,}, so that Stop and the live charts (which act "
+            f"between epochs) stay quick. Pick batch size {-(-n_train // MAX_BATCHES_PER_EPOCH):,} or more, or full "
+            "batch."
+        )
     x_scaler = fit_standardizer(x_train) if config.standardize_x else None
     y_scaler = fit_standardizer(y_train) if config.standardize_y else None
     return PreparedData(source.name, source.feature_names, source.target_names, x_train, y_train, x_val, y_val,
@@ -383,7 +398,44 @@ def preflight(config: TrainingConfig, dataset: TabularDataset | None = None,
     data = prepare_data(config.checked(), dataset)
     if config.model == "session":
         check_session_model(session_model, data.n_features, data.n_targets)
+        check_trainable(session_model.module, session_model.name)
         check_batch_norm_batches(session_model.module, len(data.x_train), config)
+    check_epoch_work(config, data, session_model)
+
+
+def macs_per_row(config: TrainingConfig, n_in: int, n_out: int, session_model: SessionModel | None = None) -> int:
+    """Multiply-adds of one row's forward pass through the chosen model's Linear layers (the rest is small)."""
+    if config.model == "linear":
+        return n_in * n_out
+    if config.model == "mlp":
+        h = config.hidden
+        return n_in * h + (config.layers - 1) * h * h + h * n_out
+    module = session_model.module if session_model is not None else nn.Identity()
+    return sum(m.in_features * m.out_features for m in module.modules() if isinstance(m, nn.Linear))
+
+
+def check_epoch_work(config: TrainingConfig, data: PreparedData, session_model: SessionModel | None) -> None:
+    """Refuse an epoch so big that Stop and the live charts, which act between epochs, would wait for long."""
+    per_row = macs_per_row(config, data.n_features, data.n_targets, session_model)
+    rows = len(data.raw_x_train) + len(data.raw_x_val)  # validation rows go forward every epoch too
+    if per_row * rows > MAX_EPOCH_MACS:
+        fits = max(MAX_EPOCH_MACS // per_row, 1)
+        raise TorchstartError(
+            f"One epoch would push {rows:,} rows through {per_row:,} multiply-adds each ({per_row * rows:.2g} in "
+            f"all, about three times that with the backward pass); this page allows {MAX_EPOCH_MACS:.0e} per "
+            f"epoch so that Stop and the live charts (which act between epochs) stay quick. Use a smaller model, or "
+            f"at most {fits:,} rows.")
+
+
+def check_trainable(model: nn.Module, name: str) -> None:
+    """Refuse a model with nothing for the optimizer to change (no parameters, or every one frozen)."""
+    params = list(model.parameters())
+    if not any(p.requires_grad for p in params):
+        why = ("has no parameters (no Linear or other layer with weights)" if not params else
+               "has every parameter frozen (requires_grad=False)")
+        raise TorchstartError(f"The Models page model {name!r} {why}, so there is nothing for the optimizer to "
+                              "train. Add a layer with weights or unfreeze one on the Models page, or pick Linear "
+                              "or Small MLP here.")
 
 
 BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)

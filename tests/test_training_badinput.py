@@ -1,0 +1,172 @@
+"""Training page under bad and unusual input: each case once failed with a traceback or a wrong message."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+import torch
+from torch import nn
+
+from tests.test_training_page import errors, set_epochs
+from torchstart import session
+from torchstart.datasets import TabularDataset
+from torchstart.errors import TorchstartError
+from torchstart.session import SessionModel
+from torchstart.training import fit_data, start_run, train
+from torchstart.training_figures import live_figures
+from torchstart.training_setup import MAX_EPOCH_MACS, TrainingConfig, macs_per_row, preflight
+
+PAGE = "pages/training.py"
+
+
+def column_dataset(x: list[float], y: list[float], name: str = "odd") -> TabularDataset:
+    """A one-feature, one-target Data-page dataset."""
+    return TabularDataset(torch.tensor(x)[:, None], torch.tensor(y)[:, None], ["x"], ["y"], name)
+
+
+# ---------------------------------------------------------------- Nesterov with momentum 0
+
+def test_nesterov_without_momentum_is_refused_with_a_message() -> None:
+    # torch.optim.SGD raises ValueError("Nesterov momentum requires a momentum and zero dampening").
+    with pytest.raises(TorchstartError, match=re.escape("Nesterov needs a momentum above 0")):
+        start_run(TrainingConfig(optimizer="Nesterov", momentum=0.0))
+    assert train(start_run(TrainingConfig(optimizer="Nesterov", momentum=0.5)), 3).status == "done"
+
+
+def test_nesterov_without_momentum_on_the_page_keeps_the_trained_run(open_page) -> None:
+    at = set_epochs(open_page(PAGE), 10)
+    at.button(key="training_train").click().run()
+    at.selectbox(key="training_optimizer").set_value("Nesterov").run()
+    at.number_input(key="training_momentum").set_value(0.0).run()
+    assert not at.exception and any("Nesterov needs a momentum above 0" in e for e in errors(at))
+    at.button(key="training_train").click().run()
+    assert not at.exception and any("Raise Momentum, or pick SGD" in e for e in errors(at))
+    run = at.session_state["training_run"]
+    assert run.epoch == 10 and run.config.optimizer == "SGD"  # the trained run stays
+
+
+# ---------------------------------------------------------------- a Models-page model with nothing to train
+
+def fixed_model(kind: str) -> SessionModel:
+    """A 1 → 1 Models-page hand-off with no parameters, or with every parameter frozen."""
+    def build() -> nn.Module:
+        if kind == "empty":
+            return nn.Sequential(nn.ReLU())
+        return nn.Sequential(nn.Linear(1, 1)).requires_grad_(False)
+
+    return SessionModel(f"{kind} net", build(), build, (1,), (1,), code="")
+
+
+@pytest.mark.parametrize("kind,why", [("empty", "has no parameters"),
+                                      ("frozen", "has every parameter frozen (requires_grad=False)")])
+def test_model_with_nothing_to_train_is_refused(kind, why) -> None:
+    # Before: "optimizer got an empty parameter list" (a traceback) or, frozen, PyTorch's
+    # "element 0 of tensors does not require grad" at epoch 1.
+    config = TrainingConfig(model="session")
+    for attempt in (lambda: start_run(config, session_model=fixed_model(kind)),
+                    lambda: preflight(config, session_model=fixed_model(kind))):
+        with pytest.raises(TorchstartError) as err:
+            attempt()
+        assert f"'{kind} net' {why}" in str(err.value) and "unfreeze one on the Models page" in str(err.value)
+
+
+def test_model_with_nothing_to_train_shows_an_error_on_the_page(open_page) -> None:
+    at = open_page(PAGE)
+    at.session_state[session.MODEL] = fixed_model("empty")
+    at.selectbox(key="training_model").set_value("session").run()
+    assert not at.exception and any("nothing for the optimizer to train" in e for e in errors(at))
+    at.button(key="training_train").click().run()
+    assert not at.exception and "training_run" not in at.session_state
+
+
+# ---------------------------------------------------------------- values too large for float32
+
+HUGE = column_dataset([1e30 * i for i in range(1, 11)], [2e30 * i for i in range(1, 11)], "huge")
+
+
+def test_loss_that_overflows_before_any_step_says_to_standardize_not_to_lower_the_lr() -> None:
+    run = train(start_run(TrainingConfig(data="session", lr=1e-6), HUGE), 5)
+    assert run.status == "diverged" and run.epoch == 1 and math.isinf(run.final_loss)
+    assert "before any optimizer step" in run.message
+    assert 'Turn on "Standardize features" and "Standardize target"' in run.message
+    assert "Lower the learning rate" not in run.message  # no learning rate can help: lr 1e-6 is the smallest
+    # The advice works: standardized, the same data trains.
+    fixed = train(start_run(TrainingConfig(data="session", standardize_x=True, standardize_y=True), HUGE), 5)
+    assert fixed.status == "done" and math.isfinite(fixed.final_loss)
+
+
+def test_a_later_divergence_still_blames_the_learning_rate() -> None:
+    run = train(start_run(TrainingConfig(lr=10.0)), 50)
+    assert run.status == "diverged" and run.epoch > 1
+    assert "Lower the learning rate (try 1)" in run.message and "before any optimizer step" not in run.message
+
+
+def test_fit_chart_of_values_near_float32_max_is_finite() -> None:
+    # Before: torch.linspace(low - 10%, high + 10%) overflowed: RuntimeError from the live chart.
+    data = column_dataset([3e38, -3e38, 1e38, 0.0], [1.0, 2.0, 3.0, 4.0])
+    run = train(start_run(TrainingConfig(data="session", val_share=0.0, standardize_x=True), data), 3)
+    fit = fit_data(run)
+    assert torch.isfinite(fit.grid_x).all()
+    assert fit.grid_x[0, 0].item() == -torch.finfo(torch.float32).max
+    assert fit.grid_x[-1, 0].item() == torch.finfo(torch.float32).max
+    live_figures(run, True)  # draws without raising
+
+
+# ---------------------------------------------------------------- sizes: rows of a Data-page set, steps per epoch
+
+def test_a_big_dataset_trains_when_the_epoch_is_small_enough() -> None:
+    # 2,000,000 rows (the Data page's cap) through nn.Linear(1, 1): 2e6 multiply-adds an epoch.
+    big = TabularDataset(torch.linspace(-1, 1, 2_000_000)[:, None], torch.zeros(2_000_000, 1), ["x"], ["y"], "big.csv")
+    run = train(start_run(TrainingConfig(data="session", val_share=0.0), big), 2)
+    assert run.status == "done" and run.epoch == 2
+
+
+def test_an_epoch_with_too_many_multiply_adds_is_refused() -> None:
+    # The biggest Small MLP on 200,000 rows: about 2.6e10 multiply-adds forward each epoch (~4 s with backward).
+    per_row = 1 * 256 + 2 * 256 * 256 + 256 * 1
+    assert macs_per_row(TrainingConfig(model="mlp", hidden=256, layers=3), 1, 1) == per_row
+    rows = 200_000
+    big = TabularDataset(torch.zeros(rows, 1), torch.zeros(rows, 1), ["x"], ["y"], "big.csv")
+    config = TrainingConfig(data="session", model="mlp", hidden=256, layers=3)
+    for check in (lambda: preflight(config, big), lambda: start_run(config, big)):
+        with pytest.raises(TorchstartError) as err:
+            check()
+        assert f"One epoch would push 200,000 rows through {per_row:,} multiply-adds each" in str(err.value)
+        assert f"at most {MAX_EPOCH_MACS // per_row:,} rows" in str(err.value)
+    preflight(TrainingConfig(data="session", model="mlp", hidden=16, layers=1), big)  # a small MLP fits
+
+
+def test_a_models_page_model_counts_its_linear_layers() -> None:
+    def build() -> nn.Module:
+        return nn.Sequential(nn.Linear(2, 4000), nn.ReLU(), nn.Linear(4000, 4000), nn.Linear(4000, 1))
+
+    wide = SessionModel("wide", build(), build, (2,), (1,), code="")
+    assert macs_per_row(TrainingConfig(model="session"), 2, 1, wide) == 2 * 4000 + 4000 * 4000 + 4000
+    rows = MAX_EPOCH_MACS // (2 * 4000 + 4000 * 4000 + 4000) + 1
+    data = TabularDataset(torch.zeros(rows, 2), torch.zeros(rows, 1), ["a", "b"], ["y"], "wide.csv")
+    with pytest.raises(TorchstartError, match="Use a smaller model"):
+        preflight(TrainingConfig(data="session", model="session", val_share=0.0), data, wide)
+
+
+def test_more_than_five_thousand_batches_per_epoch_is_refused() -> None:
+    # Batch size 1 over 80,000 rows: one epoch ran for minutes with Stop and the charts waiting for its end.
+    config = TrainingConfig(data="line", rows=100_000, full_batch=False, batch_size=15)
+    with pytest.raises(TorchstartError) as err:
+        preflight(config)
+    assert "Batch size 15 over 80,000 training rows makes 5,334 optimizer steps per epoch" in str(err.value)
+    assert "Pick batch size 16 or more, or full batch." in str(err.value)
+    preflight(TrainingConfig(data="line", rows=100_000, full_batch=False, batch_size=16))
+    preflight(TrainingConfig(data="line", rows=100_000, batch_size=1))  # full batch: the batch size is not used
+
+
+def test_too_many_batches_on_the_page_is_an_error_not_a_long_wait(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="training_data").set_value("line").run()
+    at.number_input(key="training_rows").set_value(100_000).run()
+    at.checkbox(key="training_full_batch").uncheck().run()
+    at.number_input(key="training_batch_size").set_value(1).run()
+    assert not at.exception and any("80,000 optimizer steps per epoch" in e for e in errors(at))
+    at.button(key="training_train").click().run()
+    assert not at.exception and "training_run" not in at.session_state
