@@ -49,6 +49,7 @@ def test_truncated_zip_is_called_truncated() -> None:
         assert "truncated" in message and "upload the whole file" in message and "first bytes" not in message
 
 
+@pytest.mark.filterwarnings("ignore:TypedStorage is deprecated")  # torch's own quantized-tensor loader
 def test_quantized_tensor_gets_its_statistics_and_histogram() -> None:
     checkpoint = safety.safe_load(saved({"weight": quantized()}), "q.pth")
     row = entry_table(tensor_entries(checkpoint.obj)).iloc[0]
