@@ -31,7 +31,7 @@ import torch  # noqa: E402
 from torch import nn, optim  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
-from torchstart.training import Progress, TrainingRun, progress_text, start_run, train  # noqa: E402
+from torchstart.training import Progress, TrainingRun, log_lines, progress_text, start_run, train  # noqa: E402
 from torchstart.training_figures import live_figures  # noqa: E402
 from torchstart.training_setup import TrainingConfig  # noqa: E402
 
@@ -88,7 +88,7 @@ def page_classic(epochs: int) -> tuple[Clock, float, list[str]]:
     run = start_run(TrainingConfig(epochs=epochs))
     with Clock() as clock:
         train(run, epochs, callback=headless_live)
-    return clock, run.model.weight.item(), run.log
+    return clock, run.model.weight.item(), log_lines(run)
 
 
 def classic_ratio(epochs: int, rounds: int) -> None:

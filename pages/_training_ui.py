@@ -22,7 +22,8 @@ from torchstart.checkpoint_safety import state_dict_bytes
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.session import SessionModel
-from torchstart.training import Progress, TrainingRun, progress_of, progress_text, start_run
+from torchstart.training import (Progress, TrainingRun, log_length, log_lines, progress_of, progress_text,
+                                 start_run)
 from torchstart.training_export import CSV_NAME, data_csv, needs_csv
 from torchstart.training_figures import live_figures
 from torchstart.training_metrics import evaluate, metric_help, metrics_note, parameter_rows, prediction_table
@@ -210,11 +211,12 @@ def results_ui(run: TrainingRun) -> None:
                 table = table.drop(columns="true")
             st.dataframe(table.map(lambda v: "n/a" if v is None or v != v else f"{v:.4f}"), key="training_params")
         _prediction_box(run)
+    count = log_length(run)
     with st.expander(f"Epoch log (every {run.config.log_every:,} epochs)", icon=":material/list:",
-                     expanded=len(run.log) <= 20):
-        shown = run.log[-LOG_LINES:]
-        if len(run.log) > len(shown):
-            st.caption(f"The last {len(shown):,} of {len(run.log):,} lines; the script below prints them all.")
+                     expanded=count <= 20):
+        shown = log_lines(run, last=LOG_LINES)
+        if count > len(shown):
+            st.caption(f"The last {len(shown):,} of {count:,} lines; the script below prints them all.")
         st.code("\n".join(shown) or "(no epoch reached the log interval yet)", language="text")
 
 

@@ -21,7 +21,8 @@ from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.loaders import make_loader
 from torchstart.session import SessionModel
-from torchstart.training import Throttle, fit_data, predict, resume, start_run, train, trained_model
+from torchstart.training import (Throttle, fit_data, log_length, log_lines, predict, resume, start_run, train,
+                                 trained_model)
 from torchstart.training_export import data_csv, module_code, training_script
 from torchstart.training_figures import downsample, fit_figure, loss_figure
 from torchstart.training_metrics import (evaluate, linear_in_original_units, metrics_note, parameter_rows,
@@ -68,7 +69,7 @@ def test_default_run_is_the_classic_script_exactly() -> None:
     assert run.optimizer.defaults["lr"] == 0.01 and not run.data.has_val and run.loader is None
     assert run.train_losses == pytest.approx(losses, abs=1e-6)
     assert torch.allclose(params_of(run.model), params_of(model), atol=1e-6)
-    assert run.log == log and log[0].startswith("Epoch [10/100], Loss: ") and len(log) == 10
+    assert log_lines(run) == log and log[0].startswith("Epoch [10/100], Loss: ") and len(log) == 10
     five = torch.tensor([[5.0]])
     assert predict(run, five).item() == pytest.approx(model(five).item(), abs=1e-6)
 
@@ -80,7 +81,8 @@ def test_stop_keeps_everything_trained_so_far() -> None:
     assert run.status == "stopped" and run.epoch == 30 and run.target == 30 and not run.training_wanted
     assert run.train_losses == pytest.approx(losses, abs=1e-6)
     assert torch.allclose(params_of(run.model), params_of(model), atol=1e-6)
-    assert [line.split(",")[0] for line in run.log] == ["Epoch [10/100]", "Epoch [20/100]", "Epoch [30/100]"]
+    # The log is what the exported script (num_epochs = 30) prints for the epochs trained.
+    assert [line.split(",")[0] for line in log_lines(run)] == ["Epoch [10/30]", "Epoch [20/30]", "Epoch [30/30]"]
 
 
 CONTINUE_CONFIGS = [
@@ -634,3 +636,14 @@ def test_batch_norm_never_gets_a_one_row_batch() -> None:
     assert run.status == "done" and run.epoch == 3
     # Models without BatchNorm train on one-row batches as before.
     assert train(start_run(replace(one_row_last, model="mlp")), 2).status == "done"
+
+
+def test_log_after_continue_with_a_new_interval_is_what_the_script_prints(tmp_path, monkeypatch, capsys) -> None:
+    run = train(start_run(TrainingConfig(log_every=10)), 30)
+    run.config = replace(run.config, log_every=7)  # what Continue does with a changed "Log every"
+    train(run, 20)
+    assert log_length(run) == 7 and log_lines(run, last=2) == log_lines(run)[-2:]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(training_script(run), "shown.py", "exec"), {"__name__": "__main__"})  # our generated code
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch [")]
+    assert log_lines(run) == printed and printed[0].startswith("Epoch [7/50], Loss: ")

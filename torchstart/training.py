@@ -100,7 +100,6 @@ class TrainingRun:
     rng: RngStream | None = None
     train_losses: list[float] = field(default_factory=list)
     val_losses: list[float] = field(default_factory=list)
-    log: list[str] = field(default_factory=list)
     epoch: int = 0
     target: int = 0
     status: str = "ready"
@@ -309,26 +308,37 @@ def _flush(run: TrainingRun, pending: list, pending_val: list) -> bool:
     diverged = bool(bad.any())
     # Keep epochs up to and including the first non-finite one: the chart shows where it blew up.
     n_ok = int(bad.to(torch.int8).argmax()) + 1 if diverged else len(losses)
-    first = run.epoch
     run.train_losses.extend(losses[:n_ok].tolist())
     if vals is not None:
         run.val_losses.extend(vals[:n_ok].tolist())
     run.epoch += n_ok
-    _extend_log(run, first)
     if diverged:
         _report_divergence(run)
         return False
     return True
 
 
-def _extend_log(run: TrainingRun, first: int) -> None:
-    """Add the classic ``Epoch [k/N], Loss: ...`` lines for epochs finished since ``first``."""
-    every = run.config.log_every
-    for epoch in range((first // every + 1) * every, run.epoch + 1, every):
+def log_length(run: TrainingRun) -> int:
+    """How many lines the epoch log has: one per ``log_every`` epochs trained."""
+    return len(run.train_losses) // run.config.log_every
+
+
+def log_lines(run: TrainingRun, last: int | None = None) -> list[str]:
+    """The classic ``Epoch [k/N], Loss: ...`` lines (the ``last`` few, or all) for the epochs trained so far.
+
+    Built from the loss history rather than collected as the run goes, so after a Stop, a Continue or a
+    new log interval they are exactly what the exported script prints: N is the run's target (its end
+    while it trains, the epochs trained once it stopped) and the interval is the current one.
+    """
+    every, count = run.config.log_every, log_length(run)
+    first = 0 if last is None else max(count - last, 0)
+    lines = []
+    for epoch in range((first + 1) * every, count * every + 1, every):
         line = f"Epoch [{epoch}/{run.target}], Loss: {run.train_losses[epoch - 1]:.4f}"
         if run.val_losses:
             line += f", Val loss: {run.val_losses[epoch - 1]:.4f}"
-        run.log.append(line)
+        lines.append(line)
+    return lines
 
 
 def _report_divergence(run: TrainingRun) -> None:
