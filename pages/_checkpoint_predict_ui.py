@@ -94,7 +94,10 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str) -> 
         show_error(err)
         return
     table = prediction_frame(x, y.reshape(len(x), -1), features, target.target_names, target.task)
-    st.dataframe(table, hide_index=True, key="checkpoints.predictions")
+    # A classifier's answer comes last, after the logits and probabilities: pinned left, it stays in view.
+    st.dataframe(table, hide_index=True, key="checkpoints.predictions",
+                 column_config={c: st.column_config.Column(pinned=True) for c in table.columns
+                                if str(c).startswith("predicted ")})
     if target.task in CLASSIFIER_NOTES:
         st.caption(CLASSIFIER_NOTES[target.task])
     show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename, target.task),

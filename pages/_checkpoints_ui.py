@@ -49,11 +49,13 @@ def save_section() -> None:
                   "`num_batches_tracked`. Loading it back needs no code from the file, so `weights_only=True` "
                   "can read it.")
     left.code('torch.save(model.state_dict(), "model.pth")\n\nmodel = MyModel()  # rebuilt in code\n'
-              'model.load_state_dict(torch.load("model.pth", weights_only=True))', language="python")
+              'model.load_state_dict(torch.load("model.pth", weights_only=True))', language="python",
+              wrap_lines=True)  # a half-width column: unwrapped, weights_only=True is cut off
     right.markdown("**Not the whole model.** `torch.save(model, path)` pickles the class by its import "
                    "path: the file only loads where that exact code exists, and unpickling runs code, so "
                    "`weights_only=True` refuses it.")
-    right.code('torch.save(model, "model.pth")  # ties the file to your code paths', language="python")
+    right.code('torch.save(model, "model.pth")  # ties the file to your code paths', language="python",
+               wrap_lines=True)
 
     trained, built = st.session_state.get(session.TRAINED), st.session_state.get(session.MODEL)
     options = [k for k, present in (("trained", trained), ("models", built), ("linear", True)) if present]

@@ -7,7 +7,7 @@ import streamlit as st
 import torch
 
 from pages._data_ui import LOADER_KEYS, tensor_rows
-from pages._ui import param_input
+from pages._ui import param_input, table_height
 from torchstart.batch_viewer import (BATCH_SIZE, DROP_LAST, EPOCH, SEED, SHUFFLE, EpochView, LoaderSettings,
                                      batch_formula)
 from torchstart.datasets import TabularDataset
@@ -37,7 +37,7 @@ def batch_overview(view: EpochView) -> None:
     rest = n % s.batch_size
     last = view.last_batch_size
     c3.metric("Last batch", f"{last:,} sample{'s' if last != 1 else ''}",
-              delta="short" if rest and not s.drop_last else None, delta_color="off")
+              delta="short" if rest and not s.drop_last else None, delta_color="off", delta_arrow="off")
     rule = "rounded down: drop_last=True skips a short last batch" if s.drop_last else \
         "rounded up: the remainder makes a last, shorter batch"
     st.markdown(f"`len(loader)` = **{batch_formula(n, s.batch_size, s.drop_last)}** ({rule}).")
@@ -49,11 +49,6 @@ def batch_overview(view: EpochView) -> None:
         st.info(f"The last batch holds {plural(rest, 'sample')} instead of {s.batch_size:,} (highlighted below). "
                 f"drop_last=True would skip it, leaving {'it' if rest == 1 else 'those'} out of this epoch.",
                 icon=":material/straighten:")
-
-
-def table_height(rows: int, limit: int = 400) -> int:
-    """Pixel height that fits ``rows`` table rows (and the header), up to ``limit``."""
-    return min(35 * (rows + 1) + 3, limit)
 
 
 def plural(count: int, word: str) -> str:

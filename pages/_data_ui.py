@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from pages._ui import param_input, show_error
+from pages._ui import param_input, show_error, table_height
 from torchstart import data_code, session
 from torchstart.builtin_datasets import BUILTINS, make_builtin
 from torchstart.csv_loading import MAX_UPLOAD_MB, LoadedTable, human_size, load_csv
@@ -139,7 +139,8 @@ def show_table(stored: StoredTable) -> None:
     c2.metric("Columns", f"{frame.shape[1]:,}")
     c3.metric("File", human_size(table.n_bytes), help=f"Read as {table.format.describe()}.")
     st.caption(f"Read as **{table.format.describe()}**. First {min(PREVIEW_ROWS, len(frame))} rows:")
-    st.dataframe(frame.head(PREVIEW_ROWS), width="stretch", key="data.preview")
+    st.dataframe(frame.head(PREVIEW_ROWS), width="stretch", key="data.preview",
+                 height=table_height(min(PREVIEW_ROWS, len(frame)), limit=800))
     st.caption("Each column: its pandas dtype, how many values are missing, and statistics of the numbers.")
     st.dataframe(stored.profile, width="stretch", hide_index=True, key="data.profile",
                  column_config={c: st.column_config.NumberColumn(format="%.4g")
@@ -241,6 +242,7 @@ def tensor_rows(indices: torch.Tensor, x: torch.Tensor, y: torch.Tensor, ds: Tab
         table[f"y: … +{ds.n_targets - MAX_TABLE_FEATURES} more"] = "…"
     classes = dataset_classes(ds)
     if classes:
-        table["class = y.argmax(1)"] = [classes[i] for i in y.argmax(1).tolist()]
+        # Up front, next to the index: at the end it falls off the right edge of a wide table.
+        table.insert(0, "class = y.argmax(1)", [classes[i] for i in y.argmax(1).tolist()])
     table.insert(0, "sample index", indices.numpy())
     return table

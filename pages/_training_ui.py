@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages._ui import param_input, show_error
+from pages._ui import param_input, show_error, table_height
 from torchstart.checkpoint_safety import state_dict_bytes
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
@@ -209,7 +209,9 @@ def results_ui(run: TrainingRun) -> None:
             table = pd.DataFrame(rows).set_index("parameter")
             if table["true"].isna().all():
                 table = table.drop(columns="true")
-            st.dataframe(table.map(lambda v: "n/a" if v is None or v != v else f"{v:.4f}"), key="training_params")
+            # Tall enough for every row (iris: 12 weights and 3 biases) up to a cap, not 10 and a scrollbar.
+            st.dataframe(table.map(lambda v: "n/a" if v is None or v != v else f"{v:.4f}"), key="training_params",
+                         height=table_height(len(table), limit=600))
         _prediction_box(run)
     count = log_length(run)
     with st.expander(f"Epoch log (every {run.config.log_every:,} epochs)", icon=":material/list:",
@@ -235,7 +237,11 @@ def _prediction_box(run: TrainingRun) -> None:
     except TorchstartError as err:
         show_error(err)
         return
-    st.dataframe(prediction_table(run, inputs), hide_index=True, key="training_prediction")
+    table = prediction_table(run, inputs)
+    # Pinned to the left: after the inputs, logits and probabilities it would sit off the column's right edge.
+    st.dataframe(table, hide_index=True, key="training_prediction",
+                 column_config={c: st.column_config.Column(pinned=True) for c in table.columns
+                                if str(c).startswith("predicted ")})
 
 
 def downloads_ui(run: TrainingRun, script: str) -> None:

@@ -62,6 +62,11 @@ def show_code(code: str, label: str = "Show code", expanded: bool = False) -> No
         st.code(code, language="python")
 
 
+def table_height(rows: int, limit: int = 400) -> int:
+    """Pixel height for st.dataframe that fits ``rows`` rows and the header (by default it shows ten), to ``limit``."""
+    return min(35 * (rows + 1) + 3, limit)
+
+
 def show_error(err: Exception) -> None:
     """Show a learner-facing error; ``TorchstartError`` text is written to be read as it is."""
     st.error(str(err), icon=":material/error:")
@@ -91,5 +96,5 @@ def current_device() -> torch.device:
 
 __all__ = [
     "TorchstartError", "param_input", "show_code", "show_error", "coming_soon",
-    "device_picker", "current_device",
+    "device_picker", "current_device", "table_height",
 ]

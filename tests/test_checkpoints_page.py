@@ -142,6 +142,8 @@ def test_a_classifier_from_the_training_page_predicts_logit_probability_and_clas
     assert table["logit label"].tolist() == pytest.approx(logits.tolist(), rel=1e-6)
     assert table["P(label = 1)"].tolist() == pytest.approx(torch.sigmoid(logits).tolist(), rel=1e-6)
     assert table["predicted label"].tolist() == [1, 0]
+    shown = next(d for d in at.dataframe if "logit label" in d.value.columns)
+    assert json.loads(shown.proto.columns)["predicted label"] == {"pinned": True}  # the answer stays in view
     assert any("outputs are logits" in c.value for c in at.caption)
 
 

@@ -185,6 +185,8 @@ def test_iris_upload_one_hot_encodes_species(open_page, tmp_path: Path, monkeypa
                and "nn.CrossEntropyLoss" in c.value and "y.argmax(1)" in c.value for c in at.caption)
     head = _table_with(at, "class = y.argmax(1)")
     assert head["class = y.argmax(1)"].tolist()[:3] == IRIS_CLASSES
+    # next to the index, where a wide table cannot push it off the right edge
+    assert list(head.columns)[:3] == ["sample index", "class = y.argmax(1)", "x: sepal_length"]
     assert head["y: species=versicolor"].tolist()[:3] == [0.0, 1.0, 0.0]
     assert _table_with(at, "row")["class = y.argmax(1)"].isin(IRIS_CLASSES).all()  # the batch tensors too
     assert len(at.get("plotly_chart")) == 1  # four features: no scatter, the batch grid only

@@ -200,6 +200,8 @@ def test_three_classes_train_with_cross_entropy(open_page) -> None:
     assert fit["layout"]["title"]["text"] == "Decision regions: the most likely species"
     at.text_input(key="training_predict_2").set_value("[[-3, 0], [0, 4]]").run()
     assert at.dataframe[-1].value["predicted species"].tolist() == ["setosa", "virginica"]
+    # the answer is pinned left: last of 8 columns, it would sit past the half-width column's edge
+    assert json.loads(at.dataframe[-1].proto.columns)["predicted species"] == {"pinned": True}
     assert "nn.CrossEntropyLoss()" in at.code[-1].value and "Training accuracy" in at.code[-1].value
 
 
