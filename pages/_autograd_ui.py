@@ -9,7 +9,7 @@ from pages._ui import show_error
 from torchstart import autograd_demos as demos
 from torchstart.autograd_dot import LEGEND, graph_to_dot
 from torchstart.autograd_graph import (
-    MAX_GRADCHECK_ROWS, AutogradRun, VariableSpec, backprop_steps, backward_advice, format_number, format_value,
+    MAX_GRADCHECK_ROWS, AutogradRun, VariableSpec, backprop_steps, backward_advice, format_value,
     gradient_check,
 )
 from torchstart.errors import TorchstartError
@@ -168,10 +168,11 @@ def backprop_tab(run: AutogradRun) -> None:
     st.markdown("backward() visits the nodes from the output down (reverse topological order). At each "
                 "operation, the gradient that **arrives** (d out/d node) is multiplied by the operation's "
                 "**local derivative** (d node/d input): that product is the gradient passed to the input.")
-    st.dataframe(pd.DataFrame([{
+    # st.table wraps long cells (a Jacobian, a long operation); a dataframe would cut them off.
+    st.table(pd.DataFrame([{
         "step": s.step, "grad_fn": s.node, "operation": s.operation, "gradient arriving": format_value(s.upstream),
         "input": s.input_name, "× local derivative": s.local, "= gradient passed to input": format_value(s.product),
-    } for s in steps]), hide_index=True, key="autograd.steps")
+    } for s in steps]), hide_index=True)
     st.markdown("Each leaf's `.grad` is the **sum** of everything that reached it (a variable used twice "
                 "gets two contributions):")
     st.dataframe(pd.DataFrame([{
@@ -194,7 +195,7 @@ def gradcheck_tab(run: AutogradRun, specs: list[VariableSpec]) -> None:
     (st.success if passed else st.warning)(
         f"{sum(r.passed for r in rows)} of {len(rows)} gradients agree with finite differences.")
     st.dataframe(pd.DataFrame([{
-        "variable": r.variable + (str(list(r.index)) if r.index else ""), "autograd": format_number(r.autograd),
+        "variable": r.variable + (str(list(r.index)) if r.index else ""), "autograd": f"{r.autograd:.6g}",
         "finite difference": f"{r.numeric:.6g}", "|difference|": f"{r.difference:.1e}",
         "result": "pass" if r.passed else "FAIL",
     } for r in rows]), hide_index=True, key="autograd.gradcheck")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from torchstart.fair_share import background_work
 
@@ -116,6 +117,20 @@ def estimated_seconds(cases: list[mb.BenchCase], settings: BenchSettings) -> flo
     return mb.estimate_seconds(cases, settings.warmup, settings.repeats, rates)
 
 
+def show_estimate(slot: DeltaGenerator, cases: list[mb.BenchCase], settings: BenchSettings) -> None:
+    """Into ``slot``: how many cases and roughly how long, as a warning when the run is long."""
+    seconds = estimated_seconds(cases, settings)
+    note = (f"{len(cases)} cases, roughly {seconds:.1f} s (estimated from a quick probe or the last "
+            f"run on each device; runs stop by themselves after {mb.MAX_RUN_SECONDS:.0f} s).")
+    if seconds > mb.MAX_RUN_SECONDS:
+        slot.warning(f"This may not finish: {note} The sizes timed by then are kept; you can also stop "
+                     "it at any time.", icon=":material/hourglass:")
+    elif seconds > mb.SLOW_RUN_SECONDS:
+        slot.warning(f"This will take a while: {note} You can stop it at any time.", icon=":material/hourglass:")
+    else:
+        slot.caption(note)
+
+
 def _request_stop() -> None:
     """Stop button callback: remember that the learner, not a page change, ended the run."""
     st.session_state[STOPPED_BY_USER] = True
@@ -196,5 +211,5 @@ def bench_results(result: mb.BenchResult) -> None:
               label="Show code: this benchmark")
 
 
-__all__ = ["report_tables", "move_table", "mismatch_panel", "bench_controls", "estimated_seconds",
+__all__ = ["report_tables", "move_table", "mismatch_panel", "bench_controls", "estimated_seconds", "show_estimate",
            "run_live", "bench_results", "BenchSettings", "RESULT"]

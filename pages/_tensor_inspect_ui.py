@@ -75,7 +75,7 @@ def _show_values(shown: torch.Tensor, label: str, t: torch.Tensor) -> None:
         if shown.dim() == 2:
             st.plotly_chart(heatmap_figure(shown, label), key="tensors.heatmap", width="stretch")
     st.caption("As `print()` shows it:")
-    st.code(repr(t), language="text")
+    st.code(repr(t), language="text", wrap_lines=True)
 
 
 def _show_memory(shown: torch.Tensor, label: str, t: torch.Tensor) -> None:

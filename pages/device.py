@@ -62,21 +62,15 @@ try:
 except TorchstartError as err:
     show_error(err)
     cases = []
-else:
-    seconds = ui.estimated_seconds(cases, settings)
-    note = (f"{len(cases)} cases, roughly {seconds:.1f} s (estimated from a quick probe or the last "
-            f"run on each device; runs stop by themselves after {mb.MAX_RUN_SECONDS:.0f} s).")
-    if seconds > mb.MAX_RUN_SECONDS:
-        st.warning(f"This may not finish: {note} The sizes timed by then are kept; you can also stop "
-                   "it at any time.", icon=":material/hourglass:")
-    elif seconds > mb.SLOW_RUN_SECONDS:
-        st.warning(f"This will take a while: {note} You can stop it at any time.", icon=":material/hourglass:")
-    else:
-        st.caption(note)
+estimate = st.empty()
+if cases:
+    ui.show_estimate(estimate, cases, settings)
 
 if st.button("Run benchmark", key="device_run", type="primary", disabled=not cases,
              icon=":material/play_arrow:"):
     ui.run_live(cases, settings)
+    # Redrawn from the rates just measured, so the estimate above agrees with the run below.
+    ui.show_estimate(estimate, cases, settings)
 
 result = st.session_state.get(ui.RESULT)
 if result is not None:

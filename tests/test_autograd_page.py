@@ -20,8 +20,8 @@ def _graphs(at) -> list[str]:
 
 
 def _table(at, column: str):
-    """The dataframe that has ``column`` (dataframes are not widgets, so they have no key in AppTest)."""
-    return next(df.value for df in at.dataframe if column in df.value.columns)
+    """The dataframe or table that has ``column`` (they are not widgets, so they have no key in AppTest)."""
+    return next(df.value for df in [*at.dataframe, *at.table] if column in df.value.columns)
 
 
 def _expression_errors(at) -> list[str]:
@@ -68,12 +68,21 @@ def test_bad_expression_shows_an_error_and_keeps_the_last_result(at) -> None:
 def test_example_w_times_b_plus_b(at) -> None:
     at.selectbox(key="autograd.example").set_value("z = w * b + b at w = 3, b = 2").run()
     assert _metrics(at) == {"z": "8", "w.grad": "2", "b.grad": "4"}
+    assert not any("grad_fn" in df.value.columns for df in at.dataframe)  # a table: long cells wrap
     steps = _table(at, "grad_fn")
     assert list(steps["grad_fn"]) == ["AddBackward0", "AddBackward0", "MulBackward0", "MulBackward0"]
     leaves = _table(at, "leaf").set_index("leaf")
     assert leaves.loc["b", "contributions"] == "1 + 3" and leaves.loc["b", ".grad from backward()"] == "4"
     check = _table(at, "finite difference")
     assert list(check["result"]) == ["pass", "pass"]
+
+
+def test_gradient_check_shows_both_gradients_to_the_same_digits(at) -> None:
+    at.selectbox(key="autograd.example").set_value("Tensors, reduced with mean()").run()
+    check = _table(at, "finite difference").set_index("variable")
+    # d/dw1 of mean((w*x + b)**2) = 2/3 * (w1*x1 + b) * x1 with w1 = -1, x1 = 2, b = 0.1: -2.53333...
+    assert check.loc["w[1]", "autograd"] == "-2.53333" == check.loc["w[1]", "finite difference"]
+    assert check.loc["b", "autograd"] == "3.2" and list(check["result"]) == ["pass"] * 4
 
 
 def test_requires_grad_toggle_removes_the_leaf(at) -> None:

@@ -95,6 +95,20 @@ def test_nothing_to_time_is_an_error_not_a_crash(open_page) -> None:
     assert at.button(key="device_run").disabled
 
 
+def test_estimate_is_redrawn_from_the_run_just_measured(open_page) -> None:
+    at = open_page(PAGE)
+    at.session_state["device_bench_rates"] = {"cpu": 0.01}  # a probe slowed down by a busy machine
+    at = small_benchmark(at, high=512)
+    assert not at.exception, [e.value for e in at.exception]
+    (note,) = [n.value for n in [*at.caption, *at.warning] if "roughly" in n.value]
+    seconds = float(re.search(r"roughly ([\d.]+) s", note).group(1))
+    rate = at.session_state["device_bench_rates"]["cpu"]
+    assert rate == pytest.approx(at.dataframe[-1].value.set_index("size").loc[512, "GFLOP/s"])
+    expected = (1 + 2) * sum(2 * n ** 3 for n in (64, 128, 256, 512)) / (rate * 1e9)
+    assert seconds == pytest.approx(expected, abs=0.051)  # not the ~80 s the slow probe predicted
+    assert "4 cases" in note and "Timed 4 cases" in at.success[0].value
+
+
 def test_big_cpu_run_warns_with_an_estimate(open_page) -> None:
     at = open_page(PAGE)
     at.multiselect(key="device_devices").set_value(["cpu"])

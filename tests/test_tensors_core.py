@@ -411,6 +411,18 @@ def test_numpy_demo_writes_through_shared_memory() -> None:
     assert numpy_demo(torch.zeros(0)) is None
 
 
+def test_numpy_demo_explains_detach_for_a_tensor_that_requires_grad() -> None:
+    x = torch.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        x.numpy()  # what the note explains: plain .numpy() refuses it
+    demo = numpy_demo(x)
+    assert demo.same_address and demo.tensor_after[0, 0] == 99
+    assert ".numpy() refuses" in demo.note and ".detach()" in demo.note
+    both = numpy_demo(torch.ones(2, dtype=torch.bfloat16, requires_grad=True)).note
+    assert ".detach()" in both and "bfloat16" in both  # one note does not overwrite the other
+    assert numpy_demo(torch.ones(2)).note == ""
+
+
 # ---------------------------------------------------------------- tables and figures
 
 def test_values_frame_rounds_to_the_dtype_and_cuts_big_tensors() -> None:

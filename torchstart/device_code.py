@@ -126,7 +126,9 @@ for n in SIZES:
 
 cpu = {{r["size"]: r["gflops"] for r in results if r["device"] == "cpu" and r["dtype"] == "float32"}}
 for r in results:
-    speedup = f"  {{r['gflops'] / cpu[r['size']]:.1f}}x CPU" if r["device"] != "cpu" and r["size"] in cpu else ""
+    speedup = ""
+    if r["device"] != "cpu" and r["size"] in cpu:
+        speedup = f"  {{r['gflops'] / cpu[r['size']]:.1f}}x CPU"
     print(f"{{r['device']:>7}} {{r['dtype']:>8}} n={{r['size']:<5}} {{r['median_ms']:9.3f}} ms "
           f"{{r['gflops']:9.1f}} GFLOP/s{{speedup}}")
 '''

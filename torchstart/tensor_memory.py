@@ -61,10 +61,11 @@ def numpy_demo(x: torch.Tensor) -> NumpyDemo | None:
     """On a private CPU copy of ``x``: take ``.numpy()``, write one element through it, read the tensor."""
     if x.numel() == 0:
         return None
-    note = ""
+    note = ("This tensor requires grad, and .numpy() refuses such a tensor (NumPy cannot record operations for "
+            "autograd), so .detach() comes first. " if x.requires_grad else "")
     t = x.detach().to("cpu", copy=True)  # a copy, so the tensor on the page is never changed
     if t.dtype == torch.bfloat16:
-        t, note = t.float(), "NumPy has no bfloat16, so the demo uses .float() first."
+        t, note = t.float(), note + "NumPy has no bfloat16, so the demo uses .float() first."
     if x.device.type != "cpu":
         note += " x is on the GPU: .numpy() needs a CPU tensor, so .cpu() copies it first."
     before = t.clone()
