@@ -45,6 +45,10 @@ def batch_overview(view: EpochView) -> None:
         st.warning(f"drop_last removes {plural(rest, 'sample')} this epoch (the end of the epoch's order): "
                    f"indices {short_list(view.dropped)}. With shuffle they differ every epoch; without it, the "
                    "same samples are never seen.", icon=":material/content_cut:")
+    elif rest and n < s.batch_size:
+        st.info(f"All {plural(n, 'sample')} fit in one batch, shorter than batch_size {s.batch_size:,}. "
+                "drop_last=True would skip it and leave the epoch with no batches at all.",
+                icon=":material/straighten:")
     elif rest:
         st.info(f"The last batch holds {plural(rest, 'sample')} instead of {s.batch_size:,} (highlighted below). "
                 f"drop_last=True would skip it, leaving {'it' if rest == 1 else 'those'} out of this epoch.",

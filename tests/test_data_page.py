@@ -53,6 +53,10 @@ def test_opens_with_the_hand_written_example(open_page) -> None:
     assert "CustomDataset" in at.session_state["data.code"]
     assert _metrics(at)["Batches per epoch"] == "1"  # 3 samples, batch_size 4
     assert any("ceil(3 / 4) = 1" in m.value for m in at.markdown)
+    # The one batch is short: drop_last would leave no batch at all, not just skip a remainder.
+    assert any("All 3 samples fit in one batch" in i.value and "no batches at all" in i.value for i in at.info)
+    at.checkbox(key="data.drop_last").check().run()
+    assert not at.exception and _errors(at)  # the page says why an empty epoch is refused
 
 
 def test_builtin_settings_rebuild_the_dataset(open_page) -> None:
