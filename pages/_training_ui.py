@@ -238,10 +238,11 @@ def _prediction_box(run: TrainingRun) -> None:
         show_error(err)
         return
     table = prediction_table(run, inputs)
-    # Pinned to the left: after the inputs, logits and probabilities it would sit off the column's right edge.
+    # A classifier's answer is pinned to the left: after the inputs, logits and probabilities it would sit off
+    # the column's right edge. A regression row (inputs, then the prediction) reads left to right as it is.
     st.dataframe(table, hide_index=True, key="training_prediction",
                  column_config={c: st.column_config.Column(pinned=True) for c in table.columns
-                                if str(c).startswith("predicted ")})
+                                if run.config.classifies and str(c).startswith("predicted ")})
 
 
 def downloads_ui(run: TrainingRun, script: str) -> None:

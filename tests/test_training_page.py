@@ -69,6 +69,7 @@ def test_train_shows_metrics_log_prediction_and_downloads(open_page) -> None:
     assert float(metrics.loc["MSE", "training"]) == pytest.approx(mse, rel=1e-4)
     prediction = at.dataframe[2].value
     assert prediction.iloc[0, 1] == pytest.approx(model(torch.tensor([[5.0]])).item(), abs=1e-5)
+    assert "pinned" not in at.dataframe[2].proto.columns  # a regression row reads inputs, then the prediction
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download model (.pth)", "Download script (.py)"]
     trained = at.session_state[session.TRAINED]
