@@ -40,9 +40,9 @@ def show_tensor(name: str, t: torch.Tensor) -> None:
     with meta:
         st.table(metadata_frame(describe(t)).set_index("property"))
     with memory:
-        _show_memory(shown, label, t)
+        _show_memory(shown, label, t, name)
     with bridge:
-        _show_numpy(t)
+        _show_numpy(t, name)
 
 
 def _two_dim_part(name: str, t: torch.Tensor, where: Any) -> tuple[torch.Tensor, str]:
@@ -78,7 +78,7 @@ def _show_values(shown: torch.Tensor, label: str, t: torch.Tensor) -> None:
     st.code(repr(t), language="text", wrap_lines=True)
 
 
-def _show_memory(shown: torch.Tensor, label: str, t: torch.Tensor) -> None:
+def _show_memory(shown: torch.Tensor, label: str, t: torch.Tensor, name: str) -> None:
     """Storage map of what is on screen, and the live transpose → view/reshape demo."""
     if 0 < shown.numel():
         st.plotly_chart(storage_figure(shown), key="tensors.storage", width="stretch")
@@ -107,10 +107,10 @@ def _show_memory(shown: torch.Tensor, label: str, t: torch.Tensor) -> None:
     st.caption("transpose only swaps strides, so t shares x's storage but is no longer row-major. view never "
                "copies, so it cannot flatten t; reshape copies when it must (new storage address); "
                "contiguous() makes that copy explicit, after which view works.")
-    show_code(view_demo_code(demo.own_example, str(t.device)), label="Show code for this demo")
+    show_code(view_demo_code(demo.own_example, str(t.device), name), label="Show code for this demo")
 
 
-def _show_numpy(t: torch.Tensor) -> None:
+def _show_numpy(t: torch.Tensor, name: str) -> None:
     """The live proof that ``.numpy()`` shares memory with its tensor."""
     demo = numpy_demo(t)
     if demo is None:
@@ -130,8 +130,8 @@ def _show_numpy(t: torch.Tensor) -> None:
                "A GPU tensor must be copied to the CPU (.cpu()) before .numpy().")
     if demo.note:
         st.caption(demo.note)
-    show_code(numpy_demo_code(demo.position, demo.written, str(t.device), to_float=t.dtype == torch.bfloat16),
-              label="Show code for this demo")
+    show_code(numpy_demo_code(demo.position, demo.written, str(t.device), to_float=t.dtype == torch.bfloat16,
+                              name=name), label="Show code for this demo")
 
 
 def _item(t: torch.Tensor, position: tuple[int, ...]) -> str:

@@ -183,7 +183,8 @@ def run_autograd(text: str, specs: list[VariableSpec]) -> AutogradRun:
     records: list[OpRecord] = []
     output = evaluate(program, variables, records)
     if not isinstance(output, torch.Tensor):
-        output = torch.tensor(output)  # a pure number: no graph at all, as PyTorch would have it
+        # A pure number: no graph at all, as PyTorch would have it; float32 like the variables and Show code.
+        output = torch.tensor(float(output))
     for record in records:
         if isinstance(record.out, torch.Tensor) and record.out.grad_fn is not None:
             record.out.retain_grad()  # keep intermediate gradients so every node can show one

@@ -29,6 +29,7 @@ MAX_EXPONENT = 100
 MAX_NUMBER = 1e12
 MAX_VARIABLES = 8
 MAX_RESULT_ELEMENTS = 10_000  # broadcasting can multiply sizes; keep every result small
+CODE_NAMES = ("torch", "err")  # Show code imports torch and catches backward()'s error as err
 VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
 
 Value = Union[torch.Tensor, int, float]
@@ -186,13 +187,14 @@ def check_variable_name(name: str) -> str:
             "(at most 16 characters), for example x2 or bias."
         )
     if _reserved(name):
-        raise TorchstartError(f"`{_code(name)}` is a reserved word or a function name; pick another variable name.")
+        raise TorchstartError(f"`{_code(name)}` is a reserved word, a function name or a name the Show code uses; "
+                              "pick another variable name.")
     return name
 
 
 def _reserved(name: str) -> bool:
-    """Python keywords and builtins, our functions and ``torch``: Show code would break if shadowed."""
-    return keyword.iskeyword(name) or name in FUNCTIONS or name == "torch" or hasattr(builtins, name)
+    """Python keywords and builtins, our functions, ``torch`` and ``err``: Show code would break if shadowed."""
+    return keyword.iskeyword(name) or name in FUNCTIONS or name in CODE_NAMES or hasattr(builtins, name)
 
 
 def parse_expression(text: str, variables: list[str] | tuple[str, ...]) -> Program:
@@ -221,7 +223,7 @@ def _split_assignment(text: str, variables: list[str] | tuple[str, ...]) -> tupl
     """Accept an optional ``name = expression``; return (output name, expression text)."""
     match = re.match(r"^\s*([A-Za-z_]\w*)\s*=(?!=)(.*)$", text, flags=re.DOTALL)
     if not match:
-        return "y", text
+        return _free_output_name(variables), text
     name, body = match.group(1), match.group(2)
     if not VARIABLE_NAME.match(name) or _reserved(name):
         raise TorchstartError(f"`{_code(name)}` cannot name the result: use a plain name such as y, z or loss.")
@@ -231,6 +233,15 @@ def _split_assignment(text: str, variables: list[str] | tuple[str, ...]) -> tupl
             "(for example y) so the graph has one node per name."
         )
     return name, body.strip()
+
+
+def _free_output_name(variables: list[str] | tuple[str, ...]) -> str:
+    """``y``, or ``y2``, ``y3`` ... when a variable is already called that (Show code would overwrite it)."""
+    name, number = "y", 1
+    while name in variables:
+        number += 1
+        name = f"y{number}"
+    return name
 
 
 def _parse(body: str) -> ast.Expression:

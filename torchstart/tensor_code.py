@@ -114,10 +114,13 @@ def step_line(step: OpStep, index: int, device: str = "cpu") -> str:
     return "; ".join(line.split("  #")[0] for line in lines)
 
 
-def view_demo_code(own_example: bool, device: str = "cpu") -> str:
-    """Code for the transpose → view/reshape demo."""
+def view_demo_code(own_example: bool, device: str = "cpu", name: str = "x") -> str:
+    """Code for the transpose → view/reshape demo on the inspected tensor ``name`` (x, x1, ...)."""
     where = "" if device == "cpu" else f", device={device!r}"
-    first = f"x = torch.arange(6.0{where}).reshape(2, 3)" if own_example else "# x: the tensor you built"
+    if own_example:
+        first = f"x = torch.arange(6.0{where}).reshape(2, 3)"
+    else:
+        first = "# x: the tensor you built" if name == "x" else f"x = {name}  # the tensor you are inspecting"
     return "\n".join([
         "import torch", "", first,
         "t = x.transpose(0, 1)          # a view: same storage, strides swapped",
@@ -133,14 +136,16 @@ def view_demo_code(own_example: bool, device: str = "cpu") -> str:
     ])
 
 
-def numpy_demo_code(position: tuple[int, ...], written: Any, device: str = "cpu", to_float: bool = False) -> str:
-    """Code for the NumPy shared-memory demo."""
+def numpy_demo_code(position: tuple[int, ...], written: Any, device: str = "cpu", to_float: bool = False,
+                    name: str = "x") -> str:
+    """Code for the NumPy shared-memory demo on the inspected tensor ``name`` (x, x1, ...)."""
     idx = ", ".join(map(str, position))
     move = "" if device == "cpu" else ".cpu()"
     convert = ".float()" if to_float else ""
     return "\n".join([
         "import torch", "",
-        f"t = x.detach(){move}.clone(){convert}  # x: the tensor you built (a copy, to leave x as it is)",
+        f"t = {name}.detach(){move}.clone(){convert}  # {name}: the tensor you "
+        f"{'built' if name == 'x' else 'are inspecting'} (a copy, to leave {name} as it is)",
         "a = t.numpy()                 # no copy: a NumPy view of t's memory",
         "print(a.ctypes.data == t.data_ptr())   # True: same address",
         f"a[{idx}] = {written!r}" if position else f"a[()] = {written!r}",

@@ -1,0 +1,60 @@
+"""Models page: Show code rebuilds the same model (print, summary, parameters, forward pass) for every layer kind."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+import torch
+
+from torchstart.model_code import model_code
+from torchstart.model_inspect import forward_pass, parameter_table, summarize
+from torchstart.model_spec import PRESETS, ModelSpec, build_model, check_spec
+from torchstart.model_spec import LayerSpec as L
+
+STACKS = {
+    "features": ((4,), (L.of("Linear", in_features=4, out_features=8, bias=False), L.of("BatchNorm1d", num_features=8),
+                        L.of("Dropout", p=0.5), L.of("LeakyReLU", negative_slope=0.2),
+                        L.of("Linear", in_features=8, out_features=3), L.of("Sigmoid"), L.of("Tanh"), L.of("GELU"))),
+    "sequence": ((3, 5), (L.of("BatchNorm1d", num_features=3), L.of("Linear", in_features=5, out_features=2),
+                          L.of("Flatten"), L.of("Linear", in_features=6, out_features=1))),
+    "image": ((2, 9, 9), (L.of("Conv2d", in_channels=2, out_channels=4, kernel_size=3, stride=2, padding=2,
+                                bias=False), L.of("BatchNorm2d", num_features=4),
+                          L.of("AvgPool2d", kernel_size=2, stride=1), L.of("MaxPool2d", kernel_size=3, stride=2),
+                          L.of("Flatten"), L.of("Dropout", p=1.0), L.of("Linear", in_features=16, out_features=2))),
+    "no parameters": ((1, 4, 4), (L.of("Flatten"), L.of("ReLU"))),
+    "repeated kinds": ((6,), (L.of("Linear", in_features=6, out_features=6), L.of("Linear", in_features=6, out_features=6),
+                              L.of("ReLU"), L.of("ReLU"))),
+}
+SPECS = {**PRESETS, **{name: ModelSpec("Net_2", shape, layers) for name, (shape, layers) in STACKS.items()}}
+
+
+def run_code(code: str) -> tuple[dict, str]:
+    """Execute our generated code (never learner text); return its namespace and what it printed."""
+    namespace: dict = {}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "<show code>", "exec"), namespace)  # noqa: S102 - our generated code
+    return namespace, out.getvalue()
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+@pytest.mark.parametrize("seed, batch, input_seed, freeze", [(0, 2, 0, False), (7, 1, 3, True)])
+def test_model_code_reproduces_the_page(name: str, seed: int, batch: int, input_seed: int, freeze: bool) -> None:
+    spec = SPECS[name]
+    if freeze:
+        spec = ModelSpec(spec.class_name, spec.input_shape, spec.layers, tuple(check_spec(spec).trainable_layers[:1]))
+    model = build_model(spec, seed)
+    summary = summarize(model, spec.input_shape)
+    result = forward_pass(model, spec.input_shape, batch, input_seed)
+    namespace, printed = run_code(model_code(spec, seed, batch, input_seed, result.device))
+    assert repr(model) in printed
+    assert f"Total params: {summary.total_params:,}" in printed
+    assert f"Trainable params: {summary.trainable_params:,}" in printed
+    for row in parameter_table(model).itertuples():
+        assert f"{row.Name} {row.Shape} {row.Numel} {row.Dtype} {row.requires_grad}\n" in printed
+    ours, theirs = model.state_dict(), namespace["model"].state_dict()
+    assert list(ours) == list(theirs) and all(torch.equal(ours[k], theirs[k]) for k in ours)
+    assert torch.equal(namespace["x"], result.inputs)
+    assert torch.equal(namespace["y"], result.outputs)
