@@ -54,7 +54,8 @@ device = torch.device("{device}")  # this page uses the device picked in the sid
 
 x = torch.arange(6, dtype=torch.float32).reshape(2, 3)  # made on the CPU
 x_dev = x.to(device)  # a copy on the GPU; the very same tensor if it is already there
-print(x.device, x.is_cuda, "->", x_dev.device, x_dev.is_cuda, "| same object:", x_dev is x)
+print(x.device, x.is_cuda, "->", x_dev.device, x_dev.is_cuda, "| same object:", x_dev is x,
+      "| same values:", torch.equal(x_dev.cpu(), x))
 
 torch.manual_seed(0)
 model = nn.Linear(3, 2)
@@ -129,6 +130,6 @@ for r in results:
     speedup = ""
     if r["device"] != "cpu" and r["size"] in cpu:
         speedup = f"  {{r['gflops'] / cpu[r['size']]:.1f}}x CPU"
-    print(f"{{r['device']:>7}} {{r['dtype']:>8}} n={{r['size']:<5}} {{r['median_ms']:9.3f}} ms "
-          f"{{r['gflops']:9.1f}} GFLOP/s{{speedup}}")
+    print(f"{{r['device']:>7}} {{r['dtype']:>8}} n={{r['size']:<5}} median {{r['median_ms']:9.3f}} ms "
+          f"(fastest {{r['min_ms']:.3f}}, slowest {{r['max_ms']:.3f}}) {{r['gflops']:9.1f}} GFLOP/s{{speedup}}")
 '''
