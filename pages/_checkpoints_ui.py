@@ -63,7 +63,7 @@ def save_section() -> None:
                       key="checkpoints.save_source")
     seed = None
     if choice == "trained":
-        model, fallback, filename = trained.model, "", "trained.pth"
+        model, fallback, filename = trained.model, trained.extra.get("model_code", ""), "trained.pth"
         st.caption(f"From the Training page: {trained.description}")
     elif choice == "models":
         model, fallback, filename = built.module, built.code, "model.pth"

@@ -93,6 +93,8 @@ def load_targets(state_dict: Mapping[str, torch.Tensor], trained: TrainedModel |
         found["trained"] = Target(trained.model, len(trained.feature_names) or input_width(trained.model),
                                   list(trained.feature_names), list(trained.target_names),
                                   trained.x_scaler, trained.y_scaler,
+                                  # a Models-page model is a class of its own: its code rebuilds it
+                                  fallback_code=trained.extra.get("model_code", ""),
                                   task=getattr(trained.extra.get("config"), "task", "regression"))
     if built is not None:
         found["models"] = Target(built.module, built.in_features, fallback_code=built.code)

@@ -57,6 +57,7 @@ ENCODING_NAMES = {"utf-8": "UTF-8", "latin-1": "Latin-1", "cp1252": "Windows-125
 RAGGED = re.compile(r"Expected (\d+) columns, got (\d+)")
 # A number written with a decimal comma (1,5 or -0,25e3), as Excel saves CSV where the comma is the decimal sign.
 DECIMAL_COMMA = r"\s*[-+]?(\d+,\d*|,\d+)([eE][-+]?\d+)?\s*"
+WHOLE_NUMBER = r"\s*[-+]?\d+\s*"  # Excel writes 3, not 3,0, beside 1,5 in the same column
 
 
 @dataclass(frozen=True)
@@ -297,9 +298,10 @@ def with_decimal_commas(data: bytes, fmt: CsvFormat, name: str, width: int,
 
 
 def decimal_comma_column(series: pd.Series, sample: int = 1000) -> bool:
-    """True when the column's first values (gaps skipped) are all numbers written with a decimal comma."""
+    """True when the column's first values (gaps skipped) are numbers written with a decimal comma (or whole)."""
     values = series.dropna().head(sample).astype(str)
-    return len(values) > 0 and bool(values.str.fullmatch(DECIMAL_COMMA).all())
+    comma = values.str.fullmatch(DECIMAL_COMMA)
+    return bool(comma.any()) and bool((comma | values.str.fullmatch(WHOLE_NUMBER)).all())
 
 
 def arrow_options(fmt: CsvFormat) -> tuple[pa_csv.ReadOptions, pa_csv.ParseOptions, dict]:

@@ -98,6 +98,8 @@ class TrainingRun:
     batch_weights: torch.Tensor | None = None
     # The run's own random stream when its model draws while training (Dropout); see torchstart.rng.
     rng: RngStream | None = None
+    # The Models page's code for the model this run trains, taken at the start: that page may change later.
+    model_code: str = ""
     train_losses: list[float] = field(default_factory=list)
     val_losses: list[float] = field(default_factory=list)
     epoch: int = 0
@@ -176,8 +178,10 @@ def start_run(config: TrainingConfig, dataset: TabularDataset | None = None,
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay,
                                **config.optimizer_tuning)
     x_train, y_train = data.x_train.to(device), data.y_train.to(device)
+    from_models_page = session_model is not None and config.model == "session"
     run = TrainingRun(config, data, model, build_loss(config), optimizer, device, x_train, y_train,
-                      data.x_val.to(device), data.y_val.to(device), rng=rng)
+                      data.x_val.to(device), data.y_val.to(device), rng=rng,
+                      model_code=session_model.code if from_models_page else "")
     if not config.full_batch:
         # The generator lives with the run, so Continue shuffles exactly as one longer run would.
         generator = torch.Generator().manual_seed(config.seed)
@@ -424,7 +428,8 @@ def trained_model(run: TrainingRun) -> TrainedModel:
     model = copy.deepcopy(run.model).cpu().eval()
     return TrainedModel(model, list(run.data.feature_names), list(run.data.target_names), describe(run),
                         run.data.x_scaler, run.data.y_scaler,
-                        extra={"epochs": run.epoch, "final_loss": run.final_loss, "config": run.config})
+                        extra={"epochs": run.epoch, "final_loss": run.final_loss, "config": run.config,
+                               "model_code": run.model_code})
 
 
 def require_trained(run: TrainingRun | None) -> TrainingRun:

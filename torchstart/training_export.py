@@ -67,7 +67,8 @@ def model_code(run: TrainingRun, session_model: SessionModel | None = None) -> s
     built = module_code(run.model)
     if built is not None:
         return f"model = {built}"
-    source = session_model.code if session_model is not None else ""
+    # The code of the model this run was built from; the Models page may hold another one by now.
+    source = run.model_code or (session_model.code if session_model is not None else "")
     return ("# The Models page's code for its model (it must assign `model`):\n" + source.strip()
             if source.strip() else "model = ...  # the Models page model; its code was not available")
 

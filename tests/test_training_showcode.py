@@ -1,0 +1,100 @@
+"""The Training page's exported script against the page: log lines, final losses, accuracy and predictions.
+
+Each case trains on the page's own code path, runs the script the page shows, and compares
+what it prints with what the page shows for the same run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from functools import partial
+
+import pytest
+import torch
+
+from torchstart.builtin_datasets import make_builtin
+from torchstart.model_code import handoff_code
+from torchstart.model_spec import LayerSpec, ModelSpec, build_model, check_spec
+from torchstart.session import SessionModel
+from torchstart.training import log_lines, start_run, train
+from torchstart.training_export import training_script
+from torchstart.training_metrics import evaluate, prediction_table
+from torchstart.training_setup import BCE, CROSS_ENTROPY, TrainingConfig
+
+
+def models_page_model(n_in: int, n_out: int, middle: str, hidden: int = 8, name: str = "Net") -> SessionModel:
+    """A SessionModel exactly as the Models page hands it over (its class code included)."""
+    extra = {"dropout": LayerSpec.of("Dropout", p=0.3), "batchnorm": LayerSpec.of("BatchNorm1d", num_features=hidden),
+             "relu": LayerSpec.of("ReLU")}[middle]
+    spec = ModelSpec(name, (n_in,), (LayerSpec.of("Linear", in_features=n_in, out_features=hidden),
+                                     extra, LayerSpec.of("ReLU"),
+                                     LayerSpec.of("Linear", in_features=hidden, out_features=n_out)))
+    return SessionModel(name, build_model(spec), partial(build_model, spec), (n_in,), check_spec(spec).output_shape,
+                        handoff_code(spec))
+
+
+def run_shown_script(script: str, tmp_path, monkeypatch, capsys) -> str:
+    """Run our own generated script in this process; return what it printed."""
+    monkeypatch.chdir(tmp_path)
+    exec(compile(script, "train.py", "exec"), {"__name__": "__main__"})  # our generated code, not user text
+    return capsys.readouterr().out
+
+
+def assert_script_matches_page(run, script: str, tmp_path, monkeypatch, capsys) -> None:
+    """Log lines equal; final losses, accuracies and the input-5 prediction within float noise."""
+    out = run_shown_script(script, tmp_path, monkeypatch, capsys)
+    assert [line for line in out.splitlines() if line.startswith("Epoch [")] == log_lines(run)
+    finals = {k: float(v) for k, v in re.findall(r"Final (\w+) loss: (\S+)", out)}
+    assert finals["training"] == pytest.approx(run.final_loss, rel=1e-6, abs=1e-9)
+    if run.val_losses:
+        assert finals["validation"] == pytest.approx(run.val_losses[-1], rel=1e-6, abs=1e-9)
+    shown = evaluate(run)
+    for split, value in re.findall(r"(\w+) accuracy: (\S+)", out):
+        assert float(value) == pytest.approx(shown[split.lower()]["accuracy"], abs=1e-6)
+    if run.data.n_features == 1:
+        table = prediction_table(run, torch.tensor([[5.0]]))
+        prefix = "P(" if run.config.classifies else "predicted "
+        page = [float(table[c].iloc[0]) for c in table.columns if str(c).startswith(prefix)]
+        printed = re.search(r"for input 5\.0: (.*)", out).group(1)
+        values = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", printed)]
+        assert values == pytest.approx(page, rel=1e-5, abs=1e-6)
+
+
+TWO = make_builtin("two_class", {"n": 60, "seed": 3})
+THREE = make_builtin("three_class", {"n": 60, "seed": 3})
+LINE = make_builtin("line", {"n": 40, "seed": 2})
+
+CASES = {
+    "bce-dropout-minibatch-split": (TrainingConfig(data="session", loss=BCE, model="session", optimizer="Adam",
+                                                   full_batch=False, batch_size=16, val_share=0.2,
+                                                   standardize_x=True, log_every=3), TWO, "dropout"),
+    "ce-batchnorm-noshuffle": (TrainingConfig(data="session", loss=CROSS_ENTROPY, model="session",
+                                              optimizer="RMSprop", full_batch=False, batch_size=16, shuffle=False,
+                                              val_share=0.25, log_every=2), THREE, "batchnorm"),
+    "huber-line-scaled-dropout": (TrainingConfig(data="session", loss="Smooth L1 (Huber)", model="session",
+                                                 optimizer="Nesterov", momentum=0.5, standardize_x=True,
+                                                 standardize_y=True, val_share=0.33, log_every=4), LINE, "dropout"),
+    "l1-mlp-adamw-continue": (TrainingConfig(data="line", rows=47, loss="L1", model="mlp", optimizer="AdamW",
+                                             weight_decay=0.01, full_batch=False, batch_size=8, val_share=0.0,
+                                             standardize_y=True, log_every=3), None, ""),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_script_prints_what_the_page_shows(name: str, tmp_path, monkeypatch, capsys) -> None:
+    config, dataset, middle = CASES[name]
+    n_in, n_out = (dataset.n_features, dataset.n_targets) if dataset is not None else (1, 1)
+    model = models_page_model(n_in, n_out, middle) if middle else None
+    run = train(start_run(config, dataset, model), 6)
+    run.config = replace(run.config, log_every=2)  # Continue with another log interval
+    train(run, 5)
+    assert_script_matches_page(run, training_script(run, session_model=model), tmp_path, monkeypatch, capsys)
+
+
+def test_script_builds_the_trained_model_after_the_models_page_changed(tmp_path, monkeypatch, capsys) -> None:
+    trained_on = models_page_model(1, 1, "dropout", hidden=8)
+    run = train(start_run(TrainingConfig(data="session", model="session", val_share=0.2), LINE, trained_on), 8)
+    # The learner then edits the Models page (same input and output sizes, so Training does not object).
+    edited = models_page_model(1, 1, "relu", hidden=4, name="Edited")
+    assert_script_matches_page(run, training_script(run, session_model=edited), tmp_path, monkeypatch, capsys)
