@@ -113,10 +113,13 @@ def _stop() -> None:
         run.request_stop()
 
 
-def differs(run: TrainingRun, config: TrainingConfig, dataset: TabularDataset | None) -> bool:
-    """Whether the settings (or the Data page's dataset) no longer describe what ``run`` trains."""
+def differs(run: TrainingRun, config: TrainingConfig, dataset: TabularDataset | None,
+            session_model: SessionModel | None = None) -> bool:
+    """Whether the settings (or the Data page's dataset, or its Models-page model) no longer describe ``run``."""
     other_data = config.data == "session" and run.data.source is not dataset
-    return run.config.recipe() != config.recipe() or other_data
+    other_model = (config.model == "session" and session_model is not None
+                   and run.model_code != session_model.code)  # the Models page has changed the model since
+    return run.config.recipe() != config.recipe() or other_data or other_model
 
 
 def apply_action(config: TrainingConfig, dataset: TabularDataset | None,
@@ -127,7 +130,8 @@ def apply_action(config: TrainingConfig, dataset: TabularDataset | None,
     try:
         if run is not None:
             run.settle()  # the interrupted script run's loop may still be finishing an epoch on its thread
-        fresh = run is None or (run.epoch == 0 and not run.training_wanted and differs(run, config, dataset))
+        fresh = run is None or (run.epoch == 0 and not run.training_wanted
+                                and differs(run, config, dataset, session_model))
         if action in ("train", "reset") or fresh:
             run = start_run(config, dataset, session_model)
             st.session_state[RUN] = run
@@ -136,7 +140,7 @@ def apply_action(config: TrainingConfig, dataset: TabularDataset | None,
         elif action == "continue" and run.can_continue:
             run.config = replace(run.config, epochs=config.epochs, log_every=config.log_every)
             run.target = run.epoch + config.epochs
-        elif differs(run, config, dataset):
+        elif differs(run, config, dataset, session_model):
             preflight(config, dataset, session_model)  # say now, not at the next Train, what would go wrong
     except TorchstartError as err:
         show_error(err)

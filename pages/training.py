@@ -29,7 +29,7 @@ buttons(run, config)
 if run is not None:
     for note in run.data.notes:
         st.caption(note)
-    if run.epoch and differs(run, config, dataset):
+    if run.epoch and differs(run, config, dataset, session_model):
         st.info("These settings differ from the run shown below. **Train** starts a new run with them; "
                 "**Continue** keeps training the current model with its own settings.", icon=":material/tune:")
     st.toggle("Log-scale loss axis", value=True, key=LOG_Y)

@@ -280,3 +280,19 @@ def test_batch_norm_with_a_one_row_batch_is_refused_before_training(open_page) -
     assert not errors(at)
     set_epochs(at, 5).button(key="training_train").click().run()
     assert not at.exception and at.session_state["training_run"].epoch == 5
+
+
+def test_a_changed_models_page_model_is_flagged_for_a_trained_run(open_page) -> None:
+    at = open_page(PAGE)
+    first = session_model(1, 1)
+    first.code = "model = nn.Sequential(nn.Linear(1, 8), nn.Tanh(), nn.Linear(8, 1))"
+    at.session_state[session.MODEL] = first
+    at.selectbox(key="training_model").set_value("session").run()
+    set_epochs(at, 5).button(key="training_train").click().run()
+    assert not errors(at) and not any("settings differ" in i.value for i in at.info)
+    other = session_model(1, 1, hidden=4)  # edited on the Models page: same sizes, another network
+    other.code = "model = nn.Sequential(nn.Linear(1, 4), nn.Tanh(), nn.Linear(4, 1))"
+    at.session_state[session.MODEL] = other
+    at.run()
+    assert any("These settings differ from the run shown below" in i.value for i in at.info)
+    assert at.session_state["training_run"].model_code == first.code  # the run shown is still the first model
