@@ -67,6 +67,7 @@ def save_section() -> None:
         st.caption(f"From the Training page: {trained.description}")
     elif choice == "models":
         model, fallback, filename = built.module, built.code, "model.pth"
+        seed = built.seed  # its initial weights: the code seeds as the Models page did
     else:
         cols = st.columns(3)
         n_in = LINEAR_IN.check(param_input(LINEAR_IN, "checkpoints.linear_in", cols[0]))

@@ -223,14 +223,14 @@ def per_model(name: str, model: nn.Module, extra: Any, compute: Callable[[], Any
     return value
 
 
-def hand_off(spec: ModelSpec, check: SpecCheck, model: nn.Module) -> None:
+def hand_off(spec: ModelSpec, check: SpecCheck, model: nn.Module, seed: int) -> None:
     """Offer this model to the Training and Checkpoints pages (only a valid model gets here)."""
     current = st.session_state.get(session.MODEL)
     if current is not None and current.module is model:
         return
     st.session_state[session.MODEL] = session.SessionModel(
         name=spec.class_name, module=model, build=partial(build_model, spec),
-        input_shape=tuple(spec.input_shape), output_shape=check.output_shape, code=handoff_code(spec),
+        input_shape=tuple(spec.input_shape), output_shape=check.output_shape, code=handoff_code(spec), seed=seed,
     )
 
 

@@ -51,7 +51,7 @@ except TorchstartError as err:
 frozen = ui.freeze_picker(check.trainable_layers)
 spec = replace(base, frozen=frozen)
 model = ui.current_model(spec, seed)
-ui.hand_off(spec, check, model)
+ui.hand_off(spec, check, model, seed)
 summary = ui.per_model("summary", model, None, lambda: summarize(model, spec.input_shape))
 
 st.subheader(f"{spec.class_name}: {format_shape(spec.input_shape)} → {format_shape(check.output_shape)}")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from torchstart import session
 from torchstart.builtin_datasets import make_builtin
 from torchstart.checkpoint_code import predict_code, save_code
 from torchstart.checkpoint_match import load_strict, load_targets, predict
@@ -87,3 +88,19 @@ def test_predict_code_for_models_page_and_inferred_linear_targets(bias, tmp_path
     loaded = load_strict(target.model, models_state)
     code = predict_code(loaded, x, (), target.fallback_code, filename="model.pth")
     assert torch.equal(predicted_by_code(code, tmp_path, monkeypatch), predict(loaded, x))
+
+
+def test_save_code_for_the_models_page_model_saves_the_page_weights(open_page, tmp_path, monkeypatch) -> None:
+    at = open_page("pages/models.py")  # builds the default preset with its init seed and hands it over
+    built = at.session_state[session.MODEL]
+    assert built.seed is not None
+    at.switch_page("pages/checkpoints.py")
+    at.run()
+    at.radio(key="checkpoints.save_source").set_value("models").run()
+    code = next(c.value for c in at.code if "torch.save(model.state_dict()" in c.value and "manual_seed" in c.value)
+    assert f"torch.manual_seed({built.seed})" in code and "train it here" not in code
+    monkeypatch.chdir(tmp_path)
+    exec(code, {})  # our own generated code, as a learner would run it
+    saved = torch.load(tmp_path / "model.pth", weights_only=True)
+    page = built.module.state_dict()
+    assert list(saved) == list(page) and all(torch.equal(saved[k], page[k]) for k in page)

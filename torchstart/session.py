@@ -39,6 +39,7 @@ class SessionModel:
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
     code: str = ""
+    seed: int | None = None  # the Models page's init seed: torch.manual_seed(seed), then build(), gives module
 
     @property
     def in_features(self) -> int | None:
