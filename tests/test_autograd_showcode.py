@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import warnings
-
 import pytest
 import torch
 
+from tests.generated import run_code as run_generated
 from torchstart.autograd_code import expression_code
 from torchstart.autograd_demos import dynamic_program
 from torchstart.autograd_graph import VariableSpec as V
@@ -27,13 +24,8 @@ TRACKED = [None, {"x": False}, {"x": False, "w": False, "b": False}]
 
 
 def run_code(code: str) -> tuple[dict, str]:
-    """Execute our generated code (never learner text); return its namespace and what it printed."""
-    namespace: dict = {}
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a non-leaf .grad read would warn; the comparison below catches it
-        exec(compile(code, "<show code>", "exec"), namespace)  # noqa: S102 - our generated code
-    return namespace, out.getvalue()
+    """Our generated code's namespace and output; a non-leaf .grad read would warn, the comparison catches it."""
+    return run_generated(code, quiet_warnings=True)
 
 
 def assert_code_reproduces(expression: str, values: dict[str, str], tracked: dict[str, bool] | None = None) -> None:

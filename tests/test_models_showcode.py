@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import pytest
 import torch
 
+from tests.generated import run_code
 from torchstart.model_code import model_code
 from torchstart.model_inspect import forward_pass, parameter_table, summarize
 from torchstart.model_spec import PRESETS, ModelSpec, build_model, check_spec
@@ -28,15 +26,6 @@ STACKS = {
                               L.of("ReLU"), L.of("ReLU"))),
 }
 SPECS = {**PRESETS, **{name: ModelSpec("Net_2", shape, layers) for name, (shape, layers) in STACKS.items()}}
-
-
-def run_code(code: str) -> tuple[dict, str]:
-    """Execute our generated code (never learner text); return its namespace and what it printed."""
-    namespace: dict = {}
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "<show code>", "exec"), namespace)  # noqa: S102 - our generated code
-    return namespace, out.getvalue()
 
 
 @pytest.mark.parametrize("name", list(SPECS))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from tests.generated import run_code
 from torchstart.errors import TorchstartError
 from torchstart.tensor_code import chain_code
 from torchstart.tensor_ops import apply_chain, make_step
@@ -28,15 +26,6 @@ STEPS = [("reshape", "3, 2"), ("view", "-1"), ("transpose", "0, 1"), ("permute",
          ("index", "::2"), ("add", "[1.5, 2.5, 3.5]"), ("sub", "[[1], [2]]"), ("mul", "True"), ("div", "3"),
          ("matmul", "[[1.0], [2.0], [3.0]]"), ("matmul", "[1, 2, 3]"), ("sum", ""), ("mean", "1"), ("max", "1"),
          ("contiguous", ""), ("numpy", "")]
-
-
-def run_code(code: str) -> tuple[dict, str]:
-    """Execute our generated code (never learner text); return its namespace and what it printed."""
-    namespace: dict = {}
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "<show code>", "exec"), namespace)  # noqa: S102 - our generated code
-    return namespace, out.getvalue()
 
 
 def assert_same_tensor(page: torch.Tensor, code: torch.Tensor) -> None:
