@@ -173,7 +173,7 @@ def start_run(config: TrainingConfig, dataset: TabularDataset | None = None,
         rng = RngStream.capture(device) if draws_random_numbers(model) else None
     if session_model is not None and config.model == "session":
         check_trainable(model, session_model.name)
-    check_batch_norm_batches(model, len(data.x_train), config)
+    check_batch_norm_batches(model, len(data.raw_x_train), config)  # raw: no standardizing just to count
     check_epoch_work(config, data, session_model)
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay,
                                **config.optimizer_tuning)

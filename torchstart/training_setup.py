@@ -399,7 +399,7 @@ def preflight(config: TrainingConfig, dataset: TabularDataset | None = None,
     if config.model == "session":
         check_session_model(session_model, data.n_features, data.n_targets)
         check_trainable(session_model.module, session_model.name)
-        check_batch_norm_batches(session_model.module, len(data.x_train), config)
+        check_batch_norm_batches(session_model.module, len(data.raw_x_train), config)
     check_epoch_work(config, data, session_model)
 
 
