@@ -9,18 +9,19 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from pages._ui import param_input, show_error, table_height
+from pages._ui import number_columns, param_input, show_error, table_height
 from torchstart import data_code, session
 from torchstart.builtin_datasets import BUILTINS, make_builtin
 from torchstart.csv_loading import MAX_UPLOAD_MB, LoadedTable, human_size, load_csv
-from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, PrepChoices, PrepResult, StrayText,
-                                  dataset_classes, default_choices, prepare, profile_columns, stray_text_columns)
+from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, SAMPLE_SEED, PrepChoices, PrepResult,
+                                  StrayText, dataset_classes, default_choices, prepare, profile_columns, stray_text_columns)
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 
 BUILTIN, UPLOAD = "Built-in dataset", "Upload a CSV"
 K_SOURCE, K_BUILTIN, K_UPLOAD = "data.source", "data.builtin", "data.upload"
 K_FEATURES, K_TARGET, K_NON_NUMERIC, K_MISSING = "data.features", "data.target", "data.non_numeric", "data.missing"
+K_ROWS = "data.rows"
 K_TABLE, K_UPLOAD_ERROR = "data.table", "data.upload_error"
 K_APPLIED, K_CODE, K_PREP, K_VERSION, K_VIEW = "data.applied", "data.code", "data.prep", "data.version", "data.view"
 LOADER_KEYS = {"batch_size": "data.batch_size", "shuffle": "data.shuffle", "drop_last": "data.drop_last",
@@ -50,7 +51,8 @@ class Candidate:
 def persistent_keys() -> list[str]:
     """Widget keys whose values should outlive a visit to another page."""
     builtin = [f"{K_BUILTIN}.{key}.{name}" for key, spec in BUILTINS.items() for name in spec.params]
-    return [K_SOURCE, K_BUILTIN, K_FEATURES, K_TARGET, K_NON_NUMERIC, K_MISSING, *LOADER_KEYS.values(), *builtin]
+    return [K_SOURCE, K_BUILTIN, K_FEATURES, K_TARGET, K_NON_NUMERIC, K_MISSING, K_ROWS, *LOADER_KEYS.values(),
+            *builtin]
 
 
 def keep_widget_state() -> None:
@@ -105,7 +107,7 @@ def upload_candidate() -> Candidate | None:
     def build() -> tuple[TabularDataset, str, PrepResult]:
         result = prepare(table.frame, choices, table.name)
         code = data_code.csv_code(table.name, table.format, choices, result.numeric_features, result.text_features,
-                                  result.classes)
+                                  result.classes, rows_in=len(table.frame))
         return result.dataset, code, result
 
     return Candidate(("csv", stored.file_id, choices), build)
@@ -128,6 +130,7 @@ def read_upload(uploaded) -> StoredTable | None:
     defaults = default_choices(table.frame)
     st.session_state[K_TARGET] = defaults.target
     st.session_state[K_FEATURES] = list(defaults.features)
+    st.session_state[K_ROWS] = len(table.frame)
     return stored
 
 
@@ -142,9 +145,10 @@ def show_table(stored: StoredTable) -> None:
     st.dataframe(frame.head(PREVIEW_ROWS), width="stretch", key="data.preview",
                  height=table_height(min(PREVIEW_ROWS, len(frame)), limit=800))
     st.caption("Each column: its pandas dtype, how many values are missing, and statistics of the numbers.")
-    st.dataframe(stored.profile, width="stretch", hide_index=True, key="data.profile",
-                 column_config={c: st.column_config.NumberColumn(format="%.4g")
-                                for c in ("mean", "std", "min", "max")})
+    # Statistics do not apply to text columns ("—"); nan is pandas' own (one value: no std).
+    profile, stats = number_columns(stored.profile, {c: "%.4g" for c in ("mean", "std", "min", "max")},
+                                    blank_rows=stored.profile["kind"] == "text")
+    st.dataframe(profile, width="stretch", hide_index=True, key="data.profile", column_config=stats)
     for stray in stored.stray:
         st.warning(stray.message(), icon=":material/text_fields:")
 
@@ -164,7 +168,16 @@ def column_choices(frame: pd.DataFrame) -> PrepChoices:
                             "The mean is taken over every row, including those the Training page later "
                             "holds out for validation; in a strict workflow you fill from the training "
                             "rows only, after the split.")
-    return PrepChoices(tuple(features), target, non_numeric, missing)
+    total = len(frame)
+    if not min(2, total) <= st.session_state.get(K_ROWS, -1) <= total:  # new file, or none chosen yet: all rows
+        st.session_state[K_ROWS] = total
+    rows = st.columns(3)[0].number_input(
+        "Rows to use", min_value=min(2, total), max_value=total, step=1, key=K_ROWS,
+        help=f"All {total:,} rows, or a random sample of fewer, kept in file order: "
+             f"`frame.sample(n, random_state={SAMPLE_SEED})`. Random, because files are often sorted (iris by "
+             "species): the first rows might hold only some of the classes. Fewer rows train faster and fit the "
+             "Training page's limits for big models.")
+    return PrepChoices(tuple(features), target, non_numeric, missing, None if rows >= total else int(rows))
 
 
 def apply(candidate: Candidate) -> None:
@@ -196,10 +209,14 @@ def prep_summary(prep: PrepResult) -> None:
     ds = prep.dataset
     c1, c2, c3 = st.columns(3)
     c1.metric("Rows kept", f"{prep.rows_kept:,} of {prep.rows_in:,}",
-              help="Rows dropped for a missing target or (with 'drop rows') a missing feature.")
+              help="Rows left out by Rows to use, or dropped for a missing target or (with 'drop rows') a "
+                   "missing feature.")
     c2.metric("Feature tensor columns", ds.n_features)
     c3.metric("Target", f"{prep.target} ({len(prep.classes)} classes)" if prep.classes else ds.target_names[0])
     notes = []
+    if prep.rows_sampled is not None:
+        notes.append(f"a random sample of {prep.rows_sampled:,} of the {prep.rows_in:,} rows (Rows to use), "
+                     "kept in file order")
     if prep.rows_missing_target:
         notes.append(f"{prep.rows_missing_target:,} rows dropped: target missing")
     if prep.rows_missing_features:

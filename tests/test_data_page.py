@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
 from tests.browser import main_text
-from tests.journey import upload_csv
+from tests.journey import fill, upload_csv
 from tests.test_data_loading import BAD_FILES
 from tests.test_data_prep import IRIS, IRIS_CLASSES
 from torchstart import session
 from torchstart.csv_loading import MAX_COLUMNS, MAX_UPLOAD_MB
+from torchstart.data_prep import SAMPLE_SEED
 
 PAGE = "pages/data.py"
 CSV = (b"height,width,colour,weight\n"
@@ -75,7 +78,9 @@ def test_upload_choose_columns_see_dataset_and_batches(open_page) -> None:
     preview = _table_with(at, "colour")
     assert list(preview.columns) == ["height", "width", "colour", "weight"] and len(preview) == 10
     profile = _table_with(at, "missing").set_index("column")
-    assert profile.loc["colour", "kind"] == "text" and profile.loc["height", "mean"] == pytest.approx(5.5)
+    assert profile.loc["colour", "kind"] == "text" and profile.loc["height", "mean"] == "5.5"  # as "%.4g" shows
+    # No statistics for a text column: a dash, not the "None" st.dataframe prints for NaN.
+    assert profile.loc["colour", ["mean", "std", "min", "max"]].tolist() == ["—"] * 4
     ds = at.session_state[session.DATASET]
     assert ds.feature_names == ["height", "width"] and ds.target_names == ["weight"] and len(ds) == 10
 
@@ -163,6 +168,35 @@ def test_page_show_code_rebuilds_the_shown_batches(open_page, tmp_path: Path,
         assert torch.equal(x, shown.features) and torch.equal(y, shown.targets)
 
 
+def test_rows_to_use_samples_the_upload_and_its_code_does_too(open_page, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _upload(open_page(PAGE), "shapes.csv", CSV)
+    rows = at.number_input(key="data.rows")
+    assert rows.value == 10 and rows.max == 10  # every row by default, capped at the table's rows
+    rows.set_value(6).run()
+    assert not at.exception and not _errors(at)
+    ds = at.session_state[session.DATASET]
+    frame = pd.read_csv(io.BytesIO(CSV))
+    sample = frame.sample(n=6, random_state=SAMPLE_SEED).sort_index()
+    assert len(ds) == 6 and ds.features[:, 0].tolist() == sample["height"].tolist()
+    assert _metrics(at)["Rows kept"] == "6 of 10"
+    assert any("a random sample of 6 of the 10 rows" in c.value for c in at.caption)
+    assert _metrics(at)["Batches per epoch"] == "2"  # ceil(6 / 4): the loader batches the sample
+    code = at.session_state["data.code"]
+    assert "frame.sample(n=6, random_state=0).sort_index()" in code
+    (tmp_path / "shapes.csv").write_bytes(CSV)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(code, namespace)  # the page's own generated code
+    assert torch.equal(namespace["dataset"].features, ds.features)
+
+    at.switch_page("pages/home.py").run()
+    at.switch_page(PAGE).run()
+    assert at.number_input(key="data.rows").value == 6 and len(at.session_state[session.DATASET]) == 6
+    _upload(at, "iris.csv", IRIS)  # a new file starts from all of its rows
+    assert at.number_input(key="data.rows").value == 9 and len(at.session_state[session.DATASET]) == 8
+
+
 def test_choices_survive_a_visit_to_another_page(open_page) -> None:
     at = _upload(open_page(PAGE), "shapes.csv", CSV)
     at.multiselect(key="data.features").set_value(["width"]).run()
@@ -234,6 +268,9 @@ def test_upload_in_a_real_browser_shows_preview_and_batches(page, tmp_path: Path
     assert page.locator(".js-plotly-plot").count() >= 1
     expected = torch.tensor([[1.0, 2.0]])  # first row as the dataset shows it: height, width
     assert f"{expected[0, 0]:g}" in text
+    fill(page, "Rows to use", "6")  # a random 6 of the 10 rows: the loader now batches those
+    text = main_text(page)
+    assert "6 of 10" in text and "a random sample of 6 of the 10 rows" in text and "ceil(6 / 4) = 2" in text
 
 
 def test_upload_from_excel_on_windows_reads_as_windows_1252(open_page) -> None:

@@ -14,8 +14,8 @@ from torchstart.builtin_datasets import BUILTINS, FIRST_INPUTS, FIRST_TARGETS, d
 from torchstart.csv_loading import load_csv
 from torchstart.data_code import builtin_code, csv_code
 from torchstart.data_figures import dataset_figure
-from torchstart.data_prep import (DROP, DROP_ROWS, MAX_CATEGORIES, MAX_CLASSES, MEAN_FILL, ONE_HOT, PrepChoices,
-                                  dataset_classes, default_choices, prepare, profile_columns)
+from torchstart.data_prep import (DROP, DROP_ROWS, MAX_CATEGORIES, MAX_CLASSES, MEAN_FILL, ONE_HOT, SAMPLE_SEED,
+                                  PrepChoices, dataset_classes, default_choices, prepare, profile_columns)
 from torchstart.datasets import TabularDataset, class_names, one_hot_target_names
 from torchstart.errors import TorchstartError
 
@@ -344,3 +344,49 @@ def test_figure_colours_one_hot_classes_by_argmax() -> None:
     assert [t.name for t in dataset_figure(iris.dataset).data] == iris.dataset.target_names
     assert dataset_figure(prepare(load_csv(IRIS, "iris.csv").frame,
                                   PrepChoices(("petal_length",), "species")).dataset) is None
+
+
+# ---------------------------------------------------------------- Rows to use: a seeded random sample
+
+LABEL_GAPS = b"a,y\n1,2\n,3\n3,\n4,5\n5,6\n,7\n7,\n8,9\n9,1\n10,\n"
+SORTED = ("x,label\n" + "".join(f"{i},{'abc'[i * 3 // 120]}\n" for i in range(120))).encode()  # sorted by label
+
+
+def test_rows_to_use_takes_a_seeded_sample_in_file_order() -> None:
+    frame = load_csv(SORTED, "sorted.csv").frame
+    result = prepare(frame, PrepChoices(("x",), "label", rows=30))
+    xs = result.dataset.features[:, 0].tolist()
+    assert len(result.dataset) == 30 and result.rows_sampled == 30 and result.rows_in == 120
+    assert xs == sorted(xs) and len(set(xs)) == 30  # file order, no row twice
+    assert xs == frame.sample(n=30, random_state=SAMPLE_SEED).sort_index()["x"].tolist()
+    # Random rows, not the first 30 (which are all class a): every class is still there.
+    assert result.classes == ["a", "b", "c"]
+    assert prepare(frame, PrepChoices(("x",), "label", rows=30)).dataset.features.tolist() == \
+        result.dataset.features.tolist()  # the same seed, the same rows
+
+
+@pytest.mark.parametrize("rows", [None, 120, 500])
+def test_rows_to_use_at_or_above_the_table_keeps_every_row(rows: int | None) -> None:
+    frame = load_csv(SORTED, "sorted.csv").frame
+    result = prepare(frame, PrepChoices(("x",), "label", rows=rows))
+    assert len(result.dataset) == 120 and result.rows_sampled is None
+    assert "sample" not in csv_code("sorted.csv", load_csv(SORTED, "sorted.csv").format,
+                                    PrepChoices(("x",), "label", rows=rows), ["x"], [], ["a", "b", "c"],
+                                    rows_in=120)
+
+
+def test_rows_to_use_counts_gaps_within_the_sample() -> None:
+    frame = load_csv(LABEL_GAPS, "gaps.csv").frame
+    sample = frame.sample(n=6, random_state=SAMPLE_SEED)
+    result = prepare(frame, PrepChoices(("a",), "y", rows=6))
+    assert result.rows_missing_target == int(sample["y"].isna().sum())
+    assert result.rows_kept == 6 - result.rows_missing_target - result.rows_missing_features
+
+
+def test_rows_to_use_below_two_and_too_few_labelled_rows_say_so() -> None:
+    frame = load_csv(SORTED, "sorted.csv").frame
+    with pytest.raises(TorchstartError, match="at least two rows"):
+        prepare(frame, PrepChoices(("x",), "label", rows=1))
+    sparse = load_csv(b"a,y\n1,\n2,\n3,\n4,5\n5,\n6,\n7,\n8,9\n", "sparse.csv").frame
+    with pytest.raises(TorchstartError, match="of 2 sampled rows"):
+        prepare(sparse, PrepChoices(("a",), "y", rows=2))

@@ -27,6 +27,11 @@ CASES = {
     "labels-subset-drop-text": ("labels.csv", LABELS, PrepChoices(("c", "b"), "label", DROP, MEAN_FILL)),
     "labels-numeric-target-text-feature": ("labels.csv", LABELS, PrepChoices(("label", "c"), "a", ONE_HOT,
                                                                              DROP_ROWS)),
+    # A random sample of rows, taken before the gaps are handled: the mean fill is over the sample only.
+    "labels-sample-mean-fill": ("labels.csv", LABELS, PrepChoices(("a", "b", "c"), "label", ONE_HOT, MEAN_FILL,
+                                                                   rows=4)),
+    "decimal-comma-sample": ("eu.csv", EU_WHOLE, PrepChoices(("größe", "farbe"), "preis", ONE_HOT, DROP_ROWS,
+                                                             rows=3)),
 }
 
 
@@ -39,7 +44,8 @@ def test_show_code_rebuilds_the_page_tensors(case: str, tmp_path: Path, monkeypa
     (tmp_path / name).write_bytes(data)
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    exec(csv_code(name, table.format, choices, result.numeric_features, result.text_features, result.classes),
+    exec(csv_code(name, table.format, choices, result.numeric_features, result.text_features, result.classes,
+                  rows_in=len(table.frame)),
          namespace)  # our own generated code, run the way a learner would run it
     assert torch.equal(namespace["dataset"].features, result.dataset.features)
     assert torch.equal(namespace["dataset"].targets, result.dataset.targets)

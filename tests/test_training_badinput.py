@@ -134,7 +134,7 @@ def test_an_epoch_with_too_many_multiply_adds_is_refused() -> None:
         with pytest.raises(TorchstartError) as err:
             check()
         assert f"One epoch would push 200,000 rows through {per_row:,} multiply-adds each" in str(err.value)
-        assert f"at most {MAX_EPOCH_MACS // per_row:,} rows" in str(err.value)
+        assert f"at most {MAX_EPOCH_MACS // per_row:,} rows: on the Data page, Rows to use" in str(err.value)
     preflight(TrainingConfig(data="session", model="mlp", hidden=16, layers=1), big)  # a small MLP fits
 
 

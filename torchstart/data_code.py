@@ -12,7 +12,7 @@ from typing import Any
 from torchstart.batch_viewer import LoaderSettings, batch_formula
 from torchstart.builtin_datasets import FIRST_INPUTS, FIRST_TARGETS, checked_values
 from torchstart.csv_loading import CsvFormat
-from torchstart.data_prep import DROP_ROWS, ONE_HOT, PrepChoices
+from torchstart.data_prep import DROP_ROWS, ONE_HOT, SAMPLE_SEED, PrepChoices
 from torchstart.synthetic import THREE_CLASS_CORNERS, THREE_CLASSES
 
 CUSTOM_DATASET = '''\
@@ -93,20 +93,24 @@ def builtin_code(key: str, values: dict[str, Any] | None = None) -> str:
 
 
 def csv_code(file_name: str, fmt: CsvFormat, choices: PrepChoices, numeric: list[str], text: list[str],
-             classes: list[str] | None = None) -> str:
+             classes: list[str] | None = None, rows_in: int | None = None) -> str:
     """Code that reads the CSV and builds the dataset with the learner's column choices.
 
     ``numeric`` and ``text`` are the chosen feature columns (target excluded) by kind,
     as ``PrepResult.numeric_features`` and ``.text_features`` give them; ``classes`` is
     ``PrepResult.classes``: a text target's classes (one-hot targets), empty for a number.
+    ``rows_in`` is the table's row count: with ``choices.rows`` below it, the code samples as the page did.
     """
     features = [c for c in dict.fromkeys(choices.features) if c in numeric or c in text]
     kwargs = ", ".join(f"{k}={v!r}" for k, v in fmt.read_csv_kwargs().items())
     lines = [
         f"frame = pd.read_csv({file_name!r}, {kwargs})",
         f"frame = frame[{[*features, choices.target]!r}]",
-        f"frame = frame.dropna(subset=[{choices.target!r}])  # a row without a target cannot be learned from",
     ]
+    if rows_in is not None and choices.rows is not None and choices.rows < rows_in:
+        lines.append(f"frame = frame.sample(n={choices.rows}, random_state={SAMPLE_SEED}).sort_index()  "
+                     f"# a random {choices.rows:,} of the {rows_in:,} rows, in file order")
+    lines.append(f"frame = frame.dropna(subset=[{choices.target!r}])  # a row without a target cannot be learned from")
     if choices.missing == DROP_ROWS:
         lines.append("frame = frame.dropna()  # drop rows with a missing feature")
     lines.append(f"x = frame[{features!r}]")

@@ -29,6 +29,8 @@ MAX_CLASSES = 50  # distinct values a text target may hold: one output column (a
 # Numbers one-hot encoding may make (400 MB as float32): about what the largest all-numeric upload holds.
 MAX_FEATURE_CELLS = 100_000_000
 MAX_DEFAULT_CLASSES = 20  # a last text column with 2..this many values looks like a label column
+# ``frame.sample(n=..., random_state=SAMPLE_SEED)``: the same rows on the page and in the printed code.
+SAMPLE_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class PrepChoices:
     target: str
     non_numeric: str = ONE_HOT
     missing: str = DROP_ROWS
+    rows: int | None = None  # use a seeded random sample of this many rows (kept in file order); None: all
 
 
 @dataclass
@@ -57,6 +60,7 @@ class PrepResult:
     filled: dict[str, float] = field(default_factory=dict)  # column -> mean used for its gaps
     target: str = ""  # the chosen target column
     classes: list[str] = field(default_factory=list)  # a text target's classes, in target-column order; else empty
+    rows_sampled: int | None = None  # rows in the random sample ``PrepChoices.rows`` asked for; None: every row
 
 
 def column_kind(series: pd.Series) -> str:
@@ -153,6 +157,7 @@ def default_choices(frame: pd.DataFrame) -> PrepChoices:
 def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") -> PrepResult:
     """Build the float32 dataset for ``choices``; refuse bad choices with a message saying what to pick.
 
+    With ``choices.rows``, a seeded random sample of that many rows is taken first.
     Rows with a missing target are always dropped (a mean target is not a label);
     rows with missing features are dropped or filled with the column mean, over
     the rows that remain. A text target then becomes one float column per class
@@ -161,12 +166,17 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
     target, features = check_choices(frame, choices)
     work = frame[[*features, target]]
     rows_in = len(work)
+    sampled = sample_rows(work, choices.rows)
+    if sampled is not None:
+        work = sampled
+    rows_considered = len(work)
+    of_rows = f"{rows_considered:,}{' sampled' if sampled is not None else ''} rows"
     gaps = work.isna().any()  # per column; dropna is skipped when there is nothing to drop (same result)
     if gaps[target]:
         work = work.dropna(subset=[target])
-    rows_missing_target = rows_in - len(work)
+    rows_missing_target = rows_considered - len(work)
     if len(work) < 2:  # the target's own gaps did it: filling features cannot help
-        raise TorchstartError(f"Only {len(work)} of {rows_in:,} rows have a value in the target column "
+        raise TorchstartError(f"Only {len(work)} of {of_rows} have a value in the target column "
                               f"{target!r}; a dataset needs at least two. Choose a target column that is "
                               "filled in.")
     rows_before = len(work)
@@ -174,7 +184,7 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
     if choices.missing == DROP_ROWS and gaps.any():
         work = work.dropna()
     rows_missing_features = rows_before - len(work)
-    check_rows_left(work, rows_in)
+    check_rows_left(work, of_rows)
     labels = is_class_target(work[target])
     if labels:
         check_classes(work[target], target)
@@ -221,7 +231,21 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
         check_finite(y, [target], work.index)
     dataset = TabularDataset(x, y, [str(c) for c in x_frame.columns], target_names, name)
     return PrepResult(dataset, rows_in, len(work), rows_missing_target, rows_missing_features,
-                      numeric, text, encoded, dropped, filled, str(target), classes)
+                      numeric, text, encoded, dropped, filled, str(target), classes,
+                      None if sampled is None else len(sampled))
+
+
+def sample_rows(frame: pd.DataFrame, rows: int | None) -> pd.DataFrame | None:
+    """A seeded random sample of ``rows`` rows in file order, or None when every row is used.
+
+    Random, not the first rows: files are often sorted (iris by species), and the
+    first 100 rows of a sorted file would hold only some of its classes.
+    """
+    if rows is None or rows >= len(frame):
+        return None
+    if rows < 2:
+        raise TorchstartError(f"Rows to use is {rows:,}; a dataset needs at least two rows. Use 2 or more.")
+    return frame.sample(n=rows, random_state=SAMPLE_SEED).sort_index()
 
 
 def float32_tensor(frame: pd.DataFrame) -> torch.Tensor:
@@ -263,10 +287,10 @@ def check_choices(frame: pd.DataFrame, choices: PrepChoices) -> tuple[str, list[
     return target, features
 
 
-def check_rows_left(work: pd.DataFrame, rows_in: int) -> None:
-    """At least two rows must survive the missing-value handling."""
+def check_rows_left(work: pd.DataFrame, of_rows: str) -> None:
+    """At least two rows must survive the missing-value handling; ``of_rows`` says of how many ("120 rows")."""
     if len(work) < 2:
-        raise TorchstartError(f"Only {len(work)} of {rows_in:,} rows are left after removing rows with missing "
+        raise TorchstartError(f"Only {len(work)} of {of_rows} are left after removing rows with missing "
                               "values; a dataset needs at least two. Fill missing features with the mean, or "
                               "choose columns with fewer gaps.")
 
@@ -319,5 +343,5 @@ def check_one_hot_width(frame: pd.DataFrame, numeric: list[str], text: list[str]
     if len(frame) * width > MAX_FEATURE_CELLS:
         raise TorchstartError(f"One-hot encoding would make a {len(frame):,} × {width:,} feature tensor "
                               f"({len(frame) * width:,} numbers); the limit is {MAX_FEATURE_CELLS:,}. Choose fewer "
-                              "text features, drop text columns, or upload fewer rows.")
+                              "text features, drop text columns, or use fewer rows (Rows to use, above).")
     return widths

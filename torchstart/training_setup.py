@@ -424,7 +424,7 @@ def check_epoch_work(config: TrainingConfig, data: PreparedData, session_model: 
             f"One epoch would push {rows:,} rows through {per_row:,} multiply-adds each ({per_row * rows:.2g} in "
             f"all, about three times that with the backward pass); this page allows {MAX_EPOCH_MACS:.0e} per "
             f"epoch so that Stop and the live charts (which act between epochs) stay quick. Use a smaller model, or "
-            f"at most {fits:,} rows.")
+            f"at most {fits:,} rows: on the Data page, Rows to use takes a random sample of an uploaded CSV.")
 
 
 def check_trainable(model: nn.Module, name: str) -> None:
