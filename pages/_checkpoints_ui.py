@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 import torch
 from torch import nn
 
-from pages._ui import param_input, show_code, show_error
+from pages._ui import number_columns, param_input, show_code, show_error
 from torchstart import checkpoint_safety as safety
 from torchstart import session
 from torchstart.checkpoint_code import safe_load_code, save_code
 from torchstart.checkpoint_figures import histogram_figure
-from torchstart.checkpoint_inspect import (Path, cut_note, entry_table, is_state_dict, path_label,
-                                           state_dict_parts, summarize_tree, tensor_entries, totals)
+from torchstart.checkpoint_inspect import (Path, TensorEntry, cut_note, entry_table, has_stats, is_state_dict,
+                                           path_label, state_dict_parts, summarize_tree, tensor_entries, totals)
 from torchstart.errors import TorchstartError
 from torchstart.params import IntParam
 from torchstart.rng import RNG_LOCK
@@ -32,11 +33,20 @@ LINEAR_OUT = IntParam("out_features", 1, 1, 64, help="Outputs of the fresh nn.Li
 SEED = IntParam("Seed", 0, 0, 2**31 - 1, help="torch.manual_seed before building: the same seed, the same weights.")
 BINS = IntParam("Bins", 40, 5, 200, help="Histogram bins.")
 
-COLUMN_FORMATS = {
-    "numel": st.column_config.NumberColumn(format="localized"),
-    "bytes": st.column_config.NumberColumn(format="localized"),
-    **{c: st.column_config.NumberColumn(format="%.4g") for c in ("mean", "std", "min", "max")},
-}
+COUNT_FORMATS = {"numel": st.column_config.NumberColumn(format="localized"),
+                 "bytes": st.column_config.NumberColumn(format="localized")}
+STAT_FORMATS = {c: "%.4g" for c in ("mean", "std", "min", "max")}
+
+
+def show_tensor_table(entries: list[TensorEntry], key: str | None = None) -> None:
+    """One row per tensor; "—" where statistics do not apply, nan where torch gives nan (one number's std)."""
+    blank = pd.Series([not has_stats(e.tensor) for e in entries], dtype=bool)
+    raw = entry_table(entries)
+    table, stats = number_columns(raw, STAT_FORMATS, blank_rows=blank)
+    st.dataframe(table, hide_index=True, column_config={**COUNT_FORMATS, **stats}, key=key)
+    if ((raw["numel"] == 1) & ~blank).any():
+        st.caption("std is nan for a tensor of one number: `torch.std` divides by n − 1 (Bessel's correction), "
+                   "which is 0 there.")
 
 
 # ---------------------------------------------------------------- 1. save
@@ -78,8 +88,7 @@ def save_section() -> None:
             model, fallback, filename = nn.Linear(n_in, n_out), "", "linear.pth"
     data = safety.state_dict_bytes(model)
     st.session_state[SAVED] = (filename, data)
-    st.dataframe(entry_table(tensor_entries(model.state_dict())), hide_index=True,
-                 column_config=COLUMN_FORMATS)
+    show_tensor_table(tensor_entries(model.state_dict()))
     st.download_button(f"Download {filename} ({safety.format_bytes(len(data))})", data, file_name=filename,
                        mime="application/octet-stream", on_click="ignore", icon=":material/download:",
                        key="checkpoints.download")
@@ -170,7 +179,7 @@ def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
     if not is_state_dict(obj):
         st.markdown(f"Not a flat state_dict but a `{type(obj).__name__}` with more inside. Its outline:")
         st.json(summarize_tree(obj), expanded=2)
-    st.dataframe(entry_table(entries), hide_index=True, column_config=COLUMN_FORMATS, key="checkpoints.table")
+    show_tensor_table(entries, key="checkpoints.table")
     parts = state_dict_parts(obj)
     part = None
     if parts:

@@ -8,9 +8,10 @@ from typing import Any
 import streamlit as st
 import torch
 
-from pages._ui import show_code
+from pages._ui import number_columns, show_code
 from torchstart.tensor_code import numpy_demo_code, view_demo_code
-from torchstart.tensor_figures import heatmap_figure, metadata_frame, storage_figure, storage_formula, values_frame
+from torchstart.tensor_figures import (float_text, heatmap_figure, metadata_frame, storage_figure, storage_formula,
+                                      values_frame)
 from torchstart.tensor_memory import numpy_demo, view_demo
 from torchstart.tensor_ops import tensor_name
 from torchstart.tensors import describe, format_shape
@@ -66,9 +67,11 @@ def _show_values(shown: torch.Tensor, label: str, t: torch.Tensor) -> None:
         st.info(f"This tensor is empty: shape {format_shape(t.shape)} has a 0 in it, so it holds no numbers.")
     else:
         frame, note = values_frame(shown)
-        # "%g" prints each number's shortest text (0.33333334, 1234567); the default would cut to 4 decimals.
-        every_digit = {c: st.column_config.NumberColumn(format="%g") for c in frame.columns} \
-            if shown.dtype.is_floating_point else None
+        every_digit = None
+        if shown.dtype.is_floating_point:
+            # "%g" prints each number's shortest text (0.33333334, 1234567); the default would cut to 4 decimals.
+            # A column with nan (sqrt of a negative, 0/0) is written as Python writes the floats: "nan", not None.
+            frame, every_digit = number_columns(frame, {c: "%g" for c in frame.columns}, text=float_text)
         st.dataframe(frame, width="stretch", key="tensors.values", column_config=every_digit)
         if note:
             st.caption(note)

@@ -6,8 +6,9 @@ one call into ``torchstart``, render out.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
+import pandas as pd
 import streamlit as st
 
 from torchstart import session
@@ -65,6 +66,31 @@ def show_code(code: str, label: str = "Show code", expanded: bool = False) -> No
 def table_height(rows: int, limit: int = 400) -> int:
     """Pixel height for st.dataframe that fits ``rows`` rows and the header (by default it shows ten), to ``limit``."""
     return min(35 * (rows + 1) + 3, limit)
+
+
+def number_columns(frame: pd.DataFrame, formats: dict[str, str], missing: str = "nan",
+                   blank_rows: pd.Series | None = None,
+                   text: Callable[[float], str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``frame`` and a column_config showing ``formats`` (printf, e.g. "%.4g"), with NaN cells made readable.
+
+    st.dataframe prints a NaN cell as "None", which reads as Python's None. A column holding
+    NaN becomes right-aligned text instead: its numbers as ``text`` writes them (else with the
+    printf format), ``missing`` in the NaN cells ("nan", what torch prints, for an undefined
+    statistic), and "—" in the rows ``blank_rows`` marks, where no value applies.
+    """
+    shown, config = frame.copy(), {}
+    for column, fmt in formats.items():
+        values = frame[column]
+        if not values.isna().any():
+            config[column] = st.column_config.NumberColumn(format=fmt)
+            continue
+        write = text or (lambda v, f=fmt: f % v)
+        cells = [missing if v != v else write(v) for v in values.tolist()]  # v != v: NaN
+        if blank_rows is not None:
+            cells = ["—" if blank else cell for cell, blank in zip(cells, blank_rows.tolist())]
+        shown[column] = cells
+        config[column] = st.column_config.TextColumn(alignment="right")
+    return shown, config
 
 
 def show_error(err: Exception) -> None:

@@ -5,7 +5,7 @@ from dataclasses import replace
 import streamlit as st
 
 from pages import _models_ui as ui
-from pages._ui import current_device, show_code, show_error
+from pages._ui import current_device, number_columns, show_code, show_error
 from torchstart.errors import TorchstartError
 from torchstart.layers import format_shape
 from torchstart.model_code import model_code
@@ -16,8 +16,7 @@ from torchstart.params import IntParam
 
 BATCH = IntParam("Batch size", 2, 1, 16, help="How many random samples go through the model at once.")
 INPUT_SEED = IntParam("Input seed", 0, 0, 2**31 - 1, help="torch.manual_seed before torch.randn.")
-STAT_FORMAT = {c: st.column_config.NumberColumn(c, format="%.4f") for c in ("mean", "std", "min", "max")}
-STAT_FORMAT["Numel"] = st.column_config.NumberColumn("Numel", format="localized")
+STAT_FORMATS = {c: "%.4f" for c in ("mean", "std", "min", "max")}
 
 st.title("Models")
 st.markdown("A model is a subclass of `nn.Module`: its layers are attributes set in `__init__`, and "
@@ -78,9 +77,12 @@ st.dataframe(summary.table, hide_index=True, width="stretch",
 params_tab, forward_tab = st.tabs(["Parameters", "Forward pass"])
 with params_tab:
     st.caption("`model.named_parameters()` with each tensor's initial values (seeded by the init seed). "
-               "A one-value tensor has no spread: torch gives its std as NaN, shown as None.")
-    st.dataframe(ui.per_model("params", model, None, lambda: parameter_table(model)), hide_index=True,
-                 width="stretch", column_config=STAT_FORMAT)
+               "A one-value tensor has no spread: `torch.std` divides by n − 1 (Bessel's correction), so its std "
+               "is nan.")
+    params, stat_config = number_columns(ui.per_model("params", model, None, lambda: parameter_table(model)),
+                                         STAT_FORMATS)
+    st.dataframe(params, hide_index=True, width="stretch",
+                 column_config={"Numel": st.column_config.NumberColumn(format="localized"), **stat_config})
     named = dict(model.named_parameters())
     if named:
         chosen = st.selectbox("Histogram of", list(named), key="models.hist_param")

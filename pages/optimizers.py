@@ -5,7 +5,7 @@ import streamlit as st
 from pages._optimizers_ui import (CHART_KEY, TABLE_FOR_KEY, cached_race, landscape_picker, last_result,
                                   race_figures, racer_settings, restore_widget_state, save_widget_state,
                                   start_and_steps, start_from_click, stopped_note)
-from pages._ui import show_code, show_error
+from pages._ui import number_columns, show_code, show_error
 from torchstart.errors import TorchstartError
 from torchstart.optimizer_code import race_code
 from torchstart.optimizer_race import MAX_STEPS, divergence_advice, step_table
@@ -69,8 +69,9 @@ st.caption("Row k: the parameters after k steps, the loss and gradient there (th
            "RMSprop, `sum` for Adagrad. Plain SGD keeps no state. AdamW's weight decay keeps none either: "
            "it only shrinks `p` at each step, which is why its path differs from Adam's.")
 table = step_table(path, result.landscape.param_names)
-st.dataframe(table, hide_index=True, height=320,
-             column_config={c: st.column_config.NumberColumn(format="%.6g") for c in table.columns[1:]})
+# "—": no value there (no optimizer state before step 1; no gradient at the point a diverged path stopped).
+table, formats = number_columns(table, {c: "%.6g" for c in table.columns[1:]}, missing="—")
+st.dataframe(table, hide_index=True, height=320, column_config=formats)
 stopped = path.stopped_at is not None
 show_code(race_code(result.landscape, result.start, path.spec, path.stopped_at if stopped else result.steps,
                     planned=result.steps if stopped else None),

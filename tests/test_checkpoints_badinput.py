@@ -163,3 +163,20 @@ def test_page_notes_a_file_nested_too_deep(open_page) -> None:
     at = upload(open_page(PAGE), "deep.pth", saved(deep))
     assert not at.exception
     assert any("containers nested more than" in c.value for c in at.caption)
+
+
+def test_statistics_cells_say_nan_or_dash_never_none(open_page) -> None:
+    """st.dataframe prints NaN as "None"; the page shows torch's nan, or "—" where no statistic applies."""
+    at = open_page(PAGE)
+    saved_table = at.dataframe[0].value.set_index("key")
+    assert saved_table.loc["bias", "std"] == "nan"  # one number: torch.std divides by n - 1 = 0
+    assert float(saved_table.loc["weight", "mean"]) == pytest.approx(float(saved_table.loc["weight", "min"]))
+    assert any("Bessel's correction" in c.value for c in at.caption)
+    file = saved({"weight": torch.ones(2, 2), "empty": torch.zeros(0), "one": torch.tensor([3.0]),
+                  "sparse": torch.eye(2).to_sparse()})
+    at = upload(at, "mixed.pth", file)
+    table = at.dataframe[-1].value.set_index("key")  # AppTest does not expose dataframe keys
+    assert table.loc["weight", ["mean", "std", "min", "max"]].tolist() == ["1", "0", "1", "1"]
+    assert table.loc["one", ["mean", "std"]].tolist() == ["3", "nan"]
+    assert table.loc["empty", ["mean", "std", "min", "max"]].tolist() == ["—"] * 4
+    assert table.loc["sparse", ["mean", "std", "min", "max"]].tolist() == ["—"] * 4

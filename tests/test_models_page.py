@@ -173,3 +173,13 @@ def test_pick_a_preset_and_see_the_summary(page) -> None:
     page.get_by_text("Show code").click()
     wait_for_run(page)
     assert "class SmallCNN(nn.Module):" in main_text(page)
+
+
+def test_a_one_value_std_reads_nan_not_none(open_page) -> None:
+    at = open_page(PAGE)
+    params = next(f.value for f in at.dataframe if "requires_grad" in f.value.columns).set_index("Name")
+    torch.manual_seed(0)
+    bias = nn.Linear(2, 1).bias
+    assert params.loc["linear.bias", "std"] == "nan"  # what torch.std gives for one value (n - 1 = 0)
+    assert params.loc["linear.bias", "mean"] == pytest.approx(bias.item())  # no NaN: still a number column
+    assert float(params.loc["linear.weight", "std"]) > 0

@@ -50,6 +50,8 @@ def test_page_runs_and_draws_the_default_race(open_page) -> None:
     at.selectbox(key="optimizers.table_for").set_value("Adam").run()
     table = at.dataframe[0].value
     assert {"exp_avg[w]", "exp_avg_sq[b]"} <= set(table.columns) and len(table) == steps + 1
+    # No state before the first step: a dash, not the "None" st.dataframe prints for NaN.
+    assert table.loc[0, "exp_avg[w]"] == "—" and float(table.loc[1, "exp_avg[w]"]) != 0
     assert "torch.optim.Adam([p], lr=0.1, betas=(0.9, 0.999))" in at.code[0].value
 
 

@@ -211,3 +211,15 @@ def test_build_a_tensor_in_chromium(page) -> None:
     literal.press("Control+Enter")
     wait_for_run(page)
     assert "same number of entries" in page.get_by_test_id("stAlert").first.inner_text()
+
+
+def test_nan_and_inf_values_read_as_python_writes_them(open_page) -> None:
+    """0 / 0 is nan: the table says nan, where st.dataframe on its own would print None."""
+    at = open_page(PAGE)
+    at.text_area(key="tensors.literal").set_value("[[0.0, 1.0], [-1.0, 0.5]]").run()
+    at = add_step(at, "div", "[0.0, 0.25]", (2, 2), torch.float32)
+    assert_clean(at)
+    expected = torch.tensor([[0.0, 1.0], [-1.0, 0.5]]) / torch.tensor([0.0, 0.25])
+    assert expected[0, 0].isnan() and expected[1, 0].isneginf()
+    assert shown_values(at)[:, 0].tolist() == ["nan", "-inf"]  # as repr(float) writes them
+    assert shown_values(at)[:, 1].tolist() == expected[:, 1].tolist() == [4.0, 2.0]  # no nan: still numbers

@@ -121,11 +121,16 @@ def cut_note(cut: set[str]) -> str | None:
     return ("Not every tensor in this file is counted here: " + "; ".join(shown) + ".") if shown else None
 
 
+def has_stats(tensor: torch.Tensor) -> bool:
+    """False where mean/std/min/max do not apply: sparse, complex, empty or meta (a shape, no values) tensors."""
+    return not (tensor.layout != torch.strided or tensor.is_complex() or tensor.numel() == 0 or tensor.is_meta)
+
+
 def tensor_stats(tensor: torch.Tensor) -> dict[str, float]:
     """Mean, std (unbiased, as torch.std), min and max in float64; NaN where undefined."""
     nan = {"mean": math.nan, "std": math.nan, "min": math.nan, "max": math.nan}
-    if tensor.layout != torch.strided or tensor.is_complex() or tensor.numel() == 0 or tensor.is_meta:
-        return nan  # a meta tensor has a shape but no values
+    if not has_stats(tensor):
+        return nan
     values = real_values(tensor)
     return {
         "mean": values.mean().item(),

@@ -70,11 +70,11 @@ def value_texts(values: np.ndarray, dtype: torch.dtype) -> np.ndarray:
 
 def _texts(shown: np.ndarray, floating: bool) -> np.ndarray:
     """Text of already-rounded values, same shape."""
-    texts = [_float_text(v) if floating else str(v) for v in shown.ravel()]
+    texts = [float_text(v) if floating else str(v) for v in shown.ravel()]
     return np.array(texts, dtype=str).reshape(shown.shape)  # a str array: Plotly checks it far faster than objects
 
 
-def _float_text(value: float) -> str:
+def float_text(value: float) -> str:
     """Python's shortest text for a float, without a trailing .0 (1032.0 → 1032)."""
     return repr(float(value)).removesuffix(".0")
 
