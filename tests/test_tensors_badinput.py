@@ -114,3 +114,20 @@ def test_show_code_writes_infinite_numbers_as_runnable_python() -> None:
     assert torch.equal(namespace["x1"].isnan(), x1.isnan()) and namespace["x1"][1:].tolist() == x1[1:].tolist()
     full = spec_from_inputs({"factory": "full", "shape": "2", "fill": "-1e400"})
     assert factory_code(full) == ["x = torch.full((2,), float('-inf'))"]
+
+
+def test_int64_limits_are_the_literal_limits() -> None:
+    """-2**63 is int64's smallest value: typed as a literal it builds; one past either end is refused."""
+    low, high = -(2**63), 2**63 - 1
+    built = build(literal=f"[{low}, {high}]")
+    assert built.dtype == torch.int64 and built.tolist() == [low, high]
+    assert torch.equal(built, torch.tensor([torch.iinfo(torch.int64).min, torch.iinfo(torch.int64).max]))
+    for text, shown in [(f"[{low - 1}]", str(-low + 1)), (f"[{high + 1}]", str(high + 1)),
+                        (f"[--{-low}]", str(-low)), (f"[+{-low}]", str(-low))]:
+        with pytest.raises(TorchstartError, match=f"number {shown} in the .* does not fit in 64 bits"):
+            build(literal=text)
+    # As an index it is read, then refused as out of range (not as "does not fit in 64 bits").
+    error = str(apply_step(make_step("index", str(low)), torch.arange(6.0)).error)
+    assert f"Index {low} is out of range for dim 0 of shape (6,)" in error
+    with pytest.raises(TorchstartError, match=f"index {low - 1} does not fit in 64 bits"):
+        make_step("index", str(low - 1))

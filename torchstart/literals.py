@@ -8,6 +8,7 @@ from torchstart.errors import TorchstartError
 
 MAX_LITERAL_CHARS = 20_000
 MAX_LITERAL_ELEMENTS = 10_000
+INT64_MIN_MAGNITUDE = 2**63  # -2**63 is the smallest int64; +2**63 does not fit
 
 Nested = float | int | bool | list
 
@@ -51,10 +52,15 @@ def _convert(node: ast.AST, what: str, count: list[int]) -> Nested:
     if count[0] > MAX_LITERAL_ELEMENTS:
         raise TorchstartError(f"The {what} has more than {MAX_LITERAL_ELEMENTS:,} numbers; type fewer.")
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        if isinstance(node.op, ast.USub) and _is_int(node.operand, INT64_MIN_MAGNITUDE):
+            return -INT64_MIN_MAGNITUDE  # int64's smallest value: its magnitude alone does not fit in 64 bits
         inner = _convert(node.operand, what, count)
         if isinstance(inner, list) or isinstance(inner, bool):
             raise TorchstartError(f"In the {what}, a sign can only go before a number.")
-        return -inner if isinstance(node.op, ast.USub) else inner
+        value = -inner if isinstance(node.op, ast.USub) else inner
+        if type(value) is int and value > INT64_MIN_MAGNITUDE - 1:  # --9223372036854775808
+            raise TorchstartError(f"The number {value} in the {what} does not fit in 64 bits.")
+        return value
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, bool)):
         if isinstance(node.value, int) and not isinstance(node.value, bool) and abs(node.value) > 2**63 - 1:
             raise TorchstartError(f"The number {node.value} in the {what} does not fit in 64 bits.")
@@ -63,6 +69,11 @@ def _convert(node: ast.AST, what: str, count: list[int]) -> Nested:
     raise TorchstartError(
         f"The {what} may only hold numbers, True/False and square brackets; {shown!r} is not allowed."
     )
+
+
+def _is_int(node: ast.AST, value: int) -> bool:
+    """True when ``node`` is the int literal ``value`` (not a bool, not a float)."""
+    return isinstance(node, ast.Constant) and type(node.value) is int and node.value == value
 
 
 def literal_depth(data: Nested | None) -> int:

@@ -224,7 +224,7 @@ def _int_node(node: ast.AST, what: str) -> int:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         sign, node = -1, node.operand
     if isinstance(node, ast.Constant) and type(node.value) is int:
-        if node.value > 2**63 - 1:
+        if node.value > (2**63 if sign < 0 else 2**63 - 1):  # int64 runs from -2**63 to 2**63 - 1
             raise TorchstartError(f"The {what} {sign * node.value} does not fit in 64 bits; PyTorch indexes "
                                   "with 64-bit whole numbers. Use a smaller number.")
         return sign * node.value
