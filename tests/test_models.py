@@ -367,7 +367,9 @@ def test_forward_pass_on_cuda_matches_cpu() -> None:
     gpu = forward_pass(model, (1, 28, 28), 2, seed=0, device="cuda")
     assert gpu.device.startswith("cuda")
     assert next(model.parameters()).device.type == "cpu"
-    assert torch.allclose(cpu.outputs, gpu.outputs, atol=1e-4)
+    # cuDNN runs float32 convolutions in TF32 by default (torch.backends.cudnn.allow_tf32): about 3
+    # significant digits per product, so the two devices agree to ~1e-3 here, not to float32's 1e-6.
+    assert torch.allclose(cpu.outputs, gpu.outputs, atol=2e-3, rtol=1e-3)
     ns = run_code(model_code(PRESETS["Small CNN"], 0, 2, 0, device=gpu.device))
     assert next(ns["model"].parameters()).device.type == "cuda"
     assert torch.allclose(ns["y"], gpu.outputs, atol=1e-5)

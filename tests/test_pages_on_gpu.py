@@ -53,7 +53,9 @@ def test_training_on_the_gpu_matches_the_cpu_and_its_script(open_page, tmp_path,
     assert run.status == "done" and run.device == torch.device(GPU)
     _, cpu_losses, _ = plain_classic(30)
     assert run.train_losses == pytest.approx(cpu_losses, rel=1e-4, abs=1e-6)
-    assert next(at.session_state[session.TRAINED].model.parameters()).device.type == "cuda"
+    assert next(run.model.parameters()).device.type == "cuda"  # trained there
+    # The hand-off to Checkpoints is a CPU copy: saved files and predictions need no GPU.
+    assert next(at.session_state[session.TRAINED].model.parameters()).device.type == "cpu"
     script = at.code[-1].value
     assert 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")' in script
     monkeypatch.chdir(tmp_path)

@@ -131,3 +131,23 @@ def test_int64_limits_are_the_literal_limits() -> None:
     assert f"Index {low} is out of range for dim 0 of shape (6,)" in error
     with pytest.raises(TorchstartError, match=f"index {low - 1} does not fit in 64 bits"):
         make_step("index", str(low - 1))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[0, 7]", "Index 7 is out of range for dim 0"),
+    ("0, [0, 5]", "Index 5 is out of range for dim 1"),
+    ("..., [-4]", "Index -4 is out of range for dim 1"),
+    ("None, [1, 2]", "Index 2 is out of range for dim 0"),
+])
+def test_list_indices_are_range_checked_before_they_reach_the_device(text: str, message: str) -> None:
+    """On CUDA an out-of-range list entry is a device-side assert that breaks the GPU for the whole server.
+
+    Meta tensors, like CUDA kernels, do not check index values themselves: the step must refuse it first.
+    """
+    assert torch.empty(2, 3, device="meta")[[0, 7]].shape == (2, 3)  # the device would not have said no
+    for x in (torch.empty(2, 3, device="meta"), torch.arange(6.0).reshape(2, 3)):
+        assert message in str(apply_step(make_step("index", text), x).error)
+    empty = apply_step(make_step("index", ":, [0]"), torch.empty(3, 0, device="meta"))
+    assert "Index 0 is out of range: dim 1 of shape (3, 0) has size 0" in str(empty.error)
+    fine = apply_step(make_step("index", "[1, -1, 0]"), torch.arange(6.0).reshape(2, 3))
+    assert fine.error is None and fine.tensor.tolist() == [[3.0, 4.0, 5.0], [3.0, 4.0, 5.0], [0.0, 1.0, 2.0]]

@@ -98,3 +98,21 @@ def test_script_builds_the_trained_model_after_the_models_page_changed(tmp_path,
     # The learner then edits the Models page (same input and output sizes, so Training does not object).
     edited = models_page_model(1, 1, "relu", hidden=4, name="Edited")
     assert_script_matches_page(run, training_script(run, session_model=edited), tmp_path, monkeypatch, capsys)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", list(CASES))
+def test_script_of_a_gpu_run_runs_on_the_gpu(name: str, tmp_path, monkeypatch, capsys) -> None:
+    """Trained on cuda:0, the script moves data and model there, and its prediction lines run there too."""
+    config, dataset, middle = CASES[name]
+    n_in, n_out = (dataset.n_features, dataset.n_targets) if dataset is not None else (1, 1)
+    model = models_page_model(n_in, n_out, middle) if middle else None
+    run = train(start_run(replace(config, device="cuda:0"), dataset, model), 6)
+    assert run.status == "done" and run.device.type == "cuda"
+    script = training_script(run, session_model=model)
+    assert "model = model.to(device)" in script
+    if run.data.y_scaler and run.data.n_features == 1:
+        assert ".cpu() * y_std + y_mean" in script  # y_std lives on the CPU
+    out = run_shown_script(script, tmp_path, monkeypatch, capsys)
+    final = float(re.search(r"Final training loss: (\S+)", out).group(1))
+    assert final == pytest.approx(run.final_loss, rel=1e-4, abs=1e-6)

@@ -350,6 +350,8 @@ def apply_step(step: OpStep, x: torch.Tensor, index: int = 1) -> StepResult:
             _check_permute(step.value, x)
         if step.kind != "numpy":
             _dry_run(step, x, other)
+        if step.kind == "index":
+            _check_index_lists(step.value, x)
         result.tensor = _run(step, x, other)
     except TorchstartError as exc:
         result.error = exc
@@ -399,6 +401,36 @@ def _check_permute(dims: tuple[int, ...], x: torch.Tensor) -> None:
         example = ", ".join(map(str, reversed(range(n)))) or "(nothing)"
         raise TorchstartError(f"permute needs each of the {n} dims of shape {format_shape(x.shape)} exactly "
                               f"once, e.g. {example}; got {', '.join(map(str, dims)) or 'no dims'}.")
+
+
+def _check_index_lists(index: Index, x: torch.Tensor) -> None:
+    """Refuse a list entry out of range before the index reaches the tensor's device.
+
+    Meta tensors check shapes, not index values, and on CUDA an out-of-range list entry
+    is caught inside the GPU kernel: a device-side assert that leaves the CUDA context
+    unusable for the whole server. (The dry run has already checked the index's shape.)
+    """
+    consuming = sum(part is not None and part is not Ellipsis for part in index)
+    dim = 0
+    for part in index:
+        if part is Ellipsis:
+            dim += x.dim() - consuming  # ... stands for every dim the other parts leave
+        elif part is not None:  # None inserts a new dim and uses none of x's
+            if isinstance(part, list) and dim < x.dim():
+                size = x.shape[dim]
+                bad = next((i for i in part if not -size <= i < size), None)
+                if bad is not None:
+                    raise _out_of_range(bad, dim, size, format_shape(x.shape))
+            dim += 1
+
+
+def _out_of_range(index: int | str, dim: int | str, size: int, shape: str) -> TorchstartError:
+    """The message for ``index`` outside dim ``dim`` (of ``size``) of a tensor of ``shape``."""
+    if size == 0:
+        return TorchstartError(f"Index {index} is out of range: dim {dim} of shape {shape} has size 0, so there "
+                               "is nothing to pick.")
+    return TorchstartError(f"Index {index} is out of range for dim {dim} of shape {shape}, which has size "
+                           f"{size}: valid indices are 0 … {size - 1} (or -{size} … -1).")
 
 
 def _dry_run(step: OpStep, x: torch.Tensor, other: torch.Tensor | None) -> None:
@@ -468,11 +500,7 @@ def explain_error(exc: Exception, step: OpStep, x: torch.Tensor) -> TorchstartEr
                                f"{low} … {high} (negative dims count from the end).")
     if match := _OUT_OF_BOUNDS.search(text):
         idx, dim, size = match.groups()
-        if size == "0":
-            return TorchstartError(f"Index {idx} is out of range: dim {dim} of shape {shape} has size 0, so there "
-                                   "is nothing to pick.")
-        return TorchstartError(f"Index {idx} is out of range for dim {dim} of shape {shape}, which has size "
-                               f"{size}: valid indices are 0 … {int(size) - 1} (or -{size} … -1).")
+        return _out_of_range(idx, dim, int(size), shape)
     if "too many indices" in text:
         return TorchstartError(f"The index has more positions than shape {shape} has dims ({x.dim()}). "
                                "Use one entry per dim (… covers the rest).")

@@ -272,7 +272,8 @@ def _prediction_lines(run: TrainingRun) -> list[str]:
         model_in = f"({model_in}).to(device)"
     out = f"model({model_in})"
     if data.y_scaler:
-        out = f"{out} * y_std + y_mean"
+        # y_std and y_mean stay on the CPU; a (1,)-shaped CPU tensor cannot meet a CUDA one in an op.
+        out = f"{out}{'.cpu()' if run.device.type == 'cuda' else ''} * y_std + y_mean"
     if run.config.task == "classes":
         return lines + [f"    probabilities = torch.softmax({out}, dim=1)  # the model outputs one logit per class",
                         "print(f'Class probabilities for input 5.0: {probabilities.squeeze().tolist()}')"]
