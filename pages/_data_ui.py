@@ -7,6 +7,7 @@ from typing import Callable
 
 import pandas as pd
 import streamlit as st
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
 import torch
 
 from pages._ui import number_columns, param_input, show_error, table_height
@@ -16,6 +17,7 @@ from torchstart.csv_loading import MAX_UPLOAD_MB, LoadedTable, human_size, load_
 from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, SAMPLE_SEED, PrepChoices, PrepResult,
                                   StrayText, dataset_classes, default_choices, prepare, profile_columns, stray_text_columns)
 from torchstart.datasets import TabularDataset
+from torchstart.tensor_figures import float_text
 from torchstart.errors import TorchstartError
 
 BUILTIN, UPLOAD = "Built-in dataset", "Upload a CSV"
@@ -142,7 +144,8 @@ def show_table(stored: StoredTable) -> None:
     c2.metric("Columns", f"{frame.shape[1]:,}")
     c3.metric("File", human_size(table.n_bytes), help=f"Read as {table.format.describe()}.")
     st.caption(f"Read as **{table.format.describe()}**. First {min(PREVIEW_ROWS, len(frame))} rows:")
-    st.dataframe(frame.head(PREVIEW_ROWS), width="stretch", key="data.preview",
+    preview, config = preview_cells(frame.head(PREVIEW_ROWS))
+    st.dataframe(preview, width="stretch", key="data.preview", column_config=config,
                  height=table_height(min(PREVIEW_ROWS, len(frame)), limit=800))
     st.caption("Each column: its pandas dtype, how many values are missing, and statistics of the numbers.")
     # Statistics do not apply to text columns ("—"); nan is pandas' own (one value: no std).
@@ -151,6 +154,16 @@ def show_table(stored: StoredTable) -> None:
     st.dataframe(profile, width="stretch", hide_index=True, key="data.profile", column_config=stats)
     for stray in stored.stray:
         st.warning(stray.message(), icon=":material/text_fields:")
+
+
+def preview_cells(head: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The first rows as pandas prints them: a missing cell reads NaN (st.dataframe alone would print None)."""
+    numbers = [c for c in head.columns if is_numeric_dtype(head[c].dtype) and not is_bool_dtype(head[c].dtype)]
+    shown, config = number_columns(head, {c: None for c in numbers}, missing="NaN", text=float_text)
+    for c in head.columns:
+        if c not in numbers and head[c].isna().any():
+            shown[c] = head[c].astype(object).where(head[c].notna(), "NaN")
+    return shown, config
 
 
 def column_choices(frame: pd.DataFrame) -> PrepChoices:

@@ -68,10 +68,10 @@ def table_height(rows: int, limit: int = 400) -> int:
     return min(35 * (rows + 1) + 3, limit)
 
 
-def number_columns(frame: pd.DataFrame, formats: dict[str, str], missing: str = "nan",
+def number_columns(frame: pd.DataFrame, formats: dict[str, str | None], missing: str = "nan",
                    blank_rows: pd.Series | None = None,
                    text: Callable[[float], str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """``frame`` and a column_config showing ``formats`` (printf, e.g. "%.4g"), with NaN cells made readable.
+    """``frame`` and a column_config showing ``formats`` (printf, e.g. "%.4g"; None: Streamlit's), NaN made readable.
 
     st.dataframe prints a NaN cell as "None", which reads as Python's None. A column holding
     NaN becomes right-aligned text instead: its numbers as ``text`` writes them (else with the

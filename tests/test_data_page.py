@@ -197,6 +197,17 @@ def test_rows_to_use_samples_the_upload_and_its_code_does_too(open_page, tmp_pat
     assert at.number_input(key="data.rows").value == 9 and len(at.session_state[session.DATASET]) == 8
 
 
+def test_preview_shows_missing_cells_as_pandas_prints_them(open_page) -> None:
+    gaps = b"a,b,label\n1,2.5,cat\n,3.25,\n3,,dog\n4,1e-07,cat\n5,6,dog\n"
+    at = _upload(open_page(PAGE), "gaps.csv", gaps)
+    preview = _table_with(at, "label")
+    # NaN, not the "None" st.dataframe prints for a missing value; the numbers as the file wrote them.
+    assert preview["a"].tolist() == ["1", "NaN", "3", "4", "5"]
+    assert preview["b"].tolist() == ["2.5", "3.25", "NaN", "1e-07", "6"]
+    assert preview["label"].tolist() == ["cat", "NaN", "dog", "cat", "dog"]
+    assert _metrics(at)["Rows kept"] == "3 of 5"  # the gaps are real: "drop rows" drops them
+
+
 def test_choices_survive_a_visit_to_another_page(open_page) -> None:
     at = _upload(open_page(PAGE), "shapes.csv", CSV)
     at.multiselect(key="data.features").set_value(["width"]).run()
