@@ -5,6 +5,7 @@ import streamlit as st
 from pages._ui import device_picker
 from torchstart.catalog import ALL_PAGES, HOME
 from torchstart.fair_share import interactive_run
+from torchstart.optimizers import warm_up as warm_up_optimizers
 
 st.set_page_config(page_title="torchstart: learn PyTorch by touching it", page_icon=":fire:", layout="wide")
 
@@ -22,3 +23,7 @@ with st.sidebar:
 # Counted so that other sessions' long loops (training, benchmarks) give way to this run.
 with interactive_run():
     current.run()
+
+# Once per process, after the page is drawn: torch.optim's ~2 s first-use set-up, paid while the
+# learner reads rather than on their first visit to Training or Optimizers.
+warm_up_optimizers()

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from torchstart.catalog import ALL_PAGES, CONCEPT_PAGES, page_for_concept
 from tests.browser import main_text, open_app
+
+ROOT = Path(__file__).resolve().parents[1]
 
 EXPECTED_PATHS = {"", "tensors", "autograd", "models", "data", "training", "optimizers",
                   "checkpoints", "device"}
@@ -90,3 +95,17 @@ def test_first_request_to_a_page_of_a_fresh_server_gets_the_frame(browser, tmp_p
         context.close()
     finally:
         proc.terminate()
+
+
+def test_the_first_run_sets_torch_optim_up_after_drawing_the_page() -> None:
+    """torch.optim's first construction imports torch._dynamo (~2 s): the frame pays it after the first page."""
+    code = ("import sys\n"
+            "import torch, torchstart.optimizers, torchstart.fair_share\n"
+            "from streamlit.testing.v1 import AppTest\n"
+            "before = 'torch._dynamo' in sys.modules\n"
+            "at = AppTest.from_file('app.py', default_timeout=120)\n"
+            "at.run()\n"
+            "print(before, 'torch._dynamo' in sys.modules, len(at.exception), len(at.title))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "True", "0", "1"]  # not before; after, with the page drawn

@@ -76,3 +76,19 @@ def optimizer_code(name: str, lr: float, weight_decay: float | None = None, para
     kwargs = optimizer_kwargs(name, lr, weight_decay, **tuned)
     args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
     return f"torch.optim.{OPTIMIZERS[name].cls.__name__}({params}, {args})"
+
+
+_warmed_up = False
+
+
+def warm_up() -> None:
+    """Build one throwaway optimizer, once per process, so torch.optim's one-time set-up happens now.
+
+    An optimizer's first construction imports ``torch._dynamo`` (about 2 s here). The app
+    calls this after a page is drawn, while the learner reads, so that their first visit
+    to the Training or Optimizers page does not pay it.
+    """
+    global _warmed_up
+    if not _warmed_up:
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        _warmed_up = True
