@@ -121,13 +121,16 @@ def read_upload(uploaded) -> StoredTable | None:
     if failed and failed[0] == uploaded.file_id:  # the same bad file, rerun: do not parse it again
         refuse(failed[1])
         return None
-    try:
-        table = load_csv(uploaded.getvalue(), uploaded.name)
-    except TorchstartError as err:
-        st.session_state[K_UPLOAD_ERROR] = (uploaded.file_id, err)
-        refuse(err)
-        return None
-    stored = StoredTable(table, profile_columns(table.frame), uploaded.file_id, stray_text_columns(table.frame))
+    # A file near the cap takes seconds to parse and profile: say what is happening meanwhile.
+    with st.spinner(f"Reading {uploaded.name} ({human_size(uploaded.size)}) with pandas…"):
+        try:
+            table = load_csv(uploaded.getvalue(), uploaded.name)
+        except TorchstartError as err:
+            st.session_state[K_UPLOAD_ERROR] = (uploaded.file_id, err)
+            refuse(err)
+            return None
+        stored = StoredTable(table, profile_columns(table.frame), uploaded.file_id,
+                             stray_text_columns(table.frame))
     st.session_state[K_TABLE] = stored
     defaults = default_choices(table.frame)
     st.session_state[K_TARGET] = defaults.target
