@@ -7,18 +7,19 @@ from typing import Callable
 
 import pandas as pd
 import streamlit as st
-from pandas.api.types import is_bool_dtype, is_numeric_dtype
 import torch
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from pages._ui import number_columns, param_input, show_error, table_height
 from torchstart import data_code, session
 from torchstart.builtin_datasets import BUILTINS, make_builtin
 from torchstart.csv_loading import MAX_UPLOAD_MB, LoadedTable, human_size, load_csv
 from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, SAMPLE_SEED, PrepChoices, PrepResult,
-                                  StrayText, dataset_classes, default_choices, prepare, profile_columns, stray_text_columns)
+                                  StrayText, dataset_classes, default_choices, prepare, profile_columns,
+                                  stray_text_columns)
 from torchstart.datasets import TabularDataset
-from torchstart.tensor_figures import float_text
 from torchstart.errors import TorchstartError
+from torchstart.tensor_figures import float_text
 
 BUILTIN, UPLOAD = "Built-in dataset", "Upload a CSV"
 K_SOURCE, K_BUILTIN, K_UPLOAD = "data.source", "data.builtin", "data.upload"
