@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._ui import show_error
+from pages._ui import KEEP, show_error
 from torchstart import autograd_demos as demos
 from torchstart.autograd_dot import LEGEND, graph_to_dot
 from torchstart.autograd_graph import (
@@ -84,10 +84,10 @@ def variables_editor(per_row: int = 4) -> list[VariableSpec]:
     for start in range(0, len(names), per_row):
         for column, name in zip(st.columns(per_row), names[start:start + per_row]):
             with column.container(border=True):
-                text = st.text_input(f"**{name}** =", key=value_key(name),
+                text = st.text_input(f"**{name}** =", key=value_key(name), persist_state=KEEP,
                                      placeholder="2, or a tensor such as [1, 2, 3]")
                 toggle, remove = st.columns([4, 1], vertical_alignment="center")
-                tracked = toggle.checkbox("requires_grad", key=grad_key(name),
+                tracked = toggle.checkbox("requires_grad", key=grad_key(name), persist_state=KEEP,
                                           help=f"Track {name}: autograd records operations on it and fills "
                                                f"{name}.grad. Off: {name} is a constant for autograd.")
                 if name not in BASE_NAMES:
@@ -95,7 +95,7 @@ def variables_editor(per_row: int = 4) -> list[VariableSpec]:
                                   help=f"Remove {name}", on_click=_remove_variable, args=(name,))
             specs.append(VariableSpec(name, text, tracked))
     with st.popover("Add a variable", icon=":material/add:"):
-        st.text_input("Name", key=NEW_NAME, placeholder="e.g. v or bias2")
+        st.text_input("Name", key=NEW_NAME, persist_state=KEEP, placeholder="e.g. v or bias2")
         st.button("Add", key="autograd.add", on_click=_add_variable)
     if st.session_state.get(ADD_ERROR):
         show_error(TorchstartError(st.session_state[ADD_ERROR]))

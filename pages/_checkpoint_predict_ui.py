@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from torch import nn
 
-from pages._ui import show_code, show_error
+from pages._ui import KEEP, show_code, show_error
 from torchstart import checkpoint_safety as safety
 from torchstart import session
 from torchstart.checkpoint_code import predict_code
@@ -34,7 +34,7 @@ def predict_section(checkpoint: safety.LoadedCheckpoint, part: Path) -> None:
     names = list(targets)
     default = next((i for i, n in enumerate(names) if reports[n].ok), 0)
     choice = st.radio("Load it into", names, index=default, format_func=TARGET_LABELS.get,
-                      horizontal=True, key="checkpoints.target")
+                      horizontal=True, key="checkpoints.target", persist_state=KEEP)
     target, report = targets[choice], reports[choice]
     cols = st.columns(4)
     cols[0].metric("Matching keys", len(report.matched))
@@ -77,7 +77,7 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str) -> 
         return
     scalers = target.x_scaler is not None or target.y_scaler is not None
     use = scalers and st.checkbox("Apply the Training page's standardization", value=True,
-                                  key="checkpoints.use_scalers",
+                                  key="checkpoints.use_scalers", persist_state=KEEP,
                                   help="The .pth holds only weights; the scalers live in this session.")
     x_scaler, y_scaler = (target.x_scaler, target.y_scaler) if use else (None, None)
     features = target.feature_names or [f"x{i}" for i in range(width)]
@@ -86,7 +86,7 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str) -> 
         st.session_state[INPUTS_WIDTH] = width
         st.session_state[INPUTS] = str([[0.5] * width])
     text = st.text_input(f"Inputs: rows of {width} number{'s' if width > 1 else ''} ({', '.join(features)})",
-                         key=INPUTS)
+                         key=INPUTS, persist_state=KEEP)
     try:
         x = parse_inputs(text, width)
         y = predict(model, x, x_scaler, y_scaler)

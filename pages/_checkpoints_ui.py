@@ -9,7 +9,7 @@ import streamlit as st
 import torch
 from torch import nn
 
-from pages._ui import number_columns, param_input, show_code, show_error
+from pages._ui import KEEP, number_columns, param_input, show_code, show_error
 from torchstart import checkpoint_safety as safety
 from torchstart import session
 from torchstart.checkpoint_code import safe_load_code, save_code
@@ -70,7 +70,7 @@ def save_section() -> None:
     trained, built = st.session_state.get(session.TRAINED), st.session_state.get(session.MODEL)
     options = [k for k, present in (("trained", trained), ("models", built), ("linear", True)) if present]
     choice = st.radio("Model to save", options, format_func=SAVE_SOURCES.get, horizontal=True,
-                      key="checkpoints.save_source")
+                      key="checkpoints.save_source", persist_state=KEEP)
     seed = None
     if choice == "trained":
         model, fallback, filename = trained.model, trained.extra.get("model_code", ""), "trained.pth"
@@ -185,6 +185,7 @@ def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
     if parts:
         labels = [path_label(p) for p in parts]
         chosen = st.selectbox("The model part (a dict of name → tensor)", labels, key="checkpoints.part",
+                              persist_state=KEEP,
                               help="The state_dict that load_state_dict will receive.")
         part = parts[labels.index(chosen)]
     else:
@@ -192,7 +193,7 @@ def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
     if entries:
         keys = [e.key for e in entries]
         hist_cols = st.columns([3, 1])
-        key = hist_cols[0].selectbox("Histogram of", keys, key="checkpoints.hist_key")
+        key = hist_cols[0].selectbox("Histogram of", keys, key="checkpoints.hist_key", persist_state=KEEP)
         bins = BINS.check(param_input(BINS, "checkpoints.bins", hist_cols[1]))
         try:
             st.plotly_chart(histogram_figure(entries[keys.index(key)].tensor, key, bins),

@@ -7,7 +7,7 @@ import streamlit as st
 import torch
 
 from pages._data_ui import LOADER_KEYS, tensor_rows
-from pages._ui import param_input, table_height
+from pages._ui import KEEP, param_input, table_height
 from torchstart.batch_viewer import (BATCH_SIZE, DROP_LAST, EPOCH, SEED, SHUFFLE, EpochView, LoaderSettings,
                                      batch_formula)
 from torchstart.datasets import TabularDataset
@@ -104,7 +104,7 @@ def batch_tables(view: EpochView, ds: TabularDataset) -> None:
 def print_batch(view: EpochView) -> None:
     """What ``print(x_batch, y_batch)`` shows for one batch of the epoch."""
     numbers = [b.number for b in view.batches]
-    pick = st.selectbox("print one batch", numbers, key="data.print_batch",
+    pick = st.selectbox("print one batch", numbers, key="data.print_batch", persist_state=KEEP,
                         format_func=lambda i: f"batch {i} of epoch {view.settings.epoch}")
     batch = view.batches[numbers.index(pick)] if pick in numbers else view.batches[0]
     st.code(f">>> print(x_batch.shape, y_batch.shape)\n{tuple(batch.features.shape)} "

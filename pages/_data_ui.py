@@ -10,7 +10,7 @@ import streamlit as st
 import torch
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from pages._ui import number_columns, param_input, show_error, table_height
+from pages._ui import KEEP, number_columns, param_input, show_error, table_height
 from torchstart import data_code, session
 from torchstart.builtin_datasets import BUILTINS, make_builtin
 from torchstart.csv_loading import MAX_UPLOAD_MB, LoadedTable, human_size, load_csv
@@ -51,30 +51,10 @@ class Candidate:
     build: Callable[[], tuple[TabularDataset, str, PrepResult | None]]
 
 
-def persistent_keys() -> list[str]:
-    """Widget keys whose values should outlive a visit to another page."""
-    builtin = [f"{K_BUILTIN}.{key}.{name}" for key, spec in BUILTINS.items() for name in spec.params]
-    return [K_SOURCE, K_BUILTIN, K_FEATURES, K_TARGET, K_NON_NUMERIC, K_MISSING, K_ROWS, *LOADER_KEYS.values(),
-            *builtin]
-
-
-def keep_widget_state() -> None:
-    """Save this page's widget values under non-widget keys, and restore them after another page ran.
-
-    Streamlit forgets a widget's value once a run (on another page) does not draw it;
-    plain session keys persist, so each value is shadowed and put back on return.
-    """
-    for key in persistent_keys():
-        shadow = f"data.saved.{key}"
-        if key in st.session_state:
-            st.session_state[shadow] = st.session_state[key]
-        elif shadow in st.session_state:
-            st.session_state[key] = st.session_state[shadow]
-
-
 def builtin_candidate() -> Candidate:
     """The built-in picker and its settings."""
-    key = st.selectbox("Dataset", list(BUILTINS), key=K_BUILTIN, format_func=lambda k: BUILTINS[k].title)
+    key = st.selectbox("Dataset", list(BUILTINS), key=K_BUILTIN, persist_state=KEEP,
+                       format_func=lambda k: BUILTINS[k].title)
     spec = BUILTINS[key]
     st.caption(spec.description)
     values = {}
@@ -174,13 +154,14 @@ def column_choices(frame: pd.DataFrame) -> PrepChoices:
     """Target, features, and how to treat text columns and missing values."""
     columns = [str(c) for c in frame.columns]
     c1, c2 = st.columns([1, 2])
-    target = c1.selectbox("Target column (what to predict)", columns, key=K_TARGET)
-    features = c2.multiselect("Feature columns (the model's inputs)", columns, key=K_FEATURES,
+    target = c1.selectbox("Target column (what to predict)", columns, key=K_TARGET, persist_state=KEEP)
+    features = c2.multiselect("Feature columns (the model's inputs)", columns, key=K_FEATURES, persist_state=KEEP,
                               help="The target is always left out of the features.")
     c3, c4 = st.columns(2)
-    non_numeric = c3.radio("Text feature columns", NON_NUMERIC_CHOICES, key=K_NON_NUMERIC, horizontal=True,
+    non_numeric = c3.radio("Text feature columns", NON_NUMERIC_CHOICES, key=K_NON_NUMERIC, persist_state=KEEP,
+                           horizontal=True,
                            format_func={"one-hot": "one-hot encode", "drop": "drop them"}.get)
-    missing = c4.radio("Rows with a missing value", MISSING_CHOICES, key=K_MISSING, horizontal=True,
+    missing = c4.radio("Rows with a missing value", MISSING_CHOICES, key=K_MISSING, persist_state=KEEP, horizontal=True,
                        help="Rows whose target is missing are always dropped: a mean is not a label. "
                             "The mean is taken over every row, including those the Training page later "
                             "holds out for validation; in a strict workflow you fill from the training "
@@ -189,7 +170,7 @@ def column_choices(frame: pd.DataFrame) -> PrepChoices:
     if not min(2, total) <= st.session_state.get(K_ROWS, -1) <= total:  # new file, or none chosen yet: all rows
         st.session_state[K_ROWS] = total
     rows = st.columns(3)[0].number_input(
-        "Rows to use", min_value=min(2, total), max_value=total, step=1, key=K_ROWS,
+        "Rows to use", min_value=min(2, total), max_value=total, step=1, key=K_ROWS, persist_state=KEEP,
         help=f"All {total:,} rows, or a random sample of fewer, kept in file order: "
              f"`frame.sample(n, random_state={SAMPLE_SEED})`. Random, because files are often sorted (iris by "
              "species): the first rows might hold only some of the classes. Fewer rows train faster and fit the "

@@ -11,7 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from torchstart.fair_share import background_work
 
-from pages._ui import param_input, show_code
+from pages._ui import KEEP, param_input, show_code
 from torchstart import device_code, matmul_bench as mb
 from torchstart.device_figures import gflops_figure, speedup_figure
 from torchstart.device_moves import OLDER_MISMATCH_MESSAGE, MoveReport, Mismatch
@@ -98,9 +98,10 @@ def bench_controls() -> BenchSettings:
     dtypes = list(mb.DTYPES) if has_gpu else ["float32"]
     left, right = st.columns(2)
     low, high = left.select_slider("Matrix sizes n (n×n @ n×n)", options=mb.SIZE_OPTIONS, value=(64, 1024),
-                                   key="device_sizes", help=f"Powers of two from 64 up to the cap of {mb.MAX_SIZE}.")
-    chosen_devices = right.multiselect("Devices", devices, default=devices, key="device_devices")
-    chosen_dtypes = right.multiselect("dtypes", dtypes, default=dtypes, key="device_dtypes",
+                                   key="device_sizes", persist_state=KEEP,
+                                   help=f"Powers of two from 64 up to the cap of {mb.MAX_SIZE}.")
+    chosen_devices = right.multiselect("Devices", devices, default=devices, key="device_devices", persist_state=KEEP)
+    chosen_dtypes = right.multiselect("dtypes", dtypes, default=dtypes, key="device_dtypes", persist_state=KEEP,
                                       help="bfloat16 and float16 are timed on GPUs only.")
     warm_col, rep_col = left.columns(2)
     warmup = param_input(mb.WARMUP, "device_warmup", warm_col)

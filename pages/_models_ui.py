@@ -13,6 +13,7 @@ from typing import Any, Callable
 import streamlit as st
 from torch import nn
 
+from pages._ui import KEEP
 from torchstart import session
 from torchstart.errors import TorchstartError
 from torchstart.layers import LAYERS, ArgSpec, format_shape
@@ -67,13 +68,13 @@ def init_state() -> None:
 def preset_bar() -> int:
     """Preset, class name and init seed; returns the seed."""
     left, reload, mid, right = st.columns([2, 0.3, 1.4, 1], vertical_alignment="bottom")
-    left.selectbox("Start from a preset", list(PRESETS), key=PRESET, on_change=load_preset,
+    left.selectbox("Start from a preset", list(PRESETS), key=PRESET, persist_state=KEEP, on_change=load_preset,
                    help="Loads the preset into the layer stack below; then edit it freely.")
     reload.button("", icon=":material/restart_alt:", key="models.reload", on_click=load_preset,
                   help="Reload the preset, undoing your edits.")
-    mid.text_input("Class name", key=CLASS_NAME, max_chars=40)
+    mid.text_input("Class name", key=CLASS_NAME, persist_state=KEEP, max_chars=40)
     seed = right.number_input(SEED_PARAM.label, SEED_PARAM.min_value, SEED_PARAM.max_value,
-                              key=SEED, value=SEED_PARAM.default, help=SEED_PARAM.help)
+                              key=SEED, persist_state=KEEP, value=SEED_PARAM.default, help=SEED_PARAM.help)
     st.caption(PRESET_NOTES[st.session_state[PRESET]])
     return SEED_PARAM.check(int(seed))
 
@@ -93,13 +94,13 @@ def _arg_widget(where: Any, arg: ArgSpec, key: str, disabled: bool) -> Any:
     """One argument's input; its value comes from session state (seeded by the caller)."""
     param = arg.param
     if isinstance(param, BoolParam):
-        return where.checkbox(arg.name, key=key, help=param.help or None, disabled=disabled)
+        return where.checkbox(arg.name, key=key, persist_state=KEEP, help=param.help or None, disabled=disabled)
     if isinstance(param, FloatParam):
         return where.number_input(arg.name, float(param.min_value), float(param.max_value), step=param.step,
-                                  format=param.format, key=key, disabled=disabled)
+                                  format=param.format, key=key, persist_state=KEEP, disabled=disabled)
     assert isinstance(param, IntParam)
     help_text = "Set from the shape it receives (auto-fit is on)." if disabled else None
-    return where.number_input(arg.name, param.min_value, param.max_value, step=param.step, key=key,
+    return where.number_input(arg.name, param.min_value, param.max_value, step=param.step, key=key, persist_state=KEEP,
                               disabled=disabled, help=help_text)
 
 
@@ -173,7 +174,7 @@ def add_layer_bar() -> None:
     """Choose a kind and append it to the stack (up to the layer cap)."""
     full = len(st.session_state[STACK]) >= MAX_LAYERS
     pick, add, note = st.columns([3, 1.2, 3], vertical_alignment="bottom")
-    pick.selectbox("Layer to add", list(LAYERS), key=NEW_KIND,
+    pick.selectbox("Layer to add", list(LAYERS), key=NEW_KIND, persist_state=KEEP,
                    format_func=lambda k: f"{k}: {LAYERS[k].summary}")
     add.button("Add layer", icon=":material/add:", key="models.add", on_click=_add_layer, disabled=full)
     if full:
@@ -183,9 +184,9 @@ def add_layer_bar() -> None:
 def input_shape_bar() -> tuple[str, bool]:
     """The input shape text and the auto-fit toggle."""
     text_col, fit_col = st.columns([2, 3], vertical_alignment="bottom")
-    text = text_col.text_input("Input shape (one sample, no batch dimension)", key=INPUT_SHAPE,
+    text = text_col.text_input("Input shape (one sample, no batch dimension)", key=INPUT_SHAPE, persist_state=KEEP,
                                help="2 for two features; 1, 28, 28 for a grey 28×28 image.")
-    auto = fit_col.toggle("Auto-fit input sizes", key=AUTO_FIT, value=False,
+    auto = fit_col.toggle("Auto-fit input sizes", key=AUTO_FIT, persist_state=KEEP, value=False,
                           help="Set in_features / in_channels / num_features from the shape each layer "
                                "receives. Off: you set them, and a mismatch is explained.")
     return text, auto
@@ -194,7 +195,7 @@ def input_shape_bar() -> tuple[str, bool]:
 def freeze_picker(candidates: list[str]) -> tuple[str, ...]:
     """Which layers get ``requires_grad_(False)``; stale names (after edits) are dropped first."""
     st.session_state[FROZEN] = [n for n in st.session_state.get(FROZEN, []) if n in candidates]
-    chosen = st.multiselect("Freeze layers (requires_grad = False)", candidates, key=FROZEN,
+    chosen = st.multiselect("Freeze layers (requires_grad = False)", candidates, key=FROZEN, persist_state=KEEP,
                             help="A frozen layer's parameters get no gradients, so training leaves "
                                  "them as they are. Watch the trainable count. BatchNorm's running "
                                  "mean and variance are buffers, not parameters: they still update "

@@ -11,7 +11,7 @@ import streamlit as st
 
 from torchstart.fair_share import background_work
 
-from pages._ui import param_input
+from pages._ui import KEEP, param_input
 from torchstart import session
 from torchstart.landscapes import Landscape, available_landscapes, dataset_problem
 from torchstart.optimizer_figures import landscape_figure, loss_figure
@@ -26,32 +26,14 @@ CHART_KEY = PREFIX + "chart"
 TABLE_FOR_KEY = PREFIX + "table_for"
 RESULT_KEY = PREFIX + "result"
 FIGURES_KEY = PREFIX + "figures"
-SAVED_KEY = PREFIX + "saved"
 # The race key whose Stop was pressed; the racing loop reads it (a plain read, no st.* call) every 100 steps.
 STOP_KEY = PREFIX + "stop_requested"
 STOP_BUTTON_KEY = PREFIX + "stop"
 RUN_AGAIN_KEY = PREFIX + "run_again"
 # How long a rerun waits for the stopped script run's thread to finish writing its partial race.
 STOP_WAIT_S = 10.0
-# Widget keys whose values survive a visit to another page (Streamlit forgets undrawn widgets).
-SAVED_PREFIXES = tuple(PREFIX + k for k in ("landscape", "racers", "table_for", "start.", "steps.", "lr.",
-                                            "momentum.", "beta1.", "beta2.", "alpha.", "weight_decay."))
 DEFAULT_RACERS = ["SGD", "SGD + momentum", "Adam"]
 RACERS_PER_ROW = 2
-
-
-def restore_widget_state() -> None:
-    """Put back the values of this page's widgets that Streamlit dropped while another page ran."""
-    for key, value in st.session_state.get(SAVED_KEY, {}).items():
-        if key not in st.session_state:
-            st.session_state[key] = value
-
-
-def save_widget_state() -> None:
-    """Remember this page's widget values (per landscape too) for the next visit."""
-    saved = dict(st.session_state.get(SAVED_KEY, {}))
-    saved.update({k: st.session_state[k] for k in st.session_state if str(k).startswith(SAVED_PREFIXES)})
-    st.session_state[SAVED_KEY] = saved
 
 
 def start_keys(land: Landscape) -> tuple[str, str]:
@@ -71,6 +53,7 @@ def landscape_picker() -> Landscape:
     if st.session_state.get(LANDSCAPE_KEY) not in lands:  # e.g. the Data page's dataset changed
         st.session_state.pop(LANDSCAPE_KEY, None)
     key = st.selectbox("Loss landscape", list(lands), format_func=lambda k: lands[k].title, key=LANDSCAPE_KEY,
+                       persist_state=KEEP,
                        help="Every landscape is a torch function of a two-element parameter tensor p.")
     problem = dataset_problem(dataset)
     if problem:
@@ -86,7 +69,7 @@ def start_and_steps(land: Landscape) -> tuple[tuple[float, float], int]:
     left, middle, right = st.columns(3)
     start = tuple(
         col.number_input(f"Start {name}", min_value=START.min_value, max_value=START.max_value, step=START.step,
-                         format=START.format, key=key, help=f"{START.help} Or click the map.")
+                         format=START.format, key=key, persist_state=KEEP, help=f"{START.help} Or click the map.")
         for col, name, key in zip((left, middle), land.param_names, keys)
     )
     steps = param_input(replace(STEPS, default=land.default_steps), key=f"{PREFIX}steps.{land.key}",
@@ -97,6 +80,7 @@ def start_and_steps(land: Landscape) -> tuple[tuple[float, float], int]:
 def racer_settings(land: Landscape) -> list[RunSpec]:
     """Pick the optimizers and give each its learning rate and main settings."""
     racers = st.multiselect("Optimizers to race", list(OPTIMIZERS), default=DEFAULT_RACERS, key=RACERS_KEY,
+                            persist_state=KEEP,
                             help="Each one is the real torch.optim class, run from the same start.")
     specs = []
     for row in range(0, len(racers), RACERS_PER_ROW):

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 import torch
 
-from pages._ui import number_columns, show_code
+from pages._ui import KEEP, number_columns, show_code
 from torchstart.tensor_code import numpy_demo_code, view_demo_code
 from torchstart.tensor_figures import (float_text, heatmap_figure, metadata_frame, storage_figure, storage_formula,
                                       values_frame)
@@ -23,7 +23,7 @@ def pick_tensor(tensors: list[torch.Tensor]) -> int:
               for i, t in enumerate(tensors)]
     # A new key whenever the labels change: the box then starts again on the newest tensor.
     return st.selectbox("Inspect", range(len(tensors)), index=len(tensors) - 1, format_func=labels.__getitem__,
-                        key=f"tensors.inspect.{zlib.crc32('|'.join(labels).encode())}",
+                        key=f"tensors.inspect.{zlib.crc32('|'.join(labels).encode())}", persist_state=KEEP,
                         help="x is the tensor you created; x1, x2, … are the results of the steps below.")
 
 
@@ -54,7 +54,7 @@ def _two_dim_part(name: str, t: torch.Tensor, where: Any) -> tuple[torch.Tensor,
         st.caption(f"{name} has {t.dim()} dims: pick an index for each leading dim to see one 2-D slice.")
         cols = st.columns(t.dim() - 2)
         picks = tuple(int(cols[d].number_input(f"dim {d} index", 0, t.shape[d] - 1, 0,
-                                               key=f"tensors.slice.{d}.{format_shape(t.shape)}"))
+                                               key=f"tensors.slice.{d}.{format_shape(t.shape)}", persist_state=KEEP))
                       for d in range(t.dim() - 2))
     return t[picks], f"{name}[{', '.join(map(str, picks))}]"
 

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 import torch
 
-from pages._ui import param_input, show_error
+from pages._ui import KEEP, param_input, show_error
 from torchstart.errors import TorchstartError
 from torchstart.tensor_code import step_line
 from torchstart.tensor_figures import broadcast_frame
@@ -45,19 +45,22 @@ def creation_inputs() -> dict[str, Any]:
     uses, values = FACTORIES[factory].inputs, {"factory": factory}
     if "data" in uses:
         values["literal"] = st.text_area("Values (nested lists)", "[[1, 2, 3], [4, 5, 6]]", key=key("literal"),
+                                         persist_state=KEEP,
                                          height=90, help="Numbers, True/False and square brackets only.")
     if factory in ("randint",):
         a, b = st.columns(2)
         values["low"] = param_input(PARAMS["low"], key("low"), a)
         values["high"] = param_input(PARAMS["high"], key("high"), b)
     if "shape" in uses:
-        values["shape"] = st.text_input("shape", "2, 3", key=key("shape"), help="Sizes separated by commas.")
+        values["shape"] = st.text_input("shape", "2, 3", key=key("shape"), persist_state=KEEP,
+                                        help="Sizes separated by commas.")
     if "fill_value" in uses:
-        values["fill"] = st.text_input("fill value", "7", key=key("fill"), help="7 gives int64, 7.0 float32.")
+        values["fill"] = st.text_input("fill value", "7", key=key("fill"), persist_state=KEEP,
+                                       help="7 gives int64, 7.0 float32.")
     if factory == "arange":
         a, b, c = st.columns(3)
         for col, name, default in ((a, "start", "0"), (b, "end", "6"), (c, "step", "1")):
-            values[name] = col.text_input(name, default, key=key(name))
+            values[name] = col.text_input(name, default, key=key(name), persist_state=KEEP)
     if factory == "linspace":
         a, b, c = st.columns(3)
         values["lin_start"] = param_input(PARAMS["lin_start"], key("lin_start"), a)
@@ -137,16 +140,17 @@ def _remove(position: int) -> None:
 def add_step_controls(current: torch.Tensor) -> None:
     """Pick an operation and its argument, then add it to the end of the chain."""
     cols = st.columns([3, 4, 2, 2], vertical_alignment="bottom")
-    kind = cols[0].selectbox("Operation", list(OPS), format_func=lambda k: OPS[k].label, key=OP)
+    kind = cols[0].selectbox("Operation", list(OPS), format_func=lambda k: OPS[k].label, key=OP, persist_state=KEEP)
     info, box = OPS[kind], arg_key(kind, tuple(current.shape), current.dtype)
     if info.arg == "dtype":
-        cols[1].selectbox("to dtype", list(DTYPES), key=TO_DTYPE)
+        cols[1].selectbox("to dtype", list(DTYPES), key=TO_DTYPE, persist_state=KEEP)
     elif info.arg != "none":
         cols[1].text_input(ARG_LABELS[info.arg], suggest_argument(kind, tuple(current.shape),
-                                                                  current.dtype.is_floating_point), key=box)
+                                                                  current.dtype.is_floating_point), key=box,
+                           persist_state=KEEP)
     if kind in REDUCTIONS:
-        cols[2].checkbox("keepdim", key=KEEPDIM, help="Keep the reduced dim with size 1, so the result "
-                                                      "still broadcasts against the input.")
+        cols[2].checkbox("keepdim", key=KEEPDIM, persist_state=KEEP,
+                         help="Keep the reduced dim with size 1, so the result still broadcasts against the input.")
     cols[3].button("Add step", type="primary", key="tensors.add", on_click=_add_step, args=(kind, box),
                    width="stretch")
     st.caption(f"**{info.label}** — {info.help}")

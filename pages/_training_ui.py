@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages._ui import param_input, show_error, table_height
+from pages._ui import KEEP, param_input, show_error, table_height
 from torchstart.checkpoint_safety import state_dict_bytes
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
@@ -234,7 +234,7 @@ def _prediction_box(run: TrainingRun) -> None:
     n = run.data.n_features
     default = "5" if n == 1 else "[[" + ", ".join(["0"] * n) + "]]"
     text = st.text_input(f"Predict for new input{'s' if n > 1 else ''} ({', '.join(run.data.feature_names)})",
-                         value=default, key=f"training_predict_{n}",
+                         value=default, key=f"training_predict_{n}", persist_state=KEEP,
                          help="A number, a list such as [5, 6, 7], or rows such as [[1, 2], [3, 4]].")
     try:
         inputs = parse_prediction_inputs(text, n)

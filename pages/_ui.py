@@ -38,9 +38,15 @@ def _ensure_frame() -> None:
 _ensure_frame()
 
 
+# Streamlit forgets a widget's value once a run does not draw it, so a visit to another page would
+# reset every setting; "session" keeps each keyed widget's value for the whole browser session.
+KEEP = "session"
+
+
 def param_input(param: Param, key: str, container: Any = None, **kwargs: Any) -> Any:
-    """Draw the widget for a declarative parameter and return its (checked) value."""
+    """Draw the widget for a declarative parameter and return its (checked) value; it survives page visits."""
     where = container if container is not None else st
+    kwargs.setdefault("persist_state", KEEP)
     if isinstance(param, IntParam):
         return where.number_input(param.label, min_value=param.min_value, max_value=param.max_value,
                                   value=param.default, step=param.step, help=param.help or None,

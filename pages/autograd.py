@@ -4,7 +4,7 @@ import streamlit as st
 
 from pages import _autograd_demos_ui as demos_ui
 from pages import _autograd_ui as ui
-from pages._ui import show_code, show_error
+from pages._ui import KEEP, show_code, show_error
 from torchstart.autograd_code import expression_code
 from torchstart.autograd_graph import run_autograd
 from torchstart.errors import TorchstartError
@@ -18,9 +18,9 @@ st.markdown(
 ui.init_state()
 
 left, right = st.columns([3, 2], vertical_alignment="bottom")
-text = left.text_input("Expression", key=ui.EXPRESSION, help=ui.HELP,
+text = left.text_input("Expression", key=ui.EXPRESSION, persist_state=KEEP, help=ui.HELP,
                        placeholder="e.g. y = sigmoid(w * x + b)")
-right.selectbox("Load an example", list(ui.EXAMPLES), key=ui.EXAMPLE, on_change=ui.apply_example)
+right.selectbox("Load an example", list(ui.EXAMPLES), key=ui.EXAMPLE, persist_state=KEEP, on_change=ui.apply_example)
 st.caption(f"Allowed: numbers, your variables, `+ - * / ** @`, parentheses and "
            f"`{ui.ALLOWED_FUNCTIONS.replace(', ', '`, `')}`. Values may be numbers or tensors such as `[1, 2, 3]`.")
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from pages import _data_ui as ui
 from pages import _data_loader_ui as loader_ui
-from pages._ui import show_code, show_error
+from pages._ui import KEEP, show_code, show_error
 from torchstart import data_code, session
 from torchstart.batch_viewer import view_batches
 from torchstart.data_figures import batch_grid_figure, dataset_figure
@@ -17,11 +17,10 @@ st.markdown(
     "**batches**, reshuffling every epoch if asked. Pick or upload data below, turn it into a Dataset, "
     "then watch a real DataLoader batch it. The Training and Optimizers pages use the dataset chosen here."
 )
-ui.keep_widget_state()
 
 # ------------------------------------------------------------------ choose
 st.header("1 · Choose the data")
-source = st.radio("Source", [ui.BUILTIN, ui.UPLOAD], key=ui.K_SOURCE, horizontal=True,
+source = st.radio("Source", [ui.BUILTIN, ui.UPLOAD], key=ui.K_SOURCE, persist_state=KEEP, horizontal=True,
                   label_visibility="collapsed")
 candidate = ui.builtin_candidate() if source == ui.BUILTIN else ui.upload_candidate()
 if candidate is not None:

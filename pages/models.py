@@ -5,7 +5,7 @@ from dataclasses import replace
 import streamlit as st
 
 from pages import _models_ui as ui
-from pages._ui import current_device, number_columns, show_code, show_error
+from pages._ui import KEEP, current_device, number_columns, show_code, show_error
 from torchstart.errors import TorchstartError
 from torchstart.layers import format_shape
 from torchstart.model_code import model_code
@@ -85,7 +85,7 @@ with params_tab:
                  column_config={"Numel": st.column_config.NumberColumn(format="localized"), **stat_config})
     named = dict(model.named_parameters())
     if named:
-        chosen = st.selectbox("Histogram of", list(named), key="models.hist_param")
+        chosen = st.selectbox("Histogram of", list(named), key="models.hist_param", persist_state=KEEP)
         st.plotly_chart(ui.per_model("hist", model, chosen, lambda: parameter_histogram(named[chosen], chosen)),
                         key="models.histogram")
     else:  # only activations, Flatten, pooling or Dropout: nothing is learned
@@ -95,10 +95,10 @@ with params_tab:
 with forward_tab:
     left, right = st.columns(2)
     batch = BATCH.check(int(left.number_input(BATCH.label, BATCH.min_value, BATCH.max_value, BATCH.default,
-                                              key="models.batch", help=BATCH.help)))
+                                              key="models.batch", persist_state=KEEP, help=BATCH.help)))
     input_seed = INPUT_SEED.check(int(right.number_input(
         INPUT_SEED.label, INPUT_SEED.min_value, INPUT_SEED.max_value, INPUT_SEED.default,
-        key="models.input_seed", help=INPUT_SEED.help)))
+        key="models.input_seed", persist_state=KEEP, help=INPUT_SEED.help)))
     device = current_device()
     result = ui.per_model("forward", model, (batch, input_seed, str(device)),
                           lambda: forward_pass(model, spec.input_shape, batch, input_seed, device))

@@ -3,9 +3,8 @@
 import streamlit as st
 
 from pages._optimizers_ui import (CHART_KEY, TABLE_FOR_KEY, cached_race, landscape_picker, last_result,
-                                  race_figures, racer_settings, restore_widget_state, save_widget_state,
-                                  start_and_steps, start_from_click, stopped_note)
-from pages._ui import number_columns, show_code, show_error
+                                  race_figures, racer_settings, start_and_steps, start_from_click, stopped_note)
+from pages._ui import KEEP, number_columns, show_code, show_error
 from torchstart.errors import TorchstartError
 from torchstart.optimizer_code import race_code
 from torchstart.optimizer_race import MAX_STEPS, divergence_advice, step_table
@@ -14,8 +13,6 @@ st.title("Optimizers")
 st.write("Every optimizer below is the real `torch.optim` class stepping one two-element parameter tensor "
          "`p`: `zero_grad()`, loss, `backward()`, `step()`. They all start from the same point; watch "
          "where each one goes.")
-
-restore_widget_state()
 
 settings_col, chart_col = st.columns([1, 1.6], gap="large")
 with settings_col:
@@ -32,7 +29,6 @@ with chart_col:
         show_error(err)
         result = last_result()
         if result is None or result.landscape.key != land.key:
-            save_widget_state()
             st.stop()
         st.caption("Showing the previous race until the settings above are fixed.")
 
@@ -53,14 +49,13 @@ with chart_col:
 
 names = [p.spec.optimizer for p in result.paths]
 if not names:  # stopped before any optimizer made a step: nothing to tabulate
-    save_widget_state()
     st.stop()
 st.subheader("Step by step: inside optimizer.state")
 if st.session_state.get(TABLE_FOR_KEY) not in names:
     st.session_state.pop(TABLE_FOR_KEY, None)
 # Open on an optimizer that keeps state (plain SGD keeps none), when one races.
 first_with_state = next((i for i, name in enumerate(names) if name != "SGD"), 0)
-chosen = st.selectbox("Optimizer", names, index=first_with_state, key=TABLE_FOR_KEY,
+chosen = st.selectbox("Optimizer", names, index=first_with_state, key=TABLE_FOR_KEY, persist_state=KEEP,
                       help="Its parameters, gradient and internal state at every step.")
 path = result.path(chosen)
 st.caption("Row k: the parameters after k steps, the loss and gradient there (the gradient step k+1 uses), "
@@ -76,4 +71,3 @@ stopped = path.stopped_at is not None
 show_code(race_code(result.landscape, result.start, path.spec, path.stopped_at if stopped else result.steps,
                     planned=result.steps if stopped else None),
           label=f"Show code: {path.spec.label}")
-save_widget_state()

@@ -5,7 +5,7 @@ import streamlit as st
 from pages._training_ui import (
     LOG_Y, LiveView, apply_action, buttons, differs, downloads_ui, results_ui, settings_ui,
 )
-from pages._ui import current_device, show_code, show_error
+from pages._ui import KEEP, current_device, show_code, show_error
 from torchstart import session
 from torchstart.fair_share import background_work
 from torchstart.errors import TorchstartError
@@ -32,7 +32,7 @@ if run is not None:
     if run.epoch and differs(run, config, dataset, session_model):
         st.info("These settings differ from the run shown below. **Train** starts a new run with them; "
                 "**Continue** keeps training the current model with its own settings.", icon=":material/tune:")
-    st.toggle("Log-scale loss axis", value=True, key=LOG_Y)
+    st.toggle("Log-scale loss axis", value=True, key=LOG_Y, persist_state=KEEP)
     live = LiveView()
     if run.training_wanted:
         with background_work():  # other sessions' page runs go first while this trains

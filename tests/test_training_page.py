@@ -296,3 +296,27 @@ def test_a_changed_models_page_model_is_flagged_for_a_trained_run(open_page) -> 
     at.run()
     assert any("These settings differ from the run shown below" in i.value for i in at.info)
     assert at.session_state["training_run"].model_code == first.code  # the run shown is still the first model
+
+
+def test_settings_survive_a_visit_to_another_page(open_page) -> None:
+    """Streamlit forgets widgets a run does not draw: without persist_state, Data went back to classic."""
+    at = open_page("pages/data.py")  # the Data page makes the session's dataset (its 3-row example)
+    at.switch_page(PAGE).run()
+    at.selectbox(key="training_data").set_value("line").run()
+    at.number_input(key="training_rows").set_value(60).run()
+    at.selectbox(key="training_loss").set_value("L1").run()
+    at.selectbox(key="training_data").set_value("session").run()  # hides the line's rows: still remembered
+    at = set_epochs(at, 30)
+    at.toggle(key="training_log_y").set_value(False).run()
+    at.button(key="training_train").click().run()
+    assert not at.exception and not errors(at)
+    run = at.session_state["training_run"]
+    at.switch_page("pages/data.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception and not errors(at)
+    assert at.selectbox(key="training_data").value == "session" and at.selectbox(key="training_loss").value == "L1"
+    assert at.number_input(key="training_epochs").value == 30 and at.toggle(key="training_log_y").value is False
+    assert at.session_state["training_run"] is run and run.epoch == 30
+    assert "These settings differ" not in texts(at)  # nothing changed, so the run still matches
+    at.selectbox(key="training_data").set_value("line").run()
+    assert at.number_input(key="training_rows").value == 60
