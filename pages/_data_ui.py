@@ -163,7 +163,8 @@ def column_choices(frame: pd.DataFrame) -> PrepChoices:
                            format_func={"one-hot": "one-hot encode", "drop": "drop them"}.get)
     missing = c4.radio("Rows with a missing value", MISSING_CHOICES, key=K_MISSING, persist_state=KEEP, horizontal=True,
                        help="Rows whose target is missing are always dropped: a mean is not a label. "
-                            "The mean is taken over every row, including those the Training page later "
+                            "The mean is taken over the rows kept (those with a target, within Rows to use), "
+                            "including those the Training page later "
                             "holds out for validation; in a strict workflow you fill from the training "
                             "rows only, after the split.")
     total = len(frame)
@@ -216,12 +217,13 @@ def prep_summary(prep: PrepResult) -> None:
         notes.append(f"a random sample of {prep.rows_sampled:,} of the {prep.rows_in:,} rows (Rows to use), "
                      "kept in file order")
     if prep.rows_missing_target:
-        notes.append(f"{prep.rows_missing_target:,} rows dropped: target missing")
+        notes.append(f"{_rows(prep.rows_missing_target)} dropped: target missing")
     if prep.rows_missing_features:
-        notes.append(f"{prep.rows_missing_features:,} rows dropped: a feature missing")
+        notes.append(f"{_rows(prep.rows_missing_features)} dropped: a feature missing")
     notes += [f"'{c}' one-hot encoded into {len(cols)} columns" for c, cols in prep.encoded.items()]
     notes += [f"'{c}' dropped (text)" for c in prep.dropped_features]
-    notes += [f"gaps in '{c}' filled with its mean {m:.4g}" for c, m in prep.filled.items()]
+    notes += [f"gaps in '{c}' filled with its mean {m:.4g} over the {_rows(prep.rows_kept)} kept"
+              for c, m in prep.filled.items()]
     if prep.classes:
         more = f", … +{len(prep.classes) - 10} more" if len(prep.classes) > 10 else ""
         notes.append(f"target '{prep.target}' one-hot encoded into {len(prep.classes)} classes: "
@@ -229,6 +231,18 @@ def prep_summary(prep: PrepResult) -> None:
                      "takes; class indices are y.argmax(1))")
     if notes:
         st.caption("; ".join(notes) + ".")
+    if prep.classes_not_sampled:
+        missing = prep.classes_not_sampled
+        shown = ", ".join(missing[:10]) + (f", … +{len(missing) - 10} more" if len(missing) > 10 else "")
+        classes = "classes" if len(missing) > 1 else "class"
+        st.warning(f"The random sample of {prep.rows_sampled:,} rows holds no row of {classes} {shown}, so the "
+                   f"target has only {len(prep.classes)} columns and a model trained on it cannot predict the "
+                   "others. Use more rows (Rows to use).", icon=":material/category:")
+
+
+def _rows(count: int) -> str:
+    """``1 row`` / ``12 rows``."""
+    return f"{count:,} row{'' if count == 1 else 's'}"
 
 
 def show_dataset(ds: TabularDataset) -> None:

@@ -193,6 +193,11 @@ def test_rows_to_use_samples_the_upload_and_its_code_does_too(open_page, tmp_pat
     at.switch_page("pages/home.py").run()
     at.switch_page(PAGE).run()
     assert at.number_input(key="data.rows").value == 6 and len(at.session_state[session.DATASET]) == 6
+    at.number_input(key="data.rows").set_value(3).run()  # too few rows to hold every class of a text target
+    at.selectbox(key="data.target").set_value("colour").run()
+    warning = " ".join(w.value for w in at.warning)
+    assert "The random sample of 3 rows holds no row of class green" in warning and "Use more rows" in warning
+    assert at.session_state[session.DATASET].target_names == ["colour=blue", "colour=red"]
     _upload(at, "iris.csv", IRIS)  # a new file starts from all of its rows
     assert at.number_input(key="data.rows").value == 9 and len(at.session_state[session.DATASET]) == 8
 
@@ -206,6 +211,12 @@ def test_preview_shows_missing_cells_as_pandas_prints_them(open_page) -> None:
     assert preview["b"].tolist() == ["2.5", "3.25", "NaN", "1e-07", "6"]
     assert preview["label"].tolist() == ["cat", "NaN", "dog", "cat", "dog"]
     assert _metrics(at)["Rows kept"] == "3 of 5"  # the gaps are real: "drop rows" drops them
+    captions = " ".join(c.value for c in at.caption)
+    assert "1 row dropped: target missing" in captions and "1 row dropped: a feature missing" in captions
+    at.radio(key="data.missing").set_value("fill with mean").run()
+    # Over the 4 rows that have a label: b's mean is (2.5 + 1e-07 + 6) / 3, not the profile's 2.938 (with 3.25).
+    captions = " ".join(c.value for c in at.caption)
+    assert "gaps in 'b' filled with its mean 2.833 over the 4 rows kept" in captions
 
 
 def test_choices_survive_a_visit_to_another_page(open_page) -> None:

@@ -390,3 +390,14 @@ def test_rows_to_use_below_two_and_too_few_labelled_rows_say_so() -> None:
     sparse = load_csv(b"a,y\n1,\n2,\n3,\n4,5\n5,\n6,\n7,\n8,9\n", "sparse.csv").frame
     with pytest.raises(TorchstartError, match="of 2 sampled rows"):
         prepare(sparse, PrepChoices(("a",), "y", rows=2))
+
+
+def test_a_sample_that_misses_a_class_says_which() -> None:
+    frame = load_csv(SORTED, "sorted.csv").frame
+    small = prepare(frame, PrepChoices(("x",), "label", rows=3))
+    sample = frame.sample(n=3, random_state=SAMPLE_SEED)
+    assert small.classes == sorted(set(sample["label"]))
+    assert small.classes_not_sampled == sorted({"a", "b", "c"} - set(sample["label"])) != []
+    assert small.dataset.n_targets == len(small.classes)
+    assert prepare(frame, PrepChoices(("x",), "label", rows=30)).classes_not_sampled == []
+    assert prepare(frame, PrepChoices(("x",), "label")).classes_not_sampled == []  # no sample, nothing missed

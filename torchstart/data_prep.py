@@ -61,6 +61,7 @@ class PrepResult:
     target: str = ""  # the chosen target column
     classes: list[str] = field(default_factory=list)  # a text target's classes, in target-column order; else empty
     rows_sampled: int | None = None  # rows in the random sample ``PrepChoices.rows`` asked for; None: every row
+    classes_not_sampled: list[str] = field(default_factory=list)  # classes of the file with no row in the sample
 
 
 def column_kind(series: pd.Series) -> str:
@@ -230,9 +231,14 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
         y, target_names = float32_tensor(work[[target]]), [str(target)]
         check_finite(y, [target], work.index)
     dataset = TabularDataset(x, y, [str(c) for c in x_frame.columns], target_names, name)
-    return PrepResult(dataset, rows_in, len(work), rows_missing_target, rows_missing_features,
-                      numeric, text, encoded, dropped, filled, str(target), classes,
-                      None if sampled is None else len(sampled))
+    result = PrepResult(dataset, rows_in, len(work), rows_missing_target, rows_missing_features,
+                        numeric, text, encoded, dropped, filled, str(target), classes,
+                        None if sampled is None else len(sampled))
+    if sampled is not None and labels:
+        # A class that only rows outside the sample hold gets no target column: the model cannot learn it.
+        every = sorted(str(c) for c in frame[target].dropna().unique())
+        result.classes_not_sampled = [c for c in every if c not in set(classes)]
+    return result
 
 
 def sample_rows(frame: pd.DataFrame, rows: int | None) -> pd.DataFrame | None:
