@@ -9,7 +9,7 @@ from pages._ui import KEEP, current_device, show_code, show_error
 from torchstart import session
 from torchstart.fair_share import background_work
 from torchstart.errors import TorchstartError
-from torchstart.training import resume, trained_model
+from torchstart.training import growth_warning, resume, trained_model
 from torchstart.training_export import training_script
 
 st.title("Training")
@@ -44,7 +44,9 @@ if run is not None:
 
     if run.status in ("diverged", "failed"):
         show_error(TorchstartError(run.message))
-    elif run.status == "stopped":
+    elif (growth := growth_warning(run)) is not None:
+        st.warning(growth, icon=":material/trending_up:")
+    if run.status == "stopped":
         st.info(f"Stopped after epoch {run.epoch:,}: the model keeps what it learned. **Continue** trains further "
                 "from here; **Reset** starts over.", icon=":material/pause_circle:")
 

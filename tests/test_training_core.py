@@ -21,8 +21,8 @@ from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.loaders import make_loader
 from torchstart.session import SessionModel
-from torchstart.training import (Throttle, fit_data, log_length, log_lines, predict, resume, start_run, train,
-                                 trained_model)
+from torchstart.training import (Throttle, fit_data, growth_warning, log_length, log_lines, predict, resume,
+                                 start_run, train, trained_model)
 from torchstart.training_export import data_csv, module_code, training_script
 from torchstart.training_figures import downsample, fit_figure, loss_figure
 from torchstart.training_metrics import (evaluate, linear_in_original_units, metrics_note, parameter_rows,
@@ -647,3 +647,16 @@ def test_log_after_continue_with_a_new_interval_is_what_the_script_prints(tmp_pa
     exec(compile(training_script(run), "shown.py", "exec"), {"__name__": "__main__"})  # our generated code
     printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch [")]
     assert log_lines(run) == printed and printed[0].startswith("Epoch [7/50], Loss: ")
+
+
+def test_a_loss_that_grows_without_overflowing_gets_advice() -> None:
+    """lr 0.15 on the classic points: each step multiplies the error by |1 - 0.15 · 15| = 1.25, so no inf yet."""
+    grown = train(start_run(TrainingConfig(lr=0.15)), 30)
+    assert grown.status == "done" and math.isfinite(grown.final_loss)
+    assert grown.final_loss > 1e6 * grown.train_losses[0]
+    advice = growth_warning(grown)
+    assert f"grew from {grown.train_losses[0]:.3g} to {grown.final_loss:.3g} over 30 epochs" in advice
+    assert "try 0.015" in advice and "Standardize features" in advice
+    assert growth_warning(train(start_run(TrainingConfig()), 30)) is None  # lr 0.01 learns
+    scaled = growth_warning(train(start_run(TrainingConfig(lr=1.5, standardize_x=True)), 10))
+    assert "try 0.15" in scaled and "Standardize" not in scaled  # already on: only the learning rate to change

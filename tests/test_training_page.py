@@ -320,3 +320,17 @@ def test_settings_survive_a_visit_to_another_page(open_page) -> None:
     assert "These settings differ" not in texts(at)  # nothing changed, so the run still matches
     at.selectbox(key="training_data").set_value("line").run()
     assert at.number_input(key="training_rows").value == 60
+
+
+def test_a_growing_loss_is_explained_on_the_page(open_page) -> None:
+    at = set_epochs(open_page(PAGE), 30)
+    at.number_input(key="training_lr").set_value(0.15).run()
+    at.button(key="training_train").click().run()
+    assert not at.exception and not errors(at)
+    run = at.session_state["training_run"]
+    assert run.status == "done" and run.final_loss > 1e6 * run.train_losses[0]
+    warning = " ".join(w.value for w in at.warning)
+    assert "The training loss grew from 7.01 to" in warning and "try 0.015" in warning
+    at.number_input(key="training_lr").set_value(0.01).run()
+    at.button(key="training_train").click().run()
+    assert not any("grew from" in w.value for w in at.warning)  # a learning run: no such warning

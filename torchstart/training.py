@@ -372,6 +372,24 @@ def _report_divergence(run: TrainingRun) -> None:
     )
 
 
+# A finite training loss this many times its first value has been growing, not learning.
+GROWTH_WARNING = 10.0
+
+
+def growth_warning(run: TrainingRun) -> str | None:
+    """What to change when the training loss grew many times over without overflowing; None while it learns."""
+    losses = run.train_losses
+    if len(losses) < 2 or not all(math.isfinite(v) for v in (losses[0], losses[-1])):
+        return None
+    if losses[-1] <= GROWTH_WARNING * losses[0]:
+        return None
+    cfg = run.config
+    scale = "" if cfg.standardize_x else ", or turn on Standardize features (large inputs make large gradients)"
+    return (f"The training loss grew from {losses[0]:.3g} to {losses[-1]:.3g} over {run.epoch:,} epochs instead "
+            f"of falling: each {cfg.optimizer} step with learning rate {cfg.lr:g} overshoots the minimum and lands "
+            f"further away. Lower the learning rate (try {cfg.lr / 10:g}){scale}, then press Train.")
+
+
 def _progress(run: TrainingRun, start_epoch: int, started: float, now: float) -> Progress:
     """Epoch, latest losses, speed and time left for the live view."""
     elapsed = now - started

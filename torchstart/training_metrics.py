@@ -134,7 +134,7 @@ def metrics_note(run: TrainingRun) -> str:
     if reasons:
         return text + f"{measure} here differs from the logged loss because " + "; ".join(reasons) + "."
     return text + (f"{measure} here is the logged loss one step later, so it usually sits a little below "
-                   "the last logged value.")
+                   "the last logged value (above it while the loss is rising).")
 
 
 def prediction_table(run: TrainingRun, inputs: torch.Tensor) -> pd.DataFrame:
