@@ -223,3 +223,7 @@ def test_nan_and_inf_values_read_as_python_writes_them(open_page) -> None:
     assert expected[0, 0].isnan() and expected[1, 0].isneginf()
     assert shown_values(at)[:, 0].tolist() == ["nan", "-inf"]  # as repr(float) writes them
     assert shown_values(at)[:, 1].tolist() == expected[:, 1].tolist() == [4.0, 2.0]  # no nan: still numbers
+    heatmap = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "grey: nan or ±inf" in heatmap["layout"]["title"]["text"]
+    labels = next(trace for trace in heatmap["data"] if trace["type"] == "scatter")
+    assert labels["text"] == ["nan", "-inf"]  # written on the grey cells the colour scale cannot show

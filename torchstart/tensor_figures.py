@@ -110,8 +110,22 @@ def heatmap_figure(t: torch.Tensor, title: str) -> go.Figure:
         title += f" (top-left {corner.shape[0]} × {corner.shape[1]} corner)"
     fig.update_layout(title=title, height=min(520, 160 + 28 * corner.shape[0]), margin=dict(l=10, r=10, t=50, b=10),
                       xaxis_title="dim 1 (column)", yaxis_title="dim 0 (row)")
+    _mark_non_finite(fig, shown)
     _integer_ticks(fig, corner.shape)
     return fig
+
+
+def _mark_non_finite(fig: go.Figure, shown: np.ndarray) -> None:
+    """nan and ±inf have no colour on the scale: grey cells (the plot's background) labelled with the value."""
+    if not np.issubdtype(shown.dtype, np.floating):
+        return
+    rows, cols = np.nonzero(~np.isfinite(shown.astype(np.float64)))
+    if len(rows) == 0:
+        return
+    fig.update_layout(plot_bgcolor="#d9d9d9",
+                      title=fig.layout.title.text + " (grey: nan or ±inf, off the colour scale)")
+    fig.add_trace(go.Scatter(x=cols, y=rows, mode="text", text=[float_text(shown[r, c]) for r, c in zip(rows, cols)],
+                             textfont={"color": "#333333"}, hoverinfo="skip", showlegend=False))
 
 
 def _integer_ticks(fig: go.Figure, shape: tuple[int, ...]) -> None:

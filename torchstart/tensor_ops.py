@@ -242,7 +242,9 @@ def explain_broadcast(left: tuple[int, ...], right: tuple[int, ...]) -> Broadcas
         a = left[position] if len(left) >= -position else None
         b = right[position] if len(right) >= -position else None
         if a is None or b is None:
-            size, rule = (b if a is None else a), f"missing on the {'left' if a is None else 'right'}: acts as 1"
+            # "left"/"right" name the operands (x op b1), not positions in the shape
+            operand = "left operand" if a is None else "right operand"
+            size, rule = (b if a is None else a), f"the {operand} has no such dim: acts as 1"
         elif a == b:
             size, rule = a, "equal"
         elif a == 1 or b == 1:
