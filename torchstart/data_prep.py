@@ -236,8 +236,8 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
                         None if sampled is None else len(sampled))
     if sampled is not None and labels:
         # A class that only rows outside the sample hold gets no target column: the model cannot learn it.
-        every = sorted(str(c) for c in frame[target].dropna().unique())
-        result.classes_not_sampled = [c for c in every if c not in set(classes)]
+        every, kept = sorted(str(c) for c in frame[target].dropna().unique()), set(classes)
+        result.classes_not_sampled = [c for c in every if c not in kept]
     return result
 
 
