@@ -22,6 +22,8 @@ CLASS_COLORS = ("#2166ac", "#b2182b")  # class 0 blue, class 1 red: the ends of 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+# Anchored by its top below the x-axis title: anchored by its bottom, a two-row legend ran over the title.
+_LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.22}
 
 
 def downsample(values: Sequence[float], max_points: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +83,7 @@ def loss_figure(train: Sequence[float], val: Sequence[float] = (), log_y: bool =
             "title": {"text": f"{loss_name} per epoch" + (" (log scale)" if log_y else "")},
             "xaxis": {"title": {"text": "epoch"}, "rangemode": "tozero"},
             "yaxis": y_axis,
-            "height": 360, "margin": _MARGIN, "legend": {"orientation": "h", "y": -0.2}, "annotations": notes,
+            "height": 360, "margin": _MARGIN, "legend": _LEGEND_BELOW, "annotations": notes,
         },
     })
 
@@ -124,14 +126,14 @@ def _plane_figure(fit: FitData) -> go.Figure:
         "layout": {"title": {"text": f"Decision boundary: where {name} = 0.5"},
                    "xaxis": {"title": {"text": fit.feature_names[0]}},
                    "yaxis": {"title": {"text": fit.feature_names[1]}}, "height": 360, "margin": _MARGIN,
-                   "legend": {"orientation": "h", "y": -0.2}},
+                   "legend": _LEGEND_BELOW},
     })
 
 
 def _layout(title: str, x_title: str, y_title: str, **extra) -> dict:
     """The fit chart's common layout."""
     return {"title": {"text": title}, "xaxis": {"title": {"text": x_title}}, "yaxis": {"title": {"text": y_title}},
-            "height": 360, "margin": _MARGIN, "legend": {"orientation": "h", "y": -0.2}, **extra}
+            "height": 360, "margin": _MARGIN, "legend": _LEGEND_BELOW, **extra}
 
 
 def _color(k: int) -> str:
@@ -240,7 +242,7 @@ def fit_figure(fit: FitData) -> go.Figure:
         "data": traces,
         "layout": {"title": {"text": title}, "xaxis": {"title": {"text": x_title}},
                    "yaxis": {"title": {"text": y_title}}, "height": 360, "margin": _MARGIN,
-                   "legend": {"orientation": "h", "y": -0.2}},
+                   "legend": _LEGEND_BELOW},
     })
 
 
