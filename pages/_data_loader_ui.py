@@ -7,7 +7,7 @@ import streamlit as st
 import torch
 
 from pages._data_ui import LOADER_KEYS, tensor_rows
-from pages._ui import KEEP, param_input, table_height
+from pages._ui import KEEP, param_input, plural, table_height
 from torchstart.batch_viewer import (BATCH_SIZE, DROP_LAST, EPOCH, SEED, SHUFFLE, EpochView, LoaderSettings,
                                      batch_formula)
 from torchstart.datasets import TabularDataset
@@ -53,11 +53,6 @@ def batch_overview(view: EpochView) -> None:
         st.info(f"The last batch holds {plural(rest, 'sample')} instead of {s.batch_size:,} (highlighted below). "
                 f"drop_last=True would skip it, leaving {'it' if rest == 1 else 'those'} out of this epoch.",
                 icon=":material/straighten:")
-
-
-def plural(count: int, word: str) -> str:
-    """``1 sample``, ``3 samples``."""
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def short_list(values: torch.Tensor, limit: int = 12) -> str:

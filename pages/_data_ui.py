@@ -10,7 +10,7 @@ import streamlit as st
 import torch
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from pages._ui import KEEP, number_columns, param_input, show_error, table_height
+from pages._ui import KEEP, number_columns, param_input, plural, show_error, table_height
 from torchstart import data_code, session
 from torchstart.builtin_datasets import BUILTINS, make_builtin
 from torchstart.csv_loading import MAX_UPLOAD_MB, LoadedTable, human_size, load_csv
@@ -217,12 +217,12 @@ def prep_summary(prep: PrepResult) -> None:
         notes.append(f"a random sample of {prep.rows_sampled:,} of the {prep.rows_in:,} rows (Rows to use), "
                      "kept in file order")
     if prep.rows_missing_target:
-        notes.append(f"{_rows(prep.rows_missing_target)} dropped: target missing")
+        notes.append(f"{plural(prep.rows_missing_target, 'row')} dropped: target missing")
     if prep.rows_missing_features:
-        notes.append(f"{_rows(prep.rows_missing_features)} dropped: a feature missing")
+        notes.append(f"{plural(prep.rows_missing_features, 'row')} dropped: a feature missing")
     notes += [f"'{c}' one-hot encoded into {len(cols)} columns" for c, cols in prep.encoded.items()]
     notes += [f"'{c}' dropped (text)" for c in prep.dropped_features]
-    notes += [f"gaps in '{c}' filled with its mean {m:.4g} over the {_rows(prep.rows_kept)} kept"
+    notes += [f"gaps in '{c}' filled with its mean {m:.4g} over the {plural(prep.rows_kept, 'row')} kept"
               for c, m in prep.filled.items()]
     if prep.classes:
         more = f", … +{len(prep.classes) - 10} more" if len(prep.classes) > 10 else ""
@@ -238,11 +238,6 @@ def prep_summary(prep: PrepResult) -> None:
         st.warning(f"The random sample of {prep.rows_sampled:,} rows holds no row of {classes} {shown}, so the "
                    f"target has only {len(prep.classes)} columns and a model trained on it cannot predict the "
                    "others. Use more rows (Rows to use).", icon=":material/category:")
-
-
-def _rows(count: int) -> str:
-    """``1 row`` / ``12 rows``."""
-    return f"{count:,} row{'' if count == 1 else 's'}"
 
 
 def show_dataset(ds: TabularDataset) -> None:

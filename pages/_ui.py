@@ -99,6 +99,11 @@ def number_columns(frame: pd.DataFrame, formats: dict[str, str | None], missing:
     return shown, config
 
 
+def plural(count: int, word: str) -> str:
+    """``1 sample``, ``3 samples``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def show_error(err: Exception) -> None:
     """Show a learner-facing error; ``TorchstartError`` text is written to be read as it is."""
     st.error(str(err), icon=":material/error:")
