@@ -216,7 +216,8 @@ def results_ui(run: TrainingRun) -> None:
             # Tall enough for every row (iris: 12 weights and 3 biases) up to a cap, not 10 and a scrollbar.
             st.dataframe(table.map(lambda v: "n/a" if v is None or v != v else f"{v:.4f}"), key="training_params",
                          height=table_height(len(table), limit=600))
-        _prediction_box(run)
+    # Full width: a classifier's row (inputs, a logit and a probability per class) overflowed half the page.
+    _prediction_box(run)
     count = log_length(run)
     with st.expander(f"Epoch log (every {run.config.log_every:,} epochs)", icon=":material/list:",
                      expanded=count <= 20):

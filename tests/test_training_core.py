@@ -497,9 +497,12 @@ def test_two_feature_classes_get_a_probability_map_with_its_boundary() -> None:
     assert figure.layout.title.text == "Decision boundary: where P(label = 1) = 0.5"
     boundary = next(t for t in figure.data if t.name == "boundary (0.5)")
     assert boundary.contours.start == boundary.contours.end == 0.5
-    labels = {t.name: len(t.x) for t in figure.data if t.type == "scatter"}
+    points = [t for t in figure.data if t.type == "scatter"]
     n_train, n_val = split_sizes(120, run.config)
-    assert sum(labels.values()) == n_train + n_val
+    assert sum(len(t.x) for t in points) == n_train + n_val
+    # One legend entry per label; the legend's title says which marker is training and which validation.
+    assert [t.name for t in points if t.showlegend] == ["label = 0", "label = 1"]
+    assert figure.layout.legend.title.text == "label (● training rows, ◇ validation rows):"
 
 
 def test_prediction_table_gives_logit_probability_and_class() -> None:
@@ -583,7 +586,12 @@ def test_classes_get_regions_curves_or_a_confusion_matrix() -> None:
     assert torch.allclose(prob[11, 3], torch.softmax(predict(run, point), 1)[0], atol=1e-6)
     figure = fit_figure(fit)
     assert figure.layout.title.text == "Decision regions: the most likely species"
-    assert {t.name for t in figure.data if t.type == "scatter"} >= {"training: setosa", "validation: virginica"}
+    points = [t for t in figure.data if t.type == "scatter"]
+    assert [t.name for t in points if t.showlegend] == ["setosa", "versicolor", "virginica"]
+    assert {t.marker.symbol for t in points if t.name == "virginica"} == {"circle", "diamond-open"}
+    assert sum(len(t.x) for t in points) == 150  # every row, training and validation
+    assert "validation row, virginica" in next(t.hovertemplate for t in points if t.marker.symbol == "diamond-open"
+                                                and t.name == "virginica")
 
     wide = train(start_run(CE_CONFIG, three_classes(n_features=4)), 60)
     fit = fit_data(wide)
@@ -597,6 +605,8 @@ def test_classes_get_regions_curves_or_a_confusion_matrix() -> None:
                          three_classes().target_names, "one feature")
     curves = fit_figure(fit_data(train(start_run(CE_CONFIG, one), 20)))
     assert [t.name for t in curves.data[:3]] == ["P(setosa)", "P(versicolor)", "P(virginica)"]
+    # The rows share their class's legend entry with its P(class) line: the legend lists each class once.
+    assert [t.name for t in curves.data if t.showlegend is not False] == ["P(setosa)", "P(versicolor)", "P(virginica)"]
 
 
 def test_prediction_table_gives_class_probabilities_and_the_class() -> None:

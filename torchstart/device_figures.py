@@ -7,6 +7,8 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 
+from torchstart.figure_style import LEGEND_BELOW
+
 
 def log_ticks(low: float, high: float) -> list[float]:
     """Readable log-axis ticks covering [low, high]: 1-2-5 steps, or powers of ten over a wide range."""
@@ -48,7 +50,7 @@ def gflops_figure(results: pd.DataFrame) -> go.Figure:
     # GPUs can be 100× a CPU: a log axis keeps both readable.
     fig.update_layout(title="Matmul throughput (higher is faster)", xaxis=_size_axis(sizes),
                       yaxis=_log_axis("GFLOP/s (2·n³ / median time)", results["gflops"]),
-                      legend=dict(orientation="h", y=-0.25), margin=dict(t=50, b=10), height=420)
+                      legend=LEGEND_BELOW, margin=dict(t=50, b=10), height=420)
     return fig
 
 
@@ -63,5 +65,5 @@ def speedup_figure(speedups: pd.DataFrame) -> go.Figure:
     fig.update_layout(title="Speed-up over the CPU (float32) at the same size", barmode="group",
                       xaxis=dict(title="matrix size n", type="category"),
                       yaxis=_log_axis("× CPU float32 GFLOP/s", pd.concat([speedups["speedup"], pd.Series([1.0])])),
-                      legend=dict(orientation="h", y=-0.25), margin=dict(t=50, b=10), height=380)
+                      legend=LEGEND_BELOW, margin=dict(t=50, b=10), height=380)
     return fig

@@ -8,11 +8,13 @@ bucket's lowest and highest value so spikes stay visible.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+import torch
 
+from torchstart.figure_style import LEGEND_BELOW
 from torchstart.training import FitData, TrainingRun, fit_data
 
 MAX_CURVE_POINTS = 1000
@@ -22,8 +24,6 @@ CLASS_COLORS = ("#2166ac", "#b2182b")  # class 0 blue, class 1 red: the ends of 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
-# Anchored by its top below the x-axis title: anchored by its bottom, a two-row legend ran over the title.
-_LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.22}
 
 
 def downsample(values: Sequence[float], max_points: int = MAX_CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +83,7 @@ def loss_figure(train: Sequence[float], val: Sequence[float] = (), log_y: bool =
             "title": {"text": f"{loss_name} per epoch" + (" (log scale)" if log_y else "")},
             "xaxis": {"title": {"text": "epoch"}, "rangemode": "tozero"},
             "yaxis": y_axis,
-            "height": 360, "margin": _MARGIN, "legend": _LEGEND_BELOW, "annotations": notes,
+            "height": 360, "margin": _MARGIN, "legend": LEGEND_BELOW, "annotations": notes,
         },
     })
 
@@ -96,18 +96,8 @@ def _points(name: str, x, y, color: str) -> dict:
 
 def _class_points(fit: FitData) -> list[dict]:
     """Training and validation rows on the two features' plane, coloured by their 0/1 label."""
-    traces = []
-    for split, x, y, symbol in (("training", fit.x_train, fit.y_train, "circle"),
-                                ("validation", fit.x_val, fit.y_val, "diamond-open")):
-        label = y.ravel() >= 0.5
-        for cls in (0, 1):
-            rows = x[label == bool(cls)]
-            if len(rows):
-                traces.append({"type": "scatter", "mode": "markers", "name": f"{split}, {fit.target_name} = {cls}",
-                               "x": rows[:, 0].numpy(), "y": rows[:, 1].numpy(),
-                               "marker": {"color": CLASS_COLORS[cls], "size": 7, "symbol": symbol,
-                                          "line": {"color": "white", "width": 0.5}}})
-    return traces
+    return _labelled_points(fit, lambda y: (y.ravel() >= 0.5).long(),
+                            [f"{fit.target_name} = {cls}" for cls in (0, 1)], CLASS_COLORS.__getitem__, True)
 
 
 def _plane_figure(fit: FitData) -> go.Figure:
@@ -126,14 +116,14 @@ def _plane_figure(fit: FitData) -> go.Figure:
         "layout": {"title": {"text": f"Decision boundary: where {name} = 0.5"},
                    "xaxis": {"title": {"text": fit.feature_names[0]}},
                    "yaxis": {"title": {"text": fit.feature_names[1]}}, "height": 360, "margin": _MARGIN,
-                   "legend": _LEGEND_BELOW},
+                   "legend": _classes_legend(fit)},
     })
 
 
 def _layout(title: str, x_title: str, y_title: str, **extra) -> dict:
     """The fit chart's common layout."""
     return {"title": {"text": title}, "xaxis": {"title": {"text": x_title}}, "yaxis": {"title": {"text": y_title}},
-            "height": 360, "margin": _MARGIN, "legend": _LEGEND_BELOW, **extra}
+            "height": 360, "margin": _MARGIN, "legend": LEGEND_BELOW} | extra
 
 
 def _color(k: int) -> str:
@@ -143,19 +133,41 @@ def _color(k: int) -> str:
 
 def _classes_points(fit: FitData, on_plane: bool) -> list[dict]:
     """Rows coloured by their labelled class: on the two features' plane, or at height = class on one feature."""
-    traces = []
+    return _labelled_points(fit, lambda y: y.ravel().long(), list(fit.classes), _color, on_plane)
+
+
+def _labelled_points(fit: FitData, labels_of: Callable[[torch.Tensor], torch.Tensor], names: list[str],
+                     color: Callable[[int], str], on_plane: bool) -> list[dict]:
+    """Training (●) and validation (◇) rows, coloured by class: on the plane, or at height 1 on one feature.
+
+    One legend entry per class (its training and validation rows toggle together), not one per class and
+    split: at six entries the legend outgrew the chart. ``_classes_legend``'s title says which marker is which.
+    """
+    traces, listed = [], set()
     for split, x, y, symbol in (("training", fit.x_train, fit.y_train, "circle"),
                                 ("validation", fit.x_val, fit.y_val, "diamond-open")):
-        label = y.ravel().long()
-        for k, name in enumerate(fit.classes):
+        label = labels_of(y)
+        for k, name in enumerate(names):
             rows = x[label == k]
             if len(rows):
                 ys = rows[:, 1].numpy() if on_plane else np.ones(len(rows))
-                traces.append({"type": "scatter", "mode": "markers", "name": f"{split}: {name}",
-                               "x": rows[:, 0].numpy(), "y": ys, "legendgroup": name,
-                               "marker": {"color": _color(k), "size": 7, "symbol": symbol,
+                # On the curves chart the class's P(class) line already holds its legend entry.
+                show = on_plane and name not in listed
+                listed.add(name)
+                where = "(%{x:.4g}, %{y:.4g})" if on_plane else "%{x:.4g}"
+                traces.append({"type": "scatter", "mode": "markers", "name": name, "legendgroup": name,
+                               "showlegend": show, "x": rows[:, 0].numpy(), "y": ys,
+                               "hovertemplate": f"{split} row, {name}: {where}<extra></extra>",
+                               "marker": {"color": color(k), "size": 7, "symbol": symbol,
                                           "line": {"color": "white", "width": 0.5}}})
     return traces
+
+
+def _classes_legend(fit: FitData) -> dict:
+    """The legend of a chart with class-coloured rows: its title says ● is training and ◇ validation."""
+    markers = "● training rows" + (", ◇ validation rows" if len(fit.x_val) else "")
+    # "normal" order lays the entries out in a row; "grouped" (the default with legend groups) can stack them.
+    return LEGEND_BELOW | {"title": {"text": f"{fit.target_name} ({markers}):", "side": "top"}, "traceorder": "normal"}
 
 
 def _regions_figure(fit: FitData) -> go.Figure:
@@ -172,7 +184,7 @@ def _regions_figure(fit: FitData) -> go.Figure:
                "hovertemplate": "predicted %{text}, P = %{customdata:.3f}<extra></extra>"}
     return go.Figure({"data": [regions, *_classes_points(fit, on_plane=True)],
                       "layout": _layout(f"Decision regions: the most likely {fit.target_name}",
-                                        fit.feature_names[0], fit.feature_names[1])})
+                                        fit.feature_names[0], fit.feature_names[1], legend=_classes_legend(fit))})
 
 
 def _class_curves_figure(fit: FitData) -> go.Figure:
@@ -182,7 +194,7 @@ def _class_curves_figure(fit: FitData) -> go.Figure:
               for k, name in enumerate(fit.classes)]
     return go.Figure({"data": traces + _classes_points(fit, on_plane=False),
                       "layout": _layout("The model's class probabilities over the data", fit.feature_name,
-                                        "probability (softmax)")})
+                                        "probability (softmax)", legend=_classes_legend(fit))})
 
 
 def _confusion_figure(fit: FitData) -> go.Figure:
@@ -242,7 +254,7 @@ def fit_figure(fit: FitData) -> go.Figure:
         "data": traces,
         "layout": {"title": {"text": title}, "xaxis": {"title": {"text": x_title}},
                    "yaxis": {"title": {"text": y_title}}, "height": 360, "margin": _MARGIN,
-                   "legend": _LEGEND_BELOW},
+                   "legend": LEGEND_BELOW},
     })
 
 

@@ -1,0 +1,6 @@
+"""Plotly layout pieces shared by the pages' figures."""
+
+# A horizontal legend at the foot of the whole figure, not of the plot area: Plotly then grows the bottom
+# margin to fit it, so however many rows it wraps to it never runs over the x-axis title. (Placed in plot-area
+# units, y=-0.22 say, a three-row legend shrank the plot area and climbed onto the title.)
+LEGEND_BELOW = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"}
