@@ -102,6 +102,7 @@ def print_batch(view: EpochView) -> None:
     pick = st.selectbox("print one batch", numbers, key="data.print_batch", persist_state=KEEP,
                         format_func=lambda i: f"batch {i} of epoch {view.settings.epoch}")
     batch = view.batches[numbers.index(pick)] if pick in numbers else view.batches[0]
-    st.code(f">>> print(x_batch.shape, y_batch.shape)\n{tuple(batch.features.shape)} "
-            f"{tuple(batch.targets.shape)}\n>>> print(x_batch)\n{batch.features}\n>>> print(y_batch)\n"
+    # The shapes as print() shows them: torch.Size([16, 2]), not a bare tuple.
+    st.code(f">>> print(x_batch.shape, y_batch.shape)\n{batch.features.shape} "
+            f"{batch.targets.shape}\n>>> print(x_batch)\n{batch.features}\n>>> print(y_batch)\n"
             f"{batch.targets}", language="text")

@@ -166,6 +166,15 @@ def test_page_show_code_rebuilds_the_shown_batches(open_page, tmp_path: Path,
     assert len(namespace["viewed"]) == len(view.batches) == 4
     for (x, y), shown in zip(namespace["viewed"], view.batches):
         assert torch.equal(x, shown.features) and torch.equal(y, shown.targets)
+    # The "print one batch" block is what those print() calls really write for the first batch.
+    printed = next(c.value for c in at.code if c.value.startswith(">>> print(x_batch.shape"))
+    x, y = namespace["viewed"][0]
+    out = io.StringIO()
+    print(x.shape, y.shape, file=out)
+    print(x, file=out)
+    print(y, end="", file=out)
+    assert [line for line in printed.splitlines() if not line.startswith(">>> ")] == out.getvalue().splitlines()
+    assert "torch.Size([3, 4]) torch.Size([3, 1])" in printed  # width and three one-hot colours
 
 
 def test_rows_to_use_samples_the_upload_and_its_code_does_too(open_page, tmp_path: Path,
