@@ -190,10 +190,15 @@ class LiveView:
         self.update(run, progress_of(run))
 
 
-def metrics_table(rows: dict[str, dict[str, float]]) -> pd.DataFrame:
-    """A metric × split table with readable numbers."""
-    frame = pd.DataFrame(rows)
-    return frame.map(lambda v: "n/a" if v != v else f"{v:.6g}")
+def metrics_table(rows: dict[str, dict[str, float | None]]) -> pd.DataFrame:
+    """A metric × split table with readable numbers: — where a metric is undefined, nan where it came out NaN."""
+    # Formatted before pandas sees them: it would turn None into NaN.
+    return pd.DataFrame({split: {name: _number(v) for name, v in metrics.items()} for split, metrics in rows.items()})
+
+
+def _number(value: float | None) -> str:
+    """A number to 6 significant figures, nan and inf as Python prints them; — for None (undefined)."""
+    return "—" if value is None else f"{value:.6g}"
 
 
 def results_ui(run: TrainingRun) -> None:
@@ -214,8 +219,8 @@ def results_ui(run: TrainingRun) -> None:
             if table["true"].isna().all():
                 table = table.drop(columns="true")
             # Tall enough for every row (iris: 12 weights and 3 biases) up to a cap, not 10 and a scrollbar.
-            st.dataframe(table.map(lambda v: "n/a" if v is None or v != v else f"{v:.4f}"), key="training_params",
-                         height=table_height(len(table), limit=600))
+            shown = table.astype(object).map(lambda v: "—" if v is None else f"{v:.4f}")  # a NaN weight: "nan"
+            st.dataframe(shown, key="training_params", height=table_height(len(table), limit=600))
     # Full width: a classifier's row (inputs, a logit and a probability per class) overflowed half the page.
     _prediction_box(run)
     count = log_length(run)

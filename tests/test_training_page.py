@@ -141,6 +141,21 @@ def test_diverging_learning_rate_is_reported_not_raised(open_page) -> None:
     assert at.button(key="training_continue").disabled
 
 
+def test_an_undefined_metric_shows_a_dash_and_says_why(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="training_data").set_value("session").run()
+    flat = csv_dataset(40)
+    flat.targets = torch.full_like(flat.targets, 3.0)  # a constant target: SS_tot is 0, so R² is undefined
+    at.session_state[session.DATASET] = flat
+    at.run()
+    at.button(key="training_train").click().run()
+    assert not at.exception and not errors(at)
+    metrics = at.dataframe[0].value
+    assert metrics.loc["R²"].tolist() == ["—", "—"]
+    assert float(metrics.loc["MSE", "training"]) >= 0  # the defined metrics stay numbers
+    assert any("— for a constant target" in c.value for c in at.caption)
+
+
 def test_data_page_dataset_with_split_and_standardization(open_page) -> None:
     at = open_page(PAGE)
     at.selectbox(key="training_data").set_value("session").run()

@@ -21,30 +21,36 @@ METRIC_HELP = {
     "MSE": "mean of (prediction − target)²",
     "RMSE": "√MSE, in the target's units",
     "MAE": "mean of |prediction − target|",
-    "R²": "1 − SS_res / SS_tot: 1 is perfect, 0 is no better than predicting the mean",
+    "R²": "1 − SS_res / SS_tot: 1 is perfect, 0 is no better than predicting the mean (— for a constant target: "
+          "SS_tot is 0)",
 }
 
 
 CLASSIFICATION_HELP = {
     "accuracy": "share of rows whose predicted class (logit ≥ 0, i.e. probability ≥ 0.5) is the label",
     "BCE": "mean binary cross-entropy of sigmoid(logit) against the label: the loss itself",
-    "precision": "of the rows predicted 1, the share labelled 1",
-    "recall": "of the rows labelled 1, the share predicted 1",
+    "precision": "of the rows predicted 1, the share labelled 1 (— when no row is predicted 1)",
+    "recall": "of the rows labelled 1, the share predicted 1 (— when no row is labelled 1)",
 }
 
 
-def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+# A metric is None where it is undefined (no rows; a ratio over zero rows), so the page can tell that apart
+# from a NaN the model really produced (a diverged run's loss).
+Metrics = dict[str, float | None]
+
+
+def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> Metrics:
     """Accuracy, BCE, precision and recall over every output; a label counts as class 1 from 0.5 up."""
     if len(labels) == 0:
-        return {name: math.nan for name in CLASSIFICATION_HELP}
+        return dict.fromkeys(CLASSIFICATION_HELP)
     logits, labels = logits.double(), labels.double()
     predicted, actual = logits >= 0, labels >= 0.5
     hits = (predicted & actual).sum().item()
     n_predicted, n_actual = predicted.sum().item(), actual.sum().item()
     return {"accuracy": (predicted == actual).double().mean().item(),
             "BCE": F.binary_cross_entropy_with_logits(logits, labels).item(),
-            "precision": hits / n_predicted if n_predicted else math.nan,
-            "recall": hits / n_actual if n_actual else math.nan}
+            "precision": hits / n_predicted if n_predicted else None,
+            "recall": hits / n_actual if n_actual else None}
 
 
 CLASSES_HELP = {
@@ -53,10 +59,10 @@ CLASSES_HELP = {
 }
 
 
-def classes_metrics(logits: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
+def classes_metrics(logits: torch.Tensor, targets: torch.Tensor) -> Metrics:
     """Accuracy (argmax of the logits against argmax of the one-hot rows) and the cross-entropy."""
     if len(targets) == 0:
-        return {name: math.nan for name in CLASSES_HELP}
+        return dict.fromkeys(CLASSES_HELP)
     logits, targets = logits.double(), targets.double()
     return {"accuracy": (logits.argmax(1) == targets.argmax(1)).double().mean().item(),
             "cross-entropy": F.cross_entropy(logits, targets).item()}
@@ -67,16 +73,16 @@ def metric_help(run: TrainingRun) -> dict[str, str]:
     return {"binary": CLASSIFICATION_HELP, "classes": CLASSES_HELP}.get(run.config.task, METRIC_HELP)
 
 
-def regression_metrics(predicted: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
-    """MSE, RMSE, MAE and R² (averaged over target columns); NaN where undefined (no rows, constant target)."""
+def regression_metrics(predicted: torch.Tensor, target: torch.Tensor) -> Metrics:
+    """MSE, RMSE, MAE and R² (averaged over target columns); None where undefined (no rows, constant target)."""
     if len(target) == 0:
-        return {name: math.nan for name in METRIC_HELP}
+        return dict.fromkeys(METRIC_HELP)
     predicted, target = predicted.double(), target.double()
     err = predicted - target
     mse = err.pow(2).mean().item()
     ss_res = err.pow(2).sum(0)
     ss_tot = (target - target.mean(0)).pow(2).sum(0)
-    r2 = (1 - ss_res / ss_tot).mean().item() if bool((ss_tot > 0).all()) else math.nan
+    r2 = (1 - ss_res / ss_tot).mean().item() if bool((ss_tot > 0).all()) else None
     return {"MSE": mse, "RMSE": math.sqrt(mse), "MAE": err.abs().mean().item(), "R²": r2}
 
 
@@ -100,7 +106,7 @@ def linear_in_original_units(model: nn.Module, x_scaler: Standardizer | None,
     return weight, bias
 
 
-def evaluate(run: TrainingRun) -> dict[str, dict[str, float]]:
+def evaluate(run: TrainingRun) -> dict[str, Metrics]:
     """Metrics of the run's model on its training and validation rows, in the target's original units."""
     from torchstart.training import predict
 
