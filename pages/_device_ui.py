@@ -191,6 +191,9 @@ def bench_results(result: mb.BenchResult) -> None:
         st.warning(f"The run was interrupted (the page changed) after {done} of {planned} cases.")
     if not result.measurements:
         return
+    slow = mb.disturbed(result.measurements, st.session_state.get(RATES))
+    if slow:
+        st.warning(mb.disturbed_note(slow), icon=":material/hourglass_top:")
     table = mb.results_frame(result.measurements)
     st.plotly_chart(gflops_figure(table), key="device_gflops_chart", width="stretch")
     speedups = mb.speedup_frame(result.measurements)

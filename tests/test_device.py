@@ -251,6 +251,24 @@ def test_speedup_is_gpu_rate_over_cpu_float32_rate() -> None:
     assert [t.name for t in fig.data] == ["cuda:0 · float32", "cuda:0 · float16"]
 
 
+def test_a_case_far_below_its_device_pace_is_called_disturbed() -> None:
+    # What a 2-thread CPU run looked like with a browser busy on the same machine: n=64 paid a time slice.
+    ms = [mb.Measurement("cpu", "float32", 64, (6.7e-3, 4.7e-3, 8.0e-3)),
+          mb.Measurement("cpu", "float32", 512, (0.8e-3, 0.79e-3)),
+          mb.Measurement("cpu", "float32", 1024, (6.4e-3, 6.5e-3)),
+          mb.Measurement("cuda:0", "float16", 64, (2e-3,))]  # alone in its series: nothing to compare with
+    best = max(2 * 512 ** 3 / 0.795e-3, 2 * 1024 ** 3 / 6.45e-3)  # the series' best FLOP/s (medians)
+    ((slow, pace),) = mb.disturbed(ms)
+    assert slow is ms[0] and pace == pytest.approx(2 * 64 ** 3 / best)
+    note = mb.disturbed_note([(slow, pace)])
+    assert "cpu float32 n=64: median 6.700 ms" in note and f"gives {pace * 1e3:.3f} ms" in note
+    assert "Run the benchmark again" in note
+    # A known float32 rate (an earlier run's) judges a lone small case; it says nothing about float16.
+    lone = [mb.Measurement("cpu", "float32", 64, (5e-3,)), mb.Measurement("cuda:0", "float16", 64, (2e-3,))]
+    assert [m for m, _ in mb.disturbed(lone, {"cpu": 300.0, "cuda:0": 5e4})] == [lone[0]]
+    assert mb.disturbed(lone[:1], {"cpu": 0.1}) == []  # slower rates known: 5 ms is the usual pace then
+
+
 def test_gflops_figure_plots_the_measured_rates() -> None:
     result = mb.run_benchmark(mb.plan_cases([64, 128], ["cpu"], ["float32"]), warmup=0, repeats=2)
     table = mb.results_frame(result.measurements)

@@ -79,6 +79,20 @@ def test_gpu_speedup_chart_explains_small_sizes_measure_latency(open_page) -> No
     assert "latency, not the GPU's throughput" in mb.SMALL_SIZE_NOTE
 
 
+def test_a_disturbed_case_gets_a_warning_that_says_why(open_page) -> None:
+    at = open_page(PAGE)
+    measured = [mb.Measurement("cpu", "float32", 64, (6.7e-3, 5.1e-3, 8.0e-3)),
+                mb.Measurement("cpu", "float32", 1024, (6.4e-3, 6.5e-3, 6.2e-3))]
+    result = mb.BenchResult(mb.plan_cases([64, 1024], ["cpu"], ["float32"]), warmup=1, repeats=3,
+                            measurements=measured, finished=True, elapsed_s=0.1)
+    at.session_state["device_bench_result"] = result
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (warning,) = [w.value for w in at.warning if "own device's pace" in w.value]
+    assert warning == mb.disturbed_note(mb.disturbed(measured)) and "n=64: median 6.700 ms" in warning
+    assert at.dataframe[-1].value["size"].tolist() == [64, 1024]  # the figures stay, flagged, not hidden
+
+
 def test_run_past_the_time_cap_stops_itself(open_page, monkeypatch) -> None:
     monkeypatch.setattr(mb, "MAX_RUN_SECONDS", 0.0)  # any run is over the cap at its first check
     at = small_benchmark(open_page(PAGE))

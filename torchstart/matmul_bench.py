@@ -216,6 +216,45 @@ def run_benchmark(cases: list[BenchCase], warmup: int, repeats: int,
     return result
 
 
+# A case whose median is this many times its series' best pace, plus a fixed slack for launch, synchronisation
+# and timer overhead, was slowed by something other than its size: a matmul's rate does not fall with n here.
+DISTURBED_FACTOR = 4.0
+DISTURBED_SLACK_S = 0.5e-3
+
+
+def disturbed(measurements: list[Measurement],
+              known_rates: dict[str, float] | None = None) -> list[tuple[Measurement, float]]:
+    """(case, seconds at its best pace) for cases far slower than their device and dtype's best measured pace.
+
+    Another program, another session's run or a browser on the same machine can take a core for a few
+    milliseconds at a time; PyTorch's CPU threads wait for one another at the end of every matmul, so
+    each run then pays that whole time slice. ``known_rates`` (float32 GFLOP/s per device, from an earlier
+    run or a probe) lets a run of small sizes alone be judged too.
+    """
+    best: dict[tuple[str, str], float] = {}
+    for m in measurements:
+        known = (known_rates or {}).get(m.device, 0.0) if m.dtype == "float32" else 0.0
+        best[(m.device, m.dtype)] = max(best.get((m.device, m.dtype), 0.0), m.gflops, known)
+    paced = [(m, matmul_flops(m.size) / (best[(m.device, m.dtype)] * 1e9)) for m in measurements]
+    return [(m, pace) for m, pace in paced if m.median_s > DISTURBED_FACTOR * pace + DISTURBED_SLACK_S]
+
+
+def disturbed_note(slow: list[tuple[Measurement, float]]) -> str:
+    """Which cases ran far below their device's pace, and why that happens (for the page's warning)."""
+    threads = torch.get_num_threads()
+    cases = "; ".join(f"{m.device} {m.dtype} n={m.size}: median {m.median_s * 1e3:.3f} ms, where the pace it "
+                      f"reached elsewhere gives {pace * 1e3:.3f} ms" for m, pace in slow[:4])
+    if len(slow) > 4:
+        cases += f"; and {len(slow) - 4} more"
+    why = ("Something else held the processor while they were timed: another program, another learner's run, "
+           "or a browser on the same machine")
+    if any(m.device == "cpu" for m, _ in slow) and threads > 1:
+        why += (f". PyTorch's {threads} CPU threads wait for one another at the end of every matmul, so when one "
+                "of them loses its core, each run pays a whole scheduler time slice: a few milliseconds")
+    return (f"Some cases ran far below their own device's pace ({cases}). {why}. Run the benchmark again: the "
+            "figures of a quiet run are the ones to trust.")
+
+
 def probe_gflops(device: str) -> float:
     """A quick rate for estimating run time: the median of 3 mid-size float32 matmuls."""
     size = 512 if device == "cpu" else 2048
