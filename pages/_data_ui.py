@@ -243,8 +243,8 @@ def prep_summary(prep: PrepResult) -> None:
 def show_dataset(ds: TabularDataset) -> None:
     """The session dataset as tensors: shapes, names and the first rows."""
     st.markdown(f"**{ds.name}**: `len(dataset)` = {len(ds):,}; `dataset[i]` returns "
-                f"`(features[i], targets[i])` with shapes `{tuple(ds.features.shape[1:])}` and "
-                f"`{tuple(ds.targets.shape[1:])}`, float32.")
+                f"`(features[i], targets[i])` with shapes `{ds.features.shape[1:]}` and "
+                f"`{ds.targets.shape[1:]}`, float32.")  # torch.Size([2]): as .shape prints
     head = tensor_rows(torch.arange(min(len(ds), 10)), ds.features[:10], ds.targets[:10], ds)
     st.dataframe(head, width="stretch", hide_index=True, key="data.head")
     x0, y0 = ds[0]

@@ -56,6 +56,9 @@ def test_opens_with_the_hand_written_example(open_page) -> None:
     assert "CustomDataset" in at.session_state["data.code"]
     assert _metrics(at)["Batches per epoch"] == "1"  # 3 samples, batch_size 4
     assert any("ceil(3 / 4) = 1" in m.value for m in at.markdown)
+    x0, y0 = ds[0]
+    assert any(f"with shapes `{x0.shape}` and `{y0.shape}`" in m.value and "torch.Size([2])" in m.value
+               for m in at.markdown)  # dataset[0]'s shapes as .shape prints them
     # The one batch is short: drop_last would leave no batch at all, not just skip a remainder.
     assert any("All 3 samples fit in one batch" in i.value and "no batches at all" in i.value for i in at.info)
     at.checkbox(key="data.drop_last").check().run()
