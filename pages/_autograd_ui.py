@@ -9,11 +9,11 @@ from pages._ui import KEEP, show_error
 from torchstart import autograd_demos as demos
 from torchstart.autograd_dot import LEGEND, graph_to_dot
 from torchstart.autograd_graph import (
-    MAX_GRADCHECK_ROWS, AutogradRun, VariableSpec, backprop_steps, backward_advice, format_value,
-    gradient_check,
+    MAX_GRADCHECK_ROWS, MAX_JACOBIAN_ENTRIES, AutogradRun, VariableSpec, backprop_steps, backward_advice,
+    format_value, gradient_check,
 )
 from torchstart.errors import TorchstartError
-from torchstart.expressions import ALLOWED_FUNCTIONS, MAX_VARIABLES, check_variable_name
+from torchstart.expressions import ALLOWED_FUNCTIONS, MAX_VARIABLES, assigned_name, check_variable_name
 
 EXPRESSION = "autograd.expression"
 EXAMPLE = "autograd.example"
@@ -61,6 +61,10 @@ def _add_variable() -> None:
         name = check_variable_name(st.session_state.get(NEW_NAME, ""))
         if name in st.session_state[NAMES]:
             raise TorchstartError(f"There is already a variable called {name}.")
+        result = assigned_name(st.session_state.get(EXPRESSION, ""))
+        if name == result:
+            raise TorchstartError(f"The expression's result is called {name}; a variable of that name would "
+                                  f"clash with it. Pick another name, or rename the result first.")
         if len(st.session_state[NAMES]) >= MAX_VARIABLES:
             raise TorchstartError(f"At most {MAX_VARIABLES} variables on this page; remove one first.")
     except TorchstartError as err:
@@ -97,8 +101,9 @@ def variables_editor(per_row: int = 4) -> list[VariableSpec]:
     with st.popover("Add a variable", icon=":material/add:"):
         st.text_input("Name", key=NEW_NAME, persist_state=KEEP, placeholder="e.g. v or bias2")
         st.button("Add", key="autograd.add", on_click=_add_variable)
-    if st.session_state.get(ADD_ERROR):
-        show_error(TorchstartError(st.session_state[ADD_ERROR]))
+    problem = st.session_state.pop(ADD_ERROR, None)  # shown once: the next action clears it
+    if problem:
+        show_error(TorchstartError(problem))
     return specs
 
 
@@ -170,15 +175,18 @@ def backprop_tab(run: AutogradRun) -> None:
                 "**local derivative** (d node/d input): that product is the gradient passed to the input.")
     # st.table wraps long cells (a Jacobian, a long operation); a dataframe would cut them off.
     st.table(pd.DataFrame([{
-        "step": s.step, "grad_fn": s.node, "operation": s.operation, "gradient arriving": format_value(s.upstream),
-        "input": s.input_name, "× local derivative": s.local, "= gradient passed to input": format_value(s.product),
+        "step": s.step, "grad_fn": s.node, "operation": s.operation,
+        "gradient arriving": format_value(s.upstream, MAX_JACOBIAN_ENTRIES), "input": s.input_name,
+        "× local derivative": s.local, "= gradient passed to input": format_value(s.product, MAX_JACOBIAN_ENTRIES),
     } for s in steps]), hide_index=True)
     st.markdown("Each leaf's `.grad` is the **sum** of everything that reached it (a variable used twice "
                 "gets two contributions):")
-    st.dataframe(pd.DataFrame([{
-        "leaf": leaf.name, "contributions": " + ".join(format_value(c) for c in leaf.contributions) or "none",
-        "sum": format_value(leaf.total), ".grad from backward()": format_value(leaf.grad),
-    } for leaf in leaves]), hide_index=True, key="autograd.leaves")
+    st.table(pd.DataFrame([{  # a table too: a matrix .grad wraps instead of being cut off
+        "leaf": leaf.name,
+        "contributions": " + ".join(format_value(c, MAX_JACOBIAN_ENTRIES) for c in leaf.contributions) or "none",
+        "sum": format_value(leaf.total, MAX_JACOBIAN_ENTRIES),
+        ".grad from backward()": format_value(leaf.grad, MAX_JACOBIAN_ENTRIES),
+    } for leaf in leaves]), hide_index=True)
     st.caption("Local derivatives are computed by PyTorch on each operation alone. For tensors the local "
                "derivative is a Jacobian; elementwise operations have a diagonal one, shown as its diagonal.")
 
@@ -189,8 +197,9 @@ def gradcheck_tab(run: AutogradRun, specs: list[VariableSpec]) -> None:
     if not rows:
         st.info("The check needs a scalar output and at least one variable with requires_grad on.")
         return
-    st.markdown("Nudge each number by ±h (h = 1e-6) and see how the output moves: "
-                "(f(v + h) − f(v − h)) / 2h, computed in float64. Autograd should agree.")
+    st.markdown("Nudge each number v by ±h (h = 1e-6·max(1, |v|): relative for big numbers, which float64 "
+                "cannot move by 1e-6) and see how the output moves: (f(v + h) − f(v − h)) / 2h, computed in "
+                "float64. Autograd should agree.")
     passed = all(row.passed for row in rows)
     (st.success if passed else st.warning)(
         f"{sum(r.passed for r in rows)} of {len(rows)} gradients agree with finite differences.")
@@ -201,7 +210,8 @@ def gradcheck_tab(run: AutogradRun, specs: list[VariableSpec]) -> None:
     } for r in rows]), hide_index=True, key="autograd.gradcheck")
     capped = f" Only the first {MAX_GRADCHECK_ROWS} numbers are checked." if len(rows) >= MAX_GRADCHECK_ROWS else ""
     st.caption(f"Pass when |difference| ≤ 1e-4 + 1e-3·|finite difference| (autograd here runs in float32). "
-               f"At kinks such as relu(0) or abs(0) the two can legitimately disagree.{capped}")
+               f"At a kink the two can legitimately disagree: at relu(0) autograd uses the slope 0, while the "
+               f"finite difference straddles the kink and gets 0.5.{capped}")
 
 
 HELP = (f"Use numbers, your variables, `+ - * / ** @`, parentheses and {ALLOWED_FUNCTIONS}. "

@@ -156,6 +156,27 @@ def test_gradient_check_catches_a_disagreement_at_a_kink() -> None:
     assert not rows[0].passed
 
 
+def test_gradient_check_steps_relative_to_big_values() -> None:
+    # At 1e10 a fixed h = 1e-6 is below float64's spacing (about 2e-6): the difference itself would be wrong.
+    specs = [V("x", "1e10")]
+    (row,) = gradient_check(run_autograd("x ** 2", specs), specs)
+    assert row.autograd == pytest.approx(2e10) and row.numeric == pytest.approx(2e10, rel=1e-9) and row.passed
+
+
+def test_local_derivatives_show_every_entry_up_to_the_cap() -> None:
+    # The "Vector @ matrix" example: tanh's input is 1×3, x @ W's local derivative w.r.t. W is 3×6.
+    example = next(e for e in EXAMPLES if e.title.startswith("Vector @ matrix"))
+    steps, _ = backprop_steps(run_autograd(example.expression, list(example.variables)))
+    local = next(s.local for s in steps if s.operation == "x @ W" and s.input_name == "W")
+    x, w = torch.tensor([[1.0, -1.0]]), torch.tensor([[0.5, -0.2, 0.1], [0.3, 0.8, -0.5]], requires_grad=True)
+    jacobian = torch.autograd.functional.jacobian(lambda m: x @ m, w.detach()).reshape(3, 6)
+    assert local == "Jacobian 3×6 " + format_value(jacobian, 36) and "…" not in local
+    assert local.count("[") == 4  # the matrix keeps its rows: [[…], […], […]]
+    specs = [V("x", "[1, 2, 3, 4, 5, 6, 7, 8]")]
+    steps, _ = backprop_steps(run_autograd("y = sum(x * 2)", specs))
+    assert {s.local for s in steps if s.operation == "x * 2"} == {"elementwise [2, 2, 2, 2, 2, 2, 2, 2]"}
+
+
 def test_backprop_steps_of_w_times_b_plus_b() -> None:
     run = run_autograd("w * b + b", XWB)
     steps, leaves = backprop_steps(run)
@@ -178,16 +199,16 @@ def test_tensor_local_derivatives_are_jacobians() -> None:
     specs = [V("x", "[1, 2, 3]", False), V("w", "[0.5, -1, 2]"), V("b", "0.1")]
     steps, _ = backprop_steps(run_autograd("sum(w * x + b)", specs))
     by_edge = {(s.node, s.input_name): s.local for s in steps}
-    assert by_edge[("SumBackward0", "w * x + b")] == "Jacobian [[1, 1, 1]]"
+    assert by_edge[("SumBackward0", "w * x + b")] == "Jacobian 1×3 [[1, 1, 1]]"
     assert by_edge[("MulBackward0", "w")] == "elementwise [1, 2, 3]"
-    assert by_edge[("AddBackward0", "b")] == "Jacobian [[1], [1], [1]]"
+    assert by_edge[("AddBackward0", "b")] == "Jacobian 3×1 [[1], [1], [1]]"
 
 
 def test_a_matrix_product_is_not_called_elementwise() -> None:
     specs = [V("x", "[1, 2]"), V("W", "[[1, 0], [0, 1]]")]
     steps, _ = backprop_steps(run_autograd("sum(x @ W)", specs))
     by_input = {s.input_name: s.local for s in steps if s.operation == "x @ W"}
-    assert by_input["x"] == "Jacobian [[1, 0], [0, 1]]"  # diagonal by chance (W = eye), still a matrix product
+    assert by_input["x"] == "Jacobian 2×2 [[1, 0], [0, 1]]"  # diagonal by chance (W = eye), still a matrix product
     steps, _ = backprop_steps(run_autograd("sum(x * x)", specs))
     assert {s.local for s in steps if s.operation == "x * x"} == {"elementwise [1, 2]"}
 
@@ -196,6 +217,8 @@ def test_backward_advice_fits_the_error() -> None:
     untracked = run_autograd("y = x ** 2", [V("x", "2", False)])
     assert "does not require grad" in untracked.backward_error
     assert "requires_grad" in backward_advice(untracked) and "sum(" not in backward_advice(untracked)
+    constant = run_autograd("y = 2", [V("x", "2")])
+    assert "uses no variable" in backward_advice(constant) and "Turn requires_grad on" not in backward_advice(constant)
     vector = run_autograd("y = w * x", [V("x", "[1, 2]"), V("w", "2")])
     assert "scalar outputs" in vector.backward_error and "sum(...)" in backward_advice(vector)
     assert backward_advice(run_autograd("y = x ** 2", XWB)) == ""

@@ -129,6 +129,12 @@ def test_adding_a_variable(at) -> None:
     at.text_input(key="autograd.new_name").set_value("sin")
     at.button(key="autograd.add").click().run()
     assert any("reserved" in e for e in _expression_errors(at))
+    at.text_input(key="autograd.value.x").set_value("3").run()  # the next action: the refusal is not stale
+    assert not any("reserved" in e for e in _expression_errors(at))
+    at.text_input(key="autograd.new_name").set_value("y")  # the expression's result is called y
+    at.button(key="autograd.add").click().run()
+    assert any("result is called y" in e for e in _expression_errors(at)) and "y" not in at.session_state[
+        "autograd.names"]
 
 
 def test_gotchas_and_dynamic_tabs_react(at) -> None:

@@ -204,6 +204,9 @@ def backward_advice(run: AutogradRun) -> str:
     """What to change when ``backward()`` failed, told apart by PyTorch's message ("" when nothing fits)."""
     error, out = run.backward_error or "", run.program.output
     if "does not require grad" in error:
+        if not run.program.variables_used:
+            return (f"The expression uses no variable, so `{out}` is a constant: PyTorch recorded no graph and "
+                    "there is nothing to take a gradient with respect to. Use a variable, e.g. x ** 2.")
         return ("No variable in the expression has requires_grad on, so PyTorch recorded no graph to go back "
                 "through. Turn requires_grad on for a variable the expression uses.")
     if "scalar outputs" in error:
@@ -366,10 +369,11 @@ def _local_and_product(record: OpRecord, slot: int, upstream: torch.Tensor) -> t
     if out_numel == in_numel == 1:
         return format_value(jacobian.reshape(())), product
     if elementwise:
-        return f"elementwise {format_value(torch.diagonal(jacobian))}", product
+        return f"elementwise {format_value(torch.diagonal(jacobian), MAX_JACOBIAN_ENTRIES)}", product
     if not small:
         return f"Jacobian {out_numel}×{in_numel} (too big to show)", product
-    return f"Jacobian {format_value(jacobian)}", product
+    # Every entry, row by row (one row per output element): cut to six, a local derivative cannot be read.
+    return f"Jacobian {out_numel}×{in_numel} {format_value(jacobian, MAX_JACOBIAN_ENTRIES)}", product
 
 
 # ---------------------------------------------------------------- gradient check
@@ -400,13 +404,15 @@ def _indices(shape: torch.Size) -> list[tuple[int, ...]]:
 
 def _central_difference(program: Program, base: dict[str, torch.Tensor], name: str,
                         index: tuple[int, ...]) -> float:
-    """(f(v + h) - f(v - h)) / 2h, nudging one element of one variable."""
+    """(f(v + h) - f(v - h)) / 2h, nudging one element of one variable by h = GRADCHECK_STEP·max(1, |v|)."""
+    # Relative for big v: next to 1e10, float64's spacing is about 2e-6, so v + 1e-6 would round away.
+    step = GRADCHECK_STEP * max(1.0, abs(float(base[name][index])))
     values = []
     for sign in (1.0, -1.0):
         env = {k: v.detach().clone() for k, v in base.items()}
-        env[name][index] += sign * GRADCHECK_STEP
+        env[name][index] += sign * step
         values.append(float(torch.as_tensor(evaluate(program, env)).sum()))
-    return (values[0] - values[1]) / (2 * GRADCHECK_STEP)
+    return (values[0] - values[1]) / (2 * step)
 
 
 # ---------------------------------------------------------------- formatting

@@ -222,7 +222,7 @@ def parse_expression(text: str, variables: list[str] | tuple[str, ...]) -> Progr
 def _split_assignment(text: str, variables: list[str] | tuple[str, ...]) -> tuple[str, str]:
     """Accept an optional ``name = expression``; return (output name, expression text)."""
     match = re.match(r"^\s*([A-Za-z_]\w*)\s*=(?!=)(.*)$", text, flags=re.DOTALL)
-    if not match:
+    if not match:  # the same pattern as assigned_name, which the page uses before there is a program
         return _free_output_name(variables), text
     name, body = match.group(1), match.group(2)
     if not VARIABLE_NAME.match(name) or _reserved(name):
@@ -230,9 +230,15 @@ def _split_assignment(text: str, variables: list[str] | tuple[str, ...]) -> tupl
     if name in variables:
         raise TorchstartError(
             f"The result is called `{_code(name)}`, like one of your variables; give the result another name "
-            "(for example y) so the graph has one node per name."
+            f"(for example {_free_output_name(variables)}) so the graph has one node per name."
         )
     return name, body.strip()
+
+
+def assigned_name(text: str) -> str | None:
+    """The result name of ``name = expression`` text, or None when the text names no result."""
+    match = re.match(r"^\s*([A-Za-z_]\w*)\s*=(?!=)", text)
+    return match.group(1) if match else None
 
 
 def _free_output_name(variables: list[str] | tuple[str, ...]) -> str:
