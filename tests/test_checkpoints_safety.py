@@ -133,6 +133,11 @@ def whole_module_pth() -> bytes:
     return torch_bytes(nn.Sequential(nn.Linear(2, 3), nn.ReLU()))
 
 
+def expanded_pth() -> bytes:
+    """1.5 KB on disk, 10**13 numbers once read: one stored zero expand()ed (stride 0)."""
+    return torch_bytes({"weight": torch.zeros(1).expand(10**13)})
+
+
 # (id, builder(marker) -> bytes, refusing step, phrase in the message, names the message must show)
 HOSTILE: list[tuple[str, Callable[[Path], bytes], str, str, tuple[str, ...]]] = [
     ("os_system_in_torch_zip", shell_pth, "globals", "contains code or objects", ("posix.system",)),
@@ -145,6 +150,7 @@ HOSTILE: list[tuple[str, Callable[[Path], bytes], str, str, tuple[str, ...]]] = 
     ("legacy_format", lambda m: legacy_pth(), "zip", "old (pre-1.6) format", ()),
     ("plain_zip", lambda m: plain_zip(), "zip", "not one torch.save wrote", ()),
     ("torchscript", lambda m: torchscript_pth(), "zip", "TorchScript", ()),
+    ("expanded_view", lambda m: expanded_pth(), "load", "claim 10,000,000,000,000 numbers", ()),
     ("whole_module", lambda m: whole_module_pth(), "globals", "whole pickled model",
      ("torch.nn.modules.linear.Linear", "torch.nn.modules.activation.ReLU")),
 ]
@@ -183,7 +189,10 @@ def test_hostile_file_is_refused_at_its_step_and_nothing_runs(case, tmp_path, lo
     for name in names:
         assert name in str(caught.value)
     assert not marker.exists()
-    assert load_spy["load"] == []  # refused before torch.load was ever called
+    if step == "load":  # the restricted torch.load is safe; reading every value the tensors claim is not
+        assert load_spy["load"] == [{"map_location": "cpu", "weights_only": True}]
+    else:
+        assert load_spy["load"] == []  # refused before torch.load was ever called
     if step == "zip":
         assert load_spy["scan"] == []  # and before the pickle was even scanned
 
@@ -298,6 +307,20 @@ def test_state_dict_loads_like_plain_torch(load_spy) -> None:
     assert list(loaded.findings) == list(safety.STEPS)
 
 
+def test_tensor_values_are_counted_and_capped_where_they_appear() -> None:
+    state = good_state_dict()
+    loaded = safety.safe_load(torch_bytes({"model": state, "ema": state}))  # the same tensors twice
+    held = 2 * sum(t.numel() for t in state.values())
+    assert loaded.findings["load"].endswith(f"holding {held:,} tensor values")
+    # Under the cap an expanded view loads (it is a real torch.save); over it, the message says what it is.
+    safety.safe_load(torch_bytes({"bias": torch.zeros(1).expand(1000)}))
+    with pytest.raises(safety.CheckpointRefused) as refused:
+        safety.safe_load(torch_bytes({"w": torch.ones(2, 1).expand(2, 10**8)}))
+    message = str(refused.value)
+    assert refused.value.step == "load" and "w (shape [2, 100000000], stride [1, 0])" in message
+    assert f"cap of {safety.max_values(safety.MAX_CHECKPOINT_BYTES):,}" in message and "stores 8 bytes" in message
+
+
 def test_state_dict_bytes_is_torch_save_of_the_state_dict() -> None:
     torch.manual_seed(1)
     model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1))
@@ -349,8 +372,9 @@ def test_safe_load_code_runs_and_refuses_the_same_files(tmp_path, monkeypatch) -
 
     safe_load = namespace["safe_load"]
     marker = tmp_path / "pwned"
+    assert namespace["MAX_VALUES"] == safety.max_values(safety.MAX_CHECKPOINT_BYTES)
     for i, data in enumerate([shell_pth(marker), write_pth(marker), raw_pickle(marker), zip_bomb(3 << 20),
-                              b"", legacy_pth(), whole_module_pth()]):
+                              b"", legacy_pth(), whole_module_pth(), expanded_pth()]):
         Path(f"bad{i}.pth").write_bytes(data)
         with pytest.raises(Exception):
             safe_load(f"bad{i}.pth")

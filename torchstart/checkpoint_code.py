@@ -73,6 +73,7 @@ import torch
 
 MAX_BYTES = {cap}  # refuse bigger files before reading them
 MAX_UNPACKED = {UNPACKED_FACTOR} * MAX_BYTES  # zip-bomb guard: torch.save does not compress
+MAX_VALUES = 2 * MAX_BYTES // 4  # two cap-sized float32 files' worth of tensor values
 
 
 def safe_load(path):
@@ -100,8 +101,23 @@ def safe_load(path):
     unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(data))
     if unsafe:
         raise ValueError(f"{{path}} names code we will not unpickle: {{sorted(unsafe)}}")
-    # 4. the restricted unpickler, onto the CPU
-    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    # 4. the restricted unpickler, onto the CPU; then no more values than real files hold, since
+    #    an expand()ed tensor stores one number yet claims any size, allocated once it is read
+    checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    if sum(t.numel() for t in tensors_in(checkpoint)) > MAX_VALUES:
+        raise ValueError(f"{{path}}'s tensors claim more numbers than the file stores (expanded views)")
+    return checkpoint
+
+
+def tensors_in(obj, seen=None):
+    """Every tensor inside nested dicts, lists and tuples, each container visited once."""
+    seen = set() if seen is None else seen
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, (dict, list, tuple)) and id(obj) not in seen:
+        seen.add(id(obj))
+        for value in (obj.values() if isinstance(obj, dict) else obj):
+            yield from tensors_in(value, seen)
 
 
 checkpoint = safe_load({filename!r}){pick}

@@ -75,7 +75,7 @@ def _children(obj: Any) -> Iterator[tuple[Any, Any]]:
         yield from enumerate(obj)
 
 
-def _walk(obj: Any, path: Path = (), seen: frozenset[int] = frozenset(), budget: list[int] | None = None,
+def walk_values(obj: Any, path: Path = (), seen: frozenset[int] = frozenset(), budget: list[int] | None = None,
           cut: set[str] | None = None) -> Iterator[tuple[Path, Any]]:
     """Every (path, value) below ``obj``, the first MAX_NODES of them; guards depth and self-referencing containers.
 
@@ -96,14 +96,14 @@ def _walk(obj: Any, path: Path = (), seen: frozenset[int] = frozenset(), budget:
         return
     inner = seen | {id(obj)}
     for key, value in _children(obj):
-        yield from _walk(value, path + (key,), inner, budget, cut)
+        yield from walk_values(value, path + (key,), inner, budget, cut)
 
 
 def tensor_entries(obj: Any, limit: int = MAX_TENSORS, cut: set[str] | None = None) -> list[TensorEntry]:
     """Every tensor in the loaded object, in file order, up to ``limit``; ``cut`` collects the limits reached."""
     found: list[TensorEntry] = []
     cut = set() if cut is None else cut
-    for path, value in _walk(obj, cut=cut):
+    for path, value in walk_values(obj, cut=cut):
         if isinstance(value, torch.Tensor):
             found.append(TensorEntry(path, value))
             if len(found) >= limit:
@@ -204,7 +204,7 @@ def is_state_dict(obj: Any) -> bool:
 
 def state_dict_parts(obj: Any) -> list[Path]:
     """Paths of every state_dict-shaped dict in the object, the likeliest model part first."""
-    parts = [path for path, value in _walk(obj) if is_state_dict(value)]
+    parts = [path for path, value in walk_values(obj) if is_state_dict(value)]
 
     def rank(path: Path) -> tuple[int, int]:
         names = [str(p).lower() for p in path]

@@ -7,7 +7,10 @@ Loading runs four checks, in this order, and stops at the first that fails:
    central directory promises no more than a capped total once unpacked (zip-bomb guard);
 3. ``globals``: ``torch.serialization.get_unsafe_globals_in_checkpoint`` finds no
    function or class outside torch's weights-only allowlist;
-4. ``load``: ``torch.load(..., map_location="cpu", weights_only=True)``.
+4. ``load``: ``torch.load(..., map_location="cpu", weights_only=True)``, and the tensors it returns
+   hold no more than ``max_values`` numbers: a tensor saved as an expanded view (stride 0) stores one
+   number yet claims any size, and reading its values (statistics, a model built from its shape)
+   would allocate all of them.
 
 Each refusal is a ``CheckpointRefused`` naming its step, with a message a learner can act on.
 Nothing here ever calls ``torch.load`` with ``weights_only=False``.
@@ -24,6 +27,7 @@ from typing import Any, BinaryIO
 import torch
 from torch import nn
 
+from torchstart.checkpoint_inspect import path_label, walk_values
 from torchstart.errors import TorchstartError
 
 MAX_CHECKPOINT_BYTES = 100 * 1024 * 1024
@@ -34,12 +38,18 @@ MAX_COMPRESSION_RATIO = 100
 RATIO_MIN_BYTES = 1024 * 1024
 MAX_ZIP_ENTRIES = 20_000
 
+
+def max_values(cap: int) -> int:
+    """Tensor values a loaded file may hold: two cap-sized float32 files' worth (tied weights count twice)."""
+    return 2 * cap // 4
+
+
 STEPS: tuple[str, ...] = ("size", "zip", "globals", "load")
 STEP_LABELS: dict[str, str] = {
     "size": "Size under the cap, checked before reading",
     "zip": "A zip archive as torch.save writes it, and no zip bomb",
     "globals": "No code or classes outside torch's weights-only allowlist",
-    "load": 'torch.load(map_location="cpu", weights_only=True)',
+    "load": 'torch.load(map_location="cpu", weights_only=True), and its tensors within the cap',
 }
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -152,7 +162,8 @@ def safe_load(source: BinaryIO | bytes, name: str = "checkpoint.pth", size: int 
     check_globals(data, name)
     findings["globals"] = "none outside the allowlist"
     obj = _weights_only_load(data, name)
-    findings["load"] = f"returned {describe_object(obj)}"
+    numbers = check_unfolded_size(obj, name, len(data), max_values(cap))
+    findings["load"] = f"returned {describe_object(obj)} holding {numbers:,} tensor values"
     return LoadedCheckpoint(name=name, size=len(data), unpacked=unpacked, entries=entries,
                             archive=archive, obj=obj, findings=findings)
 
@@ -297,6 +308,31 @@ def looks_like_whole_model(names: tuple[str, ...] | list[str]) -> bool:
     others = [n for n in names if not n.startswith("torch.nn.")]
     # A class name is capitalised by convention; functions such as posix.system are not.
     return bool(modules) and all(n.rsplit(".", 1)[-1][:1].isupper() for n in others)
+
+
+def check_unfolded_size(obj: Any, name: str, size: int, limit: int) -> int:
+    """How many numbers the tensors hold, read element by element; refuse more than ``limit``.
+
+    Counted per place a tensor appears (each one is read on its own for statistics), over the
+    values the page's own walk visits.
+    """
+    total, biggest = 0, None
+    for path, value in walk_values(obj):
+        if isinstance(value, torch.Tensor) and value.layout == torch.strided:
+            total += value.numel()
+            if biggest is None or value.numel() > biggest[1].numel():
+                biggest = (path, value)
+    if total <= limit:
+        return total
+    path, tensor = biggest
+    raise CheckpointRefused(
+        "load", f"{name} loaded, but its tensors claim {total:,} numbers from {format_bytes(size)} on disk, over "
+                f"this page's cap of {limit:,} (what two cap-sized float32 files hold). The largest, "
+                f"{path_label(path)} (shape {list(tensor.shape)}, stride {list(tensor.stride())}), claims "
+                f"{tensor.numel():,} numbers but stores {format_bytes(tensor.untyped_storage().nbytes())}: a view "
+                "such as expand() repeats stored numbers with stride 0, and reading every value (statistics, "
+                "a model built from its shape) would allocate them all. If the file is yours, save real copies: "
+                "torch.save({k: v.contiguous() for k, v in state_dict.items()}, \"model.pth\").")
 
 
 def _weights_only_load(data: bytes, name: str) -> Any:
