@@ -65,6 +65,12 @@ def predict_section(checkpoint: safety.LoadedCheckpoint, part: Path) -> None:
 
 def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str) -> None:
     """Inputs box, prediction table and its code."""
+    if target.input_shape is not None and len(target.input_shape) != 1:
+        shape = ", ".join(map(str, target.input_shape))
+        st.info(f"This model takes a ({shape}) tensor per sample, not a flat row of numbers, so typed "
+                "predictions are not offered here. Load the file in your own Python with the safe-load code "
+                f"above and call the model on a tensor of shape (rows, {shape}).")
+        return
     width = target.width or input_width(model)
     if width is None:
         st.info("This model does not take a flat row of numbers (its first layer wants images or "

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.test_checkpoints_page import PAGE, upload
+from tests.test_checkpoints_page import PAGE, open_with, upload
+from torchstart import session
+from torchstart.session import SessionModel
 from torchstart import checkpoint_safety as safety
 from torchstart.checkpoint_code import predict_code
 from torchstart.checkpoint_figures import value_histogram
@@ -123,6 +125,30 @@ def test_page_shows_a_message_for_weights_it_cannot_load(open_page) -> None:
     assert "passed all four checks" in at.success[0].value
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "weight is a sparse tensor (sparse_coo)" in errors[0]
+
+
+@pytest.mark.parametrize("first, shape, flat", [(torch.nn.BatchNorm2d(1), (1, 4, 4), 16),
+                                                (torch.nn.Identity(), (3, 4), 12)],
+                         ids=["batchnorm2d_first", "two_dim_sample"])
+def test_a_models_page_model_that_takes_no_flat_row_is_not_offered_typed_rows(open_page, first, shape,
+                                                                              flat) -> None:
+    # Its first Linear's in_features is not what one sample is: typed rows could never run.
+    def build() -> torch.nn.Module:
+        return torch.nn.Sequential(first, torch.nn.Flatten(), torch.nn.Linear(flat, 2))
+
+    module = build()
+    built = SessionModel("Net", module, build, shape, (2,))
+    at = open_with(open_page, **{session.MODEL: built})
+    upload(at, "net.pth", saved(module.state_dict()))
+    assert at.radio(key="checkpoints.target").value == "models" and not at.error
+    shown = ", ".join(map(str, shape))
+    assert any(f"takes a ({shown}) tensor per sample" in i.value for i in at.info)
+    assert "checkpoints.inputs" not in [t.key for t in at.text_input]
+
+
+def test_a_layer_error_other_than_runtime_error_is_a_message() -> None:
+    with pytest.raises(TorchstartError, match=r"could not run on these inputs: expected 4D input \(got 2D input\)"):
+        predict(torch.nn.BatchNorm2d(1), torch.zeros(2, 3))  # BatchNorm2d raises ValueError
 
 
 def test_page_does_not_offer_to_type_a_very_wide_row(open_page) -> None:

@@ -80,6 +80,8 @@ class Target:
     x_scaler: Standardizer | None = None
     y_scaler: Standardizer | None = None
     fallback_code: str = ""
+    # One sample's shape where the page knows it (a Models-page model); None: read the width off the model.
+    input_shape: tuple[int, ...] | None = None
     # The Training page's task: "binary" (BCEWithLogitsLoss: sigmoid of the logit is P(class 1)),
     # "classes" (CrossEntropyLoss: softmax of the logits gives each class's probability) or "regression".
     task: str = "regression"
@@ -97,7 +99,8 @@ def load_targets(state_dict: Mapping[str, torch.Tensor], trained: TrainedModel |
                                   fallback_code=trained.extra.get("model_code", ""),
                                   task=getattr(trained.extra.get("config"), "task", "regression"))
     if built is not None:
-        found["models"] = Target(built.module, built.in_features, fallback_code=built.code)
+        found["models"] = Target(built.module, built.in_features, fallback_code=built.code,
+                                 input_shape=tuple(built.input_shape))
     linear = infer_linear(state_dict)
     if linear is not None:
         found["linear"] = Target(linear, linear.in_features)
@@ -218,8 +221,9 @@ def predict(model: nn.Module, inputs: torch.Tensor, x_scaler: Standardizer | Non
     x = x_scaler.transform(inputs) if x_scaler else inputs
     try:
         y = model(x.to(device=device, dtype=dtype)).cpu()
-    except RuntimeError as exc:
-        raise TorchstartError(f"The model could not run on these inputs: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # noqa: BLE001 - layers raise ValueError/IndexError too (BatchNorm2d on rows)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TorchstartError(f"The model could not run on these inputs: {first}") from None
     return y_scaler.inverse(y) if y_scaler else y
 
 
