@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zlib
-from typing import Any
 
 import streamlit as st
 import torch
@@ -34,10 +33,11 @@ def show_tensor(name: str, t: torch.Tensor) -> None:
     cols[1].metric("dtype", str(t.dtype).removeprefix("torch."))
     cols[2].metric("numel", f"{t.numel():,}")
     cols[3].metric("bytes", f"{t.nbytes:,}", help="numel × element_size()")
+    # Above the tabs, not inside one: Values and Memory & views both show the slice these boxes pick.
+    shown, label = _two_dim_part(name, t)
     values, meta, memory, bridge = st.tabs(["Values", "Metadata", "Memory & views", "NumPy bridge"])
-    shown, label = _two_dim_part(name, t, values)
     with values:
-        _show_values(shown, label, t)
+        _show_values(shown, label, t, name)
     with meta:
         st.table(metadata_frame(describe(t)).set_index("property"))
     with memory:
@@ -46,23 +46,29 @@ def show_tensor(name: str, t: torch.Tensor) -> None:
         _show_numpy(t, name)
 
 
-def _two_dim_part(name: str, t: torch.Tensor, where: Any) -> tuple[torch.Tensor, str]:
+def _two_dim_part(name: str, t: torch.Tensor) -> tuple[torch.Tensor, str]:
     """For more than 2 dims, let the learner pick one 2-D slice; otherwise the tensor itself."""
     if t.dim() <= 2 or t.numel() == 0:
         return t, name
-    with where:
-        st.caption(f"{name} has {t.dim()} dims: pick an index for each leading dim to see one 2-D slice.")
-        cols = st.columns(t.dim() - 2)
-        picks = tuple(int(cols[d].number_input(f"dim {d} index", 0, t.shape[d] - 1, 0,
-                                               key=f"tensors.slice.{d}.{format_shape(t.shape)}", persist_state=KEEP))
-                      for d in range(t.dim() - 2))
+    st.caption(f"{name} has {t.dim()} dims: pick an index for each leading dim to see one 2-D slice "
+               "(on the Values and Memory & views tabs).")
+    cols = st.columns(t.dim() - 2)
+    picks = tuple(int(cols[d].number_input(f"dim {d} index", 0, t.shape[d] - 1, 0,
+                                           key=f"tensors.slice.{d}.{format_shape(t.shape)}", persist_state=KEEP))
+                  for d in range(t.dim() - 2))
     return t[picks], f"{name}[{', '.join(map(str, picks))}]"
 
 
-def _show_values(shown: torch.Tensor, label: str, t: torch.Tensor) -> None:
+def _slice_line(shown: torch.Tensor, label: str, t: torch.Tensor, name: str) -> None:
+    """Which 2-D slice of a many-dim tensor this tab shows, and where to pick another."""
+    st.markdown(f"`{label}` — one 2-D slice, shape `{format_shape(shown.shape)}`, of {name} "
+                f"(shape `{format_shape(t.shape)}`). Pick another with the dim index boxes above the tabs.")
+
+
+def _show_values(shown: torch.Tensor, label: str, t: torch.Tensor, name: str) -> None:
     """The table, a heatmap for 2-D, and PyTorch's own printout."""
     if shown is not t:
-        st.markdown(f"`{label}` — a slice of shape `{format_shape(shown.shape)}`")
+        _slice_line(shown, label, t, name)
     if shown.numel() == 0:
         st.info(f"This tensor is empty: shape {format_shape(t.shape)} has a 0 in it, so it holds no numbers.")
     else:
@@ -70,8 +76,10 @@ def _show_values(shown: torch.Tensor, label: str, t: torch.Tensor) -> None:
         every_digit = None
         if shown.dtype.is_floating_point:
             # "%g" prints each number's shortest text (0.33333334, 1234567); the default would cut to 4 decimals.
-            # A column with nan (sqrt of a negative, 0/0) is written as Python writes the floats: "nan", not None.
-            frame, every_digit = number_columns(frame, {c: "%g" for c in frame.columns}, text=float_text)
+            # A column with nan (sqrt of a negative, 0/0), ±inf or -0.0 is written as print() writes the floats:
+            # "nan", "inf", "-0", where Streamlit on its own shows None, Infinity and 0.
+            frame, every_digit = number_columns(frame, {c: "%g" for c in frame.columns}, text=float_text,
+                                                print_like=True)
         st.dataframe(frame, width="stretch", key="tensors.values", column_config=every_digit)
         if note:
             st.caption(note)
@@ -83,6 +91,8 @@ def _show_values(shown: torch.Tensor, label: str, t: torch.Tensor) -> None:
 
 def _show_memory(shown: torch.Tensor, label: str, t: torch.Tensor, name: str) -> None:
     """Storage map of what is on screen, and the live transpose → view/reshape demo."""
+    if shown is not t:
+        _slice_line(shown, label, t, name)
     if 0 < shown.numel():
         st.plotly_chart(storage_figure(shown), key="tensors.storage", width="stretch")
         rows = ", row after row" if shown.dim() == 2 else ""

@@ -12,7 +12,7 @@ from torchstart.errors import TorchstartError
 from torchstart.tensor_code import step_line
 from torchstart.tensor_figures import broadcast_frame
 from torchstart.tensor_ops import (MAX_STEPS, OPS, REDUCTIONS, OpStep, StepResult, apply_chain, apply_step,
-                                   make_step, suggest_argument, tensor_name)
+                                   keepdim_problem, make_step, suggest_argument, tensor_name)
 from torchstart.tensors import DTYPES, FACTORIES, PARAMS, TensorSpec, build_tensor, format_shape
 
 SPEC = "tensors.spec"            # the last TensorSpec that built without error
@@ -53,7 +53,8 @@ def creation_inputs() -> dict[str, Any]:
         values["high"] = param_input(PARAMS["high"], key("high"), b)
     if "shape" in uses:
         values["shape"] = st.text_input("shape", "2, 3", key=key("shape"), persist_state=KEEP,
-                                        help="Sizes separated by commas.")
+                                        help="The size of each dim, separated by commas: 2, 3 is 2 rows of 3. "
+                                             "() makes a 0-dim tensor (a single number).")
     if "fill_value" in uses:
         values["fill"] = st.text_input("fill value", "7", key=key("fill"), persist_state=KEEP,
                                        help="7 gives int64, 7.0 float32.")
@@ -100,6 +101,8 @@ def show_chain(spec_line: str, x: torch.Tensor, results: list[StepResult], devic
             _remove_button(res.index - 1, st, f"✕ Remove step {res.index}")
             break
         _chain_row(line, res.tensor, res)
+        for warning in res.warnings:
+            st.warning(warning, icon=":material/warning:")
         device = str(res.tensor.device)
 
 
@@ -142,15 +145,20 @@ def add_step_controls(current: torch.Tensor) -> None:
     cols = st.columns([3, 4, 2, 2], vertical_alignment="bottom")
     kind = cols[0].selectbox("Operation", list(OPS), format_func=lambda k: OPS[k].label, key=OP, persist_state=KEEP)
     info, box = OPS[kind], arg_key(kind, tuple(current.shape), current.dtype)
+    text = ""
     if info.arg == "dtype":
         cols[1].selectbox("to dtype", list(DTYPES), key=TO_DTYPE, persist_state=KEEP)
     elif info.arg != "none":
-        cols[1].text_input(ARG_LABELS[info.arg], suggest_argument(kind, tuple(current.shape),
-                                                                  current.dtype.is_floating_point), key=box,
-                           persist_state=KEEP)
+        text = cols[1].text_input(ARG_LABELS[info.arg], suggest_argument(kind, tuple(current.shape),
+                                                                         current.dtype.is_floating_point), key=box,
+                                  persist_state=KEEP)
     if kind in REDUCTIONS:
-        cols[2].checkbox("keepdim", key=KEEPDIM, persist_state=KEEP,
-                         help="Keep the reduced dim with size 1, so the result still broadcasts against the input.")
+        problem = keepdim_problem(kind, text)  # x.max() has no keepdim: greyed out, and the help says why
+        cols[2].checkbox("keepdim", key=KEEPDIM, persist_state=KEEP, disabled=bool(problem),
+                         help=problem or "Keep the reduced dim(s) with size 1, so the result still broadcasts "
+                                         "against the input. With dim blank, every dim is kept with size 1.")
+        if problem:
+            cols[2].caption("max() with no dim has no keepdim")
     cols[3].button("Add step", type="primary", key="tensors.add", on_click=_add_step, args=(kind, box),
                    width="stretch")
     st.caption(f"**{info.label}** — {info.help}")
@@ -168,7 +176,10 @@ def _add_step(kind: str, box: str) -> None:
     try:
         if len(chain) >= MAX_STEPS:
             raise TorchstartError(f"The chain is capped at {MAX_STEPS} steps; remove one to add another.")
-        step = make_step(kind, state.get(box, ""), state.get(KEEPDIM, False), state.get(TO_DTYPE, "float32"))
+        text = state.get(box, "")
+        # The box keeps its tick while greyed out (max with dim blank); it does not apply then.
+        keepdim = state.get(KEEPDIM, False) and not keepdim_problem(kind, text)
+        step = make_step(kind, text, keepdim, state.get(TO_DTYPE, "float32"))
         x = build_tensor(state[SPEC])
         results = apply_chain(x, chain)
         if results and results[-1].error is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -76,18 +77,21 @@ def table_height(rows: int, limit: int = 400) -> int:
 
 def number_columns(frame: pd.DataFrame, formats: dict[str, str | None], missing: str = "nan",
                    blank_rows: pd.Series | None = None,
-                   text: Callable[[float], str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+                   text: Callable[[float], str] | None = None,
+                   print_like: bool = False) -> tuple[pd.DataFrame, dict[str, Any]]:
     """``frame`` and a column_config showing ``formats`` (printf, e.g. "%.4g"; None: Streamlit's), NaN made readable.
 
     st.dataframe prints a NaN cell as "None", which reads as Python's None. A column holding
     NaN becomes right-aligned text instead: its numbers as ``text`` writes them (else with the
     printf format), ``missing`` in the NaN cells ("nan", what torch prints, for an undefined
-    statistic), and "—" in the rows ``blank_rows`` marks, where no value applies.
+    statistic), and "—" in the rows ``blank_rows`` marks, where no value applies. With
+    ``print_like``, a column holding ±inf or -0.0 becomes text too, so they read as print()
+    writes them ("inf", "-inf", "-0") rather than as Streamlit does ("Infinity", "0").
     """
     shown, config = frame.copy(), {}
     for column, fmt in formats.items():
         values = frame[column]
-        if not values.isna().any():
+        if not (values.isna().any() or (print_like and _inf_or_negative_zero(values))):
             config[column] = st.column_config.NumberColumn(format=fmt)
             continue
         write = text or (lambda v, f=fmt: f % v)
@@ -97,6 +101,12 @@ def number_columns(frame: pd.DataFrame, formats: dict[str, str | None], missing:
         shown[column] = cells
         config[column] = st.column_config.TextColumn(alignment="right")
     return shown, config
+
+
+def _inf_or_negative_zero(values: pd.Series) -> bool:
+    """Whether a column holds ±inf or -0.0 (non-numbers are ignored)."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    return bool(np.isinf(numbers).any() or ((numbers == 0) & np.signbit(numbers)).any())
 
 
 def plural(count: int, word: str) -> str:

@@ -8,7 +8,7 @@ from pages._ui import current_device, show_code, show_error
 from torchstart.errors import TorchstartError
 from torchstart.tensor_code import chain_code, factory_code
 from torchstart.tensor_ops import apply_chain, tensor_name
-from torchstart.tensors import MAX_ELEMENTS, build_tensor, spec_from_inputs
+from torchstart.tensors import MAX_ELEMENTS, build_tensor_with_warnings, spec_from_inputs
 
 st.title("Tensors")
 st.markdown(
@@ -25,8 +25,10 @@ with create:
     inputs = ui.creation_inputs()
     try:
         spec = spec_from_inputs(inputs, device)
-        x = build_tensor(spec)
+        x, warnings = build_tensor_with_warnings(spec)
         st.session_state[ui.SPEC] = spec
+        for warning in warnings:
+            st.warning(warning, icon=":material/warning:")
     except TorchstartError as err:
         show_error(err)
         st.caption("Still showing the last tensor that worked.")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import threading
+import warnings
+from dataclasses import replace
 
 import pytest
 import torch
@@ -12,7 +15,8 @@ from tests.test_tensors_page import PAGE, add_step, assert_clean, metric
 from torchstart.errors import TorchstartError
 from torchstart.tensor_code import chain_code, factory_code
 from torchstart.tensor_ops import apply_chain, apply_step, make_step
-from torchstart.tensors import build_tensor, spec_from_inputs
+from torchstart.tensors import (DTYPES, build_tensor, build_tensor_with_warnings, spec_from_inputs,
+                                torch_warnings)
 
 DEEP_SIGNS = "-" * 5000 + "1"  # Python's parser runs out of recursion long before the length cap
 
@@ -151,3 +155,147 @@ def test_list_indices_are_range_checked_before_they_reach_the_device(text: str, 
     assert "Index 0 is out of range: dim 1 of shape (3, 0) has size 0" in str(empty.error)
     fine = apply_step(make_step("index", "[1, -1, 0]"), torch.arange(6.0).reshape(2, 3))
     assert fine.error is None and fine.tensor.tolist() == [[3.0, 4.0, 5.0], [3.0, 4.0, 5.0], [0.0, 1.0, 2.0]]
+
+
+# ---------------------------------------------------------------- review fixes: overflow, box messages, warnings
+
+def _named_dtypes(message: str) -> list[str]:
+    """The dtypes an overflow message suggests (the list after its last colon)."""
+    tail = message.rsplit(": ", 1)[1].rstrip(".")
+    return [name.strip() for name in tail.split(",")]
+
+
+@pytest.mark.parametrize("inputs, culprit, failed", [
+    ({"factory": "full", "shape": "2", "fill": "1e40"}, "The fill value 1e+40", "float32"),
+    ({"factory": "full", "shape": "2", "fill": "1e30", "dtype": "int64"}, "The fill value 1e+30", "int64"),
+    ({"factory": "full", "shape": "2", "fill": "70000", "dtype": "int16"}, "The fill value 70000", "int16"),
+    ({"factory": "tensor", "literal": "[2, 300]", "dtype": "int8"}, "The number 300 in the tensor literal", "int8"),
+    ({"factory": "arange", "start": "0", "end": "1e40", "step": "1e39", "dtype": "float16"}, "The arange end 1e+40",
+     "float16"),
+], ids=["full-auto", "full-int64", "full-int16", "literal-int8", "arange-float16"])
+def test_overflow_names_the_box_and_only_dtypes_that_hold_the_value(inputs: dict, culprit: str, failed: str) -> None:
+    spec = spec_from_inputs(inputs)
+    with pytest.raises(TorchstartError) as caught:
+        build_tensor(spec)
+    message = str(caught.value)
+    assert message.startswith(f"{culprit} does not fit in {failed}, which holds ")
+    assert "tensor literal" not in message or inputs["factory"] == "tensor"
+    suggested = _named_dtypes(message)
+    assert failed not in suggested and "bool" not in suggested
+    for name in DTYPES:  # what the message claims, checked against real torch, dtype by dtype
+        if name in (failed, "bool"):
+            continue
+        try:
+            built = build_tensor(replace(spec, dtype=name))
+            wide = build_tensor(replace(spec, dtype="float64"))
+            held = bool(torch.isfinite(built.double()).all()) and (
+                built.dtype.is_floating_point or built.tolist() == wide.tolist())
+        except TorchstartError:
+            held = False
+        assert held == (name in suggested), (name, message)
+
+
+def test_fill_too_big_for_every_dtype_but_float64_names_only_float64() -> None:
+    spec = spec_from_inputs({"factory": "full", "shape": "2", "fill": "1e40"})
+    with pytest.raises(RuntimeError, match="without overflow"):
+        torch.full((2,), 1e40)  # what PyTorch itself says: float32, the default, cannot take it
+    with pytest.raises(TorchstartError, match=r"Pick a dtype that holds it: float64\.$"):
+        build_tensor(spec)
+    assert torch.full((2,), 1e40, dtype=torch.float64).tolist() == [1e40, 1e40]
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"factory": "zeros", "shape": ""}, "The shape is empty: type whole numbers separated by commas, e.g. 2, 3"),
+    ({"factory": "zeros", "shape": "2 3"}, "Write whole numbers separated by commas, e.g. 2, 3"),
+    ({"factory": "zeros", "shape": "10**3"}, "The shape may only hold whole numbers separated by commas, e.g. 2, 3"),
+    ({"factory": "zeros", "shape": "2.5"}, "The shape must be whole numbers separated by commas, e.g. 2, 3"),
+    ({"factory": "full", "shape": "2", "fill": ""},
+     "The fill value is empty: type one number, such as 7 (gives int64)"),
+    ({"factory": "full", "shape": "2", "fill": "seven"}, "The fill value may only hold one number, such as 7"),
+    ({"factory": "full", "shape": "2", "fill": "[1]"}, "The fill value must be one number, such as 7"),
+    ({"factory": "arange", "start": "0", "end": "", "step": "1"},
+     "The arange end is empty: type one number, such as 6"),
+    ({"factory": "arange", "start": "0", "end": "6", "step": "1 2"}, "Write one number, such as 1 or 0.5"),
+])
+def test_each_box_says_what_it_takes(inputs: dict, message: str) -> None:
+    with pytest.raises(TorchstartError) as caught:
+        spec_from_inputs(inputs)
+    text = str(caught.value)
+    assert message in text
+    assert "[[1, 2], [3, 4]]" not in text and "square brackets" not in text  # the literal box's words
+
+
+def test_the_examples_the_messages_give_are_accepted() -> None:
+    """The boxes really take what their messages show: 2, 3 and (); 7, 7.0 and True with the dtypes named."""
+    assert build(factory="zeros", shape="2, 3").shape == torch.zeros(2, 3).shape
+    assert build(factory="zeros", shape="()").shape == torch.zeros(()).shape == ()
+    for fill, dtype in (("7", torch.int64), ("7.0", torch.float32), ("True", torch.bool)):
+        built = build(factory="full", shape="2", fill=fill)
+        assert built.dtype == dtype == torch.full((2,), eval(fill)).dtype  # noqa: S307 - our own constants
+    assert build(factory="arange", start="0", end="6", step="0.5").tolist() == torch.arange(0, 6, 0.5).tolist()
+
+
+@pytest.mark.parametrize("field", ["literal", "fill"])
+def test_a_number_too_long_to_read_says_so(field: str) -> None:
+    digits = "1" * 5001
+    inputs = {"literal": digits} if field == "literal" else {"factory": "full", "shape": "2", "fill": digits}
+    with pytest.raises(TorchstartError) as caught:
+        build(**inputs)
+    text = str(caught.value)
+    assert "a whole number 5,001 digits long: too long to read" in text and "64 bits" in text
+    assert "sys.set_int_max_str_digits" not in text
+
+
+@pytest.mark.parametrize("dtype, low, high, bits, exact", [
+    ("bfloat16", 0, 1000, 8, "float16, float32, float64, int16, int32, int64"),
+    ("float32", -10**9, 10**9, 24, "float64, int32, int64"),
+])
+def test_randint_precision_warning_reaches_the_learner(dtype: str, low: int, high: int, bits: int,
+                                                       exact: str) -> None:
+    spec = spec_from_inputs({"factory": "randint", "low": low, "high": high, "shape": "4", "dtype": dtype, "seed": 2})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plain = torch.randint(low, high, (4,), dtype=DTYPES[dtype], generator=torch.Generator().manual_seed(2))
+    torch_said = [str(w.message).split(" (Triggered")[0] for w in caught]
+    assert torch_said and all(f"[-(2^{bits}), 2^{bits}]" in text for text in torch_said)
+    tensor, notes = build_tensor_with_warnings(spec)
+    assert torch.equal(tensor, plain)  # the page shows the numbers torch gives ...
+    assert len(notes) == 1  # ... and one note for the one cause (torch warns once per bound)
+    note = notes[0]
+    assert note.startswith(f"{dtype} holds every whole number only from -{2**bits:,} to {2**bits:,} (2^{bits})")
+    assert f"from {low} to {high - 1}: {exact}." in note
+    assert all(text.split(". ")[0] in note for text in torch_said)
+    for name in exact.split(", "):  # every dtype the note offers draws without the warning
+        with warnings.catch_warnings(record=True) as quiet:
+            warnings.simplefilter("always")
+            torch.randint(low, high, (4,), dtype=DTYPES[name])
+        assert not quiet, name
+    assert build_tensor_with_warnings(replace(spec, low=0, high=10))[1] == []
+
+
+def test_page_shows_the_randint_precision_warning(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="tensors.factory").set_value("randint").run()
+    at.number_input(key="tensors.high").set_value(1000).run()
+    assert not at.warning
+    at.selectbox(key="tensors.dtype").set_value("bfloat16").run()
+    assert_clean(at)
+    assert not at.error and metric(at, "dtype") == "bfloat16"
+    assert len(at.warning) == 1
+    assert at.warning[0].value.startswith("bfloat16 holds every whole number only from -256 to 256")
+    assert "to - 1 is out of bounds [-(2^8), 2^8]" in at.warning[0].value
+
+
+def test_warning_capture_keeps_only_this_sessions_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sessions are threads: a warning another one raises meanwhile goes to the log, not onto this page."""
+    logged: list[str] = []
+    monkeypatch.setattr(warnings, "showwarning", lambda message, *args, **kwargs: logged.append(str(message)))
+    with torch_warnings() as mine:
+        thread = threading.Thread(target=lambda: warnings.warn("another session's warning", UserWarning))
+        thread.start()
+        thread.join()
+        torch.randint(0, 1000, (2,), dtype=torch.bfloat16)
+    assert logged == ["another session's warning"]
+    assert len(mine) == 1 and mine[0].startswith("to - 1 is out of bounds [-(2^8), 2^8]")
+    assert "Triggered internally" not in mine[0]
+    assert warnings.showwarning is not None and warnings.showwarning.__name__ == "<lambda>"  # put back

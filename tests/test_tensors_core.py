@@ -12,8 +12,8 @@ from torchstart.errors import TorchstartError
 from torchstart.tensor_code import chain_code, numpy_demo_code, view_demo_code
 from torchstart.tensor_figures import (broadcast_frame, heatmap_figure, storage_figure, storage_formula,
                                        storage_positions, values_frame)
-from torchstart.tensor_ops import (OPS, OpStep, apply_chain, apply_step, explain_broadcast, make_step,
-                                   parse_index, suggest_argument)
+from torchstart.tensor_ops import (OPS, OpStep, apply_chain, apply_step, explain_broadcast, keepdim_problem,
+                                   make_step, parse_index, suggest_argument)
 from torchstart.tensor_memory import numpy_demo, view_demo
 from torchstart.tensors import (FACTORIES, MAX_ELEMENTS, TensorSpec, build_tensor, describe, parse_shape,
                                 shares_memory, spec_from_inputs)
@@ -507,3 +507,42 @@ def test_cuda_tensor_chain_and_code_match() -> None:
     for res in results:
         same(namespace[f"x{res.index}"].detach(), res.tensor.detach())
     assert view_demo(x).view_error and numpy_demo(x).same_address
+
+
+# ---------------------------------------------------------------- review fixes: keepdim with dim blank, names
+
+@pytest.mark.parametrize("kind", ["sum", "mean"])
+def test_keepdim_with_dim_blank_keeps_every_dim_as_torch_does(kind: str) -> None:
+    x = torch.arange(24.0).reshape(2, 3, 4)
+    expected = getattr(x, kind)(dim=None, keepdim=True)
+    assert expected.shape == (1, 1, 1)  # what torch itself does: every dim reduced, each kept with size 1
+    result = apply_step(make_step(kind, "", keepdim=True), x)
+    same(result.tensor, expected)
+    assert "keeps each with size 1: shape (1, 1, 1)" in result.note
+    assert apply_step(make_step(kind, "", keepdim=False), x).tensor.shape == ()
+    spec = TensorSpec(factory="arange", start=0.0, end=24.0, step=1.0)
+    steps = [make_step("reshape", "2, 3, 4"), make_step(kind, "", keepdim=True)]
+    code = chain_code(spec, steps)
+    assert f"x2 = x1.{kind}(dim=None, keepdim=True)" in code
+    same(run_code(code)["x2"], apply_chain(build_tensor(spec), steps)[-1].tensor)
+
+
+def test_max_over_everything_refuses_keepdim_as_torch_does() -> None:
+    x = torch.arange(6.0).reshape(2, 3)
+    with pytest.raises(TypeError, match="must be int, not NoneType"):
+        x.max(dim=None, keepdim=True)  # torch has no keepdim for max over all elements
+    assert keepdim_problem("max", "") and "untick keepdim" in keepdim_problem("max", "")
+    assert keepdim_problem("max", "0") == keepdim_problem("sum", "") == keepdim_problem("mean", " ") == ""
+    with pytest.raises(TorchstartError, match=r"x.max\(\) returns one number, shape \(\)"):
+        make_step("max", "", keepdim=True)
+    assert apply_step(make_step("max", "1", keepdim=True), x).tensor.tolist() == [[2.0], [5.0]]
+
+
+def test_empty_max_names_the_tensor_the_step_reads() -> None:
+    steps = [make_step("permute", "2, 1, 0"), make_step("max", "")]
+    results = apply_chain(torch.zeros(2, 0, 3), steps)
+    x1 = torch.zeros(2, 0, 3).permute(2, 1, 0)
+    with pytest.raises(RuntimeError, match="Expected reduction dim to be specified"):
+        x1.max()
+    assert str(results[1].error) == "x1 is empty (shape (3, 0, 2)), so there is no largest value; give a dim."
+    assert str(apply_chain(torch.zeros(0), [make_step("max", "")])[0].error).startswith("x is empty (shape (0,))")

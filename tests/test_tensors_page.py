@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
 from pages._tensors_ui import arg_key
+from pages._ui import number_columns
 from tests.browser import expect, main_text, open_app, wait_for_run
 
 PAGE = "pages/tensors.py"
@@ -227,3 +230,72 @@ def test_nan_and_inf_values_read_as_python_writes_them(open_page) -> None:
     assert "grey: nan or ±inf" in heatmap["layout"]["title"]["text"]
     labels = next(trace for trace in heatmap["data"] if trace["type"] == "scatter")
     assert labels["text"] == ["nan", "-inf"]  # written on the grey cells the colour scale cannot show
+
+
+# ---------------------------------------------------------------- review fixes
+
+def test_inf_and_negative_zero_read_as_print_writes_them(open_page) -> None:
+    at = open_page(PAGE)
+    at.text_area(key="tensors.literal").set_value("[[1e400, 2.5, -1e400], [-0.0, 1.5, 0.0]]").run()
+    assert_clean(at)
+    x = run_program(at)["x"]
+    printed = repr(x)
+    assert "inf" in printed and "-inf" in printed and "-0.0000" in printed  # torch's own print
+    table = shown_values(at)
+    assert table[:, 0].tolist() == ["inf", "-0"] and table[:, 2].tolist() == ["-inf", "0"]
+    assert table[:, 1].tolist() == [2.5, 1.5]  # no inf or -0.0 in this column: it stays numbers
+    for row in range(2):  # each text reads back as the very value, sign of zero included
+        for col in (0, 2):
+            value = float(table[row, col])
+            assert value == x[row, col].item() and math.copysign(1, value) == math.copysign(1, x[row, col].item())
+    assert "Infinity" not in str(table.tolist())
+
+
+def test_number_columns_writes_inf_only_when_asked() -> None:
+    """Other pages' tables (models, checkpoints, data) keep Streamlit's number columns unless they opt in."""
+    frame = pd.DataFrame({"a": [float("inf"), 1.0], "b": [-0.0, 2.0], "c": [1.0, 2.0]})
+    shown, config = number_columns(frame, {c: "%g" for c in frame.columns})
+    assert shown.equals(frame) and {c["type_config"]["format"] for c in config.values()} == {"%g"}
+    shown, config = number_columns(frame, {c: "%g" for c in frame.columns}, print_like=True)
+    assert shown["a"].tolist() == ["inf", "1"] and shown["b"].tolist() == ["-0", "2"]
+    assert shown["c"].tolist() == [1.0, 2.0]
+
+
+def test_keepdim_with_dim_blank_on_the_page(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="tensors.op").set_value("sum").run()
+    at.checkbox(key="tensors.keepdim").check()
+    at.text_input(key=arg_key("sum", (2, 3), torch.int64)).set_value("")
+    at.button(key="tensors.add").click().run()
+    assert_clean(at)
+    assert metric(at, "shape") == "(1, 1)"
+    assert any("x1 = x.sum(dim=None, keepdim=True)" in m.value for m in at.markdown)
+    namespace = run_program(at)
+    expected = torch.tensor([[1, 2, 3], [4, 5, 6]]).sum(dim=None, keepdim=True)
+    assert torch.equal(namespace["x1"], expected) and np.array_equal(shown_values(at), expected.numpy())
+    at.selectbox(key="tensors.op").set_value("max").run()
+    at.text_input(key=arg_key("max", (1, 1), torch.int64)).set_value("").run()
+    box = at.checkbox(key="tensors.keepdim")
+    assert box.disabled and box.value  # greyed out, the learner's tick kept for when a dim comes back
+    assert "takes no keepdim" in box.help
+    at.button(key="tensors.add").click().run()
+    assert_clean(at)
+    assert not at.error and metric(at, "shape") == "()"
+    assert any("x2 = x1.max()" in m.value for m in at.markdown)
+    assert run_program(at)["x2"].item() == 21
+
+
+def test_memory_tab_says_which_slice_it_shows(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="tensors.factory").set_value("arange").run()
+    at.text_input(key="tensors.end").set_value("24").run()
+    at = add_step(at, "reshape", "2, 3, 4", (24,), torch.int64)
+    at.number_input(key="tensors.slice.0.(2, 3, 4)").set_value(1).run()
+    assert_clean(at)
+    line = ("`x1[1]` — one 2-D slice, shape `(3, 4)`, of x1 (shape `(2, 3, 4)`). Pick another with the dim index "
+            "boxes above the tabs.")
+    assert [m.value for m in at.markdown].count(line) == 2  # on the Values tab and on Memory & views
+    storage = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                   if "storage position" in json.loads(c.proto.spec)["layout"]["title"]["text"])
+    assert storage["data"][0]["text"][0][0] == "12<br>@12"  # x1[1, 0, 0] is 12, at storage position 12
+    assert torch.arange(24).reshape(2, 3, 4)[1, 0, 0].item() == 12

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import re
+from dataclasses import dataclass
 
 from torchstart.errors import TorchstartError
 
@@ -11,50 +13,75 @@ MAX_LITERAL_ELEMENTS = 10_000
 INT64_MIN_MAGNITUDE = 2**63  # -2**63 is the smallest int64; +2**63 does not fit
 
 Nested = float | int | bool | list
+_TOO_MANY_DIGITS = re.compile(r"value has (\d+) digits")
 
 
-def parse_literal(text: str, what: str = "value") -> Nested:
+@dataclass(frozen=True)
+class Accepts:
+    """What one text box takes, in the words its error messages use.
+
+    ``holds`` ends "The shape may only hold ..."; ``write`` ends "Write ...",
+    with an example; ``empty`` ends "The shape is empty: type ...".
+    """
+
+    holds: str
+    write: str
+    empty: str
+
+
+LITERAL = Accepts(holds="numbers, True/False and square brackets",
+                  write="numbers in nested square brackets, e.g. [[1, 2], [3, 4]]",
+                  empty="a number or a list such as [[1, 2], [3, 4]]")
+
+
+def parse_literal(text: str, what: str = "value", accepts: Accepts = LITERAL) -> Nested:
     """Parse ``text`` such as ``[[1, 2], [3, 4]]`` into nested lists of numbers/bools.
 
     Only number, bool and (nested) list/tuple literals are accepted, with an
-    optional unary minus; anything else is refused with a message saying why.
+    optional unary minus; anything else is refused with a message saying why,
+    worded for the box the text came from (``accepts``: a tensor literal by default).
     """
     text = text.strip()
     if not text:
-        raise TorchstartError(f"The {what} is empty: type a number or a list such as [[1, 2], [3, 4]].")
+        raise TorchstartError(f"The {what} is empty: type {accepts.empty}.")
     if len(text) > MAX_LITERAL_CHARS:
+        big = " Use a factory such as zeros, rand or arange for big tensors." if accepts is LITERAL else ""
         raise TorchstartError(
-            f"The {what} is {len(text):,} characters long; the limit is {MAX_LITERAL_CHARS:,}. "
-            "Use a factory such as zeros, rand or arange for big tensors."
-        )
+            f"The {what} is {len(text):,} characters long; the limit is {MAX_LITERAL_CHARS:,}.{big}")
     try:
         tree = ast.parse(text, mode="eval")
         count = [0]
-        return _convert(tree.body, what, count)
+        return _convert(tree.body, what, count, accepts)
     except SyntaxError as exc:
+        if digits := _TOO_MANY_DIGITS.search(str(exc.msg)):
+            # Python refuses to read whole numbers over 4,300 digits; its message is about sys settings.
+            raise TorchstartError(
+                f"The {what} holds a whole number {int(digits.group(1)):,} digits long: too long to read. "
+                f"Whole numbers here must fit in 64 bits (up to {INT64_MIN_MAGNITUDE - 1}, 19 digits); "
+                "for a huge value write a float such as 1e30.") from None
         raise TorchstartError(
-            f"The {what} {text[:60]!r} is not a valid literal ({exc.msg} at column {exc.offset}). "
-            "Write numbers in nested square brackets, e.g. [[1, 2], [3, 4]]."
+            f"The {what} {text[:60]!r} cannot be read ({exc.msg} at column {exc.offset}). "
+            f"Write {accepts.write}."
         ) from None
     except (RecursionError, MemoryError):
         # Python's parser gives up on hundreds of signs or brackets in a row (e.g. ------...1).
         raise TorchstartError(
             f"The {what} is nested too deeply to read (too many signs or brackets in a row). "
-            "Write plain numbers such as -1 in nested square brackets, e.g. [[1, 2], [3, 4]]."
+            f"Write {accepts.write}."
         ) from None
 
 
-def _convert(node: ast.AST, what: str, count: list[int]) -> Nested:
+def _convert(node: ast.AST, what: str, count: list[int], accepts: Accepts = LITERAL) -> Nested:
     """Walk the literal's syntax tree, accepting only numbers, bools and lists."""
     if isinstance(node, (ast.List, ast.Tuple)):
-        return [_convert(item, what, count) for item in node.elts]
+        return [_convert(item, what, count, accepts) for item in node.elts]
     count[0] += 1
     if count[0] > MAX_LITERAL_ELEMENTS:
         raise TorchstartError(f"The {what} has more than {MAX_LITERAL_ELEMENTS:,} numbers; type fewer.")
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         if isinstance(node.op, ast.USub) and _is_int(node.operand, INT64_MIN_MAGNITUDE):
             return -INT64_MIN_MAGNITUDE  # int64's smallest value: its magnitude alone does not fit in 64 bits
-        inner = _convert(node.operand, what, count)
+        inner = _convert(node.operand, what, count, accepts)
         if isinstance(inner, list) or isinstance(inner, bool):
             raise TorchstartError(f"In the {what}, a sign can only go before a number.")
         value = -inner if isinstance(node.op, ast.USub) else inner
@@ -66,9 +93,9 @@ def _convert(node: ast.AST, what: str, count: list[int]) -> Nested:
             raise TorchstartError(f"The number {node.value} in the {what} does not fit in 64 bits.")
         return node.value
     shown = ast.unparse(node)[:40]
-    raise TorchstartError(
-        f"The {what} may only hold numbers, True/False and square brackets; {shown!r} is not allowed."
-    )
+    # A sum such as 10**3 is never worked out here (that would be eval): say to type the result.
+    result = " It is a calculation: type its result instead." if isinstance(node, ast.BinOp) else ""
+    raise TorchstartError(f"The {what} may only hold {accepts.holds}; {shown!r} is not allowed.{result}")
 
 
 def _is_int(node: ast.AST, value: int) -> bool:

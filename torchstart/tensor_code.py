@@ -72,7 +72,7 @@ def step_code(step: OpStep, src: str, dst: str, device: str = "cpu") -> list[str
         symbol = "@" if kind == "matmul" else ARITHMETIC[kind]
         return [f"{other} = torch.tensor({py(value)}{where})", f"{dst} = {src} {symbol} {other}"]
     if kind in REDUCTIONS:
-        if value is None:
+        if value is None and not step.keepdim:
             return [f"{dst} = {src}.{kind}()"]
         keep = ", keepdim=True" if step.keepdim else ""
         return [f"{dst} = {src}.{kind}(dim={value}{keep}){'.values' if kind == 'max' else ''}"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ import torch
 from torchstart.errors import TorchstartError
 from torchstart.literals import parse_literal
 from torchstart.tensors import (DTYPES, MAX_DIMS, MAX_ELEMENTS, check_literal_dims, format_shape, literal_error,
-                                parse_int_tuple, shares_memory)
+                                number_accepts, parse_int_tuple, shares_memory, torch_warnings)
 
 MAX_STEPS = 12
 MAX_INDEX_CHARS = 8_000
@@ -116,6 +116,7 @@ class StepResult:
     shares_memory: bool = False
     note: str = ""
     broadcast: Broadcast | None = None
+    warnings: list[str] = field(default_factory=list)  # what PyTorch warned while running the step
 
 
 # ---------------------------------------------------------------- making steps from learner text
@@ -128,16 +129,20 @@ def make_step(kind: str, text: str = "", keepdim: bool = False, dtype: str = "fl
     if arg == "shape":
         return OpStep(kind, _parse_target_shape(text))
     if arg == "dims2":
-        dims = parse_int_tuple(text, "dims")
+        dims = parse_int_tuple(text, "two dims to swap", "0, 1")
         if len(dims) != 2:
             raise TorchstartError(f"transpose swaps exactly two dims, e.g. 0, 1; got {len(dims)}.")
         return OpStep(kind, dims)
     if arg == "dims":
-        return OpStep(kind, parse_int_tuple(text, "dims"))
+        return OpStep(kind, parse_int_tuple(text, "new order of dims", "2, 0, 1 (every dim once)"))
     if arg == "dim":
         return OpStep(kind, _parse_dim(text, optional=False))
     if arg == "optional_dim":
-        return OpStep(kind, _parse_dim(text, optional=True), keepdim=bool(keepdim) and kind in REDUCTIONS)
+        dim = _parse_dim(text, optional=True)
+        keep = bool(keepdim) and kind in REDUCTIONS
+        if keep and not keepdim_applies(kind, dim):
+            raise TorchstartError(KEEPDIM_NEEDS_DIM)
+        return OpStep(kind, dim, keepdim=keep)
     if arg == "index":
         return OpStep(kind, parse_index(text))
     if arg == "operand":
@@ -151,9 +156,29 @@ def make_step(kind: str, text: str = "", keepdim: bool = False, dtype: str = "fl
     return OpStep(kind)
 
 
+KEEPDIM_NEEDS_DIM = ("max over all elements (dim blank) takes no keepdim in PyTorch: x.max() returns one "
+                     "number, shape (). Give a dim such as 0 to keep that dim with size 1, or untick keepdim.")
+
+
+def keepdim_applies(kind: str, dim: int | None) -> bool:
+    """Whether PyTorch's reduction takes keepdim here: sum and mean with any dim (None too), max only along one."""
+    return kind in REDUCTIONS and (dim is not None or kind != "max")
+
+
+def keepdim_problem(kind: str, text: str) -> str:
+    """Why the keepdim box does not apply to ``kind`` with dim text ``text`` ("" when it does)."""
+    if kind not in REDUCTIONS:
+        return "Only sum, mean and max take keepdim."
+    try:
+        dim = _parse_dim(text, optional=True)
+    except TorchstartError:
+        return ""  # the dim box's own message says what is wrong with it
+    return "" if keepdim_applies(kind, dim) else KEEPDIM_NEEDS_DIM
+
+
 def _parse_target_shape(text: str) -> tuple[int, ...]:
     """A reshape/view target: sizes ≥ 0 and at most one -1."""
-    shape = parse_int_tuple(text, "new shape")
+    shape = parse_int_tuple(text, "new shape", "3, -1 (-1: work that size out)")
     if len(shape) > MAX_DIMS:
         raise TorchstartError(f"The new shape has {len(shape)} dims; this playground allows up to {MAX_DIMS}.")
     if shape.count(-1) > 1:
@@ -169,10 +194,10 @@ def _parse_dim(text: str, optional: bool) -> int | None:
         if optional:
             return None
         raise TorchstartError("Type a dim number, e.g. 0 for the first dim or -1 for the last.")
-    dims = parse_int_tuple(text, "dim")
-    if len(dims) != 1:
-        raise TorchstartError(f"Give one dim number, e.g. 0 or -1; got {text.strip()!r}.")
-    return dims[0]
+    value = parse_literal(text, "dim", number_accepts("0 (the first dim) or -1 (the last)"))
+    if type(value) is not int:
+        raise TorchstartError(f"Give one whole dim number, e.g. 0 or -1; got {text.strip()!r}.")
+    return value
 
 
 def parse_index(text: str) -> Index:
@@ -309,8 +334,9 @@ def _run(step: OpStep, x: torch.Tensor, other: torch.Tensor | None) -> torch.Ten
     if kind == "matmul":
         return x @ other
     if kind in REDUCTIONS:
-        if value is None:
+        if value is None and not step.keepdim:
             return getattr(x, kind)()
+        # sum/mean take dim=None with keepdim=True: every dim reduced and kept with size 1
         out = getattr(x, kind)(dim=value, keepdim=step.keepdim)
         return out.values if kind == "max" else out
     if kind == "to":
@@ -354,16 +380,18 @@ def apply_step(step: OpStep, x: torch.Tensor, index: int = 1) -> StepResult:
             _dry_run(step, x, other)
         if step.kind == "index":
             _check_index_lists(step.value, x)
-        result.tensor = _run(step, x, other)
+        with torch_warnings() as caught:
+            result.tensor = _run(step, x, other)
+        result.warnings = [f"PyTorch warned: {message}" for message in caught]
     except TorchstartError as exc:
         result.error = exc
         return result
     except (RuntimeError, IndexError, ValueError, TypeError) as exc:
-        result.error = explain_error(exc, step, x)
+        result.error = explain_error(exc, step, x, tensor_name(index - 1))
         return result
     # On the CPU .numpy() and from_numpy never copy; an empty tensor just has no address to prove it with.
     result.shares_memory = shares_memory(result.tensor, x) or (step.kind == "numpy" and x.device.type == "cpu")
-    result.note = _note(step, x, result.tensor, result.shares_memory)
+    result.note = _note(step, x, result.tensor, result.shares_memory, tensor_name(index - 1))
     if step.kind == "matmul":
         shapes = f"{format_shape(x.shape)} @ {format_shape(other.shape)} → {format_shape(result.tensor.shape)}"
         result.note = (f"{shapes}: "
@@ -450,12 +478,12 @@ def _dry_run(step: OpStep, x: torch.Tensor, other: torch.Tensor | None) -> None:
             f"= {out.numel():,} elements; this playground caps tensors at {MAX_ELEMENTS:,}. Use smaller tensors.")
 
 
-def _note(step: OpStep, x: torch.Tensor, out: torch.Tensor, shared: bool) -> str:
-    """A short sentence on what happened to memory (view or copy) and anything surprising."""
+def _note(step: OpStep, x: torch.Tensor, out: torch.Tensor, shared: bool, name: str = "x") -> str:
+    """A short sentence on what happened to memory (view or copy) and anything surprising; ``name`` is x's."""
     kind = step.kind
     if kind == "numpy":
         if x.device.type != "cpu":
-            return "x was on the GPU, so .cpu() copied it first; NumPy and the result share that CPU copy."
+            return f"{name} was on the GPU, so .cpu() copied it first; NumPy and the result share that CPU copy."
         return "No copy: .numpy() and torch.from_numpy both reuse the same memory (same storage address)."
     if kind == "view" or (kind == "reshape" and shared):
         return "A view: same storage, new shape and strides."  # view() never copies: it works or raises
@@ -467,6 +495,9 @@ def _note(step: OpStep, x: torch.Tensor, out: torch.Tensor, shared: bool) -> str
         return "Nothing to squeeze: squeeze only removes dims of size 1."
     if kind == "max" and step.value is not None:
         return "max along a dim returns (values, indices); this step keeps .values."
+    if kind in REDUCTIONS and step.value is None and step.keepdim:
+        return (f"dim=None with keepdim=True reduces over every dim and keeps each with size 1: shape "
+                f"{format_shape(out.shape)}, which still broadcasts against {name}. A new tensor.")
     if kind in ("contiguous", "to") and out is x:
         return "Already like that, so PyTorch returned the very same tensor (no copy)."
     if kind in ARITHMETIC and out.dtype != x.dtype:
@@ -482,8 +513,11 @@ _BAD_SHAPE = re.compile(r"shape '\[(.*)\]' is invalid for input of size (\d+)")
 _NOT_IMPLEMENTED = re.compile(r"not implemented for '(\w+)'")
 
 
-def explain_error(exc: Exception, step: OpStep, x: torch.Tensor) -> TorchstartError:
-    """Translate PyTorch's message for a failed step into one that names the shapes and says what to do."""
+def explain_error(exc: Exception, step: OpStep, x: torch.Tensor, name: str = "x") -> TorchstartError:
+    """Translate PyTorch's message for a failed step into one that names the shapes and says what to do.
+
+    ``name`` is the step's input as the page calls it (x, x1, x2, ...).
+    """
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     shape, label = format_shape(x.shape), OPS[step.kind].label
     if "view size is not compatible" in text:
@@ -517,7 +551,7 @@ def explain_error(exc: Exception, step: OpStep, x: torch.Tensor) -> TorchstartEr
         return TorchstartError("Subtracting two bool tensors is not defined. Convert with a to(dtype) step "
                                "first, or use logical ops.")
     if "Expected reduction dim to be specified" in text:
-        return TorchstartError(f"x is empty (shape {shape}), so there is no largest value; give a dim.")
+        return TorchstartError(f"{name} is empty (shape {shape}), so there is no largest value; give a dim.")
     if match := _NOT_IMPLEMENTED.search(text):
         return TorchstartError(f"{label} is not implemented for dtype {match.group(1)} on {x.device}. "
                                "Add a to(dtype) step, e.g. to float32, first.")
@@ -569,5 +603,5 @@ def tensor_name(index: int) -> str:
 
 
 __all__ = ["OPS", "OpStep", "StepResult", "Broadcast", "make_step", "parse_index", "apply_step",
-           "apply_chain", "explain_broadcast", "explain_error", "tensor_name",
+           "apply_chain", "explain_broadcast", "explain_error", "tensor_name", "keepdim_applies", "keepdim_problem",
            "MAX_STEPS", "suggest_argument"]

@@ -9,13 +9,18 @@ on the page is the code that ran.
 from __future__ import annotations
 
 import math
+import re
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
 from torchstart.errors import TorchstartError
-from torchstart.literals import Nested, literal_depth, parse_literal
+from torchstart.literals import Accepts, Nested, literal_depth, parse_literal
 from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam
 
 MAX_ELEMENTS = 1_000_000
@@ -116,28 +121,44 @@ class FactoryCall:
 
 # ---------------------------------------------------------------- parsing learner text
 
-def parse_number(text: str, what: str) -> Number:
-    """A single number (or True/False) typed by the learner."""
-    value = parse_literal(text, what)
+SHAPE_EXAMPLE = "2, 3 (or () for a 0-dim tensor)"
+
+
+def number_accepts(example: str) -> Accepts:
+    """How a one-number box describes what it takes, with ``example`` (e.g. "7 or 2.5")."""
+    words = f"one number, such as {example}"
+    return Accepts(holds=words, write=words, empty=words)
+
+
+def int_tuple_accepts(example: str) -> Accepts:
+    """How a box of comma-separated whole numbers (a shape, dims) describes what it takes."""
+    words = f"whole numbers separated by commas, e.g. {example}"
+    return Accepts(holds=words, write=words, empty=words)
+
+
+def parse_number(text: str, what: str, example: str = "7 or 2.5") -> Number:
+    """A single number (or True/False) typed by the learner; messages quote ``example``."""
+    value = parse_literal(text, what, number_accepts(example))
     if isinstance(value, list):
-        raise TorchstartError(f"The {what} must be a single number, not a list; got {text.strip()!r}.")
+        raise TorchstartError(f"The {what} must be one number, such as {example}, not a list; "
+                              f"got {text.strip()!r}.")
     return value
 
 
-def parse_int_tuple(text: str, what: str) -> tuple[int, ...]:
-    """Whole numbers such as ``2, 3`` or ``(2, 3)`` or ``[2, 3]`` or ``4``."""
-    value = parse_literal(text, what)
+def parse_int_tuple(text: str, what: str, example: str = "2, 3") -> tuple[int, ...]:
+    """Whole numbers such as ``2, 3`` or ``(2, 3)`` or ``[2, 3]`` or ``4``; messages quote ``example``."""
+    value = parse_literal(text, what, int_tuple_accepts(example))
     items = value if isinstance(value, list) else [value]
     for item in items:
         if isinstance(item, list) or isinstance(item, bool) or not isinstance(item, int):
-            raise TorchstartError(f"The {what} must be whole numbers separated by commas, e.g. 2, 3; "
+            raise TorchstartError(f"The {what} must be whole numbers separated by commas, e.g. {example}; "
                                   f"{item!r} is not a whole number.")
     return tuple(items)
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
     """A shape like ``2, 3``: non-negative sizes, at most ``MAX_DIMS`` of them."""
-    shape = parse_int_tuple(text, "shape")
+    shape = parse_int_tuple(text, "shape", SHAPE_EXAMPLE)
     if len(shape) > MAX_DIMS:
         raise TorchstartError(f"The shape has {len(shape)} dims; this playground allows up to {MAX_DIMS}.")
     if any(size < 0 for size in shape):
@@ -223,7 +244,7 @@ def _dtype_for_factory(spec: TensorSpec) -> torch.dtype:
     try:
         dtype = resolved_dtype(spec)
     except (RuntimeError, ValueError, TypeError) as exc:
-        raise literal_error(exc, "tensor literal") from None
+        raise creation_error(exc, spec) from None
     if spec.factory in ("rand", "randn") and not dtype.is_floating_point:
         raise TorchstartError(
             f"{FACTORIES[spec.factory].label} draws real numbers, so it needs a floating dtype; "
@@ -284,15 +305,105 @@ def build_tensor(spec: TensorSpec) -> torch.Tensor:
     Random factories use a private ``torch.Generator`` seeded with ``spec.seed``
     (not the global seed), so concurrent sessions cannot disturb each other's numbers.
     """
+    return build_tensor_with_warnings(spec)[0]
+
+
+def build_tensor_with_warnings(spec: TensorSpec) -> tuple[torch.Tensor, list[str]]:
+    """``build_tensor``, plus what PyTorch warned while building it, explained for the learner.
+
+    PyTorch's warnings otherwise reach only the server log; the page shows these.
+    """
     check_spec(spec)
     call = factory_call(spec)
     kwargs = dict(call.kwargs)
     if call.seed is not None:
         kwargs["generator"] = torch.Generator(device=spec.device).manual_seed(call.seed)
     try:
-        return getattr(torch, call.func)(*call.args, **kwargs)
+        with torch_warnings() as messages:
+            tensor = getattr(torch, call.func)(*call.args, **kwargs)
     except (RuntimeError, ValueError, TypeError) as exc:
-        raise literal_error(exc, f"{FACTORIES[spec.factory].label} call") from None
+        raise creation_error(exc, spec) from None
+    return tensor, creation_notes(messages, spec, tensor.dtype)
+
+
+# Streamlit runs each session in its own thread, and the warnings hooks are process-wide: two
+# captures overlapping in time would restore each other's hooks (and could leave one installed
+# for good). The lock keeps ours one at a time; re-entrant so that a capture may nest.
+_WARNINGS_LOCK = threading.RLock()
+_TRIGGERED = re.compile(r"\s*\(Triggered internally at [^)]*\)\.?\s*$")
+_PRECISION = re.compile(r"out of bounds \[-\(2\^(\d+)\), 2\^\d+\]\. Due to precision limitations")
+
+
+@contextmanager
+def torch_warnings() -> Iterator[list[str]]:
+    """Collect the distinct warnings this thread raises inside the block (PyTorch's text, its C++ location cut off)."""
+    messages: list[str] = []
+    owner = threading.get_ident()
+    with _WARNINGS_LOCK, warnings.catch_warnings():  # catch_warnings puts filters and showwarning back
+        warnings.simplefilter("always")  # the default filter shows a warning once per process, not once per run
+        passed_on = warnings.showwarning
+
+        def keep(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+            """Python's hook for a warning to show: ours are kept, other sessions' go to the log as before."""
+            if threading.get_ident() != owner:
+                passed_on(message, category, filename, lineno, file, line)
+                return
+            text = _TRIGGERED.sub("", str(message)).strip()
+            if text not in messages:
+                messages.append(text)
+
+        warnings.showwarning = keep
+        yield messages
+
+
+def creation_notes(messages: list[str], spec: TensorSpec, dtype: torch.dtype) -> list[str]:
+    """PyTorch's warnings while creating ``spec``, in words a learner can act on (one note per cause).
+
+    randint in a float dtype warns when low or high - 1 lies beyond the whole numbers the dtype
+    holds exactly (bfloat16: ±2^8). The draws then land only on numbers the dtype holds, so many
+    whole numbers in the range can never come up. PyTorch says this "will become an error in version
+    1.7", yet 2.13 still returns the numbers; we show them with the warning rather than refuse, so the
+    page does what the shown code does, and the learner sees PyTorch's own words.
+    """
+    precision = [m for m in messages if _PRECISION.search(m)] if spec.factory == "randint" else []
+    notes = [f"PyTorch warned: {m}" for m in messages if m not in precision]
+    if precision:  # one warning for low, one for high - 1: a single cause, so a single note
+        notes.insert(0, _randint_precision_note(precision, spec, dtype))
+    return notes
+
+
+def _randint_precision_note(messages: list[str], spec: TensorSpec, dtype: torch.dtype) -> str:
+    """Why randint in a narrow float dtype warns, what it does to the draws, and which dtypes avoid it."""
+    bits = _PRECISION.search(messages[0]).group(1)
+    limit = 2 ** int(bits)
+    exact = [_name(d) for d in _by_kind(dtype) if _holds_whole_range(d, spec.low, spec.high - 1)]
+    advice = (f"pick a dtype that holds every whole number from {spec.low} to {spec.high - 1}: {', '.join(exact)}"
+              if exact else "no dtype here holds all of them")
+    # The warnings differ only in their first sentence (which bound): quote the rest once.
+    quoted = " ".join([f"“{messages[0]}”", *(f"“{m.split('. ')[0]}.”" for m in messages[1:])])
+    return (f"{_name(dtype)} holds every whole number only from -{limit:,} to {limit:,} (2^{bits}), but "
+            f"randint's range [{spec.low}, {spec.high}) goes beyond that: draws land only on numbers "
+            f"{_name(dtype)} can hold, so many whole numbers in the range never come up. Keep low and high - 1 within "
+            f"-{limit:,} … {limit:,}, or {advice}. PyTorch's warning{'s' if len(messages) > 1 else ''}: {quoted}")
+
+
+def _holds_whole_range(dtype: torch.dtype, low: int, high: int) -> bool:
+    """Whether ``dtype`` holds every whole number from ``low`` to ``high`` (floats: up to ±2^significant bits)."""
+    if dtype == torch.bool:
+        return 0 <= low and high <= 1
+    if dtype.is_floating_point:
+        limit = 2 ** (1 - int(math.log2(torch.finfo(dtype).eps)))  # eps = 2^-(bits - 1): float32 → 2^24
+        return -limit <= low and high <= limit
+    info = torch.iinfo(dtype)
+    return info.min <= low and high <= info.max
+
+
+def _by_kind(dtype: torch.dtype) -> list[torch.dtype]:
+    """The other non-bool dtypes: those of ``dtype``'s kind (float or int) first, each kind narrowest first."""
+    others = [d for d in DTYPES.values() if d not in (dtype, torch.bool)]
+    return sorted(others, key=lambda d: (d.is_floating_point != dtype.is_floating_point, d.itemsize,
+                                         d == torch.bfloat16))
 
 
 def spec_from_inputs(inputs: dict[str, Any], device: str = "cpu") -> TensorSpec:
@@ -315,10 +426,11 @@ def spec_from_inputs(inputs: dict[str, Any], device: str = "cpu") -> TensorSpec:
     if "shape" in uses:
         changes["shape"] = parse_shape(inputs.get("shape", ""))
     if "fill_value" in uses:
-        changes["fill_value"] = parse_number(inputs.get("fill", ""), "fill value")
+        changes["fill_value"] = parse_number(inputs.get("fill", ""), "fill value",
+                                             "7 (gives int64), 7.0 (float32) or True (bool)")
     if factory == "arange":
-        for name in ("start", "end", "step"):
-            value = parse_number(inputs.get(name, ""), f"arange {name}")
+        for name, example in (("start", "0 or -2.5"), ("end", "6 or 2.5"), ("step", "1 or 0.5")):
+            value = parse_number(inputs.get(name, ""), f"arange {name}", example)
             if isinstance(value, bool):
                 raise TorchstartError(f"arange's {name} must be a number, not {value}.")
             changes[name] = value
@@ -333,15 +445,98 @@ def spec_from_inputs(inputs: dict[str, Any], device: str = "cpu") -> TensorSpec:
 
 def literal_error(exc: Exception, what: str) -> TorchstartError:
     """Turn PyTorch's complaint about a literal/factory call into a sentence a learner can act on."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = _first_line(exc)
     if "expected sequence of length" in text:
         return TorchstartError(
             f"The rows of the {what} have different lengths ({text}). A tensor is a rectangular grid: "
             "every row needs the same number of entries, e.g. [[1, 2], [3, 4]].")
     if "without overflow" in text:
-        return TorchstartError(f"A number in the {what} does not fit in the chosen dtype ({text}). "
-                               "Pick a wider dtype such as int64 or float32.")
+        return TorchstartError(f"A number in the {what} does not fit in its dtype ({text}). Type smaller "
+                               "numbers, or pick a dtype whose range holds them.")
     return TorchstartError(f"PyTorch refused the {what}: {text}")
+
+
+def creation_error(exc: Exception, spec: TensorSpec) -> TorchstartError:
+    """PyTorch's complaint while creating ``spec``, naming the box the learner typed the culprit in."""
+    if "without overflow" in _first_line(exc):
+        return overflow_error(spec, attempted_dtype(spec), _first_line(exc))
+    return literal_error(exc, "tensor literal" if spec.factory == "tensor" else f"{FACTORIES[spec.factory].label} call")
+
+
+def typed_values(spec: TensorSpec) -> list[tuple[str, Number]]:
+    """The numbers the learner typed that become values of the tensor, each with the name of its box."""
+    if spec.factory == "tensor":
+        return [("tensor literal", value) for value in _leaves(spec.data)]
+    if spec.factory == "full":
+        return [("fill value", spec.fill_value)]
+    if spec.factory in ("arange", "linspace"):
+        names = ("start", "end", "step") if spec.factory == "arange" else ("start", "end")
+        return [(f"{spec.factory} {name}", getattr(spec, name)) for name in names]
+    if spec.factory == "randint":
+        return [("randint low", spec.low), ("randint high - 1", spec.high - 1)]
+    return []
+
+
+def attempted_dtype(spec: TensorSpec) -> torch.dtype:
+    """The dtype PyTorch tries for ``spec`` (chosen, or inferred from the typed numbers as torch infers it)."""
+    if spec.dtype != AUTO:
+        return DTYPES[spec.dtype]
+    values = [value for _, value in typed_values(spec)]
+    if spec.factory not in ("tensor", "full", "arange") or not values:
+        return torch.int64 if spec.factory == "randint" else torch.get_default_dtype()
+    if all(isinstance(value, bool) for value in values):
+        return torch.bool
+    if all(isinstance(value, int) for value in values):
+        return torch.int64
+    return torch.get_default_dtype()
+
+
+def fits(value: Number, dtype: torch.dtype) -> bool:
+    """Whether ``dtype`` holds ``value`` without overflow (ints: only whole values; floats: nan and ±inf too)."""
+    if dtype == torch.bool:
+        return value in (0, 1)
+    if dtype.is_floating_point:
+        return not math.isfinite(value) or abs(value) <= torch.finfo(dtype).max
+    info = torch.iinfo(dtype)
+    return math.isfinite(value) and float(value).is_integer() and info.min <= value <= info.max
+
+
+def overflow_error(spec: TensorSpec, dtype: torch.dtype, text: str) -> TorchstartError:
+    """Which typed number does not fit ``dtype``, and which dtypes (if any) hold every number typed."""
+    typed = typed_values(spec)
+    bad = next(((name, value) for name, value in typed if not fits(value, dtype)), None)
+    if bad is None:  # torch overflowed on a value it computed, not on one that was typed
+        return TorchstartError(f"A value of the {FACTORIES[spec.factory].label} call does not fit in "
+                               f"{_name(dtype)} ({text}). Use smaller numbers or another dtype.")
+    name, value = bad
+    culprit = (f"The number {value!r} in the tensor literal" if spec.factory == "tensor"
+               else f"The {name} {value!r}")
+    holders = [_name(d) for d in _by_kind(dtype) if all(fits(v, d) for _, v in typed)]
+    every = "every number you typed" if len(typed) > 1 else "it"
+    advice = (f"Pick a dtype that holds {every}: {', '.join(holders)}." if holders
+              else f"No dtype here holds {every}: type a smaller number.")
+    return TorchstartError(f"{culprit} does not fit in {_name(dtype)}, which holds {_range(dtype)}. {advice}")
+
+
+def _range(dtype: torch.dtype) -> str:
+    """``-128 … 127`` or ``-3.4028e+38 … 3.4028e+38``: the values a dtype holds."""
+    if dtype.is_floating_point:
+        return f"{-torch.finfo(dtype).max:.5g} … {torch.finfo(dtype).max:.5g}"
+    if dtype == torch.bool:
+        return "False and True"
+    return f"{torch.iinfo(dtype).min} … {torch.iinfo(dtype).max}"
+
+
+def _leaves(data: Nested | None) -> list[Number]:
+    """The numbers of a nested literal, in order."""
+    if isinstance(data, list):
+        return [leaf for item in data for leaf in _leaves(item)]
+    return [] if data is None else [data]
+
+
+def _first_line(exc: Exception) -> str:
+    """The first line of an exception's message (its type's name when it has none)."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 # ---------------------------------------------------------------- metadata
