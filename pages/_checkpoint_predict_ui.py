@@ -11,8 +11,8 @@ from torchstart import session
 from torchstart.checkpoint_code import predict_code
 from torchstart.checkpoint_inspect import Path, get_part
 from torchstart.checkpoint_match import (CLASSIFIER_NOTES, MAX_TYPED_WIDTH, TARGET_LABELS, Target, compare_keys,
-                                         input_width, load_strict, load_targets, mode_sensitive_layers, parse_inputs,
-                                         predict)
+                                         input_width, linear_problem, load_strict, load_targets,
+                                         mode_sensitive_layers, parse_inputs, predict)
 from torchstart.errors import TorchstartError
 from torchstart.predictions import prediction_frame
 
@@ -27,8 +27,10 @@ def predict_section(checkpoint: safety.LoadedCheckpoint, part: Path) -> None:
     targets = load_targets(state_dict, st.session_state.get(session.TRAINED),
                            st.session_state.get(session.MODEL))
     if not targets:
-        st.info("No model to load into yet: train one on the Training page, build one on the Models "
-                "page, or upload a file holding just `weight` and `bias` (it becomes an nn.Linear).")
+        problem = linear_problem(state_dict)
+        st.info("No model to load into yet: train one on the Training page or build one on the Models page. "
+                + (f"This file's `weight` and `bias` cannot become an nn.Linear: {problem}." if problem else
+                   "A file holding just `weight` and `bias` would become an nn.Linear by itself."))
         return
     reports = {name: compare_keys(t.model, state_dict) for name, t in targets.items()}
     names = list(targets)

@@ -146,6 +146,18 @@ def test_a_models_page_model_that_takes_no_flat_row_is_not_offered_typed_rows(op
     assert "checkpoints.inputs" not in [t.key for t in at.text_input]
 
 
+@pytest.mark.parametrize("state, reason", [
+    ({"weight": torch.ones(1, 2, dtype=torch.int64), "bias": torch.zeros(1)}, "this weight is int64"),
+    ({"weight": torch.ones(1, 2), "bias": torch.zeros(3)}, "one number per output ([1]), but this bias is [3]"),
+    ({"weight": torch.ones(2)}, "2-D (out_features, in_features), but this weight is [2]"),
+], ids=["integer_weight", "bias_of_another_size", "one_dim_weight"])
+def test_no_model_to_load_into_says_why_the_pair_is_no_linear(open_page, state, reason) -> None:
+    at = upload(open_page(PAGE), "pair.pth", saved(state))
+    (info,) = [i.value for i in at.info if "No model to load into yet" in i.value]
+    assert "cannot become an nn.Linear: an nn.Linear's" in info and reason in info
+    assert "upload a file holding just" not in info  # the old advice asked for exactly this file
+
+
 def test_a_layer_error_other_than_runtime_error_is_a_message() -> None:
     with pytest.raises(TorchstartError, match=r"could not run on these inputs: expected 4D input \(got 2D input\)"):
         predict(torch.nn.BatchNorm2d(1), torch.zeros(2, 3))  # BatchNorm2d raises ValueError

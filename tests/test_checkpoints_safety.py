@@ -3,6 +3,7 @@ and nothing in them runs; good files load exactly as plain torch.load(weights_on
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import pickle
@@ -140,8 +141,8 @@ def expanded_pth() -> bytes:
 
 # (id, builder(marker) -> bytes, refusing step, phrase in the message, names the message must show)
 HOSTILE: list[tuple[str, Callable[[Path], bytes], str, str, tuple[str, ...]]] = [
-    ("os_system_in_torch_zip", shell_pth, "globals", "contains code or objects", ("posix.system",)),
-    ("file_write_in_torch_zip", write_pth, "globals", "contains code or objects", ("io.open",)),
+    ("os_system_in_torch_zip", shell_pth, "globals", "outside torch's weights-only allowlist", ("posix.system",)),
+    ("file_write_in_torch_zip", write_pth, "globals", "outside torch's weights-only allowlist", ("io.open",)),
     ("stack_global_pickle", stack_global_pth, "globals", "could not be scanned", ()),
     ("raw_pickle", raw_pickle, "zip", "plain Python pickle", ()),
     ("zip_bomb", lambda m: zip_bomb(3 << 20), "zip", "squeezed", ()),
@@ -234,10 +235,26 @@ def test_code_in_a_checkpoint_is_refused_with_a_plain_sentence(tmp_path) -> None
     with pytest.raises(safety.CheckpointRefused) as caught:
         safety.safe_load(shell_pth(marker), name="evil.pth")
     message = str(caught.value)
-    assert message.startswith("evil.pth contains code or objects we will not unpickle: posix.system. "
-                              "An unrestricted torch.load (weights_only=False) would call them while loading")
+    assert message.startswith("evil.pth names Python objects outside torch's weights-only allowlist: "
+                              "posix.system. An unrestricted torch.load (weights_only=False) would import and "
+                              "call each of them while loading")
     assert "A plain an" not in message and "weights_only off" not in message
     assert not marker.exists()
+
+
+def test_a_training_checkpoint_with_extras_is_told_how_to_keep_its_weights() -> None:
+    # Common in the wild: the run's argparse Namespace saved beside the weights.
+    data = torch_bytes({"model": good_state_dict(), "args": argparse.Namespace(lr=0.1)})
+    with pytest.raises(safety.CheckpointRefused) as caught:
+        safety.safe_load(data, name="run.pth")
+    message = str(caught.value)
+    assert caught.value.step == "globals" and caught.value.names == ("argparse.Namespace",)
+    assert "argparse.Namespace" in message and 'torch.save(checkpoint["model"], ...)' in message
+    assert "safe_globals" in message
+    # What the message claims: allowlisted for one load, torch's own weights-only loader opens it.
+    with torch.serialization.safe_globals([argparse.Namespace]):
+        loaded = torch.load(io.BytesIO(data), weights_only=True)
+    assert loaded["args"].lr == 0.1
 
 
 def test_legacy_format_says_how_to_resave() -> None:

@@ -125,18 +125,27 @@ def compare_keys(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> Ke
 
 def infer_linear(state_dict: Mapping[str, torch.Tensor]) -> nn.Linear | None:
     """An ``nn.Linear(in, out)`` shaped for a lone ``weight`` (out, in) [+ ``bias`` (out,)] pair."""
-    keys = set(state_dict)
-    if keys not in ({"weight", "bias"}, {"weight"}):
+    if set(state_dict) not in ({"weight", "bias"}, {"weight"}) or linear_problem(state_dict):
         return None
-    weight = state_dict["weight"]
-    if weight.dim() != 2 or not weight.is_floating_point():
-        return None
-    out_features, in_features = weight.shape
-    bias = state_dict.get("bias")
-    if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_features):
-        return None
+    out_features, in_features = state_dict["weight"].shape
     # float32 whatever the file's dtype, as the printed nn.Linear(...) is: load_state_dict casts the weights.
-    return nn.Linear(in_features, out_features, bias=bias is not None)
+    return nn.Linear(in_features, out_features, bias="bias" in state_dict)
+
+
+def linear_problem(state_dict: Mapping[str, torch.Tensor]) -> str | None:
+    """Why a ``weight`` [+ ``bias``] pair cannot be an nn.Linear's (None when it can, or holds other keys)."""
+    if set(state_dict) not in ({"weight", "bias"}, {"weight"}):
+        return None
+    weight, bias = state_dict["weight"], state_dict.get("bias")
+    if not isinstance(weight, torch.Tensor) or weight.dim() != 2:
+        shape = list(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__
+        return f"an nn.Linear's weight is 2-D (out_features, in_features), but this weight is {shape}"
+    if not weight.is_floating_point():
+        return f"an nn.Linear's weight holds floats, but this weight is {str(weight.dtype).removeprefix('torch.')}"
+    if bias is not None and (not isinstance(bias, torch.Tensor) or list(bias.shape) != [weight.shape[0]]):
+        shape = list(bias.shape) if isinstance(bias, torch.Tensor) else type(bias).__name__
+        return f"an nn.Linear's bias has one number per output ({[weight.shape[0]]}), but this bias is {shape}"
+    return None
 
 
 def load_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> nn.Module:

@@ -296,10 +296,13 @@ def check_globals(data: bytes, name: str) -> None:
                        f"is defined: {RESAVE_HINT}, and rebuild the model in code before loading.",
             names)
     raise CheckpointRefused(
-        "globals", f"{name} contains code or objects we will not unpickle: {listed}. An unrestricted "
-                   "torch.load (weights_only=False) would call them while loading (posix.system, for one, "
-                   "runs a shell command). A checkpoint should hold only tensors, numbers, "
-                   f"strings and dicts/lists: save one with {RESAVE_HINT}.", names)
+        "globals", f"{name} names Python objects outside torch's weights-only allowlist: {listed}. An "
+                   "unrestricted torch.load (weights_only=False) would import and call each of them while "
+                   "loading, and a name can be anything (posix.system runs a shell command), so this page "
+                   "loads none. Training checkpoints often carry such extras (a NumPy random state, an argparse "
+                   "Namespace). If the file is from a source you trust, open it there and re-save just the "
+                   f"weights, {RESAVE_HINT} (or torch.save(checkpoint[\"model\"], ...)); in your own code, "
+                   "torch.serialization.safe_globals([...]) allowlists classes you trust for one load.", names)
 
 
 def looks_like_whole_model(names: tuple[str, ...] | list[str]) -> bool:
