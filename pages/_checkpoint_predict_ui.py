@@ -19,6 +19,8 @@ from torchstart.predictions import prediction_frame
 # Page-local session keys.
 INPUTS = "checkpoints.inputs"
 INPUTS_WIDTH = "checkpoints.inputs_width"  # the model width the inputs box was last filled for
+TARGET = "checkpoints.target"
+TARGET_FOR = "checkpoints.target_for"  # the file and part the "Load it into" choice was made for
 
 
 def predict_section(checkpoint: safety.LoadedCheckpoint, part: Path) -> None:
@@ -34,9 +36,13 @@ def predict_section(checkpoint: safety.LoadedCheckpoint, part: Path) -> None:
         return
     reports = {name: compare_keys(t.model, state_dict) for name, t in targets.items()}
     names = list(targets)
-    default = next((i for i, n in enumerate(names) if reports[n].ok), 0)
-    choice = st.radio("Load it into", names, index=default, format_func=TARGET_LABELS.get,
-                      horizontal=True, key="checkpoints.target", persist_state=KEEP)
+    seen = (checkpoint.name, checkpoint.size, checkpoint.entries, part)
+    if st.session_state.get(TARGET_FOR) != seen or st.session_state.get(TARGET) not in names:
+        # A new file or part: preselect the first model its keys fit. The remembered choice was for another file.
+        st.session_state[TARGET_FOR] = seen
+        st.session_state[TARGET] = next((n for n in names if reports[n].ok), names[0])
+    choice = st.radio("Load it into", names, format_func=TARGET_LABELS.get, horizontal=True, key=TARGET,
+                      persist_state=KEEP)
     target, report = targets[choice], reports[choice]
     cols = st.columns(4)
     cols[0].metric("Matching keys", len(report.matched))

@@ -158,6 +158,21 @@ def test_no_model_to_load_into_says_why_the_pair_is_no_linear(open_page, state, 
     assert "upload a file holding just" not in info  # the old advice asked for exactly this file
 
 
+def test_a_new_file_preselects_the_model_it_fits(open_page) -> None:
+    mlp = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    built = SessionModel("MLP", mlp, lambda: mlp, (3,), (1,))
+    at = open_with(open_page, **{session.MODEL: built})
+    upload(at, "mlp.pth", saved(mlp.state_dict()))
+    assert at.radio(key="checkpoints.target").value == "models"
+    # A lone weight/bias pair fits an inferred nn.Linear, not the MLP: the remembered choice gives way.
+    upload(at, "line.pth", saved({"weight": torch.ones(1, 2), "bias": torch.zeros(1)}))
+    assert at.radio(key="checkpoints.target").value == "linear" and not at.error
+    at.radio(key="checkpoints.target").set_value("models").run()  # the learner's own pick for this file stays
+    assert at.radio(key="checkpoints.target").value == "models"
+    at.run()
+    assert at.radio(key="checkpoints.target").value == "models"
+
+
 def test_a_layer_error_other_than_runtime_error_is_a_message() -> None:
     with pytest.raises(TorchstartError, match=r"could not run on these inputs: expected 4D input \(got 2D input\)"):
         predict(torch.nn.BatchNorm2d(1), torch.zeros(2, 3))  # BatchNorm2d raises ValueError
