@@ -94,8 +94,13 @@ def save_section() -> None:
                        key="checkpoints.download")
     try:
         names = safety.whole_model_globals(model)
-        st.caption("Saved whole, this model would name these classes, each needing your code and refused "
-                   f"by weights_only loading: `{'`, `'.join(names)}`.")
+        note = (f"Saved whole with `torch.save(model)`, this file would name these classes: `{'`, `'.join(names)}`. "
+                "Loading imports each one under that exact name and runs it, so the same code must exist "
+                "wherever the file is opened, and weights_only loading refuses them all.")
+        if any(n.startswith("torchstart.") for n in names):
+            note += (" The `torchstart.…` ones are this app's machinery behind the Models page's model: saved "
+                     "from your own script, the file would name your class instead (e.g. `__main__.MLP`).")
+        st.caption(note)
     except TorchstartError as err:
         st.caption(str(err))
     show_code(save_code(model, seed=seed, fallback=fallback, filename=filename))

@@ -93,6 +93,19 @@ def test_empty_page_explains_and_offers_a_download(open_page) -> None:
     loaded = torch.load(io.BytesIO(data), weights_only=True)
     assert name == "linear.pth" and all(torch.equal(loaded[k], v) for k, v in expected.items())
     assert any('torch.save(model.state_dict(), "model.pth")' in c for c in code_blocks(at))
+    # What torch.save(model) would name, from torch itself; torch's own classes are no app internals.
+    (whole,) = [c.value for c in at.caption if c.value.startswith("Saved whole")]
+    names = sorted(torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(torch_bytes(nn.Linear(1, 1)))))
+    assert f"`{'`, `'.join(names)}`" in whole and "torchstart" not in whole
+
+
+def test_saving_the_models_page_model_whole_names_the_app_classes_and_says_so(open_page) -> None:
+    at = open_page("pages/models.py")
+    at.switch_page(PAGE)
+    at.run()
+    at.radio(key="checkpoints.save_source").set_value("models").run()
+    (whole,) = [c.value for c in at.caption if c.value.startswith("Saved whole")]
+    assert "`torchstart.model_spec.StackedModel`" in whole and "would name your class instead" in whole
 
 
 def test_round_trip_training_model_predicts_the_same(open_page, tmp_path, monkeypatch) -> None:
