@@ -21,7 +21,7 @@ from torchstart.checkpoint_code import predict_code
 from torchstart.checkpoint_figures import value_histogram
 from torchstart.checkpoint_inspect import (MAX_DEPTH, MAX_NODES, cut_note, entry_table, state_dict_parts,
                                            summarize_tree, tensor_entries, tensor_stats)
-from torchstart.checkpoint_match import MAX_TYPED_WIDTH, infer_linear, load_strict, predict
+from torchstart.checkpoint_match import MAX_TYPED_WIDTH, infer_linear, load_strict, parse_inputs, predict
 from torchstart.errors import TorchstartError
 
 
@@ -171,6 +171,17 @@ def test_a_new_file_preselects_the_model_it_fits(open_page) -> None:
     assert at.radio(key="checkpoints.target").value == "models"
     at.run()
     assert at.radio(key="checkpoints.target").value == "models"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "The input box is empty: type rows of numbers, e.g. [[0.5, 1.0], [2.0, -1.0]]."),
+    ("[[1, 2]", "Write rows of numbers, e.g. [[0.5, 1.0], [2.0, -1.0]]."),
+    ("[[x, 2]]", "The input box may only hold numbers and square brackets"),
+])
+def test_the_input_box_messages_speak_of_rows(text: str, message: str) -> None:
+    with pytest.raises(TorchstartError) as caught:
+        parse_inputs(text, 2)
+    assert message in str(caught.value)
 
 
 def test_a_layer_error_other_than_runtime_error_is_a_message() -> None:

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from torchstart.errors import TorchstartError
-from torchstart.literals import parse_literal
+from torchstart.literals import Accepts, parse_literal
 from torchstart.session import SessionModel, Standardizer, TrainedModel
 
 MAX_PREDICT_ROWS = 1_000
@@ -201,9 +201,13 @@ def input_width(model: nn.Module) -> int | None:
     return None
 
 
+ROWS = Accepts(holds="numbers and square brackets", write="rows of numbers, e.g. [[0.5, 1.0], [2.0, -1.0]]",
+               empty="rows of numbers, e.g. [[0.5, 1.0], [2.0, -1.0]]")
+
+
 def parse_inputs(text: str, width: int) -> torch.Tensor:
     """Typed rows such as ``[[1.0, 2.0]]`` (or one row ``[1.0, 2.0]``) as an (N, width) float tensor."""
-    value = parse_literal(text, what="inputs")
+    value = parse_literal(text, what="input box", accepts=ROWS)
     if not isinstance(value, list):
         value = [value]
     if value and not isinstance(value[0], list):
