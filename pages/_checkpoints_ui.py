@@ -182,7 +182,14 @@ def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
     if note:
         st.caption(note)
     if not is_state_dict(obj):
-        st.markdown(f"Not a flat state_dict but a `{type(obj).__name__}` with more inside. Its outline:")
+        kind = type(obj).__name__
+        if isinstance(obj, torch.Tensor):
+            what = "a single tensor (torch.save(tensor) wrote it), not a dict of name → tensor"
+        elif isinstance(obj, (dict, list, tuple)) and not obj:
+            what = f"an empty `{kind}`: no tensors at all"
+        else:
+            what = f"a `{kind}` whose values are not all tensors"
+        st.markdown(f"Not a flat state_dict but {what}. Its outline:")
         st.json(summarize_tree(obj), expanded=2)
     show_tensor_table(entries, key="checkpoints.table")
     parts = state_dict_parts(obj)

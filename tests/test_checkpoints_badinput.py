@@ -184,6 +184,16 @@ def test_the_input_box_messages_speak_of_rows(text: str, message: str) -> None:
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize("obj, says", [(torch.ones(2, 3), "a single tensor (torch.save(tensor) wrote it)"),
+                                       ({}, "an empty `dict`: no tensors at all"),
+                                       ({"model": {"w": torch.ones(1)}, "epoch": 3},
+                                        "a `dict` whose values are not all tensors")],
+                         ids=["tensor", "empty_dict", "training_checkpoint"])
+def test_a_file_that_is_no_flat_state_dict_says_what_it_is(open_page, obj, says) -> None:
+    at = upload(open_page(PAGE), "other.pth", saved(obj))
+    assert any(m.value.startswith(f"Not a flat state_dict but {says}") for m in at.markdown)
+
+
 def test_a_layer_error_other_than_runtime_error_is_a_message() -> None:
     with pytest.raises(TorchstartError, match=r"could not run on these inputs: expected 4D input \(got 2D input\)"):
         predict(torch.nn.BatchNorm2d(1), torch.zeros(2, 3))  # BatchNorm2d raises ValueError
