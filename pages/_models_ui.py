@@ -13,11 +13,12 @@ from typing import Any, Callable
 import streamlit as st
 from torch import nn
 
-from pages._ui import KEEP
+from pages._ui import KEEP, plural
 from torchstart import session
 from torchstart.errors import TorchstartError
 from torchstart.layers import LAYERS, ArgSpec, format_shape
 from torchstart.model_code import handoff_code
+from torchstart.model_inspect import ModelSummary, format_bytes
 from torchstart.model_spec import (MAX_LAYERS, PRESET_NOTES, PRESETS, LayerSpec, ModelSpec, SpecCheck,
                                    attribute_names, build_model, fit_inputs, parse_shape)
 from torchstart.params import BoolParam, FloatParam, IntParam
@@ -35,6 +36,13 @@ BUILT = "models.built"
 DEFAULT_PRESET = "SimpleModel"
 MIN_ARG_SLOTS = 4  # argument columns per row, so a Linear's inputs are as wide as a Conv2d's
 
+MULT_ADDS_HELP = (
+    "For one sample in eval mode, counted from the shape each layer really sees: a Linear does in_features "
+    "multiply-adds per output value (Linear(4 → 2) on a 3×4 sample: 3 · 4 · 2 = 24), a Conv2d in_channels × "
+    "kernel height × kernel width per output value, a BatchNorm one (x · scale + shift) per value. Bias adds, "
+    "activations, pooling and Dropout are not counted. torchinfo's own total differs: it multiplies each "
+    "layer's parameters by the batch size."
+)
 SEED_PARAM = IntParam("Init seed", 0, 0, 2**31 - 1, help="torch.manual_seed before building: same seed, same weights.")
 
 
@@ -241,3 +249,36 @@ def kept_model_note() -> None:
     if kept is not None:
         st.caption(f"The Training and Checkpoints pages still use the last valid model, "
                    f"{kept.name} ({format_shape(kept.input_shape)} → {format_shape(kept.output_shape)}).")
+
+
+def memory_help(summary: ModelSummary) -> str:
+    """What the memory metric adds up, with the exact byte counts."""
+    element = summary.input_bytes // max(summary.input_values, 1)
+    return (f"For one sample, in bytes: the input {summary.input_bytes:,} ({plural(summary.input_values, 'value')} "
+            f"× {element} bytes) + every layer's output {summary.output_bytes:,} (kept for backward when training; "
+            f"each counted as its own tensor, though Flatten returns a view) + parameters and buffers "
+            f"{summary.param_bytes:,} = {summary.total_bytes:,} bytes"
+            + (" (1 KB = 1,024 bytes)" if summary.total_bytes >= 1024 else "")
+            + ". Not counted: gradients and optimizer state, which training adds, and PyTorch's own workspace.")
+
+
+def summary_metrics(summary: ModelSummary) -> None:
+    """Parameter counts, multiply-adds and memory, one metric each."""
+    cols = st.columns(5)
+    cols[0].metric("Parameters", f"{summary.total_params:,}")
+    cols[1].metric("Trainable", f"{summary.trainable_params:,}")
+    cols[2].metric("Non-trainable", f"{summary.total_params - summary.trainable_params:,}")
+    cols[3].metric("Multiply-adds per sample", f"{summary.mult_adds:,}", help=MULT_ADDS_HELP)
+    cols[4].metric("Estimated memory", format_bytes(summary.total_bytes), help=memory_help(summary))
+
+
+def layer_table(summary: ModelSummary, input_shape: tuple[int, ...]) -> None:
+    """One row per layer, saying which columns come from torchinfo and which from our hooks."""
+    size = ", ".join(str(n) for n in (1, *input_shape))
+    st.markdown(f"**One row per layer.** Output shape, Params and Trainable come from torchinfo's "
+                f"`summary(model, input_size=({size}))` (the 1 is the batch dimension); Mult-adds and Output "
+                "bytes are counted with forward hooks from the shape each layer really sees; the script at the "
+                "bottom of the page prints both.")
+    st.dataframe(summary.table, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="localized")
+                                for c in ("Params", "Mult-adds", "Output bytes")})

@@ -10,7 +10,7 @@ from torchstart.errors import TorchstartError
 from torchstart.layers import format_shape
 from torchstart.model_code import model_code
 from torchstart.model_figures import parameter_histogram
-from torchstart.model_inspect import forward_pass, format_megabytes, parameter_table, summarize, values_table
+from torchstart.model_inspect import forward_pass, parameter_table, summarize, values_table
 from torchstart.model_spec import ModelSpec, check_spec, fit_inputs, parse_shape, trace_shapes
 from torchstart.params import IntParam
 
@@ -54,25 +54,14 @@ ui.hand_off(spec, check, model, seed)
 summary = ui.per_model("summary", model, None, lambda: summarize(model, spec.input_shape))
 
 st.subheader(f"{spec.class_name}: {format_shape(spec.input_shape)} → {format_shape(check.output_shape)}")
-cols = st.columns(5)
-cols[0].metric("Parameters", f"{summary.total_params:,}")
-cols[1].metric("Trainable", f"{summary.trainable_params:,}")
-cols[2].metric("Non-trainable", f"{summary.total_params - summary.trainable_params:,}")
-cols[3].metric("Mult-adds per sample", f"{summary.mult_adds:,}")
-cols[4].metric("Estimated memory", format_megabytes(summary.total_mb),
-               help=f"torchinfo's estimate for one sample: input {format_megabytes(summary.input_mb)} + "
-                    f"forward/backward {format_megabytes(summary.forward_backward_mb)} + "
-                    f"parameters {format_megabytes(summary.params_mb)}.")
+ui.summary_metrics(summary)
 st.caption("The Training page can train this architecture when its input and output sizes fit the data "
            "(a freshly initialised copy, seeded by the Training page's own seed); the Checkpoints page "
            "loads .pth files into it.")
 
 st.markdown("**`print(model)`**")
 st.code(repr(model), language="text")
-st.markdown(f"**`summary(model, input_size=(1, {', '.join(map(str, spec.input_shape))}))`** from torchinfo, "
-            "one row per layer (the 1 is the batch dimension)")
-st.dataframe(summary.table, hide_index=True, width="stretch",
-             column_config={c: st.column_config.NumberColumn(format="localized") for c in ("Params", "Mult-adds")})
+ui.layer_table(summary, spec.input_shape)
 
 params_tab, forward_tab = st.tabs(["Parameters", "Forward pass"])
 with params_tab:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
-from tests.test_models import run_code
+from tests.test_models import _plain, run_code
 from tests.test_models_page import PAGE, metric
 from torchstart.errors import TorchstartError
 from torchstart.model_code import model_code
@@ -57,3 +58,33 @@ def test_page_shows_errors_for_bad_shape_and_name(open_page, key: str, value: st
     at.text_input(key=key).set_value(value).run()
     assert not at.exception, [e.value for e in at.exception]
     assert message in at.error[0].value
+
+
+L = LayerSpec.of
+
+# (layers, input shape, the message in the singular): one channel or feature is not "1 channels".
+ONE_OF_A_KIND = [
+    ((L("Conv2d", in_channels=3, out_channels=8, kernel_size=3),), (1, 28, 28),
+     "Layer 1: Conv2d(3 → 8, 3×3) receives 1 channel from the input. Set its in_channels to 1"),
+    ((L("BatchNorm2d", num_features=2),), (1, 4, 4),
+     "Layer 1: BatchNorm2d(2) receives 1 channel from the input. Set its num_features to 1"),
+    ((L("Linear", in_features=4, out_features=2),), (1,),
+     "Layer 1: Linear(4 → 2) receives 1 feature from the input. Set its in_features to 1"),
+    ((L("BatchNorm1d", num_features=4),), (1,),
+     "Layer 1: BatchNorm1d(4) receives 1 feature from the input. Set its num_features to 1"),
+    ((L("Conv2d", in_channels=1, out_channels=8, kernel_size=3),), (1,),
+     "Layer 1: Conv2d(1 → 8, 3×3) needs an image shaped channels × height × width, but receives 1 feature "
+     "from the input"),
+    ((L("Linear", in_features=4, out_features=2),), (1, 1),
+     "Put a Flatten before it to get 1 feature, or set its in_features to 1"),
+]
+
+
+@pytest.mark.parametrize("layers, shape, message", ONE_OF_A_KIND, ids=lambda v: None)
+def test_one_channel_or_feature_reads_in_the_singular(layers, shape, message: str) -> None:
+    with pytest.raises(TorchstartError) as err:
+        check_spec(ModelSpec("Bad", shape, layers))
+    assert message in str(err.value)
+    assert "1 channels" not in str(err.value) and "1 features" not in str(err.value)
+    with pytest.raises(RuntimeError):  # torch refuses the same stack: the message is about a real problem
+        _plain(layers).eval()(torch.zeros(2, *shape))

@@ -10,13 +10,21 @@ from torch import nn
 
 from torchstart import session
 from tests.browser import main_text, open_app, wait_for_run
-from tests.test_models import count, run_code
+from tests.generated import run_code as run_printed
+from tests.test_models import count, flop_counter_mult_adds, run_code
+from tests.test_models_showcode import (COST_LINE, MEMORY_LINE, number, page_torchinfo_rows,
+                                        printed_torchinfo_rows)
+from torchstart.model_inspect import format_bytes
 
 PAGE = "pages/models.py"
 
 
 def metric(at, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
+
+
+def metric_help(at, label: str) -> str:
+    return next(m.help for m in at.metric if m.label == label)
 
 
 def layer_key(at, position: int, arg: str) -> str:
@@ -154,6 +162,61 @@ def test_hand_off_builds_the_class_shown(open_page) -> None:
     assert fresh is not handed.module
     assert list(fresh.state_dict()) == list(shown.state_dict())
     shown.load_state_dict(fresh.state_dict(), strict=True)
+
+
+def test_a_linear_on_a_3x4_sample_shows_every_multiply_add_and_show_code_prints_the_page(open_page) -> None:
+    at = open_page(PAGE)
+    at.text_input(key="models.input_shape").set_value("3, 4")
+    at.number_input(key=layer_key(at, 0, "in_features")).set_value(4)
+    at.number_input(key=layer_key(at, 0, "out_features")).set_value(2).run()
+    assert not at.exception and not at.error
+    real = flop_counter_mult_adds(nn.Linear(4, 2), (3, 4))  # torch's own count: 3 rows × 4 × 2 = 24
+    assert real == 24
+    assert metric(at, "Multiply-adds per sample") == f"{real:,}"
+    table = at.dataframe[0].value
+    assert list(table["Mult-adds"]) == [real]
+    # Show code prints the same table rows, per-layer counts and totals the page shows.
+    _, printed = run_printed(at.code[-1].value)
+    assert printed_torchinfo_rows(printed) == page_torchinfo_rows(table)
+    assert [(n, number(m), number(b)) for n, m, b in COST_LINE.findall(printed)] == \
+        list(zip(table["Layer"], table["Mult-adds"], table["Output bytes"]))
+    assert f"Multiply-adds per sample: {metric(at, 'Multiply-adds per sample')}\n" in printed
+    input_bytes, output_bytes, param_bytes, total = (number(v) for v in MEMORY_LINE.search(printed).groups())
+    assert (input_bytes, output_bytes, param_bytes) == (3 * 4 * 4, 3 * 2 * 4, count(nn.Linear(4, 2)) * 4)
+    assert metric(at, "Estimated memory") == format_bytes(total)
+    assert f"input {input_bytes:,} (12 values × 4 bytes)" in metric_help(at, "Estimated memory")
+    assert f"parameters and buffers {param_bytes:,} = {total:,} bytes." in metric_help(at, "Estimated memory")
+
+
+def test_a_layer_without_parameters_still_uses_memory(open_page) -> None:
+    at = open_page(PAGE)
+    at.text_input(key="models.input_shape").set_value("1, 28, 28")
+    first = at.session_state["models.stack"][0]["id"]
+    at.selectbox(key="models.new_kind").set_value("ReLU")
+    at.button(key="models.add").click().run()
+    at.button(key=f"models.remove.{first}").click().run()
+    assert not at.exception and not at.error
+    x = torch.zeros(1, 1, 28, 28)
+    each = x.numel() * x.element_size()  # 3,136 bytes in, and ReLU makes a new tensor of the same size
+    assert nn.ReLU()(x).numel() * 4 == each == 3136
+    assert metric(at, "Estimated memory") == format_bytes(2 * each) == "6.1 KB"  # torchinfo: 0.0 kB
+    helptext = metric_help(at, "Estimated memory")
+    assert f"the input {each:,} (784 values × 4 bytes) + every layer's output {each:,}" in helptext
+    assert f"parameters and buffers 0 = {2 * each:,} bytes (1 KB = 1,024 bytes)." in helptext
+    assert metric(at, "Multiply-adds per sample") == "0"
+
+
+def test_a_one_channel_mismatch_reads_in_the_singular(open_page) -> None:
+    at = open_page(PAGE)
+    at.text_input(key="models.input_shape").set_value("1, 28, 28")
+    first = at.session_state["models.stack"][0]["id"]
+    at.selectbox(key="models.new_kind").set_value("Conv2d")
+    at.button(key="models.add").click().run()
+    at.button(key=f"models.remove.{first}").click().run()
+    at.number_input(key=layer_key(at, 0, "in_channels")).set_value(3).run()
+    assert not at.exception
+    assert "Layer 1: Conv2d(3 → 8, 3×3) receives 1 channel from the input. Set its in_channels to 1" \
+        in at.error[0].value
 
 
 @pytest.mark.browser

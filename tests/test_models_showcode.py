@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
+import pandas as pd
 import pytest
 import torch
 
 from tests.generated import run_code
 from torchstart.model_code import model_code
-from torchstart.model_inspect import forward_pass, parameter_table, summarize
+from torchstart.model_inspect import ModelSummary, forward_pass, parameter_table, summarize
 from torchstart.model_spec import PRESETS, ModelSpec, build_model, check_spec
 from torchstart.model_spec import LayerSpec as L
 
@@ -27,6 +30,43 @@ STACKS = {
 }
 SPECS = {**PRESETS, **{name: ModelSpec("Net_2", shape, layers) for name, (shape, layers) in STACKS.items()}}
 
+COST_LINE = re.compile(r"^(\w+): ([\d,]+) mult-adds, output ([\d,]+) bytes$", re.MULTILINE)
+MEMORY_LINE = re.compile(r"^Memory for one sample: input ([\d,]+) \+ layer outputs ([\d,]+) \+ parameters and "
+                         r"buffers ([\d,]+) = ([\d,]+) bytes$", re.MULTILINE)
+
+
+def number(text: str) -> int:
+    """``1,234`` -> 1234."""
+    return int(text.replace(",", ""))
+
+
+def printed_torchinfo_rows(printed: str) -> list[list[str]]:
+    """torchinfo's printed layer rows (below the model's own line), split into their columns."""
+    return [re.split(r"\s{2,}", line.strip()) for line in printed.splitlines() if line.startswith(("├─", "└─"))]
+
+
+def printed_params(params: int, trainable: str) -> str:
+    """A parameter count as torchinfo prints it: ``--`` for none, ``(3)`` when all are frozen."""
+    if not params:
+        return "--"
+    return f"({params:,})" if trainable == "False" else f"{params:,}"
+
+
+def page_torchinfo_rows(table: pd.DataFrame) -> list[list[str]]:
+    """The page table's torchinfo columns, written as torchinfo prints them."""
+    return [[f"├─{row.Type}: 1-{i}", row[2], printed_params(row.Params, row.Trainable), row.Trainable]
+            for i, row in enumerate(table.itertuples(index=False), start=1)]
+
+
+def assert_printed_costs_match(printed: str, summary: ModelSummary) -> None:
+    """Show code's per-layer cost lines and totals are the page's table rows and metrics."""
+    rows = [(name, number(macs), number(size)) for name, macs, size in COST_LINE.findall(printed)]
+    table = summary.table
+    assert rows == list(zip(table["Layer"], table["Mult-adds"], table["Output bytes"]))
+    assert f"Multiply-adds per sample: {summary.mult_adds:,}\n" in printed
+    memory = [number(v) for v in MEMORY_LINE.search(printed).groups()]
+    assert memory == [summary.input_bytes, summary.output_bytes, summary.param_bytes, summary.total_bytes]
+
 
 @pytest.mark.parametrize("name", list(SPECS))
 @pytest.mark.parametrize("seed, batch, input_seed, freeze", [(0, 2, 0, False), (7, 1, 3, True)])
@@ -41,6 +81,9 @@ def test_model_code_reproduces_the_page(name: str, seed: int, batch: int, input_
     assert repr(model) in printed
     assert f"Total params: {summary.total_params:,}" in printed
     assert f"Trainable params: {summary.trainable_params:,}" in printed
+    assert printed_torchinfo_rows(printed) == page_torchinfo_rows(summary.table)
+    assert re.search(r"^Total mult-adds: [\d,]+$", printed, re.MULTILINE)  # a whole number, not "(Units.M...): 0.00"
+    assert_printed_costs_match(printed, summary)
     for row in parameter_table(model).itertuples():
         assert f"{row.Name} {row.Shape} {row.Numel} {row.Dtype} {row.requires_grad}\n" in printed
     ours, theirs = model.state_dict(), namespace["model"].state_dict()

@@ -143,9 +143,14 @@ def format_shape(shape: Shape) -> str:
     return "×".join(str(n) for n in shape)
 
 
+def plural(count: int, word: str) -> str:
+    """``1 channel``, ``3 channels``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def describe(shape: Shape) -> str:
     """A shape in words: ``32 features`` for flat vectors, else ``a 8×14×14 tensor``."""
-    return f"{shape[0]:,} features" if len(shape) == 1 else f"a {format_shape(shape)} tensor"
+    return plural(shape[0], "feature") if len(shape) == 1 else f"a {format_shape(shape)} tensor"
 
 
 # ---------------------------------------------------------------- shape rules
@@ -159,12 +164,12 @@ def _linear_shape(args: dict[str, Any], shape: Shape, where: Where) -> Shape:
         raise TorchstartError(
             f"{where.layer} receives {describe(shape)} from {where.source}, and a Linear layer works "
             f"on the last dimension ({got:,}), not {wanted:,}. Put a Flatten before it to get "
-            f"{math.prod(shape):,} features, or set its in_features to {got:,}."
+            f"{plural(math.prod(shape), 'feature')}, or set its in_features to {got:,}."
         )
     fix = (f"Set its in_features to {got:,}" if got <= MAX_FEATURES else
            f"That is more than the {MAX_FEATURES:,} in_features allowed here: pool or shrink the input first")
     raise TorchstartError(
-        f"{where.layer} receives {got:,} features from {where.source}. "
+        f"{where.layer} receives {plural(got, 'feature')} from {where.source}. "
         f"{fix}, {_or_change(where, wanted)}."
     )
 
@@ -181,7 +186,7 @@ def _needs_image(kind: str, shape: Shape, where: Where) -> None:
 def _check_channels(arg: str, wanted: int, got: int, where: Where) -> None:
     if got != wanted:
         raise TorchstartError(
-            f"{where.layer} receives {got:,} channels from {where.source}. Set its {arg} to {got:,}, "
+            f"{where.layer} receives {plural(got, 'channel')} from {where.source}. Set its {arg} to {got:,}, "
             f"{_or_change(where, wanted)}."
         )
 
@@ -228,7 +233,7 @@ def _bn1d_shape(args: dict[str, Any], shape: Shape, where: Where) -> Shape:
         )
     if shape[0] != args["num_features"]:
         raise TorchstartError(
-            f"{where.layer} receives {shape[0]:,} features from {where.source}. Set its num_features "
+            f"{where.layer} receives {plural(shape[0], 'feature')} from {where.source}. Set its num_features "
             f"to {shape[0]:,}, {_or_change(where, args['num_features'])}."
         )
     return shape
@@ -245,6 +250,9 @@ def _flatten_shape(args: dict[str, Any], shape: Shape, where: Where) -> Shape:
 
 
 # ---------------------------------------------------------------- costs
+# Counted from shapes alone so caps refuse a stack before anything is allocated. Multiply-adds
+# follow model_inspect.layer_mult_adds (weight products and BatchNorm's one per value, not bias
+# adds); a test checks both against a real forward pass.
 
 
 def _linear_params(args: dict[str, Any], shape: Shape) -> int:
@@ -268,6 +276,10 @@ def _conv_macs(args: dict[str, Any], shape: Shape) -> int:
 
 def _bn_params(args: dict[str, Any], shape: Shape) -> int:
     return 2 * args["num_features"]
+
+
+def _bn_macs(args: dict[str, Any], shape: Shape) -> int:
+    return math.prod(shape)  # eval mode folds into x · scale + shift: one multiply-add per value
 
 
 # ---------------------------------------------------------------- the registry
@@ -322,7 +334,7 @@ LAYERS: dict[str, LayerKind] = {kind.name: kind for kind in (
     LayerKind(
         "BatchNorm1d", nn.BatchNorm1d, "bn", "Normalises each feature over the batch.",
         args=(ArgSpec("num_features", IntParam("num_features", 16, **_FEATURES), positional=True),),
-        shape_rule=_bn1d_shape, count_params=_bn_params,
+        shape_rule=_bn1d_shape, count_params=_bn_params, count_macs=_bn_macs,
         input_arg="num_features", fit=lambda shape: shape[0] if len(shape) <= 2 else None,
         label_rule=lambda a: f"BatchNorm1d({a['num_features']})", keeps_shape=True,
     ),
@@ -350,7 +362,7 @@ LAYERS: dict[str, LayerKind] = {kind.name: kind for kind in (
     LayerKind(
         "BatchNorm2d", nn.BatchNorm2d, "bn", "Normalises each channel over the batch and pixels.",
         args=(ArgSpec("num_features", IntParam("num_features", 8, **_CHANNELS), positional=True),),
-        shape_rule=_bn2d_shape, count_params=_bn_params,
+        shape_rule=_bn2d_shape, count_params=_bn_params, count_macs=_bn_macs,
         input_arg="num_features", fit=lambda shape: shape[0] if len(shape) == 3 else None,
         label_rule=lambda a: f"BatchNorm2d({a['num_features']})", keeps_shape=True,
     ),

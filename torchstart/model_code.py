@@ -53,6 +53,65 @@ def handoff_code(spec: ModelSpec) -> str:
     return "\n".join([HEADER, "", class_code(spec), "", *_build_lines(spec, None)]) + "\n"
 
 
+COST_CODE = '''
+def mult_adds(layer, output):
+    """Multiply-adds a layer did to make output: its weight products, not bias adds or element-wise functions."""
+    if isinstance(layer, nn.Linear):  # each output value sums in_features products
+        return output.numel() * layer.in_features
+    if isinstance(layer, nn.Conv2d):  # each output value sums a kernel over in_channels / groups
+        kernel_h, kernel_w = layer.kernel_size
+        return output.numel() * layer.in_channels // layer.groups * kernel_h * kernel_w
+    if isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):  # eval mode: x * scale + shift, once per value
+        return output.numel()
+    return 0  # activations, pooling, Dropout, Flatten: no weight products
+
+
+costs = {}  # layer -> (multiply-adds, output bytes), for one sample
+
+
+def hook(layer, inputs, output):
+    costs[layer] = (mult_adds(layer, output), output.numel() * output.element_size())
+
+
+hooks = [layer.register_forward_hook(hook) for layer in model.children()]
+'''
+
+
+def _summary_lines(input_size: str) -> list[str]:
+    """torchinfo's table of output shapes, parameter counts and trainable flags, printed as whole numbers."""
+    return [
+        "# Output shape, parameter count and trainable flag per layer, for one sample (the 1 is the batch dimension)",
+        f"stats = summary(model, input_size=({input_size}), col_names=(\"output_size\", \"num_params\", "
+        "\"trainable\"), verbose=0)",
+        "stats.formatting.macs_units = Units.NONE  # whole numbers, not \"0.00\" millions",
+        "print(stats)",
+    ]
+
+
+def _cost_lines(input_size: str) -> list[str]:
+    """Count multiply-adds and memory with forward hooks, and print them as the page shows them."""
+    return [
+        "# torchinfo's footer takes shortcuts: its Total mult-adds is each layer's parameters × the batch size",
+        "# (bias included; a Linear on a 3×4 sample counted once, not 3 times), and its sizes use sys.getsizeof",
+        "# and skip layers without parameters. The page counts both from the shapes each layer really sees.",
+        *COST_CODE.strip("\n").split("\n"),
+        f"one = torch.zeros({input_size})  # one sample: only its shape matters",
+        "model.eval()  # Dropout off, BatchNorm uses its running statistics",
+        "with torch.no_grad():",
+        "    model(one)",
+        "for handle in hooks:",
+        "    handle.remove()",
+        "for name, layer in model.named_children():",
+        "    print(f\"{name}: {costs[layer][0]:,} mult-adds, output {costs[layer][1]:,} bytes\")",
+        "print(f\"Multiply-adds per sample: {sum(macs for macs, _ in costs.values()):,}\")",
+        "input_bytes = one.numel() * one.element_size()",
+        "output_bytes = sum(size for _, size in costs.values())",
+        "param_bytes = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])",
+        "print(f\"Memory for one sample: input {input_bytes:,} + layer outputs {output_bytes:,} + parameters and \"",
+        "      f\"buffers {param_bytes:,} = {input_bytes + output_bytes + param_bytes:,} bytes\")",
+    ]
+
+
 def _forward_lines(device: str) -> list[str]:
     """Run the model on ``x``, moving both to ``device`` when it is not the CPU."""
     if device == "cpu":
@@ -66,11 +125,11 @@ def _forward_lines(device: str) -> list[str]:
 
 
 def model_code(spec: ModelSpec, seed: int, batch: int, input_seed: int, device: str = "cpu") -> str:
-    """The whole page as a script: the class, print(model), summary, parameters and a forward pass."""
+    """The whole page as a script: the class, print(model), summary and costs, parameters and a forward pass."""
     input_size = ", ".join(str(n) for n in (1, *spec.input_shape))
     x_size = ", ".join(str(n) for n in (batch, *spec.input_shape))
     return "\n".join([
-        HEADER + "from torchinfo import summary",
+        HEADER + "from torchinfo import Units, summary",
         "",
         "",
         class_code(spec),
@@ -78,15 +137,16 @@ def model_code(spec: ModelSpec, seed: int, batch: int, input_seed: int, device: 
         *_build_lines(spec, seed),
         "print(model)",
         "",
-        "# Per-layer output shapes, parameters and mult-adds for one sample",
-        f"print(summary(model, input_size=({input_size}), verbose=0))",
+        *_summary_lines(input_size),
+        "",
+        "",
+        *_cost_lines(input_size),
         "",
         "for name, param in model.named_parameters():",
         "    print(name, tuple(param.shape), param.numel(), param.dtype, param.requires_grad)",
         "",
         f"torch.manual_seed({input_seed})  # the same random input every time",
         f"x = torch.randn({x_size})",
-        "model.eval()  # Dropout off, BatchNorm uses its running statistics",
         *_forward_lines(device),
         'print(x.shape, "->", y.shape)',
         "print(y)",

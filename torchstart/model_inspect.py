@@ -1,8 +1,16 @@
-"""Look inside a built model: torchinfo's summary, its parameters, and a seeded forward pass."""
+"""Look inside a built model: a per-layer summary, its costs, its parameters, and a seeded forward pass.
+
+torchinfo gives each layer's output shape, parameter count and trainable flag.
+Multiply-adds and memory are counted here, with forward hooks, from the shape
+each layer really sees: torchinfo's own totals multiply parameters by the batch
+size (so a Linear on a 3×4 sample counts once, not 3 times) and size the input
+with ``sys.getsizeof``.
+"""
 
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -12,36 +20,85 @@ from torch import nn
 
 from torchstart.layers import Shape, format_shape
 
-SUMMARY_BATCH = 1  # torchinfo's table is per sample; the Show code uses the same input_size
+SUMMARY_BATCH = 1  # the summary is per sample; the Show code uses the same input_size
 MAX_SHOWN_VALUES = 12  # values per sample shown in the forward-pass tables
+TORCHINFO_COLUMNS = ("output_size", "num_params", "trainable")
+TABLE_COLUMNS = ["Layer", "Type", "Output shape", "Params", "Trainable", "Mult-adds", "Output bytes"]
+
+
+def layer_mult_adds(layer: nn.Module, output: torch.Tensor) -> int:
+    """Multiply-adds ``layer`` did to make ``output``: its weight products, not bias adds or element-wise functions."""
+    if isinstance(layer, nn.Linear):  # each output value sums in_features products
+        return output.numel() * layer.in_features
+    if isinstance(layer, nn.Conv2d):  # each output value sums a kernel over in_channels / groups
+        kernel_h, kernel_w = layer.kernel_size
+        return output.numel() * layer.in_channels // layer.groups * kernel_h * kernel_w
+    if isinstance(layer, nn.modules.batchnorm._BatchNorm):  # eval mode: x · scale + shift, once per value
+        return output.numel()
+    return 0  # activations, pooling, Dropout, Flatten: no weight products
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One layer's multiply-adds and output size for one sample, from a real forward pass."""
+
+    name: str
+    mult_adds: int
+    output_bytes: int
+
+
+@torch.no_grad()
+def layer_costs(model: nn.Module, input_shape: Shape) -> list[LayerCost]:
+    """Run one zero sample through ``model`` in eval mode; hooks record each layer's cost; the mode is restored."""
+    seen: dict[nn.Module, tuple[int, int]] = {}
+
+    def hook(layer: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        seen[layer] = (layer_mult_adds(layer, output), output.numel() * output.element_size())
+
+    hooks = [layer.register_forward_hook(hook) for layer in model.children()]
+    was_training = model.training
+    model.eval()  # BatchNorm1d refuses a batch of one in train mode; Dropout off, as in Show code
+    try:
+        model(torch.zeros(SUMMARY_BATCH, *input_shape))
+    finally:
+        model.train(was_training)
+        for handle in hooks:
+            handle.remove()
+    return [LayerCost(name, *seen[layer]) for name, layer in model.named_children()]
+
+
+def tensor_bytes(tensors: list[torch.Tensor]) -> int:
+    """Bytes the tensors' values take: numel × element size, summed."""
+    return sum(t.numel() * t.element_size() for t in tensors)
 
 
 @dataclass(frozen=True)
 class ModelSummary:
-    """torchinfo's per-layer rows and totals, as a table and plain numbers."""
+    """Per-layer rows and totals for one sample: torchinfo's shapes and counts, our costs."""
 
     table: pd.DataFrame
     total_params: int
     trainable_params: int
     mult_adds: int
-    input_mb: float
-    forward_backward_mb: float
-    params_mb: float
+    input_values: int
+    input_bytes: int
+    output_bytes: int  # every layer's output, each counted as its own tensor
+    param_bytes: int   # parameters and buffers (BatchNorm's running statistics)
 
     @property
-    def total_mb(self) -> float:
-        """torchinfo's "Estimated Total Size (MB)"."""
-        return self.input_mb + self.forward_backward_mb + self.params_mb
+    def total_bytes(self) -> int:
+        """Input + layer outputs + parameters and buffers."""
+        return self.input_bytes + self.output_bytes + self.param_bytes
 
 
 def summarize(model: nn.Module, input_shape: Shape) -> ModelSummary:
-    """Run ``torchinfo.summary(model, input_size=(1, *input_shape), verbose=0)`` and tabulate it."""
+    """torchinfo's summary for ``input_size=(1, *input_shape)`` joined with hook-counted costs per layer."""
     stats = torchinfo.summary(model, input_size=(SUMMARY_BATCH, *input_shape), verbose=0,
-                              device=torch.device("cpu"), col_names=("output_size", "num_params",
-                                                                     "mult_adds", "trainable"))
+                              device=torch.device("cpu"), col_names=TORCHINFO_COLUMNS)
     # torchinfo keeps every summary in a module-level dict keyed by class name, holding the
     # model alive; drop ours so a session's model is freed with the session.
     torchinfo.torchinfo._cached_forward_pass.pop(model.__class__.__name__, None)
+    costs = {cost.name: cost for cost in layer_costs(model, input_shape)}
     rows = [
         {
             "Layer": info.var_name,
@@ -49,18 +106,21 @@ def summarize(model: nn.Module, input_shape: Shape) -> ModelSummary:
             "Output shape": str(list(info.output_size)),
             "Params": info.num_params,
             "Trainable": info.trainable,
-            "Mult-adds": info.macs,
+            "Mult-adds": costs[info.var_name].mult_adds,
+            "Output bytes": costs[info.var_name].output_bytes,
         }
-        for info in stats.summary_list if info.depth > 0
+        for info in stats.summary_list if info.depth == 1
     ]
+    sample = torch.zeros(SUMMARY_BATCH, *input_shape)
     return ModelSummary(
-        table=pd.DataFrame(rows, columns=["Layer", "Type", "Output shape", "Params", "Trainable", "Mult-adds"]),
+        table=pd.DataFrame(rows, columns=TABLE_COLUMNS),
         total_params=stats.total_params,
         trainable_params=stats.trainable_params,
-        mult_adds=stats.total_mult_adds,
-        input_mb=stats.to_megabytes(stats.total_input),
-        forward_backward_mb=stats.to_megabytes(stats.total_output_bytes),
-        params_mb=stats.to_megabytes(stats.total_param_bytes),
+        mult_adds=sum(cost.mult_adds for cost in costs.values()),
+        input_values=math.prod(input_shape),
+        input_bytes=tensor_bytes([sample]),
+        output_bytes=sum(cost.output_bytes for cost in costs.values()),
+        param_bytes=tensor_bytes([*model.parameters(), *model.buffers()]),
     )
 
 
@@ -92,9 +152,15 @@ def parameter_table(model: nn.Module) -> pd.DataFrame:
                                        "mean", "std", "min", "max"])
 
 
-def format_megabytes(megabytes: float) -> str:
-    """torchinfo's MB (10⁶ bytes) in a readable unit: ``3.21 MB`` or ``1.4 kB``."""
-    return f"{megabytes:,.2f} MB" if megabytes >= 1 else f"{megabytes * 1000:,.1f} kB"
+def format_bytes(count: int) -> str:
+    """``24 bytes``, ``6.1 KB``, ``3.2 MB``: binary units, as the Checkpoints page writes sizes."""
+    if count < 1024:
+        return f"{count:,} byte{'' if count == 1 else 's'}"
+    for unit in ("KB", "MB", "GB"):
+        count /= 1024
+        if count < 1024 or unit == "GB":
+            break
+    return f"{count:,.1f} {unit}"
 
 
 @dataclass(frozen=True)

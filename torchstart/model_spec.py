@@ -31,7 +31,8 @@ MAX_INPUT_VALUES = 1_000_000     # values in one input sample
 MAX_ACTIVATIONS = 4_000_000      # values one layer may output per sample
 MAX_MACS = 250_000_000           # mult-adds per sample: keeps a forward pass well under a second
 MAX_CLASS_NAME = 40
-RESERVED_NAMES = {"nn", "torch", "summary", "model", "x", "y", "name", "param"}
+RESERVED_NAMES = {"nn", "torch", "summary", "Units", "model", "x", "y", "name", "param",  # names Show code uses
+                  "stats", "mult_adds", "costs", "hook", "hooks", "one", "layer"}
 
 
 
@@ -103,7 +104,7 @@ class SpecCheck:
 
     @property
     def total_macs(self) -> int:
-        """Mult-adds for one sample."""
+        """Multiply-adds for one sample, as ``model_inspect.layer_mult_adds`` counts them from a real forward."""
         return sum(layer.macs for layer in self.layers)
 
 
