@@ -47,6 +47,12 @@ def show_tensor_table(entries: list[TensorEntry], key: str | None = None) -> Non
     if ((raw["numel"] == 1) & ~blank).any():
         st.caption("std is nan for a tensor of one number: `torch.std` divides by n − 1 (Bessel's correction), "
                    "which is 0 there.")
+    whole = [e.key for e in entries
+             if has_stats(e.tensor) and not (e.tensor.is_floating_point() or e.tensor.is_quantized)]
+    if whole:  # BatchNorm's num_batches_tracked is int64, so most BatchNorm files have one
+        st.caption(f"Integer and bool tensors ({', '.join(whole[:3])}{', …' if len(whole) > 3 else ''}): their "
+                   "mean and std are taken on a float64 copy, `t.double().mean()`; `torch.mean` itself refuses "
+                   "integer dtypes.")
 
 
 # ---------------------------------------------------------------- 1. save

@@ -194,6 +194,17 @@ def test_a_file_that_is_no_flat_state_dict_says_what_it_is(open_page, obj, says)
     assert any(m.value.startswith(f"Not a flat state_dict but {says}") for m in at.markdown)
 
 
+def test_integer_statistics_say_they_come_from_a_float64_copy(open_page) -> None:
+    bn = torch.nn.BatchNorm1d(2)  # its num_batches_tracked is an int64 buffer
+    at = upload(open_page(PAGE), "bn.pth", saved(bn.state_dict()))
+    (note,) = [c.value for c in at.caption if c.value.startswith("Integer and bool tensors")]
+    assert "(num_batches_tracked)" in note and "`t.double().mean()`" in note
+    with pytest.raises(RuntimeError, match="Input dtype must be either a floating point"):
+        bn.num_batches_tracked.mean()  # what the note says torch itself does
+    at = upload(open_page(PAGE), "line.pth", saved(torch.nn.Linear(2, 1).state_dict()))
+    assert not [c for c in at.caption if c.value.startswith("Integer and bool tensors")]
+
+
 def test_a_layer_error_other_than_runtime_error_is_a_message() -> None:
     with pytest.raises(TorchstartError, match=r"could not run on these inputs: expected 4D input \(got 2D input\)"):
         predict(torch.nn.BatchNorm2d(1), torch.zeros(2, 3))  # BatchNorm2d raises ValueError

@@ -99,6 +99,8 @@ def test_save_code_for_the_models_page_model_saves_the_page_weights(open_page, t
     at.radio(key="checkpoints.save_source").set_value("models").run()
     code = next(c.value for c in at.code if "torch.save(model.state_dict()" in c.value and "manual_seed" in c.value)
     assert f"torch.manual_seed({built.seed})" in code and "train it here" not in code
+    lines = code.splitlines()
+    assert lines.count("import torch") == 1 and lines.count("from torch import nn") == 1  # not twice over
     monkeypatch.chdir(tmp_path)
     exec(code, {})  # our own generated code, as a learner would run it
     saved = torch.load(tmp_path / "model.pth", weights_only=True)

@@ -41,7 +41,10 @@ def model_definition(module: nn.Module, fallback: str = "") -> str:
         imports = "from collections import OrderedDict\n" if "OrderedDict(" in code else ""
         return f"{imports}model = {code}"
     if fallback:
-        return f"# The model, as the Models page builds it:\n{fallback.strip()}"
+        # The panels import torch and nn at their top already; the Models page's code starts with the same two.
+        body = "\n".join(line for line in fallback.strip().splitlines()
+                         if line not in ("import torch", "from torch import nn")).strip()
+        return f"# The model, as the Models page builds it:\n{body}"
     return (f"# {type(module).__name__} is a custom class: define it here exactly as when it was trained,\n"
             f"# then build it:  model = {type(module).__name__}(...)")
 
