@@ -21,7 +21,8 @@ from torchstart.checkpoint_code import predict_code
 from torchstart.checkpoint_figures import value_histogram
 from torchstart.checkpoint_inspect import (MAX_DEPTH, MAX_NODES, cut_note, entry_table, state_dict_parts,
                                            summarize_tree, tensor_entries, tensor_stats)
-from torchstart.checkpoint_match import MAX_TYPED_WIDTH, infer_linear, load_strict, parse_inputs, predict
+from torchstart.checkpoint_match import (MAX_TYPED_WIDTH, compare_keys, infer_linear, load_strict, parse_inputs,
+                                         predict)
 from torchstart.errors import TorchstartError
 
 
@@ -203,6 +204,22 @@ def test_integer_statistics_say_they_come_from_a_float64_copy(open_page) -> None
         bn.num_batches_tracked.mean()  # what the note says torch itself does
     at = upload(open_page(PAGE), "line.pth", saved(torch.nn.Linear(2, 1).state_dict()))
     assert not [c for c in at.caption if c.value.startswith("Integer and bool tensors")]
+
+
+def test_a_missing_batchnorm_counter_is_judged_as_torch_judges_it() -> None:
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3))
+    rebuilt = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    loaded = safety.safe_load(saved(rebuilt)).obj  # a plain dict: no layer versions
+    report = compare_keys(model, loaded)
+    assert report.ok and report.filled == ["1.num_batches_tracked"]
+    torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3)).load_state_dict(loaded, strict=True)
+    versioned = model.state_dict()  # keeps _metadata: BatchNorm version 2 expects the counter
+    del versioned["1.num_batches_tracked"]
+    loaded = safety.safe_load(saved(versioned)).obj
+    report = compare_keys(model, loaded)
+    assert report.missing == ["1.num_batches_tracked"] and not report.ok
+    with pytest.raises(RuntimeError, match="Missing key"):
+        torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3)).load_state_dict(loaded, strict=True)
 
 
 def test_a_layer_error_other_than_runtime_error_is_a_message() -> None:

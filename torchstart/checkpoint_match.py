@@ -32,6 +32,7 @@ class KeyReport:
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
+    filled: list[str] = field(default_factory=list)  # absent, yet load_state_dict sets them (BatchNorm's counter)
     model_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     file_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
@@ -46,6 +47,7 @@ class KeyReport:
         status.update({k: "unexpected (not in model)" for k in self.unexpected})
         status.update({k: "shape mismatch" for k, _, _ in self.mismatched})
         status.update({k: "matches" for k in self.matched})
+        status.update({k: "absent; BatchNorm sets it when loading a file with no layer versions" for k in self.filled})
         rows = [{"key": key, "in model": _shape(self.model_shapes.get(key)),
                  "in file": _shape(self.file_shapes.get(key)), "status": why}
                 for key, why in status.items()]
@@ -113,7 +115,9 @@ def compare_keys(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> Ke
     report = KeyReport(model_shapes={k: tuple(v.shape) for k, v in expected.items()},
                        file_shapes={k: tuple(v.shape) for k, v in state_dict.items()})
     for key, tensor in expected.items():
-        if key not in state_dict:
+        if key not in state_dict and _batchnorm_fills(model, state_dict, key):
+            report.filled.append(key)
+        elif key not in state_dict:
             report.missing.append(key)
         elif tuple(state_dict[key].shape) != tuple(tensor.shape):
             report.mismatched.append((key, tuple(tensor.shape), tuple(state_dict[key].shape)))
@@ -121,6 +125,19 @@ def compare_keys(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> Ke
             report.matched.append(key)
     report.unexpected = [key for key in state_dict if key not in expected]
     return report
+
+
+def _batchnorm_fills(model: nn.Module, state_dict: Mapping[str, torch.Tensor], key: str) -> bool:
+    """BatchNorm's own loading rule: a missing ``num_batches_tracked`` is set for it when the file's metadata
+    has no layer version 2 (a file saved before BatchNorm had the counter, or a dict rebuilt without ``_metadata``)."""
+    prefix, _, name = key.rpartition(".")
+    if name != "num_batches_tracked":
+        return False
+    module = model.get_submodule(prefix) if prefix else model
+    if not isinstance(module, nn.modules.batchnorm._BatchNorm):
+        return False
+    version = (getattr(state_dict, "_metadata", None) or {}).get(prefix, {}).get("version")
+    return version is None or version < 2
 
 
 def infer_linear(state_dict: Mapping[str, torch.Tensor]) -> nn.Linear | None:
