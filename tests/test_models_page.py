@@ -188,13 +188,18 @@ def test_a_linear_on_a_3x4_sample_shows_every_multiply_add_and_show_code_prints_
     assert f"parameters and buffers {param_bytes:,} = {total:,} bytes." in metric_help(at, "Estimated memory")
 
 
-def test_a_layer_without_parameters_still_uses_memory(open_page) -> None:
-    at = open_page(PAGE)
-    at.text_input(key="models.input_shape").set_value("1, 28, 28")
+def one_layer_on(at, shape: str, kind: str):
+    """Set the input shape, add a ``kind`` layer and remove the preset's first one: a stack of just that layer."""
+    at.text_input(key="models.input_shape").set_value(shape)
     first = at.session_state["models.stack"][0]["id"]
-    at.selectbox(key="models.new_kind").set_value("ReLU")
+    at.selectbox(key="models.new_kind").set_value(kind)
     at.button(key="models.add").click().run()
     at.button(key=f"models.remove.{first}").click().run()
+    return at
+
+
+def test_a_layer_without_parameters_still_uses_memory(open_page) -> None:
+    at = one_layer_on(open_page(PAGE), "1, 28, 28", "ReLU")
     assert not at.exception and not at.error
     x = torch.zeros(1, 1, 28, 28)
     each = x.numel() * x.element_size()  # 3,136 bytes in, and ReLU makes a new tensor of the same size
@@ -207,12 +212,7 @@ def test_a_layer_without_parameters_still_uses_memory(open_page) -> None:
 
 
 def test_a_one_channel_mismatch_reads_in_the_singular(open_page) -> None:
-    at = open_page(PAGE)
-    at.text_input(key="models.input_shape").set_value("1, 28, 28")
-    first = at.session_state["models.stack"][0]["id"]
-    at.selectbox(key="models.new_kind").set_value("Conv2d")
-    at.button(key="models.add").click().run()
-    at.button(key=f"models.remove.{first}").click().run()
+    at = one_layer_on(open_page(PAGE), "1, 28, 28", "Conv2d")
     at.number_input(key=layer_key(at, 0, "in_channels")).set_value(3).run()
     assert not at.exception
     assert "Layer 1: Conv2d(3 → 8, 3×3) receives 1 channel from the input. Set its in_channels to 1" \
