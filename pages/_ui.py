@@ -86,12 +86,14 @@ def number_columns(frame: pd.DataFrame, formats: dict[str, str | None], missing:
     printf format), ``missing`` in the NaN cells ("nan", what torch prints, for an undefined
     statistic), and "—" in the rows ``blank_rows`` marks, where no value applies. With
     ``print_like``, a column holding ±inf or -0.0 becomes text too, so they read as print()
-    writes them ("inf", "-inf", "-0") rather than as Streamlit does ("Infinity", "0").
+    writes them ("inf", "-inf", "-0") rather than as Streamlit does ("Infinity", "0"). So does
+    a column holding a number of 2⁵³ or more: Streamlit drops the format there (1e24 read
+    "1.000001022654744…", as if it were about 1).
     """
     shown, config = frame.copy(), {}
     for column, fmt in formats.items():
         values = frame[column]
-        if not (values.isna().any() or (print_like and _inf_or_negative_zero(values))):
+        if not (values.isna().any() or _beyond_format(values) or (print_like and _inf_or_negative_zero(values))):
             config[column] = st.column_config.NumberColumn(format=fmt)
             continue
         write = text or (lambda v, f=fmt: f % v)
@@ -101,6 +103,12 @@ def number_columns(frame: pd.DataFrame, formats: dict[str, str | None], missing:
         shown[column] = cells
         config[column] = st.column_config.TextColumn(alignment="right")
     return shown, config
+
+
+def _beyond_format(values: pd.Series) -> bool:
+    """Whether a column holds a finite number of 2⁵³ or more, which Streamlit's NumberColumn shows unformatted."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    return bool((np.isfinite(numbers) & (np.abs(numbers) >= 2.0 ** 53)).any())
 
 
 def _inf_or_negative_zero(values: pd.Series) -> bool:

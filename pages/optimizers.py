@@ -64,9 +64,12 @@ st.caption("Row k: the parameters after k steps, the loss and gradient there (th
            "RMSprop, `sum` for Adagrad. Plain SGD keeps no state. AdamW's weight decay keeps none either: "
            "it only shrinks `p` at each step, which is why its path differs from Adam's.")
 table = step_table(path, result.landscape.param_names)
-# "—": no value there (no optimizer state before step 1; no gradient at the point a diverged path stopped).
-table, formats = number_columns(table, {c: "%.6g" for c in table.columns[1:]}, missing="—")
-st.dataframe(table, hide_index=True, height=320, column_config=formats)
+point_columns, state_columns = list(table.columns[1:6]), list(table.columns[6:])
+# Every number as print() writes it (nan, inf, 1e+24); "—" only where no value exists: the state before step 1.
+table, formats = number_columns(table, {c: "%.6g" for c in point_columns}, print_like=True)
+table, state_formats = number_columns(table, {c: "%.6g" for c in state_columns}, print_like=True,
+                                      blank_rows=table["step"] == 0)
+st.dataframe(table, hide_index=True, height=320, column_config=formats | state_formats)
 stopped = path.stopped_at is not None
 show_code(race_code(result.landscape, result.start, path.spec, path.stopped_at if stopped else result.steps,
                     planned=result.steps if stopped else None),

@@ -337,6 +337,23 @@ def test_loss_figure_is_log_scaled_per_optimizer() -> None:
     assert first == pytest.approx(result.paths[0].losses[0].item() + 0.25, rel=1e-5)
 
 
+def test_a_converged_line_fit_stays_on_the_chart_at_float32_precision() -> None:
+    from torchstart.builtin_datasets import make_builtin
+
+    land = dataset_landscape(make_builtin("line", {"n": 100, "slope": 2.0, "intercept": 1.0, "noise": 0.5,
+                                                   "seed": 0}))
+    result = race(land, (-0.5, 3.0), [RunSpec("SGD", 0.05, {})], 300)
+    gaps = result.paths[0].losses.numpy().astype(np.float64) - land.min_value
+    floor = 4 * float(np.finfo(np.float32).eps) * land.min_value
+    assert (gaps[100:] <= 0).any()  # float32 rounding: a log axis could not draw these
+    fig = loss_figure(result).to_plotly_json()
+    (line,) = [t for t in fig["data"] if t.get("mode") == "lines"]
+    drawn = plotly_values(line["y"])
+    assert np.isfinite(drawn).all() and drawn.min() == pytest.approx(floor, rel=1e-6)
+    (rule,) = fig["layout"]["shapes"]
+    assert rule["y0"] == pytest.approx(floor) and "float32 precision" in fig["layout"]["annotations"][0]["text"]
+
+
 # ------------------------------------------------------------ stopping a race
 
 STOP_SPECS = [RunSpec("SGD + momentum", 0.0005, {"momentum": 0.9}), RunSpec("Adam", 0.02, {}),

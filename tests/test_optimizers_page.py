@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from pages._optimizers_ui import RESULT_KEY, STOP_KEY
 from tests.browser import assert_no_exception, expect, main_text, open_app, wait_for_run
 from tests.test_optimizers_core import line_dataset, plotly_values
 from torchstart import session
-from torchstart.landscapes import classic_landscape, dataset_landscape
+from torchstart.landscapes import BEALE, classic_landscape, dataset_landscape
 from torchstart.optimizer_race import RunSpec, run_optimizer
 from torchstart.optimizers import OPTIMIZERS
 
@@ -105,6 +106,22 @@ def test_a_diverging_setting_shows_a_message_not_a_crash(open_page) -> None:
     assert "SGD (lr 0.3) diverged at step" in warning
     names = [t.get("name", "") for t in figure(at)["data"]]
     assert any(n.startswith("SGD (lr 0.3): diverged at step") for n in names)
+
+
+def test_the_step_table_writes_huge_inf_and_nan_values_as_print_does(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="optimizers.landscape").set_value("beale").run()
+    at.number_input(key="optimizers.start.beale.0").set_value(1000.0).run()
+    at.number_input(key="optimizers.start.beale.1").set_value(1000.0).run()
+    at.selectbox(key="optimizers.table_for").set_value("SGD + momentum").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    start_loss = BEALE.loss(torch.tensor([1000.0, 1000.0])).item()
+    # 1e24 and -1e18: Streamlit's number format gives up past 2**53 and showed "1.000001022654744…".
+    assert table.loc[0, "loss"] == f"{start_loss:.6g}" == "1e+24"
+    assert re.fullmatch(r"-\d(\.\d+)?e\+1\d", table.loc[1, "x"])
+    assert table.loc[1, "loss"] == "inf" and table.loc[1, "grad x"] == "nan"  # torch's own values, not "—"
+    assert table.loc[0, "momentum_buffer[x]"] == "—"  # no state before the first step
 
 
 def test_refused_settings_show_an_error_and_keep_the_last_race(open_page) -> None:

@@ -187,6 +187,11 @@ def loss_figure(result: RaceResult) -> go.Figure:
     """Loss per step for every optimizer, on a log scale (distance above the known minimum)."""
     land = result.landscape
     offset = land.min_value
+    # A float32 loss near a minimum m only resolves steps of about eps·|m| (a converged line fit's loss
+    # scatters within ±2.5 of them): closer than that, loss − m is rounding noise, often ≤ 0, which a log
+    # axis cannot draw (the curve broke up and vanished). Such points sit on that floor, drawn and labelled.
+    floor = 4 * float(np.finfo(np.float32).eps) * abs(offset)
+    floored = False
     fig = go.Figure()
     for path in result.paths:
         color = COLORS.get(path.spec.optimizer, "black")
@@ -194,6 +199,9 @@ def loss_figure(result: RaceResult) -> go.Figure:
         finite = np.isfinite(losses)
         idx = drawn_indices(len(losses), MAX_LOSS_POINTS)
         gap = (losses[idx] - offset).astype(np.float32)
+        low = np.isfinite(gap) & (np.abs(gap) < floor)
+        floored |= bool(low.any())
+        gap = np.where(low, floor, gap)
         # A log axis cannot show 0, negatives or inf: leave those points out rather than fake them.
         shown = np.where(np.isfinite(gap) & (gap > 0), gap, np.nan)
         fig.add_trace(go.Scatter(
@@ -209,6 +217,10 @@ def loss_figure(result: RaceResult) -> go.Figure:
                 marker=dict(symbol="x", size=14, color=color, line=dict(width=1, color="white")),
                 hovertemplate=f"{path.spec.label}<br>diverged at step {path.diverged_at}: {path.note}"
                               "<extra></extra>"))
+    if floored:
+        fig.add_hline(y=floor, line=dict(color="#999999", dash="dot", width=1),
+                      annotation_text=f"at the minimum to float32 precision (±{floor:.1e})",
+                      annotation_position="top right", annotation_font=dict(size=11, color="#666666"))
     title = "loss" if offset == 0 else f"loss − minimum loss ({offset:.4g})"
     fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10),
                       xaxis=dict(title="step"), yaxis=dict(title=f"{title}, log scale", type="log",

@@ -234,10 +234,13 @@ def _record_run(landscape: Landscape, p: torch.Tensor, spec: RunSpec, steps: int
         rec.points.append(p.tolist())
         rec.states.append(state_columns(optimizer.state[p], landscape.param_names))
         why = _point_problem(rec.points[-1])
-        if why:
+        if why:  # the table's last row: the loss and gradient where the path stopped, as torch computes them
             rec.diverged_at, rec.note = k + 1, why
-            rec.losses.append(landscape.loss(p.detach()).item())
-            rec.grads.append([math.nan, math.nan])
+            optimizer.zero_grad()
+            loss = landscape.loss(p)
+            loss.backward()
+            rec.losses.append(loss.item())
+            rec.grads.append(p.grad.tolist())
             break
         if on_step is not None and on_step(k + 1):
             stop = True
