@@ -11,7 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from torchstart.fair_share import background_work
 
-from pages._ui import KEEP, param_input, show_code
+from pages._ui import KEEP, param_input, plural, show_code
 from torchstart import device_code, matmul_bench as mb
 from torchstart.device_figures import gflops_figure, speedup_figure
 from torchstart.device_moves import OLDER_MISMATCH_MESSAGE, MoveReport, Mismatch
@@ -121,7 +121,7 @@ def estimated_seconds(cases: list[mb.BenchCase], settings: BenchSettings) -> flo
 def show_estimate(slot: DeltaGenerator, cases: list[mb.BenchCase], settings: BenchSettings) -> None:
     """Into ``slot``: how many cases and roughly how long, as a warning when the run is long."""
     seconds = estimated_seconds(cases, settings)
-    note = (f"{len(cases)} cases, roughly {seconds:.1f} s (estimated from a quick probe or the last "
+    note = (f"{plural(len(cases), 'case')}, roughly {seconds:.1f} s (estimated from a quick probe or the last "
             f"run on each device; runs stop by themselves after {mb.MAX_RUN_SECONDS:.0f} s).")
     if seconds > mb.MAX_RUN_SECONDS:
         slot.warning(f"This may not finish: {note} The sizes timed by then are kept; you can also stop "
@@ -193,7 +193,7 @@ def bench_results(result: mb.BenchResult) -> None:
         return
     slow = mb.disturbed(result.measurements, st.session_state.get(RATES))
     if slow:
-        st.warning(mb.disturbed_note(slow), icon=":material/hourglass_top:")
+        st.warning(mb.disturbed_note(slow, result.warmup), icon=":material/hourglass_top:")
     table = mb.results_frame(result.measurements)
     st.plotly_chart(gflops_figure(table), key="device_gflops_chart", width="stretch")
     speedups = mb.speedup_frame(result.measurements)

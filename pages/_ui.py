@@ -136,7 +136,8 @@ def device_picker() -> None:
     """The shared sidebar choice of compute device, stored per session."""
     names = available_devices()
     if st.session_state.get(session.DEVICE) not in names:
-        st.session_state[session.DEVICE] = names[-1] if len(names) > 1 else "cpu"
+        # The first GPU, as torch.device("cuda") means cuda:0: the idiom the Device page teaches.
+        st.session_state[session.DEVICE] = names[1] if len(names) > 1 else "cpu"
     st.selectbox("Compute device", names, key=session.DEVICE, format_func=describe_device,
                  help="The Tensors, Models, Training and Device pages compute on this device. "
                       "CUDA appears only when PyTorch can see a GPU.")

@@ -15,8 +15,8 @@ from torchstart import matmul_bench as mb
 from torchstart.device_figures import gflops_figure, speedup_figure
 from torchstart.device_moves import (EXAMPLE_MISMATCH_MESSAGE, OLDER_MISMATCH_MESSAGE, demonstrate_moves,
                                      explain_mismatch, mismatch_device, provoke_mismatch)
-from torchstart.device_report import (EXAMPLE_GPU, GIB, GPU_COLUMNS, GPU_MEMORY_NOTE, collect_report, gpu_rows,
-                                      no_cuda_notice, summary_rows)
+from torchstart.device_report import (EXAMPLE_GPU, GIB, GPU_COLUMNS, GPU_MEMORY_NOTE, collect_report, cuda_build_text,
+                                      gpu_rows, no_cuda_notice, summary_rows)
 from torchstart.errors import TorchstartError
 
 
@@ -99,6 +99,16 @@ def test_rocm_build_is_not_called_cpu_only() -> None:
     assert no_cuda_notice(report) is None  # torch.cuda drives ROCm GPUs: the GPU table is shown instead
     assert _cuda_row(report) == "none (ROCm build: HIP 6.2.41133-dd7f95766, from torch.version.hip)"
     assert "CPU-only" not in " ".join(shown for _, shown, _ in summary_rows(report))
+
+
+def test_home_names_a_rocm_build_as_the_device_page_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    from torchstart.versions import environment_rows
+
+    monkeypatch.setattr(torch.version, "cuda", None)
+    monkeypatch.setattr(torch.version, "hip", ROCM["hip_build"])  # what a ROCm wheel sets
+    rows = dict(environment_rows())
+    assert rows["CUDA build"] == "none (ROCm build: HIP 6.2.41133-dd7f95766, from torch.version.hip)"
+    assert rows["CUDA build"] == cuda_build_text(collect_report())
 
 
 def test_this_install_gets_the_notice_exactly_without_cuda() -> None:
@@ -260,9 +270,13 @@ def test_a_case_far_below_its_device_pace_is_called_disturbed() -> None:
     best = max(2 * 512 ** 3 / 0.795e-3, 2 * 1024 ** 3 / 6.45e-3)  # the series' best FLOP/s (medians)
     ((slow, pace),) = mb.disturbed(ms)
     assert slow is ms[0] and pace == pytest.approx(2 * 64 ** 3 / best)
-    note = mb.disturbed_note([(slow, pace)])
+    note = mb.disturbed_note([(slow, pace)], warmup=2)
     assert "cpu float32 n=64: median 6.700 ms" in note and f"gives {pace * 1e3:.3f} ms" in note
-    assert "Run the benchmark again" in note
+    assert "Run the benchmark again" in note and "Warm-up runs is 0" not in note
+    # With no warm-up the cold first run is timed too: that is named first.
+    cold = mb.disturbed_note([(slow, pace)], warmup=0)
+    assert "Warm-up runs is 0, so the timed runs include each size's first, cold one" in cold
+    assert "Or: something else held the processor" in cold
     # A known float32 rate (an earlier run's) judges a lone small case; it says nothing about float16.
     lone = [mb.Measurement("cpu", "float32", 64, (5e-3,)), mb.Measurement("cuda:0", "float16", 64, (2e-3,))]
     assert [m for m, _ in mb.disturbed(lone, {"cpu": 300.0, "cuda:0": 5e4})] == [lone[0]]

@@ -30,7 +30,8 @@ GPU_ONLY_DTYPES = frozenset({"bfloat16", "float16"})
 WARMUP = IntParam("Warm-up runs", default=2, min_value=0, max_value=5,
                   help="Untimed runs per size first: they pay for kernel choice, caches and clocks.")
 REPEATS = IntParam("Timed runs", default=5, min_value=1, max_value=15,
-                   help="Timed runs per size; the median is reported, so one hiccup does not count.")
+                   help="Timed runs per size; the median is reported, so from 3 runs on one hiccup does not "
+                        "count (the median of 2 is their mean, of 1 the run itself).")
 # Why a GPU can lose at small sizes: each timed run is one launch between two synchronize() calls.
 SMALL_SIZE_NOTE = (
     "Each timed GPU run is one `a @ b` between two `torch.cuda.synchronize()` calls, so it also pays a kernel "
@@ -239,7 +240,7 @@ def disturbed(measurements: list[Measurement],
     return [(m, pace) for m, pace in paced if m.median_s > DISTURBED_FACTOR * pace + DISTURBED_SLACK_S]
 
 
-def disturbed_note(slow: list[tuple[Measurement, float]]) -> str:
+def disturbed_note(slow: list[tuple[Measurement, float]], warmup: int) -> str:
     """Which cases ran far below their device's pace, and why that happens (for the page's warning)."""
     threads = torch.get_num_threads()
     cases = "; ".join(f"{m.device} {m.dtype} n={m.size}: median {m.median_s * 1e3:.3f} ms, where the pace it "
@@ -251,6 +252,10 @@ def disturbed_note(slow: list[tuple[Measurement, float]]) -> str:
     if any(m.device == "cpu" for m, _ in slow) and threads > 1:
         why += (f". PyTorch's {threads} CPU threads wait for one another at the end of every matmul, so when one "
                 "of them loses its core, each run pays a whole scheduler time slice: a few milliseconds")
+    if warmup == 0:  # a cold first run: n=64 took 0.2-6 ms in a fresh process against 0.01 ms warm
+        why = ("Warm-up runs is 0, so the timed runs include each size's first, cold one, which pays one-time "
+               "costs (memory, kernel choice, caches; on a GPU, library set-up) often far above the matmul "
+               "itself: set Warm-up runs to 1 or more. Or: " + why[0].lower() + why[1:])
     return (f"Some cases ran far below their own device's pace ({cases}). {why}. Run the benchmark again: the "
             "figures of a quiet run are the ones to trust.")
 

@@ -181,7 +181,8 @@ def _point_problem(point: list[float]) -> str:
     if not all(map(math.isfinite, point)):
         return "the parameters became inf/NaN"
     if max(map(abs, point)) > RUNAWAY:
-        return f"a parameter passed {RUNAWAY:.0e} in size and kept growing"
+        # Only the size is checked, not a trend: the race stops here, far outside every landscape's plot.
+        return f"a parameter passed {RUNAWAY:.0e} in size, far off the landscape, so the race stopped it there"
     return ""
 
 

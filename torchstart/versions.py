@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import torch
 
+from torchstart.device_report import collect_report, cuda_build_text
 from torchstart.devices import available_devices, describe_device
 
 
@@ -25,7 +26,7 @@ def environment_rows() -> list[tuple[str, str]]:
         ("Python", platform.python_version()),
         ("PyTorch", torch.__version__),
         ("Streamlit", package_version("streamlit")),
-        ("CUDA build", torch.version.cuda or "none (CPU-only build)"),
+        ("CUDA build", cuda_build_text(collect_report())),  # None on ROCm and Apple builds too: not "CPU-only"
         ("GPU available", ", ".join(gpus) if gpus else "no: computing on the CPU"),
         ("CPU threads", str(torch.get_num_threads())),
     ]
