@@ -326,6 +326,17 @@ def test_landscape_figure_draws_every_path_bounded() -> None:
     assert z.max() == pytest.approx(math.log10(land.grid(80)[2].max().item()), rel=1e-4)
 
 
+def test_a_start_off_the_map_is_pinned_to_its_edge_and_named() -> None:
+    result = race(BEALE, (1000.0, 1000.0), [RunSpec("SGD", 0.001, {})], 3)
+    (start,) = [t for t in landscape_figure(result).to_plotly_json()["data"]
+                if str(t.get("name", "")).startswith("start")]
+    assert start["name"] == "start (1000, 1000), off the map"
+    assert (start["x"][0], start["y"][0]) == pytest.approx((BEALE.a_range[1], BEALE.b_range[1]))
+    inside = race(BEALE, (1.0, 1.0), [RunSpec("SGD", 0.001, {})], 3)
+    names = [t.get("name") for t in landscape_figure(inside).to_plotly_json()["data"]]
+    assert "start" in names
+
+
 def test_loss_figure_is_log_scaled_per_optimizer() -> None:
     result = race(SADDLE, SADDLE.start, [RunSpec("SGD", 0.05, {}), RunSpec("Adam", 0.05, {})], 100)
     fig = loss_figure(result).to_plotly_json()

@@ -88,7 +88,11 @@ def _click_trace(land: Landscape) -> go.Scatter:
 def _landmark_traces(result: RaceResult) -> list[go.Scatter]:
     """The start point, the known minimum and any other marked points."""
     land = result.landscape
-    marks = [("start", result.start, "circle-open", "black", 14),
+    start, edge = result.start, tuple(_clamp_to_box(np.asarray(result.start), land).tolist())
+    inside = land.a_range[0] <= start[0] <= land.a_range[1] and land.b_range[0] <= start[1] <= land.b_range[1]
+    # A start outside the plotted box is pinned to its edge (as runaway path ends are) and says where it is.
+    label = "start" if inside else f"start ({start[0]:.4g}, {start[1]:.4g}), off the map"
+    marks = [(label, start if inside else edge, "circle-open", "black", 14),
              (f"known minimum ({land.minimum[0]:.4g}, {land.minimum[1]:.4g})", land.minimum, "star",
               "gold", 16)]
     marks += [(label, point, "diamond", "gold", 11) for label, point in land.landmarks]
