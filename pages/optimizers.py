@@ -53,8 +53,8 @@ if not names:  # stopped before any optimizer made a step: nothing to tabulate
 st.subheader("Step by step: inside optimizer.state")
 if st.session_state.get(TABLE_FOR_KEY) not in names:
     st.session_state.pop(TABLE_FOR_KEY, None)
-# Open on an optimizer that keeps state (plain SGD keeps none), when one races.
-first_with_state = next((i for i, name in enumerate(names) if name != "SGD"), 0)
+# Open on an optimizer that really kept state (plain SGD keeps none, nor SGD + momentum at momentum 0).
+first_with_state = next((i for i, p in enumerate(result.paths) if any(p.states[1:2])), 0)
 chosen = st.selectbox("Optimizer", names, index=first_with_state, key=TABLE_FOR_KEY, persist_state=KEEP,
                       help="Its parameters, gradient and internal state at every step.")
 path = result.path(chosen)

@@ -124,6 +124,18 @@ def test_the_step_table_writes_huge_inf_and_nan_values_as_print_does(open_page) 
     assert table.loc[0, "momentum_buffer[x]"] == "—"  # no state before the first step
 
 
+def test_the_step_table_opens_on_an_optimizer_that_kept_state(open_page) -> None:
+    assert open_page(PAGE).selectbox(key="optimizers.table_for").value == "SGD + momentum"
+    at = open_page()
+    at.session_state["optimizers.momentum.SGD + momentum"] = 0.0  # set before the first visit
+    at.switch_page(PAGE)
+    at.run()
+    # torch keeps no momentum_buffer at momentum 0: Adam, next in the race, has state to show.
+    assert at.number_input(key="optimizers.momentum.SGD + momentum").value == 0.0
+    assert at.selectbox(key="optimizers.table_for").value == "Adam"
+    assert "exp_avg[w]" in at.dataframe[0].value.columns
+
+
 def test_refused_settings_show_an_error_and_keep_the_last_race(open_page) -> None:
     at = open_page(PAGE)
     at.multiselect(key="optimizers.racers").set_value(["SGD", "Nesterov"]).run()
