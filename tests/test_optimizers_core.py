@@ -362,7 +362,9 @@ def test_a_converged_line_fit_stays_on_the_chart_at_float32_precision() -> None:
     drawn = plotly_values(line["y"])
     assert np.isfinite(drawn).all() and drawn.min() == pytest.approx(floor, rel=1e-6)
     (rule,) = fig["layout"]["shapes"]
-    assert rule["y0"] == pytest.approx(floor) and "float32 precision" in fig["layout"]["annotations"][0]["text"]
+    (label,) = fig["layout"]["annotations"]
+    assert rule["y0"] == pytest.approx(floor) and "float32 precision" in label["text"]
+    assert label["y"] == pytest.approx(math.log10(floor))  # a log axis places annotations by exponent
 
 
 # ------------------------------------------------------------ stopping a race

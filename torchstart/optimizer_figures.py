@@ -222,9 +222,12 @@ def loss_figure(result: RaceResult) -> go.Figure:
                 hovertemplate=f"{path.spec.label}<br>diverged at step {path.diverged_at}: {path.note}"
                               "<extra></extra>"))
     if floored:
-        fig.add_hline(y=floor, line=dict(color="#999999", dash="dot", width=1),
-                      annotation_text=f"at the minimum to float32 precision (±{floor:.1e})",
-                      annotation_position="top right", annotation_font=dict(size=11, color="#666666"))
+        fig.add_hline(y=floor, line=dict(color="#999999", dash="dot", width=1))
+        # Just under the floor at the right, where no curve can be. On a log axis an annotation's y is the
+        # exponent (add_hline's own label landed near 1).
+        fig.add_annotation(x=1, xref="paper", xanchor="right", y=math.log10(floor), yanchor="top",
+                           text=f"at the minimum to float32 precision (±{floor:.1e})", showarrow=False,
+                           font=dict(size=11, color="#666666"))
     title = "loss" if offset == 0 else f"loss − minimum loss ({offset:.4g})"
     fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10),
                       xaxis=dict(title="step"), yaxis=dict(title=f"{title}, log scale", type="log",
