@@ -38,8 +38,12 @@ def batch_overview(view: EpochView) -> None:
     last = view.last_batch_size
     c3.metric("Last batch", f"{last:,} sample{'s' if last != 1 else ''}",
               delta="short" if rest and not s.drop_last else None, delta_color="off", delta_arrow="off")
-    rule = "rounded down: drop_last=True skips a short last batch" if s.drop_last else \
-        "rounded up: the remainder makes a last, shorter batch"
+    if not rest:
+        rule = f"no remainder: {n:,} / {s.batch_size:,} is a whole number, so every batch is full"
+    elif s.drop_last:
+        rule = f"rounded down: drop_last=True skips the remainder of {plural(rest, 'sample')}, a shorter last batch"
+    else:
+        rule = f"rounded up: the remainder of {plural(rest, 'sample')} makes a last, shorter batch"
     st.markdown(f"`len(loader)` = **{batch_formula(n, s.batch_size, s.drop_last)}** ({rule}).")
     if rest and s.drop_last:
         st.warning(f"drop_last removes {plural(rest, 'sample')} this epoch (the end of the epoch's order): "

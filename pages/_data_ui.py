@@ -15,8 +15,8 @@ from torchstart import data_code, session
 from torchstart.builtin_datasets import BUILTINS, make_builtin
 from torchstart.csv_loading import MAX_UPLOAD_MB, LoadedTable, human_size, load_csv
 from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, SAMPLE_SEED, PrepChoices, PrepResult,
-                                  StrayText, dataset_classes, default_choices, prepare, profile_columns,
-                                  stray_text_columns)
+                                  StrayText, column_kind, dataset_classes, default_choices, prepare,
+                                  profile_columns, stray_text_columns)
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.tensor_figures import float_text
@@ -24,7 +24,7 @@ from torchstart.tensor_figures import float_text
 BUILTIN, UPLOAD = "Built-in dataset", "Upload a CSV"
 K_SOURCE, K_BUILTIN, K_UPLOAD = "data.source", "data.builtin", "data.upload"
 K_FEATURES, K_TARGET, K_NON_NUMERIC, K_MISSING = "data.features", "data.target", "data.non_numeric", "data.missing"
-K_ROWS = "data.rows"
+K_ROWS, K_CLASS_CODES = "data.rows", "data.class_codes"
 K_TABLE, K_UPLOAD_ERROR = "data.table", "data.upload_error"
 K_APPLIED, K_CODE, K_PREP, K_VERSION, K_VIEW = "data.applied", "data.code", "data.prep", "data.version", "data.view"
 LOADER_KEYS = {"batch_size": "data.batch_size", "shuffle": "data.shuffle", "drop_last": "data.drop_last",
@@ -90,7 +90,8 @@ def upload_candidate() -> Candidate | None:
     def build() -> tuple[TabularDataset, str, PrepResult]:
         result = prepare(table.frame, choices, table.name)
         code = data_code.csv_code(table.name, table.format, choices, result.numeric_features, result.text_features,
-                                  result.classes, rows_in=len(table.frame))
+                                  result.classes, rows_in=len(table.frame),
+                                  class_codes=result.classes_from_numbers)
         return result.dataset, code, result
 
     return Candidate(("csv", stored.file_id, choices), build)
@@ -117,6 +118,7 @@ def read_upload(uploaded) -> StoredTable | None:
     st.session_state[K_TARGET] = defaults.target
     st.session_state[K_FEATURES] = list(defaults.features)
     st.session_state[K_ROWS] = len(table.frame)
+    st.session_state[K_CLASS_CODES] = False
     return stored
 
 
@@ -155,6 +157,13 @@ def column_choices(frame: pd.DataFrame) -> PrepChoices:
     columns = [str(c) for c in frame.columns]
     c1, c2 = st.columns([1, 2])
     target = c1.selectbox("Target column (what to predict)", columns, key=K_TARGET, persist_state=KEEP)
+    class_codes = False
+    if target in frame.columns and column_kind(frame[target]) == "number":
+        class_codes = c1.checkbox(
+            "Treat the target's whole numbers as class labels", key=K_CLASS_CODES, persist_state=KEEP,
+            help="For classes stored as numbers (species 0, 1, 2): one-hot encode them like a column of text "
+                 "labels, one target column per class, so the Training page's CrossEntropy loss can fit them. "
+                 "Unticked, the numbers are a quantity to fit (regression).")
     features = c2.multiselect("Feature columns (the model's inputs)", columns, key=K_FEATURES, persist_state=KEEP,
                               help="The target is always left out of the features.")
     c3, c4 = st.columns(2)
@@ -163,6 +172,8 @@ def column_choices(frame: pd.DataFrame) -> PrepChoices:
                            format_func={"one-hot": "one-hot encode", "drop": "drop them"}.get)
     missing = c4.radio("Rows with a missing value", MISSING_CHOICES, key=K_MISSING, persist_state=KEEP, horizontal=True,
                        help="Rows whose target is missing are always dropped: a mean is not a label. "
+                            "Filling applies to number columns; a gap in a one-hot encoded text column gets 0 in "
+                            "every one of its columns (no category). "
                             "The mean is taken over the rows kept (those with a target, within Rows to use), "
                             "including those the Training page later "
                             "holds out for validation; in a strict workflow you fill from the training "
@@ -176,7 +187,8 @@ def column_choices(frame: pd.DataFrame) -> PrepChoices:
              f"`frame.sample(n, random_state={SAMPLE_SEED})`. Random, because files are often sorted (iris by "
              "species): the first rows might hold only some of the classes. Fewer rows train faster and fit the "
              "Training page's limits for big models.")
-    return PrepChoices(tuple(features), target, non_numeric, missing, None if rows >= total else int(rows))
+    return PrepChoices(tuple(features), target, non_numeric, missing, None if rows >= total else int(rows),
+                       class_codes)
 
 
 def apply(candidate: Candidate) -> None:
@@ -224,11 +236,16 @@ def prep_summary(prep: PrepResult) -> None:
     notes += [f"'{c}' dropped (text)" for c in prep.dropped_features]
     notes += [f"gaps in '{c}' filled with its mean {m:.4g} over the {plural(prep.rows_kept, 'row')} kept"
               for c, m in prep.filled.items()]
+    # get_dummies gives a missing text value no category: say so, the mean fill above covers numbers only.
+    notes += [f"the {plural(n, 'gap')} in text column '{c}' became "
+              f"{'an all-zero one-hot row' if n == 1 else 'all-zero one-hot rows'} (no category: 0 in every "
+              f"'{c}_…' column)" for c, n in prep.text_gaps.items()]
     if prep.classes:
         more = f", … +{len(prep.classes) - 10} more" if len(prep.classes) > 10 else ""
-        notes.append(f"target '{prep.target}' one-hot encoded into {len(prep.classes)} classes: "
-                     f"{', '.join(prep.classes[:10])}{more} (rows of class probabilities, what nn.CrossEntropyLoss "
-                     "takes; class indices are y.argmax(1))")
+        codes = " (its whole numbers as class labels)" if prep.classes_from_numbers else ""
+        notes.append(f"target '{prep.target}'{codes} one-hot encoded into {len(prep.classes)} classes: "
+                     f"{', '.join(prep.classes[:10])}{more} (rows of class probabilities, one of the two target "
+                     "forms nn.CrossEntropyLoss takes; y.argmax(1) gives the other, class indices)")
     if notes:
         st.caption("; ".join(notes) + ".")
     if prep.classes_not_sampled:

@@ -16,11 +16,13 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+import torch
 
 from pages._ui import KEEP, param_input, show_error, table_height
 from torchstart.checkpoint_safety import state_dict_bytes
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
+from torchstart.optimizers import default_weight_decay
 from torchstart.session import SessionModel
 from torchstart.training import (Progress, TrainingRun, log_length, log_lines, progress_of, progress_text,
                                  start_run)
@@ -78,6 +80,11 @@ def settings_ui(dataset: TabularDataset | None, session_model: SessionModel | No
             _describe_model(session_model)
     with opt_tab:
         v |= _row(["loss", "optimizer", "lr", "weight_decay"])
+        if v["optimizer"] == "AdamW" and v["weight_decay"] == 0:
+            st.caption(f"AdamW with weight decay 0 takes exactly Adam's steps: its decoupled weight decay is the "
+                       f"whole difference. PyTorch's own default is `AdamW(..., weight_decay="
+                       f"{default_weight_decay(torch.optim.AdamW):g})`; this box starts at 0 for every optimizer, "
+                       "so type that value for torch's default.")
         if TrainingConfig(optimizer=v["optimizer"]).uses_momentum:
             v |= _row(["momentum"])
     with run_tab:
@@ -91,8 +98,14 @@ def settings_ui(dataset: TabularDataset | None, session_model: SessionModel | No
 def _describe_dataset(dataset: TabularDataset | None) -> None:
     """Say what the Data page hands over (when there is nothing, the message under the buttons says what to do)."""
     if dataset is not None:
-        st.caption(f"**{dataset.name}**: {len(dataset):,} rows; features {', '.join(dataset.feature_names)}; "
-                   f"target {', '.join(dataset.target_names)}.")
+        st.caption(f"**{dataset.name}**: {len(dataset):,} rows; features {short_names(dataset.feature_names)}; "
+                   f"target {short_names(dataset.target_names)}.")
+
+
+def short_names(names: list[str], limit: int = 6) -> str:
+    """``a, b, c``, or the first ``limit`` names then ``… (499 in all)``: a 500-column upload fits a label."""
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown}, … ({len(names):,} in all)"
 
 
 def _describe_model(session_model: SessionModel | None) -> None:
@@ -239,7 +252,7 @@ def _prediction_box(run: TrainingRun) -> None:
     """New inputs in, the model's outputs out (original units)."""
     n = run.data.n_features
     default = "5" if n == 1 else "[[" + ", ".join(["0"] * n) + "]]"
-    text = st.text_input(f"Predict for new input{'s' if n > 1 else ''} ({', '.join(run.data.feature_names)})",
+    text = st.text_input(f"Predict for new input{'s' if n > 1 else ''} ({short_names(run.data.feature_names)})",
                          value=default, key=f"training_predict_{n}", persist_state=KEEP,
                          help="A number, a list such as [5, 6, 7], or rows such as [[1, 2], [3, 4]].")
     try:

@@ -314,3 +314,84 @@ def test_upload_from_excel_on_windows_reads_as_windows_1252(open_page) -> None:
     assert any("comma-separated, Windows-1252" in c.value for c in at.caption)
     assert _table_with(at, "Preis €")["Größe"].tolist()[:3] == [1.5, 2.5, 3.5]
     assert "encoding='cp1252'" in at.session_state["data.code"]
+
+
+# ---------------------------------------------------------------- review fixes
+
+
+def test_mean_fill_says_what_became_of_a_gap_in_a_text_feature(open_page) -> None:
+    from tests.test_data_prep import SEMI
+
+    at = _upload(open_page(PAGE), "semi.csv", SEMI)
+    at.multiselect(key="data.features").set_value(["size", "weight", "colour"]).run()
+    at.radio(key="data.missing").set_value("fill with mean").run()
+    assert not at.exception and not _errors(at)
+    captions = " ".join(c.value for c in at.caption)
+    mean = pd.Series([2, 4.25, 5, 6.5, 7, 8.5, 9]).mean()
+    assert f"gaps in 'weight' filled with its mean {mean:.4g} over the 8 rows kept" in captions
+    assert ("the 1 gap in text column 'colour' became an all-zero one-hot row (no category: 0 in every "
+            "'colour_…' column)") in captions
+    ds = at.session_state[session.DATASET]
+    assert _metrics(at)["Rows kept"] == "8 of 8"
+    assert ds.features[6, ds.feature_names.index("colour_red")].item() == 0.0
+    assert "a missing value gets 0 in all of them" in at.session_state["data.code"]
+
+
+@pytest.mark.parametrize(("batch_size", "drop_last", "formula", "rule"), [
+    (100, False, "ceil(100 / 100) = 1", "no remainder: 100 / 100 is a whole number, so every batch is full"),
+    (100, True, "floor(100 / 100) = 1", "no remainder: 100 / 100 is a whole number, so every batch is full"),
+    (25, False, "ceil(100 / 25) = 4", "no remainder: 100 / 25 is a whole number"),
+    (30, False, "ceil(100 / 30) = 4", "rounded up: the remainder of 10 samples makes a last, shorter batch"),
+    (30, True, "floor(100 / 30) = 3", "rounded down: drop_last=True skips the remainder of 10 samples"),
+    (33, False, "ceil(100 / 33) = 4", "rounded up: the remainder of 1 sample makes a last, shorter batch"),
+])
+def test_loader_rule_names_a_remainder_only_when_there_is_one(open_page, batch_size: int, drop_last: bool,
+                                                             formula: str, rule: str) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="data.builtin").set_value("line").run()
+    at.number_input(key="data.batch_size").set_value(batch_size).run()
+    if drop_last:
+        at.checkbox(key="data.drop_last").check().run()
+    assert not at.exception and not _errors(at)
+    line = next(m.value for m in at.markdown if m.value.startswith("`len(loader)`"))
+    assert f"**{formula}** ({rule}" in line
+    assert _metrics(at)["Batches per epoch"] == formula.split(" = ")[1]
+    if "no remainder" in rule:
+        assert "rounded" not in line and "remainder makes" not in line
+
+
+def test_whole_number_target_can_be_treated_as_classes(open_page, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_data_prep import CODED
+
+    at = _upload(open_page(PAGE), "coded.csv", CODED)
+    assert at.selectbox(key="data.target").value == "species"
+    box = at.checkbox(key="data.class_codes")
+    assert box.label == "Treat the target's whole numbers as class labels" and not box.value
+    assert at.session_state[session.DATASET].target_names == ["species"]  # unticked: numbers to fit
+    box.check().run()
+    assert not at.exception and not _errors(at)
+    ds = at.session_state[session.DATASET]
+    assert ds.target_names == ["species=0", "species=1", "species=2", "species=10"]
+    assert ds.targets.argmax(1).tolist() == [0, 1, 2, 0, 1, 2, 3, 0]
+    assert _metrics(at)["Target"] == "species (4 classes)"
+    assert any("target 'species' (its whole numbers as class labels) one-hot encoded into 4 classes: 0, 1, 2, 10"
+               in c.value for c in at.caption)
+    code = next(c.value for c in at.code if "DataLoader(dataset" in c.value)
+    (tmp_path / "coded.csv").write_bytes(CODED)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(code, namespace)  # the page's own generated code
+    assert torch.equal(namespace["dataset"].targets, ds.targets)
+    # A text target is classes already: no box to tick.
+    _upload(at, "iris.csv", IRIS)
+    assert not [c for c in at.checkbox if c.key == "data.class_codes"]
+    assert at.session_state["data.class_codes"] is False  # a new file starts unticked
+
+
+def test_mean_of_a_column_with_inf_is_named_on_the_page(open_page) -> None:
+    at = _upload(open_page(PAGE), "inf.csv", b"a,b,y\n,1,1\n-inf,2,2\n3,3,3\n4,4,5\n")
+    assert any("Column 'a' has 1 value that float32 cannot hold (the first in row 1" in e for e in _errors(at))
+    at.radio(key="data.missing").set_value("fill with mean").run()
+    errors = _errors(at)
+    assert len(errors) == 1 and "The mean of feature column 'a' is -inf, which float32 cannot hold" in errors[0]

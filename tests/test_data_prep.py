@@ -401,3 +401,98 @@ def test_a_sample_that_misses_a_class_says_which() -> None:
     assert small.dataset.n_targets == len(small.classes)
     assert prepare(frame, PrepChoices(("x",), "label", rows=30)).classes_not_sampled == []
     assert prepare(frame, PrepChoices(("x",), "label")).classes_not_sampled == []  # no sample, nothing missed
+
+
+# ---------------------------------------------------------------- review fixes: gaps in text, class codes, ordinals
+
+SEMI = ("\ufeffsize;weight;colour;note;label\n1,5;2;red;\"a; b\";yes\n2,5;;blue;x;no\n3,0;4,25;red;y;yes\n"
+        "4,5;5;green;z;no\n5,0;6,5;blue;w;yes\n6,5;7;red;v;no\n7,0;8,5;;u;yes\n8,5;9;green;t;no\n").encode()
+
+
+def test_mean_fill_reports_text_gaps_that_become_all_zero_one_hot_rows() -> None:
+    frame = load_csv(SEMI, "semi.csv").frame
+    result = prepare(frame, PrepChoices(("size", "weight", "colour"), "label", ONE_HOT, MEAN_FILL))
+    assert result.filled == {"weight": pytest.approx(frame["weight"].mean())}  # numbers: the mean
+    assert result.text_gaps == {"colour": 1}  # text: no mean, pd.get_dummies leaves the row all zero
+    names = result.dataset.feature_names
+    colour = [names.index(c) for c in ("colour_blue", "colour_green", "colour_red")]
+    assert result.dataset.features[6, colour].tolist() == [0.0, 0.0, 0.0]  # row 6 had no colour
+    assert result.dataset.features[:, colour].sum(1).tolist() == [1.0] * 6 + [0.0, 1.0]
+    # Dropping rows, or text columns, leaves no text gap to report.
+    assert prepare(frame, PrepChoices(("size", "colour"), "label", ONE_HOT, DROP_ROWS)).text_gaps == {}
+    assert prepare(frame, PrepChoices(("size", "colour"), "label", DROP, MEAN_FILL)).text_gaps == {}
+
+
+@pytest.mark.parametrize(("data", "mean"), [
+    (b"a,b,y\n,1,1\n-inf,2,2\n3,3,3\n4,4,5\n", "-inf"),
+    (b"a,b,y\n,1,1\ninf,2,2\n3,3,3\n4,4,5\n", "inf"),
+    (b"a,b,y\n,1,1\n1e39,2,2\n3e39,3,3\n4,4,5\n", "1.33333e+39"),  # finite in float64, not in float32
+])
+def test_a_mean_float32_cannot_hold_is_named_not_the_gap_it_would_fill(data: bytes, mean: str) -> None:
+    frame = load_csv(data, "inf.csv").frame
+    assert f"{frame['a'].iloc[1:].mean():g}" == mean
+    with pytest.raises(TorchstartError) as err:
+        prepare(frame, PrepChoices(("a", "b"), "y", ONE_HOT, MEAN_FILL))
+    message = str(err.value)
+    assert f"The mean of feature column 'a' is {mean}, which float32 cannot hold" in message
+    assert "cannot fill the column's 1 gap" in message and "leave 'a' out of the features" in message
+    assert "row 0" not in message  # row 0 was a gap in the file, not a value float32 cannot hold
+
+
+CODED = b"x1,x2,species\n1,2,0\n2,1,1\n3,3,2\n4,1,0\n5,2,1\n6,3,2\n7,1,10\n8,2,0\n"
+
+
+def test_class_codes_become_one_hot_classes_sorted_by_number() -> None:
+    frame = load_csv(CODED, "coded.csv").frame
+    plain = prepare(frame, PrepChoices(("x1", "x2"), "species"))
+    assert plain.classes == [] and plain.dataset.target_names == ["species"]  # unticked: numbers to fit
+    result = prepare(frame, PrepChoices(("x1", "x2"), "species", class_codes=True))
+    assert result.classes == ["0", "1", "2", "10"] and result.classes_from_numbers  # 10 after 2, as numbers
+    assert result.dataset.target_names == ["species=0", "species=1", "species=2", "species=10"]
+    expected = torch.nn.functional.one_hot(torch.tensor([0, 1, 2, 0, 1, 2, 3, 0]), 4).float()
+    assert torch.equal(result.dataset.targets, expected)
+    assert dataset_classes(result.dataset) == ["0", "1", "2", "10"]
+    # A text target ignores the box: it is classes already.
+    iris = prepare(load_csv(IRIS, "iris.csv").frame, PrepChoices(("petal_length",), "species", class_codes=True))
+    assert iris.classes == IRIS_CLASSES and not iris.classes_from_numbers
+
+
+def test_class_codes_refuse_a_number_that_is_not_whole() -> None:
+    frame = load_csv(b"a,y\n1,0\n2,2.5\n3,1\n4,0\n", "half.csv").frame
+    with pytest.raises(TorchstartError) as err:
+        prepare(frame, PrepChoices(("a",), "y", class_codes=True))
+    assert "The target 'y' holds 2.5 (row 1 of the table above), which is not a whole number" in str(err.value)
+    assert "Untick \"Treat the target's whole numbers as class labels\"" in str(err.value)
+
+
+def test_class_codes_missing_from_a_sample_are_named_as_numbers() -> None:
+    frame = load_csv(CODED, "coded.csv").frame
+    small = prepare(frame, PrepChoices(("x1",), "species", rows=3, class_codes=True))
+    sample = frame.sample(n=3, random_state=SAMPLE_SEED)
+    assert small.classes == [str(c) for c in sorted(set(sample["species"]))]
+    assert small.classes_not_sampled == [str(c) for c in sorted({0, 1, 2, 10} - set(sample["species"]))]
+
+
+def test_class_codes_show_code_rebuilds_the_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    table = load_csv(CODED, "coded.csv")
+    choices = PrepChoices(("x1", "x2"), "species", class_codes=True)
+    result = prepare(table.frame, choices, "coded.csv")
+    code = csv_code("coded.csv", table.format, choices, result.numeric_features, result.text_features,
+                    result.classes, rows_in=len(table.frame), class_codes=result.classes_from_numbers)
+    assert "pd.get_dummies(frame['species'].astype('int64'), dtype='float32')" in code
+    (tmp_path / "coded.csv").write_bytes(CODED)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(code, namespace)  # our own generated code
+    assert torch.equal(namespace["dataset"].targets, result.dataset.targets)
+    assert namespace["classes"] == [0, 1, 2, 10]
+
+
+@pytest.mark.parametrize(("rows", "title"), [(4_000, "every 2nd of 4,000 rows"), (6_000, "every 3rd of 6,000 rows"),
+                                             (22_000, "every 11th of 22,000 rows"),
+                                             (42_000, "every 21st of 42,000 rows")])
+def test_scatter_title_uses_the_right_ordinal(rows: int, title: str) -> None:
+    ds = make_builtin("line", {"n": rows})
+    fig = dataset_figure(ds)
+    assert title in fig.layout.title.text
+    assert len(fig.data[0].x) == len(ds.features[::rows // 2_000])  # what the title says is what is drawn

@@ -19,6 +19,8 @@ from torchstart.data_prep import DROP, DROP_ROWS, MEAN_FILL, ONE_HOT, PrepChoice
 EU_WHOLE = "größe;farbe;preis\n1,5;rot;2,25\n2,25;blau;3,5\n3;rot;7,125\n4,75;grün;8\n;blau;1\n".encode("cp1252")
 BOM_TEXT = "\ufeffstadt,a,y\nZürich,1,3\nBern,4,7\nZürich,,9\n,3,1\n".encode("utf-8")
 LABELS = b"a,b,c,label\n1,2,x,cat\n2,,y,dog\n3,4,,cat\n5,6,x,bird\n7,8,y,\n9,1,x,dog\n"
+# Classes coded as whole numbers, with a gap in a text feature and in the target.
+CODES = b"a,c,kind\n1,x,0\n2,y,1\n3,,2\n4,x,\n5,y,1\n6,x,0\n7,y,2\n8,x,1\n"
 
 CASES = {
     "decimal-comma-whole-numbers": ("eu.csv", EU_WHOLE, None),
@@ -32,6 +34,10 @@ CASES = {
                                                                    rows=4)),
     "decimal-comma-sample": ("eu.csv", EU_WHOLE, PrepChoices(("größe", "farbe"), "preis", ONE_HOT, DROP_ROWS,
                                                              rows=3)),
+    "class-codes-text-gap-mean-fill": ("codes.csv", CODES, PrepChoices(("a", "c"), "kind", ONE_HOT, MEAN_FILL,
+                                                                      class_codes=True)),
+    "class-codes-sample": ("codes.csv", CODES, PrepChoices(("a", "c"), "kind", ONE_HOT, DROP_ROWS, rows=6,
+                                                          class_codes=True)),
 }
 
 
@@ -45,7 +51,7 @@ def test_show_code_rebuilds_the_page_tensors(case: str, tmp_path: Path, monkeypa
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(csv_code(name, table.format, choices, result.numeric_features, result.text_features, result.classes,
-                  rows_in=len(table.frame)),
+                  rows_in=len(table.frame), class_codes=result.classes_from_numbers),
          namespace)  # our own generated code, run the way a learner would run it
     assert torch.equal(namespace["dataset"].features, result.dataset.features)
     assert torch.equal(namespace["dataset"].targets, result.dataset.targets)

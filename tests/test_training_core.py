@@ -27,8 +27,8 @@ from torchstart.training_export import data_csv, module_code, training_script
 from torchstart.training_figures import downsample, fit_figure, loss_figure
 from torchstart.training_metrics import (evaluate, linear_in_original_units, metrics_note, parameter_rows,
                                          prediction_table, regression_metrics)
-from torchstart.training_setup import (BCE, CROSS_ENTROPY, TrainingConfig, parse_prediction_inputs, prepare_data,
-                                       smallest_batch, split_sizes)
+from torchstart.training_setup import (BCE, CROSS_ENTROPY, TrainingConfig, parse_prediction_inputs, preflight,
+                                       prepare_data, smallest_batch, split_sizes)
 
 EVERY_EPOCH = Throttle(min_interval=0.0, max_share=math.inf)  # call the callback after every epoch
 
@@ -556,8 +556,35 @@ def test_classes_metrics_match_torch() -> None:
     assert got["cross-entropy"] == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.parametrize(("targets", "why"), [
+    ([[0.5], [2.0], [-1.0], [3.0]], "is one column of numbers (-1 to 3). Choose a class column"),
+    ([[0.0], [1.0], [1.0], [0.0]], "one 0/1 label per row, which BCEWithLogits (0/1 classes) fits as it is"),
+    ([[0.0], [1.0], [2.0], [0.0], [1.0], [2.0]], 'tick "Treat the target\'s whole numbers as class labels"'),
+    ([[2.0, -1.0], [0.0, 1.0]], "2 columns with values from -1 to 2, not probabilities between 0 and 1"),
+    ([[0.5, 0.0], [0.0, 1.0]], "2 columns whose rows do not each sum to 1"),
+])
+def test_cross_entropy_refusal_says_what_torch_takes_and_what_this_page_feeds_it(targets, why) -> None:
+    y = torch.tensor(targets)
+    data = TabularDataset(torch.arange(len(y), dtype=torch.float32)[:, None], y, ["x"],
+                          [f"t{i}" for i in range(y.shape[1])], "odd")
+    with pytest.raises(TorchstartError) as err:
+        start_run(replace(CE_CONFIG, val_share=0.0), data)
+    message = str(err.value)
+    assert message.startswith("nn.CrossEntropyLoss takes either class indices (whole numbers of shape (N,), the "
+                              "common form) or class probabilities of shape (N, C)")
+    assert "This page feeds it the second: the one-hot rows the Data page builds from a class column" in message
+    assert why in message
+
+
+def test_cross_entropy_takes_both_target_forms_as_the_refusal_says() -> None:
+    logits = torch.tensor([[2.0, 0.1, -1.0], [0.0, 0.5, 0.2], [1.0, 3.0, 0.0]])
+    indices = torch.tensor([0, 2, 1])  # shape (N,), integers
+    one_hot = nn.functional.one_hot(indices, 3).float()  # shape (N, C), rows summing to 1: what this page feeds
+    assert nn.CrossEntropyLoss()(logits, indices).item() == pytest.approx(nn.CrossEntropyLoss()(logits, one_hot).item())
+
+
 def test_cross_entropy_refuses_targets_that_are_not_class_rows() -> None:
-    with pytest.raises(TorchstartError, match="CrossEntropyLoss needs one row of class probabilities per sample"):
+    with pytest.raises(TorchstartError, match="This page feeds it the second: the one-hot rows"):
         start_run(replace(CE_CONFIG, data="line"))
     with pytest.raises(TorchstartError, match='Turn off "Standardize target"'):
         start_run(replace(CE_CONFIG, standardize_y=True), three_classes())
@@ -670,3 +697,142 @@ def test_a_loss_that_grows_without_overflowing_gets_advice() -> None:
     assert growth_warning(train(start_run(TrainingConfig()), 30)) is None  # lr 0.01 learns
     scaled = growth_warning(train(start_run(TrainingConfig(lr=1.5, standardize_x=True)), 10))
     assert "try 0.15" in scaled and "Standardize" not in scaled  # already on: only the learning rate to change
+
+
+# ---------------------------------------------------------------- review fixes
+
+def semi_dataset() -> TabularDataset:
+    """The reviewer's semi.csv as the Data page prepares it: target 'label' yes/no, two one-hot columns."""
+    from tests.test_data_prep import SEMI
+    from torchstart.csv_loading import load_csv
+    from torchstart.data_prep import default_choices, prepare
+
+    frame = load_csv(SEMI, "semi.csv").frame
+    return prepare(frame, default_choices(frame), "semi.csv").dataset
+
+
+def test_bce_refuses_a_class_column_with_several_one_hot_columns() -> None:
+    data = semi_dataset()
+    assert data.target_names == ["label=no", "label=yes"]
+    config = TrainingConfig(data="session", loss=BCE)
+    for attempt in (lambda: start_run(config, data), lambda: preflight(config, data)):
+        with pytest.raises(TorchstartError) as err:
+            attempt()
+        message = str(err.value)
+        assert message.startswith("BCEWithLogitsLoss on this page fits one 0/1 label per row: one target column")
+        assert ("This target has 2 columns ('label=no', 'label=yes'): the one-hot columns the Data page made from "
+                "the class column 'label'") in message
+        assert "pick CrossEntropy (classes)" in message and "a single column of 0s and 1s" in message
+    # The advice works: CrossEntropy trains on the same rows and counts rows, not cells.
+    run = train(start_run(replace(config, loss=CROSS_ENTROPY, optimizer="Adam", lr=0.05), data), 30)
+    assert run.status == "done" and run.model.out_features == 2
+    rows = evaluate(run)["training"]["accuracy"] * len(run.data.raw_x_train)
+    assert rows == pytest.approx(round(rows))  # a share of rows (BCE counted 11 of 12 cells on 6 rows)
+    # A single 0/1 column still trains with BCE.
+    assert train(start_run(config, two_classes()), 3).status == "done"
+
+
+def test_bce_refuses_several_columns_that_are_not_one_class_column() -> None:
+    from torchstart.training_setup import bce_columns_message
+
+    data = TabularDataset(torch.zeros(6, 1), torch.tensor([[0.0, 1.0, 1.0]] * 6), ["x"],
+                          ["a", "b", "c"], "multi-label")
+    with pytest.raises(TorchstartError) as err:
+        start_run(TrainingConfig(data="session", loss=BCE), data)
+    assert str(err.value) == bce_columns_message(["a", "b", "c"])
+    assert "This target has 3 columns ('a', 'b', 'c'). BCE would treat" in str(err.value)
+    many = [f"k=c{i}" for i in range(12)]
+    assert "12 columns ('k=c0', 'k=c1', 'k=c2', 'k=c3', … (12 in all))" in bce_columns_message(many)
+
+
+@pytest.mark.parametrize(("rows", "share", "n_val", "shown"), [
+    (3, 0.5, 2, "3 × 0.5 = 1.5 → 2 (to the nearest row, halves rounded up)"),
+    (5, 0.5, 3, "5 × 0.5 = 2.5 → 3 (to the nearest row, halves rounded up)"),  # round(2.5) would give 2
+    (10, 0.25, 3, "10 × 0.25 = 2.5 → 3 (to the nearest row, halves rounded up)"),
+    (10, 0.35, 4, "10 × 0.35 = 3.5 → 4 (to the nearest row, halves rounded up)"),
+    (90, 0.35, 32, "90 × 0.35 = 31.5 → 32 (to the nearest row, halves rounded up)"),  # 31.499999999999996 in float
+    (10, 0.45, 5, "10 × 0.45 = 4.5 → 5 (to the nearest row, halves rounded up)"),  # round(4.5) would give 4
+    (200, 0.2, 40, "200 × 0.2 = 40"),
+    (7, 0.05, 0, "7 × 0.05 = 0.35 → 0 (to the nearest row, halves rounded up)"),
+])
+def test_validation_rows_round_half_up_as_the_help_says(rows, share, n_val, shown) -> None:
+    from torchstart.training_setup import PARAMS, split_arithmetic
+
+    config = TrainingConfig(data="line", rows=rows, val_share=share)
+    assert split_sizes(rows, config) == (rows - n_val, n_val)
+    assert split_arithmetic(rows, share) == shown
+    assert "halves rounded up (3 rows × 0.5 = 1.5 → 2 held out, 1 trains)" in PARAMS["val_share"].help
+    data = prepare_data(config)
+    assert (len(data.raw_x_train), len(data.raw_x_val)) == (rows - n_val, n_val)
+    if "→" in shown:  # a fraction of a row was rounded: the page says how
+        assert any(shown in note for note in data.notes)
+
+
+def test_a_single_training_row_has_no_r2_and_the_help_says_why() -> None:
+    from torchstart.training_metrics import metric_help
+
+    run = train(start_run(TrainingConfig(data="line", rows=3, val_share=0.5)), 5)
+    assert len(run.data.raw_x_train) == 1 and len(run.data.raw_x_val) == 2
+    metrics = evaluate(run)
+    assert metrics["training"]["R²"] is None and metrics["validation"]["R²"] is not None
+    assert metrics["training"]["MSE"] >= 0  # the other metrics are defined
+    help_text = metric_help(run)["R²"]
+    assert "— when SS_tot is 0" in help_text and "as it always is when the split has a single row" in help_text
+
+
+@pytest.mark.parametrize("config", [
+    TrainingConfig(data="line", rows=60, val_share=0.25),
+    TrainingConfig(data="line", rows=60, val_share=0.25, full_batch=False, batch_size=16),
+    TrainingConfig(data="line", rows=60, val_share=0.25, loss="L1"),
+])
+def test_metrics_note_is_true_for_both_columns(config) -> None:
+    run = train(start_run(config), 20)
+    shown, note = evaluate(run), metrics_note(run)
+    if config.loss == "MSE":
+        # Validation is logged after the epoch's step in eval mode, as the metrics are taken: the same number.
+        assert shown["validation"]["MSE"] == pytest.approx(run.val_losses[-1], rel=1e-5)
+        assert "Validation: MSE here is the last logged validation loss" in note
+    else:
+        assert "Validation: MSE here differs from the logged validation loss because the logged loss is L1" in note
+    if config.full_batch and config.loss == "MSE":
+        # The training loss is logged before the last step: the metric is one step further, here lower.
+        assert shown["training"]["MSE"] < run.final_loss
+        assert "Training: MSE here is the logged training loss one step later" in note
+    else:
+        assert "Training: MSE here differs from the logged training loss because" in note
+    if not config.full_batch:
+        assert "each logged training loss averages the epoch's batches" in note
+        assert "averages" not in note.split("Validation:")[1]  # the batches concern the training column only
+    assert "one step later" not in note.split("Validation:")[1]
+
+
+def test_metrics_note_without_validation_has_no_validation_part() -> None:
+    note = metrics_note(train(start_run(TrainingConfig()), 5))
+    assert "Training: MSE here is the logged training loss one step later" in note and "Validation" not in note
+
+
+def test_adamw_with_weight_decay_zero_steps_like_adam() -> None:
+    # The Training page's caption says so when AdamW is picked with weight decay 0.
+    from torchstart.optimizers import default_weight_decay
+
+    assert default_weight_decay(optim.AdamW) == 0.01
+    runs = [train(start_run(TrainingConfig(data="line", rows=50, optimizer=name, weight_decay=0.0)), 20)
+            for name in ("Adam", "AdamW")]
+    assert torch.equal(params_of(runs[0].model), params_of(runs[1].model))
+    decayed = train(start_run(TrainingConfig(data="line", rows=50, optimizer="AdamW", weight_decay=0.01)), 20)
+    assert not torch.equal(params_of(decayed.model), params_of(runs[0].model))
+
+
+@pytest.mark.parametrize("config", [TrainingConfig(lr=10.0), TrainingConfig(data="multi", lr=10.0)])
+def test_a_diverged_model_gets_no_legend_entry_for_what_it_cannot_draw(config) -> None:
+    run = train(start_run(config), 50)
+    assert run.status == "diverged"
+    figure = fit_figure(fit_data(run))
+    listed = [t.name for t in figure.data if t.showlegend is not False]
+    assert listed == (["true line", "training points"] if config.data == "classic"
+                      else ["perfect (predicted = actual)"])
+    assert [a.text for a in figure.layout.annotations] == ["The model outputs NaN or inf: its predictions cannot "
+                                                           "be drawn."]
+    healthy = fit_figure(fit_data(train(start_run(TrainingConfig()), 5)))
+    assert [t.name for t in healthy.data if t.showlegend is not False] == ["true line", "model", "training points"]
+    assert not healthy.layout.annotations

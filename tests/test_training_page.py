@@ -14,6 +14,7 @@ from torch import nn
 from tests.test_training_core import (csv_dataset, params_of, plain_classic, session_model, three_classes,
                                       two_classes)
 from torchstart import session
+from torchstart.datasets import TabularDataset
 
 PAGE = "pages/training.py"
 
@@ -153,7 +154,7 @@ def test_an_undefined_metric_shows_a_dash_and_says_why(open_page) -> None:
     metrics = at.dataframe[0].value
     assert metrics.loc["R²"].tolist() == ["—", "—"]
     assert float(metrics.loc["MSE", "training"]) >= 0  # the defined metrics stay numbers
-    assert any("— for a constant target" in c.value for c in at.caption)
+    assert any("— when SS_tot is 0: the target is the same in every row of the split" in c.value for c in at.caption)
 
 
 def test_data_page_dataset_with_split_and_standardization(open_page) -> None:
@@ -349,3 +350,89 @@ def test_a_growing_loss_is_explained_on_the_page(open_page) -> None:
     at.number_input(key="training_lr").set_value(0.01).run()
     at.button(key="training_train").click().run()
     assert not any("grew from" in w.value for w in at.warning)  # a learning run: no such warning
+
+
+# ---------------------------------------------------------------- review fixes
+
+def test_bce_on_a_class_column_from_the_data_page_is_refused_and_cross_entropy_trains(open_page) -> None:
+    from tests.test_training_core import semi_dataset
+
+    at = open_page(PAGE)
+    at.selectbox(key="training_data").set_value("session").run()
+    at.session_state[session.DATASET] = semi_dataset()
+    at.run()
+    at.selectbox(key="training_loss").set_value("BCEWithLogits (0/1 classes)").run()
+    assert not at.exception
+    assert any("BCEWithLogitsLoss on this page fits one 0/1 label per row" in e and "pick CrossEntropy" in e
+               for e in errors(at))
+    at.button(key="training_train").click().run()
+    assert not at.exception and "training_run" not in at.session_state  # nothing trained per cell
+    assert 'P(label=no = 1)' not in " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    at.selectbox(key="training_loss").set_value("CrossEntropy (classes)").run()
+    at.button(key="training_train").click().run()
+    assert not at.exception and not errors(at)
+    run = at.session_state["training_run"]
+    assert run.model.out_features == 2 and list(at.dataframe[0].value.index) == ["accuracy", "cross-entropy"]
+    table = at.dataframe[-1].value
+    assert [c for c in table.columns if str(c).startswith("predicted")] == ["predicted label"]
+
+
+def test_a_three_row_split_says_how_it_rounded_and_why_r2_is_a_dash(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="training_data").set_value("line").run()
+    at.number_input(key="training_rows").set_value(3).run()
+    at.number_input(key="training_val_share").set_value(0.5).run()
+    at = set_epochs(at, 10)
+    at.button(key="training_train").click().run()
+    assert not at.exception and not errors(at)
+    run = at.session_state["training_run"]
+    assert (len(run.data.raw_x_train), len(run.data.raw_x_val)) == (1, 2)
+    assert any("Validation rows: 3 × 0.5 = 1.5 → 2 (to the nearest row, halves rounded up); 1 row trains." in c.value
+               for c in at.caption)
+    metrics = at.dataframe[0].value
+    assert metrics.loc["R²", "training"] == "—" and metrics.loc["R²", "validation"] != "—"
+    assert any("as it always is when the split has a single row" in c.value for c in at.caption)
+
+
+def test_metrics_note_matches_the_shown_validation_loss(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="training_data").set_value("line").run()
+    at.button(key="training_train").click().run()
+    run = at.session_state["training_run"]
+    metrics = at.dataframe[0].value
+    assert float(metrics.loc["MSE", "validation"]) == pytest.approx(run.val_losses[-1], rel=1e-5)
+    assert float(metrics.loc["MSE", "training"]) < run.final_loss  # one step further than the logged loss
+    note = next(c.value for c in at.caption if "Measured with the model in eval mode" in c.value)
+    assert "Training: MSE here is the logged training loss one step later" in note
+    assert "Validation: MSE here is the last logged validation loss" in note
+
+
+def test_adamw_with_weight_decay_zero_says_it_is_adam(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="training_optimizer").set_value("AdamW").run()
+    caption = "AdamW with weight decay 0 takes exactly Adam's steps"
+    assert any(caption in c.value and "`AdamW(..., weight_decay=0.01)`" in c.value for c in at.caption)
+    at.number_input(key="training_weight_decay").set_value(0.01).run()
+    assert not any(caption in c.value for c in at.caption)
+    assert "optim.AdamW(model.parameters(), lr=0.01, betas=(0.9, 0.999), weight_decay=0.01)" in at.code[-1].value
+    at.number_input(key="training_weight_decay").set_value(0.0).run()
+    assert "weight_decay=0.0)" in at.code[-1].value  # the script states the 0 the caption warns about
+    at.selectbox(key="training_optimizer").set_value("Adam").run()
+    assert not any(caption in c.value for c in at.caption)
+
+
+def test_a_wide_dataset_lists_a_few_feature_names_not_all(open_page) -> None:
+    gen = torch.Generator().manual_seed(0)
+    names = [f"feature_{i}" for i in range(499)]
+    wide = TabularDataset(torch.randn(20, 499, generator=gen), torch.randn(20, 1, generator=gen), names, ["y"],
+                          "wide.csv")
+    at = open_page(PAGE)
+    at.selectbox(key="training_data").set_value("session").run()
+    at.session_state[session.DATASET] = wide
+    at = set_epochs(at, 5)
+    at.button(key="training_train").click().run()
+    assert not at.exception and not errors(at)
+    box = at.text_input(key="training_predict_499")
+    shown = ", ".join(names[:6])
+    assert box.label == f"Predict for new inputs ({shown}, … (499 in all))"
+    assert any(f"features {shown}, … (499 in all); target y." in c.value for c in at.caption)

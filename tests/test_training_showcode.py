@@ -116,3 +116,15 @@ def test_script_of_a_gpu_run_runs_on_the_gpu(name: str, tmp_path, monkeypatch, c
     out = run_shown_script(script, tmp_path, monkeypatch, capsys)
     final = float(re.search(r"Final training loss: (\S+)", out).group(1))
     assert final == pytest.approx(run.final_loss, rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize(("rows", "share", "comment"), [
+    (3, 0.5, "# Hold out 2 of 3 rows for validation: 3 × 0.5 = 1.5 → 2 (to the nearest row, halves rounded up)\n"),
+    (5, 0.5, "# Hold out 3 of 5 rows for validation: 5 × 0.5 = 2.5 → 3 (to the nearest row, halves rounded up)\n"),
+    (40, 0.25, "# Hold out 10 of 40 rows for validation: 40 × 0.25 = 10\n"),
+])
+def test_script_splits_as_the_page_rounds(rows, share, comment, tmp_path, monkeypatch, capsys) -> None:
+    run = train(start_run(TrainingConfig(data="line", rows=rows, val_share=share, log_every=2)), 6)
+    script = training_script(run)
+    assert comment in script
+    assert_script_matches_page(run, script, tmp_path, monkeypatch, capsys)

@@ -93,13 +93,14 @@ def builtin_code(key: str, values: dict[str, Any] | None = None) -> str:
 
 
 def csv_code(file_name: str, fmt: CsvFormat, choices: PrepChoices, numeric: list[str], text: list[str],
-             classes: list[str] | None = None, rows_in: int | None = None) -> str:
+             classes: list[str] | None = None, rows_in: int | None = None, class_codes: bool = False) -> str:
     """Code that reads the CSV and builds the dataset with the learner's column choices.
 
     ``numeric`` and ``text`` are the chosen feature columns (target excluded) by kind,
     as ``PrepResult.numeric_features`` and ``.text_features`` give them; ``classes`` is
     ``PrepResult.classes``: a text target's classes (one-hot targets), empty for a number.
     ``rows_in`` is the table's row count: with ``choices.rows`` below it, the code samples as the page did.
+    ``class_codes``: the classes are a number target's whole numbers (``PrepResult.classes_from_numbers``).
     """
     features = [c for c in dict.fromkeys(choices.features) if c in numeric or c in text]
     kwargs = ", ".join(f"{k}={v!r}" for k, v in fmt.read_csv_kwargs().items())
@@ -117,15 +118,18 @@ def csv_code(file_name: str, fmt: CsvFormat, choices: PrepChoices, numeric: list
     if choices.missing != DROP_ROWS and numeric:
         lines.append(f"x = x.fillna(x[{numeric!r}].mean())  # fill gaps with each column's mean")
     if text and choices.non_numeric == ONE_HOT:
-        lines.append(f"x = pd.get_dummies(x, columns={text!r}, dtype='float32')  # one column per text value")
+        gaps = "; a missing value gets 0 in all of them" if choices.missing != DROP_ROWS else ""
+        lines.append(f"x = pd.get_dummies(x, columns={text!r}, dtype='float32')  # one column per text value{gaps}")
     elif text:
         lines.append(f"x = x.drop(columns={text!r})  # text columns left out")
     if classes:
         more = f" and {len(classes) - 10} more" if len(classes) > 10 else ""
-        lines += [f"y = pd.get_dummies(frame[{choices.target!r}], dtype='float32')  # one column per class, sorted",
+        labels = f"frame[{choices.target!r}]" + (".astype('int64')" if class_codes else "")
+        what = "whole number (class code)" if class_codes else "class"
+        lines += [f"y = pd.get_dummies({labels}, dtype='float32')  # one column per {what}, sorted",
                   f"classes = list(y.columns)  # {classes[:10]!r}{more}: y.argmax(1) is the class index",
-                  "y = torch.tensor(y.to_numpy(dtype=np.float32))  # rows of class probabilities: "
-                  "nn.CrossEntropyLoss takes them"]
+                  "y = torch.tensor(y.to_numpy(dtype=np.float32))  # rows of class probabilities, one of the two "
+                  "target forms nn.CrossEntropyLoss takes"]
     else:
         lines.append(f"y = torch.tensor(frame[[{choices.target!r}]].to_numpy(dtype=np.float32))")
     lines += [

@@ -44,6 +44,12 @@ def batch_grid_figure(grid: np.ndarray, n_samples: int) -> go.Figure:
     return fig
 
 
+def ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th`` … ``11th``, ``12th``, ``13th`` … ``21st``, ``112th``."""
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n:,}{suffix}"
+
+
 def looks_like_classes(targets: torch.Tensor) -> bool:
     """Few distinct whole-number targets, each shared by several rows: class labels, not measurements."""
     labels = torch.unique(targets)
@@ -81,6 +87,6 @@ def dataset_figure(dataset: TabularDataset) -> go.Figure | None:
         fig.update_layout(xaxis_title=dataset.feature_names[0], yaxis_title=dataset.feature_names[1])
     else:
         return None
-    shown = f" (every {step}th of {len(dataset.features):,} rows)" if step > 1 else ""
+    shown = f" (every {ordinal(step)} of {len(dataset.features):,} rows)" if step > 1 else ""
     fig.update_layout(title=f"{dataset.name}{shown}", height=320, margin={"l": 10, "r": 10, "t": 40, "b": 40})
     return fig

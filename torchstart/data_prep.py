@@ -9,6 +9,7 @@ The steps here are the same pandas calls that ``torchstart.data_code`` prints in
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,7 @@ MAX_FEATURE_CELLS = 100_000_000
 MAX_DEFAULT_CLASSES = 20  # a last text column with 2..this many values looks like a label column
 # ``frame.sample(n=..., random_state=SAMPLE_SEED)``: the same rows on the page and in the printed code.
 SAMPLE_SEED = 0
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class PrepChoices:
     non_numeric: str = ONE_HOT
     missing: str = DROP_ROWS
     rows: int | None = None  # use a seeded random sample of this many rows (kept in file order); None: all
+    class_codes: bool = False  # a number target's whole numbers are class labels (species 0, 1, 2): one-hot it
 
 
 @dataclass
@@ -62,6 +65,9 @@ class PrepResult:
     classes: list[str] = field(default_factory=list)  # a text target's classes, in target-column order; else empty
     rows_sampled: int | None = None  # rows in the random sample ``PrepChoices.rows`` asked for; None: every row
     classes_not_sampled: list[str] = field(default_factory=list)  # classes of the file with no row in the sample
+    classes_from_numbers: bool = False  # the classes are a number target's whole numbers (PrepChoices.class_codes)
+    # Text feature column -> its gaps, which one-hot encoding (with "fill with mean") turns into all-zero rows.
+    text_gaps: dict[str, int] = field(default_factory=dict)
 
 
 def column_kind(series: pd.Series) -> str:
@@ -109,8 +115,8 @@ class StrayText:
         return (f"Column '{self.column}' is read as text although {self.numbers:,} of its {self.values:,} values "
                 f"are numbers: {others:,} {'is' if others == 1 else 'are'} not, e.g. {shown}{more}. pandas gives a "
                 "column one dtype, so one such cell turns the whole column into text: as a feature it is left out "
-                "by default (or one-hot encoded), as a target its values would be class names. Fix those cells in the file (an empty cell "
-                "counts as missing) and upload again.")
+                "by default (or one-hot encoded), as a target its values would be class names. Fix those cells in "
+                "the file (an empty cell counts as missing) and upload again.")
 
 
 def stray_text_columns(frame: pd.DataFrame) -> list[StrayText]:
@@ -187,6 +193,10 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
     rows_missing_features = rows_before - len(work)
     check_rows_left(work, of_rows)
     labels = is_class_target(work[target])
+    codes = not labels and choices.class_codes and column_kind(work[target]) == "number"
+    if codes:
+        check_whole_numbers(work[target], target)
+        labels = True
     if labels:
         check_classes(work[target], target)
     else:
@@ -200,13 +210,17 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
         if empty:
             raise TorchstartError(f"Feature column(s) {', '.join(map(repr, empty))} have no values at all, so "
                                   "there is no mean to fill with. Leave them out of the features.")
+        check_fill_means(filled, work)
     x_frame = work[features]
     if filled:
         x_frame = x_frame.fillna(filled)
     encoded: dict[str, list[str]] = {}
     dropped: list[str] = []
+    text_gaps: dict[str, int] = {}
     if text and choices.non_numeric == ONE_HOT:
         widths = check_one_hot_width(x_frame, numeric, text)
+        # Only "fill with mean" leaves gaps here: get_dummies gives such a row a 0 in every column of its text.
+        text_gaps = {c: int(n) for c, n in x_frame[text].isna().sum().items() if n}
         x_frame = pd.get_dummies(x_frame, columns=text, dtype="float32")
         # get_dummies keeps the other columns first, then each text column's dummies in order.
         new_columns, start = list(x_frame.columns[len(numeric):]), 0
@@ -224,7 +238,7 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
     classes: list[str] = []
     if labels:
         # get_dummies sorts the classes (as the printed code's does): column i is class i, probability 1.0
-        y_frame = pd.get_dummies(work[target], dtype="float32")
+        y_frame = pd.get_dummies(work[target].astype("int64") if codes else work[target], dtype="float32")
         classes = [str(c) for c in y_frame.columns]
         y, target_names = float32_tensor(y_frame), one_hot_target_names(str(target), classes)
     else:
@@ -233,12 +247,48 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
     dataset = TabularDataset(x, y, [str(c) for c in x_frame.columns], target_names, name)
     result = PrepResult(dataset, rows_in, len(work), rows_missing_target, rows_missing_features,
                         numeric, text, encoded, dropped, filled, str(target), classes,
-                        None if sampled is None else len(sampled))
+                        None if sampled is None else len(sampled), classes_from_numbers=codes, text_gaps=text_gaps)
     if sampled is not None and labels:
         # A class that only rows outside the sample hold gets no target column: the model cannot learn it.
-        every, kept = sorted(str(c) for c in frame[target].dropna().unique()), set(classes)
-        result.classes_not_sampled = [c for c in every if c not in kept]
+        kept = set(classes)
+        result.classes_not_sampled = [c for c in file_classes(frame[target], codes) if c not in kept]
     return result
+
+
+def file_classes(target: pd.Series, codes: bool) -> list[str]:
+    """Every class of the whole target column, sorted as get_dummies sorts them (class codes by number)."""
+    present = target.dropna()
+    if not codes:
+        return sorted(str(c) for c in present.unique())
+    numbers = present.astype("float64")
+    whole = numbers[np.isfinite(numbers) & (numbers == numbers.round())]
+    return [str(c) for c in sorted(whole.astype("int64").unique())]
+
+
+def check_whole_numbers(target: pd.Series, name: str) -> None:
+    """Class codes must be whole numbers that int64 holds exactly (0, 1, 2), not 2.5 or inf."""
+    values = target.astype("float64")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (values != values.round()) | (values.abs() > 2**53)
+    if bad.any():
+        row = bad.idxmax()  # the first offending row's label
+        raise TorchstartError(f"The target '{name}' holds {target[row]:g} (row {row} of the table above), which is "
+                              "not a whole number, so its values cannot be class labels. Untick \"Treat the "
+                              "target's whole numbers as class labels\" to fit the numbers as they are, or pick a "
+                              "column of class codes such as 0, 1, 2.")
+
+
+def check_fill_means(filled: dict[str, float], frame: pd.DataFrame) -> None:
+    """Refuse a mean that float32 cannot hold: an inf (or huge) value makes the mean ±inf, and it would fill gaps."""
+    for col, mean in filled.items():
+        if math.isfinite(mean) and abs(mean) <= FLOAT32_MAX:
+            continue
+        gaps = int(frame[col].isna().sum())
+        raise TorchstartError(
+            f"The mean of feature column '{col}' is {mean:g}, which float32 cannot hold, so it cannot fill the "
+            f"column's {gaps:,} gap{'s' if gaps != 1 else ''}: the column holds infinite values (inf) or numbers "
+            "beyond float32's range of about ±3.4e38, and they carry over into its mean. Fix or remove those "
+            f"values and upload again, or leave '{col}' out of the features.")
 
 
 def sample_rows(frame: pd.DataFrame, rows: int | None) -> pd.DataFrame | None:

@@ -18,7 +18,7 @@ from torch import nn
 from torchstart.optimizers import optimizer_code
 from torchstart.session import SessionModel
 from torchstart.training import TrainingRun
-from torchstart.training_setup import LOSSES, split_sizes
+from torchstart.training_setup import LOSSES, split_arithmetic, split_sizes
 
 # Data from the Data page is written into the script up to this many numbers; beyond, it goes in a CSV.
 EMBED_LIMIT = 2_000
@@ -144,7 +144,8 @@ def _split_lines(run: TrainingRun, n_rows: int) -> list[str]:
     n_train, n_val = split_sizes(n_rows, cfg)
     lines: list[str] = []
     if n_val:
-        lines += ["", f"# Hold out {n_val} of {n_rows} rows for validation: a seeded random permutation",
+        lines += ["", f"# Hold out {n_val} of {n_rows} rows for validation: {split_arithmetic(n_rows, cfg.val_share)}",
+                  "# They are the first of a seeded random permutation",
                   f"perm = torch.randperm(len(x), generator=torch.Generator().manual_seed({cfg.seed}))",
                   f"x_train, y_train = x[perm[{n_val}:]], y[perm[{n_val}:]]",
                   f"x_val, y_val = x[perm[:{n_val}]], y[perm[:{n_val}]]"]

@@ -250,12 +250,23 @@ def fit_figure(fit: FitData) -> go.Figure:
         title, x_title, y_title = "Predicted vs actual", f"actual {fit.target_name}", f"predicted {fit.target_name}"
         if fit.probability:
             title, y_title = "Predicted probability vs actual label", model_name
+    blank = [t for t in traces if len(t["x"]) and not _drawable(t)]
+    for trace in blank:
+        trace["showlegend"] = False  # a legend entry with nothing drawn reads as a line that failed to load
+    notes = [{"text": "The model outputs NaN or inf: its predictions cannot be drawn.", "showarrow": False,
+              "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.95}] if blank else []
     return go.Figure({
         "data": traces,
         "layout": {"title": {"text": title}, "xaxis": {"title": {"text": x_title}},
                    "yaxis": {"title": {"text": y_title}}, "height": 360, "margin": _MARGIN,
-                   "legend": LEGEND_BELOW},
+                   "legend": LEGEND_BELOW, "annotations": notes},
     })
+
+
+def _drawable(trace: dict) -> bool:
+    """Whether a trace has at least one point with finite x and y (a diverged model's line has none)."""
+    x, y = np.asarray(trace["x"], dtype=float), np.asarray(trace["y"], dtype=float)
+    return bool((np.isfinite(x) & np.isfinite(y)).any())
 
 
 def live_figures(run: TrainingRun, log_y: bool = True) -> tuple[go.Figure, go.Figure]:

@@ -21,8 +21,8 @@ METRIC_HELP = {
     "MSE": "mean of (prediction − target)²",
     "RMSE": "√MSE, in the target's units",
     "MAE": "mean of |prediction − target|",
-    "R²": "1 − SS_res / SS_tot: 1 is perfect, 0 is no better than predicting the mean (— for a constant target: "
-          "SS_tot is 0)",
+    "R²": "1 − SS_res / SS_tot: 1 is perfect, 0 is no better than predicting the mean (— when SS_tot is 0: the "
+          "target is the same in every row of the split, as it always is when the split has a single row)",
 }
 
 
@@ -120,27 +120,44 @@ def evaluate(run: TrainingRun) -> dict[str, Metrics]:
 
 
 def metrics_note(run: TrainingRun) -> str:
-    """How the metrics relate to the logged loss: when they agree, and why they differ otherwise."""
+    """How the metrics relate to the logged losses, column by column: when they agree, and why they differ.
+
+    The training loss of epoch N is taken before that epoch's last step (and, with mini-batches or Dropout,
+    over changing weights or in train mode); the validation loss of epoch N after it, in eval mode, which is
+    how the metrics are measured too.
+    """
     from torchstart.rng import draws_random_numbers
 
     cfg = run.config
     measure = {"binary": "BCE", "classes": "cross-entropy"}.get(cfg.task, "MSE")
-    reasons = []
+    both = []  # reasons that hold for the training and the validation column
     if not cfg.classifies and cfg.loss != "MSE":
-        reasons.append(f"the logged loss is {cfg.loss}, not MSE")
+        both.append(f"the logged loss is {cfg.loss}, not MSE")
     if cfg.standardize_y:
-        reasons.append("the logged loss is on the standardized target, the metrics in original units")
+        both.append("the logged loss is on the standardized target, the metrics in original units")
+    training_only = []
     if not cfg.full_batch:
-        reasons.append("each logged loss averages the epoch's batches while the weights were still changing")
+        training_only.append("each logged training loss averages the epoch's batches while the weights were "
+                             "still changing")
     if draws_random_numbers(run.model) or any(isinstance(m, nn.modules.batchnorm._BatchNorm)
                                               for m in run.model.modules()):
-        reasons.append("the logged loss is taken in train mode (Dropout / BatchNorm active), the metrics in "
-                       "eval mode")
+        training_only.append("the logged training loss is taken in train mode (Dropout / BatchNorm active), the "
+                             "metrics in eval mode")
     text = "Measured with the model in eval mode after the last optimizer step. "
-    if reasons:
-        return text + f"{measure} here differs from the logged loss because " + "; ".join(reasons) + "."
-    return text + (f"{measure} here is the logged loss one step later, so it usually sits a little below "
-                   "the last logged value (above it while the loss is rising).")
+    if both or training_only:
+        text += (f"Training: {measure} here differs from the logged training loss because "
+                 + "; ".join(both + training_only) + ".")
+    else:
+        text += (f"Training: {measure} here is the logged training loss one step later (that loss is taken "
+                 "before the epoch's step), so it usually sits a little below the last logged value (above it "
+                 "while the loss is rising).")
+    if not run.data.has_val:
+        return text
+    if both:
+        return text + (f" Validation: {measure} here differs from the logged validation loss because "
+                       + "; ".join(both) + ".")
+    return text + (f" Validation: {measure} here is the last logged validation loss: that one too is taken after "
+                   "the epoch's step, in eval mode.")
 
 
 def prediction_table(run: TrainingRun, inputs: torch.Tensor) -> pd.DataFrame:

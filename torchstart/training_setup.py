@@ -9,12 +9,14 @@ choice into a train/validation split (standardized on the training rows only);
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import torch
 from torch import nn
 
-from torchstart.datasets import TabularDataset
+from torchstart.data_prep import MAX_CLASSES
+from torchstart.datasets import CLASS_SEP, TabularDataset, target_column
 from torchstart.errors import TorchstartError
 from torchstart.optimizers import OPTIMIZERS
 from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam
@@ -62,7 +64,9 @@ PARAMS: dict[str, Any] = {
     "features": IntParam("Features", 3, 2, 20),
     "data_seed": IntParam("Data seed", 0, 0, 2**31 - 1, help="Seed of the generator that draws the data."),
     "val_share": FloatParam("Validation share", 0.2, 0.0, 0.9, step=0.05, format="%.2f",
-                            help="Share of rows held out (a seeded random choice) to measure generalisation."),
+                            help="Share of rows held out (a seeded random choice) to measure generalisation: "
+                                 "rows × share, to the nearest row with halves rounded up (3 rows × 0.5 = 1.5 → "
+                                 "2 held out, 1 trains)."),
     "standardize_x": BoolParam("Standardize features", False,
                                help="(x − mean) / std with mean and std of the training rows only."),
     "standardize_y": BoolParam("Standardize target", False,
@@ -245,22 +249,53 @@ def _refuse_standardized_labels(standardize_y: bool, loss: str) -> None:
         )
 
 
+def name_list(names: list[str], limit: int = 4) -> str:
+    """``'a', 'b', 'c'``, or the first ``limit`` names then ``… (12 in all)``: a message stays readable."""
+    shown = ", ".join(map(repr, names[:limit]))
+    return shown if len(names) <= limit else f"{shown}, … ({len(names):,} in all)"
+
+
+def whole_number_codes(y: torch.Tensor) -> bool:
+    """One column of a few whole numbers (0, 1, 2 …), each shared by several rows: class codes, most likely."""
+    if y.shape[1] != 1 or not len(y):
+        return False
+    codes = torch.unique(y)
+    return bool(torch.all(codes == codes.round())) and 2 <= len(codes) <= MAX_CLASSES and 2 * len(codes) <= len(y)
+
+
 def check_class_rows(y: torch.Tensor, names: list[str], standardize_y: bool) -> None:
-    """CrossEntropyLoss here takes one row of class probabilities per sample (one-hot rows): refuse anything else."""
+    """CrossEntropyLoss here takes the Data page's one-hot class rows: refuse anything else, saying what to pick."""
     _refuse_standardized_labels(standardize_y, "CrossEntropyLoss")
     rows_sum_to_one = bool(torch.allclose(y.sum(1), torch.ones(len(y)), atol=1e-4)) if len(y) else True
-    if y.shape[1] < 2 or y.min().item() < 0 or y.max().item() > 1 or not rows_sum_to_one:
-        raise TorchstartError(
-            f"CrossEntropyLoss needs one row of class probabilities per sample (one column per class, each row "
-            f"summing to 1), but the target {', '.join(map(repr, names))} is not that. Choose a class column on "
-            "the Data page (a column of text labels, or the built-in \"Three classes\"), or a regression loss "
-            "such as MSE."
-        )
+    low, high = (y.min().item(), y.max().item()) if y.numel() else (0.0, 0.0)
+    if y.shape[1] >= 2 and low >= 0 and high <= 1 and rows_sum_to_one:
+        return
+    if y.shape[1] < 2:
+        why = f"one column of numbers ({low:g} to {high:g})"
+        if whole_number_codes(y) and low == 0 and high == 1:
+            why += ": one 0/1 label per row, which BCEWithLogits (0/1 classes) fits as it is"
+        elif whole_number_codes(y):
+            why += (", whole numbers: if they code classes (species 0, 1, 2) in an uploaded CSV, tick \"Treat the "
+                    "target's whole numbers as class labels\" on the Data page and it becomes one-hot rows")
+    elif low < 0 or high > 1:
+        why = f"{y.shape[1]} columns with values from {low:g} to {high:g}, not probabilities between 0 and 1"
+    else:
+        why = f"{y.shape[1]} columns whose rows do not each sum to 1"
+    raise TorchstartError(
+        "nn.CrossEntropyLoss takes either class indices (whole numbers of shape (N,), the common form) or "
+        "class probabilities of shape (N, C): one column per class, each row summing to 1. This page feeds it "
+        "the second: the one-hot rows the Data page builds from a class column (one 1.0 per row, in the "
+        f"column of its class). The target {name_list(names)} is {why}. Choose a class column as the target "
+        "on the Data page (a column of text labels, or the built-in \"Three classes\"), or a regression loss "
+        "such as MSE."
+    )
 
 
 def check_class_labels(y: torch.Tensor, names: list[str], standardize_y: bool) -> None:
-    """BCEWithLogitsLoss wants labels in [0, 1] as they are: refuse other targets, and a standardized one."""
+    """BCEWithLogitsLoss here fits one 0/1 label per row: refuse several target columns, other values, standardizing."""
     _refuse_standardized_labels(standardize_y, "BCEWithLogitsLoss")
+    if y.shape[1] > 1:
+        raise TorchstartError(bce_columns_message(names))
     low, high = y.min().item(), y.max().item()
     if low < 0 or high > 1:
         raise TorchstartError(
@@ -270,12 +305,44 @@ def check_class_labels(y: torch.Tensor, names: list[str], standardize_y: bool) -
         )
 
 
+def bce_columns_message(names: list[str]) -> str:
+    """Why BCE on several target columns is refused: what they are, and which loss or target to pick instead."""
+    what = f"{len(names)} columns ({name_list(names)})"
+    if all(CLASS_SEP in n for n in names):
+        what += (f": the one-hot columns the Data page made from the class column '{target_column(names)}', "
+                 "one class per row")
+    return ("BCEWithLogitsLoss on this page fits one 0/1 label per row: one target column, one logit, "
+            f"sigmoid(logit) = P(label = 1). This target has {what}. BCE would treat each column as a separate "
+            "yes/no question and count its accuracy cell by cell, not row by row (PyTorch's BCEWithLogitsLoss "
+            "does take several 0/1 columns, for multi-label data where a row can have several labels at once). "
+            "For a class column, pick CrossEntropy (classes): it takes these one-hot rows and predicts one class "
+            "per row. For BCE, use a target that is a single column of 0s and 1s (such as the built-in \"Two "
+            "classes\").")
+
+
 def split_sizes(n_rows: int, config: TrainingConfig) -> tuple[int, int]:
-    """(training rows, validation rows); the classic 4 points always train on all four."""
+    """(training rows, validation rows); the classic 4 points always train on all four.
+
+    Validation gets rows × share rounded to the nearest row, halves up (3 × 0.5 = 1.5 → 2), as the share's
+    help says: Python's round() rounds halves to even (round(2.5) == 2), which no learner expects.
+    """
     if config.data == "classic":
         return n_rows, 0
-    n_val = int(round(n_rows * config.val_share))
+    n_val = validation_rows(n_rows, config.val_share)[1]
     return n_rows - n_val, n_val
+
+
+def validation_rows(n_rows: int, share: float) -> tuple[Decimal, int]:
+    """(rows × share, validation rows): the product in decimal, from the share as shown (0.35, not 0.3499…)."""
+    exact = Decimal(repr(round(share, 9))) * n_rows
+    return exact, int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def split_arithmetic(n_rows: int, share: float) -> str:
+    """``3 × 0.5 = 1.5 → 2 (…)``: how the validation rows were counted, as the page says it."""
+    exact, rounded = validation_rows(n_rows, share)
+    text = f"{n_rows:,} × {share:g} = {exact.normalize():f}"
+    return text if exact == rounded else f"{text} → {rounded:,} (to the nearest row, halves rounded up)"
 
 
 def prepare_data(config: TrainingConfig, dataset: TabularDataset | None = None) -> PreparedData:
@@ -297,19 +364,24 @@ def prepare_data(config: TrainingConfig, dataset: TabularDataset | None = None) 
     notes = []
     if n_train == 0:
         raise TorchstartError(
-            f"The training split is empty: a validation share of {config.val_share:.0%} of {len(x)} rows "
-            "leaves no rows to train on. Lower the validation share or use more rows."
+            f"The training split is empty: a validation share of {config.val_share:g} holds out all {len(x)} rows "
+            f"({split_arithmetic(len(x), config.val_share)}), leaving none to train on. Lower the validation "
+            "share or use more rows."
         )
     if n_val:
         # A seeded permutation: the exported script draws the same one.
         perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(config.seed))
         val_idx, train_idx = perm[:n_val], perm[n_val:]
         x_train, y_train, x_val, y_val = x[train_idx], y[train_idx], x[val_idx], y[val_idx]
+        if validation_rows(len(x), config.val_share)[0] != n_val:  # say how a fraction of a row was rounded
+            notes.append(f"Validation rows: {split_arithmetic(len(x), config.val_share)}; "
+                         f"{n_train:,} {'row trains' if n_train == 1 else 'rows train'}.")
     else:
         # No split: rows stay in their order, so the classic run is the classic script's, bit for bit.
         x_train, y_train, x_val, y_val = x, y, x[:0], y[:0]
         if config.val_share > 0 and config.data != "classic":
-            notes.append(f"{config.val_share:.0%} of {len(x)} rows rounds to no validation rows.")
+            notes.append(f"Validation rows: {split_arithmetic(len(x), config.val_share)}, so every row trains "
+                         "and there is no validation loss.")
     batches = -(-n_train // config.batch_size)
     if not config.full_batch and batches > MAX_BATCHES_PER_EPOCH:
         raise TorchstartError(
