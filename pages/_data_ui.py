@@ -157,15 +157,16 @@ def column_choices(frame: pd.DataFrame) -> PrepChoices:
     columns = [str(c) for c in frame.columns]
     c1, c2 = st.columns([1, 2])
     target = c1.selectbox("Target column (what to predict)", columns, key=K_TARGET, persist_state=KEEP)
+    features = c2.multiselect("Feature columns (the model's inputs)", columns, key=K_FEATURES, persist_state=KEEP,
+                              help="The target is always left out of the features.")
     class_codes = False
     if target in frame.columns and column_kind(frame[target]) == "number":
-        class_codes = c1.checkbox(
+        # Full width below the row: in the target's narrow column the label was cut off.
+        class_codes = st.checkbox(
             "Treat the target's whole numbers as class labels", key=K_CLASS_CODES, persist_state=KEEP,
             help="For classes stored as numbers (species 0, 1, 2): one-hot encode them like a column of text "
                  "labels, one target column per class, so the Training page's CrossEntropy loss can fit them. "
                  "Unticked, the numbers are a quantity to fit (regression).")
-    features = c2.multiselect("Feature columns (the model's inputs)", columns, key=K_FEATURES, persist_state=KEEP,
-                              help="The target is always left out of the features.")
     c3, c4 = st.columns(2)
     non_numeric = c3.radio("Text feature columns", NON_NUMERIC_CHOICES, key=K_NON_NUMERIC, persist_state=KEEP,
                            horizontal=True,
