@@ -30,6 +30,7 @@ from torchstart.training_export import CSV_NAME, data_csv, needs_csv
 from torchstart.training_figures import live_figures
 from torchstart.training_metrics import evaluate, metric_help, metrics_note, parameter_rows, prediction_table
 from torchstart.training_setup import PARAMS, TrainingConfig, parse_prediction_inputs, preflight
+from torchstart.wording import name_list
 
 RUN = "training_run"
 ACTION = "training_action"
@@ -98,14 +99,8 @@ def settings_ui(dataset: TabularDataset | None, session_model: SessionModel | No
 def _describe_dataset(dataset: TabularDataset | None) -> None:
     """Say what the Data page hands over (when there is nothing, the message under the buttons says what to do)."""
     if dataset is not None:
-        st.caption(f"**{dataset.name}**: {len(dataset):,} rows; features {short_names(dataset.feature_names)}; "
-                   f"target {short_names(dataset.target_names)}.")
-
-
-def short_names(names: list[str], limit: int = 6) -> str:
-    """``a, b, c``, or the first ``limit`` names then ``… (499 in all)``: a 500-column upload fits a label."""
-    shown = ", ".join(names[:limit])
-    return shown if len(names) <= limit else f"{shown}, … ({len(names):,} in all)"
+        st.caption(f"**{dataset.name}**: {len(dataset):,} rows; features {name_list(dataset.feature_names, 6, quoted=False)}; "
+                   f"target {name_list(dataset.target_names, 6, quoted=False)}.")
 
 
 def _describe_model(session_model: SessionModel | None) -> None:
@@ -252,7 +247,7 @@ def _prediction_box(run: TrainingRun) -> None:
     """New inputs in, the model's outputs out (original units)."""
     n = run.data.n_features
     default = "5" if n == 1 else "[[" + ", ".join(["0"] * n) + "]]"
-    text = st.text_input(f"Predict for new input{'s' if n > 1 else ''} ({short_names(run.data.feature_names)})",
+    text = st.text_input(f"Predict for new input{'s' if n > 1 else ''} ({name_list(run.data.feature_names, 6, quoted=False)})",
                          value=default, key=f"training_predict_{n}", persist_state=KEEP,
                          help="A number, a list such as [5, 6, 7], or rows such as [[1, 2], [3, 4]].")
     try:

@@ -16,6 +16,7 @@ from torchstart import session
 from torchstart.devices import available_devices, describe_device, resolve_device
 from torchstart.errors import TorchstartError
 from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
+from torchstart.wording import plural  # noqa: F401 - the pages import it from here
 
 import torch
 from streamlit.runtime.pages_manager import PagesManager
@@ -115,11 +116,6 @@ def _inf_or_negative_zero(values: pd.Series) -> bool:
     """Whether a column holds ±inf or -0.0 (non-numbers are ignored)."""
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
     return bool(np.isinf(numbers).any() or ((numbers == 0) & np.signbit(numbers)).any())
-
-
-def plural(count: int, word: str) -> str:
-    """``1 sample``, ``3 samples``."""
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def show_error(err: Exception) -> None:

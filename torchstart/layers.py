@@ -15,6 +15,7 @@ from torch import nn
 
 from torchstart.errors import TorchstartError
 from torchstart.params import BoolParam, FloatParam, IntParam
+from torchstart.wording import plural
 
 Shape = tuple[int, ...]
 
@@ -141,11 +142,6 @@ def _literal(value: Any) -> str:
 def format_shape(shape: Shape) -> str:
     """``(1, 28, 28)`` -> ``1×28×28``."""
     return "×".join(str(n) for n in shape)
-
-
-def plural(count: int, word: str) -> str:
-    """``1 channel``, ``3 channels``."""
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def describe(shape: Shape) -> str:

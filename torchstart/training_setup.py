@@ -23,6 +23,7 @@ from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam
 from torchstart.rng import RNG_LOCK
 from torchstart.session import SessionModel, Standardizer
 from torchstart.synthetic import classic_points, synthetic_line, synthetic_multi
+from torchstart.wording import name_list
 
 MAX_EPOCHS = 100_000
 MAX_ROWS = 100_000
@@ -247,12 +248,6 @@ def _refuse_standardized_labels(standardize_y: bool, loss: str) -> None:
             f"{loss} compares the model's logits with class labels; standardizing the target would turn the "
             "labels into other numbers. Turn off \"Standardize target\"."
         )
-
-
-def name_list(names: list[str], limit: int = 4) -> str:
-    """``'a', 'b', 'c'``, or the first ``limit`` names then ``… (12 in all)``: a message stays readable."""
-    shown = ", ".join(map(repr, names[:limit]))
-    return shown if len(names) <= limit else f"{shown}, … ({len(names):,} in all)"
 
 
 def whole_number_codes(y: torch.Tensor) -> bool:
