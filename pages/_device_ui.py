@@ -11,7 +11,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from torchstart.fair_share import background_work
 
-from pages._ui import KEEP, param_input, plural, show_code
+from pages._ui import KEEP, header_stop_means, param_input, plural, show_code, take_header_stop
 from torchstart import device_code, matmul_bench as mb
 from torchstart.device_figures import gflops_figure, speedup_figure
 from torchstart.device_moves import OLDER_MISMATCH_MESSAGE, MoveReport, Mismatch
@@ -170,7 +170,8 @@ def run_live(cases: list[mb.BenchCase], settings: BenchSettings) -> None:
             bar.progress(step.fraction, text=_progress_text(step, result))
         return now > deadline  # the hard cap on total work
 
-    with background_work():  # other sessions' page runs go first while this measures
+    # background_work: other sessions' page runs go first while this measures.
+    with header_stop_means("device_bench"), background_work():
         mb.run_benchmark(cases, settings.warmup, settings.repeats, on_step=on_step, into=result)
     # Later estimates use what was really measured rather than the quick probe.
     st.session_state.setdefault(RATES, {}).update(mb.measured_rates(result.measurements))
@@ -181,6 +182,8 @@ def run_live(cases: list[mb.BenchCase], settings: BenchSettings) -> None:
 def bench_results(result: mb.BenchResult) -> None:
     """Status line, GFLOP/s chart, speed-up chart (with a GPU) and the table of the last run."""
     done, planned = len(result.measurements), len(result.cases)
+    if take_header_stop("device_bench"):
+        _request_stop()  # Streamlit's own Stop ended the run: the learner stopped it, as with the page's Stop
     if result.finished:
         st.success(f"Timed {done} case{'s' * (done != 1)} in {result.elapsed_s:.1f} s.", icon=":material/timer:")
     elif result.stopped:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from torchstart.fair_share import background_work
 
-from pages._ui import KEEP, param_input
+from pages._ui import KEEP, header_stop_means, param_input, take_header_stop
 from torchstart import session
 from torchstart.landscapes import Landscape, available_landscapes, dataset_problem
 from torchstart.optimizer_figures import landscape_figure, loss_figure
@@ -140,9 +140,11 @@ def cached_race(land: Landscape, start: tuple[float, float], specs: list[RunSpec
     A stopped race stays as it is (partial) on later reruns until Run again or a new setting.
     """
     key = race_key(land, start, specs, steps)
+    cached = st.session_state.get(RESULT_KEY)
+    if take_header_stop("optimizer_race") and cached:
+        _request_stop(cached[0])  # Streamlit's own Stop ended that race: as the page's Stop
     if st.session_state.get(STOP_KEY) not in (None, key):
         st.session_state.pop(STOP_KEY)  # the Stop was for other settings: this race runs in full
-    cached = st.session_state.get(RESULT_KEY)
     if cached and cached[0] == key:
         if cached[1].finished:
             return cached[1]
@@ -171,7 +173,8 @@ def cached_race(land: Landscape, start: tuple[float, float], specs: list[RunSpec
                                                            "so far; changing a setting restarts)")
         return False
 
-    with background_work():  # other sessions' page runs go first while this races
+    # background_work: other sessions' page runs go first while this races.
+    with header_stop_means("optimizer_race"), background_work():
         race(land, start, specs, steps, on_progress=progress, into=result)
     slot.empty()
     return result

@@ -6,7 +6,8 @@ one call into ``torchstart``, render out.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from torchstart.wording import plural  # noqa: F401 - the pages import it from h
 
 import torch
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import StopException
 
 
 def _ensure_frame() -> None:
@@ -116,6 +118,38 @@ def _inf_or_negative_zero(values: pd.Series) -> bool:
     """Whether a column holds ±inf or -0.0 (non-numbers are ignored)."""
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
     return bool(np.isinf(numbers).any() or ((numbers == 0) & np.signbit(numbers)).any())
+
+
+# Session state: the long jobs (by name) that Streamlit's own Stop ended; see ``header_stop_means``.
+HEADER_STOPPED = "header_stopped"
+
+
+@contextmanager
+def header_stop_means(work: str) -> Iterator[None]:
+    """Around long work: remember it if Streamlit's own Stop (the header's, or the tab closing) ends the script.
+
+    That Stop raises ``StopException`` at the work's next ``st.*`` call, and no rerun
+    follows, so the page cannot redraw or even write ``st.session_state`` (it raises
+    again). The name goes into a set the session already holds; the next rerun (any
+    click) turns it into the page's own Stop with ``take_header_stop``, so the work
+    shows as stopped instead of quietly starting again.
+    """
+    stopped: set[str] = st.session_state.setdefault(HEADER_STOPPED, set())
+    stopped.discard(work)
+    try:
+        yield
+    except StopException:
+        stopped.add(work)
+        raise
+
+
+def take_header_stop(work: str) -> bool:
+    """Whether Streamlit's own Stop ended ``work`` since this was last asked (asking forgets it)."""
+    stopped: set[str] = st.session_state.get(HEADER_STOPPED, set())
+    if work in stopped:
+        stopped.discard(work)
+        return True
+    return False
 
 
 def show_error(err: Exception) -> None:

@@ -3,9 +3,9 @@
 import streamlit as st
 
 from pages._training_ui import (
-    LOG_Y, LiveView, apply_action, buttons, differs, downloads_ui, results_ui, settings_ui,
+    LOG_Y, RUN, LiveView, apply_action, buttons, differs, downloads_ui, results_ui, settings_ui,
 )
-from pages._ui import KEEP, current_device, show_code, show_error
+from pages._ui import KEEP, current_device, header_stop_means, show_code, show_error, take_header_stop
 from torchstart import session
 from torchstart.fair_share import background_work
 from torchstart.errors import TorchstartError
@@ -23,6 +23,8 @@ st.markdown(
 dataset = st.session_state.get(session.DATASET)
 session_model = st.session_state.get(session.MODEL)
 config = settings_ui(dataset, session_model, str(current_device()))
+if take_header_stop("training") and st.session_state.get(RUN) is not None:
+    st.session_state[RUN].request_stop()  # Streamlit's own Stop ended the last script run: as the page's Stop
 run = apply_action(config, dataset, session_model)
 buttons(run, config)
 
@@ -35,7 +37,8 @@ if run is not None:
     st.toggle("Log-scale loss axis", value=True, key=LOG_Y, persist_state=KEEP)
     live = LiveView()
     if run.training_wanted:
-        with background_work():  # other sessions' page runs go first while this trains
+        # background_work: other sessions' page runs go first while this trains.
+        with header_stop_means("training"), background_work():
             resume(run, live.update)
         if run.training_wanted:
             st.stop()  # a newer script run (a click meanwhile) has taken the run over and carries on

@@ -47,3 +47,20 @@ def open_app(page: Page, path: str = "") -> None:
 def main_text(page: Page) -> str:
     """All visible text of the main area."""
     return page.locator('[data-testid="stMain"]').inner_text()
+
+
+def streamlit_stop(page: Page) -> None:
+    """Click Streamlit's own Stop in the header (not a page's button), as a learner might while work runs."""
+    page.locator(STATUS).get_by_role("button", name="Stop").click()
+    wait_for_run(page)
+
+
+def rerun_until(page: Page, text: str, tries: int = 30) -> None:
+    """Press Streamlit's rerun key until ``text`` is on the page (after a Stop the server may still be busy)."""
+    for _ in range(tries):
+        page.locator("body").press("r")
+        wait_for_run(page)
+        if text in main_text(page):
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"{text!r} never appeared: {main_text(page)[-1500:]}")

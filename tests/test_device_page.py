@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from torchstart import matmul_bench as mb
-from tests.browser import expect, main_text, open_app, wait_for_run
+from tests.browser import expect, main_text, open_app, rerun_until, streamlit_stop, wait_for_run
 
 PAGE = "pages/device.py"
 
@@ -200,3 +200,15 @@ def test_browser_stop_button_stops_a_long_run(page) -> None:
     expect(page.get_by_text("You stopped the run")).to_be_visible()
     assert "cases in" not in main_text(page)  # no "Timed N cases in S s": it did not finish
     expect(stop).to_have_count(0)
+
+
+@pytest.mark.browser
+def test_browser_streamlit_header_stop_is_the_learners_stop(page) -> None:
+    _open_device(page)
+    _set_upper_size(page, "End")
+    page.get_by_role("button", name="Run benchmark").click()
+    expect(page.get_by_test_id("stProgress")).to_contain_text("Run ")
+    streamlit_stop(page)
+    # Not "interrupted (the page changed)": the learner asked for it, and the run does not start again.
+    rerun_until(page, "You stopped the run")
+    assert "cases in" not in main_text(page)

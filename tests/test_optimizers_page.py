@@ -11,11 +11,13 @@ import torch
 
 
 from pages._optimizers_ui import RESULT_KEY, STOP_KEY
+from pages._ui import HEADER_STOPPED
+from streamlit.runtime.scriptrunner import StopException
 from tests.browser import assert_no_exception, expect, main_text, open_app, wait_for_run
 from tests.test_optimizers_core import line_dataset, plotly_values
 from torchstart import session
 from torchstart.landscapes import BEALE, classic_landscape, dataset_landscape
-from torchstart.optimizer_race import RunSpec, run_optimizer
+from torchstart.optimizer_race import RaceResult, RunSpec, race, run_optimizer
 from torchstart.optimizers import OPTIMIZERS
 
 PAGE = "pages/optimizers.py"
@@ -196,6 +198,30 @@ def test_a_stopped_race_stays_stopped_until_run_again(open_page) -> None:
     result = at.session_state[RESULT_KEY][1]
     assert result.finished and [p.steps_taken for p in result.paths] == [steps] * 3
     torch.testing.assert_close(result.path("SGD").points, full.points, rtol=0, atol=0)
+
+
+def test_a_race_ended_by_streamlits_header_stop_shows_as_stopped(open_page) -> None:
+    at = open_page(PAGE)
+    key, full = at.session_state[RESULT_KEY]
+
+    def header_stop(done: int, total: int) -> bool:
+        if done >= 100:
+            raise StopException()  # what Streamlit's own Stop raises at the race's next st.* call
+        return False
+
+    # The race as the stopped script run left it, and the name the page's guard recorded.
+    partial = RaceResult(full.landscape, full.start, full.steps, [])
+    with pytest.raises(StopException):
+        race(full.landscape, full.start, full.specs, full.steps, on_progress=header_stop, into=partial)
+    at.session_state[RESULT_KEY] = (key, partial)
+    at.session_state[HEADER_STOPPED] = {"optimizer_race"}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    # Shown as the learner's Stop (it used to race the same settings again at the next click).
+    assert at.session_state[RESULT_KEY][1] is partial and "You stopped the race" in at.info[0].value
+    assert at.session_state[STOP_KEY] == key and not at.session_state[HEADER_STOPPED]
+    cut = partial.path("SGD").steps_taken
+    assert 0 < cut <= 100 and f"SGD (lr 0.05) at step {cut} of {full.steps:,}" in " ".join(c.value for c in at.caption)
 
 
 @pytest.mark.browser

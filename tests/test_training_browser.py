@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from tests.browser import Page, expect, main_text, open_app, wait_for_run
+from tests.browser import Page, expect, main_text, open_app, rerun_until, streamlit_stop, wait_for_run
 from tests.journey import choose, fill, go, upload_csv, write_csv
 from tests.test_training_core import plain_classic
 
@@ -86,6 +86,29 @@ def test_stop_and_continue_a_long_run(page: Page, tmp_path) -> None:
     assert first < second < 200_000
     state = download_pth(page, tmp_path)
     assert set(state) == {"weight", "bias"} and torch.isfinite(state["weight"]).all()
+
+
+@pytest.mark.browser
+def test_streamlit_header_stop_stops_the_run_like_the_page_stop(page: Page) -> None:
+    open_training(page)
+    page.get_by_role("tab", name="Epochs, batches, seed").click()
+    epochs = page.get_by_label("Epochs", exact=True)
+    epochs.fill("100000")
+    epochs.press("Enter")
+    wait_for_run(page)
+    button(page, "Train").click()
+    expect(page.get_by_test_id("stProgress")).to_contain_text("epochs/s")
+    page.wait_for_timeout(500)
+    streamlit_stop(page)
+    # Any later rerun shows the run stopped; it used to quietly carry on training instead.
+    rerun_until(page, "Stopped after epoch")
+    first = stopped_epoch(page)
+    assert 0 < first < 100_000
+    expect(page.get_by_test_id("stProgress")).to_contain_text(f"Epoch {first:,} / {first:,}")
+    expect(button(page, "Continue +100,000 epochs")).to_be_enabled()
+    page.locator("body").press("r")
+    wait_for_run(page)
+    assert stopped_epoch(page) == first
 
 
 @pytest.mark.browser
