@@ -108,7 +108,8 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str) -> 
     except TorchstartError as err:
         show_error(err)
         return
-    table = prediction_frame(x, y.reshape(len(x), -1), features, target.target_names, target.task)
+    table = prediction_frame(x, y.reshape(len(x), -1), features, target.target_names, target.task,
+                             class_column=target.class_column)
     # A classifier's answer comes last, after the logits and probabilities: pinned left, it stays in view.
     st.dataframe(table, hide_index=True, key="checkpoints.predictions",
                  column_config={c: st.column_config.Column(pinned=True) for c in table.columns

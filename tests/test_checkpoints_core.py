@@ -268,7 +268,8 @@ def test_a_cross_entropy_model_predicts_class_probabilities_and_its_code_too(tmp
     assert target.task == "classes"
     x = torch.tensor([[-3.0, 0.0], [3.0, 0.0], [0.0, 4.0]])
     logits = predict(target.model, x)
-    table = prediction_frame(x, logits, ["f0", "f1"], target.target_names, target.task)
+    table = prediction_frame(x, logits, ["f0", "f1"], target.target_names, target.task,
+                             class_column=target.class_column)
     assert list(table.columns[:5]) == ["f0", "f1", "logit setosa", "logit versicolor", "logit virginica"]
     assert torch.allclose(torch.tensor(table[["P(setosa)", "P(versicolor)", "P(virginica)"]].values),
                           torch.softmax(logits, 1).double(), atol=1e-6)

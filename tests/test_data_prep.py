@@ -238,7 +238,8 @@ def test_iris_defaults_to_species_as_one_hot_classes() -> None:
     assert ds.target_names == one_hot_target_names("species", IRIS_CLASSES) == ["species=setosa",
                                                                                  "species=versicolor",
                                                                                  "species=virginica"]
-    assert class_names(ds.target_names) == dataset_classes(ds) == IRIS_CLASSES
+    assert ds.class_column == "species"
+    assert class_names(ds.target_names, "species") == dataset_classes(ds) == IRIS_CLASSES
     kept = frame.dropna(subset=["species"])
     expected = torch.tensor([[float(label == c) for c in IRIS_CLASSES] for label in kept["species"]])
     assert ds.targets.dtype == torch.float32 and ds.targets.shape == (8, 3)

@@ -836,3 +836,36 @@ def test_a_diverged_model_gets_no_legend_entry_for_what_it_cannot_draw(config) -
     healthy = fit_figure(fit_data(train(start_run(TrainingConfig()), 5)))
     assert [t.name for t in healthy.data if t.showlegend is not False] == ["true line", "model", "training points"]
     assert not healthy.layout.annotations
+
+
+def test_equals_signs_in_a_class_column_or_its_classes_keep_every_name_whole() -> None:
+    from torchstart.checkpoint_match import load_targets
+    from torchstart.csv_loading import load_csv
+    from torchstart.data_prep import PrepChoices, dataset_classes, prepare
+    from torchstart.predictions import prediction_frame
+
+    # The column is "label=kind" and every class holds "=": split at the first "=" read the column as
+    # "label" and the classes as "kind=k=1", ...; a shared "k=" prefix fools a common-prefix guess too.
+    rows = "\n".join(f"{i % 3 + 0.1 * i},k={i % 3 + 1}" for i in range(30))
+    frame = load_csv(f"x,label=kind\n{rows}\n".encode(), "eq.csv").frame
+    data = prepare(frame, PrepChoices(features=("x",), target="label=kind"), "eq.csv").dataset
+    classes = ["k=1", "k=2", "k=3"]
+    assert data.target_names == ["label=kind=k=1", "label=kind=k=2", "label=kind=k=3"]
+    assert data.class_column == "label=kind" and dataset_classes(data) == classes
+
+    run = train(start_run(TrainingConfig(data="session", loss=CROSS_ENTROPY, epochs=5), data), 5)
+    fit = fit_data(run)
+    assert fit.classes == tuple(classes) and fit.target_name == "label=kind"
+    table = prediction_table(run, torch.tensor([[0.0], [2.0]]))
+    assert list(table.columns) == ["x", "logit k=1", "logit k=2", "logit k=3", "P(k=1)", "P(k=2)", "P(k=3)",
+                                   "predicted label=kind"]
+    logits = predict(run, torch.tensor([[0.0], [2.0]]))
+    assert table["predicted label=kind"].tolist() == [classes[i] for i in logits.argmax(1).tolist()]
+
+    # The hand-off to the Checkpoints page carries the column, so its prediction table names classes the same.
+    trained = trained_model(run)
+    target = load_targets(trained.model.state_dict(), trained, None)["trained"]
+    assert target.class_column == "label=kind"
+    again = prediction_frame(torch.tensor([[0.0], [2.0]]), logits, target.feature_names, target.target_names,
+                             target.task, class_column=target.class_column)
+    assert again.columns[-1] == "predicted label=kind" and "P(k=2)" in again.columns

@@ -82,6 +82,7 @@ class Target:
     x_scaler: Standardizer | None = None
     y_scaler: Standardizer | None = None
     fallback_code: str = ""
+    class_column: str | None = None  # a class target's column (see TrainedModel.class_column)
     # One sample's shape where the page knows it (a Models-page model); None: read the width off the model.
     input_shape: tuple[int, ...] | None = None
     # The Training page's task: "binary" (BCEWithLogitsLoss: sigmoid of the logit is P(class 1)),
@@ -99,7 +100,8 @@ def load_targets(state_dict: Mapping[str, torch.Tensor], trained: TrainedModel |
                                   trained.x_scaler, trained.y_scaler,
                                   # a Models-page model is a class of its own: its code rebuilds it
                                   fallback_code=trained.extra.get("model_code", ""),
-                                  task=getattr(trained.extra.get("config"), "task", "regression"))
+                                  task=getattr(trained.extra.get("config"), "task", "regression"),
+                                  class_column=trained.class_column)
     if built is not None:
         found["models"] = Target(built.module, built.in_features, fallback_code=built.code,
                                  input_shape=tuple(built.input_shape))

@@ -18,7 +18,7 @@ import torch
 from pandas.api.types import infer_dtype, is_bool_dtype, is_numeric_dtype
 
 from torchstart.csv_loading import MAX_COLUMNS
-from torchstart.datasets import CLASS_SEP, TabularDataset, class_names, one_hot_target_names
+from torchstart.datasets import TabularDataset, one_hot_target_names
 from torchstart.errors import TorchstartError
 
 ONE_HOT, DROP = "one-hot", "drop"
@@ -244,7 +244,8 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
     else:
         y, target_names = float32_tensor(work[[target]]), [str(target)]
         check_finite(y, [target], work.index)
-    dataset = TabularDataset(x, y, [str(c) for c in x_frame.columns], target_names, name)
+    dataset = TabularDataset(x, y, [str(c) for c in x_frame.columns], target_names, name,
+                             class_column=str(target) if classes else None)
     result = PrepResult(dataset, rows_in, len(work), rows_missing_target, rows_missing_features,
                         numeric, text, encoded, dropped, filled, str(target), classes,
                         None if sampled is None else len(sampled), classes_from_numbers=codes, text_gaps=text_gaps)
@@ -378,8 +379,7 @@ def check_classes(target: pd.Series, name: str) -> None:
 
 def dataset_classes(dataset: TabularDataset) -> list[str]:
     """The classes of a one-hot class target ("species=setosa", ...); empty for numeric targets."""
-    names = dataset.target_names
-    return class_names(names) if len(names) > 1 and all(CLASS_SEP in n for n in names) else []
+    return dataset.classes
 
 
 def check_one_hot_width(frame: pd.DataFrame, numeric: list[str], text: list[str]) -> list[int]:

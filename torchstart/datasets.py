@@ -20,6 +20,7 @@ class TabularDataset(Dataset):
         feature_names: list[str],
         target_names: list[str],
         name: str = "dataset",
+        class_column: str | None = None,
     ) -> None:
         if features.ndim != 2 or targets.ndim != 2:
             raise ValueError("features and targets must be 2-D (rows, columns)")
@@ -30,6 +31,8 @@ class TabularDataset(Dataset):
         self.feature_names = list(feature_names)
         self.target_names = list(target_names)
         self.name = name
+        # The column a one-hot class target came from; carried, because a column or a class may itself hold "=".
+        self.class_column = class_column if class_column is not None else guess_class_column(self.target_names)
 
     def __len__(self) -> int:
         return len(self.features)
@@ -47,6 +50,11 @@ class TabularDataset(Dataset):
         """Number of target columns."""
         return self.targets.shape[1]
 
+    @property
+    def classes(self) -> list[str]:
+        """The classes of a one-hot class target, in target-column order; empty for other targets."""
+        return class_names(self.target_names, self.class_column) if self.class_column is not None else []
+
 
 # A text target becomes one-hot class columns named "<column>=<class>" (e.g. "species=setosa"):
 # rows of class probabilities, which nn.CrossEntropyLoss takes as its target.
@@ -58,11 +66,18 @@ def one_hot_target_names(column: str, classes: list[str]) -> list[str]:
     return [f"{column}{CLASS_SEP}{c}" for c in classes]
 
 
-def target_column(target_names: list[str]) -> str:
-    """The column the one-hot class targets came from ("species=setosa", ... -> "species")."""
-    return target_names[0].split(CLASS_SEP, 1)[0] if target_names else "class"
+def guess_class_column(target_names: list[str]) -> str | None:
+    """For a dataset built without saying: the class column when the names look one-hot ("species=setosa", ...).
+
+    The guess splits at the first "="; the Data page and the built-in sets pass the column instead.
+    """
+    if len(target_names) < 2 or not all(CLASS_SEP in n for n in target_names):
+        return None
+    column = target_names[0].split(CLASS_SEP, 1)[0]
+    return column if all(n.startswith(column + CLASS_SEP) for n in target_names) else None
 
 
-def class_names(target_names: list[str]) -> list[str]:
-    """The class of each one-hot target column ("species=setosa" -> "setosa"); the name itself without '='."""
-    return [name.split(CLASS_SEP, 1)[1] if CLASS_SEP in name else name for name in target_names]
+def class_names(target_names: list[str], column: str | None) -> list[str]:
+    """The class of each one-hot target column ("species=setosa" of column "species" -> "setosa")."""
+    prefix = f"{column}{CLASS_SEP}"
+    return [n[len(prefix):] if column is not None and n.startswith(prefix) else n for n in target_names]

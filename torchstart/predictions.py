@@ -8,11 +8,12 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from torchstart.datasets import class_names, target_column
+from torchstart.datasets import class_names
 
 
 def prediction_frame(inputs: torch.Tensor, outputs: torch.Tensor, feature_names: list[str],
-                     target_names: list[str], task: str = "regression", value_name: str = "{}") -> pd.DataFrame:
+                     target_names: list[str], task: str = "regression", value_name: str = "{}",
+                     class_column: str | None = None) -> pd.DataFrame:
     """Inputs, then outputs, for ``task`` ``regression``, ``binary`` (BCEWithLogitsLoss) or ``classes``.
 
     Regression outputs are named ``value_name.format(target)``. A classifier's outputs are logits:
@@ -21,7 +22,7 @@ def prediction_frame(inputs: torch.Tensor, outputs: torch.Tensor, feature_names:
     """
     names = target_names if len(target_names) == outputs.shape[1] else [f"y{i}" for i in range(outputs.shape[1])]
     if task == "classes":
-        names = class_names(names)
+        names = class_names(names, class_column)
     shown = [value_name.format(n) for n in names] if task == "regression" else [f"logit {n}" for n in names]
     table = pd.concat([pd.DataFrame(inputs.tolist(), columns=feature_names),
                        pd.DataFrame(outputs.tolist(), columns=shown)], axis=1)
@@ -33,5 +34,5 @@ def prediction_frame(inputs: torch.Tensor, outputs: torch.Tensor, feature_names:
         probabilities = torch.softmax(outputs, dim=1)
         for i, name in enumerate(names):
             table[f"P({name})"] = probabilities[:, i].tolist()
-        table[f"predicted {target_column(target_names)}"] = [names[i] for i in outputs.argmax(1).tolist()]
+        table[f"predicted {class_column or 'class'}"] = [names[i] for i in outputs.argmax(1).tolist()]
     return table

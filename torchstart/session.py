@@ -83,6 +83,7 @@ class TrainedModel:
     x_scaler: Standardizer | None = None
     y_scaler: Standardizer | None = None
     extra: dict = field(default_factory=dict)
+    class_column: str | None = None  # a class target's column: its classes are target_names without "<column>="
 
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor) -> torch.Tensor:

@@ -72,5 +72,6 @@ def three_class(n: int, separation: float, seed: int) -> SyntheticData:
     x = centres[labels] + torch.randn(n, 2, generator=gen)
     targets = torch.nn.functional.one_hot(labels, 3).float()
     names = one_hot_target_names("class", THREE_CLASSES)
-    ds = TabularDataset(x, targets, ["x1", "x2"], names, f"three classes (separation {separation:g})")
+    ds = TabularDataset(x, targets, ["x1", "x2"], names, f"three classes (separation {separation:g})",
+                        class_column="class")
     return SyntheticData(ds)

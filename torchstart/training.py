@@ -27,7 +27,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from torchstart.datasets import TabularDataset, class_names, target_column
+from torchstart.datasets import TabularDataset, class_names
 from torchstart.errors import TorchstartError
 from torchstart.loaders import make_loader
 from torchstart.fair_share import give_way
@@ -445,7 +445,7 @@ def trained_model(run: TrainingRun) -> TrainedModel:
 
     model = copy.deepcopy(run.model).cpu().eval()
     return TrainedModel(model, list(run.data.feature_names), list(run.data.target_names), describe(run),
-                        run.data.x_scaler, run.data.y_scaler,
+                        run.data.x_scaler, run.data.y_scaler, class_column=run.data.class_column,
                         extra={"epochs": run.epoch, "final_loss": run.final_loss, "config": run.config,
                                "model_code": run.model_code})
 
@@ -546,9 +546,10 @@ def _classes_fit(run: TrainingRun, max_points: int, grid_points: int, plane_poin
 
     tr, va = _spread(len(data.raw_x_train), max_points), _spread(len(data.raw_x_val), max_points)
     labels = [y.argmax(1, keepdim=True).float() for y in (data.raw_y_train[tr], data.raw_y_val[va])]
-    fit = FitData(data.feature_names[0] if data.n_features == 1 else "actual", target_column(data.target_names),
+    classes = tuple(class_names(data.target_names, data.class_column))
+    fit = FitData(data.feature_names[0] if data.n_features == 1 else "actual", data.class_column or "class",
                   data.raw_x_train[tr], labels[0], data.raw_x_val[va], labels[1], probability=True,
-                  feature_names=tuple(data.feature_names), classes=tuple(class_names(data.target_names)))
+                  feature_names=tuple(data.feature_names), classes=classes)
     both = torch.cat([data.raw_x_train, data.raw_x_val])
     if data.n_features == 1:
         fit.grid_x = _padded_range(both, grid_points)[:, None]

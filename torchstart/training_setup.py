@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from torchstart.data_prep import MAX_CLASSES
-from torchstart.datasets import CLASS_SEP, TabularDataset, target_column
+from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.optimizers import OPTIMIZERS
 from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam
@@ -180,6 +180,11 @@ class PreparedData:
     source: TabularDataset | None = None
 
     @property
+    def class_column(self) -> str | None:
+        """The column a one-hot class target came from (see ``TabularDataset.class_column``)."""
+        return self.source.class_column if self.source is not None else None
+
+    @property
     def x_train(self) -> torch.Tensor:
         """Training features as the model sees them."""
         return self.x_scaler.transform(self.raw_x_train) if self.x_scaler else self.raw_x_train
@@ -286,11 +291,12 @@ def check_class_rows(y: torch.Tensor, names: list[str], standardize_y: bool) -> 
     )
 
 
-def check_class_labels(y: torch.Tensor, names: list[str], standardize_y: bool) -> None:
+def check_class_labels(y: torch.Tensor, names: list[str], standardize_y: bool,
+                       class_column: str | None = None) -> None:
     """BCEWithLogitsLoss here fits one 0/1 label per row: refuse several target columns, other values, standardizing."""
     _refuse_standardized_labels(standardize_y, "BCEWithLogitsLoss")
     if y.shape[1] > 1:
-        raise TorchstartError(bce_columns_message(names))
+        raise TorchstartError(bce_columns_message(names, class_column))
     low, high = y.min().item(), y.max().item()
     if low < 0 or high > 1:
         raise TorchstartError(
@@ -300,11 +306,11 @@ def check_class_labels(y: torch.Tensor, names: list[str], standardize_y: bool) -
         )
 
 
-def bce_columns_message(names: list[str]) -> str:
+def bce_columns_message(names: list[str], class_column: str | None = None) -> str:
     """Why BCE on several target columns is refused: what they are, and which loss or target to pick instead."""
     what = f"{len(names)} columns ({name_list(names)})"
-    if all(CLASS_SEP in n for n in names):
-        what += (f": the one-hot columns the Data page made from the class column '{target_column(names)}', "
+    if class_column is not None:
+        what += (f": the one-hot columns the Data page made from the class column '{class_column}', "
                  "one class per row")
     return ("BCEWithLogitsLoss on this page fits one 0/1 label per row: one target column, one logit, "
             f"sigmoid(logit) = P(label = 1). This target has {what}. BCE would treat each column as a separate "
@@ -352,7 +358,7 @@ def prepare_data(config: TrainingConfig, dataset: TabularDataset | None = None) 
             "Drop or fill those rows on the Data page first."
         )
     if config.task == "binary":
-        check_class_labels(y, source.target_names, config.standardize_y)
+        check_class_labels(y, source.target_names, config.standardize_y, source.class_column)
     elif config.task == "classes":
         check_class_rows(y, source.target_names, config.standardize_y)
     n_train, n_val = split_sizes(len(x), config)
