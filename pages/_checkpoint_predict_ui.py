@@ -15,6 +15,8 @@ from torchstart.checkpoint_match import (CLASSIFIER_NOTES, MAX_TYPED_WIDTH, TARG
                                          mode_sensitive_layers, parse_inputs, predict)
 from torchstart.errors import TorchstartError
 from torchstart.predictions import prediction_frame
+from torchstart.session import Standardizer
+from torchstart.trained_file import saved_scalers
 
 # Page-local session keys.
 INPUTS = "checkpoints.inputs"
@@ -69,10 +71,11 @@ def predict_section(checkpoint: safety.LoadedCheckpoint, part: Path) -> None:
                 "instead of the batch's, so a prediction depends only on its own input. "
                 + (f"This model has {', '.join(sensitive)}." if sensitive else
                    "This model has no such layer, but calling it is the habit that saves you when it does."))
-    _predict_ui(model, target, part, checkpoint.name)
+    _predict_ui(model, target, part, checkpoint.name, saved_scalers(checkpoint.obj, part))
 
 
-def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str) -> None:
+def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
+                in_file: tuple[Standardizer | None, Standardizer | None] = (None, None)) -> None:
     """Inputs box, prediction table and its code."""
     if target.input_shape is not None and len(target.input_shape) != 1:
         shape = ", ".join(map(str, target.input_shape))
@@ -90,11 +93,19 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str) -> 
                 f"{MAX_TYPED_WIDTH:,}). Load the file in your own Python with the safe-load code above and call "
                 f"the model on a tensor of shape (rows, {width}).")
         return
-    scalers = target.x_scaler is not None or target.y_scaler is not None
-    use = scalers and st.checkbox("Apply the Training page's standardization", value=True,
-                                  key="checkpoints.use_scalers", persist_state=KEEP,
-                                  help="The .pth holds only weights; the scalers live in this session.")
-    x_scaler, y_scaler = (target.x_scaler, target.y_scaler) if use else (None, None)
+    from_file = in_file[0] is not None or in_file[1] is not None
+    if from_file and in_file[0] is not None and in_file[0].mean.numel() != width:
+        st.warning(f"The file's `x_mean` holds {in_file[0].mean.numel():,} numbers but this model takes {width:,} "
+                   "per row, so the file's standardization is not applied.", icon=":material/warning:")
+        from_file = False
+    x_scaler, y_scaler = in_file if from_file else (target.x_scaler, target.y_scaler)
+    use = (x_scaler is not None or y_scaler is not None) and st.checkbox(
+        "Apply the standardization saved in the file" if from_file else "Apply the Training page's standardization",
+        value=True, key="checkpoints.use_scalers", persist_state=KEEP,
+        help=("The file keeps the mean and std of the training rows beside the weights: inputs are mapped with "
+              "them before the model, outputs back after it." if from_file else
+              "This file holds only weights; the statistics the model was trained with live in this session."))
+    x_scaler, y_scaler = (x_scaler, y_scaler) if use else (None, None)
     features = target.feature_names or [f"x{i}" for i in range(width)]
     # A model of another width (or a box Streamlit dropped while hidden): start from a fitting row.
     if st.session_state.get(INPUTS_WIDTH) != width or INPUTS not in st.session_state:
@@ -116,5 +127,6 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str) -> 
                                 if str(c).startswith("predicted ")})
     if target.task in CLASSIFIER_NOTES:
         st.caption(CLASSIFIER_NOTES[target.task])
-    show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename, target.task),
+    show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename, target.task,
+                           scalers_in_file=use and from_file),
               label="Show code: prediction")

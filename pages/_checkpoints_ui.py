@@ -19,6 +19,7 @@ from torchstart.checkpoint_inspect import (Path, TensorEntry, cut_note, entry_ta
 from torchstart.errors import TorchstartError
 from torchstart.params import IntParam
 from torchstart.rng import RNG_LOCK
+from torchstart.trained_file import scaler_names, trained_checkpoint, trained_file_bytes
 
 # Page-local session keys.
 LOADED = "checkpoints.loaded"        # {"checkpoint": LoadedCheckpoint, "source": "upload" | "saved"}
@@ -77,9 +78,11 @@ def save_section() -> None:
     options = [k for k, present in (("trained", trained), ("models", built), ("linear", True)) if present]
     choice = st.radio("Model to save", options, format_func=SAVE_SOURCES.get, horizontal=True,
                       key="checkpoints.save_source", persist_state=KEEP)
-    seed = None
+    seed, x_scaler, y_scaler = None, None, None
     if choice == "trained":
-        model, fallback, filename = trained.model, trained.extra.get("model_code", ""), "trained.pth"
+        # The very file the Training page's download and its script's last line write.
+        model, fallback, filename = trained.model, trained.extra.get("model_code", ""), "model.pth"
+        x_scaler, y_scaler = trained.x_scaler, trained.y_scaler
         st.caption(f"From the Training page: {trained.description}")
     elif choice == "models":
         model, fallback, filename = built.module, built.code, "model.pth"
@@ -92,9 +95,14 @@ def save_section() -> None:
         with RNG_LOCK:  # the generator is shared by every session: seed and draw in one go
             torch.manual_seed(seed)
             model, fallback, filename = nn.Linear(n_in, n_out), "", "linear.pth"
-    data = safety.state_dict_bytes(model)
+    data = trained_file_bytes(model, x_scaler, y_scaler)
     st.session_state[SAVED] = (filename, data)
-    show_tensor_table(tensor_entries(model.state_dict()))
+    stats = scaler_names(x_scaler, y_scaler)
+    if stats:
+        st.caption(f"This model learned on standardized columns, so the file is a dict: the state_dict under "
+                   f"`'model'`, and beside it {', '.join(f'`{n}`' for n in stats)}, without which its "
+                   "predictions on raw inputs would be wrong.")
+    show_tensor_table(tensor_entries(trained_checkpoint(model, x_scaler, y_scaler)))
     st.download_button(f"Download {filename} ({safety.format_bytes(len(data))})", data, file_name=filename,
                        mime="application/octet-stream", on_click="ignore", icon=":material/download:",
                        key="checkpoints.download")
@@ -109,7 +117,11 @@ def save_section() -> None:
         st.caption(note)
     except TorchstartError as err:
         st.caption(str(err))
-    show_code(save_code(model, seed=seed, fallback=fallback, filename=filename))
+    script = trained.extra.get("script") if choice == "trained" else None
+    if script:  # the code that produced these weights: the whole run, ending with the save
+        show_code(script, label="Show code: the Training page's run, which ends by saving this file")
+    else:
+        show_code(save_code(model, seed=seed, fallback=fallback, filename=filename))
 
 
 # ---------------------------------------------------------------- 2. load

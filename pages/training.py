@@ -55,12 +55,14 @@ if run is not None:
 
     if run.epoch and run.status not in ("diverged", "failed"):
         # The hand-off to the Checkpoints page: refreshed only when there is something new.
+        script = training_script(run, session_model=session_model)
         published = st.session_state.get("training_published")
         if published is None or published[0] is not run or published[1] != run.epoch:
-            st.session_state[session.TRAINED] = trained_model(run)
+            trained = trained_model(run)
+            trained.extra["script"] = script  # the Checkpoints page shows it as the code behind the file
+            st.session_state[session.TRAINED] = trained
             st.session_state["training_published"] = (run, run.epoch)
         results_ui(run)
-        script = training_script(run, session_model=session_model)
         downloads_ui(run, script)
         show_code(script, label="Show code: this whole run in plain PyTorch")
     elif run.epoch:

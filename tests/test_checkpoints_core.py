@@ -296,3 +296,23 @@ def test_cuda_model_saves_cpu_tensors_and_predicts() -> None:
     got = predict(on_gpu, x)
     assert got.device.type == "cpu"
     assert torch.allclose(got, expected, atol=1e-5)
+
+
+def test_saved_scalers_are_read_from_beside_the_model_part_and_only_when_usable() -> None:
+    from torchstart.trained_file import saved_scalers, scaler_names, trained_checkpoint
+
+    model = nn.Linear(2, 1)
+    xs = Standardizer(torch.tensor([1.0, 2.0]), torch.tensor([0.5, 4.0]))
+    checkpoint = trained_checkpoint(model, xs, None)
+    assert scaler_names(xs, None) == ["x_mean", "x_std"] and list(checkpoint) == ["model", "x_mean", "x_std"]
+    x, y = saved_scalers(checkpoint, ("model",))
+    assert torch.equal(x.mean, xs.mean) and torch.equal(x.std, xs.std) and y is None
+    assert saved_scalers(checkpoint, ()) == (None, None)  # a whole-file state_dict has nothing beside it
+    assert trained_checkpoint(model) is not None and set(trained_checkpoint(model)) == {"weight", "bias"}
+    for bad in ({"x_mean": torch.zeros(2), "x_std": torch.zeros(2)},            # std 0 would divide by zero
+                {"x_mean": torch.zeros(2), "x_std": torch.ones(3)},             # shapes differ
+                {"x_mean": torch.zeros(2, 1), "x_std": torch.ones(2, 1)},       # not one number per column
+                {"x_mean": torch.tensor([0, 1]), "x_std": torch.tensor([1, 1])},  # integers: not statistics
+                {"x_mean": torch.tensor([float("nan"), 0.0]), "x_std": torch.ones(2)},
+                {"x_mean": [0.0, 1.0], "x_std": torch.ones(2)}):
+        assert saved_scalers({"model": model.state_dict(), **bad}, ("model",)) == (None, None), bad

@@ -18,19 +18,20 @@ from tests.test_checkpoints_safety import HOSTILE, good_state_dict, torch_bytes
 from torchstart import checkpoint_safety as safety
 from torchstart import session
 from torchstart.session import SessionModel, Standardizer, TrainedModel
+from torchstart.trained_file import trained_file_bytes
 
 PAGE = "pages/checkpoints.py"
 MIME = "application/octet-stream"
 
 
-def trained_model() -> tuple[TrainedModel, bytes]:
-    """A small regression model trained by real SGD steps, with scalers, and its .pth bytes."""
+def trained_model(linear: bool = False) -> tuple[TrainedModel, bytes]:
+    """A small regression model trained by real SGD steps, with scalers, and its weights-only .pth bytes."""
     torch.manual_seed(0)
     x = torch.randn(64, 2) * torch.tensor([3.0, 0.5]) + torch.tensor([10.0, -1.0])
     y = (2 * x[:, :1] - 4 * x[:, 1:]) + 1
     xs = Standardizer(x.mean(0), x.std(0))
     ys = Standardizer(y.mean(0), y.std(0))
-    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+    model = nn.Linear(2, 1) if linear else nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     for _ in range(20):
         opt.zero_grad()
@@ -38,7 +39,7 @@ def trained_model() -> tuple[TrainedModel, bytes]:
         opt.step()
     trained = TrainedModel(model=model, feature_names=["a", "b"], target_names=["target"],
                            description="test MLP", x_scaler=xs, y_scaler=ys)
-    buffer = io.BytesIO()  # the Training page's download path: torch.save(state_dict) into memory
+    buffer = io.BytesIO()  # a weights-only file: torch.save(state_dict) into memory
     torch.save(model.state_dict(), buffer)
     return trained, buffer.getvalue()
 
@@ -109,11 +110,15 @@ def test_saving_the_models_page_model_whole_names_the_app_classes_and_says_so(op
 
 
 def test_round_trip_training_model_predicts_the_same(open_page, tmp_path, monkeypatch) -> None:
-    trained, data = trained_model()
+    trained, _ = trained_model()
     at = open_with(open_page, **{session.TRAINED: trained})
     assert at.radio(key="checkpoints.save_source").value == "trained"
-    name, saved = at.session_state[ui.SAVED]
-    assert saved == data  # the page's download is the same bytes as torch.save(state_dict)
+    name, data = at.session_state[ui.SAVED]
+    # The Training page's download: the weights under "model", the standardization statistics beside them.
+    assert name == "model.pth" and data == trained_file_bytes(trained.model, trained.x_scaler, trained.y_scaler)
+    saved = torch.load(io.BytesIO(data), weights_only=True)
+    assert list(saved) == ["model", "x_mean", "x_std", "y_mean", "y_std"]
+    assert torch.equal(saved["x_std"], trained.x_scaler.std) and torch.equal(saved["y_mean"], trained.y_scaler.mean)
     upload(at, "trained.pth", data)
     assert "passed all four checks" in at.success[0].value
     assert at.radio(key="checkpoints.target").value == "trained"
@@ -125,11 +130,13 @@ def test_round_trip_training_model_predicts_the_same(open_page, tmp_path, monkey
     expected = trained.predict(torch.tensor(rows))
     assert predictions["target"].tolist() == pytest.approx(expected[:, 0].tolist(), rel=1e-6)
     assert predictions[["a", "b"]].values.tolist() == rows
+    assert at.checkbox(key="checkpoints.use_scalers").label == "Apply the standardization saved in the file"
 
-    # the prediction code reproduces the same numbers from the file
+    # the prediction code reproduces the same numbers from the file, statistics included
     monkeypatch.chdir(tmp_path)
     Path("trained.pth").write_bytes(data)
     code = next(c for c in code_blocks(at) if "model.eval()" in c and "print(y)" in c)
+    assert 'x_mean, x_std = checkpoint["x_mean"].float(), checkpoint["x_std"].float()' in code
     namespace: dict = {}
     exec(code, namespace)
     assert namespace["y"][:, 0].tolist() == pytest.approx(expected[:, 0].tolist(), rel=1e-6)
@@ -137,6 +144,32 @@ def test_round_trip_training_model_predicts_the_same(open_page, tmp_path, monkey
     at.checkbox(key="checkpoints.use_scalers").uncheck().run()
     raw = trained.model.eval()(torch.tensor(rows)).detach()
     assert frame_with(at, "target")["target"].tolist() == pytest.approx(raw[:, 0].tolist(), rel=1e-6)
+
+
+def test_a_weights_only_file_uses_the_training_pages_standardization(open_page) -> None:
+    trained, weights_only = trained_model()
+    at = upload(open_with(open_page, **{session.TRAINED: trained}), "weights.pth", weights_only)
+    assert at.checkbox(key="checkpoints.use_scalers").label == "Apply the Training page's standardization"
+    rows = [[10.0, -1.0], [4.0, -2.0]]
+    at.text_input(key="checkpoints.inputs").set_value(json.dumps(rows)).run()
+    expected = trained.predict(torch.tensor(rows))
+    assert frame_with(at, "target")["target"].tolist() == pytest.approx(expected[:, 0].tolist(), rel=1e-6)
+
+
+def test_a_saved_file_predicts_right_in_a_new_session_from_its_own_statistics(open_page) -> None:
+    # Downloaded from one session, opened in another with no trained model: the file alone must do.
+    trained, _ = trained_model(linear=True)
+    data = trained_file_bytes(trained.model, trained.x_scaler, trained.y_scaler)
+    at = upload(open_page(PAGE), "model.pth", data)
+    assert at.radio(key="checkpoints.target").value == "linear"
+    assert at.checkbox(key="checkpoints.use_scalers").value
+    rows = [[10.0, -1.0], [13.5, 0.0]]
+    at.text_input(key="checkpoints.inputs").set_value(json.dumps(rows)).run()
+    expected = trained.predict(torch.tensor(rows))
+    predicted = frame_with(at, "y0")["y0"].tolist()
+    assert predicted == pytest.approx(expected[:, 0].tolist(), rel=1e-6)
+    raw = trained.model(torch.tensor(rows)).detach()[:, 0].tolist()
+    assert predicted != pytest.approx(raw, rel=1e-3)  # the statistics matter: without them it is far off
 
 
 def test_a_classifier_from_the_training_page_predicts_logit_probability_and_class(open_page) -> None:
@@ -319,3 +352,28 @@ def test_hostile_upload_in_chromium(page, tmp_path) -> None:
     alert = page.get_by_test_id("stAlert").filter(has_text="posix.system")
     assert "outside torch's weights-only allowlist" in alert.inner_text()
     assert not marker.exists()
+
+
+def test_the_trained_models_save_code_is_the_run_that_writes_the_same_file(open_page, tmp_path,
+                                                                             monkeypatch) -> None:
+    from torchstart.builtin_datasets import make_builtin
+    from torchstart.training import start_run, train
+    from torchstart.training import trained_model as hand_off
+    from torchstart.training_export import training_script
+    from torchstart.training_setup import TrainingConfig
+
+    config = TrainingConfig(data="session", model="mlp", standardize_x=True, standardize_y=True)
+    run = train(start_run(config, make_builtin("line", {"n": 30, "seed": 1})), 4)
+    trained = hand_off(run)
+    trained.extra["script"] = training_script(run)  # as the Training page hands it over
+    at = open_with(open_page, **{session.TRAINED: trained})
+    name, data = at.session_state[ui.SAVED]
+    code = next(c for c in code_blocks(at) if "num_epochs" in c)  # not a fresh, untrained model's save
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "train.py", "exec"), {"__name__": "__main__"})  # our generated script
+    written = torch.load(tmp_path / name, weights_only=True)
+    shown = torch.load(io.BytesIO(data), weights_only=True)
+    assert list(written) == list(shown) == ["model", "x_mean", "x_std", "y_mean", "y_std"]
+    for key, value in shown["model"].items():
+        torch.testing.assert_close(written["model"][key], value, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(written["x_std"], shown["x_std"])

@@ -6,6 +6,7 @@ what it prints with what the page shows for the same run.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import replace
 from functools import partial
@@ -17,6 +18,7 @@ from torchstart.builtin_datasets import make_builtin
 from torchstart.model_code import handoff_code
 from torchstart.model_spec import LayerSpec, ModelSpec, build_model, check_spec
 from torchstart.session import SessionModel
+from torchstart.trained_file import scaler_names, trained_file_bytes
 from torchstart.training import log_lines, start_run, train
 from torchstart.training_export import training_script
 from torchstart.training_metrics import evaluate, prediction_table
@@ -59,6 +61,22 @@ def assert_script_matches_page(run, script: str, tmp_path, monkeypatch, capsys) 
         printed = re.search(r"for input 5\.0: (.*)", out).group(1)
         values = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", printed)]
         assert values == pytest.approx(page, rel=1e-5, abs=1e-6)
+    assert_saved_file_is_the_pages(run, tmp_path)
+
+
+def assert_saved_file_is_the_pages(run, tmp_path) -> None:
+    """The script's model.pth holds what the page's download holds: the weights, and any standardization."""
+    saved = torch.load(tmp_path / "model.pth", weights_only=True)
+    download = torch.load(io.BytesIO(trained_file_bytes(run.model, run.data.x_scaler, run.data.y_scaler)),
+                          weights_only=True)
+    assert list(saved) == list(download)
+    stats = scaler_names(run.data.x_scaler, run.data.y_scaler)
+    for name in stats:  # computed the same way from the same rows
+        torch.testing.assert_close(saved[name], download[name], rtol=1e-6, atol=1e-7)
+    weights, page = (saved["model"], download["model"]) if stats else (saved, download)
+    assert list(weights) == list(page)
+    for key, value in page.items():
+        torch.testing.assert_close(weights[key].cpu(), value, rtol=1e-4, atol=1e-5)
 
 
 TWO = make_builtin("two_class", {"n": 60, "seed": 3})

@@ -53,7 +53,9 @@ def save_code(module: nn.Module, seed: int | None = None, fallback: str = "",
               filename: str = "model.pth") -> str:
     """Build (seeded when fresh) a model and save its state_dict; the whole-model way for contrast."""
     seed_line = f"torch.manual_seed({seed})  # the same initial weights as on the page\n" if seed is not None else ""
-    trained_note = "" if seed is not None else "# (train it here, as on the Training page)\n"
+    # Fresh weights are what this code makes: a trained model's come from training it first.
+    trained_note = "" if seed is not None else ("# ...train it first: the Training page's Show code is the whole run,\n"
+                                                 "# ending with this same save\n")
     return (
         "import torch\nfrom torch import nn\n\n"
         f"{seed_line}{model_definition(module, fallback)}\n{trained_note}\n"
@@ -134,8 +136,19 @@ def _tensor_literal(values: torch.Tensor) -> str:
 
 def predict_code(module: nn.Module, inputs: torch.Tensor, part: Path = (), fallback: str = "",
                  x_scaler: Standardizer | None = None, y_scaler: Standardizer | None = None,
-                 filename: str = "model.pth", task: str = "regression") -> str:
-    """Rebuild the model, load the file strictly, switch to eval mode and predict on the inputs."""
+                 filename: str = "model.pth", task: str = "regression", scalers_in_file: bool = False) -> str:
+    """Rebuild the model, load the file strictly, switch to eval mode and predict on the inputs.
+
+    ``scalers_in_file``: the standardization is read from beside the model part (``checkpoint["x_mean"]``, …),
+    as the Training page saves it, rather than written out as numbers.
+    """
+    holder = path_code(part[:-1])
+
+    def stats(var: str, scaler: Standardizer) -> str:
+        if scalers_in_file:
+            return f'{holder}["{var}_mean"].float(), {holder}["{var}_std"].float()  # saved beside the weights'
+        return f"{_tensor_literal(scaler.mean)}, {_tensor_literal(scaler.std)}"
+
     lines = ["import torch", "from torch import nn", "", model_definition(module, fallback), "",
              f"checkpoint = torch.load({filename!r}, map_location=\"cpu\", weights_only=True)"
              "  # after safe_load's checks",
@@ -143,11 +156,11 @@ def predict_code(module: nn.Module, inputs: torch.Tensor, part: Path = (), fallb
              "model.eval()  # Dropout off, BatchNorm uses running stats: inference behaviour", "",
              f"x = {_tensor_literal(inputs)}"]
     if x_scaler is not None:
-        lines += [f"x_mean, x_std = {_tensor_literal(x_scaler.mean)}, {_tensor_literal(x_scaler.std)}",
+        lines += [f"x_mean, x_std = {stats('x', x_scaler)}",
                   "x = (x - x_mean) / x_std  # the Training page's standardization"]
     lines += ["with torch.no_grad():", "    y = model(x)"]
     if y_scaler is not None:
-        lines += [f"y_mean, y_std = {_tensor_literal(y_scaler.mean)}, {_tensor_literal(y_scaler.std)}",
+        lines += [f"y_mean, y_std = {stats('y', y_scaler)}",
                   "y = y * y_std + y_mean  # back to the target's units"]
     lines.append("print(y)")
     if task == "classes":

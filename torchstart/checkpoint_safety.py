@@ -118,16 +118,18 @@ def describe_object(obj: Any) -> str:
 
 # ---------------------------------------------------------------- saving
 
-def state_dict_bytes(model: nn.Module) -> bytes:
-    """The bytes ``torch.save(model.state_dict(), f)`` writes: what a .pth download holds.
-
-    Tensors are moved to the CPU first, so the file loads on a machine without the GPU it came from.
-    """
+def cpu_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """``model.state_dict()`` with every tensor on the CPU, so the file loads on a machine without that GPU."""
     state = model.state_dict()  # a fresh OrderedDict; its _metadata (layer versions) is kept
     for key, tensor in state.items():
         state[key] = tensor.detach().cpu()
+    return state
+
+
+def state_dict_bytes(model: nn.Module) -> bytes:
+    """The bytes ``torch.save(model.state_dict(), f)`` writes (on the CPU): what a .pth download holds."""
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save(cpu_state_dict(model), buffer)
     return buffer.getvalue()
 
 

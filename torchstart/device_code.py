@@ -53,7 +53,7 @@ device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 device = torch.device("{device}")  # this page uses the device picked in the sidebar
 
 x = torch.arange(6, dtype=torch.float32).reshape(2, 3)  # made on the CPU
-x_dev = x.to(device)  # a copy on the GPU; the very same tensor if it is already there
+x_dev = x.to(device)  # a copy on another device; the very same tensor if it is already on `device`
 print(x.device, x.is_cuda, "->", x_dev.device, x_dev.is_cuda, "| same object:", x_dev is x,
       "| same values:", torch.equal(x_dev.cpu(), x))
 

@@ -129,7 +129,7 @@ def model_code(spec: ModelSpec, seed: int, batch: int, input_seed: int, device: 
     input_size = ", ".join(str(n) for n in (1, *spec.input_shape))
     x_size = ", ".join(str(n) for n in (batch, *spec.input_shape))
     return "\n".join([
-        HEADER + "from torchinfo import Units, summary",
+        HEADER + "from torchinfo import Units, summary  # pip install torchinfo (not part of PyTorch)",
         "",
         "",
         class_code(spec),

@@ -33,7 +33,8 @@ def synthetic_line(n: int, slope: float, intercept: float, noise: float, seed: i
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand(n, 1, generator=gen) * 10 - 5
     y = slope * x + intercept + noise * torch.randn(n, 1, generator=gen)
-    ds = TabularDataset(x, y, ["x"], ["y"], f"line y = {slope:g}·x + {intercept:g} (noise {noise:g})")
+    sign = "−" if intercept < 0 else "+"  # "y = 3·x − 1", not "+ -1"
+    ds = TabularDataset(x, y, ["x"], ["y"], f"line y = {slope:g}·x {sign} {abs(intercept):g} (noise {noise:g})")
     return SyntheticData(ds, torch.tensor([[slope]]), torch.tensor([intercept]))
 
 

@@ -120,7 +120,9 @@ def view_demo_code(own_example: bool, device: str = "cpu", name: str = "x") -> s
     if own_example:
         first = f"x = torch.arange(6.0{where}).reshape(2, 3)"
     else:
-        first = "# x: the tensor you built" if name == "x" else f"x = {name}  # the tensor you are inspecting"
+        # The page's main Show code builds x (and x1, x2, ... for each step): run it first.
+        first = ("# x: the tensor you built; run the page's main Show code first, it makes x" if name == "x" else
+                 f"x = {name}  # the tensor you are inspecting; run the page's main Show code first, it makes {name}")
     return "\n".join([
         "import torch", "", first,
         "t = x.transpose(0, 1)          # a view: same storage, strides swapped",
@@ -144,8 +146,9 @@ def numpy_demo_code(position: tuple[int, ...], written: Any, device: str = "cpu"
     convert = ".float()" if to_float else ""
     return "\n".join([
         "import torch", "",
-        f"t = {name}.detach(){move}.clone(){convert}  # {name}: the tensor you "
-        f"{'built' if name == 'x' else 'are inspecting'} (a copy, to leave {name} as it is)",
+        f"# {name}: the tensor you {'built' if name == 'x' else 'are inspecting'}; run the page's main Show code "
+        f"first, it makes {name}",
+        f"t = {name}.detach(){move}.clone(){convert}  # a copy, to leave {name} as it is",
         "a = t.numpy()                 # no copy: a NumPy view of t's memory",
         "print(a.ctypes.data == t.data_ptr())   # True: same address",
         f"a[{idx}] = {written!r}" if position else f"a[()] = {written!r}",

@@ -18,11 +18,14 @@ from torch import nn
 from torchstart.optimizers import optimizer_code
 from torchstart.session import SessionModel
 from torchstart.training import TrainingRun
+from torchstart.trained_file import scaler_names
 from torchstart.training_setup import LOSSES, split_arithmetic, split_sizes
 
 # Data from the Data page is written into the script up to this many numbers; beyond, it goes in a CSV.
 EMBED_LIMIT = 2_000
 CSV_NAME = "training_data.csv"
+# The model setting as the docstring names it.
+MODEL_NAMES = {"linear": "nn.Linear", "mlp": "a small MLP", "session": "the Models page's model"}
 
 # Layers whose repr is valid constructor code (e.g. ``Linear(in_features=3, out_features=8, bias=True)``).
 _REPR_LAYERS = {
@@ -59,18 +62,28 @@ def module_code(module: nn.Module) -> str | None:
     return None
 
 
-def model_code(run: TrainingRun, session_model: SessionModel | None = None) -> str:
-    """The line(s) that build the model, e.g. ``model = nn.Linear(1, 1)``."""
+# The script's own imports; the Models page's code starts with the first two of them as well.
+_SCRIPT_IMPORTS = ("import torch", "from torch import nn", "import torch.nn as nn")
+
+
+def model_code(run: TrainingRun, session_model: SessionModel | None = None) -> tuple[str, str]:
+    """(definitions for the top of the script, the line(s) that build ``model`` after the seed)."""
     cfg, data = run.config, run.data
     if cfg.model == "linear":
-        return f"model = nn.Linear({data.n_features}, {data.n_targets})"
+        return "", f"model = nn.Linear({data.n_features}, {data.n_targets})"
     built = module_code(run.model)
     if built is not None:
-        return f"model = {built}"
+        return "", f"model = {built}"
     # The code of the model this run was built from; the Models page may hold another one by now.
     source = run.model_code or (session_model.code if session_model is not None else "")
-    return ("# The Models page's code for its model (it must assign `model`):\n" + source.strip()
-            if source.strip() else "model = ...  # the Models page model; its code was not available")
+    if not source.strip():
+        return "", "model = ...  # the Models page model; its code was not available"
+    lines = [line for line in source.strip().splitlines() if line not in _SCRIPT_IMPORTS]
+    # Its last `model = ...` line builds the model: that runs after the seed; the class goes at the top.
+    at = max((i for i, line in enumerate(lines) if line.startswith("model =")), default=len(lines))
+    definitions = "\n".join(lines[:at]).strip()
+    build = "\n".join(lines[at:]).strip() or "model = ...  # the Models page code did not build `model`"
+    return "# The model's class, as the Models page writes it\n" + definitions, build
 
 
 def needs_csv(run: TrainingRun) -> bool:
@@ -181,13 +194,16 @@ def training_script(run: TrainingRun, epochs: int | None = None, session_model: 
     out += ["import torch", "import torch.nn as nn", "import torch.optim as optim"]
     if minibatch:
         out.append("from torch.utils.data import DataLoader, TensorDataset")
+    definitions, build = model_code(run, session_model)
+    if definitions:
+        out += ["", "", definitions, ""]
     out += [""] + _data_lines(run) + _split_lines(run, n_rows)
     if cuda:
         out += ["", 'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")',
                 f"{xt}, {yt} = {xt}.to(device), {yt}.to(device)"]
         if split:
             out.append("x_val, y_val = x_val.to(device), y_val.to(device)")
-    out += ["", f"torch.manual_seed({cfg.seed})", model_code(run, session_model)]
+    out += ["", f"torch.manual_seed({cfg.seed})", build]
     if cuda:
         out.append("model = model.to(device)")
     out.append(f"criterion = nn.{LOSSES[cfg.loss].__name__}()")
@@ -203,8 +219,24 @@ def training_script(run: TrainingRun, epochs: int | None = None, session_model: 
     if cfg.classifies:
         out += _accuracy_lines(xt, yt, split, cfg.task)
     out += _prediction_lines(run)
-    out += ["", 'torch.save(model.state_dict(), "model.pth")']
+    out += _save_lines(run)
     return "\n".join(out) + "\n"
+
+
+def _save_lines(run: TrainingRun) -> list[str]:
+    """Save the weights, as the page's download does; with standardization, its statistics beside them."""
+    stats = scaler_names(run.data.x_scaler, run.data.y_scaler)
+    lines = [""]
+    if run.device.type == "cuda":
+        lines.append("model = model.cpu()  # CPU tensors, as the page's download: the file loads without a GPU")
+    if not stats:
+        return lines + ['torch.save(model.state_dict(), "model.pth")']
+    return (lines + ["# The model learned on standardized columns: keep their statistics with its weights, or",
+                     "# predictions on raw inputs come out wrong. Load with checkpoint = torch.load(\"model.pth\",",
+                     "# weights_only=True), then model.load_state_dict(checkpoint[\"model\"]).",
+                     'checkpoint = {"model": model.state_dict()}']
+            + [f'checkpoint["{name}"] = {name}' for name in stats]
+            + ['torch.save(checkpoint, "model.pth")'])
 
 
 def _loop_lines(run: TrainingRun, xt: str, yt: str, split: bool, minibatch: bool) -> list[str]:
@@ -252,9 +284,9 @@ def _accuracy_lines(xt: str, yt: str, split: bool, task: str) -> list[str]:
         comment = "# Accuracy: predict class 1 where the logit is >= 0, i.e. where sigmoid(logit) >= 0.5"
         hits = "((model({x}) >= 0) == ({y} >= 0.5))"
     lines = ["", comment, "model.eval()", "with torch.no_grad():",
-             f"    train_accuracy = {hits.format(x=xt, y=yt)}.float().mean().item()"]
+             f"    train_accuracy = {hits.format(x=xt, y=yt)}.double().mean().item()"]
     if split:
-        lines.append(f"    val_accuracy = {hits.format(x='x_val', y='y_val')}.float().mean().item()")
+        lines.append(f"    val_accuracy = {hits.format(x='x_val', y='y_val')}.double().mean().item()")
     lines.append("print(f'Training accuracy: {train_accuracy!r}')")
     if split:
         lines.append("print(f'Validation accuracy: {val_accuracy!r}')")
@@ -289,5 +321,5 @@ def _describe_config(run: TrainingRun) -> str:
     """The run's recipe in a sentence for the script's docstring."""
     cfg = run.config
     batch = "full batch" if cfg.full_batch else f"batches of {cfg.batch_size}"
-    return (f"Data: {clean(run.data.name)}. Model: {cfg.model}. Loss: {cfg.loss}. Optimizer: {cfg.optimizer} "
+    return (f"Data: {clean(run.data.name)}. Model: {MODEL_NAMES[cfg.model]}. Loss: {cfg.loss}. Optimizer: {cfg.optimizer} "
             f"(lr {cfg.lr:g}, weight decay {cfg.weight_decay:g}). {batch.capitalize()}, seed {cfg.seed}")
