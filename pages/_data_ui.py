@@ -77,8 +77,9 @@ def upload_candidate() -> Candidate | None:
     if uploaded is not None and (stored is None or stored.file_id != uploaded.file_id):
         stored = read_upload(uploaded) or stored
     if stored is None:
-        st.info("Upload a file to see it become a Dataset. Its first row must name the columns.",
-                icon=":material/upload_file:")
+        if uploaded is None:  # after a refused file its error says what happened: no "upload a file" beside it
+            st.info("Upload a file to see it become a Dataset. Its first row must name the columns.",
+                    icon=":material/upload_file:")
         return None
     if uploaded is None or uploaded.file_id != stored.file_id:
         st.caption(f"Below: **{stored.table.name}**, the last file that loaded in this session. Upload another "
@@ -233,7 +234,8 @@ def prep_summary(prep: PrepResult) -> None:
         notes.append(f"{plural(prep.rows_missing_target, 'row')} dropped: target missing")
     if prep.rows_missing_features:
         notes.append(f"{plural(prep.rows_missing_features, 'row')} dropped: a feature missing")
-    notes += [f"'{c}' one-hot encoded into {len(cols)} columns" for c, cols in prep.encoded.items()]
+    notes += [f"'{c}' one-hot encoded into {plural(len(cols), 'column')}" for c, cols in prep.encoded.items()]
+    notes += [f"'{c}' read as numbers: true → 1.0, false → 0.0" for c in prep.true_false]
     notes += [f"'{c}' dropped (text)" for c in prep.dropped_features]
     notes += [f"gaps in '{c}' filled with its mean {m:.4g} over the {plural(prep.rows_kept, 'row')} kept"
               for c, m in prep.filled.items()]

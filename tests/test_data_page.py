@@ -395,3 +395,21 @@ def test_mean_of_a_column_with_inf_is_named_on_the_page(open_page) -> None:
     at.radio(key="data.missing").set_value("fill with mean").run()
     errors = _errors(at)
     assert len(errors) == 1 and "The mean of feature column 'a' is -inf, which float32 cannot hold" in errors[0]
+
+
+def test_a_refused_first_upload_is_not_followed_by_upload_a_file(open_page) -> None:
+    at = _upload(open_page(PAGE), "one.csv", b"a,b\n1,2\n")
+    assert len(_errors(at)) == 1 and "one.csv" in _errors(at)[0]
+    assert not any("Upload a file to see it become a Dataset" in i.value for i in at.info)
+    assert any("still **" in c.value for c in at.caption)  # which dataset stays in use
+
+
+def test_true_false_columns_say_how_they_became_numbers(open_page) -> None:
+    rows = "\n".join(f"{i},{'true' if i % 3 else 'false'},{'true' if i % 2 else 'false'}" for i in range(12))
+    at = _upload(open_page(PAGE), "exam.csv", f"hours,slept,passed\n{rows}\n".encode())
+    assert not _errors(at)
+    ds = at.session_state[session.DATASET]
+    assert ds.target_names == ["passed"] and ds.targets[:4, 0].tolist() == [0.0, 1.0, 0.0, 1.0]
+    captions = " ".join(c.value for c in at.caption)
+    assert "'passed' read as numbers: true → 1.0, false → 0.0" in captions
+    assert "'slept' read as numbers: true → 1.0, false → 0.0" in captions

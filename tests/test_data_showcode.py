@@ -22,7 +22,17 @@ LABELS = b"a,b,c,label\n1,2,x,cat\n2,,y,dog\n3,4,,cat\n5,6,x,bird\n7,8,y,\n9,1,x
 # Classes coded as whole numbers, with a gap in a text feature and in the target.
 CODES = b"a,c,kind\n1,x,0\n2,y,1\n3,,2\n4,x,\n5,y,1\n6,x,0\n7,y,2\n8,x,1\n"
 
+# Prices with a thousands dot beside decimal commas (1.772 is 1772 €), and a date column that must stay text.
+EU_THOUSANDS = ("fläche;zimmer;preis;datum\n50,9;5;1.772;01.02.2024\n37,0;5;1.425;03.02.2024\n28,5;1;812;"
+                "04.02.2024\n61,25;3;2.015,5;05.02.2024\n44,0;2;999;06.02.2024\n").encode()
+# Quoted numbers with thousands commas in a comma-separated file.
+QUOTED = b'city,"pop, thousands",value\n"Paris, FR","1,000",0.5\n"Rome","12,345.5",1.5\nX,812,2\nY,"2,000",3\n'
+
 CASES = {
+    "decimal-comma-thousands-dot": ("de.csv", EU_THOUSANDS, PrepChoices(("fläche", "zimmer"), "preis", DROP,
+                                                                         DROP_ROWS)),
+    "quoted-thousands-commas": ("quoted.csv", QUOTED, PrepChoices(("pop, thousands", "city"), "value", ONE_HOT,
+                                                                  DROP_ROWS)),
     "decimal-comma-whole-numbers": ("eu.csv", EU_WHOLE, None),
     "decimal-comma-mean-fill": ("eu.csv", EU_WHOLE, PrepChoices(("farbe", "größe"), "preis", ONE_HOT, MEAN_FILL)),
     "bom-text-feature-first": ("bom.csv", BOM_TEXT, PrepChoices(("stadt", "a"), "y", ONE_HOT, MEAN_FILL)),
@@ -60,3 +70,18 @@ def test_show_code_rebuilds_the_page_tensors(case: str, tmp_path: Path, monkeypa
 def test_whole_numbers_beside_decimal_commas_read_as_numbers() -> None:
     frame = load_csv(EU_WHOLE, "eu.csv").frame
     assert frame["größe"].tolist()[:4] == [1.5, 2.25, 3.0, 4.75] and frame["preis"].tolist()[3] == 8.0
+
+
+def test_grouped_thousands_become_numbers_and_dates_stay_text() -> None:
+    table = load_csv(EU_THOUSANDS, "de.csv")
+    assert table.frame["preis"].tolist() == [1772, 1425, 812, 2015.5, 999]  # read as 1.772 € before
+    assert table.frame["fläche"].tolist() == [50.9, 37.0, 28.5, 61.25, 44.0]
+    assert table.frame["datum"].tolist()[0] == "01.02.2024"  # read_csv(thousands=".") would make it 1022024
+    assert table.format.describe() == ("semicolon-separated, UTF-8, decimal commas, '.' grouping thousands in "
+                                       "'preis'")
+    quoted = load_csv(QUOTED, "quoted.csv")
+    assert quoted.frame["pop, thousands"].tolist() == [1000.0, 12345.5, 812.0, 2000.0]
+    assert quoted.format.grouped == ("pop, thousands",)
+    # A column that is not all numbers stays text; so do "1,5" (not three digits) and a lone date.
+    other = load_csv(b"a,b,c\n1,\"1,000\",x\n2,\"1,5\",y\n3,\"2,000 m\",z\n", "other.csv")
+    assert other.format.grouped == () and other.frame["b"].tolist() == ["1,000", "1,5", "2,000 m"]

@@ -69,6 +69,13 @@ class CsvFormat:
     has_bom: bool = False
     engine: str = "pyarrow"
     decimal: str = "."  # "," for numbers written 1,5 (then the delimiter is not a comma)
+    # Text columns of numbers with grouped thousands ("1,000"; "1.772" beside decimal commas), made numbers.
+    grouped: tuple[str, ...] = ()
+
+    @property
+    def thousands(self) -> str:
+        """The thousands separator that goes with the decimal sign: "," with "1.5", "." with "1,5"."""
+        return "." if self.decimal == "," else ","
 
     def read_csv_kwargs(self) -> dict[str, str]:
         """Keyword arguments for ``pandas.read_csv`` (also printed in Show code)."""
@@ -80,7 +87,10 @@ class CsvFormat:
         names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
         enc = ENCODING_NAMES[self.encoding]
         bom = " with a byte-order mark" if self.has_bom else ""
-        return f"{names[self.delimiter]}-separated, {enc}{bom}{', decimal commas' if self.decimal == ',' else ''}"
+        grouped = (f", '{self.thousands}' grouping thousands in {', '.join(repr(c) for c in self.grouped)}"
+                   if self.grouped else "")
+        return (f"{names[self.delimiter]}-separated, {enc}{bom}{', decimal commas' if self.decimal == ',' else ''}"
+                f"{grouped}")
 
 
 @dataclass
@@ -130,6 +140,7 @@ def load_csv(
     fmt = CsvFormat(delimiter, encoding, has_bom)
     frame, fmt = parse(data, fmt, name, len(header))
     frame, fmt = with_decimal_commas(data, fmt, name, len(header), frame)
+    frame, fmt = with_grouped_thousands(frame, fmt)
     check_frame(frame, name, max_rows)
     return LoadedTable(frame, name, fmt, len(data))
 
@@ -291,10 +302,58 @@ def with_decimal_commas(data: bytes, fmt: CsvFormat, name: str, width: int,
     if not any(decimal_comma_column(frame[c]) for c in text):
         return frame, fmt
     try:
-        again, comma = parse(data, replace(fmt, decimal=","), name, width)
+        again, comma = with_grouped_thousands(*parse(data, replace(fmt, decimal=","), name, width))
     except TorchstartError:
         return frame, fmt
     return (again, comma) if len(numeric_columns(again)) > len(numeric_columns(frame)) else (frame, fmt)
+
+
+def grouped_number_patterns(fmt: CsvFormat) -> tuple[str, str]:
+    """Regexes for a number with grouped thousands ("12,345.5") and a plain one ("812", "3.5"), in ``fmt``'s signs."""
+    sep, dec = re.escape(fmt.thousands), re.escape(fmt.decimal)
+    return (rf"\s*[-+]?\d{{1,3}}(?:{sep}\d{{3}})+(?:{dec}\d+)?\s*", rf"\s*[-+]?\d+(?:{dec}\d+)?\s*")
+
+
+def grouped_number_column(series: pd.Series, fmt: CsvFormat, sample: int = 1000) -> bool:
+    """True when every value (gaps skipped) is a number, at least one of them written with grouped thousands."""
+    values = series.dropna().astype(str)
+    grouped_re, plain_re = grouped_number_patterns(fmt)
+
+    def all_numbers(part: pd.Series) -> pd.Series | None:
+        grouped = part.str.fullmatch(grouped_re)
+        return grouped if bool((grouped | part.str.fullmatch(plain_re)).all()) else None
+
+    # The first values settle most text columns (names, dates) before a pass over a million rows;
+    # a sorted column may hold its first grouped number far down, so only the whole column says "grouped".
+    if all_numbers(values.head(sample)) is None:
+        return False
+    grouped = all_numbers(values)
+    return grouped is not None and bool(grouped.any())
+
+
+def ungrouped(series: pd.Series, fmt: CsvFormat) -> pd.Series:
+    """The column as numbers: thousands separators dropped, the decimal sign made a point (as Show code does)."""
+    text = series.str.replace(fmt.thousands, "", regex=False)
+    if fmt.decimal != ".":
+        text = text.str.replace(fmt.decimal, ".", regex=False)
+    return pd.to_numeric(text)
+
+
+def with_grouped_thousands(frame: pd.DataFrame, fmt: CsvFormat) -> tuple[pd.DataFrame, CsvFormat]:
+    """Make numbers of text columns that hold numbers with grouped thousands ("1,000" or, beside decimal commas,
+    "1.772"); one-hot encoded, each value would become a category of its own.
+
+    read_csv's own ``thousands=`` is not used: it strips the separator from any digits, so dates such as
+    01.02.2024 in a decimal-comma file would turn into the number 1022024.
+    """
+    text = [c for c in frame.columns if not is_numeric_dtype(frame[c].dtype)]
+    grouped = [c for c in text if grouped_number_column(frame[c], fmt)]
+    if not grouped:
+        return frame, fmt
+    frame = frame.copy()
+    for column in grouped:
+        frame[column] = ungrouped(frame[column], fmt)
+    return frame, replace(fmt, grouped=tuple(grouped))
 
 
 def decimal_comma_column(series: pd.Series, sample: int = 1000) -> bool:

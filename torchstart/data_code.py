@@ -104,10 +104,14 @@ def csv_code(file_name: str, fmt: CsvFormat, choices: PrepChoices, numeric: list
     """
     features = [c for c in dict.fromkeys(choices.features) if c in numeric or c in text]
     kwargs = ", ".join(f"{k}={v!r}" for k, v in fmt.read_csv_kwargs().items())
-    lines = [
-        f"frame = pd.read_csv({file_name!r}, {kwargs})",
-        f"frame = frame[{[*features, choices.target]!r}]",
-    ]
+    lines = [f"frame = pd.read_csv({file_name!r}, {kwargs})"]
+    for column in fmt.grouped:  # read_csv's thousands= would also turn dates like 01.02.2024 into numbers
+        digits = f"frame[{column!r}].str.replace({fmt.thousands!r}, '', regex=False)"
+        if fmt.decimal != ".":
+            digits += f".str.replace({fmt.decimal!r}, '.', regex=False)"
+        lines += [f"digits = {digits}  # {fmt.thousands!r} groups thousands in {column!r}",
+                  f"frame[{column!r}] = pd.to_numeric(digits)"]
+    lines.append(f"frame = frame[{[*features, choices.target]!r}]")
     if rows_in is not None and choices.rows is not None and choices.rows < rows_in:
         lines.append(f"frame = frame.sample(n={choices.rows}, random_state={SAMPLE_SEED}).sort_index()  "
                      f"# a random {choices.rows:,} of the {rows_in:,} rows, in file order")

@@ -68,6 +68,7 @@ class PrepResult:
     classes_from_numbers: bool = False  # the classes are a number target's whole numbers (PrepChoices.class_codes)
     # Text feature column -> its gaps, which one-hot encoding (with "fill with mean") turns into all-zero rows.
     text_gaps: dict[str, int] = field(default_factory=dict)
+    true_false: list[str] = field(default_factory=list)  # chosen columns of true/false, read as 1.0/0.0
 
 
 def column_kind(series: pd.Series) -> str:
@@ -249,6 +250,8 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
     result = PrepResult(dataset, rows_in, len(work), rows_missing_target, rows_missing_features,
                         numeric, text, encoded, dropped, filled, str(target), classes,
                         None if sampled is None else len(sampled), classes_from_numbers=codes, text_gaps=text_gaps)
+    result.true_false = [str(c) for c in [*numeric, target] if c in work.columns and not (c == target and labels)
+                         and (column_kind(work[c]) == "true/false" or infer_dtype(work[c], skipna=True) == "boolean")]
     if sampled is not None and labels:
         # A class that only rows outside the sample hold gets no target column: the model cannot learn it.
         kept = set(classes)
