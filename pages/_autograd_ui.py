@@ -81,21 +81,28 @@ def _remove_variable(name: str) -> None:
     st.session_state[NAMES] = [n for n in st.session_state[NAMES] if n != name]
 
 
-def variables_editor(per_row: int = 4) -> list[VariableSpec]:
-    """A card per variable: value (number or tensor literal) and requires_grad; add and remove extra ones."""
+CARD_WIDTH = 230  # px: room for "requires_grad" and the remove button; two cards fit a 1024 px window's main area
+
+
+def variables_editor(card_width: int = CARD_WIDTH) -> list[VariableSpec]:
+    """A card per variable: value (number or tensor literal) and requires_grad; add and remove extra ones.
+
+    The cards have a fixed width and wrap: as many per row as fit (four equal columns cut
+    requires_grad to "r…" beside the sidebar at 1024 px).
+    """
     specs = []
     names = st.session_state[NAMES]
-    for start in range(0, len(names), per_row):
-        for column, name in zip(st.columns(per_row), names[start:start + per_row]):
-            with column.container(border=True):
+    with st.container(horizontal=True, gap="small"):
+        for name in names:
+            with st.container(border=True, width=card_width):
                 text = st.text_input(f"**{name}** =", key=value_key(name), persist_state=KEEP,
                                      placeholder="2, or a tensor such as [1, 2, 3]")
-                toggle, remove = st.columns([4, 1], vertical_alignment="center")
-                tracked = toggle.checkbox("requires_grad", key=grad_key(name), persist_state=KEEP,
+                with st.container(horizontal=True, vertical_alignment="center", gap="xsmall"):
+                    tracked = st.checkbox("requires_grad", key=grad_key(name), persist_state=KEEP,
                                           help=f"Track {name}: autograd records operations on it and fills "
                                                f"{name}.grad. Off: {name} is a constant for autograd.")
-                if name not in BASE_NAMES:
-                    remove.button("", icon=":material/delete:", key=f"autograd.remove.{name}",
+                    if name not in BASE_NAMES:
+                        st.button("", icon=":material/delete:", key=f"autograd.remove.{name}",
                                   help=f"Remove {name}", on_click=_remove_variable, args=(name,))
             specs.append(VariableSpec(name, text, tracked))
     with st.popover("Add a variable", icon=":material/add:"):

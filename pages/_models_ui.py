@@ -34,7 +34,9 @@ SEED = "models.seed"
 NEW_KIND = "models.new_kind"
 BUILT = "models.built"
 DEFAULT_PRESET = "SimpleModel"
-MIN_ARG_SLOTS = 4  # argument columns per row, so a Linear's inputs are as wide as a Conv2d's
+# px per argument input: a layer's inputs wrap onto more rows when the card is narrow (sidebar open at 1024 px),
+# instead of squeezing six columns until labels break mid-word ("in_chan/nels").
+ARG_WIDTH = 140
 
 MULT_ADDS_HELP = (
     "For one sample in eval mode, counted from the shape each layer really sees: a Linear does in_features "
@@ -99,17 +101,18 @@ def read_layers() -> list[LayerSpec]:
 
 
 def _arg_widget(where: Any, arg: ArgSpec, key: str, disabled: bool) -> Any:
-    """One argument's input; its value comes from session state (seeded by the caller)."""
+    """One argument's input, ``ARG_WIDTH`` wide; its value comes from session state (seeded by the caller)."""
     param = arg.param
     if isinstance(param, BoolParam):
         return where.checkbox(arg.name, key=key, persist_state=KEEP, help=param.help or None, disabled=disabled)
     if isinstance(param, FloatParam):
         return where.number_input(arg.name, float(param.min_value), float(param.max_value), step=param.step,
-                                  format=param.format, key=key, persist_state=KEEP, disabled=disabled)
+                                  format=param.format, key=key, persist_state=KEEP, disabled=disabled,
+                                  width=ARG_WIDTH)
     assert isinstance(param, IntParam)
     help_text = "Set from the shape it receives (auto-fit is on)." if disabled else None
     return where.number_input(arg.name, param.min_value, param.max_value, step=param.step, key=key, persist_state=KEEP,
-                              disabled=disabled, help=help_text)
+                              disabled=disabled, help=help_text, width=ARG_WIDTH)
 
 
 def _move(layer_id: int, step: int) -> None:
@@ -145,7 +148,8 @@ def _shape_note(pos: int, shapes: list[tuple[int, ...]]) -> str:
 
 
 def stack_editor(layers: list[LayerSpec], fitted: list[LayerSpec] | None, shapes: list[tuple[int, ...]]) -> None:
-    """One bordered row per layer: its arguments, output shape, and move/remove buttons.
+    """One bordered card per layer: a title line (name, attribute, output shape, move/remove buttons), then its
+    arguments in a wrapping row.
 
     ``fitted`` holds the auto-fitted layers when auto-fit is on; ``shapes`` the output
     shapes of the layers that fit, in order.
@@ -154,12 +158,15 @@ def stack_editor(layers: list[LayerSpec], fitted: list[LayerSpec] | None, shapes
     for pos, entry in enumerate(st.session_state[STACK]):
         kind = LAYERS[entry["kind"]]
         with st.container(border=True):
-            head, body, tools = st.columns([1.3, 7, 1], vertical_alignment="center")
-            head.markdown(f"**{pos + 1}. {kind.name}**  \n`self.{names[pos]}`  \n{_shape_note(pos, shapes)}")
+            # The title line: name, attribute and output shape, then the move/remove buttons at its right end.
+            head = st.container(horizontal=True, vertical_alignment="center", gap="small")
+            head.markdown(f"**{pos + 1}. {kind.name}** `self.{names[pos]}` {_shape_note(pos, shapes)}")
+            head.space("stretch")  # pushes the buttons to the right end
+            tools = head.container(horizontal=True, gap="xsmall", width="content")  # wrap as one group
             if not kind.args:
-                body.caption(kind.summary)
-            slots = body.columns(max(MIN_ARG_SLOTS, len(kind.args)))
-            for slot, arg in zip(slots, kind.args):
+                st.caption(kind.summary)
+            body = st.container(horizontal=True, vertical_alignment="bottom", gap="small") if kind.args else None
+            for arg in kind.args:
                 key = arg_key(entry["id"], arg.name)
                 auto = fitted is not None and arg.name == kind.input_arg
                 if auto:
@@ -167,26 +174,25 @@ def stack_editor(layers: list[LayerSpec], fitted: list[LayerSpec] | None, shapes
                 elif key not in st.session_state:
                     value = entry["args"][arg.name]
                     st.session_state[key] = float(value) if isinstance(arg.param, FloatParam) else value
-                entry["args"][arg.name] = _arg_widget(slot, arg, key, disabled=auto)
-            up, down, drop = tools.columns(3)
+                entry["args"][arg.name] = _arg_widget(body, arg, key, disabled=auto)
             last = len(st.session_state[STACK]) - 1
-            up.button("", icon=":material/arrow_upward:", key=f"models.up.{entry['id']}", help="Move up",
-                      on_click=_move, args=(entry["id"], -1), disabled=pos == 0)
-            down.button("", icon=":material/arrow_downward:", key=f"models.down.{entry['id']}",
-                        help="Move down", on_click=_move, args=(entry["id"], 1), disabled=pos == last)
-            drop.button("", icon=":material/delete:", key=f"models.remove.{entry['id']}", help="Remove",
-                        on_click=_remove, args=(entry["id"],))
+            tools.button("", icon=":material/arrow_upward:", key=f"models.up.{entry['id']}", help="Move up",
+                         on_click=_move, args=(entry["id"], -1), disabled=pos == 0)
+            tools.button("", icon=":material/arrow_downward:", key=f"models.down.{entry['id']}",
+                         help="Move down", on_click=_move, args=(entry["id"], 1), disabled=pos == last)
+            tools.button("", icon=":material/delete:", key=f"models.remove.{entry['id']}", help="Remove",
+                         on_click=_remove, args=(entry["id"],))
 
 
 def add_layer_bar() -> None:
     """Choose a kind and append it to the stack (up to the layer cap)."""
     full = len(st.session_state[STACK]) >= MAX_LAYERS
-    pick, add, note = st.columns([3, 1.2, 3], vertical_alignment="bottom")
+    pick, add = st.columns([3, 1.3], vertical_alignment="bottom")  # "Add layer" whole at 1024 px, sidebar open
     pick.selectbox("Layer to add", list(LAYERS), key=NEW_KIND, persist_state=KEEP,
                    format_func=lambda k: f"{k}: {LAYERS[k].summary}")
     add.button("Add layer", icon=":material/add:", key="models.add", on_click=_add_layer, disabled=full)
     if full:
-        note.caption(f"The stack is at the cap of {MAX_LAYERS} layers: remove one to add another.")
+        st.caption(f"The stack is at the cap of {MAX_LAYERS} layers: remove one to add another.")
 
 
 def input_shape_bar() -> tuple[str, bool]:
@@ -263,13 +269,19 @@ def memory_help(summary: ModelSummary) -> str:
 
 
 def summary_metrics(summary: ModelSummary) -> None:
-    """Parameter counts, multiply-adds and memory, one metric each."""
-    cols = st.columns(5)
-    cols[0].metric("Parameters", f"{summary.total_params:,}")
-    cols[1].metric("Trainable", f"{summary.trainable_params:,}")
-    cols[2].metric("Non-trainable", f"{summary.total_params - summary.trainable_params:,}")
-    cols[3].metric("Multiply-adds per sample", f"{summary.mult_adds:,}", help=MULT_ADDS_HELP)
-    cols[4].metric("Estimated memory", format_bytes(summary.total_bytes), help=memory_help(summary))
+    """Parameter counts, multiply-adds and memory, one metric each.
+
+    Two rows (counts, then cost) of metrics as wide as their text, wrapping when the page is narrow: five equal
+    columns beside the sidebar at 1024 px cut the labels and values ("Multiply-a…", "24 b…"), and a count can
+    reach 250,000,000.
+    """
+    with st.container(horizontal=True, gap="large"):
+        st.metric("Parameters", f"{summary.total_params:,}", width="content")
+        st.metric("Trainable", f"{summary.trainable_params:,}", width="content")
+        st.metric("Non-trainable", f"{summary.total_params - summary.trainable_params:,}", width="content")
+    with st.container(horizontal=True, gap="large"):
+        st.metric("Multiply-adds per sample", f"{summary.mult_adds:,}", help=MULT_ADDS_HELP, width="content")
+        st.metric("Estimated memory", format_bytes(summary.total_bytes), help=memory_help(summary), width="content")
 
 
 def layer_table(summary: ModelSummary, input_shape: tuple[int, ...]) -> None:

@@ -33,7 +33,6 @@ RUN_AGAIN_KEY = PREFIX + "run_again"
 # How long a rerun waits for the stopped script run's thread to finish writing its partial race.
 STOP_WAIT_S = 10.0
 DEFAULT_RACERS = ["SGD", "SGD + momentum", "Adam"]
-RACERS_PER_ROW = 2
 
 
 def start_keys(land: Landscape) -> tuple[str, str]:
@@ -66,35 +65,36 @@ def start_and_steps(land: Landscape) -> tuple[tuple[float, float], int]:
     keys = start_keys(land)
     for key, default in zip(keys, land.start):
         st.session_state.setdefault(key, float(default))
-    left, middle, right = st.columns(3)
+    # One above the other: the page draws them in the narrow column beside the map.
     start = tuple(
-        col.number_input(f"Start {name}", min_value=START.min_value, max_value=START.max_value, step=START.step,
-                         format=START.format, key=key, persist_state=KEEP, help=f"{START.help} Or click the map.")
-        for col, name, key in zip((left, middle), land.param_names, keys)
+        st.number_input(f"Start {name}", min_value=START.min_value, max_value=START.max_value, step=START.step,
+                        format=START.format, key=key, persist_state=KEEP, help=f"{START.help} Or click the map.")
+        for name, key in zip(land.param_names, keys)
     )
-    steps = param_input(replace(STEPS, default=land.default_steps), key=f"{PREFIX}steps.{land.key}",
-                        container=right)
+    steps = param_input(replace(STEPS, default=land.default_steps), key=f"{PREFIX}steps.{land.key}")
     return start, steps  # type: ignore[return-value]
 
 
-def racer_settings(land: Landscape) -> list[RunSpec]:
-    """Pick the optimizers and give each its learning rate and main settings."""
-    racers = st.multiselect("Optimizers to race", list(OPTIMIZERS), default=DEFAULT_RACERS, key=RACERS_KEY,
-                            persist_state=KEEP,
-                            help="Each one is the real torch.optim class, run from the same start.")
+def racer_picker() -> list[str]:
+    """Pick the optimizers to race."""
+    return st.multiselect("Optimizers to race", list(OPTIMIZERS), default=DEFAULT_RACERS, key=RACERS_KEY,
+                          persist_state=KEEP, help="Each one is the real torch.optim class, run from the same start.")
+
+
+def racer_settings(land: Landscape, racers: list[str]) -> list[RunSpec]:
+    """A card per racer, one above the other: its learning rate and main settings."""
     specs = []
-    for row in range(0, len(racers), RACERS_PER_ROW):
-        for col, name in zip(st.columns(RACERS_PER_ROW), racers[row: row + RACERS_PER_ROW]):
-            box = col.container(border=True)
-            box.markdown(f"**{name}**", help=f"torch.optim.{OPTIMIZERS[name].cls.__name__}")
-            lr_param = replace(LEARNING_RATE, default=land.lr_for(name, OPTIMIZERS[name].default_lr))
-            lr = param_input(lr_param, key=lr_key(land, name), container=box)
-            settings = {setting: param_input(replace(SETTINGS[setting], default=value),
-                                             key=f"{PREFIX}{setting}.{name}", container=box)
-                        for setting, value in OPTIMIZERS[name].tunable.items()}
-            if name in RACER_NOTES:
-                box.caption(RACER_NOTES[name])
-            specs.append(RunSpec(name, float(lr), settings))
+    for name in racers:  # one card per row: two side by side in a narrow column broke "Learni/ng rate"
+        box = st.container(border=True)
+        box.markdown(f"**{name}**", help=f"torch.optim.{OPTIMIZERS[name].cls.__name__}")
+        lr_param = replace(LEARNING_RATE, default=land.lr_for(name, OPTIMIZERS[name].default_lr))
+        lr = param_input(lr_param, key=lr_key(land, name), container=box)
+        settings = {setting: param_input(replace(SETTINGS[setting], default=value),
+                                         key=f"{PREFIX}{setting}.{name}", container=box)
+                    for setting, value in OPTIMIZERS[name].tunable.items()}
+        if name in RACER_NOTES:
+            box.caption(RACER_NOTES[name])
+        specs.append(RunSpec(name, float(lr), settings))
     return specs
 
 

@@ -19,11 +19,11 @@ import streamlit as st
 import torch
 
 from pages._ui import KEEP, param_input, show_error, table_height
-from torchstart.checkpoint_safety import state_dict_bytes
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.optimizers import default_weight_decay
 from torchstart.session import SessionModel
+from torchstart.trained_file import scaler_names, trained_file_bytes
 from torchstart.training import (Progress, TrainingRun, log_length, log_lines, progress_of, progress_text,
                                  start_run)
 from torchstart.training_export import CSV_NAME, data_csv, needs_csv
@@ -161,16 +161,17 @@ def apply_action(config: TrainingConfig, dataset: TabularDataset | None,
 def buttons(run: TrainingRun | None, config: TrainingConfig) -> None:
     """Train / Stop / Continue / Reset; Stop is live only while training is wanted."""
     busy = run is not None and run.training_wanted
-    cols = st.columns([1, 1, 2, 1, 2.5])
-    cols[0].button("Train", key="training_train", type="primary", icon=":material/play_arrow:", disabled=busy,
-                   on_click=_request, args=("train",), help="Start a new run from these settings.")
-    cols[1].button("Stop", key="training_stop", icon=":material/stop:", disabled=not busy, on_click=_stop,
-                   help="End the run after the current epoch; everything trained so far stays.")
-    cols[2].button(f"Continue +{config.epochs:,} epochs", key="training_continue", icon=":material/fast_forward:",
-                   disabled=busy or run is None or run.epoch == 0 or not run.can_continue,
-                   on_click=_request, args=("continue",), help="Train the current model further, optimizer state kept.")
-    cols[3].button("Reset", key="training_reset", icon=":material/restart_alt:", disabled=busy,
-                   on_click=_request, args=("reset",), help="Re-initialise the model from the seed.")
+    # A wrapping row of content-wide buttons: fixed-ratio columns cut the labels to "T." in a narrow main area.
+    row = st.container(horizontal=True, gap="small")
+    row.button("Train", key="training_train", type="primary", icon=":material/play_arrow:", disabled=busy,
+               on_click=_request, args=("train",), help="Start a new run from these settings.")
+    row.button("Stop", key="training_stop", icon=":material/stop:", disabled=not busy, on_click=_stop,
+               help="End the run after the current epoch; everything trained so far stays.")
+    row.button(f"Continue +{config.epochs:,} epochs", key="training_continue", icon=":material/fast_forward:",
+               disabled=busy or run is None or run.epoch == 0 or not run.can_continue,
+               on_click=_request, args=("continue",), help="Train the current model further, optimizer state kept.")
+    row.button("Reset", key="training_reset", icon=":material/restart_alt:", disabled=busy,
+               on_click=_request, args=("reset",), help="Re-initialise the model from the seed.")
 
 
 class LiveView:
@@ -266,9 +267,14 @@ def _prediction_box(run: TrainingRun) -> None:
 def downloads_ui(run: TrainingRun, script: str) -> None:
     """The .pth of the state_dict, the standalone script, and the data when the script needs it."""
     cols = st.columns(3)
-    cols[0].download_button("Download model (.pth)", state_dict_bytes(run.model), file_name="model.pth",
-                            mime="application/octet-stream", key="training_download_pth", on_click="ignore",
-                            icon=":material/download:", help="torch.save(model.state_dict()) of the trained model.")
+    stats = scaler_names(run.data.x_scaler, run.data.y_scaler)
+    entries = "".join(f", '{name}': {name}" for name in stats)
+    saved = (f"torch.save({{'model': model.state_dict(){entries}}}): the trained weights with the standardization "
+             "statistics they expect" if stats else "torch.save(model.state_dict()) of the trained model")
+    data = trained_file_bytes(run.model, run.data.x_scaler, run.data.y_scaler)
+    cols[0].download_button("Download model (.pth)", data, file_name="model.pth", mime="application/octet-stream",
+                            key="training_download_pth", on_click="ignore", icon=":material/download:",
+                            help=saved + ".")
     cols[1].download_button("Download script (.py)", script, file_name="train_torchstart.py", mime="text/x-python",
                             key="training_download_script", on_click="ignore", icon=":material/code:",
                             help="Plain PyTorch that repeats this whole run and prints the same losses.")

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from pages._optimizers_ui import (CHART_KEY, TABLE_FOR_KEY, cached_race, landscape_picker, last_result,
-                                  race_figures, racer_settings, start_and_steps, start_from_click, stopped_note)
+                                  race_figures, racer_picker, racer_settings, start_and_steps, start_from_click,
+                                  stopped_note)
 from pages._ui import KEEP, number_columns, show_code, show_error
 from torchstart.errors import TorchstartError
 from torchstart.optimizer_code import race_code
@@ -14,13 +15,18 @@ st.write("Every optimizer below is the real `torch.optim` class stepping one two
          "`p`: `zero_grad()`, loss, `backward()`, `step()`. They all start from the same point; watch "
          "where each one goes.")
 
-settings_col, chart_col = st.columns([1, 1.6], gap="large")
+# The landscape, its formula and the racers span the page: in a side column beside the sidebar at 1024 px
+# (about 180 px) the formula was cut and the racers' names were clipped.
+land = landscape_picker()
+st.latex(land.formula)
+st.caption(land.note)
+racers = racer_picker()
+
+# Beside the map, one above the other (each reads whole in a narrow column): the start, the steps, a card per racer.
+settings_col, chart_col = st.columns([1, 1.8], gap="medium")
 with settings_col:
-    land = landscape_picker()
-    st.latex(land.formula)
-    st.caption(land.note)
     start, steps = start_and_steps(land)
-    specs = racer_settings(land)
+    specs = racer_settings(land, racers)
 
 with chart_col:
     try:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -16,6 +18,7 @@ from tests.test_data_loading import BAD_FILES
 from tests.test_data_prep import IRIS, IRIS_CLASSES
 from torchstart import session
 from torchstart.csv_loading import MAX_COLUMNS, MAX_UPLOAD_MB
+from torchstart.data_figures import batch_grid_figure
 from torchstart.data_prep import SAMPLE_SEED
 
 PAGE = "pages/data.py"
@@ -413,3 +416,12 @@ def test_true_false_columns_say_how_they_became_numbers(open_page) -> None:
     captions = " ".join(c.value for c in at.caption)
     assert "'passed' read as numbers: true → 1.0, false → 0.0" in captions
     assert "'slept' read as numbers: true → 1.0, false → 0.0" in captions
+
+
+def test_batch_grid_title_fits_a_phone_wide_chart() -> None:
+    # One long title line ran off the right edge at 420 px, losing "grey = dropped by drop_last".
+    grid = np.array([[0, 0, 1, 1, -1], [1, 0, 0, 1, -1]])
+    title = batch_grid_figure(grid, 1_000).layout.title.text
+    lines = [re.sub(r"<[^>]+>", "", line) for line in title.split("<br>")]
+    assert "grey = dropped by drop_last" in lines[-1] and "samples 0-4 of 1,000" in title
+    assert all(len(line) <= 50 for line in lines), lines

@@ -326,6 +326,20 @@ def test_landscape_figure_draws_every_path_bounded() -> None:
     assert z.max() == pytest.approx(math.log10(land.grid(80)[2].max().item()), rel=1e-4)
 
 
+def test_play_buttons_and_step_slider_sit_on_separate_rows() -> None:
+    # Side by side, ▶ Play / ❚❚ Pause hid the slider's track in a narrow chart and its "after step N" on a phone.
+    result = race(ROSENBROCK, ROSENBROCK.start, [RunSpec("Adam", 0.05, {})], 50)
+    layout = landscape_figure(result).layout
+    (menu,), (slider,) = layout.updatemenus, layout.sliders
+    # Both hang from the plot area's bottom edge by a pixel pad, so the rows keep apart whatever the chart's size.
+    assert menu.y == slider.y == 0 and menu.yanchor == slider.yanchor == "top"
+    button_px = 30  # a Plotly button's height at the default font
+    assert slider.pad.t >= menu.pad.t + button_px + 5, "the slider starts below the buttons' row"
+    assert menu.pad.t >= 45, "the buttons start below the x axis' ticks and title"
+    assert layout.margin.b >= slider.pad.t + 70, "room for the slider's value label, track and ticks"
+    assert slider.x == 0 and slider.len == 1  # the whole row: a wide track even in a narrow chart
+
+
 def test_a_start_off_the_map_is_pinned_to_its_edge_and_named() -> None:
     result = race(BEALE, (1000.0, 1000.0), [RunSpec("SGD", 0.001, {})], 3)
     (start,) = [t for t in landscape_figure(result).to_plotly_json()["data"]

@@ -237,7 +237,9 @@ def test_browser_shows_paths_and_click_sets_the_start(page) -> None:
     # Click the lower right of the map: that point becomes the start of a new race.
     start_w = page.get_by_role("spinbutton", name="Start w")
     assert start_w.input_value() == "-0.5"
-    box = chart.locator(".nsewdrag").first.bounding_box()
+    map_area = chart.locator(".nsewdrag").first
+    map_area.scroll_into_view_if_needed()  # the settings above the columns put the map's lower part off screen
+    box = map_area.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.85)
     wait_for_run(page)
     page.wait_for_function("document.querySelector('input[aria-label=\"Start w\"]').value !== '-0.5'")

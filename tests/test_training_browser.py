@@ -57,8 +57,8 @@ def test_default_run_trains_live_and_downloads_a_loadable_pth(page: Page, tmp_pa
     assert model(five).item() == pytest.approx(plain_model(five).item(), abs=1e-6)
 
 
-@pytest.mark.browser
-def test_stop_and_continue_a_long_run(page: Page, tmp_path) -> None:
+def open_long_run(page: Page) -> None:
+    """The Training page set to 100,000 epochs of the classic run: long enough to stop part-way."""
     open_training(page)
     page.get_by_role("tab", name="Epochs, batches, seed").click()
     epochs = page.get_by_label("Epochs", exact=True)
@@ -66,6 +66,11 @@ def test_stop_and_continue_a_long_run(page: Page, tmp_path) -> None:
     epochs.press("Enter")
     wait_for_run(page)
     expect(button(page, "Continue +100,000 epochs")).to_be_visible()  # the new setting took effect
+
+
+@pytest.mark.browser
+def test_stop_and_continue_a_long_run(page: Page, tmp_path) -> None:
+    open_long_run(page)
     button(page, "Train").click()
     stop = button(page, "Stop")
     expect(stop).to_be_enabled()
@@ -90,12 +95,7 @@ def test_stop_and_continue_a_long_run(page: Page, tmp_path) -> None:
 
 @pytest.mark.browser
 def test_streamlit_header_stop_stops_the_run_like_the_page_stop(page: Page) -> None:
-    open_training(page)
-    page.get_by_role("tab", name="Epochs, batches, seed").click()
-    epochs = page.get_by_label("Epochs", exact=True)
-    epochs.fill("100000")
-    epochs.press("Enter")
-    wait_for_run(page)
+    open_long_run(page)
     button(page, "Train").click()
     expect(page.get_by_test_id("stProgress")).to_contain_text("epochs/s")
     page.wait_for_timeout(500)
@@ -198,3 +198,18 @@ def test_an_uploaded_iris_csv_trains_a_three_class_classifier(page: Page, tmp_pa
     final = train_classifier(page, "CrossEntropy (classes)")
     expect(page.get_by_text("Confusion matrix (validation rows)")).to_be_visible()
     assert max(final) < 0.3  # log(3) = 1.10 is guessing
+
+
+# True when some part of the element cuts its text (an ellipsis or a clipped overflow): scrollWidth > clientWidth.
+CUT_TEXT_JS = ("el => [el, ...el.querySelectorAll('*')]"
+               ".some(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)")
+
+
+@pytest.mark.browser
+def test_run_buttons_read_whole_beside_the_sidebar(page: Page) -> None:
+    # At 1024 px the sidebar leaves about 535 px: fixed-ratio columns cut the labels to "T.", "S.", "R.".
+    page.set_viewport_size({"width": 1024, "height": 900})
+    open_training(page)
+    for name in ("Train", "Stop", "Continue +100 epochs", "Reset"):
+        found = page.get_by_test_id("stMain").get_by_role("button", name=name, exact=True)  # not "Reset axes"
+        assert not found.evaluate(CUT_TEXT_JS), f"{name!r} is cut"

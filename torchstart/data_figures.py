@@ -35,10 +35,12 @@ def batch_grid_figure(grid: np.ndarray, n_samples: int) -> go.Figure:
     ))
     shown = f"samples 0-{samples - 1} of {n_samples:,}" if samples < n_samples else f"all {n_samples:,} samples"
     fig.update_layout(
-        title=f"Which batch each sample lands in ({shown}; grey = dropped by drop_last)",
+        # Two short lines: Plotly does not wrap a title, and one long line ran off a phone-wide chart.
+        title=f"Which batch each sample lands in<br><span style='font-size:12px;font-weight:normal'>{shown}; "
+              f"grey = dropped by drop_last</span>",
         xaxis={"title": "sample index", "dtick": 1 if samples <= 40 else None},
         yaxis={"autorange": "reversed"},
-        height=120 + 40 * epochs, margin={"l": 10, "r": 10, "t": 50, "b": 40},
+        height=140 + 40 * epochs, margin={"l": 10, "r": 10, "t": 70, "b": 40},
         plot_bgcolor="#d0d0d0",
     )
     return fig

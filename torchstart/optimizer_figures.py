@@ -28,6 +28,13 @@ COLORS = dict(zip(OPTIMIZERS, PALETTE))
 # Light valley, darker walls: the coloured paths stay readable everywhere.
 CONTOUR_COLORS = [[0.0, "#ffffff"], [0.35, "#dbe9f6"], [0.7, "#9ecae1"], [1.0, "#4a90c2"]]
 CLICK_TRACE_NAME = "click to start here"
+# Below the map, in pixels: the x axis (ticks and title), then ▶ Play / ❚❚ Pause, then the step slider on a row
+# of its own. Side by side, the buttons hid the slider's track in a narrow chart and its "after step N" on a phone.
+# Both hang from the plot area's bottom edge (y=0) by a pixel pad: a paper-coordinate y would move them
+# with the plot area's height, which a legend of several rows (a narrow chart) shrinks.
+BELOW_AXIS, BUTTON_ROW, SLIDER_ROW = 55, 40, 80
+MAP_BOTTOM = BELOW_AXIS + BUTTON_ROW + SLIDER_ROW
+MAP_HEIGHT = 550 + MAP_BOTTOM  # the plot area and title margin as tall as before the slider got its own row
 
 
 def drawn_indices(n_points: int, limit: int) -> np.ndarray:
@@ -166,19 +173,20 @@ def landscape_figure(result: RaceResult) -> go.Figure:
         frames.append(go.Frame(data=data, traces=animated, name=str(step)))
     fig.frames = frames
     fig.update_layout(
-        height=640, margin=dict(l=10, r=10, t=40, b=90),
+        height=MAP_HEIGHT, margin=dict(l=10, r=10, t=40, b=MAP_BOTTOM),
         xaxis=dict(title=na, range=list(land.a_range), constrain="domain"),
         yaxis=dict(title=nb, range=list(land.b_range)),
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, xanchor="left"),
         hovermode="closest",
-        updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.1, xanchor="left", yanchor="top",
-                          showactive=False, pad=dict(t=0, r=10), buttons=[
+        updatemenus=[dict(type="buttons", direction="left", x=0, y=0, xanchor="left", yanchor="top",
+                          showactive=False, pad=dict(t=BELOW_AXIS, r=10), buttons=[
                               dict(label="▶ Play", method="animate", args=[None, dict(
                                   frame=dict(duration=120, redraw=True), transition=dict(duration=0),
                                   fromcurrent=False, mode="immediate")]),
                               dict(label="❚❚ Pause", method="animate", args=[[None], dict(
                                   frame=dict(duration=0, redraw=True), mode="immediate")])])],
-        sliders=[dict(active=len(frames) - 1, x=0.2, len=0.8, y=-0.1, yanchor="top", pad=dict(t=0),
+        sliders=[dict(active=len(frames) - 1, x=0, len=1, y=0, xanchor="left", yanchor="top",
+                      pad=dict(t=BELOW_AXIS + BUTTON_ROW),
                       currentvalue=dict(prefix="after step ", xanchor="right", font=dict(size=13)),
                       steps=[dict(label=f.name, method="animate", args=[[f.name], dict(
                           mode="immediate", frame=dict(duration=0, redraw=True),
