@@ -102,3 +102,45 @@ def test_two_apptest_sessions_keep_their_own_state(open_page, tmp_path) -> None:
     bob_dataset = bob.session_state[session.DATASET] if session.DATASET in bob.session_state else None
     assert bob_dataset is None or not bob_dataset.name.startswith("mine.csv")
     assert session.TRAINED not in bob.session_state
+
+
+@pytest.mark.browser
+def test_a_standardized_runs_pth_predicts_the_same_in_a_new_session(page, browser, server_url, tmp_path) -> None:
+    from tests.test_training_browser import button, open_training
+
+    # Session 1: a synthetic line trained on standardized x and y; its prediction for x = 5; the download.
+    open_training(page)
+    choose(page, "Data", "Synthetic line (slope, intercept, noise)")
+    for box in ("Standardize features", "Standardize target"):
+        page.get_by_test_id("stMain").get_by_text(box, exact=True).click()
+        wait_for_run(page)
+    button(page, "Train").click()
+    wait_for_run(page)
+    fill(page, "Predict for new input (x)", "5")
+    trained = table_numbers(page, "x", "predicted y", starts_with=[5.0])[-1]
+    with page.expect_download() as download:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Download model (.pth)").click()
+    pth = tmp_path / "model.pth"
+    download.value.save_as(pth)
+    saved = torch.load(pth, weights_only=True)
+    assert list(saved) == ["model", "x_mean", "x_std", "y_mean", "y_std"]
+    model = nn.Linear(1, 1)
+    model.load_state_dict(saved["model"])
+    raw = model(torch.tensor([[5.0]])).item()  # the weights alone, fed a raw input: far off
+    assert raw != pytest.approx(trained, abs=0.5)
+
+    # Session 2 (another browser context: no trained model there) reads the statistics from the file.
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        other = context.new_page()
+        other.base_url = server_url
+        open_app(other, "checkpoints")
+        other.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(pth))
+        wait_for_run(other)
+        other.get_by_text("passed all four checks").wait_for()
+        expect(other.get_by_role("checkbox", name="Apply the standardization saved in the file")).to_be_checked()
+        fill(other, "Inputs: rows of 1 number (x0)", "[[5.0]]")
+        loaded = table_numbers(other, "x0", "y0", starts_with=[5.0])[-1]
+        assert loaded == pytest.approx(trained, abs=1e-4)
+    finally:
+        context.close()
