@@ -153,11 +153,18 @@ def preview_cells(head: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return shown, config
 
 
+def _drop_target_from_features() -> None:
+    """Target's callback: a column picked as the target leaves the features box (it was left out silently)."""
+    target = st.session_state.get(K_TARGET)
+    st.session_state[K_FEATURES] = [c for c in st.session_state.get(K_FEATURES, []) if c != target]
+
+
 def column_choices(frame: pd.DataFrame) -> PrepChoices:
     """Target, features, and how to treat text columns and missing values."""
     columns = [str(c) for c in frame.columns]
     c1, c2 = st.columns([1, 2])
-    target = c1.selectbox("Target column (what to predict)", columns, key=K_TARGET, persist_state=KEEP)
+    target = c1.selectbox("Target column (what to predict)", columns, key=K_TARGET, persist_state=KEEP,
+                          on_change=_drop_target_from_features)
     features = c2.multiselect("Feature columns (the model's inputs)", columns, key=K_FEATURES, persist_state=KEEP,
                               help="The target is always left out of the features.")
     class_codes = False

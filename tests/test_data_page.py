@@ -425,3 +425,13 @@ def test_batch_grid_title_fits_a_phone_wide_chart() -> None:
     lines = [re.sub(r"<[^>]+>", "", line) for line in title.split("<br>")]
     assert "grey = dropped by drop_last" in lines[-1] and "samples 0-4 of 1,000" in title
     assert all(len(line) <= 50 for line in lines), lines
+
+
+def test_a_column_picked_as_target_leaves_the_features_box(open_page) -> None:
+    at = _upload(open_page(PAGE), "houses.csv", b"size,age,price\n1,2,3\n2,3,5\n3,1,4\n4,4,9\n")
+    assert at.selectbox(key="data.target").value == "price"
+    assert at.multiselect(key="data.features").value == ["size", "age"]
+    at.selectbox(key="data.target").set_value("age").run()
+    # It was shown as a feature while the dataset silently left it out.
+    assert at.multiselect(key="data.features").value == ["size"]
+    assert at.session_state[session.DATASET].feature_names == ["size"]
