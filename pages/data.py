@@ -4,6 +4,7 @@ import streamlit as st
 
 from pages import _data_ui as ui
 from pages import _data_loader_ui as loader_ui
+from pages import _data_upload_ui as upload_ui
 from pages._ui import KEEP, show_code, show_error
 from torchstart import data_code, session
 from torchstart.batch_viewer import view_batches
@@ -22,7 +23,7 @@ st.markdown(
 st.header("1 · Choose the data")
 source = st.radio("Source", [ui.BUILTIN, ui.UPLOAD], key=ui.K_SOURCE, persist_state=KEEP, horizontal=True,
                   label_visibility="collapsed")
-candidate = ui.builtin_candidate() if source == ui.BUILTIN else ui.upload_candidate()
+candidate = ui.builtin_candidate() if source == ui.BUILTIN else upload_ui.upload_candidate()
 if candidate is not None:
     ui.apply(candidate)
     prep = st.session_state.get(ui.K_PREP)
