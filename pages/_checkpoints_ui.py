@@ -19,7 +19,7 @@ from torchstart.checkpoint_inspect import (Path, TensorEntry, cut_note, entry_ta
 from torchstart.errors import TorchstartError
 from torchstart.params import IntParam
 from torchstart.rng import RNG_LOCK
-from torchstart.trained_file import scaler_names, trained_checkpoint, trained_file_bytes
+from torchstart.trained_file import saved_scalers, scaler_names, trained_checkpoint, trained_file_bytes
 
 # Page-local session keys.
 LOADED = "checkpoints.loaded"        # {"checkpoint": LoadedCheckpoint, "source": "upload" | "saved"}
@@ -218,6 +218,11 @@ def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
                               persist_state=KEEP,
                               help="The state_dict that load_state_dict will receive.")
         part = parts[labels.index(chosen)]
+        beside = [f"`{name}`" for name, scaler in zip(("x", "y"), saved_scalers(obj, part)) if scaler is not None
+                  for name in (f"{name}_mean", f"{name}_std")]
+        if beside:
+            st.caption(f"Beside it, {', '.join(beside)}: the standardization the model was trained with, as the "
+                       "Training page saves it. Predicting, below, applies them.")
     else:
         st.info("No dict of name → tensor in this file, so there is no model part to load.")
     if entries:

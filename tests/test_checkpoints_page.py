@@ -121,6 +121,7 @@ def test_round_trip_training_model_predicts_the_same(open_page, tmp_path, monkey
     assert torch.equal(saved["x_std"], trained.x_scaler.std) and torch.equal(saved["y_mean"], trained.y_scaler.mean)
     upload(at, "trained.pth", data)
     assert "passed all four checks" in at.success[0].value
+    assert any("Beside it, `x_mean`, `x_std`, `y_mean`, `y_std`: the standardization" in c.value for c in at.caption)
     assert at.radio(key="checkpoints.target").value == "trained"
     keys = frame_with(at, "status")
     assert set(keys["status"]) == {"matches"}
