@@ -18,7 +18,8 @@ current = st.navigation(pages, position="sidebar", expanded=True)
 
 with st.sidebar:
     device_picker()
-    st.caption("Every number on these pages is computed by real PyTorch in this session.")
+    st.caption("Every number on these pages is computed by real PyTorch in this session, except the examples "
+               "marked as such on the Device page (what a GPU machine would show).")
 
 # Counted so that other sessions' long loops (training, benchmarks) give way to this run.
 with interactive_run():

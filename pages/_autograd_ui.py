@@ -204,9 +204,9 @@ def gradcheck_tab(run: AutogradRun, specs: list[VariableSpec]) -> None:
     if not rows:
         st.info("The check needs a scalar output and at least one variable with requires_grad on.")
         return
-    st.markdown("Nudge each number v by ±h (h = 1e-6·max(1, |v|): relative for big numbers, which float64 "
-                "cannot move by 1e-6) and see how the output moves: (f(v + h) − f(v − h)) / 2h, computed in "
-                "float64. Autograd should agree.")
+    st.markdown("Nudge each number v by ±h (h = 1e-6·max(1, |v|): relative for big numbers, so the nudge stays "
+                "large next to float64's rounding of v, which cannot move 1e10 by 1e-6 at all) and see how the "
+                "output moves: (f(v + h) − f(v − h)) / 2h, computed in float64. Autograd should agree.")
     passed = all(row.passed for row in rows)
     (st.success if passed else st.warning)(
         f"{sum(r.passed for r in rows)} of {len(rows)} gradients agree with finite differences.")

@@ -43,7 +43,8 @@ MULT_ADDS_HELP = (
     "multiply-adds per output value (Linear(4 → 2) on a 3×4 sample: 3 · 4 · 2 = 24), a Conv2d in_channels × "
     "kernel height × kernel width per output value, a BatchNorm one (x · scale + shift) per value. Bias adds, "
     "activations, pooling and Dropout are not counted. torchinfo's own total differs: it multiplies each "
-    "layer's parameters by the batch size."
+    "layer's parameters, bias included, by the batch size (a Conv2d's by the batch size × its output positions), "
+    "ignoring a Linear's other leading dimensions."
 )
 SEED_PARAM = IntParam("Init seed", 0, 0, 2**31 - 1, help="torch.manual_seed before building: same seed, same weights.")
 

@@ -220,7 +220,8 @@ def check_zip_layout(data: bytes, name: str, max_unpacked: int) -> tuple[str, in
     if len(infos) > MAX_ZIP_ENTRIES:
         raise CheckpointRefused(
             "zip", f"{name} holds {len(infos):,} zip entries; the limit is {MAX_ZIP_ENTRIES:,}. "
-                   "A torch.save checkpoint has a few entries per tensor.")
+                   "A torch.save checkpoint has one entry per tensor storage plus a handful of fixed ones (data.pkl, "
+                   "version, byteorder, …).")
     folders = {info.filename.split("/", 1)[0] for info in infos}
     folder = next(iter(folders)) if len(folders) == 1 else ""
     names = {info.filename for info in infos}

@@ -92,7 +92,8 @@ def _cost_lines(input_size: str) -> list[str]:
     """Count multiply-adds and memory with forward hooks, and print them as the page shows them."""
     return [
         "# torchinfo's footer takes shortcuts: its Total mult-adds is each layer's parameters × the batch size",
-        "# (bias included; a Linear on a 3×4 sample counted once, not 3 times), and its sizes use sys.getsizeof",
+        "# (bias included; × output positions for a Conv2d; a Linear on a 3×4 sample counted once, not 3 times),",
+        "# and its sizes use sys.getsizeof",
         "# and skip layers without parameters. The page counts both from the shapes each layer really sees.",
         *COST_CODE.strip("\n").split("\n"),
         f"one = torch.zeros({input_size})  # one sample: only its shape matters",

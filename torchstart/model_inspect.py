@@ -3,8 +3,8 @@
 torchinfo gives each layer's output shape, parameter count and trainable flag.
 Multiply-adds and memory are counted here, with forward hooks, from the shape
 each layer really sees: torchinfo's own totals multiply parameters by the batch
-size (so a Linear on a 3×4 sample counts once, not 3 times) and size the input
-with ``sys.getsizeof``.
+size (a Conv2d's by batch × output positions; a Linear on a 3×4 sample counts once,
+not 3 times) and size the input with ``sys.getsizeof``.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ PARAMS = {
                          help="The element type. 'auto' lets PyTorch pick, as when you pass no dtype."),
     "requires_grad": BoolParam("requires_grad", False,
                                help="Track operations on this tensor for autograd. "
-                                    "Only floating-point tensors can require gradients."),
+                                    "Only floating-point (or complex) tensors can require gradients."),
     "lin_start": FloatParam("start", 0.0, -1e9, 1e9, step=0.5),
     "lin_end": FloatParam("end", 1.0, -1e9, 1e9, step=0.5),
     "steps": IntParam("steps", 5, 0, MAX_ELEMENTS, help="How many values, ends included."),
@@ -231,7 +231,7 @@ def check_spec(spec: TensorSpec) -> torch.dtype:
     dtype = _dtype_for_factory(spec)
     if spec.requires_grad and not (dtype.is_floating_point or dtype.is_complex):
         raise TorchstartError(
-            f"requires_grad needs a floating-point dtype, but this tensor is {_name(dtype)}. Gradients "
+            f"requires_grad needs a floating-point (or complex) dtype, but this tensor is {_name(dtype)}. Gradients "
             "measure how a tiny nudge changes a result, and whole numbers or True/False cannot be "
             "nudged a tiny bit. Pick float32 (or float64), or untick requires_grad.")
     if spec.factory == "randint":
@@ -559,7 +559,9 @@ def describe(t: torch.Tensor) -> list[MetaRow]:
         MetaRow("device", str(t.device), "Where the numbers live; ops need their tensors on one device."),
         MetaRow("numel()", f"{t.numel():,}", "Number of elements: the product of the shape."),
         MetaRow("element_size()", f"{t.element_size()} bytes", f"Bytes per {_name(t.dtype)} element."),
-        MetaRow("nbytes", f"{t.nbytes:,} bytes", "numel × element size: the memory this view covers."),
+        MetaRow("nbytes", f"{t.nbytes:,} bytes",
+                "numel × element size: the bytes its elements take stored densely (a stepped or expanded view "
+                "spans more or less storage: see untyped_storage().nbytes())."),
         MetaRow("stride()", repr(stride), stride_meaning(stride)),
         MetaRow("storage_offset()", str(t.storage_offset()),
                 "Where this tensor's first element sits in the underlying storage (0 unless it is a "
