@@ -12,7 +12,7 @@ from torchstart.checkpoint_code import predict_code
 from torchstart.checkpoint_inspect import Path, get_part
 from torchstart.checkpoint_match import (CLASSIFIER_NOTES, MAX_TYPED_WIDTH, TARGET_LABELS, Target, compare_keys,
                                          input_width, linear_problem, load_strict, load_targets,
-                                         mode_sensitive_layers, parse_inputs, predict)
+                                         mode_sensitive_layers, parse_inputs, predict, table_problem)
 from torchstart.errors import TorchstartError
 from torchstart.predictions import prediction_frame
 from torchstart.session import Standardizer
@@ -118,6 +118,9 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
         y = predict(model, x, x_scaler, y_scaler)
     except TorchstartError as err:
         show_error(err)
+        return
+    if problem := table_problem(len(x), width, y.numel() // max(len(x), 1)):
+        st.info(problem, icon=":material/table:")
         return
     table = prediction_frame(x, y.reshape(len(x), -1), features, target.target_names, target.task,
                              class_column=target.class_column)

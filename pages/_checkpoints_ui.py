@@ -15,7 +15,8 @@ from torchstart import session
 from torchstart.checkpoint_code import safe_load_code, save_code
 from torchstart.checkpoint_figures import histogram_figure
 from torchstart.checkpoint_inspect import (Path, TensorEntry, cut_note, entry_table, has_stats, is_state_dict,
-                                           path_label, state_dict_parts, summarize_tree, tensor_entries, totals)
+                                           path_label, state_dict_parts, summarize_tree, tensor_entries, totals,
+                                           unique_labels)
 from torchstart.errors import TorchstartError
 from torchstart.params import IntParam
 from torchstart.rng import RNG_LOCK
@@ -213,7 +214,7 @@ def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
     parts = state_dict_parts(obj)
     part = None
     if parts:
-        labels = [path_label(p) for p in parts]
+        labels = unique_labels([path_label(p) for p in parts])  # picked by label: two alike would pick the first
         chosen = st.selectbox("The model part (a dict of name → tensor)", labels, key="checkpoints.part",
                               persist_state=KEEP,
                               help="The state_dict that load_state_dict will receive.")
@@ -226,7 +227,7 @@ def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
     else:
         st.info("No dict of name → tensor in this file, so there is no model part to load.")
     if entries:
-        keys = [e.key for e in entries]
+        keys = unique_labels([e.key for e in entries])
         hist_cols = st.columns([3, 1])
         key = hist_cols[0].selectbox("Histogram of", keys, key="checkpoints.hist_key", persist_state=KEEP)
         bins = BINS.check(param_input(BINS, "checkpoints.bins", hist_cols[1]))

@@ -21,8 +21,8 @@ from torchstart.checkpoint_code import predict_code
 from torchstart.checkpoint_figures import value_histogram
 from torchstart.checkpoint_inspect import (MAX_DEPTH, MAX_NODES, cut_note, entry_table, state_dict_parts,
                                            summarize_tree, tensor_entries, tensor_stats)
-from torchstart.checkpoint_match import (MAX_TYPED_WIDTH, compare_keys, infer_linear, load_strict, parse_inputs,
-                                         predict)
+from torchstart.checkpoint_match import (MAX_TYPED_WIDTH, compare_keys, infer_linear, linear_problem, load_strict,
+                                         parse_inputs, predict)
 from torchstart.errors import TorchstartError
 
 
@@ -68,9 +68,11 @@ def test_meta_tensor_has_no_values_to_show_or_load() -> None:
     assert all(v != v for v in tensor_stats(weight).values())  # NaN: undefined
     with pytest.raises(TorchstartError, match="meta tensor"):
         value_histogram(weight)
-    linear = infer_linear(checkpoint.obj)
+    # No nn.Linear is built from its shape (a sparse or meta file could name any size), and loading refuses it.
+    assert infer_linear(checkpoint.obj) is None
+    assert "this file's weight is a meta tensor" in linear_problem(checkpoint.obj)
     with pytest.raises(TorchstartError, match="weight is a meta tensor"):
-        load_strict(linear, checkpoint.obj)
+        load_strict(torch.nn.Linear(3, 2, bias=False), checkpoint.obj)
 
 
 @pytest.mark.parametrize(("weight", "kind"), [
@@ -124,8 +126,8 @@ def test_shared_references_cannot_make_the_walk_explode() -> None:
 def test_page_shows_a_message_for_weights_it_cannot_load(open_page) -> None:
     at = upload(open_page(PAGE), "sparse.pth", saved({"weight": torch.eye(2, 3).to_sparse()}))
     assert "passed all four checks" in at.success[0].value
-    errors = [e.value for e in at.error]
-    assert len(errors) == 1 and "weight is a sparse tensor (sparse_coo)" in errors[0]
+    assert not at.error
+    assert "this file's weight is a sparse tensor (sparse_coo)" in at.info[0].value
 
 
 @pytest.mark.parametrize("first, shape, flat", [(torch.nn.BatchNorm2d(1), (1, 4, 4), 16),
@@ -282,3 +284,63 @@ def test_statistics_cells_say_nan_or_dash_never_none(open_page) -> None:
     assert table.loc["one", ["mean", "std"]].tolist() == ["3", "nan"]
     assert table.loc["empty", ["mean", "std", "min", "max"]].tolist() == ["—"] * 4
     assert table.loc["sparse", ["mean", "std", "min", "max"]].tolist() == ["—"] * 4
+
+
+def test_a_sparse_tensor_claiming_a_huge_dense_shape_is_refused_before_any_model_is_built() -> None:
+    # 2 KB on disk; an nn.Linear inferred from its shape would allocate 10^14 floats.
+    huge = torch.sparse_coo_tensor([[0], [0]], [1.0], (10**7, 10**7))
+    with pytest.raises(safety.CheckpointRefused) as refused:
+        safety.safe_load(saved({"weight": huge}), "sparse.pth")
+    assert refused.value.step == "load"
+    assert "The largest, weight, is a sparse_coo tensor of shape [10000000, 10000000]" in str(refused.value)
+    # Within the cap it loads, and still no nn.Linear is made of it.
+    small = safety.safe_load(saved({"weight": torch.sparse_coo_tensor([[0], [0]], [1.0], (300, 300))}), "s.pth")
+    assert infer_linear(small.obj) is None and "weight is a sparse tensor" in linear_problem(small.obj)
+    assert "0 columns" in linear_problem({"weight": torch.zeros(10**6, 0), "bias": torch.zeros(10**6)})
+
+
+def test_millions_of_pickled_objects_are_refused_from_the_zip_directory() -> None:
+    data = saved(list(range(2_000_000)))  # no tensor at all: a 2M-item list unpickles into 100+ MB of objects
+    with pytest.raises(safety.CheckpointRefused) as refused:
+        safety.safe_load(data, "lists.pth")
+    assert refused.value.step == "zip" and "data.pkl" in str(refused.value) and "limit is 8.0 MB" in str(refused.value)
+
+
+def test_a_hostile_metadata_attribute_gets_a_message_not_a_traceback(open_page) -> None:
+    from collections import OrderedDict
+
+    state = OrderedDict(weight=torch.ones(1, 2), bias=torch.zeros(1))
+    state._metadata = 5  # torch's own load_state_dict calls .get on it
+    at = upload(open_page(PAGE), "meta.pth", saved(state))
+    assert not at.exception
+    assert "_metadata attribute" in at.error[0].value
+    batchnorm = OrderedDict(torch.nn.BatchNorm1d(2).state_dict())
+    batchnorm._metadata = {"": {"version": "x"}}
+    assert compare_keys(torch.nn.BatchNorm1d(2), batchnorm).ok  # read as torch would, without a TypeError
+    with pytest.raises(TorchstartError, match="_metadata attribute"):
+        load_strict(torch.nn.BatchNorm1d(2), batchnorm)
+
+
+def test_saved_statistics_that_do_not_fit_the_model_get_a_message(open_page) -> None:
+    model = {"weight": torch.eye(2), "bias": torch.zeros(2)}
+    file = {"model": model, "x_mean": torch.zeros(2), "x_std": torch.ones(2),
+            "y_mean": torch.zeros(3), "y_std": torch.ones(3)}
+    at = upload(open_page(PAGE), "odd.pth", saved(file))
+    assert not at.exception
+    assert "y_mean holds 3 numbers but the model gives 2 outputs per row" in at.error[0].value
+
+
+def test_a_model_with_thousands_of_outputs_gets_no_table(open_page) -> None:
+    at = upload(open_page(PAGE), "wide.pth", saved({"weight": torch.zeros(2_000, 1), "bias": torch.zeros(2_000)}))
+    assert not at.exception
+    assert any("gives 2,000 outputs per row, more than the 1,000" in i.value for i in at.info)
+    assert "checkpoints.predictions" not in [d.key for d in at.dataframe]
+
+
+def test_keys_that_read_alike_are_told_apart() -> None:
+    from torchstart.checkpoint_inspect import path_label, unique_labels
+
+    obj = {"a/b": {"weight": torch.zeros(2, 2)}, "a": {"b": {"weight": torch.zeros(3, 3)}}}
+    labels = unique_labels([path_label(p) for p in state_dict_parts(obj)])
+    assert sorted(labels) == ["a/b", "a/b (2)"]
+    assert unique_labels(["0", "0", "x", "0"]) == ["0", "0 (2)", "x", "0 (3)"]

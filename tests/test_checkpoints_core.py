@@ -316,3 +316,37 @@ def test_saved_scalers_are_read_from_beside_the_model_part_and_only_when_usable(
                 {"x_mean": torch.tensor([float("nan"), 0.0]), "x_std": torch.ones(2)},
                 {"x_mean": [0.0, 1.0], "x_std": torch.ones(2)}):
         assert saved_scalers({"model": model.state_dict(), **bad}, ("model",)) == (None, None), bad
+
+
+def test_typed_inputs_float32_cannot_hold_are_refused_with_the_reason() -> None:
+    from torchstart.checkpoint_match import parse_inputs
+    from torchstart.training_setup import parse_prediction_inputs
+
+    for parse in (parse_inputs, parse_prediction_inputs):
+        with pytest.raises(TorchstartError, match=r"holds 1e\+39, which float32 .* cannot hold: it stops at ±3.4e\+38"):
+            parse("[[1e39]]", 1)
+        with pytest.raises(TorchstartError, match=r"must hold finite numbers, but it reads -inf"):
+            parse("[[-1e400]]", 1)
+    with pytest.raises(TorchstartError, match="characters that cannot be read"):
+        parse_inputs("[[\ud800]]", 1)
+
+
+@pytest.mark.parametrize("tensor", [torch.randn(40, 37), torch.randn(30, 40)[:, ::3], torch.randn(1).expand(5000),
+                                    torch.randn(6, 50, 7).transpose(0, 2), torch.tensor([1.0, float("nan"), 2.0]),
+                                    torch.tensor([float("inf"), 1.0]), torch.arange(11)],
+                         ids=["dense", "stepped", "expanded", "transposed", "nan", "inf", "int"])
+def test_statistics_and_histogram_read_in_pieces_equal_torchs_in_one_go(tensor, monkeypatch) -> None:
+    from torchstart import checkpoint_inspect
+    from torchstart.checkpoint_figures import value_histogram
+
+    monkeypatch.setattr(checkpoint_inspect, "PIECE", 64)  # many pieces, cut along each kind of layout
+    values = tensor.double().reshape(-1)
+    expected = {"mean": values.mean().item(), "std": values.std().item(), "min": values.min().item(),
+                "max": values.max().item()}
+    shown = tensor_stats(tensor)
+    for name, value in expected.items():
+        assert shown[name] == pytest.approx(value, rel=1e-9, abs=1e-12, nan_ok=True), name
+    finite = values[torch.isfinite(values)]
+    low, high = finite.min().item(), finite.max().item()
+    low, high = (low - 0.5, high + 0.5) if low == high else (low, high)
+    assert torch.equal(value_histogram(tensor)[0], torch.histogram(finite, bins=40, range=(low, high))[0])

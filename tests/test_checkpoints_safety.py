@@ -152,6 +152,9 @@ HOSTILE: list[tuple[str, Callable[[Path], bytes], str, str, tuple[str, ...]]] = 
     ("plain_zip", lambda m: plain_zip(), "zip", "not one torch.save wrote", ()),
     ("torchscript", lambda m: torchscript_pth(), "zip", "TorchScript", ()),
     ("expanded_view", lambda m: expanded_pth(), "load", "claim 10,000,000,000,000 numbers", ()),
+    ("sparse_huge", lambda m: torch_bytes({"weight": torch.sparse_coo_tensor([[0], [0]], [1.0], (10**7, 10**7))}),
+     "load", "is a sparse_coo tensor of shape [10000000, 10000000]", ()),
+    ("millions_of_objects", lambda m: torch_bytes(list(range(2_000_000))), "zip", "data.pkl", ()),
     ("whole_module", lambda m: whole_module_pth(), "globals", "whole pickled model",
      ("torch.nn.modules.linear.Linear", "torch.nn.modules.activation.ReLU")),
 ]
@@ -390,8 +393,11 @@ def test_safe_load_code_runs_and_refuses_the_same_files(tmp_path, monkeypatch) -
     safe_load = namespace["safe_load"]
     marker = tmp_path / "pwned"
     assert namespace["MAX_VALUES"] == safety.max_values(safety.MAX_CHECKPOINT_BYTES)
+    assert namespace["MAX_PICKLE"] == safety.MAX_PICKLE_BYTES
     for i, data in enumerate([shell_pth(marker), write_pth(marker), raw_pickle(marker), zip_bomb(3 << 20),
-                              b"", legacy_pth(), whole_module_pth(), expanded_pth()]):
+                              b"", legacy_pth(), whole_module_pth(), expanded_pth(),
+                              *[build(marker) for name, build, *_ in HOSTILE
+                                if name in ("sparse_huge", "millions_of_objects")]]):
         Path(f"bad{i}.pth").write_bytes(data)
         with pytest.raises(Exception):
             safe_load(f"bad{i}.pth")

@@ -20,10 +20,11 @@ def test_a_shape_number_with_thousands_of_digits_is_refused() -> None:
     assert parse_shape("0002, 65536") == (2, 65536)  # leading zeros are not digits of size
 
 
-@pytest.mark.parametrize("name", ["super", "print", "tuple", "object"])
+@pytest.mark.parametrize("name", ["super", "print", "tuple", "object", "__builtins__", "__name__", "__Net__"])
 def test_builtin_class_names_are_refused(name: str) -> None:
-    # "class super(nn.Module)" breaks super().__init__(); print/tuple break the rest of Show code.
-    with pytest.raises(TorchstartError, match="Python built-in; pick another class name"):
+    # "class super(nn.Module)" breaks super().__init__(); print/tuple and a module-level __builtins__ (whose
+    # class statement made the Show code fail with "type '__builtins__' is not subscriptable") break the rest.
+    with pytest.raises(TorchstartError, match="is a Python built-in or a __dunder__ name .*; pick another class name"):
         check_class_name(name)
 
 

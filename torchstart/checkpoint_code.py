@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from torchstart.checkpoint_inspect import Path, path_code
-from torchstart.checkpoint_safety import MAX_COMPRESSION_RATIO, RATIO_MIN_BYTES, UNPACKED_FACTOR
+from torchstart.checkpoint_safety import MAX_COMPRESSION_RATIO, MAX_PICKLE_BYTES, RATIO_MIN_BYTES, UNPACKED_FACTOR
 from torchstart.session import Standardizer
 
 
@@ -79,6 +79,7 @@ import torch
 MAX_BYTES = {cap}  # refuse bigger files before reading them
 MAX_UNPACKED = {UNPACKED_FACTOR} * MAX_BYTES  # zip-bomb guard: torch.save does not compress
 MAX_VALUES = 2 * MAX_BYTES // 4  # two cap-sized float32 files' worth of tensor values
+MAX_PICKLE = {MAX_PICKLE_BYTES // 2**20} * 1024 * 1024  # the object structure: a few hundred bytes per tensor
 
 
 def safe_load(path):
@@ -95,8 +96,11 @@ def safe_load(path):
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         infos = archive.infolist()
     folders = {{info.filename.split("/", 1)[0] for info in infos}}
-    if len(folders) != 1 or f"{{folders.pop()}}/data.pkl" not in {{i.filename for i in infos}}:
+    pickles = [i for i in infos if len(folders) == 1 and i.filename == f"{{next(iter(folders))}}/data.pkl"]
+    if not pickles:
         raise ValueError(f"{{path}} is a zip, but not one torch.save wrote")
+    if pickles[0].file_size > MAX_PICKLE:
+        raise ValueError(f"{{path}}'s data.pkl is {{pickles[0].file_size:,}} bytes: millions of pickled objects")
     if sum(info.file_size for info in infos) > MAX_UNPACKED or any(
         info.file_size >= {RATIO_MIN_BYTES} and info.file_size > {MAX_COMPRESSION_RATIO} * info.compress_size
         for info in infos

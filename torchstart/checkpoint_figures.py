@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 import torch
 
-from torchstart.checkpoint_inspect import real_values
+from torchstart.checkpoint_inspect import value_pieces
 from torchstart.errors import TorchstartError
 
 
@@ -15,14 +17,20 @@ def value_histogram(tensor: torch.Tensor, bins: int = 40) -> tuple[torch.Tensor,
         raise TorchstartError("Only dense real-valued tensors get a histogram here.")
     if tensor.is_meta:
         raise TorchstartError("This is a meta tensor: it has a shape and a dtype but no values to draw.")
-    values = real_values(tensor)
-    values = values[torch.isfinite(values)]
-    if values.numel() == 0:
+    # Two passes over float64 pieces (the range, then the counts): no float64 copy of the whole tensor.
+    low, high = math.inf, -math.inf
+    for piece in value_pieces(tensor):
+        finite = piece[torch.isfinite(piece)]
+        if finite.numel():
+            low, high = min(low, finite.min().item()), max(high, finite.max().item())
+    if low > high:
         raise TorchstartError("This tensor holds no finite values to draw.")
-    low, high = values.min().item(), values.max().item()
     if low == high:  # one repeated value: give the single bar some width
         low, high = low - 0.5, high + 0.5
-    counts, edges = torch.histogram(values, bins=bins, range=(low, high))
+    counts = torch.zeros(bins, dtype=torch.float64)
+    for piece in value_pieces(tensor):
+        part, edges = torch.histogram(piece[torch.isfinite(piece)], bins=bins, range=(low, high))
+        counts += part
     return counts, edges
 
 

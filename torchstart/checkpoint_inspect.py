@@ -55,6 +55,16 @@ def path_label(path: Path) -> str:
     return "/".join(str(part) for part in path) if path else "(whole file)"
 
 
+def unique_labels(labels: list[str]) -> list[str]:
+    """``labels`` with repeats told apart (``a/b``, ``a/b (2)``): keys "a/b" and "a" → "b", or 0 and "0", read alike."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out
+
+
 def path_code(path: Path, name: str = "checkpoint") -> str:
     """A path as Python indexing: ``checkpoint["model"]``."""
     return name + "".join(f"[{part!r}]" for part in path)
@@ -127,25 +137,50 @@ def has_stats(tensor: torch.Tensor) -> bool:
 
 
 def tensor_stats(tensor: torch.Tensor) -> dict[str, float]:
-    """Mean, std (unbiased, as torch.std), min and max in float64; NaN where undefined."""
+    """Mean, std (unbiased, as torch.std), min and max in float64; NaN where undefined.
+
+    Two passes over float64 pieces (the mean, then squared distances from it), as torch.std
+    computes it, without a float64 copy of the whole tensor.
+    """
     nan = {"mean": math.nan, "std": math.nan, "min": math.nan, "max": math.nan}
     if not has_stats(tensor):
         return nan
-    values = real_values(tensor)
-    return {
-        "mean": values.mean().item(),
-        "std": values.std().item() if values.numel() > 1 else math.nan,
-        "min": values.min().item(),
-        "max": values.max().item(),
-    }
+    n, total, has_nan = tensor.numel(), 0.0, False
+    low, high = math.inf, -math.inf
+    for piece in value_pieces(tensor):
+        total += piece.sum().item()
+        low, high = min(low, piece.min().item()), max(high, piece.max().item())
+        has_nan = has_nan or bool(piece.isnan().any())
+    mean = total / n
+    if has_nan:
+        low = high = math.nan  # as torch.min/max: any nan makes them nan
+    squares = sum(((piece - mean) ** 2).sum().item() for piece in value_pieces(tensor)) if n > 1 else math.nan
+    return {"mean": mean, "std": math.sqrt(squares / (n - 1)) if n > 1 else math.nan, "min": low, "max": high}
 
 
-def real_values(tensor: torch.Tensor) -> torch.Tensor:
-    """A dense real tensor's values, flat, in float64; a quantized tensor's as the numbers it stands for."""
+# Values are read in float64 pieces of this many: a 52-million-value (or expand()ed) tensor never doubles in memory.
+PIECE = 1 << 20
+
+
+def value_pieces(tensor: torch.Tensor) -> Iterator[torch.Tensor]:
+    """A dense real tensor's values, flat, in float64 pieces of at most ``PIECE``, in order.
+
+    A quantized tensor gives the numbers it stands for. A non-contiguous view (a stepped slice,
+    an expand()ed tensor) is cut along its leading dimensions, so no piece copies more than ``PIECE``.
+    """
     tensor = tensor.detach()
     if tensor.is_quantized:  # qint8 and friends: integers plus a scale; .to(float64) refuses them
         tensor = tensor.dequantize()
-    return tensor.reshape(-1).to(torch.float64)
+    if tensor.is_contiguous() or tensor.numel() <= PIECE:
+        flat = tensor.reshape(-1)  # a view, or a copy of at most PIECE values
+        for start in range(0, flat.numel(), PIECE):
+            yield flat[start:start + PIECE].to(torch.float64)
+    elif tensor.shape[0] == 1:
+        yield from value_pieces(tensor[0])
+    else:
+        rows = max(1, PIECE // tensor[0].numel())
+        for start in range(0, tensor.shape[0], rows):
+            yield from value_pieces(tensor[start:start + rows])
 
 
 def entry_table(entries: list[TensorEntry]) -> pd.DataFrame:

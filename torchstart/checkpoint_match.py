@@ -11,10 +11,14 @@ import torch
 from torch import nn
 
 from torchstart.errors import TorchstartError
-from torchstart.literals import Accepts, parse_literal
+from torchstart.literals import Accepts, float32_rows, parse_literal
+from torchstart.wording import plural
 from torchstart.session import SessionModel, Standardizer, TrainedModel
 
 MAX_PREDICT_ROWS = 1_000
+# The prediction table: outputs per row, and cells in all (inputs and outputs); more would take seconds to draw.
+MAX_SHOWN_OUTPUTS = 1_000
+MAX_TABLE_CELLS = 200_000
 # Inputs per row that still fit the inputs box (parse_literal reads at most 20,000 characters).
 MAX_TYPED_WIDTH = 2_000
 TARGET_LABELS = {"trained": "Training page's model", "models": "Models page's model",
@@ -138,8 +142,27 @@ def _batchnorm_fills(model: nn.Module, state_dict: Mapping[str, torch.Tensor], k
     module = model.get_submodule(prefix) if prefix else model
     if not isinstance(module, nn.modules.batchnorm._BatchNorm):
         return False
-    version = (getattr(state_dict, "_metadata", None) or {}).get(prefix, {}).get("version")
-    return version is None or version < 2
+    entry = layer_metadata(state_dict).get(prefix)
+    version = entry.get("version") if isinstance(entry, Mapping) else None
+    return not isinstance(version, int) or version < 2
+
+
+def layer_metadata(state_dict: Mapping[str, torch.Tensor]) -> Mapping:
+    """The layer versions ``state_dict()`` keeps in ``_metadata``; empty when absent or not a dict."""
+    meta = getattr(state_dict, "_metadata", None)
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def metadata_problem(state_dict: Mapping[str, torch.Tensor]) -> str | None:
+    """Why the file's ``_metadata`` (layer name -> {"version": int}) would make load_state_dict fail, if it would."""
+    meta = getattr(state_dict, "_metadata", None)
+    if meta is None:
+        return None
+    if not isinstance(meta, Mapping) or not all(
+            isinstance(entry, Mapping) and isinstance(entry.get("version", 0), int) for entry in meta.values()):
+        return ("its state_dict carries a _metadata attribute (the layer versions model.state_dict() records) that "
+                "is not the dict of {'version': int} torch writes, and load_state_dict reads it")
+    return None
 
 
 def infer_linear(state_dict: Mapping[str, torch.Tensor]) -> nn.Linear | None:
@@ -159,8 +182,14 @@ def linear_problem(state_dict: Mapping[str, torch.Tensor]) -> str | None:
     if not isinstance(weight, torch.Tensor) or weight.dim() != 2:
         shape = list(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__
         return f"an nn.Linear's weight is 2-D (out_features, in_features), but this weight is {shape}"
+    # Checked before building one: nn.Linear(in, out) allocates in × out numbers whatever the file stores.
+    for name, part in (("weight", weight), ("bias", bias)):
+        if isinstance(part, torch.Tensor) and (kind := unusual_kind(part)):
+            return f"an nn.Linear holds dense float tensors, but this file's {name} is {kind}"
     if not weight.is_floating_point():
         return f"an nn.Linear's weight holds floats, but this weight is {str(weight.dtype).removeprefix('torch.')}"
+    if weight.shape[1] == 0:
+        return "this weight has 0 columns, so the nn.Linear would take no inputs at all"
     if bias is not None and (not isinstance(bias, torch.Tensor) or list(bias.shape) != [weight.shape[0]]):
         shape = list(bias.shape) if isinstance(bias, torch.Tensor) else type(bias).__name__
         return f"an nn.Linear's bias has one number per output ({[weight.shape[0]]}), but this bias is {shape}"
@@ -174,6 +203,9 @@ def load_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> nn.
         raise TorchstartError(
             f"These weights do not fit the model: {report.summary()}. load_state_dict(strict=True) "
             "would refuse them; pick the matching model or the right part of the checkpoint.")
+    if problem := metadata_problem(state_dict):
+        raise TorchstartError(f"These weights cannot be loaded: {problem}. Re-save them from a model with "
+                              'torch.save(model.state_dict(), "model.pth").')
     odd = [(key, kind) for key, tensor in state_dict.items() if (kind := unusual_kind(tensor))]
     if odd:
         shown = ", ".join(f"{key} is {kind}" for key, kind in odd[:3])
@@ -184,8 +216,8 @@ def load_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor]) -> nn.
     target = copy.deepcopy(model)
     try:
         target.load_state_dict(state_dict, strict=True)
-    except RuntimeError as exc:  # e.g. a dtype copy_ cannot convert: a message, never a traceback
-        detail = str(exc).split("an exception occurred : ", 1)[-1].strip().splitlines()[0]
+    except Exception as exc:  # noqa: BLE001 - e.g. a dtype copy_ cannot convert: a message, never a traceback
+        detail = (str(exc).split("an exception occurred : ", 1)[-1].strip() or type(exc).__name__).splitlines()[0]
         raise TorchstartError(f"load_state_dict(strict=True) could not copy these weights into the model: "
                               f"{detail[:300]}") from None
     return target
@@ -238,9 +270,9 @@ def parse_inputs(text: str, width: int) -> torch.Tensor:
     for i, row in enumerate(value):
         if len(row) != width or any(isinstance(v, list) for v in row):
             raise TorchstartError(
-                f"Row {i + 1} has {len(row)} values but the model takes {width} input feature"
-                f"{'s' if width != 1 else ''}; write each row with exactly {width} numbers.")
-    return torch.tensor(value, dtype=torch.float32)
+                f"Row {i + 1} has {plural(len(row), 'value')} but the model takes {plural(width, 'input feature')}; "
+                f"write each row with exactly {plural(width, 'number')}.")
+    return float32_rows(value, "input box")
 
 
 @torch.no_grad()
@@ -250,13 +282,35 @@ def predict(model: nn.Module, inputs: torch.Tensor, x_scaler: Standardizer | Non
     model.eval()  # dropout off, batchnorm uses its running statistics
     first = next(model.parameters(), None)
     dtype, device = (first.dtype, first.device) if first is not None else (torch.float32, torch.device("cpu"))
+    if x_scaler is not None and x_scaler.mean.numel() != inputs.shape[-1]:
+        raise TorchstartError(f"The standardization's x_mean holds {plural(x_scaler.mean.numel(), 'number')} but "
+                              f"each input row has {inputs.shape[-1]:,}: untick the standardization.")
     x = x_scaler.transform(inputs) if x_scaler else inputs
     try:
         y = model(x.to(device=device, dtype=dtype)).cpu()
     except Exception as exc:  # noqa: BLE001 - layers raise ValueError/IndexError too (BatchNorm2d on rows)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TorchstartError(f"The model could not run on these inputs: {first}") from None
-    return y_scaler.inverse(y) if y_scaler else y
+    if y_scaler is None:
+        return y
+    if y.dim() < 2 or y_scaler.mean.numel() != y.shape[-1]:
+        raise TorchstartError(f"The standardization's y_mean holds {plural(y_scaler.mean.numel(), 'number')} but "
+                              f"the model gives {plural(y.shape[-1] if y.dim() else 1, 'output')} per row, so its "
+                              "outputs cannot be mapped back: untick the standardization.")
+    return y_scaler.inverse(y)
+
+
+def table_problem(rows: int, width: int, outputs: int) -> str | None:
+    """Why the prediction table of ``rows`` × (``width`` inputs + ``outputs``) is too big to draw, or None."""
+    if outputs > MAX_SHOWN_OUTPUTS:
+        return (f"This model gives {outputs:,} outputs per row, more than the {MAX_SHOWN_OUTPUTS:,} a table here "
+                "shows. Load the file in your own Python with the safe-load code above and look at the tensor.")
+    cells = rows * (width + outputs)
+    if cells > MAX_TABLE_CELLS:
+        fits = max(1, MAX_TABLE_CELLS // (width + outputs))
+        return (f"{plural(rows, 'row')} of {width:,} inputs and {outputs:,} outputs make {cells:,} cells; the table "
+                f"shows at most {MAX_TABLE_CELLS:,}. Predict on at most {fits:,} rows at a time.")
+    return None
 
 
 CLASSIFIER_NOTES = {

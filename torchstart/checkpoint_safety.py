@@ -37,6 +37,9 @@ MAX_COMPRESSION_RATIO = 100
 # Ratios are only judged for entries big enough to matter (tiny text files compress oddly).
 RATIO_MIN_BYTES = 1024 * 1024
 MAX_ZIP_ENTRIES = 20_000
+# data.pkl holds the object structure (dict keys, shapes, numbers): a few hundred bytes per tensor. Millions of
+# pickled Python objects unpickle into gigabytes before any tensor check can run, so it has a cap of its own.
+MAX_PICKLE_BYTES = 8 * 1024 * 1024
 
 
 def max_values(cap: int) -> int:
@@ -230,6 +233,14 @@ def check_zip_layout(data: bytes, name: str, max_unpacked: int) -> tuple[str, in
             "zip", f"{name} is a zip archive, but not one torch.save wrote: torch.save puts everything "
                    "in one folder with a data.pkl inside (e.g. archive/data.pkl), and this file "
                    f"has {_sample(sorted(names))}. Upload a file written by torch.save.")
+    pickled = next(info.file_size for info in infos if info.filename == f"{folder}/data.pkl")
+    if pickled > MAX_PICKLE_BYTES:
+        raise CheckpointRefused(
+            "zip", f"{name}'s data.pkl, the object structure torch.save pickles beside the tensor data, is "
+                   f"{format_bytes(pickled)}; the limit is {format_bytes(MAX_PICKLE_BYTES)}. A state_dict "
+                   "needs a few hundred bytes per tensor; millions of pickled Python objects (long lists of "
+                   "numbers, say) would take gigabytes to unpickle. Keep numbers in tensors, or save the "
+                   f"weights alone with {RESAVE_HINT}.")
     if f"{folder}/constants.pkl" in names:
         raise CheckpointRefused(
             "zip", f"{name} is a TorchScript archive (torch.jit.save), which carries code. Here we "
@@ -324,21 +335,32 @@ def check_unfolded_size(obj: Any, name: str, size: int, limit: int) -> int:
     """
     total, biggest = 0, None
     for path, value in walk_values(obj):
-        if isinstance(value, torch.Tensor) and value.layout == torch.strided:
+        # Sparse and meta tensors too: an nn.Linear inferred from one allocates its whole dense shape.
+        if isinstance(value, torch.Tensor):
             total += value.numel()
             if biggest is None or value.numel() > biggest[1].numel():
                 biggest = (path, value)
     if total <= limit:
         return total
     path, tensor = biggest
+    start = (f"{name} loaded, but its tensors claim {total:,} numbers from {format_bytes(size)} on disk, over "
+             f"this page's cap of {limit:,} (what two cap-sized float32 files hold). The largest, "
+             f"{path_label(path)}")
+    if tensor.layout != torch.strided or tensor.is_meta:
+        kind = ("a meta tensor (a shape, no data)" if tensor.is_meta else
+                f"a {str(tensor.layout).removeprefix('torch.')} tensor")
+        raise CheckpointRefused(
+            "load", start + f", is {kind} of shape {list(tensor.shape)}: it stores few numbers but stands for "
+                            f"{tensor.numel():,}, and a dense model built from its shape would allocate them all. "
+                            "Save dense weights: torch.save({k: v.to_dense() for k, v in state_dict.items()}, "
+                            "\"model.pth\").")
     raise CheckpointRefused(
-        "load", f"{name} loaded, but its tensors claim {total:,} numbers from {format_bytes(size)} on disk, over "
-                f"this page's cap of {limit:,} (what two cap-sized float32 files hold). The largest, "
-                f"{path_label(path)} (shape {list(tensor.shape)}, stride {list(tensor.stride())}), claims "
-                f"{tensor.numel():,} numbers but stores {format_bytes(tensor.untyped_storage().nbytes())}: a view "
-                "such as expand() repeats stored numbers with stride 0, and reading every value (statistics, "
-                "a model built from its shape) would allocate them all. If the file is yours, save real copies: "
-                "torch.save({k: v.contiguous() for k, v in state_dict.items()}, \"model.pth\").")
+        "load", start + f" (shape {list(tensor.shape)}, stride {list(tensor.stride())}), claims "
+                        f"{tensor.numel():,} numbers but stores {format_bytes(tensor.untyped_storage().nbytes())}: "
+                        "a view such as expand() repeats stored numbers with stride 0, and reading every value "
+                        "(statistics, a model built from its shape) would allocate them all. If the file is yours, "
+                        "save real copies: "
+                        "torch.save({k: v.contiguous() for k, v in state_dict.items()}, \"model.pth\").")
 
 
 def _weights_only_load(data: bytes, name: str) -> Any:

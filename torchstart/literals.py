@@ -6,6 +6,8 @@ import ast
 import re
 from dataclasses import dataclass
 
+import torch
+
 from torchstart.errors import TorchstartError
 
 MAX_LITERAL_CHARS = 20_000
@@ -69,6 +71,29 @@ def parse_literal(text: str, what: str = "value", accepts: Accepts = LITERAL) ->
             f"The {what} is nested too deeply to read (too many signs or brackets in a row). "
             f"Write {accepts.write}."
         ) from None
+    except TorchstartError:
+        raise
+    except ValueError:  # e.g. a lone surrogate character, which the parser cannot encode
+        raise TorchstartError(f"The {what} holds characters that cannot be read. Write {accepts.write}.") from None
+
+
+def float32_rows(rows: list, what: str) -> torch.Tensor:
+    """Rows of numbers as a float32 tensor, refusing what float32 cannot hold (it would turn into ±inf)."""
+    values = torch.tensor(rows, dtype=torch.float64)
+    if not torch.isfinite(values).all():
+        raise TorchstartError(f"The {what} must hold finite numbers, but it reads "
+                              f"{_first(values, ~torch.isfinite(values))} (a number past ±1.8e308 is inf).")
+    limit = torch.finfo(torch.float32).max
+    too_big = values.abs() > limit
+    if too_big.any():
+        raise TorchstartError(f"The {what} holds {_first(values, too_big)}, which float32 (the model's dtype) cannot "
+                              f"hold: it stops at ±{limit:.3g} and would read it as inf.")
+    return values.float()
+
+
+def _first(values: torch.Tensor, mask: torch.Tensor) -> str:
+    """The first value where ``mask`` is set, as Python writes it."""
+    return repr(values[mask][0].item())
 
 
 def _convert(node: ast.AST, what: str, count: list[int], accepts: Accepts = LITERAL) -> Nested:

@@ -154,9 +154,10 @@ def check_class_name(name: str) -> str:
             f"The class name {name[:MAX_CLASS_NAME + 5]!r} is not a valid Python class name: use letters, "
             f"digits and _ (not starting with a digit), at most {MAX_CLASS_NAME} characters, e.g. MyModel."
         )
-    if name in RESERVED_NAMES or hasattr(builtins, name):  # class super(...) would break super().__init__()
-        raise TorchstartError(f"{name!r} is used by the generated code itself or is a Python built-in; "
-                              "pick another class name.")
+    # class super(...) would break super().__init__(); a module-level __builtins__ or __name__ breaks the script.
+    if name in RESERVED_NAMES or hasattr(builtins, name) or (name.startswith("__") and name.endswith("__")):
+        raise TorchstartError(f"{name!r} is used by the generated code itself, is a Python built-in or a "
+                              "__dunder__ name Python keeps for itself; pick another class name.")
     if unicodedata.normalize("NFKC", name) != name:
         # Python reads the class name in Show code as its NFKC form, so print(model) would differ.
         raise TorchstartError(f"The class name {name!r} has letters Python rewrites (it reads it as "

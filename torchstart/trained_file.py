@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from torchstart.checkpoint_inspect import Path, get_part
+from torchstart.checkpoint_match import unusual_kind
 from torchstart.checkpoint_safety import cpu_state_dict
 from torchstart.session import Standardizer
 
@@ -54,6 +55,8 @@ def _standardizer(holder: Mapping, var: str) -> Standardizer | None:
     """``holder``'s ``{var}_mean``/``{var}_std`` as a Standardizer, when both are usable 1-D float tensors."""
     mean, std = holder.get(f"{var}_mean"), holder.get(f"{var}_std")
     if not (isinstance(mean, torch.Tensor) and isinstance(std, torch.Tensor)):
+        return None
+    if unusual_kind(mean) or unusual_kind(std):  # sparse, meta, quantized or complex: no statistics
         return None
     if mean.dim() != 1 or mean.shape != std.shape or not (mean.is_floating_point() and std.is_floating_point()):
         return None

@@ -561,7 +561,7 @@ def parse_prediction_inputs(text: str, n_features: int) -> torch.Tensor:
 
     Parsed with the safe literal parser (never ``eval``); the shape must fit the model's inputs.
     """
-    from torchstart.literals import parse_literal
+    from torchstart.literals import float32_rows, parse_literal
 
     value = parse_literal(text, "prediction input")
     if not isinstance(value, list):
@@ -570,7 +570,9 @@ def parse_prediction_inputs(text: str, n_features: int) -> torch.Tensor:
         # A flat list: one value per row for one feature, or one row of all features.
         value = [[v] for v in value] if n_features == 1 else [value]
     try:
-        rows = torch.tensor(value, dtype=torch.float32)
+        rows = float32_rows(value, "prediction input")
+    except TorchstartError:
+        raise
     except (TypeError, ValueError):
         raise TorchstartError("The prediction input must be rows of equal length, e.g. [[1, 2], [3, 4]].") from None
     if rows.ndim != 2 or rows.shape[1] != n_features or len(rows) == 0:
@@ -581,6 +583,4 @@ def parse_prediction_inputs(text: str, n_features: int) -> torch.Tensor:
         )
     if len(rows) > MAX_PREDICT_ROWS:
         raise TorchstartError(f"At most {MAX_PREDICT_ROWS:,} rows at a time; got {len(rows):,}.")
-    if not torch.isfinite(rows).all():
-        raise TorchstartError("The prediction input must be finite numbers.")
     return rows
