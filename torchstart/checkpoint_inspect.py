@@ -15,6 +15,8 @@ from typing import Any, Iterator
 import pandas as pd
 import torch
 
+from torchstart.wording import running_counts
+
 Path = tuple[Any, ...]
 
 MAX_DEPTH = 12
@@ -57,12 +59,7 @@ def path_label(path: Path) -> str:
 
 def unique_labels(labels: list[str]) -> list[str]:
     """``labels`` with repeats told apart (``a/b``, ``a/b (2)``): keys "a/b" and "a" → "b", or 0 and "0", read alike."""
-    seen: dict[str, int] = {}
-    out = []
-    for label in labels:
-        seen[label] = seen.get(label, 0) + 1
-        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
-    return out
+    return [label if k == 1 else f"{label} ({k})" for label, k in zip(labels, running_counts(labels))]
 
 
 def path_code(path: Path, name: str = "checkpoint") -> str:

@@ -22,6 +22,7 @@ from torch import nn
 from torchstart.errors import TorchstartError
 from torchstart.layers import LAYERS, Shape, Where, describe, format_shape, layer_kind
 from torchstart.rng import RNG_LOCK
+from torchstart.wording import running_counts
 
 MAX_LAYERS = 50
 MAX_PARAMS = 50_000_000
@@ -168,13 +169,7 @@ def check_class_name(name: str) -> str:
 def attribute_names(layers: tuple[LayerSpec, ...] | list[LayerSpec]) -> list[str]:
     """Attribute names in the generated class: ``linear`` when alone, ``linear1``, ``linear2``... otherwise."""
     bases = [layer_kind(layer.kind).attr for layer in layers]
-    counts = {base: bases.count(base) for base in bases}
-    seen: dict[str, int] = {}
-    names = []
-    for base in bases:
-        seen[base] = seen.get(base, 0) + 1
-        names.append(base if counts[base] == 1 else f"{base}{seen[base]}")
-    return names
+    return [base if bases.count(base) == 1 else f"{base}{k}" for base, k in zip(bases, running_counts(bases))]
 
 
 def _where(layers: list[LayerSpec], index: int) -> Where:
