@@ -58,7 +58,10 @@ def path_label(path: Path) -> str:
 
 
 def unique_labels(labels: list[str]) -> list[str]:
-    """``labels`` with repeats told apart (``a/b``, ``a/b (2)``): keys "a/b" and "a" → "b", or 0 and "0", read alike."""
+    """``labels`` with repeats told apart (``a/b``, ``a/b (2)``).
+
+    Keys "a/b" and "a" → "b" read alike as paths, and so do 0 and "0".
+    """
     return [label if k == 1 else f"{label} ({k})" for label, k in zip(labels, running_counts(labels))]
 
 

@@ -321,5 +321,6 @@ def _describe_config(run: TrainingRun) -> str:
     """The run's recipe in a sentence for the script's docstring."""
     cfg = run.config
     batch = "full batch" if cfg.full_batch else f"batches of {cfg.batch_size}"
-    return (f"Data: {clean(run.data.name)}. Model: {MODEL_NAMES[cfg.model]}. Loss: {cfg.loss}. Optimizer: {cfg.optimizer} "
-            f"(lr {cfg.lr:g}, weight decay {cfg.weight_decay:g}). {batch.capitalize()}, seed {cfg.seed}")
+    return (f"Data: {clean(run.data.name)}. Model: {MODEL_NAMES[cfg.model]}. Loss: {cfg.loss}. "
+            f"Optimizer: {cfg.optimizer} (lr {cfg.lr:g}, weight decay {cfg.weight_decay:g}). "
+            f"{batch.capitalize()}, seed {cfg.seed}")
