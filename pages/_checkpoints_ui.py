@@ -79,6 +79,8 @@ def save_section() -> None:
     options = [k for k, present in (("trained", trained), ("models", built), ("linear", True)) if present]
     choice = st.radio("Model to save", options, format_func=SAVE_SOURCES.get, horizontal=True,
                       key="checkpoints.save_source", persist_state=KEEP)
+    if trained is None:
+        st.caption("Train a model on the Training page and it is offered here too, with its trained weights.")
     seed, x_scaler, y_scaler = None, None, None
     if choice == "trained":
         # The very file the Training page's download and its script's last line write.
@@ -88,6 +90,9 @@ def save_section() -> None:
     elif choice == "models":
         model, fallback, filename = built.module, built.code, "model.pth"
         seed = built.seed  # its initial weights: the code seeds as the Models page did
+        st.caption(f"The Models page's {built.name} as built, with its initial weights (seed {seed}): "
+                   "nothing trained yet. Train it on the Training page (Model → \"Model from the Models page\") "
+                   "to save trained weights.")
     else:
         cols = st.columns(3)
         n_in = LINEAR_IN.check(param_input(LINEAR_IN, "checkpoints.linear_in", cols[0]))

@@ -57,6 +57,9 @@ def landscape_picker() -> Landscape:
     problem = dataset_problem(dataset)
     if problem:
         st.caption(problem)
+    elif not key.startswith("data:"):  # it is on offer, but a newcomer would not look in the list
+        st.caption(f"The Data page's dataset “{dataset.name}” is in this list too: pick its line fit to race on "
+                   "your own data.")
     return lands[key]
 
 

@@ -61,6 +61,9 @@ def settings_ui(dataset: TabularDataset | None, session_model: SessionModel | No
             v |= _row(["rows", "features", "noise", "data_seed"])
         elif v["data"] == "session":
             _describe_dataset(dataset)
+        if v["data"] != "session" and dataset is not None:  # say so: Train would not use the Data page's data
+            st.caption(f"The Data page holds **{dataset.name}** ({len(dataset):,} rows): pick \"Dataset from the "
+                       "Data page\" above to train on it.")
         classic = v["data"] == "classic"
         # The loss is picked on a later tab: read it from the session to lock out a standardized class label.
         classifier = TrainingConfig(loss=st.session_state.get(_key("loss"), PARAMS["loss"].default)).classifies

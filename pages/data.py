@@ -16,7 +16,8 @@ st.markdown(
     "PyTorch feeds a model through two objects. A **`Dataset`** answers `len(dataset)` and `dataset[i]` "
     "(one sample: its features and target as tensors). A **`DataLoader`** walks over a dataset in "
     "**batches**, reshuffling every epoch if asked. Pick or upload data below, turn it into a Dataset, "
-    "then watch a real DataLoader batch it. The Training and Optimizers pages use the dataset chosen here."
+    "then watch a real DataLoader batch it. The Training page trains on it when you pick \"Dataset from the "
+    "Data page\" there; with one feature and one target, the Optimizers page offers its loss landscape too."
 )
 
 # ------------------------------------------------------------------ choose
@@ -36,7 +37,8 @@ if dataset is None:
 
 # ------------------------------------------------------------------ dataset
 st.header("2 · The Dataset")
-st.caption("This is the dataset of this session: the Training and Optimizers pages train on it. It lives in "
+st.caption("This is the dataset of this session: the Training page trains on it (Data → \"Dataset from the Data "
+           "page\"), and the Optimizers page races on it when it has one feature and one target. It lives in "
            "your browser session only.")
 ui.show_dataset(dataset)
 figure = dataset_figure(dataset)
@@ -52,6 +54,9 @@ st.markdown(
     "batches below come from a real DataLoader with these settings, its generator seeded once before "
     "epoch 0, so epoch *k* is what a training loop sees in its *k*-th pass."
 )
+st.caption("These loader settings are this page's own: the Training page has its own batch size, shuffle and seed "
+           "(tab \"Epochs, batches, seed\"). Epochs count from 0 here, as `for epoch in range(n)` does; the "
+           "Training page's log prints `epoch + 1`, so its Epoch 1 is epoch 0 here.")
 settings = loader_ui.loader_controls()
 view_key = (st.session_state.get(ui.K_VERSION), settings)
 cached = st.session_state.get(ui.K_VIEW)

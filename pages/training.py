@@ -26,14 +26,21 @@ config = settings_ui(dataset, session_model, str(current_device()))
 if take_header_stop("training") and st.session_state.get(RUN) is not None:
     st.session_state[RUN].request_stop()  # Streamlit's own Stop ended the last script run: as the page's Stop
 run = apply_action(config, dataset, session_model)
+if run is None or run.epoch == 0:  # Reset, a new run, or none: the Checkpoints page must not offer a discarded model
+    st.session_state.pop(session.TRAINED, None)
+    st.session_state.pop("training_published", None)
 buttons(run, config)
 
 if run is not None:
+    if run.epoch and differs(run, config, dataset, session_model):
+        # Say which data the shown run used: after a Data page change the learner touched nothing here.
+        changed = (" (the Data page's dataset has changed since)"
+                   if run.config.data == "session" and run.data.source is not dataset else "")
+        st.info(f"These settings differ from the run shown below, which trained on **{run.data.name}**{changed}. "
+                "**Train** starts a new run with them; **Continue** keeps training the current model with its own "
+                "settings and data.", icon=":material/tune:")
     for note in run.data.notes:
         st.caption(note)
-    if run.epoch and differs(run, config, dataset, session_model):
-        st.info("These settings differ from the run shown below. **Train** starts a new run with them; "
-                "**Continue** keeps training the current model with its own settings.", icon=":material/tune:")
     st.toggle("Log-scale loss axis", value=True, key=LOG_Y, persist_state=KEEP)
     live = LiveView()
     if run.training_wanted:

@@ -80,6 +80,7 @@ def test_empty_page_explains_and_offers_a_download(open_page) -> None:
     assert not at.exception
     assert at.title[0].value == "Checkpoints"
     assert at.radio(key="checkpoints.save_source").options == ["A fresh nn.Linear"]
+    assert any("Train a model on the Training page and it is offered here too" in c.value for c in at.caption)
     text = " ".join(m.value for m in at.markdown)
     assert "weights_only=True" in text and "state_dict" in text
     # The state_dict holds buffers too, as torch says: BatchNorm's running statistics are in it.
@@ -107,6 +108,9 @@ def test_saving_the_models_page_model_whole_names_the_app_classes_and_says_so(op
     at.radio(key="checkpoints.save_source").set_value("models").run()
     (whole,) = [c.value for c in at.caption if c.value.startswith("Saved whole")]
     assert "`torchstart.model_spec.StackedModel`" in whole and "would name your class instead" in whole
+    built = at.session_state[session.MODEL]
+    assert any(f"The Models page's {built.name} as built, with its initial weights (seed {built.seed}): nothing "
+               "trained yet" in c.value for c in at.caption)
 
 
 def test_round_trip_training_model_predicts_the_same(open_page, tmp_path, monkeypatch) -> None:

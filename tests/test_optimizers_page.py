@@ -152,10 +152,11 @@ def test_data_page_dataset_becomes_a_landscape(open_page) -> None:
     wide = line_dataset(features=2)
     at.session_state[session.DATASET] = wide
     at.run()
-    assert "has 2 feature" in " ".join(c.value for c in at.caption)
+    assert "has 2 feature columns and 1 target column" in " ".join(c.value for c in at.caption)
     data = line_dataset(n=25)
     at.session_state[session.DATASET] = data
     at.run()
+    assert any(f"“{data.name}” is in this list too" in c.value for c in at.caption)  # on offer, and said so
     land = dataset_landscape(data)
     at.selectbox(key="optimizers.landscape").set_value(land.key).run()
     assert not at.exception

@@ -130,6 +130,24 @@ def test_reset_reinitialises_from_the_seed(open_page) -> None:
     torch.manual_seed(42)
     assert run.epoch == 0 and torch.equal(params_of(run.model), params_of(nn.Linear(1, 1)))
     assert "Not trained yet" in texts(at)
+    # The model trained before Reset is gone from the Checkpoints page's choices too.
+    assert session.TRAINED not in at.session_state
+
+
+def test_the_data_pages_dataset_is_named_where_it_is_not_used_and_after_it_changed(open_page) -> None:
+    at = open_page(PAGE)
+    at.session_state[session.DATASET] = csv_dataset(60)
+    at.run()
+    name = csv_dataset(1).name
+    # Classic data picked: Train would not use the Data page's dataset, so the page says where it is.
+    assert any(f"The Data page holds **{name}** (60 rows)" in c.value for c in at.caption)
+    at.selectbox(key="training_data").set_value("session").run()
+    set_epochs(at, 5).button(key="training_train").click().run()
+    assert "(3 parameters) on " + name in at.session_state[session.TRAINED].description
+    at.session_state[session.DATASET] = csv_dataset(40)  # the Data page changed it
+    at.run()
+    note = next(i.value for i in at.info if "settings differ" in i.value)
+    assert f"which trained on **{name}** (the Data page's dataset has changed since)" in note
 
 
 def test_diverging_learning_rate_is_reported_not_raised(open_page) -> None:

@@ -12,7 +12,7 @@ from torch import nn
 
 from torchstart.errors import TorchstartError
 from torchstart.literals import Accepts, float32_rows, parse_literal
-from torchstart.wording import plural
+from torchstart.wording import name_list, plural
 from torchstart.session import SessionModel, Standardizer, TrainedModel
 
 MAX_PREDICT_ROWS = 1_000
@@ -61,9 +61,9 @@ class KeyReport:
         """One sentence listing what would make strict loading fail."""
         parts = []
         if self.missing:
-            parts.append(f"{len(self.missing)} missing ({', '.join(self.missing[:5])})")
+            parts.append(f"{len(self.missing)} missing ({name_list(self.missing, 5, quoted=False)})")
         if self.unexpected:
-            parts.append(f"{len(self.unexpected)} unexpected ({', '.join(self.unexpected[:5])})")
+            parts.append(f"{len(self.unexpected)} unexpected ({name_list(self.unexpected, 5, quoted=False)})")
         if self.mismatched:
             shown = ", ".join(f"{k}: model {list(a)} vs file {list(b)}" for k, a, b in self.mismatched[:3])
             parts.append(f"{len(self.mismatched)} with other shapes ({shown})")

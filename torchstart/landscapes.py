@@ -18,6 +18,7 @@ import torch
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.synthetic import classic_points
+from torchstart.wording import plural
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -285,9 +286,10 @@ def dataset_problem(dataset: TabularDataset | None) -> str | None:
     if dataset is None:
         return "No dataset on the Data page yet: load one with a single feature column to race on its loss."
     if dataset.n_features != 1 or dataset.n_targets != 1:
-        return (f"The Data page's dataset “{dataset.name}” has {dataset.n_features} feature and "
-                f"{dataset.n_targets} target columns. A loss landscape you can draw needs exactly two "
-                "parameters (w, b), so only a dataset with one feature and one target is offered here.")
+        return (f"The Data page's dataset “{dataset.name}” has {plural(dataset.n_features, 'feature column')} and "
+                f"{plural(dataset.n_targets, 'target column')}. A loss landscape you can draw needs exactly two "
+                "parameters (w, b), so only a dataset with one feature and one target is offered here: on the Data "
+                "page, pick the built-in \"Synthetic line\" or a CSV with one feature column.")
     try:
         dataset_landscape(dataset)
     except TorchstartError as err:

@@ -18,6 +18,7 @@ the run's lock hand the run over from one to the other.
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from contextlib import nullcontext
@@ -34,6 +35,7 @@ from torchstart.fair_share import give_way
 from torchstart.optimizers import make_optimizer
 from torchstart.rng import RNG_LOCK, RngStream, draws_random_numbers
 from torchstart.session import SessionModel, TrainedModel
+from torchstart.wording import plural
 from torchstart.training_setup import (
     MODEL_LABELS,
     PreparedData,
@@ -435,8 +437,12 @@ def describe(run: TrainingRun) -> str:
     """One line saying what was trained, on what, how long."""
     cfg = run.config
     model = MODEL_LABELS[cfg.model].split(":")[0].split(" (")[0]
-    return (f"{model} on {run.data.name}: {cfg.loss} loss, {cfg.optimizer} (lr {cfg.lr:g}), "
-            f"{run.epoch:,} epochs, seed {cfg.seed}")
+    if cfg.model == "session":  # name the class it was: the Models page may hold another one by now
+        found = re.search(r"^class (\w+)\(", run.model_code, flags=re.MULTILINE)
+        model = f"{found.group(1) if found else 'The model'} from the Models page"
+    params = sum(p.numel() for p in run.model.parameters())
+    return (f"{model} ({plural(params, 'parameter')}) on {run.data.name}: {cfg.loss} loss, {cfg.optimizer} "
+            f"(lr {cfg.lr:g}), {run.epoch:,} epochs, seed {cfg.seed}")
 
 
 def trained_model(run: TrainingRun) -> TrainedModel:
