@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pages._ui import device_picker
+from pages._upload_store import sweep_dropped_sessions
 from torchstart.catalog import ALL_PAGES, HOME
 from torchstart.fair_share import interactive_run
 from torchstart.optimizers import warm_up as warm_up_optimizers
@@ -28,3 +29,5 @@ with interactive_run():
 # Once per process, after the page is drawn: torch.optim's ~2 s first-use set-up, paid while the
 # learner reads rather than on their first visit to Training or Optimizers.
 warm_up_optimizers()
+# At most once a minute: free the uploads of sessions Streamlit dropped without shutting them down.
+sweep_dropped_sessions()

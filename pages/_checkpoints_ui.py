@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from pages._ui import KEEP, number_columns, param_input, show_code, show_error
+from pages._upload_store import release_upload
 from torchstart import checkpoint_safety as safety
 from torchstart import session
 from torchstart.checkpoint_code import safe_load_code, save_code
@@ -150,6 +151,7 @@ def load_section() -> safety.LoadedCheckpoint | None:
         name, data = st.session_state[SAVED]
         _attempt(data, name, len(data), "saved")
     elif upload_id != st.session_state.get(SEEN_UPLOAD):
+        release_upload(st.session_state.get(SEEN_UPLOAD))  # replaced: what passed is kept as a checkpoint
         st.session_state[SEEN_UPLOAD] = upload_id
         st.session_state.pop(REFUSAL, None)
         if upload is not None:

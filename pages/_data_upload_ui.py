@@ -10,7 +10,10 @@ from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from pages._data_ui import (K_CLASS_CODES, K_FEATURES, K_MISSING, K_NON_NUMERIC, K_ROWS, K_TABLE, K_TARGET,
                             K_UPLOAD, K_UPLOAD_ERROR, PREVIEW_ROWS, Candidate, refuse)
+
+K_UPLOAD_SEEN = "data.upload_seen"  # the uploader's last file id: freed from Streamlit's store once replaced
 from pages._ui import KEEP, number_columns, table_height
+from pages._upload_store import release_upload
 from torchstart import data_code
 from torchstart.csv_loading import MAX_UPLOAD_MB, LoadedTable, human_size, load_csv
 from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, SAMPLE_SEED, PrepChoices, PrepResult,
@@ -36,6 +39,9 @@ def upload_candidate() -> Candidate | None:
     uploaded = st.file_uploader(f"CSV, TSV or TXT file (up to {MAX_UPLOAD_MB} MB)", type=["csv", "tsv", "txt"],
                                 key=K_UPLOAD, max_upload_size=MAX_UPLOAD_MB)
     stored: StoredTable | None = st.session_state.get(K_TABLE)
+    if uploaded is not None and uploaded.file_id != st.session_state.get(K_UPLOAD_SEEN):
+        release_upload(st.session_state.get(K_UPLOAD_SEEN))  # replaced: the table parsed from it is kept
+        st.session_state[K_UPLOAD_SEEN] = uploaded.file_id
     if uploaded is not None and (stored is None or stored.file_id != uploaded.file_id):
         stored = read_upload(uploaded) or stored
     if stored is None:

@@ -109,3 +109,37 @@ def test_the_first_run_sets_torch_optim_up_after_drawing_the_page() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["False", "True", "0", "1"]  # not before; after, with the page drawn
+
+
+def test_uploads_of_sessions_streamlit_dropped_are_swept(monkeypatch) -> None:
+    """A session evicted from the reconnect store never runs shutdown(), which frees its uploads: we do."""
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+    from streamlit.runtime.uploaded_file_manager import UploadedFileRec
+    from streamlit.runtime.websocket_session_manager import WebsocketSessionManager
+
+    from pages import _upload_store
+
+    store = MemoryUploadedFileManager("/upload")
+    for session_id in ("live", "reconnectable", "dropped"):
+        store.add_file(session_id, UploadedFileRec(f"{session_id}-file", "a.pth", "application/octet-stream",
+                                                   b"x" * 1000))
+
+    class Sessions:  # the two calls the sweep makes, as the real session manager has them
+        def get_session_info(self, session_id: str):
+            return None if session_id == "dropped" else object()
+
+        def list_sessions(self):
+            return [type("Info", (), {"session": type("S", (), {"id": sid})})() for sid in ("live", "reconnectable")]
+
+    for api in ("get_session_info", "list_sessions"):  # the real APIs the sweep relies on
+        assert hasattr(WebsocketSessionManager, api)
+    fake = type("Runtime", (), {"uploaded_file_mgr": store, "_session_mgr": Sessions()})()
+    monkeypatch.setattr(_upload_store.runtime, "exists", lambda: True)
+    monkeypatch.setattr(_upload_store.runtime, "get_instance", lambda: fake)
+    monkeypatch.setattr(_upload_store, "_last_sweep", [0.0])
+    assert _upload_store.sweep_dropped_sessions(now=1_000.0) == ["dropped"]
+    assert sorted(store.file_storage) == ["live", "reconnectable"]
+    assert store.get_stats()["cache_memory_bytes"][0].byte_length == 2000
+    store.add_file("dropped", UploadedFileRec("again", "a.pth", "application/octet-stream", b"x"))
+    assert _upload_store.sweep_dropped_sessions(now=1_030.0) == []  # at most once a minute
+    assert _upload_store.sweep_dropped_sessions(now=1_061.0) == ["dropped"]

@@ -382,3 +382,43 @@ def test_the_trained_models_save_code_is_the_run_that_writes_the_same_file(open_
     for key, value in shown["model"].items():
         torch.testing.assert_close(written["model"][key], value, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(written["x_std"], shown["x_std"])
+
+
+def uploads_in_server_memory(server_url: str) -> int:
+    """Bytes in Streamlit's in-memory upload store, from the server's own metrics endpoint."""
+    import urllib.request
+
+    text = urllib.request.urlopen(f"{server_url}/_stcore/metrics", timeout=10).read().decode()
+    found = re.search(r'cache_memory_bytes\{cache_type="UploadedFileManager",cache=""\} (\d+)', text)
+    return int(found.group(1)) if found else 0
+
+
+@pytest.mark.browser
+def test_re_uploads_after_leaving_the_page_do_not_pile_up_in_server_memory(page, server_url, tmp_path) -> None:
+    import time
+
+    from tests.journey import go, write_csv
+
+    pth = tmp_path / "weights.pth"
+    pth.write_bytes(torch_bytes({"weight": torch.randn(1, 100_000), "bias": torch.zeros(1)}))
+    csv = write_csv(tmp_path / "houses.csv", rows=2_000)
+    open_app(page, "")
+    before = uploads_in_server_memory(server_url)  # other tests' sessions share this server
+    for _ in range(3):  # the browser asks to delete a replaced file only while its uploader is on screen
+        go(page, "Data")  # by the sidebar: one session throughout
+        page.get_by_text("Upload a CSV").click()
+        wait_for_run(page)
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv))
+        wait_for_run(page)
+        page.get_by_text("Rows kept").wait_for()
+        go(page, "Checkpoints")
+        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(pth))
+        wait_for_run(page)
+        page.get_by_text("passed all four checks").wait_for()
+        go(page, "Tensors")
+    # Only the files the uploaders last held may stay: one CSV and one .pth, not three of each.
+    expected = before + pth.stat().st_size + csv.stat().st_size
+    deadline = time.monotonic() + 15  # the metric may be a few seconds old
+    while uploads_in_server_memory(server_url) > expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert uploads_in_server_memory(server_url) <= expected
