@@ -288,13 +288,14 @@ def test_statistics_cells_say_nan_or_dash_never_none(open_page) -> None:
 
 def test_a_sparse_tensor_claiming_a_huge_dense_shape_is_refused_before_any_model_is_built() -> None:
     # 2 KB on disk; an nn.Linear inferred from its shape would allocate 10^14 floats.
-    huge = torch.sparse_coo_tensor([[0], [0]], [1.0], (10**7, 10**7))
+    huge = torch.sparse_coo_tensor([[0], [0]], [1.0], (10**7, 10**7), check_invariants=True)
     with pytest.raises(safety.CheckpointRefused) as refused:
         safety.safe_load(saved({"weight": huge}), "sparse.pth")
     assert refused.value.step == "load"
     assert "The largest, weight, is a sparse_coo tensor of shape [10000000, 10000000]" in str(refused.value)
     # Within the cap it loads, and still no nn.Linear is made of it.
-    small = safety.safe_load(saved({"weight": torch.sparse_coo_tensor([[0], [0]], [1.0], (300, 300))}), "s.pth")
+    sparse = torch.sparse_coo_tensor([[0], [0]], [1.0], (300, 300), check_invariants=True)
+    small = safety.safe_load(saved({"weight": sparse}), "s.pth")
     assert infer_linear(small.obj) is None and "weight is a sparse tensor" in linear_problem(small.obj)
     assert "0 columns" in linear_problem({"weight": torch.zeros(10**6, 0), "bias": torch.zeros(10**6)})
 
