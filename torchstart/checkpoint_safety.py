@@ -50,7 +50,8 @@ def max_values(cap: int) -> int:
 STEPS: tuple[str, ...] = ("size", "zip", "globals", "load")
 STEP_LABELS: dict[str, str] = {
     "size": "Size under the cap, checked before reading",
-    "zip": "A zip archive as torch.save writes it, and no zip bomb",
+    "zip": f"A zip archive as torch.save writes it: no zip bomb, at most {MAX_PICKLE_BYTES // 2**20} MB of pickled "
+           "structure",
     "globals": "No code or classes outside torch's weights-only allowlist",
     "load": 'torch.load(map_location="cpu", weights_only=True), and its tensors within the cap',
 }
