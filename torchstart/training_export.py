@@ -232,8 +232,9 @@ def _save_lines(run: TrainingRun) -> list[str]:
     if not stats:
         return lines + ['torch.save(model.state_dict(), "model.pth")']
     return (lines + ["# The model learned on standardized columns: keep their statistics with its weights, or",
-                     "# predictions on raw inputs come out wrong. Load with checkpoint = torch.load(\"model.pth\",",
-                     "# weights_only=True), then model.load_state_dict(checkpoint[\"model\"]).",
+                     "# predictions on raw inputs come out wrong. To load them back:",
+                     "#   checkpoint = torch.load(\"model.pth\", weights_only=True)",
+                     "#   model.load_state_dict(checkpoint[\"model\"])",
                      'checkpoint = {"model": model.state_dict()}']
             + [f'checkpoint["{name}"] = {name}' for name in stats]
             + ['torch.save(checkpoint, "model.pth")'])
