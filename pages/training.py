@@ -26,7 +26,7 @@ config = settings_ui(dataset, session_model, str(current_device()))
 if take_header_stop("training") and st.session_state.get(RUN) is not None:
     st.session_state[RUN].request_stop()  # Streamlit's own Stop ended the last script run: as the page's Stop
 run = apply_action(config, dataset, session_model)
-if run is None or run.epoch == 0:  # Reset, a new run, or none: the Checkpoints page must not offer a discarded model
+if run is None or run.epoch == 0:  # Reset, a new run or none: Checkpoints must not offer a discarded model
     st.session_state.pop(session.TRAINED, None)
     st.session_state.pop("training_published", None)
 buttons(run, config)
