@@ -130,11 +130,16 @@ def cpu_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     return state
 
 
-def state_dict_bytes(model: nn.Module) -> bytes:
-    """The bytes ``torch.save(model.state_dict(), f)`` writes (on the CPU): what a .pth download holds."""
+def saved_bytes(obj: Any) -> bytes:
+    """The bytes ``torch.save(obj, f)`` writes: what a .pth download holds."""
     buffer = io.BytesIO()
-    torch.save(cpu_state_dict(model), buffer)
+    torch.save(obj, buffer)
     return buffer.getvalue()
+
+
+def state_dict_bytes(model: nn.Module) -> bytes:
+    """The bytes ``torch.save(model.state_dict(), f)`` writes, tensors on the CPU."""
+    return saved_bytes(cpu_state_dict(model))
 
 
 def whole_model_globals(model: nn.Module) -> list[str]:

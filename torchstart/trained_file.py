@@ -8,7 +8,6 @@ Checkpoints page reads the statistics back from beside the model part.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +16,7 @@ from torch import nn
 
 from torchstart.checkpoint_inspect import Path, get_part
 from torchstart.checkpoint_match import unusual_kind
-from torchstart.checkpoint_safety import cpu_state_dict
+from torchstart.checkpoint_safety import cpu_state_dict, saved_bytes
 from torchstart.session import Standardizer
 
 MODEL_KEY = "model"
@@ -46,9 +45,7 @@ def trained_checkpoint(model: nn.Module, x_scaler: Standardizer | None = None,
 def trained_file_bytes(model: nn.Module, x_scaler: Standardizer | None = None,
                        y_scaler: Standardizer | None = None) -> bytes:
     """The bytes ``torch.save(trained_checkpoint(...), f)`` writes: the Training page's download."""
-    buffer = io.BytesIO()
-    torch.save(trained_checkpoint(model, x_scaler, y_scaler), buffer)
-    return buffer.getvalue()
+    return saved_bytes(trained_checkpoint(model, x_scaler, y_scaler))
 
 
 def _standardizer(holder: Mapping, var: str) -> Standardizer | None:
