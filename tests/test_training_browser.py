@@ -161,7 +161,7 @@ def train_classifier(page: Page, loss: str) -> tuple[float, float]:
     expect(page.get_by_text("How well it classifies")).to_be_visible()
     assert not page.locator('[data-testid="stException"]').count()
     text = main_text(page)
-    final = re.search(r"Epoch \[100/100\], Loss: ([\d.]+), Val loss: ([\d.]+)", text)
+    final = re.search(r"Epoch \[100/100\], Loss: ([-\d.eE+]+), Val loss: ([-\d.eE+]+)", text)
     assert final, text[-2000:]
     return float(final.group(1)), float(final.group(2))
 

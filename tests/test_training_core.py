@@ -51,7 +51,7 @@ def plain_classic(epochs: int = 100, seed: int = 42) -> tuple[nn.Linear, list[fl
         optimizer.step()
         losses.append(loss.item())
         if (epoch + 1) % 10 == 0:
-            log.append(f'Epoch [{epoch+1}/{num_epochs}], Loss: {loss.item():.4f}')
+            log.append(f'Epoch [{epoch+1}/{num_epochs}], Loss: {loss.item():.4g}')
     return model, losses, log
 
 
@@ -869,3 +869,12 @@ def test_equals_signs_in_a_class_column_or_its_classes_keep_every_name_whole() -
     again = prediction_frame(torch.tensor([[0.0], [2.0]]), logits, target.feature_names, target.target_names,
                              target.task, class_column=target.class_column)
     assert again.columns[-1] == "predicted label=kind" and "P(k=2)" in again.columns
+
+
+def test_log_keeps_small_losses_readable() -> None:
+    # Four decimals would print a converged classic run as "Loss: 0.0000" while the header reads 4.6e-07.
+    run = train(start_run(replace(TrainingConfig(), epochs=2000)), 2000)  # the classic run, longer
+    last = log_lines(run)[-1]
+    shown = float(re.search(r"Loss: (\S+)$", last).group(1))
+    assert 0 < run.train_losses[-1] < 1e-4, run.train_losses[-1]
+    assert shown == pytest.approx(run.train_losses[-1], rel=1e-3)

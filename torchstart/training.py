@@ -340,9 +340,9 @@ def log_lines(run: TrainingRun, last: int | None = None) -> list[str]:
     first = 0 if last is None else max(count - last, 0)
     lines = []
     for epoch in range((first + 1) * every, count * every + 1, every):
-        line = f"Epoch [{epoch}/{run.target}], Loss: {run.train_losses[epoch - 1]:.4f}"
+        line = f"Epoch [{epoch}/{run.target}], Loss: {run.train_losses[epoch - 1]:.4g}"
         if run.val_losses:
-            line += f", Val loss: {run.val_losses[epoch - 1]:.4f}"
+            line += f", Val loss: {run.val_losses[epoch - 1]:.4g}"
         lines.append(line)
     return lines
 

@@ -264,11 +264,11 @@ def _loop_lines(run: TrainingRun, xt: str, yt: str, split: bool, minibatch: bool
                   "    loss.backward()",
                   "    optimizer.step()"]
         value = "loss.item()"
-    message = f"f'Epoch [{{epoch+1}}/{{num_epochs}}], Loss: {{{value}:.4f}}'"
+    message = f"f'Epoch [{{epoch+1}}/{{num_epochs}}], Loss: {{{value}:.4g}}'"
     if split:
         lines += ["    model.eval()", "    with torch.no_grad():",
                   "        val_loss = criterion(model(x_val), y_val).item()"]
-        message = message[:-1] + ", Val loss: {val_loss:.4f}'"
+        message = message[:-1] + ", Val loss: {val_loss:.4g}'"
     lines += [f"    if (epoch + 1) % {every} == 0:", f"        print({message})"]
     lines.append(f"print(f'Final training loss: {{{value}!r}}')")
     if split:
