@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from torch import nn
 
-from pages._ui import KEEP, show_code, show_error
+from pages._ui import KEEP, show_code, show_error, show_predictions
 from torchstart import checkpoint_safety as safety
 from torchstart import session
 from torchstart.checkpoint_code import predict_code
@@ -124,10 +124,7 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
         return
     table = prediction_frame(x, y.reshape(len(x), -1), features, target.target_names, target.task,
                              class_column=target.class_column)
-    # A classifier's answer comes last, after the logits and probabilities: pinned left, it stays in view.
-    st.dataframe(table, hide_index=True, key="checkpoints.predictions",
-                 column_config={c: st.column_config.Column(pinned=True) for c in table.columns
-                                if str(c).startswith("predicted ")})
+    show_predictions(table, "checkpoints.predictions", target.task in CLASSIFIER_NOTES)
     if target.task in CLASSIFIER_NOTES:
         st.caption(CLASSIFIER_NOTES[target.task])
     show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename, target.task,

@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from pages._ui import KEEP, param_input, show_error, table_height
+from pages._ui import KEEP, param_input, show_error, show_predictions, table_height
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.optimizers import default_weight_decay
@@ -260,11 +260,7 @@ def _prediction_box(run: TrainingRun) -> None:
         show_error(err)
         return
     table = prediction_table(run, inputs)
-    # A classifier's answer is pinned to the left: after the inputs, logits and probabilities it would sit off
-    # the column's right edge. A regression row (inputs, then the prediction) reads left to right as it is.
-    st.dataframe(table, hide_index=True, key="training_prediction",
-                 column_config={c: st.column_config.Column(pinned=True) for c in table.columns
-                                if run.config.classifies and str(c).startswith("predicted ")})
+    show_predictions(table, "training_prediction", run.config.classifies)
 
 
 def downloads_ui(run: TrainingRun, script: str) -> None:

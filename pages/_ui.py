@@ -73,6 +73,15 @@ def show_code(code: str, label: str = "Show code", expanded: bool = False) -> No
         st.code(code, language="python")
 
 
+def show_predictions(table: pd.DataFrame, key: str, classifies: bool) -> None:
+    """A prediction table, laid out alike on every page that predicts."""
+    # A classifier's answer is pinned to the left: after the inputs, logits and probabilities it would sit off
+    # the table's right edge. A regression row (inputs, then the prediction) reads left to right as it is.
+    st.dataframe(table, hide_index=True, key=key,
+                 column_config={c: st.column_config.Column(pinned=True) for c in table.columns
+                                if classifies and str(c).startswith("predicted ")})
+
+
 def table_height(rows: int, limit: int = 400) -> int:
     """Pixel height for st.dataframe that fits ``rows`` rows and the header (by default it shows ten), to ``limit``."""
     return min(35 * (rows + 1) + 3, limit)

@@ -131,9 +131,9 @@ def test_round_trip_training_model_predicts_the_same(open_page, tmp_path, monkey
     assert set(keys["status"]) == {"matches"}
     rows = [[10.0, -1.0], [13.5, 0.0], [4.0, -2.0]]
     at.text_input(key="checkpoints.inputs").set_value(json.dumps(rows)).run()
-    predictions = frame_with(at, "target")
+    predictions = frame_with(at, "predicted target")
     expected = trained.predict(torch.tensor(rows))
-    assert predictions["target"].tolist() == pytest.approx(expected[:, 0].tolist(), rel=1e-6)
+    assert predictions["predicted target"].tolist() == pytest.approx(expected[:, 0].tolist(), rel=1e-6)
     assert predictions[["a", "b"]].values.tolist() == rows
     assert at.checkbox(key="checkpoints.use_scalers").label == "Apply the standardization saved in the file"
 
@@ -148,7 +148,7 @@ def test_round_trip_training_model_predicts_the_same(open_page, tmp_path, monkey
     # without the scalers the page shows the raw model output
     at.checkbox(key="checkpoints.use_scalers").uncheck().run()
     raw = trained.model.eval()(torch.tensor(rows)).detach()
-    assert frame_with(at, "target")["target"].tolist() == pytest.approx(raw[:, 0].tolist(), rel=1e-6)
+    assert frame_with(at, "predicted target")["predicted target"].tolist() == pytest.approx(raw[:, 0].tolist(), rel=1e-6)
 
 
 def test_a_weights_only_file_uses_the_training_pages_standardization(open_page) -> None:
@@ -158,7 +158,7 @@ def test_a_weights_only_file_uses_the_training_pages_standardization(open_page) 
     rows = [[10.0, -1.0], [4.0, -2.0]]
     at.text_input(key="checkpoints.inputs").set_value(json.dumps(rows)).run()
     expected = trained.predict(torch.tensor(rows))
-    assert frame_with(at, "target")["target"].tolist() == pytest.approx(expected[:, 0].tolist(), rel=1e-6)
+    assert frame_with(at, "predicted target")["predicted target"].tolist() == pytest.approx(expected[:, 0].tolist(), rel=1e-6)
 
 
 def test_a_saved_file_predicts_right_in_a_new_session_from_its_own_statistics(open_page) -> None:
@@ -171,7 +171,7 @@ def test_a_saved_file_predicts_right_in_a_new_session_from_its_own_statistics(op
     rows = [[10.0, -1.0], [13.5, 0.0]]
     at.text_input(key="checkpoints.inputs").set_value(json.dumps(rows)).run()
     expected = trained.predict(torch.tensor(rows))
-    predicted = frame_with(at, "y0")["y0"].tolist()
+    predicted = frame_with(at, "predicted y0")["predicted y0"].tolist()
     assert predicted == pytest.approx(expected[:, 0].tolist(), rel=1e-6)
     raw = trained.model(torch.tensor(rows)).detach()[:, 0].tolist()
     assert predicted != pytest.approx(raw, rel=1e-3)  # the statistics matter: without them it is far off
@@ -212,7 +212,7 @@ def test_inferred_linear_from_the_step_one_file(open_page) -> None:
     assert table["mean"].tolist() == pytest.approx([layer.weight.mean().item(), layer.bias.mean().item()])
     assert at.radio(key="checkpoints.target").value == "linear"
     at.text_input(key="checkpoints.inputs").set_value("[[1, 2, 3]]").run()
-    got = frame_with(at, "y0")[["y0", "y1"]].values.tolist()[0]
+    got = frame_with(at, "predicted y0")[["predicted y0", "predicted y1"]].values.tolist()[0]
     assert got == pytest.approx(layer(torch.tensor([[1.0, 2.0, 3.0]]))[0].tolist(), rel=1e-6)
     at.text_input(key="checkpoints.inputs").set_value("[[1, 2]]").run()
     assert "takes 3 input features" in at.error[0].value
@@ -253,7 +253,7 @@ def test_nested_checkpoint_is_browsed_and_its_model_part_loaded(open_page) -> No
     assert built.module.state_dict()["0.weight"].ne(model.state_dict()["0.weight"]).any()  # untouched
     at.text_input(key="checkpoints.inputs").set_value("[[0.1, 0.2, 0.3]]").run()
     expected = model.eval()(torch.tensor([[0.1, 0.2, 0.3]])).item()
-    assert frame_with(at, "y0")["y0"].tolist() == pytest.approx([expected], rel=1e-6)
+    assert frame_with(at, "predicted y0")["predicted y0"].tolist() == pytest.approx([expected], rel=1e-6)
     # the optimizer's per-parameter state is not a model: strict loading is refused with the reason
     at.selectbox(key="checkpoints.part").set_value("optimizer/state/0").run()
     assert not at.exception

@@ -57,7 +57,7 @@ def test_csv_to_mlp_to_training_to_pth_to_prediction(page, tmp_path) -> None:
     page.get_by_text("passed all four checks").wait_for()
     page.get_by_text("accepted all 6 keys").wait_for()
     fill(page, "Inputs: rows of 2 numbers (size, age)", INPUT_ROW)
-    loaded_prediction = table_numbers(page, "size", "age", "price", starts_with=[3.0, 2.0])[-1]
+    loaded_prediction = table_numbers(page, "size", "age", "predicted price", starts_with=[3.0, 2.0])[-1]
     assert loaded_prediction == pytest.approx(trained_prediction, abs=1e-4)
 
 
@@ -140,7 +140,7 @@ def test_a_standardized_runs_pth_predicts_the_same_in_a_new_session(page, browse
         other.get_by_text("passed all four checks").wait_for()
         expect(other.get_by_role("checkbox", name="Apply the standardization saved in the file")).to_be_checked()
         fill(other, "Inputs: rows of 1 number (x0)", "[[5.0]]")
-        loaded = table_numbers(other, "x0", "y0", starts_with=[5.0])[-1]
+        loaded = table_numbers(other, "x0", "predicted y0", starts_with=[5.0])[-1]
         assert loaded == pytest.approx(trained, abs=1e-4)
     finally:
         context.close()

@@ -12,18 +12,17 @@ from torchstart.datasets import class_names
 
 
 def prediction_frame(inputs: torch.Tensor, outputs: torch.Tensor, feature_names: list[str],
-                     target_names: list[str], task: str = "regression", value_name: str = "{}",
-                     class_column: str | None = None) -> pd.DataFrame:
+                     target_names: list[str], task: str = "regression", class_column: str | None = None) -> pd.DataFrame:
     """Inputs, then outputs, for ``task`` ``regression``, ``binary`` (BCEWithLogitsLoss) or ``classes``.
 
-    Regression outputs are named ``value_name.format(target)``. A classifier's outputs are logits:
+    Regression outputs are named ``predicted <target>`` on every page. A classifier's outputs are logits:
     ``binary`` adds sigmoid's P(target = 1) and the class (logit >= 0); ``classes`` adds softmax's
     probability of every class and the class with the largest logit, by name.
     """
     names = target_names if len(target_names) == outputs.shape[1] else [f"y{i}" for i in range(outputs.shape[1])]
     if task == "classes":
         names = class_names(names, class_column)
-    shown = [value_name.format(n) for n in names] if task == "regression" else [f"logit {n}" for n in names]
+    shown = [f"predicted {n}" for n in names] if task == "regression" else [f"logit {n}" for n in names]
     table = pd.concat([pd.DataFrame(inputs.tolist(), columns=feature_names),
                        pd.DataFrame(outputs.tolist(), columns=shown)], axis=1)
     if task == "binary":

@@ -165,7 +165,7 @@ def prediction_table(run: TrainingRun, inputs: torch.Tensor) -> pd.DataFrame:
     from torchstart.training import predict
 
     return prediction_frame(inputs, predict(run, inputs), run.data.feature_names, run.data.target_names,
-                            run.config.task, value_name="predicted {}", class_column=run.data.class_column)
+                            run.config.task, class_column=run.data.class_column)
 
 
 def parameter_rows(run: TrainingRun) -> list[dict[str, object]]:
