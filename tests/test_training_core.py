@@ -21,8 +21,8 @@ from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.loaders import make_loader
 from torchstart.session import SessionModel
-from torchstart.training import (Throttle, fit_data, growth_warning, log_length, log_lines, predict, resume,
-                                 start_run, train, trained_model)
+from torchstart.training import (Progress, Throttle, fit_data, growth_warning, log_length, log_lines, predict,
+                                 progress_text, resume, start_run, train, trained_model)
 from torchstart.training_export import data_csv, module_code, training_script
 from torchstart.training_figures import downsample, fit_figure, loss_figure
 from torchstart.training_metrics import (evaluate, linear_in_original_units, metrics_note, parameter_rows,
@@ -164,6 +164,13 @@ def test_progress_reports_speed_and_time_left() -> None:
     assert [p.epoch for p in seen] == list(range(1, 51))
     assert seen[-1].train_loss == pytest.approx(plain_classic(50)[1][-1], abs=1e-6)
     assert all(p.epochs_per_s > 0 for p in seen[1:]) and seen[10].seconds_left > 0 and seen[-1].seconds_left == 0
+
+
+@pytest.mark.parametrize("seconds, shown", [(4.24, "4.2 s"), (59.96, "1 min 00 s"), (200, "3 min 20 s"),
+                                            (7500, "2 h 05 min"), (360_000, "100 h 00 min")])
+def test_time_left_reads_as_a_person_says_it(seconds: float, shown: str) -> None:
+    progress = Progress(10, 100, 0.5, None, 2.0, seconds)
+    assert progress_text(progress) == f"Epoch 10 / 100 · loss 0.5 · 2 epochs/s · about {shown} left"
 
 
 def test_throttle_bounds_redraws_by_time_and_cost() -> None:

@@ -35,7 +35,7 @@ from torchstart.fair_share import give_way
 from torchstart.optimizers import make_optimizer
 from torchstart.rng import RNG_LOCK, RngStream, draws_random_numbers
 from torchstart.session import SessionModel, TrainedModel
-from torchstart.wording import plural
+from torchstart.wording import duration, plural
 from torchstart.training_setup import (
     MODEL_LABELS,
     PreparedData,
@@ -409,7 +409,7 @@ def progress_text(p: Progress) -> str:
     if p.epochs_per_s:
         parts.append(f"{p.epochs_per_s:,.0f} epochs/s")
     if p.seconds_left is not None:
-        parts.append(f"about {p.seconds_left:,.1f} s left")
+        parts.append(f"about {duration(p.seconds_left)} left")
     elif p.seconds:
         parts.append(f"{p.seconds:,.2f} s of training")
     return " · ".join(parts)

@@ -14,6 +14,16 @@ def name_list(names: list[str], limit: int = 4, quoted: bool = True) -> str:
     return shown if len(names) <= limit else f"{shown}, … ({len(names):,} in all)"
 
 
+def duration(seconds: float) -> str:
+    """A time span as a person says it: "4.2 s", "3 min 20 s", "2 h 05 min"."""
+    if seconds < 59.95:  # what would print as "60.0 s" reads as a minute
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600:,} h {whole % 3600 // 60:02d} min"
+
+
 def running_counts(items: list[str]) -> list[int]:
     """How often each item has come so far, itself included: ["a", "b", "a"] -> [1, 1, 2]."""
     seen: dict[str, int] = {}
