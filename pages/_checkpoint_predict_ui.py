@@ -63,9 +63,9 @@ def predict_section(checkpoint: safety.LoadedCheckpoint, part: Path) -> None:
         return
     where = ("into a fresh nn.Linear" if choice == "linear" else
              f"into a copy of the {TARGET_LABELS[choice]}, which itself stays as it was")
-    st.success(f"`model.load_state_dict(state_dict, strict=True)` accepted "
-               + ("its one key" if len(report.matched) == 1 else f"all {len(report.matched)} keys") + ", "
-               f"{where}.", icon=":material/check_circle:")
+    keys = "its one key" if len(report.matched) == 1 else f"all {len(report.matched)} keys"
+    st.success(f"`model.load_state_dict(state_dict, strict=True)` accepted {keys}, {where}.",
+               icon=":material/check_circle:")
     sensitive = mode_sensitive_layers(model)
     st.markdown("Then **`model.eval()`**: Dropout stops dropping and BatchNorm uses its running statistics "
                 "instead of the batch's, so a prediction depends only on its own input. "
