@@ -57,11 +57,13 @@ def test_opens_with_the_hand_written_example(open_page) -> None:
     ds = at.session_state[session.DATASET]
     assert ds.features.tolist() == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
     assert "CustomDataset" in at.session_state["data.code"]
-    assert _metrics(at)["Batches per epoch"] == "1"  # 3 samples, batch_size 4
-    assert any("ceil(3 / 4) = 1" in m.value for m in at.markdown)
+    assert _metrics(at)["Batches per epoch"] == "2"  # 3 samples, batch_size 2: a full batch, then a short one
+    assert any("ceil(3 / 2) = 2" in m.value for m in at.markdown)
+    assert any("The last batch holds 1 sample instead of 2" in i.value for i in at.info)
     x0, y0 = ds[0]
     assert any(f"with shapes `{x0.shape}` and `{y0.shape}`" in m.value and "torch.Size([2])" in m.value
                for m in at.markdown)  # dataset[0]'s shapes as .shape prints them
+    at.number_input(key="data.batch_size").set_value(4).run()
     # The one batch is short: drop_last would leave no batch at all, not just skip a remainder.
     assert any("All 3 samples fit in one batch" in i.value and "no batches at all" in i.value for i in at.info)
     at.checkbox(key="data.drop_last").check().run()
@@ -74,7 +76,7 @@ def test_builtin_settings_rebuild_the_dataset(open_page) -> None:
     at.number_input(key="data.builtin.line.n").set_value(30).run()
     ds = at.session_state[session.DATASET]
     assert len(ds) == 30 and ds.feature_names == ["x"]
-    assert _metrics(at)["Batches per epoch"] == str(math.ceil(30 / 4))
+    assert _metrics(at)["Batches per epoch"] == str(math.ceil(30 / 2))
     assert len(at.get("plotly_chart")) == 2  # the data scatter and the batch grid
 
 
@@ -97,7 +99,7 @@ def test_upload_choose_columns_see_dataset_and_batches(open_page) -> None:
     assert _metrics(at)["Feature tensor columns"] == "4"
     assert _metrics(at)["Rows kept"] == "10 of 10"
 
-    assert _metrics(at)["Batches per epoch"] == "3"  # ceil(10 / 4)
+    assert _metrics(at)["Batches per epoch"] == "5"  # ceil(10 / 2)
     at.number_input(key="data.batch_size").set_value(3).run()
     assert _metrics(at)["Batches per epoch"] == "4"  # ceil(10 / 3)
     at.checkbox(key="data.drop_last").check().run()
@@ -196,7 +198,7 @@ def test_rows_to_use_samples_the_upload_and_its_code_does_too(open_page, tmp_pat
     assert len(ds) == 6 and ds.features[:, 0].tolist() == sample["height"].tolist()
     assert _metrics(at)["Rows kept"] == "6 of 10"
     assert any("a random sample of 6 of the 10 rows" in c.value for c in at.caption)
-    assert _metrics(at)["Batches per epoch"] == "2"  # ceil(6 / 4): the loader batches the sample
+    assert _metrics(at)["Batches per epoch"] == "3"  # ceil(6 / 2): the loader batches the sample
     code = at.session_state["data.code"]
     assert "frame.sample(n=6, random_state=0).sort_index()" in code
     (tmp_path / "shapes.csv").write_bytes(CSV)
@@ -299,7 +301,7 @@ def test_upload_in_a_real_browser_shows_preview_and_batches(page, tmp_path: Path
     text = main_text(page)
     assert "shapes.csv" in text and "comma-separated, UTF-8" in text
     assert "colour" in text and "weight" in text  # preview and profile tables rendered
-    assert "ceil(10 / 4) = 3" in text
+    assert "ceil(10 / 2) = 5" in text
     assert "Every batch of epoch 0" in text
     assert page.get_by_test_id("stDataFrame").count() >= 4  # preview, profile, dataset head, batches
     assert page.locator(".js-plotly-plot").count() >= 1
@@ -307,7 +309,7 @@ def test_upload_in_a_real_browser_shows_preview_and_batches(page, tmp_path: Path
     assert f"{expected[0, 0]:g}" in text
     fill(page, "Rows to use", "6")  # a random 6 of the 10 rows: the loader now batches those
     text = main_text(page)
-    assert "6 of 10" in text and "a random sample of 6 of the 10 rows" in text and "ceil(6 / 4) = 2" in text
+    assert "6 of 10" in text and "a random sample of 6 of the 10 rows" in text and "ceil(6 / 2) = 3" in text
 
 
 def test_upload_from_excel_on_windows_reads_as_windows_1252(open_page) -> None:

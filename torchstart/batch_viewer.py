@@ -19,7 +19,7 @@ from torchstart.errors import TorchstartError
 from torchstart.loaders import make_loader
 from torchstart.params import BoolParam, IntParam
 
-BATCH_SIZE = IntParam("batch_size", 4, 1, 100_000, help="Samples per batch.")
+BATCH_SIZE = IntParam("batch_size", 2, 1, 100_000, help="Samples per batch.")
 SHUFFLE = BoolParam("shuffle", True, help="Draw a new random order of the samples every epoch.")
 DROP_LAST = BoolParam("drop_last", False, help="Skip the last batch when it would be shorter than batch_size.")
 SEED = IntParam("seed", 0, 0, 2**31 - 1, help="torch.Generator().manual_seed(seed), seeded once before epoch 0.")
