@@ -153,6 +153,9 @@ def apply_action(config: TrainingConfig, dataset: TabularDataset | None,
             run.target = run.epoch + config.epochs
         elif differs(run, config, dataset, session_model):
             preflight(config, dataset, session_model)  # say now, not at the next Train, what would go wrong
+        if run.epoch == 0 and not run.training_wanted:
+            # differs() leaves Epochs and Log every out; the untrained run's script must still show them as set.
+            run.config = replace(run.config, epochs=config.epochs, log_every=config.log_every)
     except TorchstartError as err:
         show_error(err)
         if run is not None and run.epoch == 0:

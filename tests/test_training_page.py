@@ -80,6 +80,13 @@ def test_train_shows_metrics_log_prediction_and_downloads(open_page) -> None:
     assert not at.button(key="training_continue").disabled and at.button(key="training_stop").disabled
 
 
+def test_untrained_show_code_follows_epochs_and_log_every(open_page) -> None:
+    at = set_epochs(open_page(PAGE), 50)
+    at.number_input(key="training_log_every").set_value(25).run()
+    code = at.code[-1].value
+    assert "num_epochs = 50" in code and "if (epoch + 1) % 25 == 0:" in code, code
+
+
 def test_show_code_reproduces_the_page(open_page, tmp_path, monkeypatch, capsys) -> None:
     at = set_epochs(open_page(PAGE), 40)
     at.selectbox(key="training_optimizer").set_value("Adam").run()
