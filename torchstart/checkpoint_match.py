@@ -171,7 +171,9 @@ def infer_linear(state_dict: Mapping[str, torch.Tensor]) -> nn.Linear | None:
         return None
     out_features, in_features = state_dict["weight"].shape
     # float32 whatever the file's dtype, as the printed nn.Linear(...) is: load_state_dict casts the weights.
-    return nn.Linear(in_features, out_features, bias="bias" in state_dict)
+    # skip_init: no initialisation to draw from the shared generator (see torchstart.rng), as the file's
+    # weights replace every value anyway.
+    return nn.utils.skip_init(nn.Linear, in_features, out_features, bias="bias" in state_dict)
 
 
 def linear_problem(state_dict: Mapping[str, torch.Tensor]) -> str | None:

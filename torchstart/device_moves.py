@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from torchstart.rng import RNG_LOCK
+
 # The message recent PyTorch 2.x CUDA builds raise for ``nn.Linear`` on cuda:0 fed a CPU input
 # (from c10's common-device check on ``addmm``). Shown only as "what you would see".
 EXAMPLE_MISMATCH_MESSAGE = (
@@ -46,7 +48,8 @@ def demonstrate_moves(device: torch.device) -> MoveReport:
     """Make ``x`` on the CPU, move it and an ``nn.Linear(3, 2)`` to ``device``, run it once."""
     x = torch.arange(6, dtype=torch.float32).reshape(2, 3)
     x_dev = x.to(device)
-    model = nn.Linear(3, 2)
+    with RNG_LOCK:  # its initialisation draws from the generator every session shares (see torchstart.rng)
+        model = nn.Linear(3, 2)
     moved = model.to(device)
     with torch.no_grad():
         out = model(x_dev)
@@ -114,7 +117,9 @@ def provoke_mismatch(device: torch.device) -> Mismatch:
     if gpu is None:
         return Mismatch(EXAMPLE_MISMATCH_MESSAGE, live=False,
                         explanation=explain_mismatch(EXAMPLE_MISMATCH_MESSAGE))
-    model = nn.Linear(3, 2).to(gpu)
+    with RNG_LOCK:
+        model = nn.Linear(3, 2)
+    model = model.to(gpu)
     x = torch.ones(4, 3)  # deliberately left on the CPU
     try:
         with torch.no_grad():

@@ -92,8 +92,10 @@ class ModelSummary:
 
 
 def summarize(model: nn.Module, input_shape: Shape) -> ModelSummary:
-    """torchinfo's summary for ``input_size=(1, *input_shape)`` joined with hook-counted costs per layer."""
-    stats = torchinfo.summary(model, input_size=(SUMMARY_BATCH, *input_shape), verbose=0,
+    """torchinfo's summary for a batch of one ``input_shape`` input, joined with hook-counted costs per layer."""
+    # input_data, not input_size: torchinfo would fill an input_size with torch.rand, drawing from the generator
+    # every session shares (see torchstart.rng). Only shapes are read, so zeros do.
+    stats = torchinfo.summary(model, input_data=torch.zeros(SUMMARY_BATCH, *input_shape), verbose=0,
                               device=torch.device("cpu"), col_names=TORCHINFO_COLUMNS)
     # torchinfo keeps every summary in a module-level dict keyed by class name, holding the
     # model alive; drop ours so a session's model is freed with the session.

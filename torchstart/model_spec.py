@@ -315,12 +315,10 @@ def build_model(spec: ModelSpec, seed: int | None = None) -> nn.Module:
     the generated class's constructor. Frozen layers get ``requires_grad=False``.
     """
     check_spec(spec)
-    if seed is None:
-        model = StackedModel(spec)
-    else:
-        with RNG_LOCK:
+    with RNG_LOCK:  # an unseeded build draws too: outside the lock it would move a seeded run's stream
+        if seed is not None:
             torch.manual_seed(seed)
-            model = StackedModel(spec)
+        model = StackedModel(spec)
     for attr in spec.frozen:
         getattr(model, attr).requires_grad_(False)
     return model
