@@ -233,7 +233,8 @@ def test_preview_shows_missing_cells_as_pandas_prints_them(open_page) -> None:
     at.radio(key="data.missing").set_value("fill with mean").run()
     # Over the 4 rows that have a label: b's mean is (2.5 + 1e-07 + 6) / 3, not the profile's 2.938 (with 3.25).
     captions = " ".join(c.value for c in at.caption)
-    assert "gaps in 'b' filled with its mean 2.833 over the 4 rows kept" in captions
+    assert "gaps in 'b' filled with its mean 2.833 over the 4 rows kept, including any the Training " \
+        "page holds out for validation" in captions
 
 
 def test_choices_survive_a_visit_to_another_page(open_page) -> None:
