@@ -838,8 +838,8 @@ def test_a_diverged_model_gets_no_legend_entry_for_what_it_cannot_draw(config) -
     listed = [t.name for t in figure.data if t.showlegend is not False]
     assert listed == (["true line", "training points"] if config.data == "classic"
                       else ["perfect (predicted = actual)"])
-    assert [a.text for a in figure.layout.annotations] == ["The model outputs NaN or inf: its predictions cannot "
-                                                           "be drawn."]
+    assert [a.text for a in figure.layout.annotations] == ["The run diverged: its predictions (NaN, inf or far off "
+                                                           "the scale) are not drawn."]
     healthy = fit_figure(fit_data(train(start_run(TrainingConfig()), 5)))
     assert [t.name for t in healthy.data if t.showlegend is not False] == ["true line", "model", "training points"]
     assert not healthy.layout.annotations
@@ -885,3 +885,13 @@ def test_log_keeps_small_losses_readable() -> None:
     shown = float(re.search(r"Loss: (\S+)$", last).group(1))
     assert 0 < run.train_losses[-1] < 1e-4, run.train_losses[-1]
     assert shown == pytest.approx(run.train_losses[-1], rel=1e-3)
+
+
+def test_a_diverged_cpu_run_stops_stepping_at_the_epoch_it_reports() -> None:
+    # One forward pass per epoch (full batch, no validation): none may follow the epoch whose loss was NaN/inf.
+    run = start_run(replace(TrainingConfig(), lr=10.0, epochs=100_000))
+    forwards = []
+    run.model.register_forward_hook(lambda *_: forwards.append(1))
+    train(run, 100_000)
+    assert run.status == "diverged" and run.epoch < 100
+    assert len(forwards) == run.epoch

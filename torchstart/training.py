@@ -258,7 +258,10 @@ def _train_locked(run: TrainingRun, callback: Callback | None, throttle: Throttl
                 pending_val.append(val_loss.item() if on_cpu else val_loss)
                 model.train()
             now = time.perf_counter()
-            if now >= throttle.next_at:
+            # On the CPU the loss is already a float: stop at the first NaN/inf at once, not at the next redraw,
+            # so the model is left as it was at the epoch the run reports. (On a GPU that check would sync.)
+            blew_up = on_cpu and not (math.isfinite(pending[-1]) and (not validate or math.isfinite(pending_val[-1])))
+            if now >= throttle.next_at or blew_up:
                 if not _flush(run, pending, pending_val):
                     break
                 if callback is not None and callback(run, _progress(run, start_epoch, started, now)):
@@ -520,7 +523,11 @@ def fit_data(run: TrainingRun, max_points: int = 1000, grid_points: int = 100,
     def model_values(x: torch.Tensor) -> torch.Tensor:
         """The first output for rows ``x``: the prediction, or for 0/1 classes the probability of class 1."""
         out = predict(run, x)[:, :1]
-        return torch.sigmoid(out) if classifies else out
+        if classifies:
+            return torch.sigmoid(out)
+        # A diverged model's outputs are NaN, inf or astronomically far off (1e22): drawn, they would flatten
+        # the data into one line at zero, so they are left out (the chart says why).
+        return torch.full_like(out, math.nan) if run.status == "diverged" else out
 
     tr, va = _spread(len(data.raw_x_train), max_points), _spread(len(data.raw_x_val), max_points)
     fit = FitData(data.feature_names[0] if data.n_features == 1 else "actual", data.target_names[0],

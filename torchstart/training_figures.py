@@ -253,7 +253,8 @@ def fit_figure(fit: FitData) -> go.Figure:
     blank = [t for t in traces if len(t["x"]) and not _drawable(t)]
     for trace in blank:
         trace["showlegend"] = False  # a legend entry with nothing drawn reads as a line that failed to load
-    notes = [{"text": "The model outputs NaN or inf: its predictions cannot be drawn.", "showarrow": False,
+    notes = [{"text": "The run diverged: its predictions (NaN, inf or far off the scale) are not drawn.",
+              "showarrow": False,
               "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.95}] if blank else []
     return go.Figure({
         "data": traces,
