@@ -1,6 +1,6 @@
 """Screenshot app pages in headless Chromium, to look at them as a learner would.
 
-    .venv/bin/python tests/screenshot.py tensors autograd --out /tmp/shots
+    .venv/bin/python tests/screenshot.py tensors autograd --out /tmp/shots [--dark]
 
 Starts its own server, opens each url_path, waits for the run, saves a full-page PNG.
 """
@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=2400,
                         help="Streamlit scrolls inside its own container, so a tall viewport shows more")
     parser.add_argument("--wait-ms", type=int, default=1500, help="after the run, for charts to finish drawing")
+    parser.add_argument("--dark", action="store_true", help="as a browser set to a dark theme sees the pages")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -36,7 +37,8 @@ def main() -> None:
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": args.width, "height": args.height})
+            page = browser.new_page(viewport={"width": args.width, "height": args.height},
+                                    color_scheme="dark" if args.dark else "light")
             for path in args.paths:
                 path = "" if path == "home" else path
                 page.goto(f"{url}/{path}")
@@ -44,7 +46,7 @@ def main() -> None:
                 # The status widget ("Running...", Stop) is shown until every run, reruns included, is over.
                 page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
                 page.wait_for_timeout(args.wait_ms)  # charts and graphs finish drawing after the run
-                target = out / f"{path or 'home'}.png"
+                target = out / f"{path or 'home'}{'-dark' if args.dark else ''}.png"
                 page.screenshot(path=str(target), full_page=True)
                 print(target)
             browser.close()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import base64
+import io
 import math
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
+from torchstart.landscape_image import landscape_image
 from torchstart.landscapes import (BEALE, ILL_CONDITIONED, MAX_LANDSCAPE_ROWS, ROSENBROCK, SADDLE,
                                    available_landscapes,
                                    classic_landscape, dataset_landscape, dataset_problem)
@@ -320,10 +323,28 @@ def test_landscape_figure_draws_every_path_bounded() -> None:
     assert symbols == {"SGD": "x", "Adam": "circle", "Adagrad": "circle"}
     assert 2 <= len(fig["frames"]) <= MAX_FRAMES
     assert fig["layout"]["sliders"][0]["active"] == len(fig["frames"]) - 1
-    # Rosenbrock's contour is drawn on log-scaled levels.
-    contour = fig["data"][0]
-    z = plotly_values(contour["z"])
-    assert z.max() == pytest.approx(math.log10(land.grid(80)[2].max().item()), rel=1e-4)
+    # Rosenbrock's picture is coloured on log-scaled levels, up to its highest loss on the map.
+    bar = next(t for t in fig["data"] if t.get("name") == "loss")
+    assert bar["marker"]["showscale"] and bar["marker"]["colorbar"]["title"]["text"] == "loss (log scale)"
+    assert bar["marker"]["cmax"] == pytest.approx(math.log10(land.grid(720)[2].max().item()), rel=1e-6)
+    (picture,) = fig["layout"]["images"]
+    assert (picture["x"], picture["y"], picture["sizex"], picture["sizey"]) == (-2, 3, 4, 4)
+
+
+def test_landscape_picture_is_light_in_the_valley_and_dark_on_the_walls() -> None:
+    land = ROSENBROCK  # a = x in [-2, 2], b = y in [-1, 3]; minimum at (1, 1)
+    image = landscape_image(land)
+    assert image.source.startswith("data:image/png;base64,") and image.log_scale
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(image.source.split(",", 1)[1]))).convert("L"))
+    rows, cols = pixels.shape
+
+    def at(a: float, b: float) -> int:
+        """Brightness where (a, b) lies: the image's first row is the top of the map (b = 3)."""
+        return int(pixels[round((3 - b) / 4 * (rows - 1)), round((a + 2) / 4 * (cols - 1))])
+
+    # Light at the minimum (its narrow valley crossed by many band edges), deep blue in the far corners.
+    assert at(1, 1) > 180 and at(-2, -1) < 140 and at(2, -1) < 140
+    assert at(0, 0) > at(0, 2) + 40  # the valley floor (loss 1) is lighter than the slope above it (loss 401)
 
 
 def test_play_buttons_and_step_slider_sit_on_separate_rows() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 
 from pages._optimizers_ui import RESULT_KEY, STOP_KEY
@@ -252,6 +254,30 @@ def test_browser_shows_paths_and_click_sets_the_start(page) -> None:
     page.wait_for_function(
         "(w) => { const d = document.querySelector('.js-plotly-plot').data;"
         " return d && d.find(t => t.name === 'start').x[0] === w; }", arg=new_w)
+
+
+@pytest.mark.browser
+def test_browser_play_keeps_the_landscape_under_the_moving_paths(page) -> None:
+    # Plotly.js wipes contour traces once an animation runs: ▶ Play used to show the paths on a blank plot.
+    open_app(page, "optimizers")
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for()
+    plot_area = chart.locator(".nsewdrag").first
+    plot_area.scroll_into_view_if_needed()
+
+    def landscape_share() -> float:
+        """The share of the plot area's pixels in the landscape's blues (not the page's grey or white)."""
+        shot = np.asarray(Image.open(io.BytesIO(page.screenshot(clip=plot_area.bounding_box()))).convert("RGB"))
+        r, g, b = (shot[..., k].astype(int) for k in range(3))
+        return float(((b - r > 25) & (b > 150)).mean())
+
+    assert landscape_share() > 0.5
+    slider_value = chart.locator(".slider-group .slider-label").filter(has_text="after step")
+    at_end = slider_value.text_content()  # "after step 300": the chart opens on the whole race
+    chart.locator(".updatemenu-button").first.click()
+    page.wait_for_timeout(700)  # mid-animation: 30 frames of 120 ms
+    assert slider_value.text_content() != at_end, "▶ Play did not start"
+    assert landscape_share() > 0.5, "the landscape vanished when the animation started"
 
 
 @pytest.mark.browser

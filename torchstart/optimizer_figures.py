@@ -13,20 +13,17 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
+from torchstart.landscape_image import CONTOUR_COLORS, colour_bar_ticks, picture_of
 from torchstart.landscapes import Landscape
 from torchstart.optimizer_race import OptimizerPath, RaceResult
 from torchstart.optimizers import OPTIMIZERS
 
-CONTOUR_GRID = 80
 CLICK_GRID = 41
 MAX_DRAWN_POINTS = 150
 MAX_FRAMES = 30
 MAX_LOSS_POINTS = 500
-LOG_FLOOR = 1e-3  # log-scaled contours start here: the valley floor is flatter than any level below it
 PALETTE = ("#e41a1c", "#ff7f00", "#984ea3", "#1f78b4", "#00a6a6", "#a65628", "#f781bf")
 COLORS = dict(zip(OPTIMIZERS, PALETTE))
-# Light valley, darker walls: the coloured paths stay readable everywhere.
-CONTOUR_COLORS = [[0.0, "#ffffff"], [0.35, "#dbe9f6"], [0.7, "#9ecae1"], [1.0, "#4a90c2"]]
 CLICK_TRACE_NAME = "click to start here"
 # Below the map, in pixels: the x axis (ticks and title), then ▶ Play / ❚❚ Pause, then the step slider on a row
 # of its own. Side by side, the buttons hid the slider's track in a narrow chart and its "after step N" on a phone.
@@ -59,24 +56,24 @@ def _clamp_to_box(point: np.ndarray, land: Landscape) -> np.ndarray:
                      min(max(point[1], land.b_range[0]), land.b_range[1])], dtype=np.float32)
 
 
-def _contour_trace(land: Landscape) -> go.Contour:
-    """The landscape's contour; log-scaled levels where walls are steep and the valley flat."""
-    a, b, z = (t.numpy() for t in land.grid(CONTOUR_GRID))
-    if land.log_levels:
-        shown = np.log10(np.maximum(z - land.min_value, LOG_FLOOR)).astype(np.float32)
-        ticks = list(range(math.floor(shown.min()), math.ceil(shown.max()) + 1))
-        what = "loss" if land.min_value == 0 else "loss − minimum"
-        colorbar = dict(title=dict(text=f"{what} (log scale)", side="right"),
-                        tickvals=ticks, ticktext=[f"1e{t}" for t in ticks])
-    else:
-        shown, colorbar = z.astype(np.float32), dict(title=dict(text="loss", side="right"))
-    return go.Contour(x=a, y=b, z=shown, colorscale=CONTOUR_COLORS, ncontours=30,
-                      line=dict(width=0.6, color="rgba(60,90,130,0.35)"), colorbar=colorbar,
-                      hoverinfo="skip", name="loss", showlegend=False)
+def _landscape_layers(land: Landscape) -> tuple[dict, go.Scatter]:
+    """The landscape as a layout image (it survives ▶ Play; see landscape_image) and a trace for its colour bar."""
+    image = picture_of(land)
+    (a0, a1), (b0, b1) = land.a_range, land.b_range
+    picture = dict(source=image.source, xref="x", yref="y", x=a0, y=b1, sizex=a1 - a0, sizey=b1 - b0,
+                   xanchor="left", yanchor="top", sizing="stretch", layer="below")
+    bar = colour_bar_ticks(image)
+    if image.log_scale:
+        bar["title"]["text"] = ("loss" if land.min_value == 0 else "loss − minimum") + " (log scale)"
+    # One point at NaN draws nothing, yet the trace's colour scale gives the picture its colour bar.
+    carrier = go.Scatter(x=[math.nan], y=[math.nan], mode="markers", name="loss", showlegend=False,
+                         hoverinfo="skip", marker=dict(color=[image.low], cmin=image.low, cmax=image.high,
+                                                       colorscale=CONTOUR_COLORS, showscale=True, colorbar=bar))
+    return picture, carrier
 
 
 def _click_trace(land: Landscape) -> go.Scatter:
-    """An invisible grid of points: Plotly can select (click) scatter points, not contour cells."""
+    """An invisible grid of points: Plotly can select (click) scatter points, not image pixels."""
     a = torch.linspace(*land.a_range, CLICK_GRID)
     b = torch.linspace(*land.b_range, CLICK_GRID)
     aa, bb = torch.meshgrid(a, b, indexing="xy")
@@ -99,7 +96,8 @@ def _landmark_traces(result: RaceResult) -> list[go.Scatter]:
     inside = land.a_range[0] <= start[0] <= land.a_range[1] and land.b_range[0] <= start[1] <= land.b_range[1]
     # A start outside the plotted box is pinned to its edge (as runaway path ends are) and says where it is.
     label = "start" if inside else f"start ({start[0]:.4g}, {start[1]:.4g}), off the map"
-    marks = [(label, start if inside else edge, "circle-open", "black", 14),
+    # A white dot ringed in black: an open black ring vanished into a dark theme's legend.
+    marks = [(label, start if inside else edge, "circle", "white", 14),
              (f"known minimum ({land.minimum[0]:.4g}, {land.minimum[1]:.4g})", land.minimum, "star",
               "gold", 16)]
     marks += [(label, point, "diamond", "gold", 11) for label, point in land.landmarks]
@@ -144,10 +142,11 @@ def _path_traces(path: OptimizerPath, land: Landscape, step: int) -> tuple[dict,
 
 
 def landscape_figure(result: RaceResult) -> go.Figure:
-    """Contour of the landscape with each optimizer's path, a step slider and a play button."""
+    """The landscape picture with each optimizer's path, a step slider and a play button."""
     land = result.landscape
     na, nb = land.param_names
-    fig = go.Figure([_contour_trace(land), _click_trace(land), *_landmark_traces(result)])
+    picture, colour_bar = _landscape_layers(land)
+    fig = go.Figure([colour_bar, _click_trace(land), *_landmark_traces(result)])
     first_path_trace = len(fig.data)
     longest = max((p.steps_taken for p in result.paths), default=0)
     for path in result.paths:
@@ -174,22 +173,23 @@ def landscape_figure(result: RaceResult) -> go.Figure:
     fig.frames = frames
     fig.update_layout(
         height=MAP_HEIGHT, margin=dict(l=10, r=10, t=40, b=MAP_BOTTOM),
-        xaxis=dict(title=na, range=list(land.a_range), constrain="domain"),
-        yaxis=dict(title=nb, range=list(land.b_range)),
+        xaxis=dict(title=na, range=list(land.a_range), constrain="domain", showgrid=False, zeroline=False),
+        yaxis=dict(title=nb, range=list(land.b_range), showgrid=False, zeroline=False),
+        images=[picture],
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, xanchor="left"),
         hovermode="closest",
         updatemenus=[dict(type="buttons", direction="left", x=0, y=0, xanchor="left", yanchor="top",
                           showactive=False, pad=dict(t=BELOW_AXIS, r=10), buttons=[
                               dict(label="▶ Play", method="animate", args=[None, dict(
-                                  frame=dict(duration=120, redraw=True), transition=dict(duration=0),
+                                  frame=dict(duration=120, redraw=False), transition=dict(duration=0),
                                   fromcurrent=False, mode="immediate")]),
                               dict(label="❚❚ Pause", method="animate", args=[[None], dict(
-                                  frame=dict(duration=0, redraw=True), mode="immediate")])])],
+                                  frame=dict(duration=0, redraw=False), mode="immediate")])])],
         sliders=[dict(active=len(frames) - 1, x=0, len=1, y=0, xanchor="left", yanchor="top",
                       pad=dict(t=BELOW_AXIS + BUTTON_ROW),
                       currentvalue=dict(prefix="after step ", xanchor="right", font=dict(size=13)),
                       steps=[dict(label=f.name, method="animate", args=[[f.name], dict(
-                          mode="immediate", frame=dict(duration=0, redraw=True),
+                          mode="immediate", frame=dict(duration=0, redraw=False),
                           transition=dict(duration=0))]) for f in frames])],
     )
     return fig
@@ -235,7 +235,7 @@ def loss_figure(result: RaceResult) -> go.Figure:
         # exponent (add_hline's own label landed near 1).
         fig.add_annotation(x=1, xref="paper", xanchor="right", y=math.log10(floor), yanchor="top",
                            text=f"at the minimum to float32 precision (±{floor:.1e})", showarrow=False,
-                           font=dict(size=11, color="#666666"))
+                           font=dict(size=11, color="#888888"))  # mid-grey: readable on light and dark themes
     title = "loss" if offset == 0 else f"loss − minimum loss ({offset:.4g})"
     fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10),
                       xaxis=dict(title="step"), yaxis=dict(title=f"{title}, log scale", type="log",
