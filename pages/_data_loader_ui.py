@@ -13,6 +13,9 @@ from torchstart.batch_viewer import (BATCH_SIZE, DROP_LAST, EPOCH, SEED, SHUFFLE
 from torchstart.datasets import TabularDataset
 
 ROWS_PER_BATCH = 8
+# A see-through orange: a light peach on a light page, a dark amber under white text on a dark one
+# (an opaque peach left a dark theme's white text unreadable).
+SHORT_BATCH_STYLE = "background-color: rgba(245, 133, 24, 0.28)"
 
 
 def loader_controls() -> LoaderSettings:
@@ -77,7 +80,7 @@ def batch_tables(view: EpochView, ds: TabularDataset) -> None:
         "sample indices": [short_list(b.indices) for b in view.batches],
     })
     short = summary["size"] < s.batch_size
-    styled = summary.style.apply(lambda row: ["background-color: #fde2c8" if short[row.name] else ""] * len(row),
+    styled = summary.style.apply(lambda row: [SHORT_BATCH_STYLE if short[row.name] else ""] * len(row),
                                  axis=1)
     if view.truncated:
         st.caption(f"Showing the first {len(view.batches):,} of {view.n_batches:,} batches.")
@@ -95,7 +98,7 @@ def batch_tables(view: EpochView, ds: TabularDataset) -> None:
     st.caption(f"The tensors each batch holds: x_batch and y_batch row by row{note}.")
     short_batches = {b.number for b in view.batches if len(b.indices) < s.batch_size}
     styled_tensors = tensors.style.apply(
-        lambda row: ["background-color: #fde2c8" if row["batch"] in short_batches else ""] * len(row), axis=1)
+        lambda row: [SHORT_BATCH_STYLE if row["batch"] in short_batches else ""] * len(row), axis=1)
     styled_tensors = styled_tensors.format(precision=4, subset=[c for c in tensors.columns if c.startswith(("x:", "y:"))
                                                                 and tensors[c].dtype.kind == "f"])
     st.dataframe(styled_tensors, width="stretch", hide_index=True, key="data.batch_tensors",

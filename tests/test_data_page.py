@@ -422,11 +422,11 @@ def test_true_false_columns_say_how_they_became_numbers(open_page) -> None:
 
 
 def test_batch_grid_title_fits_a_phone_wide_chart() -> None:
-    # One long title line ran off the right edge at 420 px, losing "grey = dropped by drop_last".
+    # One long title line ran off the right edge at 420 px, losing what grey meant.
     grid = np.array([[0, 0, 1, 1, -1], [1, 0, 0, 1, -1]])
     title = batch_grid_figure(grid, 1_000).layout.title.text
     lines = [re.sub(r"<[^>]+>", "", line) for line in title.split("<br>")]
-    assert "grey = dropped by drop_last" in lines[-1] and "samples 0-4 of 1,000" in title
+    assert "dark grey = dropped" in lines[-1] and "samples 0-4 of 1,000" in title
     assert all(len(line) <= 50 for line in lines), lines
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader
@@ -12,7 +13,7 @@ from torchstart.batch_viewer import (MAX_LOADER_STEPS, MAX_SAMPLE_VISITS, Loader
                                      batch_formula, batch_sizes, view_batches)
 from torchstart.builtin_datasets import make_builtin
 from torchstart.data_code import loader_code
-from torchstart.data_figures import batch_grid_figure
+from torchstart.data_figures import BATCH_COLOURS, DROPPED_COLOUR, batch_grid_figure
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 
@@ -101,6 +102,16 @@ def test_grid_records_the_batch_of_each_sample() -> None:
     fig = batch_grid_figure(view.grid, 10)
     heat = fig.data[0]
     assert len(heat.y) == view.grid.shape[0] and len(heat.x) == 10
+    # A dropped sample gets a colour of its own (not the chart's background), labelled "dropped".
+    dropped = view.grid < 0
+    assert dropped.any() and (np.asarray(heat.z)[dropped] == len(BATCH_COLOURS)).all()
+    assert heat.colorscale[-1][1] == DROPPED_COLOUR and (np.asarray(heat.text)[dropped] == "dropped").all()
+
+
+def test_no_batch_colour_is_a_grey_that_reads_as_dropped() -> None:
+    for colour in BATCH_COLOURS:
+        rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+        assert max(rgb) - min(rgb) > 50, colour
 
 
 def test_batch_list_is_capped_with_the_full_count() -> None:

@@ -10,25 +10,25 @@ from torchstart.data_prep import dataset_classes
 from torchstart.datasets import TabularDataset
 
 MAX_SCATTER_POINTS = 2_000
-# Cyclic qualitative colours, so neighbouring batch numbers look different.
+# Cyclic qualitative colours, so neighbouring batch numbers look different; no grey among them, which means dropped.
 BATCH_COLOURS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6",
-                 "#9D755D", "#BAB0AC")
+                 "#9D755D")
+DROPPED_COLOUR = "#4d4d4d"  # dark grey under white text: readable on a light or a dark page
 
 
 def batch_grid_figure(grid: np.ndarray, n_samples: int) -> go.Figure:
-    """Sample index x epoch, each cell coloured by the batch that held the sample (grey: dropped)."""
+    """Sample index x epoch, each cell coloured by the batch that held the sample (dark grey: dropped)."""
     epochs, samples = grid.shape
-    z = grid.astype(float)
-    z[grid < 0] = np.nan
-    colour_index = np.where(grid < 0, np.nan, grid % len(BATCH_COLOURS))
+    colours = (*BATCH_COLOURS, DROPPED_COLOUR)
+    colour_index = np.where(grid < 0, len(BATCH_COLOURS), grid % len(BATCH_COLOURS)).astype(float)
     scale = []
-    for i, colour in enumerate(BATCH_COLOURS):  # a stepped scale: one flat colour per index
-        lo, hi = i / len(BATCH_COLOURS), (i + 1) / len(BATCH_COLOURS)
+    for i, colour in enumerate(colours):  # a stepped scale: one flat colour per index
+        lo, hi = i / len(colours), (i + 1) / len(colours)
         scale += [[lo, colour], [hi, colour]]
     text = np.where(grid < 0, "dropped", grid.astype(str))
     fig = go.Figure(go.Heatmap(
         z=colour_index, x=np.arange(samples), y=[f"epoch {e}" for e in range(epochs)],
-        zmin=-0.5, zmax=len(BATCH_COLOURS) - 0.5, colorscale=scale, showscale=False,
+        zmin=-0.5, zmax=len(colours) - 0.5, colorscale=scale, showscale=False,
         text=text, xgap=1, ygap=2,
         hovertemplate="sample %{x}, %{y}: batch %{text}<extra></extra>",
         texttemplate="%{text}" if samples <= 40 else None, textfont={"size": 11, "color": "white"},
@@ -37,11 +37,12 @@ def batch_grid_figure(grid: np.ndarray, n_samples: int) -> go.Figure:
     fig.update_layout(
         # Two short lines: Plotly does not wrap a title, and one long line ran off a phone-wide chart.
         title=f"Which batch each sample lands in<br><span style='font-size:12px;font-weight:normal'>{shown}; "
-              f"grey = dropped by drop_last</span>",
-        xaxis={"title": "sample index", "dtick": 1 if samples <= 40 else None},
-        yaxis={"autorange": "reversed"},
+              f"dark grey = dropped</span>",
+        # No grid lines across the cells, and gaps that show the page itself (light or dark theme).
+        xaxis={"title": "sample index", "dtick": 1 if samples <= 40 else None, "showgrid": False, "zeroline": False},
+        yaxis={"autorange": "reversed", "showgrid": False},
         height=140 + 40 * epochs, margin={"l": 10, "r": 10, "t": 70, "b": 40},
-        plot_bgcolor="#d0d0d0",
+        plot_bgcolor="rgba(0,0,0,0)",
     )
     return fig
 
