@@ -546,3 +546,13 @@ def test_empty_max_names_the_tensor_the_step_reads() -> None:
         x1.max()
     assert str(results[1].error) == "x1 is empty (shape (3, 0, 2)), so there is no largest value; give a dim."
     assert str(apply_chain(torch.zeros(0), [make_step("max", "")])[0].error).startswith("x is empty (shape (0,))")
+
+
+def test_an_all_nan_heatmap_keeps_its_cells_in_place() -> None:
+    # No cell is drawn, so autoranged axes shrank to the labels and pinned them to the chart's corners.
+    fig = heatmap_figure(torch.full((2, 3), float("nan")), "x")
+    assert tuple(fig.layout.xaxis.range) == (-0.5, 2.5) and tuple(fig.layout.yaxis.range) == (1.5, -0.5)
+    labels = fig.data[-1]
+    assert list(labels.text) == ["nan"] * 6 and sorted(zip(labels.y, labels.x)) == [(r, c) for r in (0, 1)
+                                                                                      for c in (0, 1, 2)]
+    assert fig.layout.xaxis.showgrid is False and fig.layout.yaxis.showgrid is False  # no lines through the labels

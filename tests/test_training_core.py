@@ -510,6 +510,8 @@ def test_two_feature_classes_get_a_probability_map_with_its_boundary() -> None:
     # One legend entry per label; the legend's title says which marker is training and which validation.
     assert [t.name for t in points if t.showlegend] == ["label = 0", "label = 1"]
     assert figure.layout.legend.title.text == "label (● training rows, ◇ validation rows):"
+    # The see-through shading lies on white in a dark theme too, with no grid lines across it.
+    assert figure.layout.plot_bgcolor == "white" and figure.layout.xaxis.showgrid is False
 
 
 def test_prediction_table_gives_logit_probability_and_class() -> None:

@@ -40,7 +40,8 @@ def parameter_histogram(values: torch.Tensor, name: str, bins: int = DEFAULT_BIN
     fig = go.Figure(go.Bar(x=centers, y=hist.counts.tolist(), width=width, marker_color="#ee4c2c",
                            hovertemplate="value ≈ %{x:.4g}<br>count %{y}<extra></extra>"))
     mean = values.detach().float().mean().item()
-    fig.add_vline(x=mean, line_dash="dash", line_color="#444", annotation_text=f"mean {mean:.3g}")
+    # Mid-grey: seen on a light and a dark theme alike.
+    fig.add_vline(x=mean, line_dash="dash", line_color="#888888", annotation_text=f"mean {mean:.3g}")
     fig.update_layout(
         title=f"{name}: {values.numel():,} values", xaxis_title="value", yaxis_title="count",
         bargap=0.02, height=320, margin=dict(l=10, r=10, t=50, b=10),

@@ -129,9 +129,14 @@ def _mark_non_finite(fig: go.Figure, shown: np.ndarray) -> None:
 
 
 def _integer_ticks(fig: go.Figure, shape: tuple[int, ...]) -> None:
-    """Row 0 at the top; one tick per row/column when there are few."""
-    fig.update_yaxes(autorange="reversed", dtick=1 if shape[0] <= 30 else None)
-    fig.update_xaxes(dtick=1 if shape[1] <= 30 else None)
+    """Row 0 at the top; one tick per row/column when there are few; the axes span every cell, drawn or not.
+
+    Fixed ranges, not autorange: an all-nan tensor draws no cells, and its value labels landed on the
+    corners. No grid lines: they ran through the labels of nan cells.
+    """
+    rows, cols = shape
+    fig.update_yaxes(range=[rows - 0.5, -0.5], dtick=1 if rows <= 30 else None, showgrid=False, zeroline=False)
+    fig.update_xaxes(range=[-0.5, cols - 0.5], dtick=1 if cols <= 30 else None, showgrid=False, zeroline=False)
 
 
 def storage_positions(t: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,9 @@ from torchstart.training import FitData, TrainingRun, fit_data
 
 MAX_CURVE_POINTS = 1000
 TRAIN_COLOR, VAL_COLOR, MODEL_COLOR, TRUE_COLOR = "#1f77b4", "#ff7f0e", "#d62728", "#7f7f7f"
+# The see-through class shading lies on white whatever the theme (and without grid lines across it): on a dark
+# theme's plot it turned murky and hid the hollow validation markers.
+SHADING_GROUND = "white"
 CLASS_COLORS = ("#2166ac", "#b2182b")  # class 0 blue, class 1 red: the ends of the probability map's scale
 # Several classes: one colour each (Plotly's default cycle), repeated past ten classes.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -114,10 +117,15 @@ def _plane_figure(fit: FitData) -> go.Figure:
     return go.Figure({
         "data": [shades, boundary, *_class_points(fit)],
         "layout": {"title": {"text": f"Decision boundary: where {name} = 0.5"},
-                   "xaxis": {"title": {"text": fit.feature_names[0]}},
-                   "yaxis": {"title": {"text": fit.feature_names[1]}}, "height": 360, "margin": _MARGIN,
-                   "legend": _classes_legend(fit)},
+                   "height": 360, "margin": _MARGIN, "legend": _classes_legend(fit)} | _plane_ground(fit),
     })
+
+
+def _plane_ground(fit: FitData) -> dict:
+    """Layout of a chart shading the two features' plane: a white ground, no grid or zero lines across it."""
+    axis = {"showgrid": False, "zeroline": False}
+    return {"plot_bgcolor": SHADING_GROUND, "xaxis": {"title": {"text": fit.feature_names[0]}} | axis,
+            "yaxis": {"title": {"text": fit.feature_names[1]}} | axis}
 
 
 def _layout(title: str, x_title: str, y_title: str, **extra) -> dict:
@@ -184,7 +192,8 @@ def _regions_figure(fit: FitData) -> go.Figure:
                "hovertemplate": "predicted %{text}, P = %{customdata:.3f}<extra></extra>"}
     return go.Figure({"data": [regions, *_classes_points(fit, on_plane=True)],
                       "layout": _layout(f"Decision regions: the most likely {fit.target_name}",
-                                        fit.feature_names[0], fit.feature_names[1], legend=_classes_legend(fit))})
+                                        fit.feature_names[0], fit.feature_names[1], legend=_classes_legend(fit),
+                                        **_plane_ground(fit))})
 
 
 def _class_curves_figure(fit: FitData) -> go.Figure:
