@@ -20,7 +20,7 @@ CHANGES = [
     ("pages/models.py", "text_input", "models.input_shape", "3"),
     ("pages/checkpoints.py", "number_input", "checkpoints.seed", 5),
     ("pages/device.py", "multiselect", "device_dtypes", []),
-    ("pages/data.py", "number_input", "data.batch_size", 2),
+    ("pages/data.py", "number_input", "data.batch_size", 3),
     ("pages/optimizers.py", "number_input", "optimizers.steps.classic", 120),
     ("pages/training.py", "selectbox", "training_optimizer", "Adam"),
 ]
