@@ -139,6 +139,21 @@ def expanded_pth() -> bytes:
     return torch_bytes({"weight": torch.zeros(1).expand(10**13)})
 
 
+def expanded_past_the_walk_pth() -> bytes:
+    """3 KB: repeated references use up the page walk's value budget, then an expand()ed x_mean follows."""
+    inner = [None] * 320
+    return torch_bytes({"model": {"weight": torch.zeros(1, 1), "bias": torch.zeros(1)},
+                        "pad": [inner] * 320, "x_mean": torch.zeros(1, dtype=torch.float64).expand(10**10)})
+
+
+def expanded_too_deep_pth() -> bytes:
+    """A state_dict with an expand()ed weight, nested deeper than the page walk opens."""
+    deep: object = {"weight": torch.zeros(1, 1).expand(20_000, 50_000)}
+    for _ in range(20):
+        deep = [deep]
+    return torch_bytes(deep)
+
+
 # (id, builder(marker) -> bytes, refusing step, phrase in the message, names the message must show)
 HOSTILE: list[tuple[str, Callable[[Path], bytes], str, str, tuple[str, ...]]] = [
     ("os_system_in_torch_zip", shell_pth, "globals", "outside torch's weights-only allowlist", ("posix.system",)),
@@ -152,6 +167,8 @@ HOSTILE: list[tuple[str, Callable[[Path], bytes], str, str, tuple[str, ...]]] = 
     ("plain_zip", lambda m: plain_zip(), "zip", "not one torch.save wrote", ()),
     ("torchscript", lambda m: torchscript_pth(), "zip", "TorchScript", ()),
     ("expanded_view", lambda m: expanded_pth(), "load", "claim 10,000,000,000,000 numbers", ()),
+    ("expanded_past_the_walk", lambda m: expanded_past_the_walk_pth(), "load", "The largest, x_mean", ()),
+    ("expanded_too_deep", lambda m: expanded_too_deep_pth(), "load", "claim 1,000,000,000 numbers", ()),
     ("sparse_huge", lambda m: torch_bytes({"weight": torch.sparse_coo_tensor([[0], [0]], [1.0], (10**7, 10**7),
                                                                              check_invariants=True)}),
      "load", "is a sparse_coo tensor of shape [10000000, 10000000]", ()),

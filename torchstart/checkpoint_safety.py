@@ -21,13 +21,14 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import torch
 from torch import nn
 
-from torchstart.checkpoint_inspect import path_label, walk_values
+from torchstart.checkpoint_inspect import Path, path_label, walk_values
 from torchstart.errors import TorchstartError
 
 MAX_CHECKPOINT_BYTES = 100 * 1024 * 1024
@@ -333,22 +334,54 @@ def looks_like_whole_model(names: tuple[str, ...] | list[str]) -> bool:
     return bool(modules) and all(n.rsplit(".", 1)[-1][:1].isupper() for n in others)
 
 
+def every_tensor(obj: Any) -> Iterator[tuple[Path, torch.Tensor]]:
+    """Each distinct tensor object in ``obj`` once, with a path to it: no depth or value budget.
+
+    The page's own walk (``walk_values``) stops after MAX_NODES values, so a few bytes of repeated
+    references ahead of a tensor would hide it from a count made over that walk, while code that
+    reads the file's keys directly (saved statistics, a state_dict's weights) still reaches it.
+    Every container is opened once, so repeated references cost nothing and the work is bounded
+    by the objects the (size-capped) pickle holds.
+    """
+    opened: set[int] = set()
+    counted: set[int] = set()
+    stack: list[tuple[Path, Any]] = [((), obj)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, torch.Tensor):
+            if id(value) not in counted:
+                counted.add(id(value))
+                yield path, value
+        elif isinstance(value, (Mapping, list, tuple)) and id(value) not in opened:
+            opened.add(id(value))
+            items = value.items() if isinstance(value, Mapping) else enumerate(value)
+            stack.extend((path + (key,), child) for key, child in reversed(list(items)))
+
+
 def check_unfolded_size(obj: Any, name: str, size: int, limit: int) -> int:
     """How many numbers the tensors hold, read element by element; refuse more than ``limit``.
 
-    Counted per place a tensor appears (each one is read on its own for statistics), over the
-    values the page's own walk visits.
+    Two counts, each held to ``limit``: per place a tensor appears over the values the page's own walk
+    visits (each place is read on its own for statistics), and every distinct tensor in the whole file
+    (whatever the walk leaves out can still be read by key).
     """
-    total, biggest = 0, None
-    for path, value in walk_values(obj):
-        # Sparse and meta tensors too: an nn.Linear inferred from one allocates its whole dense shape.
-        if isinstance(value, torch.Tensor):
+    shown = [(path, value) for path, value in walk_values(obj) if isinstance(value, torch.Tensor)]
+    totals = []
+    for tensors in (shown, every_tensor(obj)):
+        total, biggest = 0, None
+        for path, value in tensors:
+            # Sparse and meta tensors too: an nn.Linear inferred from one allocates its whole dense shape.
             total += value.numel()
             if biggest is None or value.numel() > biggest[1].numel():
                 biggest = (path, value)
-    if total <= limit:
-        return total
-    path, tensor = biggest
+        if total > limit:
+            _refuse_unfolded(name, size, limit, total, *biggest)
+        totals.append(total)
+    return max(totals)
+
+
+def _refuse_unfolded(name: str, size: int, limit: int, total: int, path: Path, tensor: torch.Tensor) -> None:
+    """Refuse a file whose tensors claim more numbers than ``limit``, naming the largest and what it is."""
     start = (f"{name} loaded, but its tensors claim {total:,} numbers from {format_bytes(size)} on disk, over "
              f"this page's cap of {limit:,} (what two cap-sized float32 files hold). The largest, "
              f"{path_label(path)}")
