@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from torchstart.csv_loading import (HEAD_BYTES, MAX_COLUMNS, MAX_ROWS, MAX_UPLOAD_MB, CsvFormat, human_size,
-                                    load_csv, read_numeric_fast, sniff_delimiter)
+from torchstart.csv_loading import (HEAD_BYTES, MAX_COLUMN_NAME, MAX_COLUMNS, MAX_ROWS, MAX_UPLOAD_MB, CsvFormat,
+                                    human_size, load_csv, read_numeric_fast, sniff_delimiter)
 from torchstart.errors import TorchstartError
 
 GOOD = b"a,b,y\n1,2,3\n4,5,6\n7,8,9\n"
@@ -50,6 +50,22 @@ def test_too_many_columns_names_the_limit() -> None:
     # exactly at the cap is fine
     header, row = header.rsplit(",", 1)[0], row.rsplit(",", 1)[0]
     assert load_csv(f"{header}\n{row}\n{row}\n".encode(), "ok.csv").frame.shape == (2, MAX_COLUMNS)
+
+
+def test_a_header_longer_than_the_head_cannot_hide_columns() -> None:
+    # A 70,000-character first name pushed 20,000 more columns past the 64 KB the columns were counted in:
+    # the file passed the 500-column cap, and preparing it took 6 GB.
+    header = "x" * 70_000 + "".join(f",c{i}" for i in range(20_000))
+    row = ",".join("1" for _ in range(20_001))
+    with pytest.raises(TorchstartError, match="first line \\(its header\\) is over 64 KB long"):
+        load_csv(f"{header}\n{row}\n{row}\n".encode(), "wide.csv")
+
+
+def test_an_overlong_column_name_names_the_limit() -> None:
+    with pytest.raises(TorchstartError, match=f"column 2 has a name 201 characters long; .* limited to "
+                                              f"{MAX_COLUMN_NAME}"):
+        load_csv(("a," + "b" * 201 + "\n1,2\n3,4\n").encode(), "names.csv")
+    assert load_csv(("a," + "b" * 200 + "\n1,2\n3,4\n").encode(), "ok.csv").frame.shape == (2, 2)
 
 
 def test_too_many_rows_names_the_limit() -> None:

@@ -26,6 +26,7 @@ MAX_UPLOAD_MB = 200  # matches server.maxUploadSize in .streamlit/config.toml
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAX_ROWS = 2_000_000
 MAX_COLUMNS = 500
+MAX_COLUMN_NAME = 200  # characters: names longer than this are not names (and pandas copies them per cell)
 ALLOWED_SUFFIXES = (".csv", ".tsv", ".txt")
 DELIMITERS = (",", ";", "\t", "|")
 HEAD_BYTES = 64 * 1024
@@ -135,12 +136,14 @@ def load_csv(
     encoding, has_bom = detect_encoding(data, name)
     head = decode_head(data, encoding, has_bom)
     delimiter = sniff_delimiter(head, PurePath(name).suffix.lower())
+    check_header_fits(data, head, name)
     header = read_header(head, delimiter)
     check_header(header, name, max_columns)
     fmt = CsvFormat(delimiter, encoding, has_bom)
     frame, fmt = parse(data, fmt, name, len(header))
     frame, fmt = with_decimal_commas(data, fmt, name, len(header), frame)
     frame, fmt = with_grouped_thousands(frame, fmt)
+    check_header(list(map(str, frame.columns)), name, max_columns)  # the columns pandas really made
     check_frame(frame, name, max_rows)
     return LoadedTable(frame, name, fmt, len(data))
 
@@ -254,11 +257,25 @@ def lines(text: str) -> io.StringIO:
     return io.StringIO(text, newline=None)
 
 
+def check_header_fits(data: bytes, head: str, name: str) -> None:
+    """Refuse a header row longer than the head the columns are counted from (``HEAD_BYTES``)."""
+    text = head.lstrip()
+    if len(data) > HEAD_BYTES and "\n" not in text and "\r" not in text:
+        raise TorchstartError(f"{name}'s first line (its header) is over {HEAD_BYTES // 1024} KB long, longer than "
+                              "this page reads a header. Keep only the columns you need, with short names, and "
+                              "upload again.")
+
+
 def check_header(header: list[str], name: str, max_columns: int) -> None:
-    """Refuse too many columns and repeated column names before parsing the body."""
+    """Refuse too many columns, overlong names and repeated column names (before parsing the body, and after)."""
     if len(header) > max_columns:
         raise TorchstartError(f"{name} has {len(header):,} columns; the limit is {max_columns:,}. "
                               "Keep only the columns you need and upload again.")
+    long = next((i for i, col in enumerate(header) if len(col) > MAX_COLUMN_NAME), None)
+    if long is not None:
+        raise TorchstartError(f"{name}'s column {long + 1} has a name {len(header[long]):,} characters long; "
+                              f"column names are limited to {MAX_COLUMN_NAME}. Shorten it in the header row "
+                              "and upload again.")
     seen: set[str] = set()
     # pandas names each empty header cell "Unnamed: <i>" (Excel leaves them after trailing commas): no clash.
     repeated = [col for col in header if col and (col in seen or seen.add(col))]
