@@ -17,6 +17,7 @@ from torchstart.errors import TorchstartError
 from torchstart.predictions import prediction_frame
 from torchstart.session import Standardizer
 from torchstart.trained_file import saved_scalers
+from torchstart.wording import md_safe
 
 # Page-local session keys.
 INPUTS = "checkpoints.inputs"
@@ -53,8 +54,8 @@ def predict_section(checkpoint: safety.LoadedCheckpoint, part: Path) -> None:
     cols[3].metric("Shape mismatches", len(report.mismatched))
     st.dataframe(report.table(), hide_index=True, key="checkpoints.keys")
     if not report.ok:
-        st.warning(f"`load_state_dict(strict=True)` would refuse this: {report.summary()}. "
-                   "Pick another model or another part of the file.", icon=":material/block:")
+        st.warning(md_safe(f"`load_state_dict(strict=True)` would refuse this: {report.summary()}. "
+                           "Pick another model or another part of the file."), icon=":material/block:")
         return
     try:
         model = load_strict(target.model, state_dict)
@@ -64,7 +65,7 @@ def predict_section(checkpoint: safety.LoadedCheckpoint, part: Path) -> None:
     where = ("into a fresh nn.Linear" if choice == "linear" else
              f"into a copy of the {TARGET_LABELS[choice]}, which itself stays as it was")
     keys = "its one key" if len(report.matched) == 1 else f"all {len(report.matched)} keys"
-    st.success(f"`model.load_state_dict(state_dict, strict=True)` accepted {keys}, {where}.",
+    st.success(md_safe(f"`model.load_state_dict(state_dict, strict=True)` accepted {keys}, {where}."),
                icon=":material/check_circle:")
     sensitive = mode_sensitive_layers(model)
     st.markdown("Then **`model.eval()`**: Dropout stops dropping and BatchNorm uses its running statistics "
@@ -120,7 +121,7 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
         show_error(err)
         return
     if problem := table_problem(len(x), width, y.numel() // max(len(x), 1)):
-        st.info(problem, icon=":material/table:")
+        st.info(md_safe(problem), icon=":material/table:")
         return
     table = prediction_frame(x, y.reshape(len(x), -1), features, target.target_names, target.task,
                              class_column=target.class_column)

@@ -22,6 +22,7 @@ from torchstart.errors import TorchstartError
 from torchstart.params import IntParam
 from torchstart.rng import RNG_LOCK
 from torchstart.trained_file import saved_scalers, scaler_names, trained_checkpoint, trained_file_bytes
+from torchstart.wording import md_safe
 
 # Page-local session keys.
 LOADED = "checkpoints.loaded"        # {"checkpoint": LoadedCheckpoint, "source": "upload" | "saved"}
@@ -53,9 +54,9 @@ def show_tensor_table(entries: list[TensorEntry], key: str | None = None) -> Non
     whole = [e.key for e in entries
              if has_stats(e.tensor) and not (e.tensor.is_floating_point() or e.tensor.is_quantized)]
     if whole:  # BatchNorm's num_batches_tracked is int64, so most BatchNorm files have one
-        st.caption(f"Integer and bool tensors ({', '.join(whole[:3])}{', …' if len(whole) > 3 else ''}): their "
-                   "mean and std are taken on a float64 copy, `t.double().mean()`; `torch.mean` itself refuses "
-                   "integer dtypes.")
+        listed = ", ".join(whole[:3]) + (", …" if len(whole) > 3 else "")
+        st.caption(md_safe(f"Integer and bool tensors ({listed}): their mean and std are taken on a float64 copy, "
+                           "`t.double().mean()`; `torch.mean` itself refuses integer dtypes."))
 
 
 # ---------------------------------------------------------------- 1. save
@@ -87,7 +88,7 @@ def save_section() -> None:
         # The very file the Training page's download and its script's last line write.
         model, fallback, filename = trained.model, trained.extra.get("model_code", ""), "model.pth"
         x_scaler, y_scaler = trained.x_scaler, trained.y_scaler
-        st.caption(f"From the Training page: {trained.description}")
+        st.caption(md_safe(f"From the Training page: {trained.description}"))
     elif choice == "models":
         model, fallback, filename = built.module, built.code, "model.pth"
         seed = built.seed  # its initial weights: the code seeds as the Models page did
@@ -106,9 +107,9 @@ def save_section() -> None:
     st.session_state[SAVED] = (filename, data)
     stats = scaler_names(x_scaler, y_scaler)
     if stats:
-        st.caption(f"This model learned on standardized columns, so the file is a dict: the state_dict under "
-                   f"`'model'`, and beside it {', '.join(f'`{n}`' for n in stats)}, without which its "
-                   "predictions on raw inputs would be wrong.")
+        st.caption(md_safe(f"This model learned on standardized columns, so the file is a dict: the state_dict under "
+                           f"`'model'`, and beside it {', '.join(f'`{n}`' for n in stats)}, without which its "
+                           "predictions on raw inputs would be wrong."))
     show_tensor_table(tensor_entries(trained_checkpoint(model, x_scaler, y_scaler)))
     st.download_button(f"Download {filename} ({safety.format_bytes(len(data))})", data, file_name=filename,
                        mime="application/octet-stream", on_click="ignore", icon=":material/download:",
@@ -121,9 +122,9 @@ def save_section() -> None:
         if any(n.startswith("torchstart.") for n in names):
             note += (" The `torchstart.…` ones are this app's machinery behind the Models page's model: saved "
                      "from your own script, the file would name your class instead (e.g. `__main__.MLP`).")
-        st.caption(note)
+        st.caption(md_safe(note))
     except TorchstartError as err:
-        st.caption(str(err))
+        st.caption(md_safe(str(err)))
     script = trained.extra.get("script") if choice == "trained" else None
     if script:  # the code that produced these weights: the whole run, ending with the save
         show_code(script, label="Show code: the Training page's run, which ends by saving this file")
@@ -164,10 +165,10 @@ def load_section() -> safety.LoadedCheckpoint | None:
         show_error(TorchstartError(refusal["message"]))
         _checklist(refusal["step"], {})
         if held:
-            st.info(f"Below is still **{held['checkpoint'].name}**, the last file that passed.")
+            st.info(md_safe(f"Below is still **{held['checkpoint'].name}**, the last file that passed."))
     elif held:
         checkpoint = held["checkpoint"]
-        st.success(f"**{checkpoint.name}** passed all four checks.", icon=":material/verified_user:")
+        st.success(md_safe(f"**{checkpoint.name}** passed all four checks."), icon=":material/verified_user:")
         _checklist(None, checkpoint.findings)
     show_code(safe_load_code(safety.MAX_CHECKPOINT_BYTES, held["checkpoint"].name if held else "model.pth"),
               label="Show code: safe load")
@@ -188,7 +189,7 @@ def _attempt(source: Any, name: str, size: int, origin: str) -> None:
 def _checklist(failed: str | None, findings: dict[str, str]) -> None:
     """The four checks with passed / refused / not run marks."""
     styles = {"passed": ":green[✓] {}", "refused": ":red[✗ {}: refused]", "not run": ":gray[– {}: not run]"}
-    st.markdown("  \n".join(styles[mark].format(text) for mark, text in safety.checklist(failed, findings)))
+    st.markdown(md_safe("  \n".join(styles[mark].format(text) for mark, text in safety.checklist(failed, findings))))
 
 
 # ---------------------------------------------------------------- 3. inspect
@@ -206,7 +207,7 @@ def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
     cols[3].metric("File size", safety.format_bytes(checkpoint.size))
     note = cut_note(cut)
     if note:
-        st.caption(note)
+        st.caption(md_safe(note))
     if not is_state_dict(obj):
         kind = type(obj).__name__
         if isinstance(obj, torch.Tensor):
@@ -215,7 +216,7 @@ def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
             what = f"an empty `{kind}`: no tensors at all"
         else:
             what = f"a `{kind}` whose values are not all tensors"
-        st.markdown(f"Not a flat state_dict but {what}. Its outline:")
+        st.markdown(md_safe(f"Not a flat state_dict but {what}. Its outline:"))
         st.json(summarize_tree(obj), expanded=2)
     show_tensor_table(entries, key="checkpoints.table")
     parts = state_dict_parts(obj)
@@ -229,8 +230,8 @@ def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
         beside = [f"`{name}`" for name, scaler in zip(("x", "y"), saved_scalers(obj, part)) if scaler is not None
                   for name in (f"{name}_mean", f"{name}_std")]
         if beside:
-            st.caption(f"Beside it, {', '.join(beside)}: the standardization the model was trained with, as the "
-                       "Training page saves it. Predicting, below, applies them.")
+            st.caption(md_safe(f"Beside it, {', '.join(beside)}: the standardization the model was trained with, "
+                               "as the Training page saves it. Predicting, below, applies them."))
     else:
         st.info("No dict of name → tensor in this file, so there is no model part to load.")
     if entries:
@@ -242,5 +243,5 @@ def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
             st.plotly_chart(histogram_figure(entries[keys.index(key)].tensor, key, bins),
                             key="checkpoints.histogram")
         except TorchstartError as err:
-            st.caption(str(err))
+            st.caption(md_safe(str(err)))
     return part

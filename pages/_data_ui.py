@@ -18,6 +18,7 @@ from torchstart.builtin_datasets import BUILTINS, make_builtin
 from torchstart.data_prep import PrepResult, dataset_classes
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
+from torchstart.wording import md_safe
 
 BUILTIN, UPLOAD = "Built-in dataset", "Upload a CSV"
 K_SOURCE, K_BUILTIN, K_UPLOAD = "data.source", "data.builtin", "data.upload"
@@ -78,7 +79,8 @@ def refuse(err: TorchstartError) -> None:
     show_error(err)
     current = st.session_state.get(session.DATASET)
     if current is not None:
-        st.caption(f"Nothing was replaced: the dataset in use is still **{current.name}** ({len(current):,} rows).")
+        st.caption(md_safe(f"Nothing was replaced: the dataset in use is still **{current.name}** "
+                           f"({len(current):,} rows)."))
 
 
 def prep_summary(prep: PrepResult) -> None:
@@ -115,21 +117,21 @@ def prep_summary(prep: PrepResult) -> None:
                      f"{', '.join(prep.classes[:10])}{more} (rows of class probabilities, one of the two target "
                      "forms nn.CrossEntropyLoss takes; y.argmax(1) gives the other, class indices)")
     if notes:
-        st.caption("; ".join(notes) + ".")
+        st.caption(md_safe("; ".join(notes) + "."))
     if prep.classes_not_sampled:
         missing = prep.classes_not_sampled
         shown = ", ".join(missing[:10]) + (f", … +{len(missing) - 10} more" if len(missing) > 10 else "")
         classes = "classes" if len(missing) > 1 else "class"
-        st.warning(f"The random sample of {prep.rows_sampled:,} rows holds no row of {classes} {shown}, so the "
-                   f"target has only {len(prep.classes)} columns and a model trained on it cannot predict the "
-                   "others. Use more rows (Rows to use).", icon=":material/category:")
+        st.warning(md_safe(f"The random sample of {prep.rows_sampled:,} rows holds no row of {classes} {shown}, so the "
+                           f"target has only {len(prep.classes)} columns and a model trained on it cannot predict the "
+                           "others. Use more rows (Rows to use)."), icon=":material/category:")
 
 
 def show_dataset(ds: TabularDataset) -> None:
     """The session dataset as tensors: shapes, names and the first rows."""
-    st.markdown(f"**{ds.name}**: `len(dataset)` = {len(ds):,}; `dataset[i]` returns "
-                f"`(features[i], targets[i])` with shapes `{ds.features.shape[1:]}` and "
-                f"`{ds.targets.shape[1:]}`, float32.")  # torch.Size([2]): as .shape prints
+    st.markdown(md_safe(f"**{ds.name}**: `len(dataset)` = {len(ds):,}; `dataset[i]` returns "
+                        f"`(features[i], targets[i])` with shapes `{ds.features.shape[1:]}` and "
+                        f"`{ds.targets.shape[1:]}`, float32."))  # torch.Size([2]): as .shape prints
     head = tensor_rows(torch.arange(min(len(ds), 10)), ds.features[:10], ds.targets[:10], ds)
     st.dataframe(head, width="stretch", hide_index=True, key="data.head")
     x0, y0 = ds[0]

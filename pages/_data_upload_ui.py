@@ -22,6 +22,7 @@ from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, SAMPLE_S
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.tensor_figures import float_text
+from torchstart.wording import md_safe
 
 
 @dataclass
@@ -50,8 +51,8 @@ def upload_candidate() -> Candidate | None:
                     icon=":material/upload_file:")
         return None
     if uploaded is None or uploaded.file_id != stored.file_id:
-        st.caption(f"Below: **{stored.table.name}**, the last file that loaded in this session. Upload another "
-                   "file to replace it.")
+        st.caption(md_safe(f"Below: **{stored.table.name}**, the last file that loaded in this session. Upload another "
+                           "file to replace it."))
     show_table(stored)
     choices = column_choices(stored.table.frame)
     table = stored.table
@@ -108,7 +109,7 @@ def show_table(stored: StoredTable) -> None:
                                     blank_rows=stored.profile["kind"] == "text")
     st.dataframe(profile, width="stretch", hide_index=True, key="data.profile", column_config=stats)
     for stray in stored.stray:
-        st.warning(stray.message(), icon=":material/text_fields:")
+        st.warning(md_safe(stray.message()), icon=":material/text_fields:")
 
 
 def preview_cells(head: pd.DataFrame) -> tuple[pd.DataFrame, dict]:

@@ -18,6 +18,7 @@ from torchstart.optimizer_figures import landscape_figure, loss_figure
 from torchstart.optimizer_race import (LEARNING_RATE, RACER_NOTES, SETTINGS, START, STEPS, RaceResult, RunSpec,
                                        check_race, race)
 from torchstart.optimizers import OPTIMIZERS
+from torchstart.wording import md_safe
 
 PREFIX = "optimizers."
 LANDSCAPE_KEY = PREFIX + "landscape"
@@ -56,10 +57,10 @@ def landscape_picker() -> Landscape:
                        help="Every landscape is a torch function of a two-element parameter tensor p.")
     problem = dataset_problem(dataset)
     if problem:
-        st.caption(problem)
+        st.caption(md_safe(problem))
     elif not key.startswith("data:"):  # it is on offer, but a newcomer would not look in the list
-        st.caption(f"The Data page's dataset “{dataset.name}” is in this list too: pick its line fit to race on "
-                   "your own data.")
+        st.caption(md_safe(f"The Data page's dataset “{dataset.name}” is in this list too: pick its line fit to "
+                           "race on your own data."))
     return lands[key]
 
 

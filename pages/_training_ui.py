@@ -30,7 +30,7 @@ from torchstart.training_export import CSV_NAME, data_csv, needs_csv
 from torchstart.training_figures import live_figures
 from torchstart.training_metrics import evaluate, metric_help, metrics_note, parameter_rows, prediction_table
 from torchstart.training_setup import PARAMS, TrainingConfig, parse_prediction_inputs, preflight
-from torchstart.wording import name_list
+from torchstart.wording import md_safe, name_list
 
 RUN = "training_run"
 ACTION = "training_action"
@@ -62,8 +62,8 @@ def settings_ui(dataset: TabularDataset | None, session_model: SessionModel | No
         elif v["data"] == "session":
             _describe_dataset(dataset)
         if v["data"] != "session" and dataset is not None:  # say so: Train would not use the Data page's data
-            st.caption(f"The Data page holds **{dataset.name}** ({len(dataset):,} rows): pick \"Dataset from the "
-                       "Data page\" above to train on it.")
+            st.caption(md_safe(f"The Data page holds **{dataset.name}** ({len(dataset):,} rows): pick "
+                               "\"Dataset from the Data page\" above to train on it."))
         classic = v["data"] == "classic"
         # The loss is picked on a later tab: read it from the session to lock out a standardized class label.
         classifier = TrainingConfig(loss=st.session_state.get(_key("loss"), PARAMS["loss"].default)).classifies
@@ -102,8 +102,9 @@ def settings_ui(dataset: TabularDataset | None, session_model: SessionModel | No
 def _describe_dataset(dataset: TabularDataset | None) -> None:
     """Say what the Data page hands over (when there is nothing, the message under the buttons says what to do)."""
     if dataset is not None:
-        st.caption(f"**{dataset.name}**: {len(dataset):,} rows; features {name_list(dataset.feature_names, 6, quoted=False)}; "
-                   f"target {name_list(dataset.target_names, 6, quoted=False)}.")
+        features, targets = (name_list(names, 6, quoted=False)
+                             for names in (dataset.feature_names, dataset.target_names))
+        st.caption(md_safe(f"**{dataset.name}**: {len(dataset):,} rows; features {features}; target {targets}."))
 
 
 def _describe_model(session_model: SessionModel | None) -> None:

@@ -17,7 +17,7 @@ from torchstart import session
 from torchstart.devices import available_devices, describe_device, resolve_device
 from torchstart.errors import TorchstartError
 from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
-from torchstart.wording import plural  # noqa: F401 - the pages import it from here
+from torchstart.wording import md_safe, plural  # noqa: F401 - the pages import plural from here
 
 import torch
 from streamlit.runtime.pages_manager import PagesManager
@@ -163,7 +163,7 @@ def take_header_stop(work: str) -> bool:
 
 def show_error(err: Exception) -> None:
     """Show a learner-facing error; ``TorchstartError`` text is written to be read as it is."""
-    st.error(str(err), icon=":material/error:")
+    st.error(md_safe(str(err)), icon=":material/error:")
 
 
 def coming_soon(what: str) -> None:

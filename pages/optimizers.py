@@ -9,6 +9,7 @@ from pages._ui import KEEP, number_columns, show_code, show_error
 from torchstart.errors import TorchstartError
 from torchstart.optimizer_code import race_code
 from torchstart.optimizer_race import MAX_STEPS, divergence_advice, step_table
+from torchstart.wording import md_safe
 
 st.title("Optimizers")
 st.write("Every optimizer below is the real `torch.optim` class stepping one two-element parameter tensor "
@@ -19,7 +20,7 @@ st.write("Every optimizer below is the real `torch.optim` class stepping one two
 # (about 180 px) the formula was cut and the racers' names were clipped.
 land = landscape_picker()
 st.latex(land.formula)
-st.caption(land.note)
+st.caption(md_safe(land.note))
 racers = racer_picker()
 
 # Beside the map, one above the other (each reads whole in a narrow column): the start, the steps, a card per racer.

@@ -11,6 +11,7 @@ from torchstart.fair_share import background_work
 from torchstart.errors import TorchstartError
 from torchstart.training import growth_warning, resume, trained_model
 from torchstart.training_export import training_script
+from torchstart.wording import md_safe
 
 st.title("Training")
 st.markdown(
@@ -36,11 +37,11 @@ if run is not None:
         # Say which data the shown run used: after a Data page change the learner touched nothing here.
         changed = (" (the Data page's dataset has changed since)"
                    if run.config.data == "session" and run.data.source is not dataset else "")
-        st.info(f"These settings differ from the run shown below, which trained on **{run.data.name}**{changed}. "
-                "**Train** starts a new run with them; **Continue** keeps training the current model with its own "
-                "settings and data.", icon=":material/tune:")
+        st.info(md_safe(f"These settings differ from the run shown below, which trained on **{run.data.name}**"
+                        f"{changed}. **Train** starts a new run with them; **Continue** keeps training the current "
+                        "model with its own settings and data."), icon=":material/tune:")
     for note in run.data.notes:
-        st.caption(note)
+        st.caption(md_safe(note))
     st.toggle("Log-scale loss axis", value=True, key=LOG_Y, persist_state=KEEP)
     live = LiveView()
     if run.training_wanted:

@@ -438,3 +438,25 @@ def test_a_column_picked_as_target_leaves_the_features_box(open_page) -> None:
     # It was shown as a feature while the dataset silently left it out.
     assert at.multiselect(key="data.features").value == ["size"]
     assert at.session_state[session.DATASET].feature_names == ["size"]
+
+
+@pytest.mark.browser
+def test_a_files_own_markdown_and_html_stay_text(page, tmp_path: Path) -> None:
+    # Class labels and column names are the file's: a link or image in them became a live link in a caption,
+    # a picture fetched from anywhere, or a clickable link in a chart's axis title.
+    link, image = "[click me](https://evil.example/phish)", "![t](https://evil.example/track.png)"
+    axis = '<a href="https://evil.example/plotly">x1</a>'
+    rows = [f'"{axis}",x2,label'] + [f"{i},{i % 3},{[link, image, 'www.evil.example'][i % 3]}" for i in range(30)]
+    path = tmp_path / "labels.csv"
+    path.write_text("\n".join(rows) + "\n")
+    upload_csv(page, path, target="label")
+    text = main_text(page)
+    assert "click me" in text and "evil.example/track.png" in text  # shown as typed
+    assert page.locator('[data-testid="stMain"] a[href*="evil.example"]').count() == 0
+    assert page.locator('img[src*="evil.example"]').count() == 0
+    charts = page.locator(".js-plotly-plot")
+    assert charts.count() >= 1 and "evil.example/plotly" in charts.first.inner_text()  # the title, as typed
+    # Plotly draws a title's link as an SVG <a> with xlink:href: no such element, whatever its attribute.
+    links = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot a')]
+        .map(a => (a.getAttribute('href') || '') + (a.getAttributeNS('http://www.w3.org/1999/xlink', 'href') || ''))""")
+    assert not [href for href in links if "evil.example" in href], links

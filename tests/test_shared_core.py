@@ -10,6 +10,7 @@ from torchstart.literals import parse_literal
 from torchstart.optimizers import OPTIMIZERS, make_optimizer, optimizer_code
 from torchstart.params import IntParam
 from torchstart.synthetic import classic_points, synthetic_line, synthetic_multi, two_class
+from torchstart.wording import ZERO_WIDTH, md_safe, plotly_safe
 
 
 def test_classic_points_are_y_equals_2x() -> None:
@@ -69,3 +70,18 @@ def test_weight_decay_zero_reaches_adamw_and_classic_sgd_stays_plain() -> None:
     assert make_optimizer("AdamW", [p], lr=0.01).defaults["weight_decay"] == 0.01  # class default kept
     assert make_optimizer("Adam", [p], lr=0.01, weight_decay=0.1).defaults["weight_decay"] == 0.1
     assert optimizer_code("SGD", lr=0.01) == "torch.optim.SGD(model.parameters(), lr=0.01)"
+
+
+def test_md_safe_disarms_links_images_and_addresses_and_reads_the_same() -> None:
+    hostile = ("![t](https://evil.example/t.png) [fix](HTTP://evil.example) WWW.evil.example "
+               "<https://evil.example> `code[0](x)`")
+    safe = md_safe(hostile)
+    assert safe.replace(ZERO_WIDTH, "") == hostile  # nothing visible changes
+    for construct in ("](", "://", "WWW.", "<h"):
+        assert construct not in safe, construct
+    assert md_safe("price, `x[0]`, a < b") == "price, `x[0]`, a <\u200b b"
+
+
+def test_plotly_safe_shows_tags_as_typed() -> None:
+    assert plotly_safe('<a href="https://evil.example">x</a>') == '&lt;a href="https://evil.example"&gt;x&lt;/a&gt;'
+    assert plotly_safe("sepal_length & width") == "sepal_length &amp; width"

@@ -9,6 +9,7 @@ import torch
 
 from torchstart.checkpoint_inspect import value_pieces
 from torchstart.errors import TorchstartError
+from torchstart.wording import plotly_safe
 
 
 def value_histogram(tensor: torch.Tensor, bins: int = 40) -> tuple[torch.Tensor, torch.Tensor]:
@@ -40,10 +41,11 @@ def histogram_figure(tensor: torch.Tensor, key: str, bins: int = 40) -> go.Figur
     centers = ((edges[:-1] + edges[1:]) / 2).tolist()
     width = (edges[1] - edges[0]).item()
     fig = go.Figure(go.Bar(x=centers, y=counts.tolist(), width=[width] * len(centers),
-                           marker_color="#ee4c2c", name=key,
+                           marker_color="#ee4c2c", name=plotly_safe(key),
                            hovertemplate="value ≈ %{x:.4g}<br>count %{y:,}<extra></extra>"))
     count = tensor.numel()
-    fig.update_layout(title=f"Values of {key} ({count:,} number{'s' if count != 1 else ''})", bargap=0.02,
+    numbers = f"{count:,} number{'s' if count != 1 else ''}"
+    fig.update_layout(title=f"Values of {plotly_safe(key)} ({numbers})", bargap=0.02,
                       xaxis_title="value", yaxis_title="count", height=340,
                       margin=dict(l=10, r=10, t=50, b=10), showlegend=False)
     return fig

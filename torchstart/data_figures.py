@@ -8,6 +8,7 @@ import torch
 
 from torchstart.data_prep import dataset_classes
 from torchstart.datasets import TabularDataset
+from torchstart.wording import plotly_safe
 
 MAX_SCATTER_POINTS = 2_000
 # Cyclic qualitative colours, so neighbouring batch numbers look different; no grey among them, which means dropped.
@@ -65,31 +66,35 @@ def dataset_figure(dataset: TabularDataset) -> go.Figure | None:
     Classes are 0/1-style labels in one target column, or one-hot class columns (class = argmax).
     """
     x, y = dataset.features, dataset.targets
+    # A file's names go into Plotly text, which obeys some HTML (a link, say): shown as typed instead.
+    features = [plotly_safe(n) for n in dataset.feature_names]
+    targets = [plotly_safe(n) for n in dataset.target_names]
     step = max(1, len(x) // MAX_SCATTER_POINTS)
     x, y = x[::step], y[::step]
     if dataset.n_features == 1 and dataset.n_targets == 1:
         fig = go.Figure(go.Scatter(x=x[:, 0].numpy(), y=y[:, 0].numpy(), mode="markers",
                                    marker={"size": 7, "opacity": 0.7}))
-        fig.update_layout(xaxis_title=dataset.feature_names[0], yaxis_title=dataset.target_names[0])
+        fig.update_layout(xaxis_title=features[0], yaxis_title=targets[0])
     elif dataset.n_features == 2 and dataset.n_targets == 1 and looks_like_classes(y):
         fig = go.Figure()
         for i, label in enumerate(torch.unique(y).tolist()):
             rows = y[:, 0] == label
             fig.add_trace(go.Scatter(x=x[rows, 0].numpy(), y=x[rows, 1].numpy(), mode="markers",
-                                     name=f"{dataset.target_names[0]} = {label:g}",
+                                     name=f"{targets[0]} = {label:g}",
                                      marker={"size": 8, "opacity": 0.75, "color": BATCH_COLOURS[i]}))
-        fig.update_layout(xaxis_title=dataset.feature_names[0], yaxis_title=dataset.feature_names[1])
+        fig.update_layout(xaxis_title=features[0], yaxis_title=features[1])
     elif dataset.n_features == 2 and dataset_classes(dataset):
         fig = go.Figure()
         labels = y.argmax(1)  # the class index of each one-hot row
-        for i, name in enumerate(dataset.target_names):
+        for i, name in enumerate(targets):
             rows = labels == i
             fig.add_trace(go.Scatter(x=x[rows, 0].numpy(), y=x[rows, 1].numpy(), mode="markers", name=name,
                                      marker={"size": 8, "opacity": 0.75,
                                              "color": BATCH_COLOURS[i % len(BATCH_COLOURS)]}))
-        fig.update_layout(xaxis_title=dataset.feature_names[0], yaxis_title=dataset.feature_names[1])
+        fig.update_layout(xaxis_title=features[0], yaxis_title=features[1])
     else:
         return None
     shown = f" (every {ordinal(step)} of {len(dataset.features):,} rows)" if step > 1 else ""
-    fig.update_layout(title=f"{dataset.name}{shown}", height=320, margin={"l": 10, "r": 10, "t": 40, "b": 40})
+    fig.update_layout(title=f"{plotly_safe(dataset.name)}{shown}", height=320,
+                      margin={"l": 10, "r": 10, "t": 40, "b": 40})
     return fig

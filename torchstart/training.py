@@ -35,7 +35,7 @@ from torchstart.fair_share import give_way
 from torchstart.optimizers import make_optimizer
 from torchstart.rng import RNG_LOCK, RngStream, draws_random_numbers
 from torchstart.session import SessionModel, TrainedModel
-from torchstart.wording import duration, plural
+from torchstart.wording import duration, plotly_safe, plural
 from torchstart.training_setup import (
     MODEL_LABELS,
     PreparedData,
@@ -496,6 +496,12 @@ class FitData:
     classes: tuple[str, ...] = ()
     confusion: torch.Tensor | None = None
     confusion_split: str = ""
+
+    def __post_init__(self) -> None:
+        """The data's own names go into Plotly text, which obeys some HTML (a link): kept as typed instead."""
+        self.feature_name, self.target_name = plotly_safe(self.feature_name), plotly_safe(self.target_name)
+        self.feature_names = tuple(map(plotly_safe, self.feature_names))
+        self.classes = tuple(map(plotly_safe, self.classes))
 
 
 def _spread(n: int, limit: int) -> torch.Tensor:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 
 def plural(count: int, word: str) -> str:
     """``1 sample``, ``3 samples``."""
@@ -22,6 +25,29 @@ def duration(seconds: float) -> str:
     if whole < 3600:
         return f"{whole // 60} min {whole % 60:02d} s"
     return f"{whole // 3600:,} h {whole % 3600 // 60:02d} min"
+
+
+ZERO_WIDTH = "\u200b"  # invisible: it splits a Markdown construct without changing what the text reads
+# Markdown that points at or pulls in the outside world: a link or image ("](" joins its text to its address),
+# a bare web address (autolinked) or an <address> autolink. Each gets a zero-width space inside.
+_MD_ACTIVE = re.compile(r"\]\(|://|www\.|<", re.IGNORECASE)
+
+
+def md_safe(text: str) -> str:
+    """``text`` for st.markdown/st.error with any link, image or web address in it made inert.
+
+    File names, column names, cells, checkpoint keys and pickled names can carry Markdown: a link in
+    an official-looking error box, or an image the browser fetches from anywhere. Backslash escapes
+    would show inside the message's code spans, and which backticks pair up is Markdown's call, so a
+    zero-width space goes inside each such construct wherever it stands: it reads the same.
+    """
+    return _MD_ACTIVE.sub(lambda m: m.group(0)[:-1] + ZERO_WIDTH + m.group(0)[-1] if m.group(0) != "<"
+                          else "<" + ZERO_WIDTH, text)
+
+
+def plotly_safe(text: str) -> str:
+    """``text`` for a Plotly title, axis title, legend name or hover label: its HTML tags shown, not obeyed."""
+    return html.escape(str(text), quote=False)
 
 
 def running_counts(items: list[str]) -> list[int]:
