@@ -1,4 +1,4 @@
-"""Small helpers that keep counts and name lists in messages readable."""
+"""Small helpers for what the pages say: readable counts, name lists and durations, and a file's own text made inert."""
 
 from __future__ import annotations
 
