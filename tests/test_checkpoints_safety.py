@@ -89,17 +89,23 @@ def rezip(data: bytes, replace: dict[str, bytes], compression: int = zipfile.ZIP
     return out.getvalue()
 
 
-def zip_bomb(unpacked: int) -> bytes:
-    """A torch.save-shaped zip with one deflated entry of ``unpacked`` zero bytes."""
+def zip_bomb(unpacked: int, head: bytes = b"") -> bytes:
+    """A torch.save-shaped zip with one deflated entry: ``head``, then ``unpacked`` zero bytes."""
     out = io.BytesIO()
     good = torch_bytes(good_state_dict())
     with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             dst.writestr(info.filename, src.read(info.filename))
         with dst.open("archive/data/99", "w") as entry:
+            entry.write(head)
             for _ in range(unpacked // (1 << 20)):
                 entry.write(bytes(1 << 20))
     return out.getvalue()
+
+
+def squeezed_pth() -> bytes:
+    """An entry squeezed about 160 times: 10 KB of noise in front of 2 MB of zeros (the plain bomb is ~1000x)."""
+    return zip_bomb(2 << 20, head=random.Random(0).randbytes(10_000))
 
 
 def legacy_pth() -> bytes:
@@ -161,6 +167,7 @@ HOSTILE: list[tuple[str, Callable[[Path], bytes], str, str, tuple[str, ...]]] = 
     ("stack_global_pickle", stack_global_pth, "globals", "could not be scanned", ()),
     ("raw_pickle", raw_pickle, "zip", "plain Python pickle", ()),
     ("zip_bomb", lambda m: zip_bomb(3 << 20), "zip", "squeezed", ()),
+    ("squeezed_160x", lambda m: squeezed_pth(), "zip", "squeezed", ()),
     ("empty", lambda m: b"", "zip", "is empty (0 bytes)", ()),
     ("random_bytes", lambda m: random_bytes(), "zip", "not a PyTorch checkpoint", ()),
     ("legacy_format", lambda m: legacy_pth(), "zip", "old (pre-1.6) format", ()),
@@ -412,11 +419,28 @@ def test_safe_load_code_runs_and_refuses_the_same_files(tmp_path, monkeypatch) -
     marker = tmp_path / "pwned"
     assert namespace["MAX_VALUES"] == safety.max_values(safety.MAX_CHECKPOINT_BYTES)
     assert namespace["MAX_PICKLE"] == safety.MAX_PICKLE_BYTES
-    for i, data in enumerate([shell_pth(marker), write_pth(marker), raw_pickle(marker), zip_bomb(3 << 20),
-                              b"", legacy_pth(), whole_module_pth(), expanded_pth(),
-                              *[build(marker) for name, build, *_ in HOSTILE
-                                if name in ("sparse_huge", "millions_of_objects")]]):
+    code, not_zip, bomb, claims = ("names code we will not unpickle", "is not a torch.save zip archive",
+                                   "unpacks too large", "claim more numbers than the file stores")
+    sparse, objects = (build(marker) for name, build, *_ in HOSTILE if name in ("sparse_huge", "millions_of_objects"))
+    for i, (data, refusal) in enumerate([
+            (shell_pth(marker), code), (write_pth(marker), code), (raw_pickle(marker), not_zip),
+            (zip_bomb(3 << 20), bomb), (squeezed_pth(), bomb), (b"", not_zip), (legacy_pth(), not_zip),
+            (whole_module_pth(), code), (expanded_pth(), claims), (sparse, claims), (objects, "data.pkl is")]):
         Path(f"bad{i}.pth").write_bytes(data)
-        with pytest.raises(Exception):
+        with pytest.raises(ValueError, match=refusal):  # each by the snippet's own check, not a later error
             safe_load(f"bad{i}.pth")
     assert not marker.exists()
+
+
+def test_safe_load_code_caps_the_size_and_loads_weights_only(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("model.pth").write_bytes(torch_bytes(good_state_dict()))
+    namespace: dict = {}
+    assert Path("model.pth").stat().st_size > 1024
+    with pytest.raises(ValueError, match="model.pth is 1,[0-9]{3} bytes; the cap is 1,024"):
+        exec(safe_load_code(1024, "model.pth"), namespace)  # our generated code; it loads model.pth at once
+    exec(safe_load_code(safety.MAX_CHECKPOINT_BYTES, "model.pth"), namespace)
+    calls, real_load = [], torch.load
+    monkeypatch.setattr(torch, "load", lambda *args, **kwargs: calls.append(kwargs) or real_load(*args, **kwargs))
+    namespace["safe_load"]("model.pth")
+    assert calls == [{"map_location": "cpu", "weights_only": True}]

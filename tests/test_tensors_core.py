@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -160,6 +161,24 @@ def test_describe_reports_what_torch_reports() -> None:
     assert rows["nbytes"] == f"{t.numel() * 4} bytes" and rows["element_size()"] == "4 bytes"
     assert rows["untyped_storage().data_ptr()"] == hex(base.untyped_storage().data_ptr())
     assert rows["data_ptr()"] == hex(base.data_ptr() + 4 * 4)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int8, torch.bfloat16, torch.bool])
+def test_nbytes_is_numel_times_the_element_size(dtype: torch.dtype) -> None:
+    t = torch.zeros(3, 5, dtype=dtype)[:, ::2]
+    rows = {r.name: r.value for r in describe(t)}
+    assert rows["nbytes"] == f"{t.numel() * t.element_size():,} bytes" == f"{t.nbytes:,} bytes"
+    assert rows["element_size()"] == f"{t.element_size()} bytes"
+
+
+def test_storages_that_only_touch_do_not_share_memory() -> None:
+    buffer = bytearray(16)
+    with warnings.catch_warnings():  # frombuffer warns that a bytearray is writable, which is the point here
+        warnings.simplefilter("ignore")
+        first = torch.frombuffer(buffer, dtype=torch.uint8, count=8)
+        after, overlapping = (torch.frombuffer(buffer, dtype=torch.uint8, count=8, offset=k) for k in (8, 4))
+    assert not shares_memory(first, after) and not shares_memory(after, first)  # bytes 0-7 and 8-15
+    assert shares_memory(first, overlapping) and shares_memory(overlapping, after)  # 4-11 meets both
 
 
 def test_shares_memory_for_views_not_copies() -> None:

@@ -139,7 +139,8 @@ def test_stop_from_another_thread_ends_at_the_next_epoch() -> None:
     run, thread = long_run_in_a_thread()
     run.request_stop()  # what the Stop button's on_click does on the new script run's thread
     run.settle()  # what the new script run does first: waits for the loop to leave
-    assert not thread.is_alive() or thread.join(5) is None
+    thread.join(5)
+    assert not thread.is_alive()
     assert run.status == "stopped" and 0 < run.epoch == run.target < 1_000_000
     assert len(run.train_losses) == run.epoch and not run.halt and not run.stop_requested
     model, losses, _ = plain_classic(run.epoch)
@@ -460,11 +461,12 @@ def assert_script_prints_loss_and_accuracy(script: str, run, metrics: dict, tmp_
 def test_classification_metrics_match_torch_and_counting() -> None:
     from torchstart.training_metrics import classification_metrics
 
-    logits = torch.tensor([[2.0], [-1.0], [0.5], [-3.0], [0.0]])
-    labels = torch.tensor([[1.0], [0.0], [0.0], [1.0], [1.0]])
+    logits = torch.tensor([[2.0], [-1.0], [0.5], [-3.0], [0.0], [1.0]])
+    labels = torch.tensor([[1.0], [0.0], [0.0], [1.0], [1.0], [0.0]])
     got = classification_metrics(logits, labels)
-    # predicted 1 where logit >= 0: rows 0, 2, 4; labelled 1: rows 0, 3, 4
-    assert got["accuracy"] == pytest.approx(3 / 5) and got["precision"] == pytest.approx(2 / 3)
+    # predicted 1 where logit >= 0: rows 0, 2, 4, 5; labelled 1: rows 0, 3, 4. Precision and recall differ,
+    # so swapping their formulas shows.
+    assert got["accuracy"] == pytest.approx(3 / 6) and got["precision"] == pytest.approx(2 / 4)
     assert got["recall"] == pytest.approx(2 / 3)
     assert got["BCE"] == pytest.approx(nn.BCEWithLogitsLoss()(logits, labels).item(), rel=1e-6)
 
@@ -611,6 +613,16 @@ def test_three_classes_train_with_cross_entropy_and_the_script_reproduces_loss_a
     script = training_script(run)
     assert "criterion = nn.CrossEntropyLoss()" in script
     assert_script_prints_loss_and_accuracy(script, run, metrics, tmp_path, monkeypatch, capsys)
+
+
+def test_the_confusion_matrix_has_labelled_rows_and_predicted_columns() -> None:
+    barely = train(start_run(CE_CONFIG, three_classes(n_features=4)), 1)  # one epoch: plenty of mix-ups
+    fit = fit_data(barely)
+    predicted = predict(barely, barely.data.raw_x_val).argmax(1)
+    labelled = barely.data.raw_y_val.argmax(1)
+    expected = torch.tensor([[((labelled == i) & (predicted == j)).sum().item() for j in range(3)] for i in range(3)])
+    assert not torch.equal(expected, expected.T), "a symmetric matrix would hide a transpose"
+    assert torch.equal(fit.confusion, expected)
 
 
 def test_classes_get_regions_curves_or_a_confusion_matrix() -> None:
@@ -897,3 +909,22 @@ def test_a_diverged_cpu_run_stops_stepping_at_the_epoch_it_reports() -> None:
     train(run, 100_000)
     assert run.status == "diverged" and run.epoch < 100
     assert len(forwards) == run.epoch
+
+
+def test_the_true_line_is_the_generating_line() -> None:
+    config = TrainingConfig(data="line", rows=40, slope=-1.5, intercept=2.0)
+    fit = fit_data(train(start_run(config), 2))
+    assert torch.allclose(fit.true_y, fit.grid_x * config.slope + config.intercept, atol=1e-6)
+
+
+def test_regression_metrics_per_target_column_match_plain_torch() -> None:
+    # Two targets with very different means: one mean over all columns would change R², and a sum over
+    # every value divided by the rows would double MAE.
+    target = torch.tensor([[1.0, 100.0], [2.0, 110.0], [3.0, 90.0], [4.0, 120.0]])
+    predicted = target + torch.tensor([[0.5, -5.0], [-0.5, 5.0], [0.0, 10.0], [1.0, 0.0]])
+    got = regression_metrics(predicted, target)
+    err = predicted - target
+    r2 = 1 - (err ** 2).sum(0) / ((target - target.mean(0)) ** 2).sum(0)
+    assert got["MSE"] == pytest.approx((err ** 2).mean().item(), rel=1e-6)
+    assert got["MAE"] == pytest.approx(err.abs().mean().item(), rel=1e-6)
+    assert got["R²"] == pytest.approx(r2.mean().item(), rel=1e-6)
