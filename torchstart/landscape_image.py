@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,10 +84,3 @@ def picture_of(land: Landscape) -> LandscapeImage:
         _STANDARD_PICTURES[land.key] = landscape_image(land)
     return _STANDARD_PICTURES[land.key]
 
-
-def colour_bar_ticks(image: LandscapeImage) -> dict:
-    """Colour-bar title and ticks: powers of ten on a log scale, Plotly's own ticks otherwise."""
-    if not image.log_scale:
-        return dict(title=dict(text="loss", side="right"))
-    ticks = list(range(math.ceil(image.low), math.floor(image.high) + 1))
-    return dict(title=dict(side="right"), tickvals=ticks, ticktext=[f"1e{t}" for t in ticks])

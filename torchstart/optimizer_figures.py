@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from torchstart.landscape_image import CONTOUR_COLORS, colour_bar_ticks, picture_of
+from torchstart.landscape_image import CONTOUR_COLORS, picture_of
 from torchstart.landscapes import Landscape
 from torchstart.optimizer_race import OptimizerPath, RaceResult
 from torchstart.optimizers import OPTIMIZERS
@@ -62,9 +62,13 @@ def _landscape_layers(land: Landscape) -> tuple[dict, go.Scatter]:
     (a0, a1), (b0, b1) = land.a_range, land.b_range
     picture = dict(source=image.source, xref="x", yref="y", x=a0, y=b1, sizex=a1 - a0, sizey=b1 - b0,
                    xanchor="left", yanchor="top", sizing="stretch", layer="below")
-    bar = colour_bar_ticks(image)
-    if image.log_scale:
-        bar["title"]["text"] = ("loss" if land.min_value == 0 else "loss − minimum") + " (log scale)"
+    if image.log_scale:  # powers of ten; Plotly's own ticks on a linear scale
+        ticks = list(range(math.ceil(image.low), math.floor(image.high) + 1))
+        what = "loss" if land.min_value == 0 else "loss − minimum"
+        bar = dict(title=dict(text=f"{what} (log scale)", side="right"), tickvals=ticks,
+                   ticktext=[f"1e{t}" for t in ticks])
+    else:
+        bar = dict(title=dict(text="loss", side="right"))
     # One point at NaN draws nothing, yet the trace's colour scale gives the picture its colour bar.
     carrier = go.Scatter(x=[math.nan], y=[math.nan], mode="markers", name="loss", showlegend=False,
                          hoverinfo="skip", marker=dict(color=[image.low], cmin=image.low, cmax=image.high,
