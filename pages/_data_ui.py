@@ -127,6 +127,9 @@ def prep_summary(prep: PrepResult) -> None:
                            "others. Use more rows (Rows to use)."), icon=":material/category:")
 
 
+MAX_PRINTED_VALUES, PRINTED_HEAD = 60, 10
+
+
 def show_dataset(ds: TabularDataset) -> None:
     """The session dataset as tensors: shapes, names and the first rows."""
     st.markdown(md_safe(f"**{ds.name}**: `len(dataset)` = {len(ds):,}; `dataset[i]` returns "
@@ -135,7 +138,12 @@ def show_dataset(ds: TabularDataset) -> None:
     head = tensor_rows(torch.arange(min(len(ds), 10)), ds.features[:10], ds.targets[:10], ds)
     st.dataframe(head, width="stretch", hide_index=True, key="data.head")
     x0, y0 = ds[0]
-    st.code(f">>> dataset[0]\n({x0}, {y0})", language="text")
+    if x0.numel() + y0.numel() <= MAX_PRINTED_VALUES:
+        st.code(f">>> dataset[0]\n({x0}, {y0})", language="text")
+    else:  # print() would fill the page with hundreds of numbers: show the shapes and the start
+        st.code(f">>> x, y = dataset[0]\n>>> x.shape, y.shape\n({x0.shape}, {y0.shape})\n"
+                f">>> x[:{PRINTED_HEAD}]\n{x0[:PRINTED_HEAD]}\n>>> y[:{PRINTED_HEAD}]\n{y0[:PRINTED_HEAD]}",
+                language="text")
 
 
 def tensor_rows(indices: torch.Tensor, x: torch.Tensor, y: torch.Tensor, ds: TabularDataset) -> pd.DataFrame:

@@ -88,7 +88,7 @@ def read_upload(uploaded) -> StoredTable | None:
     st.session_state[K_TARGET] = defaults.target
     st.session_state[K_FEATURES] = list(defaults.features)
     st.session_state[K_ROWS] = len(table.frame)
-    st.session_state[K_CLASS_CODES] = False
+    st.session_state[K_CLASS_CODES] = defaults.class_codes
     return stored
 
 

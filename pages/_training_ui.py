@@ -19,6 +19,7 @@ import streamlit as st
 import torch
 
 from pages._ui import KEEP, param_input, show_error, show_predictions, table_height
+from torchstart.data_figures import image_grid_figure
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.optimizers import default_weight_decay
@@ -28,7 +29,8 @@ from torchstart.training import (Progress, TrainingRun, log_length, log_lines, p
                                  start_run)
 from torchstart.training_export import CSV_NAME, data_csv, needs_csv
 from torchstart.training_figures import live_figures
-from torchstart.training_metrics import evaluate, metric_help, metrics_note, parameter_rows, prediction_table
+from torchstart.training_metrics import (MAX_TYPED_FEATURES, evaluate, held_out_rows, metric_help, metrics_note,
+                                         parameter_rows, prediction_table, row_prediction_table)
 from torchstart.training_setup import PARAMS, TrainingConfig, parse_prediction_inputs, preflight
 from torchstart.wording import md_safe, name_list
 
@@ -252,8 +254,11 @@ LOG_LINES = 200
 
 
 def _prediction_box(run: TrainingRun) -> None:
-    """New inputs in, the model's outputs out (original units)."""
+    """New inputs in, the model's outputs out (original units); a held-out row when there are too many to type."""
     n = run.data.n_features
+    if n > MAX_TYPED_FEATURES:
+        _row_prediction(run)
+        return
     default = "5" if n == 1 else "[[" + ", ".join(["0"] * n) + "]]"
     text = st.text_input(f"Predict for new input{'s' if n > 1 else ''} ({name_list(run.data.feature_names, 6, quoted=False)})",
                          value=default, key=f"training_predict_{n}", persist_state=KEEP,
@@ -265,6 +270,26 @@ def _prediction_box(run: TrainingRun) -> None:
         return
     table = prediction_table(run, inputs)
     show_predictions(table, "training_prediction", run.config.classifies)
+
+
+def _row_prediction(run: TrainingRun) -> None:
+    """Pick a held-out row by number: its prediction, its label, and its picture when it is a square image."""
+    which, x, y = held_out_rows(run)
+    unseen = ": rows the model never trained on" if which == "validation" else " (nothing was held out)"
+    index = st.number_input(f"Predict for {which} row (0 to {len(x) - 1:,}{unseen})", 0, len(x) - 1, value=0,
+                            key=f"training_predict_row_{which}", persist_state=KEEP,
+                            help=f"{run.data.n_features:,} inputs are too many to type; pick one of the {len(x):,} "
+                                 f"{which} rows instead. model(x[i:i + 1]) in eval mode, as on every page.")
+    index = min(int(index), len(x) - 1)
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    row = TabularDataset(x[index:index + 1], y[index:index + 1], run.data.feature_names, run.data.target_names,
+                         class_column=run.data.class_column)
+    picture = image_grid_figure(row, count=1)
+    if picture is not None:
+        picture.update_layout(title=None, height=170, margin={"l": 0, "r": 0, "t": 0, "b": 0})
+        left.plotly_chart(picture, key="training_predict_picture", config={"staticPlot": True})
+    with right if picture is not None else st.container():
+        show_predictions(row_prediction_table(run, index), "training_prediction", run.config.classifies)
 
 
 def downloads_ui(run: TrainingRun, script: str) -> None:

@@ -8,7 +8,7 @@ from pages import _data_upload_ui as upload_ui
 from pages._ui import KEEP, show_code, show_error
 from torchstart import data_code, session
 from torchstart.batch_viewer import view_batches
-from torchstart.data_figures import batch_grid_figure, dataset_figure
+from torchstart.data_figures import batch_grid_figure, dataset_figure, image_grid_figure, image_side
 from torchstart.errors import TorchstartError
 
 st.title("Data")
@@ -44,6 +44,13 @@ ui.show_dataset(dataset)
 figure = dataset_figure(dataset)
 if figure is not None:
     st.plotly_chart(figure, key="data.scatter")
+pictures = image_grid_figure(dataset)
+if pictures is not None:
+    side = image_side(dataset)
+    st.caption(f"{dataset.n_features:,} features = {side} × {side}, so each row may be a picture, stored row by row "
+               f"as an MNIST CSV does. A CNN reads it after `nn.Unflatten(1, (1, {side}, {side}))`: the Models page's "
+               "\"Small CNN on pixel rows\" starts with one.")
+    st.plotly_chart(pictures, key="data.pictures")
 code = st.session_state.get(ui.K_CODE, "")
 show_code(code, label="Show code: the Dataset")
 

@@ -45,7 +45,7 @@ def test_bad_file_gets_its_own_message(name: str, data: bytes, fragments: list[s
 def test_too_many_columns_names_the_limit() -> None:
     header = ",".join(f"c{i}" for i in range(MAX_COLUMNS + 1))
     row = ",".join("1" for _ in range(MAX_COLUMNS + 1))
-    with pytest.raises(TorchstartError, match=f"{MAX_COLUMNS + 1} columns; the limit is {MAX_COLUMNS}"):
+    with pytest.raises(TorchstartError, match=f"{MAX_COLUMNS + 1:,} columns; the limit is {MAX_COLUMNS:,}"):
         load_csv(f"{header}\n{row}\n{row}\n".encode(), "wide.csv")
     # exactly at the cap is fine
     header, row = header.rsplit(",", 1)[0], row.rsplit(",", 1)[0]

@@ -116,7 +116,7 @@ def test_every_bad_upload_keeps_the_previous_dataset(open_page) -> None:
     good = at.session_state[session.DATASET]
     assert good.name == "good.csv"
     wide = (",".join(f"c{i}" for i in range(MAX_COLUMNS + 1)) + "\n" + ",".join(["1"] * (MAX_COLUMNS + 1)) + "\n")
-    cases = [*BAD_FILES, ("wide.csv", wide.encode(), [f"the limit is {MAX_COLUMNS}"])]
+    cases = [*BAD_FILES, ("wide.csv", wide.encode(), [f"the limit is {MAX_COLUMNS:,}"])]
     for name, data, fragments in cases:
         if not name.endswith((".csv", ".tsv", ".txt")):
             continue  # st.file_uploader(type=...) itself refuses other extensions

@@ -36,6 +36,11 @@ def plain_preset(name: str) -> nn.Module:
             nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(16 * 7 * 7, 10)),
+        "Small CNN on pixel rows": lambda: nn.Sequential(
+            nn.Unflatten(1, (1, 28, 28)),
+            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(16 * 7 * 7, 10)),
     }[name]()
 
 
@@ -163,6 +168,11 @@ BAD_STACKS = [
      ["Layer 2: BatchNorm1d(16) receives 8 features from Linear(2 → 8)", "num_features to 8"]),
     ((L("MaxPool2d", kernel_size=4, stride=4),), (1, 3, 3),
      ["Layer 1: MaxPool2d(4) receives a 3×3 image from the input", "window"]),
+    ((L("Unflatten", channels=1, height=28, width=28),), (783,),
+     ["Layer 1: Unflatten(→ 1×28×28) receives 783 features from the input", "holds 784 values",
+      "Set channels × height × width to 783", "change the input shape to 784"]),
+    ((L("Unflatten", channels=1, height=2, width=2),), (1, 2, 2),
+     ["Layer 1: Unflatten(→ 1×2×2) receives a 1×2×2 tensor from the input", "put it first"]),
 ]
 
 
@@ -181,6 +191,16 @@ def test_shape_mismatch_names_the_layer_and_both_sizes(layers, shape, fragments)
     # ...and torch itself refuses the same stack (our rules do not invent problems).
     with pytest.raises(RuntimeError):
         _plain(layers).eval()(torch.zeros(2, *shape))
+
+
+def test_unflatten_turns_rows_into_images_as_torch_does() -> None:
+    spec = ModelSpec("Rows", (12,), (L("Unflatten", channels=3, height=2, width=2), L("Flatten")))
+    assert [row.out_shape for row in check_spec(spec).layers] == [(3, 2, 2), (12,)]
+    layer = LAYERS["Unflatten"].make(L("Unflatten", channels=3, height=2, width=2).kwargs)
+    rows = torch.arange(24.0).view(2, 12)
+    assert torch.equal(layer(rows), rows.view(2, 3, 2, 2))
+    assert LAYERS["Unflatten"].code({"channels": 3, "height": 2, "width": 2}) == "nn.Unflatten(1, (3, 2, 2))"
+    assert "self.unflatten = nn.Unflatten(1, (3, 2, 2))" in class_code(spec)
 
 
 def test_trace_stops_at_the_first_misfit() -> None:

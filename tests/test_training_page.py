@@ -446,18 +446,44 @@ def test_adamw_with_weight_decay_zero_says_it_is_adam(open_page) -> None:
     assert not any(caption in c.value for c in at.caption)
 
 
-def test_a_wide_dataset_lists_a_few_feature_names_not_all(open_page) -> None:
+def wide_dataset(width: int) -> TabularDataset:
+    """20 rows of ``width`` random features named feature_0 …, and a random target y."""
     gen = torch.Generator().manual_seed(0)
-    names = [f"feature_{i}" for i in range(499)]
-    wide = TabularDataset(torch.randn(20, 499, generator=gen), torch.randn(20, 1, generator=gen), names, ["y"],
+    names = [f"feature_{i}" for i in range(width)]
+    return TabularDataset(torch.randn(20, width, generator=gen), torch.randn(20, 1, generator=gen), names, ["y"],
                           "wide.csv")
+
+
+def train_on(open_page, dataset: TabularDataset):
+    """The Training page after 5 epochs on ``dataset`` as the Data page's dataset."""
     at = open_page(PAGE)
     at.selectbox(key="training_data").set_value("session").run()
-    at.session_state[session.DATASET] = wide
+    at.session_state[session.DATASET] = dataset
     at = set_epochs(at, 5)
     at.button(key="training_train").click().run()
     assert not at.exception and not errors(at)
-    box = at.text_input(key="training_predict_499")
-    shown = ", ".join(names[:6])
-    assert box.label == f"Predict for new inputs ({shown}, … (499 in all))"
-    assert any(f"features {shown}, … (499 in all); target y." in c.value for c in at.caption)
+    return at
+
+
+def test_a_wide_dataset_lists_a_few_feature_names_not_all(open_page) -> None:
+    at = train_on(open_page, wide_dataset(20))
+    shown = ", ".join(f"feature_{i}" for i in range(6))
+    box = at.text_input(key="training_predict_20")
+    assert box.label == f"Predict for new inputs ({shown}, … (20 in all))"
+    assert any(f"features {shown}, … (20 in all); target y." in c.value for c in at.caption)
+
+
+def test_beyond_twenty_features_a_validation_row_is_predicted_instead_of_typed(open_page) -> None:
+    at = train_on(open_page, wide_dataset(499))
+    assert not [t for t in at.text_input if t.key.startswith("training_predict")]
+    run = at.session_state["training_run"]
+    row = at.number_input(key="training_predict_row_validation")
+    assert row.label == "Predict for validation row (0 to 3: rows the model never trained on)" and row.max == 3
+    row.set_value(2).run()
+    table = at.dataframe[-1].value
+    assert list(table.columns) == ["labelled y", "predicted y"]
+    assert table["labelled y"].iloc[0] == pytest.approx(run.data.raw_y_val[2, 0].item())
+    run.model.eval()
+    with torch.no_grad():
+        assert table["predicted y"].iloc[0] == pytest.approx(run.model(run.data.raw_x_val[2:3]).item(), rel=1e-6)
+    assert len(at.get("plotly_chart")) == 2  # the loss and the fit: 499 features make no square picture

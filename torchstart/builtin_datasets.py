@@ -66,6 +66,16 @@ BUILTINS: dict[str, Builtin] = {
                                           help="Distance between the two lower blob centres (the top one sits "
                                                "a little further from each)."),
                  "seed": SEED}),
+        Builtin("digits", "Digits (28×28 images)",
+                "Pictures of the digits 0–9 in a dot font, placed at random with random brightness and "
+                "noise: each row holds one image's 784 pixels (pixel0 … pixel783, row by row, as an MNIST CSV "
+                "does) and the target is the digit, one-hot (N, 10). Train the Models page's \"Small CNN on "
+                "pixel rows\" on it with the CrossEntropy loss.",
+                {"n": IntParam("Samples", 1_000, 10, 10_000, step=100,
+                               help="Number of images (capped at 10,000 here: each row holds 784 numbers)."),
+                 "noise": FloatParam("Noise (std)", 0.3, 0.0, 1.0, step=0.05,
+                                     help="Gaussian noise added to every pixel before clamping to [0, 1]."),
+                 "seed": SEED}),
     )
 }
 
@@ -95,4 +105,6 @@ def make_builtin(key: str, values: dict[str, Any] | None = None) -> TabularDatas
         return synthetic.synthetic_multi(v["n"], v["n_features"], v["noise"], v["seed"]).dataset
     if key == "three_class":
         return synthetic.three_class(v["n"], v["separation"], v["seed"]).dataset
+    if key == "digits":
+        return synthetic.digits(v["n"], v["noise"], v["seed"]).dataset
     return synthetic.two_class(v["n"], v["separation"], v["seed"]).dataset

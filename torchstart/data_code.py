@@ -13,7 +13,7 @@ from torchstart.batch_viewer import LoaderSettings, batch_formula
 from torchstart.builtin_datasets import FIRST_INPUTS, FIRST_TARGETS, checked_values
 from torchstart.csv_loading import CsvFormat
 from torchstart.data_prep import DROP_ROWS, ONE_HOT, SAMPLE_SEED, PrepChoices
-from torchstart.synthetic import THREE_CLASS_CORNERS, THREE_CLASSES
+from torchstart.synthetic import DIGIT_GLYPHS, THREE_CLASS_CORNERS, THREE_CLASSES
 
 CUSTOM_DATASET = '''\
 class CustomDataset(Dataset):
@@ -56,6 +56,11 @@ print(len(dataset), dataset[0])  # 3 (tensor([1., 2.]), tensor([3.]))
 HEADER = "import torch\nfrom torch.utils.data import Dataset\n\n\n" + CUSTOM_DATASET + "\n\n"
 
 
+def _glyph_rows(glyph: str) -> str:
+    """A glyph's 35 dots as seven adjacent 5-dot strings, which Python joins into one."""
+    return " ".join(f'"{glyph[i:i + 5]}"' for i in range(0, len(glyph), 5))
+
+
 def builtin_code(key: str, values: dict[str, Any] | None = None) -> str:
     """Code that builds built-in dataset ``key`` with ``values`` exactly as the page does."""
     if key == "first":
@@ -82,6 +87,24 @@ def builtin_code(key: str, values: dict[str, Any] | None = None) -> str:
                   "y = torch.nn.functional.one_hot(labels, 3).float()  # rows of class probabilities: "
                   "nn.CrossEntropyLoss takes them",
                   "dataset = CustomDataset(x, y)"]
+    elif key == "digits":
+        lines = ["# A 5×7 dot font, row by row (\"1\" = ink), for the digits 0 to 9",
+                 "GLYPHS = [", *[f"    {_glyph_rows(g)},  # {d}" for d, g in enumerate(DIGIT_GLYPHS)], "]", "", *lines,
+                 "glyphs = torch.tensor([[float(dot) for dot in g] for g in GLYPHS]).view(10, 7, 5)",
+                 "glyphs = glyphs.repeat_interleave(3, dim=1).repeat_interleave(3, dim=2)  # each dot -> 3×3 "
+                 "pixels: 21×15",
+                 f"labels = torch.randint(0, 10, ({v['n']},), generator=generator)",
+                 f"top = torch.randint(0, 8, ({v['n']},), generator=generator)  # where each digit sits in 28×28",
+                 f"left = torch.randint(0, 14, ({v['n']},), generator=generator)",
+                 f"brightness = 0.5 + 0.5 * torch.rand({v['n']}, generator=generator)",
+                 f"images = torch.zeros({v['n']}, 28, 28)",
+                 f"for i in range({v['n']}):",
+                 "    images[i, top[i]:top[i] + 21, left[i]:left[i] + 15] = brightness[i] * glyphs[labels[i]]",
+                 f"images = (images + {v['noise']!r} * torch.randn({v['n']}, 28, 28, generator=generator)).clamp(0, 1)",
+                 f"x = images.view({v['n']}, 784)  # one row of 784 pixels per image, as an MNIST CSV holds them",
+                 "y = torch.nn.functional.one_hot(labels, 10).float()  # rows of class probabilities: "
+                 "nn.CrossEntropyLoss takes them",
+                 "dataset = CustomDataset(x, y)"]
     elif key == "two_class":
         lines += [f"labels = (torch.rand({v['n']}, 1, generator=generator) < 0.5).float()  # class 0 or 1",
                   f"centres = (labels * 2 - 1) * ({v['separation']!r} / 2)",

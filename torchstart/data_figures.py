@@ -98,3 +98,47 @@ def dataset_figure(dataset: TabularDataset) -> go.Figure | None:
     fig.update_layout(title=f"{plotly_safe(dataset.name)}{shown}", height=320,
                       margin={"l": 10, "r": 10, "t": 40, "b": 40})
     return fig
+
+
+MIN_IMAGE_SIDE, MAX_IMAGE_SIDE = 8, 64
+
+
+def image_side(dataset: TabularDataset) -> int | None:
+    """The side of a square picture a row could be: 28 for 784 features (MNIST), 8 for 64; None otherwise."""
+    side = int(round(dataset.n_features ** 0.5))
+    return side if side * side == dataset.n_features and MIN_IMAGE_SIDE <= side <= MAX_IMAGE_SIDE else None
+
+
+def image_grid_figure(dataset: TabularDataset, count: int = 32, per_row: int = 8) -> go.Figure | None:
+    """The first ``count`` rows drawn as square grey pictures, ``row.view(side, side)``, each titled by its class."""
+    side = image_side(dataset)
+    if side is None:
+        return None
+    rows = dataset.features[:count]
+    n, gap = len(rows), max(2, side // 14)
+    label_room = side // 3  # above each picture, for its label
+    lines, pitch_x, pitch_y = -(-n // per_row), side + gap, side + label_room
+    mosaic = np.full((lines * pitch_y, min(n, per_row) * pitch_x - gap), np.nan)
+    for i, row in enumerate(rows):
+        top, left = (i // per_row) * pitch_y + label_room, (i % per_row) * pitch_x
+        mosaic[top:top + side, left:left + side] = row.view(side, side).numpy()
+    low, high = float(rows.min()), float(rows.max())
+    fig = go.Figure(go.Heatmap(z=mosaic, colorscale="gray", zmin=low, zmax=high if high > low else low + 1,
+                               showscale=False, hoverinfo="skip"))
+    classes = dataset_classes(dataset)
+    if classes:
+        labels = [plotly_safe(classes[k]) for k in dataset.targets[:count].argmax(1).tolist()]
+    else:
+        labels = [f"{v:g}" for v in dataset.targets[:count, 0].tolist()]
+    for i, label in enumerate(labels):
+        fig.add_annotation(x=(i % per_row) * pitch_x + side / 2 - 0.5,
+                           y=(i // per_row) * pitch_y + label_room - 0.5,
+                           text=label, showarrow=False, yanchor="bottom", font={"size": 12})
+    fig.update_layout(
+        title=f"Rows 0–{n - 1} drawn as {side}×{side} pictures (features[i].view({side}, {side})), each "
+              "labelled by its target",
+        xaxis={"visible": False, "scaleanchor": "y", "constrain": "domain"},
+        yaxis={"visible": False, "autorange": "reversed"},
+        height=70 + lines * 125, margin={"l": 10, "r": 10, "t": 50, "b": 10}, plot_bgcolor="rgba(0,0,0,0)",
+    )
+    return fig

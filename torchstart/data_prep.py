@@ -154,12 +154,33 @@ def default_choices(frame: pd.DataFrame) -> PrepChoices:
     last = frame.columns[-1]
     if column_kind(frame[last]) == "text" and numeric and 2 <= frame[last].nunique() <= MAX_DEFAULT_CLASSES:
         return PrepChoices(tuple(numeric), last)
+    named = _named_label(frame, numeric)
+    if named is not None:
+        return named
     # scan from the end and stop at the first column that varies: one min/max pass on a big table
     target = next((c for c in reversed(numeric) if frame[c].min() != frame[c].max()), numeric[-1])
     features = tuple(c for c in numeric if c != target)
     if not features:  # a single numeric column: offer the text columns, one-hot encoded
         features = tuple(c for c in frame.columns if c != target and frame[c].notna().any())
     return PrepChoices(features, target)
+
+
+# A column named so is what the file means to predict, wherever it sits (MNIST CSVs start with "label").
+LABEL_NAMES = ("label", "labels", "class", "target")
+
+
+def _named_label(frame: pd.DataFrame, numeric: list[str]) -> PrepChoices | None:
+    """A number column named label/class/target as the target, its whole-number codes as classes; else None."""
+    named = next((c for c in numeric if str(c).strip().lower() in LABEL_NAMES), None)
+    features = tuple(c for c in numeric if c != named)
+    if named is None or not features:
+        return None
+    values = frame[named].dropna()
+    counts = values.value_counts()
+    # Three or more codes: a 0/1 label stays one column, which BCEWithLogitsLoss takes as it is.
+    codes = (bool((values == values.round()).all()) and 3 <= len(counts) <= MAX_DEFAULT_CLASSES
+             and 2 * len(counts) <= len(values))
+    return PrepChoices(features, named, class_codes=codes)
 
 
 def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") -> PrepResult:

@@ -92,6 +92,9 @@ class LayerKind:
     label_rule: Callable[[dict[str, Any]], str] | None = None
     # Activations, dropout and norms pass the incoming size through: messages look past them.
     keeps_shape: bool = False
+    # For a constructor whose arguments are not one keyword per widget (Unflatten's size tuple).
+    make_rule: Callable[[dict[str, Any]], nn.Module] | None = None
+    code_rule: Callable[[dict[str, Any]], str] | None = None
 
     def defaults(self) -> dict[str, Any]:
         """Fresh argument values for a newly added layer."""
@@ -115,7 +118,7 @@ class LayerKind:
 
     def make(self, args: dict[str, Any]) -> nn.Module:
         """Construct the torch layer (arguments must be checked first)."""
-        return self.cls(**args)
+        return self.make_rule(args) if self.make_rule else self.cls(**args)
 
     def label(self, args: dict[str, Any]) -> str:
         """A short readable name such as ``Linear(16 → 32)`` for messages and tables."""
@@ -123,6 +126,8 @@ class LayerKind:
 
     def code(self, args: dict[str, Any]) -> str:
         """The constructor call as a learner writes it, e.g. ``nn.Conv2d(1, 8, kernel_size=3)``."""
+        if self.code_rule:
+            return self.code_rule(args)
         parts = []
         for arg in self.args:
             value = args[arg.name]
@@ -245,6 +250,27 @@ def _flatten_shape(args: dict[str, Any], shape: Shape, where: Where) -> Shape:
     return (math.prod(shape),)
 
 
+def _image_size(args: dict[str, Any]) -> Shape:
+    """Unflatten's target shape: (channels, height, width)."""
+    return (args["channels"], args["height"], args["width"])
+
+
+def _unflatten_shape(args: dict[str, Any], shape: Shape, where: Where) -> Shape:
+    image = _image_size(args)
+    if len(shape) != 1:
+        raise TorchstartError(
+            f"{where.layer} receives {describe(shape)} from {where.source}; Unflatten here turns flat rows "
+            f"of features into images, so put it first, on an input of {math.prod(image):,} features."
+        )
+    if shape[0] != math.prod(image):
+        raise TorchstartError(
+            f"{where.layer} receives {plural(shape[0], 'feature')} from {where.source}, but a "
+            f"{format_shape(image)} image holds {math.prod(image):,} values. Set channels × height × width "
+            f"to {shape[0]:,} (28 × 28 = 784 for an MNIST row), or change the input shape to {math.prod(image):,}."
+        )
+    return image
+
+
 # ---------------------------------------------------------------- costs
 # Counted from shapes alone so caps refuse a stack before anything is allocated. Multiply-adds
 # follow model_inspect.layer_mult_adds (weight products and BatchNorm's one per value, not bias
@@ -301,6 +327,8 @@ def _activation(cls: type[nn.Module], attr: str, summary: str) -> LayerKind:
     return LayerKind(cls.__name__, cls, attr, summary, keeps_shape=True)
 
 
+_SIDE = dict(min_value=1, max_value=MAX_FEATURES)
+
 LAYERS: dict[str, LayerKind] = {kind.name: kind for kind in (
     LayerKind(
         "Linear", nn.Linear, "linear", "y = x Wᵀ + b on the last dimension.",
@@ -337,6 +365,17 @@ LAYERS: dict[str, LayerKind] = {kind.name: kind for kind in (
     LayerKind(
         "Flatten", nn.Flatten, "flatten", "Joins all dimensions after the batch into one.",
         shape_rule=_flatten_shape,
+    ),
+    LayerKind(
+        "Unflatten", nn.Unflatten, "unflatten",
+        "Reshapes each flat row into channels × height × width, so Conv2d can read a CSV of pixels.",
+        args=(ArgSpec("channels", IntParam("channels", 1, **_CHANNELS)),
+              ArgSpec("height", IntParam("height", 28, **_SIDE)),
+              ArgSpec("width", IntParam("width", 28, **_SIDE))),
+        shape_rule=_unflatten_shape,
+        make_rule=lambda a: nn.Unflatten(1, _image_size(a)),
+        code_rule=lambda a: f"nn.Unflatten(1, {_image_size(a)!r})",
+        label_rule=lambda a: f"Unflatten(→ {format_shape(_image_size(a))})",
     ),
     LayerKind(
         "Conv2d", nn.Conv2d, "conv", "Slides learnable kernels over an image.",

@@ -324,6 +324,18 @@ def build_model(spec: ModelSpec, seed: int | None = None) -> nn.Module:
     return model
 
 
+# Two conv + pool blocks and a Linear classifier for one 28×28 grey picture.
+_CNN_LAYERS = (
+    LayerSpec.of("Conv2d", in_channels=1, out_channels=8, kernel_size=3, padding=1),
+    LayerSpec.of("ReLU"),
+    LayerSpec.of("MaxPool2d", kernel_size=2, stride=2),
+    LayerSpec.of("Conv2d", in_channels=8, out_channels=16, kernel_size=3, padding=1),
+    LayerSpec.of("ReLU"),
+    LayerSpec.of("MaxPool2d", kernel_size=2, stride=2),
+    LayerSpec.of("Flatten"),
+    LayerSpec.of("Linear", in_features=16 * 7 * 7, out_features=10),
+)
+
 PRESETS: dict[str, ModelSpec] = {
     "SimpleModel": ModelSpec("SimpleModel", (2,), (LayerSpec.of("Linear", in_features=2, out_features=1),)),
     "Linear regression": ModelSpec(
@@ -335,16 +347,10 @@ PRESETS: dict[str, ModelSpec] = {
         LayerSpec.of("ReLU"),
         LayerSpec.of("Linear", in_features=16, out_features=1),
     )),
-    "Small CNN": ModelSpec("SmallCNN", (1, 28, 28), (
-        LayerSpec.of("Conv2d", in_channels=1, out_channels=8, kernel_size=3, padding=1),
-        LayerSpec.of("ReLU"),
-        LayerSpec.of("MaxPool2d", kernel_size=2, stride=2),
-        LayerSpec.of("Conv2d", in_channels=8, out_channels=16, kernel_size=3, padding=1),
-        LayerSpec.of("ReLU"),
-        LayerSpec.of("MaxPool2d", kernel_size=2, stride=2),
-        LayerSpec.of("Flatten"),
-        LayerSpec.of("Linear", in_features=16 * 7 * 7, out_features=10),
-    )),
+    "Small CNN": ModelSpec("SmallCNN", (1, 28, 28), _CNN_LAYERS),
+    # The same network behind an Unflatten: it takes a table row of 784 pixels, so the Training page can train it.
+    "Small CNN on pixel rows": ModelSpec(
+        "PixelCNN", (784,), (LayerSpec.of("Unflatten", channels=1, height=28, width=28), *_CNN_LAYERS)),
 }
 
 PRESET_NOTES: dict[str, str] = {
@@ -352,6 +358,9 @@ PRESET_NOTES: dict[str, str] = {
     "Linear regression": "nn.Linear(1, 1): y = w·x + b, the model the Training page fits by default.",
     "MLP": "A multilayer perceptron: Linear layers with ReLU between them.",
     "Small CNN": "Two conv + pool blocks and a Linear classifier for 1×28×28 images (MNIST-sized).",
+    "Small CNN on pixel rows": "The Small CNN behind nn.Unflatten(1, (1, 28, 28)): it takes rows of 784 pixels, "
+                               "as an MNIST CSV or the Data page's Digits hold them, so the Training page can "
+                               "train it on 10 classes.",
 }
 
 __all__ = ["LAYERS", "LayerSpec", "ModelSpec", "SpecCheck", "check_spec", "build_model", "fit_inputs",

@@ -76,3 +76,47 @@ def three_class(n: int, separation: float, seed: int) -> SyntheticData:
     ds = TabularDataset(x, targets, ["x1", "x2"], names, f"three classes (separation {separation:g})",
                         class_column="class")
     return SyntheticData(ds)
+
+
+# A 5×7 dot font for the digits 0–9, row by row ("1" = ink). Each dot becomes 3×3 pixels: a 21×15 glyph.
+DIGIT_GLYPHS = [
+    "01110" "10001" "10011" "10101" "11001" "10001" "01110",
+    "00100" "01100" "00100" "00100" "00100" "00100" "01110",
+    "01110" "10001" "00001" "00010" "00100" "01000" "11111",
+    "11111" "00010" "00100" "00010" "00001" "10001" "01110",
+    "00010" "00110" "01010" "10010" "11111" "00010" "00010",
+    "11111" "10000" "11110" "00001" "00001" "10001" "01110",
+    "00110" "01000" "10000" "11110" "10001" "10001" "01110",
+    "11111" "00001" "00010" "00100" "01000" "01000" "01000",
+    "01110" "10001" "10001" "01110" "10001" "10001" "01110",
+    "01110" "10001" "10001" "01111" "00001" "00010" "01100",
+]
+DIGIT_SIDE = 28  # MNIST's image size: a row of 28 × 28 = 784 pixels
+DIGIT_CLASSES = [str(d) for d in range(10)]
+
+
+def digit_images(n: int, noise: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` 28×28 grey images of the digits 0–9 at random places and brightness, plus noise; and their labels."""
+    gen = torch.Generator().manual_seed(seed)
+    glyphs = torch.tensor([[float(dot) for dot in g] for g in DIGIT_GLYPHS]).view(10, 7, 5)
+    glyphs = glyphs.repeat_interleave(3, dim=1).repeat_interleave(3, dim=2)  # 21×15
+    labels = torch.randint(0, 10, (n,), generator=gen)
+    top = torch.randint(0, DIGIT_SIDE - 21 + 1, (n,), generator=gen)
+    left = torch.randint(0, DIGIT_SIDE - 15 + 1, (n,), generator=gen)
+    brightness = 0.5 + 0.5 * torch.rand(n, generator=gen)
+    images = torch.zeros(n, DIGIT_SIDE, DIGIT_SIDE)
+    for i in range(n):
+        images[i, top[i]:top[i] + 21, left[i]:left[i] + 15] = brightness[i] * glyphs[labels[i]]
+    images = (images + noise * torch.randn(n, DIGIT_SIDE, DIGIT_SIDE, generator=gen)).clamp(0, 1)
+    return images, labels
+
+
+def digits(n: int, noise: float, seed: int) -> SyntheticData:
+    """Digit images as table rows: 784 pixel columns (``pixel0`` …, as Kaggle's MNIST CSV names them), one-hot digit."""
+    images, labels = digit_images(n, noise, seed)
+    x = images.view(n, DIGIT_SIDE * DIGIT_SIDE)
+    targets = torch.nn.functional.one_hot(labels, 10).float()
+    ds = TabularDataset(x, targets, [f"pixel{i}" for i in range(x.shape[1])],
+                        one_hot_target_names("digit", DIGIT_CLASSES), f"digits 28×28 (noise {noise:g})",
+                        class_column="digit")
+    return SyntheticData(ds)

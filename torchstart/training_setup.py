@@ -18,6 +18,7 @@ from torch import nn
 from torchstart.data_prep import MAX_CLASSES
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
+from torchstart.model_inspect import layer_mult_adds
 from torchstart.optimizers import OPTIMIZERS
 from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam
 from torchstart.rng import RNG_LOCK
@@ -418,7 +419,9 @@ def check_session_model(session_model: SessionModel | None, n_in: int, n_out: in
         raise TorchstartError(
             f"The Models page model {session_model.name!r} takes input of shape {session_model.input_shape} "
             f"and gives {session_model.output_shape}; this page trains on table rows, so it needs a flat "
-            f"input of {n_in} feature(s) and a flat output of {n_out}. Pick Linear or Small MLP here."
+            f"input of {n_in} feature(s) and a flat output of {n_out}. For pictures, start it with an Unflatten "
+            "layer on an input shape of the row's length (the preset \"Small CNN on pixel rows\" does that for "
+            "784 = 28 × 28 pixels), or pick Linear or Small MLP here."
         )
     if (session_model.in_features, session_model.out_features) != (n_in, n_out):
         raise TorchstartError(
@@ -477,14 +480,43 @@ def preflight(config: TrainingConfig, dataset: TabularDataset | None = None,
 
 
 def macs_per_row(config: TrainingConfig, n_in: int, n_out: int, session_model: SessionModel | None = None) -> int:
-    """Multiply-adds of one row's forward pass through the chosen model's Linear layers (the rest is small)."""
+    """Multiply-adds of one row's forward pass through the chosen model (weight products; the rest is small)."""
     if config.model == "linear":
         return n_in * n_out
     if config.model == "mlp":
         h = config.hidden
         return n_in * h + (config.layers - 1) * h * h + h * n_out
-    module = session_model.module if session_model is not None else nn.Identity()
-    return sum(m.in_features * m.out_features for m in module.modules() if isinstance(m, nn.Linear))
+    if session_model is None:
+        return 0
+    return forward_mult_adds(session_model.module, n_in)
+
+
+@torch.no_grad()
+def forward_mult_adds(module: nn.Module, n_in: int) -> int:
+    """Multiply-adds of one zero row through ``module`` in eval mode, counted by hooks on every leaf layer.
+
+    Counted from a real pass, so a Conv2d behind an Unflatten costs what it does per position; the
+    module's train/eval mode is restored.
+    """
+    total = 0
+
+    def hook(layer: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal total
+        total += layer_mult_adds(layer, output)
+
+    leaves = [m for m in module.modules() if not list(m.children())]
+    handles = [leaf.register_forward_hook(hook) for leaf in leaves]
+    was_training = module.training
+    try:
+        module.eval()  # BatchNorm refuses one row in train mode; Dropout draws nothing in eval
+        module(torch.zeros(1, n_in, device=next(module.parameters(), torch.zeros(0)).device))
+    except RuntimeError:
+        return 0  # a model that does not fit the data: check_session_model says why
+    finally:
+        module.train(was_training)
+        for handle in handles:
+            handle.remove()
+    return total
 
 
 def check_epoch_work(config: TrainingConfig, data: PreparedData, session_model: SessionModel | None) -> None:

@@ -1,0 +1,289 @@
+"""Pictures as table rows: the Digits set, nn.Unflatten, a CNN trained on pixel rows, an MNIST-shaped CSV."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+
+import pytest
+import torch
+
+from tests.browser import expect, main_text, open_app, wait_for_run
+from tests.journey import choose, fill, go, table_numbers
+from tests.test_training_showcode import assert_script_matches_page
+from torchstart import session
+from torchstart.builtin_datasets import make_builtin
+from torchstart.csv_loading import load_csv
+from torchstart.data_figures import image_grid_figure, image_side
+from torchstart.data_prep import DROP, DROP_ROWS, PrepChoices, default_choices, prepare
+from torchstart.datasets import TabularDataset
+from torchstart.errors import TorchstartError
+from torchstart.model_code import handoff_code
+from torchstart.model_spec import PRESETS, LayerSpec, ModelSpec, build_model, check_spec
+from torchstart.synthetic import DIGIT_GLYPHS, digit_images
+from torchstart.training import start_run, train
+from torchstart.training_export import CSV_NAME, data_csv, needs_csv, training_script
+from torchstart.training_metrics import evaluate, held_out_rows, row_prediction_table
+from torchstart.training_setup import (CROSS_ENTROPY, TrainingConfig, forward_mult_adds, macs_per_row, preflight,
+                                      prepare_data)
+
+PIXEL_CNN = PRESETS["Small CNN on pixel rows"]
+
+
+def pixel_cnn(spec: ModelSpec = PIXEL_CNN) -> session.SessionModel:
+    """The preset as the Models page hands it to the Training page."""
+    return session.SessionModel(spec.class_name, build_model(spec, seed=0), partial(build_model, spec),
+                                spec.input_shape, check_spec(spec).output_shape, handoff_code(spec))
+
+
+def glyph(digit: int) -> torch.Tensor:
+    """The 21×15 picture of ``digit``: each dot of the 5×7 font as 3×3 pixels."""
+    dots = torch.tensor([float(c) for c in DIGIT_GLYPHS[digit]]).view(7, 5)
+    return dots.repeat_interleave(3, 0).repeat_interleave(3, 1)
+
+
+# ---------------------------------------------------------------- the Digits set
+
+
+def test_each_noiseless_digit_is_its_glyph_somewhere_in_28x28_and_nothing_else() -> None:
+    images, labels = digit_images(60, noise=0.0, seed=5)
+    assert images.shape == (60, 28, 28) and set(labels.tolist()) == set(range(10))
+    for image, label in zip(images, labels.tolist()):
+        brightness = image.max().item()
+        assert 0.5 <= brightness <= 1.0
+        places = [(top, left) for top in range(8) for left in range(14)
+                  if torch.equal(image[top:top + 21, left:left + 15], brightness * glyph(label))]
+        assert places, label
+        top, left = places[0]
+        outside = image.clone()
+        outside[top:top + 21, left:left + 15] = 0
+        assert not outside.any()
+
+
+def test_digits_rows_are_seeded_pixels_with_one_hot_digits() -> None:
+    ds = make_builtin("digits", {"n": 50, "noise": 0.3, "seed": 2})
+    assert ds.features.shape == (50, 784) and ds.targets.shape == (50, 10)
+    assert ds.feature_names[:2] == ["pixel0", "pixel1"] and ds.feature_names[-1] == "pixel783"
+    assert ds.classes == [str(d) for d in range(10)] and ds.class_column == "digit"
+    assert torch.equal(ds.targets.sum(1), torch.ones(50))
+    assert 0.0 <= ds.features.min() and ds.features.max() <= 1.0 and ds.features.std() > 0.1
+    images, labels = digit_images(50, 0.3, 2)
+    assert torch.equal(ds.features, images.view(50, 784)) and torch.equal(ds.targets.argmax(1), labels)
+    assert torch.equal(make_builtin("digits", {"n": 50, "noise": 0.3, "seed": 2}).features, ds.features)
+    assert not torch.equal(make_builtin("digits", {"n": 50, "noise": 0.3, "seed": 3}).features, ds.features)
+    with pytest.raises(TorchstartError, match="10,000"):
+        make_builtin("digits", {"n": 10_001})
+
+
+def test_square_rows_are_drawn_as_their_pictures() -> None:
+    assert [image_side(TabularDataset(torch.zeros(2, n), torch.zeros(2, 1), [f"p{i}" for i in range(n)], ["y"]))
+            for n in (784, 64, 49, 10, 4096, 4225)] == [28, 8, None, None, 64, None]
+    ds = make_builtin("digits", {"n": 12, "noise": 0.1, "seed": 4})
+    fig = image_grid_figure(ds, count=10, per_row=4)
+    mosaic = fig.data[0].z
+    side, gap, room = 28, 2, 9  # a picture, the space between two, the label room above each
+    for i in range(10):
+        top, left = (i // 4) * (side + room) + room, (i % 4) * (side + gap)
+        assert torch.equal(torch.tensor(mosaic[top:top + side, left:left + side], dtype=torch.float32),
+                           ds.features[i].view(28, 28))
+    assert [a.text for a in fig.layout.annotations] == [ds.classes[k] for k in ds.targets[:10].argmax(1).tolist()]
+    assert image_grid_figure(make_builtin("three_class", {"n": 20})) is None
+
+
+# ---------------------------------------------------------------- the model and its cost
+
+
+def test_the_pixel_row_cnn_is_the_small_cnn_behind_an_unflatten() -> None:
+    rows = torch.rand(3, 784)
+    model, plain = build_model(PIXEL_CNN, seed=1), build_model(PRESETS["Small CNN"], seed=1)
+    torch.testing.assert_close(model(rows), plain(rows.view(3, 1, 28, 28)))
+    assert list(model.state_dict())[:2] == ["conv1.weight", "conv1.bias"]  # Unflatten adds no parameters
+
+
+def test_the_image_input_cnn_is_refused_with_the_way_to_train_it() -> None:
+    data = make_builtin("digits", {"n": 20})
+    with pytest.raises(TorchstartError) as err:
+        preflight(TrainingConfig(data="session", model="session", loss=CROSS_ENTROPY), data,
+                  pixel_cnn(PRESETS["Small CNN"]))
+    assert "takes input of shape (1, 28, 28)" in str(err.value)
+    assert "start it with an Unflatten layer" in str(err.value) and "Small CNN on pixel rows" in str(err.value)
+    preflight(TrainingConfig(data="session", model="session", loss=CROSS_ENTROPY), data, pixel_cnn())
+
+
+def test_an_epoch_counts_the_convolutions_not_only_the_linear_layer() -> None:
+    cnn = pixel_cnn()
+    assert forward_mult_adds(cnn.module, 784) == check_spec(PIXEL_CNN).total_macs == 290_080
+    assert macs_per_row(TrainingConfig(model="session"), 784, 10, cnn) == 290_080
+    assert cnn.module.training  # the count ran in eval mode and put the mode back
+    wide = ModelSpec("Wide", (784,), (LayerSpec.of("Unflatten"),
+                                      LayerSpec.of("Conv2d", in_channels=1, out_channels=256, kernel_size=15,
+                                                   padding=7),
+                                      LayerSpec.of("MaxPool2d", kernel_size=4, stride=4), LayerSpec.of("Flatten"),
+                                      LayerSpec.of("Linear", in_features=256 * 49, out_features=10)))
+    per_row = check_spec(wide).total_macs  # 45 M in the Conv2d, 0.1 M in the Linear
+    rows = 2 * 10**10 // per_row + 1
+    data = TabularDataset(torch.zeros(rows, 784), torch.eye(10)[torch.arange(rows) % 10],
+                          [f"pixel{i}" for i in range(784)], [f"digit={d}" for d in range(10)], "wide")
+    with pytest.raises(TorchstartError, match="Use a smaller model"):
+        preflight(TrainingConfig(data="session", model="session", loss=CROSS_ENTROPY, val_share=0.0), data,
+                  pixel_cnn(wide))
+
+
+# ---------------------------------------------------------------- training on pixel rows
+
+CNN_RUN = TrainingConfig(data="session", model="session", loss=CROSS_ENTROPY, optimizer="Adam", lr=0.003,
+                         full_batch=False, batch_size=64, val_share=0.25, log_every=2)
+
+
+@pytest.fixture(scope="module")
+def digits_run():
+    """The preset trained 10 epochs on 1,000 Digits rows, as the Training page does it."""
+    data = make_builtin("digits", {"n": 1_000, "noise": 0.3, "seed": 0})
+    model = pixel_cnn()
+    return train(start_run(CNN_RUN, data, model), 10), model
+
+
+def test_the_cnn_learns_the_digits(digits_run) -> None:
+    run, _ = digits_run
+    assert run.status == "done" and run.epoch == 10
+    scores = evaluate(run)
+    assert scores["validation"]["accuracy"] >= 0.8, scores
+    assert run.val_losses[-1] < 0.5 * run.val_losses[0]
+
+
+def test_a_held_out_row_shows_its_label_and_the_models_answer(digits_run) -> None:
+    run, _ = digits_run
+    which, x, y = held_out_rows(run)
+    assert which == "validation" and x.shape == (250, 784)
+    run.model.eval()
+    with torch.no_grad():
+        answers = run.model(x).argmax(1)
+    for index in (0, 7):
+        table = row_prediction_table(run, index)
+        assert list(table.columns[:2]) == ["labelled digit", "logit 0"] and "pixel0" not in table.columns
+        assert table["labelled digit"].iloc[0] == str(int(y[index].argmax()))
+        assert table["predicted digit"].iloc[0] == str(int(answers[index]))
+
+
+def test_the_script_trains_the_same_cnn(digits_run, tmp_path, monkeypatch, capsys) -> None:
+    run, model = digits_run
+    script = training_script(run, session_model=model)
+    assert "nn.Unflatten(1, (1, 28, 28))" in script and needs_csv(run)
+    (tmp_path / CSV_NAME).write_bytes(data_csv(run))  # the page offers it beside the script
+    assert_script_matches_page(run, script, tmp_path, monkeypatch, capsys)
+
+
+# ---------------------------------------------------------------- an MNIST-shaped CSV
+
+
+def mnist_csv(rows: int = 80, seed: int = 0) -> bytes:
+    """Kaggle's digit-recognizer layout: label, pixel0 … pixel783, whole numbers 0–255."""
+    images, labels = digit_images(rows, 0.2, seed)
+    pixels = (images.view(rows, 784) * 255).round().int()
+    lines = ["label," + ",".join(f"pixel{i}" for i in range(784))]
+    lines += [f"{d}," + ",".join(map(str, row)) for d, row in zip(labels.tolist(), pixels.tolist())]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_an_mnist_csv_loads_as_784_features_and_10_classes_and_trains() -> None:
+    table = load_csv(mnist_csv(), "train.csv")
+    assert table.frame.shape == (80, 785)
+    features = tuple(f"pixel{i}" for i in range(784))
+    # Its first column is named label: that is the target, and its whole numbers are classes.
+    assert default_choices(table.frame) == PrepChoices(features, "label", class_codes=True)
+    ds = prepare(table.frame, PrepChoices(features, "label", DROP, DROP_ROWS, class_codes=True), "train.csv").dataset
+    assert ds.n_features == 784 and ds.classes == [str(d) for d in range(10)] and image_side(ds) == 28
+    assert ds.features.max() == 255
+    run = train(start_run(CNN_RUN, ds, pixel_cnn()), 2)
+    assert run.status == "done" and len(run.train_losses) == 2 and torch.isfinite(torch.tensor(run.train_losses)).all()
+
+
+@pytest.mark.parametrize("text, expected", [
+    (b"Label,a,b\n0,1,2\n1,3,4\n0,5,6\n1,7,8\n", PrepChoices(("a", "b"), "Label")),  # 0/1: one column, for BCE
+    (b"target,a,b\n0.5,1,2\n1.5,3,4\n2.5,5,6\n", PrepChoices(("a", "b"), "target")),  # measurements
+    (b"class,a,b\n" + b"".join(b"%d,%d,1\n" % (i % 3, i) for i in range(9)), PrepChoices(("a", "b"), "class",
+                                                                                        class_codes=True)),
+    (b"a,b,y\n1,2,3\n4,5,6\n7,8,10\n", PrepChoices(("a", "b"), "y")),  # no such name: the last that varies
+])
+def test_a_column_named_label_class_or_target_is_the_default_target(text: bytes, expected: PrepChoices) -> None:
+    assert default_choices(load_csv(text, "named.csv").frame) == expected
+
+
+# ---------------------------------------------------------------- the pages, in AppTest
+
+
+def test_digits_to_the_cnn_to_a_prediction_through_the_pages(open_page) -> None:
+    at = open_page("pages/data.py", timeout=60)
+    at.selectbox(key="data.builtin").set_value("digits").run()
+    assert not at.exception
+    pictures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert any(p["layout"]["title"]["text"].startswith("Rows 0–31 drawn as 28×28 pictures") for p in pictures)
+    at.switch_page("pages/models.py").run()
+    at.selectbox(key="models.preset").set_value("Small CNN on pixel rows").run()
+    assert not at.exception and at.session_state[session.MODEL].in_features == 784
+    at.switch_page("pages/training.py").run()
+    for name, value in (("data", "session"), ("model", "session"), ("loss", CROSS_ENTROPY), ("optimizer", "Adam")):
+        at.selectbox(key=f"training_{name}").set_value(value).run()
+    at.number_input(key="training_lr").set_value(0.003).run()
+    at.checkbox(key="training_full_batch").uncheck().run()
+    at.number_input(key="training_batch_size").set_value(64).run()
+    at.number_input(key="training_epochs").set_value(3).run()
+    at.button(key="training_train").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    run = at.session_state["training_run"]
+    assert run.epoch == 3 and run.status == "done"
+    row = at.number_input(key="training_predict_row_validation")
+    assert row.max == len(run.data.raw_x_val) - 1
+    row.set_value(5).run()
+    picture = json.loads(at.get("plotly_chart")[-1].proto.spec)  # after the loss and the confusion matrix
+    assert len(at.get("plotly_chart")) == 3
+    assert picture["data"][0]["type"] == "heatmap" and picture["data"][0]["z"]["shape"] == "37, 28"  # 9 for the label
+    shown = at.dataframe[-1].value
+    assert shown["predicted digit"].iloc[0] == row_prediction_table(run, 5)["predicted digit"].iloc[0]
+    assert shown["labelled digit"].iloc[0] == str(int(run.data.raw_y_val[5].argmax()))
+    assert "nn.Unflatten(1, (1, 28, 28))" in at.code[-1].value
+
+
+# ---------------------------------------------------------------- in a real browser
+
+
+@pytest.mark.browser
+def test_a_learner_trains_the_cnn_on_digits_and_downloads_it(page, tmp_path) -> None:
+    open_app(page, "data")
+    choose(page, "Dataset", "Digits (28×28 images)")
+    expect(page.get_by_text("Rows 0–31 drawn as 28×28 pictures")).to_be_visible()
+    go(page, "Models")
+    choose(page, "Start from a preset", "Small CNN on pixel rows")
+    go(page, "Training")
+    choose(page, "Data", "Dataset from the Data page")
+    page.get_by_role("tab", name="Model").click()
+    choose(page, "Model", "Model from the Models page")
+    page.get_by_role("tab", name="Loss & optimizer").click()
+    choose(page, "Loss", CROSS_ENTROPY)
+    choose(page, "Optimizer", "Adam")
+    fill(page, "Learning rate", "0.003")
+    page.get_by_role("tab", name="Epochs, batches, seed").click()
+    fill(page, "Epochs", "4")
+    page.get_by_text("Full batch", exact=True).click()
+    wait_for_run(page)
+    fill(page, "Batch size", "64")
+    page.get_by_test_id("stMain").get_by_role("button", name="Train").click()
+    wait_for_run(page)
+    text = main_text(page)
+    assert "Epoch 4 / 4" in text and "Confusion matrix (validation rows)" in text, text[-2000:]
+    assert "Predict for validation row (0 to 199" in text
+    with page.expect_download() as info:
+        page.get_by_test_id("stDownloadButton").filter(has_text="Download model (.pth)").click()
+    info.value.save_as(tmp_path / "model.pth")
+    model = build_model(PIXEL_CNN)
+    model.load_state_dict(torch.load(tmp_path / "model.pth", weights_only=True))  # strict: every key fits
+    config = TrainingConfig(data="session", model="session", loss=CROSS_ENTROPY, val_share=0.2)
+    split = prepare_data(config, make_builtin("digits"))  # the page's seeded split (seed 42)
+    with torch.no_grad():
+        logits = model.eval()(split.raw_x_val[3:4])[0]
+    label = int(split.raw_y_val[3].argmax())
+    fill(page, "Predict for validation row (0 to 199: rows the model never trained on)", "3")
+    # The answer is pinned first, then the label and the logits (the grid lists the columns in view).
+    shown = table_numbers(page, "labelled digit", "predicted digit", "logit 0",
+                          starts_with=[float(logits.argmax()), float(label)])
+    assert shown[2:7] == pytest.approx(logits[:5].tolist(), abs=1e-4)
