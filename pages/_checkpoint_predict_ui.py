@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from torch import nn
 
-from pages._ui import KEEP, show_code, show_error, show_predictions
+from pages._ui import KEEP, beside_picture, show_code, show_error, show_predictions
 from torchstart import checkpoint_safety as safety
 from torchstart import session
 from torchstart.checkpoint_code import predict_code
@@ -13,8 +13,9 @@ from torchstart.checkpoint_inspect import Path, get_part
 from torchstart.checkpoint_match import (CLASSIFIER_NOTES, MAX_TYPED_WIDTH, TARGET_LABELS, Target, compare_keys,
                                          input_width, linear_problem, load_strict, load_targets,
                                          mode_sensitive_layers, parse_inputs, predict, table_problem)
+from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
-from torchstart.predictions import prediction_frame
+from torchstart.predictions import MAX_TYPED_FEATURES, prediction_frame, with_labels_first
 from torchstart.session import Standardizer
 from torchstart.trained_file import saved_scalers
 from torchstart.wording import md_safe
@@ -108,14 +109,28 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
               "This file holds only weights; the statistics the model was trained with live in this session."))
     x_scaler, y_scaler = (x_scaler, y_scaler) if use else (None, None)
     features = target.feature_names or [f"x{i}" for i in range(width)]
-    # A model of another width (or a box Streamlit dropped while hidden): start from a fitting row.
-    if st.session_state.get(INPUTS_WIDTH) != width or INPUTS not in st.session_state:
-        st.session_state[INPUTS_WIDTH] = width
-        st.session_state[INPUTS] = str([[0.5] * width])
-    text = st.text_input(f"Inputs: rows of {width} number{'s' if width > 1 else ''} ({', '.join(features)})",
-                         key=INPUTS, persist_state=KEEP)
+    dataset = st.session_state.get(session.DATASET)
+    picked = None
+    if width > MAX_TYPED_FEATURES and dataset is not None and dataset.n_features == width:
+        picked = _data_page_row(dataset)
+        x, where = picked.features, beside_picture(picked, "checkpoints.picture")
+    else:
+        if width > MAX_TYPED_FEATURES:
+            st.caption(f"Too many numbers to type? Put a dataset with {width:,} features on the Data page (its "
+                       "Digits set has 784) and pick one of its rows here instead.")
+        # A model of another width (or a box Streamlit dropped while hidden): start from a fitting row.
+        if st.session_state.get(INPUTS_WIDTH) != width or INPUTS not in st.session_state:
+            st.session_state[INPUTS_WIDTH] = width
+            st.session_state[INPUTS] = str([[0.5] * width])
+        text = st.text_input(f"Inputs: rows of {width} number{'s' if width > 1 else ''} ({', '.join(features)})",
+                             key=INPUTS, persist_state=KEEP)
+        try:
+            x = parse_inputs(text, width)
+        except TorchstartError as err:
+            show_error(err)
+            return
+        where = st.container()
     try:
-        x = parse_inputs(text, width)
         y = predict(model, x, x_scaler, y_scaler)
     except TorchstartError as err:
         show_error(err)
@@ -125,9 +140,24 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
         return
     table = prediction_frame(x, y.reshape(len(x), -1), features, target.target_names, target.task,
                              class_column=target.class_column)
-    show_predictions(table, "checkpoints.predictions", target.task in CLASSIFIER_NOTES)
+    if picked is not None:  # the inputs are the picture (or too many to read): the label instead
+        table = with_labels_first(table, picked, features)
+    with where:
+        show_predictions(table, "checkpoints.predictions", target.task in CLASSIFIER_NOTES)
     if target.task in CLASSIFIER_NOTES:
         st.caption(CLASSIFIER_NOTES[target.task])
     show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename, target.task,
                            scalers_in_file=use and from_file),
               label="Show code: prediction")
+
+
+def _data_page_row(dataset: TabularDataset) -> TabularDataset:
+    """A row of the Data page's dataset, picked by number, as a one-row dataset."""
+    index = st.number_input(
+        md_safe(f"Predict for row (0 to {len(dataset) - 1:,}) of the Data page's dataset, {dataset.name}"),
+        0, len(dataset) - 1, value=0, key="checkpoints.row", persist_state=KEEP,
+        help=f"{dataset.n_features:,} inputs are too many to type, so this picks a row of the dataset with that "
+             "many features. A row the model trained on tells you less than one it never saw.")
+    index = min(int(index), len(dataset) - 1)
+    return TabularDataset(dataset.features[index:index + 1], dataset.targets[index:index + 1], dataset.feature_names,
+                          dataset.target_names, dataset.name, class_column=dataset.class_column)

@@ -18,18 +18,18 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from pages._ui import KEEP, param_input, show_error, show_predictions, table_height
-from torchstart.data_figures import image_grid_figure
+from pages._ui import KEEP, beside_picture, param_input, show_error, show_predictions, table_height
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.optimizers import default_weight_decay
+from torchstart.predictions import MAX_TYPED_FEATURES
 from torchstart.session import SessionModel
 from torchstart.trained_file import scaler_names, trained_file_bytes
 from torchstart.training import (Progress, TrainingRun, log_length, log_lines, progress_of, progress_text,
                                  start_run)
 from torchstart.training_export import CSV_NAME, data_csv, needs_csv
 from torchstart.training_figures import live_figures
-from torchstart.training_metrics import (MAX_TYPED_FEATURES, evaluate, held_out_rows, metric_help, metrics_note,
+from torchstart.training_metrics import (evaluate, held_out_rows, metric_help, metrics_note,
                                          parameter_rows, prediction_table, row_prediction_table)
 from torchstart.training_setup import PARAMS, TrainingConfig, parse_prediction_inputs, preflight
 from torchstart.wording import md_safe, name_list
@@ -281,14 +281,9 @@ def _row_prediction(run: TrainingRun) -> None:
                             help=f"{run.data.n_features:,} inputs are too many to type; pick one of the {len(x):,} "
                                  f"{which} rows instead. model(x[i:i + 1]) in eval mode, as on every page.")
     index = min(int(index), len(x) - 1)
-    left, right = st.columns([1, 3], vertical_alignment="center")
     row = TabularDataset(x[index:index + 1], y[index:index + 1], run.data.feature_names, run.data.target_names,
                          class_column=run.data.class_column)
-    picture = image_grid_figure(row, count=1)
-    if picture is not None:
-        picture.update_layout(title=None, height=170, margin={"l": 0, "r": 0, "t": 0, "b": 0})
-        left.plotly_chart(picture, key="training_predict_picture", config={"staticPlot": True})
-    with right if picture is not None else st.container():
+    with beside_picture(row, "training_predict_picture"):
         show_predictions(row_prediction_table(run, index), "training_prediction", run.config.classifies)
 
 

@@ -14,6 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from torchstart import session
+from torchstart.data_figures import image_grid_figure
+from torchstart.datasets import TabularDataset
 from torchstart.devices import available_devices, describe_device, resolve_device
 from torchstart.errors import TorchstartError
 from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
@@ -80,6 +82,20 @@ def show_predictions(table: pd.DataFrame, key: str, classifies: bool) -> None:
     st.dataframe(table, hide_index=True, key=key,
                  column_config={c: st.column_config.Column(pinned=True) for c in table.columns
                                 if classifies and str(c).startswith("predicted ")})
+
+
+def beside_picture(row: TabularDataset, key: str) -> Any:
+    """Draw a one-row dataset as a small picture in a narrow left column when it is a square image.
+
+    Returns where the rest goes: the wide right column, or the page itself when the row is no picture.
+    """
+    picture = image_grid_figure(row, count=1)
+    if picture is None:
+        return st.container()
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    picture.update_layout(title=None, height=170, margin={"l": 0, "r": 0, "t": 0, "b": 0})
+    left.plotly_chart(picture, key=key, config={"staticPlot": True})
+    return right
 
 
 def table_height(rows: int, limit: int = 400) -> int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 from functools import partial
 
 import pytest
 import torch
+from torch import nn
 
 from tests.browser import expect, main_text, open_app, wait_for_run
 from tests.journey import choose, fill, go, table_numbers
@@ -243,6 +245,24 @@ def test_digits_to_the_cnn_to_a_prediction_through_the_pages(open_page) -> None:
     assert shown["labelled digit"].iloc[0] == str(int(run.data.raw_y_val[5].argmax()))
     assert "nn.Unflatten(1, (1, 28, 28))" in at.code[-1].value
 
+    # Checkpoints: the trained CNN's file loads strictly, and a row of the Data page's Digits is predicted.
+    at.switch_page("pages/checkpoints.py").run()
+    name, data = at.session_state["checkpoints.saved"]
+    at.file_uploader(key="checkpoints.upload").set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception and at.radio(key="checkpoints.target").value == "trained"
+    assert not [t for t in at.text_input if t.key == "checkpoints.inputs"]  # no box of 784 numbers
+    at.number_input(key="checkpoints.row").set_value(11).run()
+    table = at.dataframe[-1].value
+    digits = at.session_state[session.DATASET]
+    with torch.no_grad():
+        logits = run.model.eval()(digits.features[11:12])[0]
+    assert table["labelled digit"].iloc[0] == str(int(digits.targets[11].argmax()))
+    assert table["predicted digit"].iloc[0] == str(int(logits.argmax()))
+    assert [table[f"logit {d}"].iloc[0] for d in range(10)] == pytest.approx(logits.tolist(), abs=1e-5)
+    assert "pixel0" not in table.columns
+    specs = [json.loads(c.proto.spec)["data"][0] for c in at.get("plotly_chart")]
+    assert any(d["type"] == "heatmap" and d["z"]["shape"] == "37, 28" for d in specs)  # row 11's picture
+
 
 # ---------------------------------------------------------------- in a real browser
 
@@ -287,3 +307,22 @@ def test_a_learner_trains_the_cnn_on_digits_and_downloads_it(page, tmp_path) -> 
     shown = table_numbers(page, "labelled digit", "predicted digit", "logit 0",
                           starts_with=[float(logits.argmax()), float(label)])
     assert shown[2:7] == pytest.approx(logits[:5].tolist(), abs=1e-4)
+
+
+def test_a_wide_file_without_a_matching_dataset_keeps_the_typed_box_and_says_how_to_pick_rows(open_page) -> None:
+    model = nn.Linear(30, 1)
+    trained = session.TrainedModel(model, [f"x{i}" for i in range(30)], ["y"], "wide")
+    at = open_page()
+    at.session_state[session.TRAINED] = trained
+    at.session_state[session.DATASET] = make_builtin("digits", {"n": 20})  # 784 features: not this model's 30
+    at.switch_page("pages/checkpoints.py").run()
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    at.file_uploader(key="checkpoints.upload").set_value(("wide.pth", buffer.getvalue(), "application/octet-stream"))
+    at.run()
+    assert not at.exception
+    assert any("Put a dataset with 30 features on the Data page" in c.value for c in at.caption)
+    at.text_input(key="checkpoints.inputs").set_value(str([[1.0] * 30])).run()
+    with torch.no_grad():
+        expected = model(torch.ones(1, 30)).item()
+    assert at.dataframe[-1].value["predicted y"].iloc[0] == pytest.approx(expected, rel=1e-6)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from torchstart.datasets import class_names
+from torchstart.datasets import TabularDataset, class_names
 
 
 def prediction_frame(inputs: torch.Tensor, outputs: torch.Tensor, feature_names: list[str],
@@ -34,4 +34,23 @@ def prediction_frame(inputs: torch.Tensor, outputs: torch.Tensor, feature_names:
         for i, name in enumerate(names):
             table[f"P({name})"] = probabilities[:, i].tolist()
         table[f"predicted {class_column or 'class'}"] = [names[i] for i in outputs.argmax(1).tolist()]
+    return table
+
+
+# Beyond this many features a row is not typed in: the pages offer rows of a dataset instead (784 pixels, say).
+MAX_TYPED_FEATURES = 20
+
+
+def labelled_columns(row: TabularDataset) -> dict[str, list]:
+    """What a one-row dataset is labelled: its class by name (``labelled digit``), else each target's value."""
+    if row.classes:
+        return {f"labelled {row.class_column}": [row.classes[int(row.targets[0].argmax())]]}
+    return {f"labelled {name}": [row.targets[0, j].item()] for j, name in enumerate(row.target_names)}
+
+
+def with_labels_first(table: pd.DataFrame, row: TabularDataset, inputs: list[str]) -> pd.DataFrame:
+    """A prediction table for ``row`` without its ``inputs`` columns (too many to read), its label columns first."""
+    table = table.drop(columns=inputs)
+    for k, (name, values) in enumerate(labelled_columns(row).items()):
+        table.insert(k, name, values)
     return table

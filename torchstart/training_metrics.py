@@ -11,8 +11,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from torchstart.datasets import class_names
-from torchstart.predictions import prediction_frame
+from torchstart.datasets import TabularDataset
+from torchstart.predictions import prediction_frame, with_labels_first
 from torchstart.session import Standardizer
 
 if TYPE_CHECKING:  # the loop module imports nothing from here; this keeps it that way at run time
@@ -169,10 +169,6 @@ def prediction_table(run: TrainingRun, inputs: torch.Tensor) -> pd.DataFrame:
                             run.config.task, class_column=run.data.class_column)
 
 
-# Beyond this many features a row is not typed in: the learner picks a held-out row instead (784 pixels, say).
-MAX_TYPED_FEATURES = 20
-
-
 def held_out_rows(run: TrainingRun) -> tuple[str, torch.Tensor, torch.Tensor]:
     """("validation", x, y) in original units, or the training rows when nothing was held out."""
     data = run.data
@@ -184,15 +180,9 @@ def held_out_rows(run: TrainingRun) -> tuple[str, torch.Tensor, torch.Tensor]:
 def row_prediction_table(run: TrainingRun, index: int) -> pd.DataFrame:
     """One held-out row's prediction next to its label; the inputs are left out (too many to read as numbers)."""
     _, x, y = held_out_rows(run)
-    table = prediction_table(run, x[index:index + 1]).drop(columns=run.data.feature_names)
-    names = run.data.target_names
-    if run.config.task == "classes":
-        classes = class_names(names, run.data.class_column)
-        table.insert(0, f"labelled {run.data.class_column or 'class'}", [classes[int(y[index].argmax())]])
-    else:
-        for j, name in reversed(list(enumerate(names))):
-            table.insert(0, f"labelled {name}", [y[index, j].item()])
-    return table
+    row = TabularDataset(x[index:index + 1], y[index:index + 1], run.data.feature_names, run.data.target_names,
+                         class_column=run.data.class_column)
+    return with_labels_first(prediction_table(run, row.features), row, run.data.feature_names)
 
 
 def parameter_rows(run: TrainingRun) -> list[dict[str, object]]:
