@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from functools import partial
 
 import pytest
@@ -23,11 +24,11 @@ from torchstart.errors import TorchstartError
 from torchstart.model_code import handoff_code
 from torchstart.model_spec import PRESETS, LayerSpec, ModelSpec, build_model, check_spec
 from torchstart.synthetic import DIGIT_GLYPHS, digit_images
-from torchstart.training import start_run, train
+from torchstart.training import predict, start_run, train
 from torchstart.training_export import CSV_NAME, data_csv, needs_csv, training_script
 from torchstart.training_metrics import evaluate, held_out_rows, row_prediction_table
-from torchstart.training_setup import (CROSS_ENTROPY, TrainingConfig, forward_mult_adds, macs_per_row, preflight,
-                                      prepare_data)
+from torchstart.training_setup import (CROSS_ENTROPY, EVAL_BYTES, MAX_STEP_BYTES, TrainingConfig, forward_profile,
+                                      macs_per_row, preflight, prepare_data)
 
 PIXEL_CNN = PRESETS["Small CNN on pixel rows"]
 
@@ -114,7 +115,7 @@ def test_the_image_input_cnn_is_refused_with_the_way_to_train_it() -> None:
 
 def test_an_epoch_counts_the_convolutions_not_only_the_linear_layer() -> None:
     cnn = pixel_cnn()
-    assert forward_mult_adds(cnn.module, 784) == check_spec(PIXEL_CNN).total_macs == 290_080
+    assert forward_profile(cnn.module, 784).macs == check_spec(PIXEL_CNN).total_macs == 290_080
     assert macs_per_row(TrainingConfig(model="session"), 784, 10, cnn) == 290_080
     assert cnn.module.training  # the count ran in eval mode and put the mode back
     wide = ModelSpec("Wide", (784,), (LayerSpec.of("Unflatten"),
@@ -326,3 +327,72 @@ def test_a_wide_file_without_a_matching_dataset_keeps_the_typed_box_and_says_how
     with torch.no_grad():
         expected = model(torch.ones(1, 30)).item()
     assert at.dataframe[-1].value["predicted y"].iloc[0] == pytest.approx(expected, rel=1e-6)
+
+
+# ---------------------------------------------------------------- memory: evaluation in chunks, steps capped
+
+WIDE_CNN = ModelSpec("WideCNN", (784,), (LayerSpec.of("Unflatten"),
+                                         LayerSpec.of("Conv2d", in_channels=1, out_channels=64, kernel_size=3,
+                                                      padding=1),
+                                         LayerSpec.of("ReLU"), LayerSpec.of("MaxPool2d", kernel_size=4, stride=4),
+                                         LayerSpec.of("Flatten"),
+                                         LayerSpec.of("Linear", in_features=64 * 49, out_features=10)))
+
+
+def test_a_full_batch_step_that_would_keep_gigabytes_of_layer_outputs_is_refused() -> None:
+    data = make_builtin("digits", {"n": 4_000})
+    model = pixel_cnn(WIDE_CNN)
+    profile = forward_profile(model.module, 784)
+    assert profile.values == 784 + 2 * 64 * 784 + 64 * 49 + 64 * 49 + 10  # every leaf layer's output, one row
+    full = TrainingConfig(data="session", model="session", loss=CROSS_ENTROPY, val_share=0.2)
+    with pytest.raises(TorchstartError) as err:
+        preflight(full, data, model)
+    assert "With full batch, one optimizer step pushes 3,200 rows through the model" in str(err.value)
+    assert f"at most {MAX_STEP_BYTES // profile.bytes:,} rows" in str(err.value)
+    preflight(replace(full, full_batch=False, batch_size=256), data, model)
+
+
+def test_big_splits_are_evaluated_in_chunks_with_the_same_numbers_and_kept_until_the_weights_change() -> None:
+    data = make_builtin("digits", {"n": 300, "seed": 1})
+    run = train(start_run(replace(CNN_RUN, val_share=0.5), data, pixel_cnn()), 1)
+    assert run.eval_rows == EVAL_BYTES // forward_profile(run.model, 784).bytes  # about 2,950 rows
+    whole = predict(run, run.data.raw_x_val)
+    calls = []
+    handle = run.model.conv1.register_forward_hook(lambda layer, i, out: calls.append(len(out)))
+    assert predict(run, run.data.raw_x_val) is whole and calls == []  # a page rerun: nothing recomputed
+    run.eval_rows = 40
+    run.outputs.clear()
+    torch.testing.assert_close(predict(run, run.data.raw_x_val), whole, rtol=1e-5, atol=1e-6)
+    assert calls == [40, 40, 40, 30]
+    train(run, 1)
+    assert calls[4:] == [64, 64, 22, 40, 40, 40, 30]  # three mini-batches, then the validation loss in chunks
+    predict(run, run.data.raw_x_val)
+    assert calls[11:] == [40, 40, 40, 30]  # new weights: the kept outputs were dropped
+    handle.remove()
+
+
+def test_the_script_evaluates_in_the_same_chunks(tmp_path, monkeypatch, capsys) -> None:
+    data = make_builtin("digits", {"n": 300, "seed": 2})
+    model = pixel_cnn()
+    run = start_run(replace(CNN_RUN, val_share=0.5), data, model)
+    run.eval_rows = 64
+    train(run, 3)
+    script = training_script(run, session_model=model)
+    assert "def forward_in_chunks(x, rows=64):" in script
+    assert "val_loss = criterion(forward_in_chunks(x_val), y_val).item()" in script
+    (tmp_path / CSV_NAME).write_bytes(data_csv(run))
+    assert_script_matches_page(run, script, tmp_path, monkeypatch, capsys)
+
+
+def test_batch_norm_on_pictures_takes_one_row_batches_but_on_features_does_not() -> None:
+    data = make_builtin("digits", {"n": 40})
+    norms = {"BatchNorm2d": LayerSpec.of("BatchNorm2d", num_features=8),
+             "BatchNorm1d": LayerSpec.of("BatchNorm1d", num_features=8)}
+    one_row = TrainingConfig(data="session", model="session", loss=CROSS_ENTROPY, full_batch=False, batch_size=1)
+    pictures = ModelSpec("Pictures", (784,), (*PIXEL_CNN.layers[:2], norms["BatchNorm2d"], *PIXEL_CNN.layers[2:]))
+    preflight(one_row, data, pixel_cnn(pictures))  # 28 × 28 values per channel even in a one-row batch
+    features = ModelSpec("Features", (784,), (LayerSpec.of("Linear", in_features=784, out_features=8),
+                                              norms["BatchNorm1d"], LayerSpec.of("Linear", in_features=8,
+                                                                                 out_features=10)))
+    with pytest.raises(TorchstartError, match=r"bn \(BatchNorm1d\) normalises each channel"):
+        preflight(one_row, data, pixel_cnn(features))

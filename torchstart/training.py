@@ -45,7 +45,9 @@ from torchstart.training_setup import (
     check_batch_norm_batches,
     check_epoch_work,
     check_trainable,
+    eval_rows,
     prepare_data,
+    row_profile,
 )
 
 
@@ -110,6 +112,12 @@ class TrainingRun:
     message: str = ""
     seconds: float = 0.0
     last_epochs_per_s: float = 0.0
+    # Rows per forward pass when evaluating (validation loss, metrics, predictions): a pass over 12,000 pixel
+    # rows at once would hold gigabytes of layer outputs, so big splits go through in chunks of this many.
+    eval_rows: int = 1 << 62
+    # Bumped whenever training touches the weights; predictions for a whole split are kept per version.
+    weights_version: int = 0
+    outputs: dict = field(default_factory=dict, repr=False, compare=False)
     # Run control across threads (see ``settle``): leave the loop at the next epoch; a Stop was asked for.
     halt: bool = False
     stop_requested: bool = False
@@ -175,7 +183,7 @@ def start_run(config: TrainingConfig, dataset: TabularDataset | None = None,
         rng = RngStream.capture(device) if draws_random_numbers(model) else None
     if session_model is not None and config.model == "session":
         check_trainable(model, session_model.name)
-    check_batch_norm_batches(model, len(data.raw_x_train), config)  # raw: no standardizing just to count
+    check_batch_norm_batches(model, len(data.raw_x_train), config, data.n_features)  # raw: no standardizing
     check_epoch_work(config, data, session_model)
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay,
                                **config.optimizer_tuning)
@@ -183,7 +191,8 @@ def start_run(config: TrainingConfig, dataset: TabularDataset | None = None,
     from_models_page = session_model is not None and config.model == "session"
     run = TrainingRun(config, data, model, build_loss(config), optimizer, device, x_train, y_train,
                       data.x_val.to(device), data.y_val.to(device), rng=rng,
-                      model_code=session_model.code if from_models_page else "")
+                      model_code=session_model.code if from_models_page else "",
+                      eval_rows=eval_rows(row_profile(config, data.n_features, data.n_targets, session_model)))
     if not config.full_batch:
         # The generator lives with the run, so Continue shuffles exactly as one longer run would.
         generator = torch.Generator().manual_seed(config.seed)
@@ -227,6 +236,7 @@ def resume(run: TrainingRun, callback: Callback | None = None, throttle: Throttl
 def _train_locked(run: TrainingRun, callback: Callback | None, throttle: Throttle) -> None:
     """The loop itself; the caller holds ``run.lock``."""
     run.status = "running"
+    run.weights_version += 1
     pending: list = []  # floats on the CPU, loss tensors on a GPU (see the module docstring)
     pending_val: list = []
     on_cpu = run.device.type == "cpu"
@@ -254,7 +264,7 @@ def _train_locked(run: TrainingRun, callback: Callback | None, throttle: Throttl
             if validate:
                 model.eval()
                 with torch.no_grad():
-                    val_loss = loss_fn(model(xv), yv)
+                    val_loss = loss_fn(forward_chunks(model, xv, run.eval_rows), yv)
                 pending_val.append(val_loss.item() if on_cpu else val_loss)
                 model.train()
             now = time.perf_counter()
@@ -424,16 +434,36 @@ def progress_of(run: TrainingRun) -> Progress:
                     run.val_losses[-1] if run.val_losses else None, run.last_epochs_per_s, None, run.seconds)
 
 
+def forward_chunks(model: nn.Module, x: torch.Tensor, rows: int) -> torch.Tensor:
+    """``model(x)``, in chunks of ``rows`` rows when x has more (the outputs are joined; only they are kept)."""
+    if len(x) <= rows:
+        return model(x)
+    return torch.cat([model(chunk) for chunk in x.split(rows)])
+
+
 @torch.no_grad()
 def predict(run: TrainingRun, raw_x: torch.Tensor) -> torch.Tensor:
-    """The model's output in original units for features in original units (CPU tensors in and out)."""
+    """The model's output in original units for features in original units (CPU tensors in and out).
+
+    Forward passes go in chunks of ``run.eval_rows``; a whole split's outputs are kept until the weights change,
+    so a page rerun does not push 48,000 rows through a CNN again.
+    """
+    key = id(raw_x)
+    kept = run.outputs.get(key)
+    if kept is not None and kept[0] is raw_x and kept[1] == (run.weights_version, run.epoch):
+        return kept[2]
     data = run.data
     x = data.x_scaler.transform(raw_x) if data.x_scaler else raw_x
     was_training = run.model.training
     run.model.eval()
-    y = run.model(x.to(run.device)).cpu()
-    run.model.train(was_training)
-    return data.y_scaler.inverse(y) if data.y_scaler else y
+    try:
+        y = forward_chunks(run.model, x.to(run.device), run.eval_rows).cpu()
+    finally:
+        run.model.train(was_training)
+    y = data.y_scaler.inverse(y) if data.y_scaler else y
+    if raw_x is data.raw_x_train or raw_x is data.raw_x_val:
+        run.outputs[key] = (raw_x, (run.weights_version, run.epoch), y)
+    return y
 
 
 def describe(run: TrainingRun) -> str:

@@ -215,9 +215,17 @@ def training_script(run: TrainingRun, epochs: int | None = None, session_model: 
     if minibatch:
         out += [f"loader = DataLoader(TensorDataset({xt}, {yt}), batch_size={cfg.batch_size}, "
                 f"shuffle={cfg.shuffle}, generator=torch.Generator().manual_seed({cfg.seed}))"]
-    out += ["", f"num_epochs = {epochs}"] + _loop_lines(run, xt, yt, split, minibatch)
+    n_train, n_val = split_sizes(n_rows, cfg)
+    forward = "model"
+    if max(n_train, n_val) > run.eval_rows:  # as the page evaluates: a chunk of rows at a time
+        forward = "forward_in_chunks"
+        out += ["", "", f"def forward_in_chunks(x, rows={run.eval_rows}):",
+                '    """model(x), a chunk of rows at a time: all rows at once would hold their layer outputs '
+                'together."""',
+                "    return torch.cat([model(chunk) for chunk in x.split(rows)])", ""]
+    out += ["", f"num_epochs = {epochs}"] + _loop_lines(run, xt, yt, split, minibatch, forward)
     if cfg.classifies:
-        out += _accuracy_lines(xt, yt, split, cfg.task)
+        out += _accuracy_lines(xt, yt, split, cfg.task, forward)
     out += _prediction_lines(run)
     out += _save_lines(run)
     return "\n".join(out) + "\n"
@@ -240,8 +248,9 @@ def _save_lines(run: TrainingRun) -> list[str]:
             + ['torch.save(checkpoint, "model.pth")'])
 
 
-def _loop_lines(run: TrainingRun, xt: str, yt: str, split: bool, minibatch: bool) -> list[str]:
-    """The training loop, printing the page's log lines and the final loss."""
+def _loop_lines(run: TrainingRun, xt: str, yt: str, split: bool, minibatch: bool,
+                forward: str = "model") -> list[str]:
+    """The training loop, printing the page's log lines and the final loss (validation through ``forward``)."""
     every = run.config.log_every
     lines = ["for epoch in range(num_epochs):"]
     if split:
@@ -267,7 +276,7 @@ def _loop_lines(run: TrainingRun, xt: str, yt: str, split: bool, minibatch: bool
     message = f"f'Epoch [{{epoch+1}}/{{num_epochs}}], Loss: {{{value}:.4g}}'"
     if split:
         lines += ["    model.eval()", "    with torch.no_grad():",
-                  "        val_loss = criterion(model(x_val), y_val).item()"]
+                  f"        val_loss = criterion({forward}(x_val), y_val).item()"]
         message = message[:-1] + ", Val loss: {val_loss:.4g}'"
     lines += [f"    if (epoch + 1) % {every} == 0:", f"        print({message})"]
     lines.append(f"print(f'Final training loss: {{{value}!r}}')")
@@ -276,14 +285,14 @@ def _loop_lines(run: TrainingRun, xt: str, yt: str, split: bool, minibatch: bool
     return lines
 
 
-def _accuracy_lines(xt: str, yt: str, split: bool, task: str) -> list[str]:
+def _accuracy_lines(xt: str, yt: str, split: bool, task: str, forward: str = "model") -> list[str]:
     """The share of rows whose predicted class is the labelled one (0/1 classes, or the largest logit)."""
     if task == "classes":
         comment = "# Accuracy: the predicted class is the one with the largest logit (and softmax probability)"
-        hits = "(model({x}).argmax(1) == {y}.argmax(1))"
+        hits = f"({forward}({{x}}).argmax(1) == {{y}}.argmax(1))"
     else:
         comment = "# Accuracy: predict class 1 where the logit is >= 0, i.e. where sigmoid(logit) >= 0.5"
-        hits = "((model({x}) >= 0) == ({y} >= 0.5))"
+        hits = f"(({forward}({{x}}) >= 0) == ({{y}} >= 0.5))"
     lines = ["", comment, "model.eval()", "with torch.no_grad():",
              f"    train_accuracy = {hits.format(x=xt, y=yt)}.double().mean().item()"]
     if split:

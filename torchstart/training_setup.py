@@ -8,6 +8,7 @@ choice into a train/validation split (standardized on the training rows only);
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from torch import nn
 from torchstart.data_prep import MAX_CLASSES
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
-from torchstart.model_inspect import layer_mult_adds
+from torchstart.model_inspect import format_bytes, layer_mult_adds
 from torchstart.optimizers import OPTIMIZERS
 from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam
 from torchstart.rng import RNG_LOCK
@@ -32,6 +33,10 @@ MAX_ROWS = 100_000
 # its forward multiply-adds (about 3 s of forward and backward on 2 CPU cores at the cap).
 MAX_BATCHES_PER_EPOCH = 5_000
 MAX_EPOCH_MACS = 20_000_000_000
+# Layer outputs one optimizer step may keep for backward(): a full batch of 48,000 pixel rows through a CNN is 4 GB.
+MAX_STEP_BYTES = 1024**3
+# Layer outputs one evaluation pass (no_grad) may hold: bigger splits go through in chunks.
+EVAL_BYTES = 256 * 1024**2
 
 DATA_LABELS = {
     "classic": "Classic: 4 points, y = 2x",
@@ -475,53 +480,89 @@ def preflight(config: TrainingConfig, dataset: TabularDataset | None = None,
     if config.model == "session":
         check_session_model(session_model, data.n_features, data.n_targets)
         check_trainable(session_model.module, session_model.name)
-        check_batch_norm_batches(session_model.module, len(data.raw_x_train), config)
+        check_batch_norm_batches(session_model.module, len(data.raw_x_train), config, data.n_features)
     check_epoch_work(config, data, session_model)
+
+
+@dataclass(frozen=True)
+class RowProfile:
+    """What one row costs in the chosen model's forward pass, as counted by hooks on every leaf layer."""
+
+    macs: int                 # multiply-adds (weight products)
+    values: int               # values the layers output: what backward() keeps, and what eval holds for a while
+    # BatchNorm layers that see one value per channel per row (BatchNorm1d on features, or a 1×1 picture):
+    # in training they need 2 or more rows per batch; a BatchNorm2d on 28×28 pixels does not.
+    one_value_norms: tuple[str, ...] = ()
+
+    @property
+    def bytes(self) -> int:
+        """float32 bytes of those values."""
+        return 4 * self.values
+
+
+def row_profile(config: TrainingConfig, n_in: int, n_out: int,
+                session_model: SessionModel | None = None) -> RowProfile:
+    """One row's forward cost in the chosen model; Linear and the MLP counted from their sizes."""
+    if config.model == "linear":
+        return RowProfile(n_in * n_out, n_out)
+    if config.model == "mlp":
+        h = config.hidden
+        return RowProfile(n_in * h + (config.layers - 1) * h * h + h * n_out, 2 * h * config.layers + n_out)
+    if session_model is None:
+        return RowProfile(0, 0)
+    return forward_profile(session_model.module, n_in)
 
 
 def macs_per_row(config: TrainingConfig, n_in: int, n_out: int, session_model: SessionModel | None = None) -> int:
     """Multiply-adds of one row's forward pass through the chosen model (weight products; the rest is small)."""
-    if config.model == "linear":
-        return n_in * n_out
-    if config.model == "mlp":
-        h = config.hidden
-        return n_in * h + (config.layers - 1) * h * h + h * n_out
-    if session_model is None:
-        return 0
-    return forward_mult_adds(session_model.module, n_in)
+    return row_profile(config, n_in, n_out, session_model).macs
 
 
 @torch.no_grad()
-def forward_mult_adds(module: nn.Module, n_in: int) -> int:
-    """Multiply-adds of one zero row through ``module`` in eval mode, counted by hooks on every leaf layer.
+def forward_profile(module: nn.Module, n_in: int) -> RowProfile:
+    """One zero row through ``module`` in eval mode, with hooks on every leaf layer; the mode is restored.
 
-    Counted from a real pass, so a Conv2d behind an Unflatten costs what it does per position; the
-    module's train/eval mode is restored.
+    Counted from a real pass, so a Conv2d behind an Unflatten costs what it does per position.
     """
-    total = 0
+    macs = values = 0
+    one_value: list[str] = []
+    names = {leaf: name for name, leaf in module.named_modules() if not list(leaf.children())}
 
     def hook(layer: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        nonlocal total
-        total += layer_mult_adds(layer, output)
+        nonlocal macs, values
+        macs += layer_mult_adds(layer, output)
+        values += output.numel()
+        if isinstance(layer, BATCH_NORMS) and math.prod(inputs[0].shape[2:]) == 1:
+            one_value.append(f"{names[layer]} ({type(layer).__name__})")
 
-    leaves = [m for m in module.modules() if not list(m.children())]
-    handles = [leaf.register_forward_hook(hook) for leaf in leaves]
+    handles = [leaf.register_forward_hook(hook) for leaf in names]
     was_training = module.training
     try:
         module.eval()  # BatchNorm refuses one row in train mode; Dropout draws nothing in eval
         module(torch.zeros(1, n_in, device=next(module.parameters(), torch.zeros(0)).device))
     except RuntimeError:
-        return 0  # a model that does not fit the data: check_session_model says why
+        return RowProfile(0, 0)  # a model that does not fit the data: check_session_model says why
     finally:
         module.train(was_training)
         for handle in handles:
             handle.remove()
-    return total
+    return RowProfile(macs, values, tuple(one_value))
+
+
+def eval_rows(profile: RowProfile) -> int:
+    """Rows per evaluation forward pass: as many as keep the layer outputs within ``EVAL_BYTES``."""
+    return max(1, EVAL_BYTES // max(profile.bytes, 1))
+
+
+def rows_per_step(n_train: int, config: TrainingConfig) -> int:
+    """Rows one optimizer step pushes through the model: all of them in full batch, else a batch."""
+    return n_train if config.full_batch else min(config.batch_size, n_train)
 
 
 def check_epoch_work(config: TrainingConfig, data: PreparedData, session_model: SessionModel | None) -> None:
-    """Refuse an epoch so big that Stop and the live charts, which act between epochs, would wait for long."""
-    per_row = macs_per_row(config, data.n_features, data.n_targets, session_model)
+    """Refuse an epoch so big that Stop and the live charts would wait long, or a step that would fill memory."""
+    profile = row_profile(config, data.n_features, data.n_targets, session_model)
+    per_row = profile.macs
     rows = len(data.raw_x_train) + len(data.raw_x_val)  # validation rows go forward every epoch too
     if per_row * rows > MAX_EPOCH_MACS:
         fits = max(MAX_EPOCH_MACS // per_row, 1)
@@ -530,6 +571,15 @@ def check_epoch_work(config: TrainingConfig, data: PreparedData, session_model: 
             f"all, about three times that with the backward pass); this page allows {MAX_EPOCH_MACS:.0e} per "
             f"epoch so that Stop and the live charts (which act between epochs) stay quick. Use a smaller model, or "
             f"at most {fits:,} rows: on the Data page, Rows to use takes a random sample of an uploaded CSV.")
+    step = rows_per_step(len(data.raw_x_train), config)
+    if step * profile.bytes > MAX_STEP_BYTES:
+        fits = max(MAX_STEP_BYTES // max(profile.bytes, 1), 1)
+        how = "full batch" if config.full_batch else f"batches of {config.batch_size:,}"
+        raise TorchstartError(
+            f"With {how}, one optimizer step pushes {step:,} rows through the model, and backward() needs every "
+            f"layer's output kept: {profile.values:,} values per row, {format_bytes(step * profile.bytes)} in all. "
+            f"This page allows {format_bytes(MAX_STEP_BYTES)} per step, shared as it is with other learners. "
+            f"Untick Full batch and use batches of at most {fits:,} rows (tab Epochs, batches, seed).")
 
 
 def check_trainable(model: nn.Module, name: str) -> None:
@@ -562,14 +612,14 @@ def _batch_size_without_single_rows(n_rows: int, batch_size: int) -> int | None:
     return None
 
 
-def check_batch_norm_batches(model: nn.Module, n_rows: int, config: TrainingConfig) -> None:
-    """Refuse a run that would hand a BatchNorm layer a one-row batch: in training it normalises by the batch."""
-    layer = next((m for m in model.modules() if isinstance(m, BATCH_NORMS)), None)
-    if layer is None or smallest_batch(n_rows, config) > 1:
+def check_batch_norm_batches(model: nn.Module, n_rows: int, config: TrainingConfig, n_in: int) -> None:
+    """Refuse a run that would hand a BatchNorm layer one value per channel: in training it normalises by the batch."""
+    norms = forward_profile(model, n_in).one_value_norms
+    if not norms or smallest_batch(n_rows, config) > 1:
         return
-    what = (f"{type(layer).__name__} normalises each training batch by that batch's own mean and variance, so it "
-            "needs at least 2 rows per batch (PyTorch raises \"Expected more than 1 value per channel when "
-            "training\")")
+    what = (f"{norms[0]} normalises each channel by the batch's own mean and variance, and it sees one value per "
+            "channel per row, so it needs at least 2 rows per batch (PyTorch raises \"Expected more than 1 value "
+            "per channel when training\")")
     if n_rows < 2:
         raise TorchstartError(f"{what}, but there is only {n_rows} training row. Use more rows or a smaller "
                               "validation share.")
