@@ -18,7 +18,7 @@ from torchstart.errors import TorchstartError
 from torchstart.predictions import MAX_TYPED_FEATURES, prediction_frame, with_labels_first
 from torchstart.session import Standardizer
 from torchstart.trained_file import saved_scalers
-from torchstart.wording import md_safe
+from torchstart.wording import md_safe, name_list
 
 # Page-local session keys.
 INPUTS = "checkpoints.inputs"
@@ -122,8 +122,8 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
         if st.session_state.get(INPUTS_WIDTH) != width or INPUTS not in st.session_state:
             st.session_state[INPUTS_WIDTH] = width
             st.session_state[INPUTS] = str([[0.5] * width])
-        text = st.text_input(f"Inputs: rows of {width} number{'s' if width > 1 else ''} ({', '.join(features)})",
-                             key=INPUTS, persist_state=KEEP)
+        text = st.text_input(f"Inputs: rows of {width} number{'s' if width > 1 else ''} "
+                             f"({name_list(features, 6, quoted=False)})", key=INPUTS, persist_state=KEEP)
         try:
             x = parse_inputs(text, width)
         except TorchstartError as err:
@@ -138,15 +138,21 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
     if problem := table_problem(len(x), width, y.numel() // max(len(x), 1)):
         st.info(md_safe(problem), icon=":material/table:")
         return
-    table = prediction_frame(x, y.reshape(len(x), -1), features, target.target_names, target.task,
-                             class_column=target.class_column)
+    task, names, column = target.task, target.target_names, target.class_column
+    if picked is not None and task == "regression" and len(picked.classes) == y.reshape(len(x), -1).shape[1] > 1:
+        # The file does not say what its outputs mean; the row's dataset has as many classes as there are outputs.
+        task, names, column = "classes", picked.target_names, picked.class_column
+        st.caption(md_safe(f"The model gives {len(names)} outputs and the Data page's dataset has {len(names)} "
+                           f"classes ({name_list(picked.classes, 10, quoted=False)}), so the outputs are read as "
+                           "class logits: softmax turns them into probabilities, the largest is the predicted class."))
+    table = prediction_frame(x, y.reshape(len(x), -1), features, names, task, class_column=column)
     if picked is not None:  # the inputs are the picture (or too many to read): the label instead
         table = with_labels_first(table, picked, features)
     with where:
-        show_predictions(table, "checkpoints.predictions", target.task in CLASSIFIER_NOTES)
-    if target.task in CLASSIFIER_NOTES:
-        st.caption(CLASSIFIER_NOTES[target.task])
-    show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename, target.task,
+        show_predictions(table, "checkpoints.predictions", task in CLASSIFIER_NOTES)
+    if task in CLASSIFIER_NOTES:
+        st.caption(CLASSIFIER_NOTES[task])
+    show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename, task,
                            scalers_in_file=use and from_file),
               label="Show code: prediction")
 

@@ -19,6 +19,7 @@ import streamlit as st
 import torch
 
 from pages._ui import KEEP, beside_picture, param_input, show_error, show_predictions, table_height
+from torchstart.data_figures import pixel_scale_note
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.optimizers import default_weight_decay
@@ -27,7 +28,7 @@ from torchstart.session import SessionModel
 from torchstart.trained_file import scaler_names, trained_file_bytes
 from torchstart.training import (Progress, TrainingRun, log_length, log_lines, progress_of, progress_text,
                                  start_run)
-from torchstart.training_export import CSV_NAME, data_csv, needs_csv
+from torchstart.training_export import CSV_NAME, data_file, data_file_name
 from torchstart.training_figures import live_figures
 from torchstart.training_metrics import (evaluate, held_out_rows, metric_help, metrics_note,
                                          parameter_rows, prediction_table, row_prediction_table)
@@ -63,6 +64,9 @@ def settings_ui(dataset: TabularDataset | None, session_model: SessionModel | No
             v |= _row(["rows", "features", "noise", "data_seed"])
         elif v["data"] == "session":
             _describe_dataset(dataset)
+            note = pixel_scale_note(dataset) if dataset is not None else None
+            if note and not st.session_state.get(_key("standardize_x"), PARAMS["standardize_x"].default):
+                st.info(note, icon=":material/tune:")
         if v["data"] != "session" and dataset is not None:  # say so: Train would not use the Data page's data
             st.caption(md_safe(f"The Data page holds **{dataset.name}** ({len(dataset):,} rows): pick "
                                "\"Dataset from the Data page\" above to train on it."))
@@ -275,7 +279,7 @@ def _prediction_box(run: TrainingRun) -> None:
 def _row_prediction(run: TrainingRun) -> None:
     """Pick a held-out row by number: its prediction, its label, and its picture when it is a square image."""
     which, x, y = held_out_rows(run)
-    unseen = ": rows the model never trained on" if which == "validation" else " (nothing was held out)"
+    unseen = ": rows the model never trained on" if which == "validation" else "; nothing was held out"
     index = st.number_input(f"Predict for {which} row (0 to {len(x) - 1:,}{unseen})", 0, len(x) - 1, value=0,
                             key=f"training_predict_row_{which}", persist_state=KEEP,
                             help=f"{run.data.n_features:,} inputs are too many to type; pick one of the {len(x):,} "
@@ -301,9 +305,11 @@ def downloads_ui(run: TrainingRun, script: str) -> None:
     cols[1].download_button("Download script (.py)", script, file_name="train_torchstart.py", mime="text/x-python",
                             key="training_download_script", on_click="ignore", icon=":material/code:",
                             help="Plain PyTorch that repeats this whole run and prints the same losses.")
-    if needs_csv(run):
+    if name := data_file_name(run):
         # Built only when clicked (on Streamlit's download thread): a big table takes a while to write.
-        cols[2].download_button(f"Download data ({CSV_NAME})", lambda: data_csv(run), file_name=CSV_NAME,
-                                mime="text/csv",
+        cols[2].download_button(f"Download data ({name})", lambda: data_file(run), file_name=name,
+                                mime="text/csv" if name == CSV_NAME else "application/octet-stream",
                                 key="training_download_csv", on_click="ignore", icon=":material/table:",
-                                help="The script reads this file: put it next to the script.")
+                                help="The script reads this file: put it next to the script."
+                                     + (" A torch.save file of the tensors: as text this many numbers would take "
+                                        "long to write and read." if name != CSV_NAME else ""))

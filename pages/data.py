@@ -8,7 +8,8 @@ from pages import _data_upload_ui as upload_ui
 from pages._ui import KEEP, show_code, show_error
 from torchstart import data_code, session
 from torchstart.batch_viewer import view_batches
-from torchstart.data_figures import batch_grid_figure, dataset_figure, image_grid_figure, image_side
+from torchstart.data_figures import (batch_grid_figure, dataset_figure, image_grid_figure, image_side,
+                                     pixel_scale_note)
 from torchstart.errors import TorchstartError
 
 st.title("Data")
@@ -47,10 +48,14 @@ if figure is not None:
 pictures = image_grid_figure(dataset)
 if pictures is not None:
     side = image_side(dataset)
+    preset = (": the Models page's \"Small CNN on pixel rows\" starts with one" if side == 28 else
+              f" (the Models page's \"Small CNN on pixel rows\" is for 28×28: set its input shape to {side * side:,}, "
+              f"its Unflatten to 1 × {side} × {side} and switch Auto-fit on)")
     st.caption(f"{dataset.n_features:,} features = {side} × {side}, so each row may be a picture, stored row by row "
-               f"as an MNIST CSV does. A CNN reads it after `nn.Unflatten(1, (1, {side}, {side}))`: the Models page's "
-               "\"Small CNN on pixel rows\" starts with one.")
+               f"as an MNIST CSV does. A CNN reads it after `nn.Unflatten(1, (1, {side}, {side}))`{preset}.")
     st.plotly_chart(pictures, key="data.pictures")
+    if note := pixel_scale_note(dataset):
+        st.info(note, icon=":material/tune:")
 code = st.session_state.get(ui.K_CODE, "")
 show_code(code, label="Show code: the Dataset")
 

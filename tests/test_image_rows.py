@@ -17,7 +17,8 @@ from tests.test_training_showcode import assert_script_matches_page
 from torchstart import session
 from torchstart.builtin_datasets import make_builtin
 from torchstart.csv_loading import load_csv
-from torchstart.data_figures import image_grid_figure, image_side
+from torchstart.data_code import csv_code
+from torchstart.data_figures import image_grid_figure, image_side, pixel_scale_note
 from torchstart.data_prep import DROP, DROP_ROWS, PrepChoices, default_choices, prepare
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
@@ -25,7 +26,8 @@ from torchstart.model_code import handoff_code
 from torchstart.model_spec import PRESETS, LayerSpec, ModelSpec, build_model, check_spec
 from torchstart.synthetic import DIGIT_GLYPHS, digit_images
 from torchstart.training import predict, start_run, train
-from torchstart.training_export import CSV_NAME, data_csv, needs_csv, training_script
+from torchstart.training_export import (CSV_NAME, CSV_VALUES_LIMIT, PT_NAME, data_csv, data_file, data_file_name,
+                                        needs_csv, training_script)
 from torchstart.training_metrics import evaluate, held_out_rows, row_prediction_table
 from torchstart.training_setup import (CROSS_ENTROPY, EVAL_BYTES, MAX_STEP_BYTES, TrainingConfig, forward_profile,
                                       macs_per_row, preflight, prepare_data)
@@ -163,8 +165,8 @@ def test_a_held_out_row_shows_its_label_and_the_models_answer(digits_run) -> Non
         answers = run.model(x).argmax(1)
     for index in (0, 7):
         table = row_prediction_table(run, index)
-        assert list(table.columns[:2]) == ["labelled digit", "logit 0"] and "pixel0" not in table.columns
-        assert table["labelled digit"].iloc[0] == str(int(y[index].argmax()))
+        assert list(table.columns[:2]) == ["true digit", "logit 0"] and "pixel0" not in table.columns
+        assert table["true digit"].iloc[0] == str(int(y[index].argmax()))
         assert table["predicted digit"].iloc[0] == str(int(answers[index]))
 
 
@@ -207,6 +209,8 @@ def test_an_mnist_csv_loads_as_784_features_and_10_classes_and_trains() -> None:
     (b"class,a,b\n" + b"".join(b"%d,%d,1\n" % (i % 3, i) for i in range(9)), PrepChoices(("a", "b"), "class",
                                                                                         class_codes=True)),
     (b"a,b,y\n1,2,3\n4,5,6\n7,8,10\n", PrepChoices(("a", "b"), "y")),  # no such name: the last that varies
+    (b"class,cap,odor\ne,1,2\np,3,4\ne,5,6\np,7,9\n", PrepChoices(("cap", "odor"), "class")),  # text classes
+    (b"label,target,a\n0,1.5,2\n1,2.5,3\n2,3.5,4\n", PrepChoices(("target", "a"), "label")),  # the first named
 ])
 def test_a_column_named_label_class_or_target_is_the_default_target(text: bytes, expected: PrepChoices) -> None:
     assert default_choices(load_csv(text, "named.csv").frame) == expected
@@ -243,7 +247,7 @@ def test_digits_to_the_cnn_to_a_prediction_through_the_pages(open_page) -> None:
     assert picture["data"][0]["type"] == "heatmap" and picture["data"][0]["z"]["shape"] == "37, 28"  # 9 for the label
     shown = at.dataframe[-1].value
     assert shown["predicted digit"].iloc[0] == row_prediction_table(run, 5)["predicted digit"].iloc[0]
-    assert shown["labelled digit"].iloc[0] == str(int(run.data.raw_y_val[5].argmax()))
+    assert shown["true digit"].iloc[0] == str(int(run.data.raw_y_val[5].argmax()))
     assert "nn.Unflatten(1, (1, 28, 28))" in at.code[-1].value
 
     # Checkpoints: the trained CNN's file loads strictly, and a row of the Data page's Digits is predicted.
@@ -257,7 +261,7 @@ def test_digits_to_the_cnn_to_a_prediction_through_the_pages(open_page) -> None:
     digits = at.session_state[session.DATASET]
     with torch.no_grad():
         logits = run.model.eval()(digits.features[11:12])[0]
-    assert table["labelled digit"].iloc[0] == str(int(digits.targets[11].argmax()))
+    assert table["true digit"].iloc[0] == str(int(digits.targets[11].argmax()))
     assert table["predicted digit"].iloc[0] == str(int(logits.argmax()))
     assert [table[f"logit {d}"].iloc[0] for d in range(10)] == pytest.approx(logits.tolist(), abs=1e-5)
     assert "pixel0" not in table.columns
@@ -305,7 +309,7 @@ def test_a_learner_trains_the_cnn_on_digits_and_downloads_it(page, tmp_path) -> 
     label = int(split.raw_y_val[3].argmax())
     fill(page, "Predict for validation row (0 to 199: rows the model never trained on)", "3")
     # The answer is pinned first, then the label and the logits (the grid lists the columns in view).
-    shown = table_numbers(page, "labelled digit", "predicted digit", "logit 0",
+    shown = table_numbers(page, "true digit", "predicted digit", "logit 0",
                           starts_with=[float(logits.argmax()), float(label)])
     assert shown[2:7] == pytest.approx(logits[:5].tolist(), abs=1e-4)
 
@@ -396,3 +400,71 @@ def test_batch_norm_on_pictures_takes_one_row_batches_but_on_features_does_not()
                                                                                  out_features=10)))
     with pytest.raises(TorchstartError, match=r"bn \(BatchNorm1d\) normalises each channel"):
         preflight(one_row, data, pixel_cnn(features))
+
+
+def test_pixels_of_0_to_255_get_a_note_that_scaling_them_trains_far_better() -> None:
+    table = load_csv(mnist_csv(400, seed=1), "train.csv")
+    raw = prepare(table.frame, default_choices(table.frame), "train.csv").dataset
+    note = pixel_scale_note(raw)
+    assert note is not None and "These pixels run from 0 to 255" in note and "divide by 255" in note
+    assert pixel_scale_note(make_builtin("digits", {"n": 50})) is None  # already 0–1
+    assert pixel_scale_note(make_builtin("three_class", {"n": 50})) is None  # no pictures
+    scores = {}
+    for standardize in (False, True):
+        run = train(start_run(replace(CNN_RUN, standardize_x=standardize), raw, pixel_cnn()), 5)
+        scores[standardize] = evaluate(run)["validation"]["accuracy"]
+    assert scores[True] > scores[False] + 0.2, scores  # what the note claims, on a smaller set
+
+
+def test_the_mnist_csv_show_code_rebuilds_the_tensors_and_prints_a_short_first_row(tmp_path, monkeypatch) -> None:
+    data = mnist_csv(60, seed=3)
+    table = load_csv(data, "train.csv")
+    choices = default_choices(table.frame)
+    result = prepare(table.frame, choices, "train.csv")
+    code = csv_code("train.csv", table.format, choices, result.numeric_features, result.text_features,
+                    result.classes, rows_in=len(table.frame), class_codes=result.classes_from_numbers)
+    assert "classes = list(y.columns)  # [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]: y.argmax(1)" in code
+    assert "print(len(dataset), x0.shape, x0[:10], y0)" in code
+    (tmp_path / "train.csv").write_bytes(data)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "data.py", "exec"), namespace)  # our generated code, not learner text
+    assert namespace["classes"] == list(range(10))
+    assert torch.equal(namespace["dataset"].features, result.dataset.features)
+    assert torch.equal(namespace["dataset"].targets, result.dataset.targets)
+
+
+def test_a_models_page_cnn_reads_its_outputs_as_the_digits_logits_in_a_new_session(open_page, digits_run) -> None:
+    trained, _ = digits_run
+    buffer = io.BytesIO()
+    torch.save(trained.model.state_dict(), buffer)  # the Training page's download, in a session that has no run
+    at = open_page()
+    at.session_state[session.MODEL] = pixel_cnn()
+    at.session_state[session.DATASET] = make_builtin("digits", {"n": 30, "seed": 9})
+    at.switch_page("pages/checkpoints.py").run()
+    at.file_uploader(key="checkpoints.upload").set_value(("cnn.pth", buffer.getvalue(), "application/octet-stream"))
+    at.run()
+    assert not at.exception and at.radio(key="checkpoints.target").value == "models"
+    at.number_input(key="checkpoints.row").set_value(4).run()
+    assert any("so the outputs are read as class logits" in c.value for c in at.caption)
+    table = at.dataframe[-1].value
+    digits = at.session_state[session.DATASET]
+    with torch.no_grad():
+        logits = trained.model.eval()(digits.features[4:5])[0]
+    assert table["true digit"].iloc[0] == str(int(digits.targets[4].argmax()))
+    assert table["predicted digit"].iloc[0] == str(int(logits.argmax()))
+    assert table["P(9)"].iloc[0] == pytest.approx(torch.softmax(logits, 0)[9].item(), rel=1e-5)
+    assert "torch.softmax(y, dim=1)" in at.code[-1].value
+
+
+def test_big_data_goes_to_the_script_as_a_torch_save_file(tmp_path, monkeypatch, capsys) -> None:
+    data = make_builtin("digits", {"n": 2_600, "seed": 5})  # 2,600 × 794 numbers: past the CSV limit
+    model = pixel_cnn()
+    run = train(start_run(replace(CNN_RUN, batch_size=256), data, model), 1)
+    assert data_file_name(run) == PT_NAME and CSV_VALUES_LIMIT < data.features.numel()
+    script = training_script(run, session_model=model)
+    assert 'data = torch.load(\'training_data.pt\', weights_only=True)' in script and "import csv" not in script
+    (tmp_path / PT_NAME).write_bytes(data_file(run))
+    saved = torch.load(tmp_path / PT_NAME, weights_only=True)
+    assert torch.equal(saved["x"], data.features) and saved["targets"] == data.target_names
+    assert_script_matches_page(run, script, tmp_path, monkeypatch, capsys)

@@ -170,9 +170,16 @@ BAD_STACKS = [
      ["Layer 1: MaxPool2d(4) receives a 3×3 image from the input", "window"]),
     ((L("Unflatten", channels=1, height=28, width=28),), (783,),
      ["Layer 1: Unflatten(→ 1×28×28) receives 783 features from the input", "holds 784 values",
-      "Set channels × height × width to 783", "change the input shape to 784"]),
+      "Set channels × height × width to 783, or change the input shape to 784"]),
+    ((L("Unflatten", channels=1, height=28, width=28),), (64,),
+     ["Set channels × height × width to 64 (1 × 8 × 8 for a grey 8×8 picture)"]),
     ((L("Unflatten", channels=1, height=2, width=2),), (1, 2, 2),
-     ["Layer 1: Unflatten(→ 1×2×2) receives a 1×2×2 tensor from the input", "put it first"]),
+     ["Layer 1: Unflatten(→ 1×2×2) receives a 1×2×2 tensor from the input", "set the input shape to 4 (one "
+      "number: a row's length), or remove the Unflatten"]),
+    ((L("ReLU"), L("Conv2d", in_channels=1, out_channels=4, kernel_size=3), L("Unflatten", channels=1, height=2,
+                                                                            width=2)), (64,),
+     ["Layer 2: Conv2d(1 → 4, 3×3) needs an image", "Put an Unflatten (1 × 8 × 8) before it to read each row of "
+      "64 as a grey 8×8 picture"]),
 ]
 
 

@@ -481,8 +481,8 @@ def test_beyond_twenty_features_a_validation_row_is_predicted_instead_of_typed(o
     assert row.label == "Predict for validation row (0 to 3: rows the model never trained on)" and row.max == 3
     row.set_value(2).run()
     table = at.dataframe[-1].value
-    assert list(table.columns) == ["labelled y", "predicted y"]
-    assert table["labelled y"].iloc[0] == pytest.approx(run.data.raw_y_val[2, 0].item())
+    assert list(table.columns) == ["true y", "predicted y"]
+    assert table["true y"].iloc[0] == pytest.approx(run.data.raw_y_val[2, 0].item())
     run.model.eval()
     with torch.no_grad():
         assert table["predicted y"].iloc[0] == pytest.approx(run.model(run.data.raw_x_val[2:3]).item(), rel=1e-6)

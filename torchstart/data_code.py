@@ -56,6 +56,22 @@ print(len(dataset), dataset[0])  # 3 (tensor([1., 2.]), tensor([3.]))
 HEADER = "import torch\nfrom torch.utils.data import Dataset\n\n\n" + CUSTOM_DATASET + "\n\n"
 
 
+# Beyond this many features, print(dataset[0]) would fill the screen with numbers.
+PRINTED_FEATURES = 60
+
+
+def _print_first(width: int) -> str:
+    """The line that prints the dataset's length and first sample (its shape and start when the rows are wide)."""
+    if width <= PRINTED_FEATURES:
+        return "print(len(dataset), dataset[0])"
+    return "x0, y0 = dataset[0]\nprint(len(dataset), x0.shape, x0[:10], y0)  # all of x0 would be a wall of numbers"
+
+
+def _shown_classes(classes: list[str], codes: bool) -> str:
+    """The classes as ``y.columns`` holds them: whole numbers for class codes (get_dummies of int64), else text."""
+    return repr([int(float(c)) for c in classes]) if codes else repr(classes)
+
+
 def _glyph_rows(glyph: str) -> str:
     """A glyph's 35 dots as seven adjacent 5-dot strings, which Python joins into one."""
     return " ".join(f'"{glyph[i:i + 5]}"' for i in range(0, len(glyph), 5))
@@ -112,7 +128,8 @@ def builtin_code(key: str, values: dict[str, Any] | None = None) -> str:
                   "dataset = CustomDataset(x, labels)"]
     else:
         raise KeyError(f"unknown built-in dataset {key!r}")
-    return HEADER + "\n".join(lines) + "\nprint(len(dataset), dataset[0])\n"
+    width = v["n_features"] if key == "multi" else 784 if key == "digits" else 2
+    return HEADER + "\n".join(lines) + "\n" + _print_first(width) + "\n"
 
 
 def csv_code(file_name: str, fmt: CsvFormat, choices: PrepChoices, numeric: list[str], text: list[str],
@@ -154,15 +171,14 @@ def csv_code(file_name: str, fmt: CsvFormat, choices: PrepChoices, numeric: list
         labels = f"frame[{choices.target!r}]" + (".astype('int64')" if class_codes else "")
         what = "whole number (class code)" if class_codes else "class"
         lines += [f"y = pd.get_dummies({labels}, dtype='float32')  # one column per {what}, sorted",
-                  f"classes = list(y.columns)  # {classes[:10]!r}{more}: y.argmax(1) is the class index",
+                  f"classes = list(y.columns)  # {_shown_classes(classes[:10], class_codes)}{more}: y.argmax(1) "
+                  "is the class index",
                   "y = torch.tensor(y.to_numpy(dtype=np.float32))  # rows of class probabilities, one of the two "
                   "target forms nn.CrossEntropyLoss takes"]
     else:
         lines.append(f"y = torch.tensor(frame[[{choices.target!r}]].to_numpy(dtype=np.float32))")
-    lines += [
-        "dataset = CustomDataset(torch.tensor(x.to_numpy(dtype=np.float32)), y)",
-        "print(len(dataset), dataset[0])",
-    ]
+    lines += ["dataset = CustomDataset(torch.tensor(x.to_numpy(dtype=np.float32)), y)",
+              _print_first(len(features))]
     imports = "import numpy as np\nimport pandas as pd\nimport torch\nfrom torch.utils.data import Dataset\n\n\n"
     return imports + CUSTOM_DATASET + "\n\n" + "\n".join(lines) + "\n"
 

@@ -170,13 +170,17 @@ LABEL_NAMES = ("label", "labels", "class", "target")
 
 
 def _named_label(frame: pd.DataFrame, numeric: list[str]) -> PrepChoices | None:
-    """A number column named label/class/target as the target, its whole-number codes as classes; else None."""
-    named = next((c for c in numeric if str(c).strip().lower() in LABEL_NAMES), None)
+    """A column named label/class/target as the target (text: its values are the classes; whole-number codes
+    when there are 3 or more of them), the number columns as features; None when there is no such column."""
+    named = next((c for c in frame.columns if str(c).strip().lower() in LABEL_NAMES and frame[c].notna().any()),
+                 None)
     features = tuple(c for c in numeric if c != named)
     if named is None or not features:
         return None
     values = frame[named].dropna()
     counts = values.value_counts()
+    if column_kind(frame[named]) == "text":
+        return PrepChoices(features, named) if 2 <= len(counts) <= MAX_DEFAULT_CLASSES else None
     # Three or more codes: a 0/1 label stays one column, which BCEWithLogitsLoss takes as it is.
     codes = (bool((values == values.round()).all()) and 3 <= len(counts) <= MAX_DEFAULT_CLASSES
              and 2 * len(counts) <= len(values))

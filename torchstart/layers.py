@@ -175,11 +175,20 @@ def _linear_shape(args: dict[str, Any], shape: Shape, where: Where) -> Shape:
     )
 
 
+def _square_side(n: int) -> int | None:
+    """``s`` when ``n`` = s × s (784 -> 28), else None."""
+    side = math.isqrt(n)
+    return side if side * side == n else None
+
+
 def _needs_image(kind: str, shape: Shape, where: Where) -> None:
     if len(shape) != 3:
+        side = _square_side(shape[0]) if len(shape) == 1 else None
+        way = (f"Put an Unflatten (1 × {side} × {side}) before it to read each row of {shape[0]:,} as a grey "
+               f"{side}×{side} picture, or use" if side else "Use")
         raise TorchstartError(
             f"{where.layer} needs an image shaped channels × height × width, but receives "
-            f"{describe(shape)} from {where.source}. Use an input shape such as 1, 28, 28 "
+            f"{describe(shape)} from {where.source}. {way} an input shape such as 1, 28, 28 "
             f"and put {kind} before any Flatten."
         )
 
@@ -258,15 +267,19 @@ def _image_size(args: dict[str, Any]) -> Shape:
 def _unflatten_shape(args: dict[str, Any], shape: Shape, where: Where) -> Shape:
     image = _image_size(args)
     if len(shape) != 1:
+        fix = (f"set the input shape to {math.prod(image):,} (one number: a row's length), or remove the Unflatten"
+               if where.source == "the input" else f"put it first, on an input of {math.prod(image):,} features")
         raise TorchstartError(
             f"{where.layer} receives {describe(shape)} from {where.source}; Unflatten here turns flat rows "
-            f"of features into images, so put it first, on an input of {math.prod(image):,} features."
+            f"of features into images, so {fix}."
         )
     if shape[0] != math.prod(image):
+        side = _square_side(shape[0])
+        hint = f" (1 × {side} × {side} for a grey {side}×{side} picture)" if side else ""
         raise TorchstartError(
             f"{where.layer} receives {plural(shape[0], 'feature')} from {where.source}, but a "
             f"{format_shape(image)} image holds {math.prod(image):,} values. Set channels × height × width "
-            f"to {shape[0]:,} (28 × 28 = 784 for an MNIST row), or change the input shape to {math.prod(image):,}."
+            f"to {shape[0]:,}{hint}, or change the input shape to {math.prod(image):,}."
         )
     return image
 

@@ -42,10 +42,10 @@ MAX_TYPED_FEATURES = 20
 
 
 def labelled_columns(row: TabularDataset) -> dict[str, list]:
-    """What a one-row dataset is labelled: its class by name (``labelled digit``), else each target's value."""
+    """What a one-row dataset is labelled: its class by name (``true digit``), else each target's value."""
     if row.classes:
-        return {f"labelled {row.class_column}": [row.classes[int(row.targets[0].argmax())]]}
-    return {f"labelled {name}": [row.targets[0, j].item()] for j, name in enumerate(row.target_names)}
+        return {f"true {row.class_column}": [row.classes[int(row.targets[0].argmax())]]}
+    return {f"true {name}": [row.targets[0, j].item()] for j, name in enumerate(row.target_names)}
 
 
 def with_labels_first(table: pd.DataFrame, row: TabularDataset, inputs: list[str]) -> pd.DataFrame:

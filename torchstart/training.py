@@ -419,8 +419,10 @@ def progress_text(p: Progress) -> str:
     parts = [f"Epoch {p.epoch:,} / {p.target:,}"]
     if p.train_loss is not None:
         parts.append(f"loss {p.train_loss:.4g}" + (f" (validation {p.val_loss:.4g})" if p.val_loss is not None else ""))
-    if p.epochs_per_s:
+    if p.epochs_per_s >= 1:
         parts.append(f"{p.epochs_per_s:,.0f} epochs/s")
+    elif p.epochs_per_s:  # a big epoch: "0 epochs/s" would say nothing
+        parts.append(f"{1 / p.epochs_per_s:,.1f} s per epoch")
     if p.seconds_left is not None:
         parts.append(f"about {duration(p.seconds_left)} left")
     elif p.seconds:

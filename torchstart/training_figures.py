@@ -69,7 +69,9 @@ def loss_figure(train: Sequence[float], val: Sequence[float] = (), log_y: bool =
     for name, values, color in (("training", train, TRAIN_COLOR), ("validation", val, VAL_COLOR)):
         if len(values):
             x, y = downsample(values, max_points)
-            traces.append({"type": "scatter", "mode": "lines", "name": name, "x": x, "y": y,
+            # Markers too while there are few epochs: a line through one point draws nothing.
+            traces.append({"type": "scatter", "mode": "lines+markers" if len(values) <= 20 else "lines",
+                           "name": name, "x": x, "y": y,
                            "line": {"color": color, "width": 2}})
     y_axis: dict = {"title": {"text": loss_name}, "type": "log" if log_y else "linear"}
     notes = [] if traces else [{"text": "The loss of every epoch appears here while it trains.", "showarrow": False,
@@ -214,9 +216,12 @@ def _confusion_figure(fit: FitData) -> go.Figure:
         "data": [{"type": "heatmap", "x": names, "y": names, "z": counts, "colorscale": "Blues",
                   "text": counts, "texttemplate": "%{text}" if len(names) <= 12 else None, "showscale": False,
                   "hovertemplate": "labelled %{y}, predicted %{x}: %{z}<extra></extra>"}],
+        # Category axes: class names such as "0" … "9" would otherwise be read as numbers and labelled 0, 2, 4 …
         "layout": _layout(f"Confusion matrix ({fit.confusion_split} rows)", f"predicted {fit.target_name}",
-                          f"labelled {fit.target_name}", yaxis={"title": {"text": f"labelled {fit.target_name}"},
-                                                              "autorange": "reversed"}),
+                          f"labelled {fit.target_name}",
+                          xaxis={"title": {"text": f"predicted {fit.target_name}"}, "type": "category"},
+                          yaxis={"title": {"text": f"labelled {fit.target_name}"}, "autorange": "reversed",
+                                 "type": "category"}),
     })
 
 
