@@ -34,7 +34,8 @@ def predict_section(checkpoint: safety.LoadedCheckpoint, part: Path) -> None:
                            st.session_state.get(session.MODEL))
     if not targets:
         problem = linear_problem(state_dict)
-        st.info("No model to load into yet: train one on the Training page or build one on the Models page. "
+        st.info("No model to load into yet: train one on the Training page or build one on the Models page (a "
+                "file from a CNN trained on pixel rows loads into its preset \"Small CNN on pixel rows\"). "
                 + (f"This file's `weight` and `bias` cannot become an nn.Linear: {problem}." if problem else
                    "A file holding just `weight` and `bias` would become an nn.Linear by itself."))
         return
