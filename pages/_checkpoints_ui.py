@@ -28,6 +28,7 @@ from torchstart.wording import md_safe
 LOADED = "checkpoints.loaded"        # {"checkpoint": LoadedCheckpoint, "source": "upload" | "saved"}
 REFUSAL = "checkpoints.refusal"      # {"name", "step", "message"} of the last refused file
 SEEN_UPLOAD = "checkpoints.seen_upload"
+CHANGED = "checkpoints.upload_changed"  # set by the uploader's on_change: the learner, not a page visit
 SAVED = "checkpoints.saved"          # (file name, bytes) prepared in step 1
 
 SAVE_SOURCES = {"trained": "Training page's trained model", "models": "Models page's model",
@@ -144,6 +145,7 @@ def load_section() -> safety.LoadedCheckpoint | None:
     st.markdown("\n".join(f"{i}. {safety.STEP_LABELS[s]}" for i, s in enumerate(safety.STEPS, 1)))
     upload = st.file_uploader("Upload a .pth checkpoint", type=["pth", "pt", "ckpt", "tar", "bin"],
                               key="checkpoints.upload", max_upload_size=max(1, -(-cap // 2**20)),
+                              on_change=_mark_uploader_changed,
                               help=f"Capped at {safety.format_bytes(cap)}; checked again before reading.")
     use_saved = st.button("Or load the file from step 1", key="checkpoints.use_saved",
                           icon=":material/upload_file:")
@@ -157,8 +159,9 @@ def load_section() -> safety.LoadedCheckpoint | None:
         st.session_state.pop(REFUSAL, None)
         if upload is not None:
             _attempt(upload, upload.name, upload.size, "upload")
-        elif st.session_state.get(LOADED, {}).get("source") == "upload":
-            st.session_state.pop(LOADED)
+        elif st.session_state.get(LOADED, {}).get("source") == "upload" and st.session_state.get(CHANGED):
+            st.session_state.pop(LOADED)  # the learner cleared the uploader (a page visit empties it too: kept)
+    st.session_state[CHANGED] = False
     held = st.session_state.get(LOADED)
     refusal = st.session_state.get(REFUSAL)
     if refusal:
@@ -170,9 +173,18 @@ def load_section() -> safety.LoadedCheckpoint | None:
         checkpoint = held["checkpoint"]
         st.success(md_safe(f"**{checkpoint.name}** passed all four checks."), icon=":material/verified_user:")
         _checklist(None, checkpoint.findings)
+        if held["source"] == "upload" and upload is None:
+            st.caption(md_safe(f"Below: **{checkpoint.name}**, the last file that passed in this session (the "
+                               "uploader forgets its file when you visit another page). Upload another to replace "
+                               "it."))
     show_code(safe_load_code(safety.MAX_CHECKPOINT_BYTES, held["checkpoint"].name if held else "model.pth"),
               label="Show code: safe load")
     return held["checkpoint"] if held else None
+
+
+def _mark_uploader_changed() -> None:
+    """The uploader's callback: the learner added or cleared a file (a visit to another page only empties it)."""
+    st.session_state[CHANGED] = True
 
 
 def _attempt(source: Any, name: str, size: int, origin: str) -> None:

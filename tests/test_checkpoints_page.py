@@ -14,6 +14,7 @@ from torch import nn
 
 from pages import _checkpoints_ui as ui
 from tests.browser import expect, open_app, wait_for_run
+from tests.journey import go
 from tests.test_checkpoints_safety import HOSTILE, good_state_dict, torch_bytes
 from torchstart import checkpoint_safety as safety
 from torchstart import session
@@ -422,3 +423,34 @@ def test_re_uploads_after_leaving_the_page_do_not_pile_up_in_server_memory(page,
     while uploads_in_server_memory(server_url) > expected and time.monotonic() < deadline:
         time.sleep(0.5)
     assert uploads_in_server_memory(server_url) <= expected
+
+
+def test_a_visit_to_another_page_keeps_the_uploaded_checkpoint(open_page) -> None:
+    at = upload(open_page(PAGE), "good.pth", torch_bytes(good_state_dict()))
+    kept = at.session_state[ui.LOADED]["checkpoint"]
+    at.switch_page("pages/data.py").run()  # Streamlit forgets the uploader's file here
+    at.switch_page(PAGE).run()
+    assert not at.exception and at.session_state[ui.LOADED]["checkpoint"] is kept
+    assert any("Below: **good.pth**, the last file that passed in this session" in c.value for c in at.caption)
+    assert frame_with(at, "numel")["key"].tolist() == list(good_state_dict())
+    at.run()  # a rerun on the page itself changes nothing
+    assert at.session_state[ui.LOADED]["checkpoint"] is kept
+
+
+@pytest.mark.browser
+def test_an_uploaded_file_survives_a_page_visit_and_leaves_when_cleared_in_chromium(page, tmp_path) -> None:
+    path = tmp_path / "good.pth"
+    path.write_bytes(torch_bytes(good_state_dict()))
+    open_app(page, "checkpoints")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    wait_for_run(page)
+    page.get_by_text("good.pth passed all four checks").wait_for()
+    go(page, "Data")
+    go(page, "Checkpoints")  # Streamlit has emptied the uploader: the checked file stays
+    expect(page.get_by_text("good.pth passed all four checks")).to_be_visible()
+    expect(page.get_by_text("the last file that passed in this session", exact=False)).to_be_visible()
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    wait_for_run(page)
+    page.get_by_test_id("stFileChipDeleteBtn").first.click()  # the learner clears it: it goes
+    wait_for_run(page)
+    expect(page.get_by_text("passed all four checks")).to_have_count(0)
