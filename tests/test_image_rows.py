@@ -219,6 +219,19 @@ def test_a_column_named_label_class_or_target_is_the_default_target(text: bytes,
 # ---------------------------------------------------------------- the pages, in AppTest
 
 
+def predict_picked_row(at, model: nn.Module, index: int):
+    """Checkpoints: pick the Data page's row ``index``; the table's true and predicted digit must be the row's
+    label and ``model``'s answer. Returns the table and the model's logits for that row."""
+    at.number_input(key="checkpoints.row").set_value(index).run()
+    table = at.dataframe[-1].value
+    digits = at.session_state[session.DATASET]
+    with torch.no_grad():
+        logits = model.eval()(digits.features[index:index + 1])[0]
+    assert table["true digit"].iloc[0] == str(int(digits.targets[index].argmax()))
+    assert table["predicted digit"].iloc[0] == str(int(logits.argmax()))
+    return table, logits
+
+
 def test_digits_to_the_cnn_to_a_prediction_through_the_pages(open_page) -> None:
     at = open_page("pages/data.py", timeout=60)
     at.selectbox(key="data.builtin").set_value("digits").run()
@@ -256,13 +269,7 @@ def test_digits_to_the_cnn_to_a_prediction_through_the_pages(open_page) -> None:
     at.file_uploader(key="checkpoints.upload").set_value((name, data, "application/octet-stream")).run()
     assert not at.exception and at.radio(key="checkpoints.target").value == "trained"
     assert not [t for t in at.text_input if t.key == "checkpoints.inputs"]  # no box of 784 numbers
-    at.number_input(key="checkpoints.row").set_value(11).run()
-    table = at.dataframe[-1].value
-    digits = at.session_state[session.DATASET]
-    with torch.no_grad():
-        logits = run.model.eval()(digits.features[11:12])[0]
-    assert table["true digit"].iloc[0] == str(int(digits.targets[11].argmax()))
-    assert table["predicted digit"].iloc[0] == str(int(logits.argmax()))
+    table, logits = predict_picked_row(at, run.model, 11)
     assert [table[f"logit {d}"].iloc[0] for d in range(10)] == pytest.approx(logits.tolist(), abs=1e-5)
     assert "pixel0" not in table.columns
     specs = [json.loads(c.proto.spec)["data"][0] for c in at.get("plotly_chart")]
@@ -445,14 +452,8 @@ def test_a_models_page_cnn_reads_its_outputs_as_the_digits_logits_in_a_new_sessi
     at.file_uploader(key="checkpoints.upload").set_value(("cnn.pth", buffer.getvalue(), "application/octet-stream"))
     at.run()
     assert not at.exception and at.radio(key="checkpoints.target").value == "models"
-    at.number_input(key="checkpoints.row").set_value(4).run()
+    table, logits = predict_picked_row(at, trained.model, 4)
     assert any("so the outputs are read as class logits" in c.value for c in at.caption)
-    table = at.dataframe[-1].value
-    digits = at.session_state[session.DATASET]
-    with torch.no_grad():
-        logits = trained.model.eval()(digits.features[4:5])[0]
-    assert table["true digit"].iloc[0] == str(int(digits.targets[4].argmax()))
-    assert table["predicted digit"].iloc[0] == str(int(logits.argmax()))
     assert table["P(9)"].iloc[0] == pytest.approx(torch.softmax(logits, 0)[9].item(), rel=1e-5)
     assert "torch.softmax(y, dim=1)" in at.code[-1].value
 
