@@ -74,12 +74,18 @@ def predict_section(checkpoint: safety.LoadedCheckpoint, part: Path) -> None:
                 "instead of the batch's, so a prediction depends only on its own input. "
                 + (f"This model has {', '.join(sensitive)}." if sensitive else
                    "This model has no such layer, but calling it is the habit that saves you when it does."))
-    _predict_ui(model, target, part, checkpoint.name, saved_scalers(checkpoint.obj, part))
+    _predict_ui(model, target, part, checkpoint.name, saved_scalers(checkpoint.obj, part),
+                outputs_unknown=choice != "trained")
 
 
 def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
-                in_file: tuple[Standardizer | None, Standardizer | None] = (None, None)) -> None:
-    """Inputs box, prediction table and its code."""
+                in_file: tuple[Standardizer | None, Standardizer | None] = (None, None),
+                outputs_unknown: bool = False) -> None:
+    """Inputs box, prediction table and its code.
+
+    ``outputs_unknown``: nothing says what the model's outputs mean (a Models-page model or an inferred Linear,
+    not the Training page's run, which knows its loss).
+    """
     if target.input_shape is not None and len(target.input_shape) != 1:
         shape = ", ".join(map(str, target.input_shape))
         st.info(f"This model takes a ({shape}) tensor per sample, not a flat row of numbers, so typed "
@@ -140,7 +146,9 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
         st.info(md_safe(problem), icon=":material/table:")
         return
     task, names, column = target.task, target.target_names, target.class_column
-    if picked is not None and task == "regression" and len(picked.classes) == y.reshape(len(x), -1).shape[1] > 1:
+    read_as_classes = (outputs_unknown and picked is not None
+                       and len(picked.classes) == y.reshape(len(x), -1).shape[1] > 1)
+    if read_as_classes:
         # The file does not say what its outputs mean; the row's dataset has as many classes as there are outputs.
         task, names, column = "classes", picked.target_names, picked.class_column
         st.caption(md_safe(f"The model gives {len(names)} outputs and the Data page's dataset has {len(names)} "
@@ -151,7 +159,7 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
         table = with_labels_first(table, picked, features)
     with where:
         show_predictions(table, "checkpoints.predictions", task in CLASSIFIER_NOTES)
-    if task in CLASSIFIER_NOTES:
+    if task in CLASSIFIER_NOTES and not read_as_classes:  # the note says how it was trained: known here
         st.caption(CLASSIFIER_NOTES[task])
     show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename, task,
                            scalers_in_file=use and from_file),

@@ -25,7 +25,7 @@ from torchstart.trained_file import saved_scalers, scaler_names, trained_checkpo
 from torchstart.wording import md_safe
 
 # Page-local session keys.
-LOADED = "checkpoints.loaded"        # {"checkpoint": LoadedCheckpoint, "source": "upload" | "saved"}
+LOADED = "checkpoints.loaded"        # {"checkpoint": LoadedCheckpoint, "source": "upload" | "saved", "file_id"}
 REFUSAL = "checkpoints.refusal"      # {"name", "step", "message"} of the last refused file
 SEEN_UPLOAD = "checkpoints.seen_upload"
 CHANGED = "checkpoints.upload_changed"  # set by the uploader's on_change: the learner, not a page visit
@@ -154,13 +154,16 @@ def load_section() -> safety.LoadedCheckpoint | None:
         name, data = st.session_state[SAVED]
         _attempt(data, name, len(data), "saved")
     elif upload_id != st.session_state.get(SEEN_UPLOAD):
-        release_upload(st.session_state.get(SEEN_UPLOAD))  # replaced: what passed is kept as a checkpoint
+        gone = st.session_state.get(SEEN_UPLOAD)
+        release_upload(gone)  # replaced: what passed is kept as a checkpoint
         st.session_state[SEEN_UPLOAD] = upload_id
         st.session_state.pop(REFUSAL, None)
         if upload is not None:
-            _attempt(upload, upload.name, upload.size, "upload")
-        elif st.session_state.get(LOADED, {}).get("source") == "upload" and st.session_state.get(CHANGED):
-            st.session_state.pop(LOADED)  # the learner cleared the uploader (a page visit empties it too: kept)
+            _attempt(upload, upload.name, upload.size, "upload", upload.file_id)
+        elif st.session_state.get(LOADED, {}).get("file_id") == gone and st.session_state.get(CHANGED):
+            # The learner cleared the file that passed (a page visit empties the uploader too: then it is kept,
+            # as is an earlier file when the one cleared had been refused).
+            st.session_state.pop(LOADED)
     st.session_state[CHANGED] = False
     held = st.session_state.get(LOADED)
     refusal = st.session_state.get(REFUSAL)
@@ -187,7 +190,7 @@ def _mark_uploader_changed() -> None:
     st.session_state[CHANGED] = True
 
 
-def _attempt(source: Any, name: str, size: int, origin: str) -> None:
+def _attempt(source: Any, name: str, size: int, origin: str, file_id: str | None = None) -> None:
     """Run the safe loader; keep the previous checkpoint when this one is refused."""
     try:
         checkpoint = safety.safe_load(source, name=name, size=size)
@@ -195,7 +198,7 @@ def _attempt(source: Any, name: str, size: int, origin: str) -> None:
         st.session_state[REFUSAL] = {"name": name, "step": err.step, "message": str(err)}
         return
     st.session_state.pop(REFUSAL, None)
-    st.session_state[LOADED] = {"checkpoint": checkpoint, "source": origin}
+    st.session_state[LOADED] = {"checkpoint": checkpoint, "source": origin, "file_id": file_id}
 
 
 def _checklist(failed: str | None, findings: dict[str, str]) -> None:

@@ -454,3 +454,12 @@ def test_an_uploaded_file_survives_a_page_visit_and_leaves_when_cleared_in_chrom
     page.get_by_test_id("stFileChipDeleteBtn").first.click()  # the learner clears it: it goes
     wait_for_run(page)
     expect(page.get_by_text("passed all four checks")).to_have_count(0)
+
+
+def test_clearing_a_refused_upload_keeps_the_file_that_passed_before(open_page) -> None:
+    at = upload(open_page(PAGE), "good.pth", torch_bytes(good_state_dict()))
+    kept = at.session_state[ui.LOADED]["checkpoint"]
+    upload(at, "bad.pth", b"this is not a checkpoint at all" * 10)
+    assert at.error and "Below is still **good.pth**" in at.info[0].value
+    at.file_uploader(key="checkpoints.upload").set_value(None).run()  # the learner removes the refused file
+    assert at.session_state[ui.LOADED]["checkpoint"] is kept and not at.error

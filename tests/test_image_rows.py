@@ -25,7 +25,7 @@ from torchstart.errors import TorchstartError
 from torchstart.model_code import handoff_code
 from torchstart.model_spec import PRESETS, LayerSpec, ModelSpec, build_model, check_spec
 from torchstart.synthetic import DIGIT_GLYPHS, digit_images
-from torchstart.training import predict, start_run, train
+from torchstart.training import predict, start_run, train, trained_model
 from torchstart.training_export import (CSV_NAME, CSV_VALUES_LIMIT, PT_NAME, data_csv, data_file, data_file_name,
                                         needs_csv, training_script)
 from torchstart.training_metrics import evaluate, held_out_rows, row_prediction_table
@@ -211,6 +211,12 @@ def test_an_mnist_csv_loads_as_784_features_and_10_classes_and_trains() -> None:
     (b"a,b,y\n1,2,3\n4,5,6\n7,8,10\n", PrepChoices(("a", "b"), "y")),  # no such name: the last that varies
     (b"class,cap,odor\ne,1,2\np,3,4\ne,5,6\np,7,9\n", PrepChoices(("cap", "odor"), "class")),  # text classes
     (b"label,target,a\n0,1.5,2\n1,2.5,3\n2,3.5,4\n", PrepChoices(("target", "a"), "label")),  # the first named
+    # A name per row is no class: the usual rule (the last number column that varies) picks the target.
+    (b"label,height,weight\n" + b"".join(b"p%d,%d,%d\n" % (i, 150 + i, 50 + 2 * i) for i in range(8)),
+     PrepChoices(("height",), "weight")),
+    # Free text in "label" is passed over, and the numeric "target" after it still wins.
+    (b"label,target,a\n" + b"".join(b"t%d,%d.5,%d\n" % (i, i, i % 3) for i in range(30)),
+     PrepChoices(("a",), "target")),
 ])
 def test_a_column_named_label_class_or_target_is_the_default_target(text: bytes, expected: PrepChoices) -> None:
     assert default_choices(load_csv(text, "named.csv").frame) == expected
@@ -469,3 +475,34 @@ def test_big_data_goes_to_the_script_as_a_torch_save_file(tmp_path, monkeypatch,
     saved = torch.load(tmp_path / PT_NAME, weights_only=True)
     assert torch.equal(saved["x"], data.features) and saved["targets"] == data.target_names
     assert_script_matches_page(run, script, tmp_path, monkeypatch, capsys)
+
+
+def test_a_step_too_big_in_mini_batches_asks_for_smaller_batches() -> None:
+    data = make_builtin("digits", {"n": 4_000})
+    config = TrainingConfig(data="session", model="session", loss=CROSS_ENTROPY, val_share=0.2, full_batch=False,
+                            batch_size=3_200)
+    with pytest.raises(TorchstartError) as err:
+        preflight(config, data, pixel_cnn(WIDE_CNN))
+    fits = MAX_STEP_BYTES // forward_profile(pixel_cnn(WIDE_CNN).module, 784).bytes
+    assert "With batches of 3,200, one optimizer step pushes 3,200 rows" in str(err.value)
+    assert f"Use batches of at most {fits:,} rows (tab Epochs, batches, seed)." in str(err.value)
+    assert "Untick Full batch" not in str(err.value)
+
+
+def test_a_trained_regression_model_is_never_read_as_class_logits(open_page) -> None:
+    data = make_builtin("digits", {"n": 200})
+    run = train(start_run(TrainingConfig(data="session", model="linear", loss="MSE", val_share=0.2), data), 3)
+    at = open_page()
+    at.session_state[session.TRAINED] = trained_model(run)  # the Training page knows it fitted numbers
+    at.session_state[session.DATASET] = data
+    at.switch_page("pages/checkpoints.py").run()
+    name, saved = at.session_state["checkpoints.saved"]
+    at.file_uploader(key="checkpoints.upload").set_value((name, saved, "application/octet-stream")).run()
+    assert at.radio(key="checkpoints.target").value == "trained"
+    at.number_input(key="checkpoints.row").set_value(2).run()
+    table = at.dataframe[-1].value
+    assert not any("read as class logits" in c.value for c in at.caption)
+    assert "predicted digit=0" in table.columns and not any(str(c).startswith("logit") for c in table.columns)
+    with torch.no_grad():
+        expected = run.model.eval()(data.features[2:3])[0, 0].item()
+    assert table["predicted digit=0"].iloc[0] == pytest.approx(expected, rel=1e-5)

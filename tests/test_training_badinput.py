@@ -14,9 +14,9 @@ from torchstart import session
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.session import SessionModel
-from torchstart.training import fit_data, start_run, train
+from torchstart.training import Throttle, fit_data, log_lines, predict, start_run, train
 from torchstart.training_figures import live_figures
-from torchstart.training_setup import MAX_EPOCH_MACS, TrainingConfig, macs_per_row, preflight
+from torchstart.training_setup import CROSS_ENTROPY, MAX_EPOCH_MACS, TrainingConfig, macs_per_row, preflight
 
 PAGE = "pages/training.py"
 
@@ -170,3 +170,51 @@ def test_too_many_batches_on_the_page_is_an_error_not_a_long_wait(open_page) -> 
     assert not at.exception and any("80,000 optimizer steps per epoch" in e for e in errors(at))
     at.button(key="training_train").click().run()
     assert not at.exception and "training_run" not in at.session_state
+
+
+def _fail_on_call(model: nn.Module, training: bool, call: int) -> None:
+    """Make ``model``'s forward raise on its ``call``-th run in that mode, as an out-of-memory error would."""
+    count = [0]
+
+    def hook(module: nn.Module, inputs) -> None:
+        if module.training == training:
+            count[0] += 1
+            if count[0] == call:
+                raise RuntimeError("out of memory (simulated)")
+
+    model.register_forward_pre_hook(hook)
+
+
+def _three_classes(rows: int = 300) -> TabularDataset:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(rows, 4, generator=gen)
+    labels = (x[:, 0] > 0).long() + (x[:, 1] > 0).long()
+    return TabularDataset(x, torch.eye(3)[labels], [f"f{i}" for i in range(4)], ["c=0", "c=1", "c=2"], "three",
+                          class_column="c")
+
+
+@pytest.mark.parametrize("draw_every_epoch", [True, False])
+def test_a_validation_pass_that_fails_logs_only_the_epochs_that_finished(draw_every_epoch: bool) -> None:
+    run = start_run(TrainingConfig(data="session", model="mlp", val_share=0.3, log_every=1), _three_classes())
+    _fail_on_call(run.model, training=False, call=3)  # the third epoch's validation pass
+    throttle = Throttle(min_interval=0.0, max_share=1.0) if draw_every_epoch else Throttle(min_interval=1e9)
+    train(run, 6, callback=lambda r, p: None, throttle=throttle)
+    assert run.status == "failed" and "out of memory (simulated)" in run.message
+    assert run.epoch == len(run.train_losses) == len(run.val_losses) == 2
+    assert len(log_lines(run)) == 2 and log_lines(run)[-1].startswith("Epoch [2/6]")
+
+
+def test_kept_outputs_are_dropped_when_a_run_fails_part_way_through_an_epoch() -> None:
+    config = TrainingConfig(data="session", model="mlp", loss=CROSS_ENTROPY, optimizer="Adam", lr=0.05,
+                            full_batch=False, batch_size=16, val_share=0.3)
+    run = start_run(config, _three_classes())
+    _fail_on_call(run.model, training=True, call=14 + 5)  # 14 batches per epoch: the 5th batch of epoch 2
+    def draw(r, progress) -> None:  # the page's live view: its confusion matrix keeps the validation outputs
+        live_figures(r, True)
+
+    train(run, 5, callback=draw, throttle=Throttle(min_interval=0.0, max_share=1.0))
+    assert run.status == "failed" and run.epoch == 1  # four optimizer steps of epoch 2 changed the weights
+    shown = predict(run, run.data.raw_x_val)
+    run.model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(shown, run.model(run.data.raw_x_val), rtol=0, atol=0)

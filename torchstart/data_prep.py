@@ -170,21 +170,27 @@ LABEL_NAMES = ("label", "labels", "class", "target")
 
 
 def _named_label(frame: pd.DataFrame, numeric: list[str]) -> PrepChoices | None:
-    """A column named label/class/target as the target (text: its values are the classes; whole-number codes
-    when there are 3 or more of them), the number columns as features; None when there is no such column."""
-    named = next((c for c in frame.columns if str(c).strip().lower() in LABEL_NAMES and frame[c].notna().any()),
-                 None)
-    features = tuple(c for c in numeric if c != named)
-    if named is None or not features:
-        return None
-    values = frame[named].dropna()
-    counts = values.value_counts()
-    if column_kind(frame[named]) == "text":
-        return PrepChoices(features, named) if 2 <= len(counts) <= MAX_DEFAULT_CLASSES else None
-    # Three or more codes: a 0/1 label stays one column, which BCEWithLogitsLoss takes as it is.
-    codes = (bool((values == values.round()).all()) and 3 <= len(counts) <= MAX_DEFAULT_CLASSES
-             and 2 * len(counts) <= len(values))
-    return PrepChoices(features, named, class_codes=codes)
+    """The first column named label/class/target that holds classes (or, for numbers, any values) as the target.
+
+    Text: 2 to MAX_DEFAULT_CLASSES values, each on two rows or more on average (names, one per row, are no
+    classes). Numbers: the target, their whole-number codes as classes when there are 3 or more such codes.
+    None when no named column qualifies: the usual rule picks the target.
+    """
+    for named in (c for c in frame.columns if str(c).strip().lower() in LABEL_NAMES):
+        values = frame[named].dropna()
+        features = tuple(c for c in numeric if c != named)
+        if values.empty or not features:
+            continue
+        counts = values.value_counts()
+        few = 2 * len(counts) <= len(values)
+        if column_kind(frame[named]) == "text":
+            if 2 <= len(counts) <= MAX_DEFAULT_CLASSES and few:
+                return PrepChoices(features, named)
+            continue
+        # Three or more codes: a 0/1 label stays one column, which BCEWithLogitsLoss takes as it is.
+        codes = bool((values == values.round()).all()) and 3 <= len(counts) <= MAX_DEFAULT_CLASSES and few
+        return PrepChoices(features, named, class_codes=codes)
+    return None
 
 
 def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") -> PrepResult:

@@ -183,7 +183,7 @@ def _square_side(n: int) -> int | None:
 
 def _needs_image(kind: str, shape: Shape, where: Where) -> None:
     if len(shape) != 3:
-        side = _square_side(shape[0]) if len(shape) == 1 else None
+        side = _square_side(shape[0]) if len(shape) == 1 and shape[0] >= 16 else None  # 4×4 and up
         way = (f"Put an Unflatten (1 × {side} × {side}) before it to read each row of {shape[0]:,} as a grey "
                f"{side}×{side} picture, or use" if side else "Use")
         raise TorchstartError(

@@ -280,12 +280,17 @@ def _train_locked(run: TrainingRun, callback: Callback | None, throttle: Throttl
                 throttle.schedule(now, time.perf_counter())
     except (RuntimeError, ValueError) as exc:
         # Shapes or dtypes torch refuses (e.g. a model that does not fit the data): say so, keep what was trained.
+        if validate:
+            del pending[len(pending_val):]  # the epoch whose validation failed did not finish: not logged
         _flush(run, pending, pending_val)
         run.status = "failed"
         run.message = f"Training stopped at epoch {run.epoch + 1}: PyTorch says: {str(exc).splitlines()[0]}"
     else:
         _flush(run, pending, pending_val)
     finally:
+        # Kept outputs from the live view belong to weights of some epoch; a failure part-way through the next
+        # one changed the weights without counting an epoch, so drop them all.
+        run.weights_version += 1
         elapsed = time.perf_counter() - started
         run.seconds += elapsed
         run.last_epochs_per_s = (run.epoch - start_epoch) / elapsed if elapsed > 0 else 0.0

@@ -579,7 +579,8 @@ def check_epoch_work(config: TrainingConfig, data: PreparedData, session_model: 
             f"With {how}, one optimizer step pushes {step:,} rows through the model, and backward() needs every "
             f"layer's output kept: {profile.values:,} values per row, {format_bytes(step * profile.bytes)} in all. "
             f"This page allows {format_bytes(MAX_STEP_BYTES)} per step, shared as it is with other learners. "
-            f"Untick Full batch and use batches of at most {fits:,} rows (tab Epochs, batches, seed).")
+            + (f"Untick Full batch and use batches of at most {fits:,} rows" if config.full_batch else
+               f"Use batches of at most {fits:,} rows") + " (tab Epochs, batches, seed).")
 
 
 def check_trainable(model: nn.Module, name: str) -> None:
