@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import replace
 from functools import partial
 
@@ -13,7 +14,7 @@ from torch import nn
 
 from tests.browser import expect, main_text, open_app, wait_for_run
 from tests.journey import choose, fill, go, table_numbers
-from tests.test_training_showcode import assert_script_matches_page
+from tests.test_training_showcode import assert_script_matches_page, run_shown_script
 from torchstart import session
 from torchstart.builtin_datasets import make_builtin
 from torchstart.csv_loading import load_csv
@@ -506,3 +507,26 @@ def test_a_trained_regression_model_is_never_read_as_class_logits(open_page) -> 
     with torch.no_grad():
         expected = run.model.eval()(data.features[2:3])[0, 0].item()
     assert table["predicted digit=0"].iloc[0] == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.gpu
+def test_the_pixel_row_cnn_on_cuda_matches_the_cpu_run_with_chunked_evaluation(tmp_path, monkeypatch, capsys) -> None:
+    data = make_builtin("digits", {"n": 400, "seed": 6})
+    config = replace(CNN_RUN, val_share=0.5)
+    runs = {}
+    for device in ("cpu", "cuda:0"):
+        run = start_run(replace(config, device=device), data, pixel_cnn())
+        run.eval_rows = 64  # the 200 validation rows go through in chunks, on the GPU too
+        runs[device] = train(run, 3)
+    cpu, gpu = runs["cpu"], runs["cuda:0"]
+    assert gpu.status == "done" and gpu.device.type == "cuda"
+    assert gpu.train_losses == pytest.approx(cpu.train_losses, rel=1e-3)
+    assert gpu.val_losses == pytest.approx(cpu.val_losses, rel=1e-3)
+    torch.testing.assert_close(predict(gpu, gpu.data.raw_x_val), predict(cpu, cpu.data.raw_x_val), rtol=1e-3,
+                               atol=1e-3)
+    script = training_script(gpu, session_model=pixel_cnn())
+    assert "forward_in_chunks" in script and "model = model.to(device)" in script
+    (tmp_path / CSV_NAME).write_bytes(data_csv(gpu))
+    out = run_shown_script(script, tmp_path, monkeypatch, capsys)
+    assert float(re.search(r"Final validation loss: (\S+)", out).group(1)) == pytest.approx(gpu.val_losses[-1],
+                                                                                           rel=1e-4)
