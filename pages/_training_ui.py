@@ -285,6 +285,10 @@ def _row_prediction(run: TrainingRun) -> None:
                             help=f"{run.data.n_features:,} inputs are too many to type; pick one of the {len(x):,} "
                                  f"{which} rows instead. model(x[i:i + 1]) in eval mode, as on every page.")
     index = min(int(index), len(x) - 1)
+    if run.config.data == "session":  # without a split the training rows keep the dataset's order
+        source_row = int(run.data.val_index[index]) if which == "validation" else index
+        st.caption(f"{which.capitalize()} row {index:,} is row {source_row:,} of the Data page's dataset: the "
+                   "Checkpoints page picks rows by that number.")
     row = TabularDataset(x[index:index + 1], y[index:index + 1], run.data.feature_names, run.data.target_names,
                          class_column=run.data.class_column)
     with beside_picture(row, "training_predict_picture"):

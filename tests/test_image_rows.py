@@ -262,6 +262,9 @@ def test_digits_to_the_cnn_to_a_prediction_through_the_pages(open_page) -> None:
     row = at.number_input(key="training_predict_row_validation")
     assert row.max == len(run.data.raw_x_val) - 1
     row.set_value(5).run()
+    source_row = int(run.data.val_index[5])
+    assert any(f"Validation row 5 is row {source_row:,} of the Data page's dataset" in c.value for c in at.caption)
+    assert torch.equal(at.session_state[session.DATASET].features[source_row], run.data.raw_x_val[5])
     picture = json.loads(at.get("plotly_chart")[-1].proto.spec)  # after the loss and the confusion matrix
     assert len(at.get("plotly_chart")) == 3
     assert picture["data"][0]["type"] == "heatmap" and picture["data"][0]["z"]["shape"] == "37, 28"  # 9 for the label

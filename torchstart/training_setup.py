@@ -184,6 +184,8 @@ class PreparedData:
     notes: list[str] = field(default_factory=list)
     # All rows in their original order, as loaded (the exported script redoes the split from these).
     source: TabularDataset | None = None
+    # Where each validation row sits in ``source`` (its row number on the Data page); empty without a split.
+    val_index: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
 
     @property
     def class_column(self) -> str | None:
@@ -386,6 +388,7 @@ def prepare_data(config: TrainingConfig, dataset: TabularDataset | None = None) 
     else:
         # No split: rows stay in their order, so the classic run is the classic script's, bit for bit.
         x_train, y_train, x_val, y_val = x, y, x[:0], y[:0]
+        val_idx = torch.zeros(0, dtype=torch.long)
         if config.val_share > 0 and config.data != "classic":
             notes.append(f"Validation rows: {split_arithmetic(len(x), config.val_share)}, so every row trains "
                          "and there is no validation loss.")
@@ -400,7 +403,7 @@ def prepare_data(config: TrainingConfig, dataset: TabularDataset | None = None) 
     x_scaler = fit_standardizer(x_train) if config.standardize_x else None
     y_scaler = fit_standardizer(y_train) if config.standardize_y else None
     return PreparedData(source.name, source.feature_names, source.target_names, x_train, y_train, x_val, y_val,
-                        x_scaler, y_scaler, true_weight, true_bias, notes, source)
+                        x_scaler, y_scaler, true_weight, true_bias, notes, source, val_idx)
 
 
 def mlp(n_in: int, n_out: int, hidden: int, layers: int) -> nn.Sequential:
