@@ -533,3 +533,21 @@ def test_the_pixel_row_cnn_on_cuda_matches_the_cpu_run_with_chunked_evaluation(t
     out = run_shown_script(script, tmp_path, monkeypatch, capsys)
     assert float(re.search(r"Final validation loss: (\S+)", out).group(1)) == pytest.approx(gpu.val_losses[-1],
                                                                                            rel=1e-4)
+
+
+def test_a_csv_of_32x32_colour_pictures_trains_a_cnn_that_unflattens_three_channels() -> None:
+    gen = torch.Generator().manual_seed(0)
+    pixels = torch.randint(0, 256, (40, 3072), generator=gen)
+    lines = ["label," + ",".join(f"pixel{i}" for i in range(3072))]
+    lines += [f"{i % 4}," + ",".join(map(str, row)) for i, row in enumerate(pixels.tolist())]
+    table = load_csv(("\n".join(lines) + "\n").encode(), "cifar.csv")
+    assert table.frame.shape == (40, 3073)
+    ds = prepare(table.frame, default_choices(table.frame), "cifar.csv").dataset
+    assert ds.n_features == 3072 and ds.classes == ["0", "1", "2", "3"]
+    colour = ModelSpec("ColourCNN", (3072,), (LayerSpec.of("Unflatten", channels=3, height=32, width=32),
+                                              LayerSpec.of("Conv2d", in_channels=3, out_channels=4, kernel_size=3),
+                                              LayerSpec.of("MaxPool2d", kernel_size=6, stride=6),
+                                              LayerSpec.of("Flatten"),
+                                              LayerSpec.of("Linear", in_features=4 * 25, out_features=4)))
+    run = train(start_run(replace(CNN_RUN, standardize_x=True), ds, pixel_cnn(colour)), 2)
+    assert run.status == "done" and len(run.val_losses) == 2

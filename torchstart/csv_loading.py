@@ -25,7 +25,7 @@ from torchstart.errors import TorchstartError
 MAX_UPLOAD_MB = 200  # matches server.maxUploadSize in .streamlit/config.toml
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAX_ROWS = 2_000_000
-MAX_COLUMNS = 1_000  # an MNIST CSV (label + 784 pixels) fits
+MAX_COLUMNS = 4_096  # an MNIST CSV (label + 784 pixels) fits, and a 32×32 colour one (label + 3,072)
 MAX_COLUMN_NAME = 200  # characters: names longer than this are not names (and pandas copies them per cell)
 ALLOWED_SUFFIXES = (".csv", ".tsv", ".txt")
 DELIMITERS = (",", ";", "\t", "|")
