@@ -64,7 +64,13 @@ def settings_ui(dataset: TabularDataset | None, session_model: SessionModel | No
             v |= _row(["rows", "features", "noise", "data_seed"])
         elif v["data"] == "session":
             _describe_dataset(dataset)
-            note = pixel_scale_note(dataset) if dataset is not None else None
+            loss = st.session_state.get(_key("loss"), PARAMS["loss"].default)
+            if dataset is not None and len(dataset.classes) > 2 and not TrainingConfig(loss=loss).classifies:
+                st.info(md_safe(f"This dataset holds classes ({dataset.class_column}: "
+                                f"{name_list(dataset.classes, 10, quoted=False)}). Pick **CrossEntropy (classes)** "
+                                f"on the tab Loss & optimizer: {loss} would fit the one-hot 0s and 1s as numbers."),
+                        icon=":material/category:")
+            note = pixel_scale_note(dataset, on_training_page=True) if dataset is not None else None
             if note and not st.session_state.get(_key("standardize_x"), PARAMS["standardize_x"].default):
                 st.info(note, icon=":material/tune:")
         if v["data"] != "session" and dataset is not None:  # say so: Train would not use the Data page's data
@@ -251,10 +257,19 @@ def results_ui(run: TrainingRun) -> None:
         shown = log_lines(run, last=LOG_LINES)
         if count > len(shown):
             st.caption(f"The last {len(shown):,} of {count:,} lines; the script below prints them all.")
-        st.code("\n".join(shown) or "(no epoch reached the log interval yet)", language="text")
+        st.code("\n".join(shown) or empty_log_text(run), language="text")
 
 
 LOG_LINES = 200
+
+
+def empty_log_text(run: TrainingRun) -> str:
+    """Why the log has no line: the run is shorter than Log every (the script prints when (epoch + 1) % N == 0)."""
+    every = run.config.log_every
+    if run.epoch and not run.training_wanted:
+        return (f"(no line: the log prints every {every:,} epochs and this run has {run.epoch:,}; set Log every to "
+                f"{run.epoch:,} or less, on the tab Epochs, batches, seed, to see its lines)")
+    return f"(no epoch has reached the log interval of {every:,} yet)"
 
 
 def _prediction_box(run: TrainingRun) -> None:

@@ -166,7 +166,8 @@ def test_a_held_out_row_shows_its_label_and_the_models_answer(digits_run) -> Non
         answers = run.model(x).argmax(1)
     for index in (0, 7):
         table = row_prediction_table(run, index)
-        assert list(table.columns[:2]) == ["true digit", "logit 0"] and "pixel0" not in table.columns
+        assert list(table.columns[:3]) == ["true digit", "P(0)", "P(1)"] and "pixel0" not in table.columns
+        assert list(table.columns[-10:]) == [f"logit {d}" for d in range(10)]  # probabilities read first
         assert table["true digit"].iloc[0] == str(int(y[index].argmax()))
         assert table["predicted digit"].iloc[0] == str(int(answers[index]))
 
@@ -325,10 +326,10 @@ def test_a_learner_trains_the_cnn_on_digits_and_downloads_it(page, tmp_path) -> 
         logits = model.eval()(split.raw_x_val[3:4])[0]
     label = int(split.raw_y_val[3].argmax())
     fill(page, "Predict for validation row (0 to 199: rows the model never trained on)", "3")
-    # The answer is pinned first, then the label and the logits (the grid lists the columns in view).
-    shown = table_numbers(page, "true digit", "predicted digit", "logit 0",
+    # The answer is pinned first, then the label and the probabilities (the grid lists the columns in view).
+    shown = table_numbers(page, "true digit", "predicted digit", "P(0)",
                           starts_with=[float(logits.argmax()), float(label)])
-    assert shown[2:7] == pytest.approx(logits[:5].tolist(), abs=1e-4)
+    assert shown[2:7] == pytest.approx(torch.softmax(logits, 0)[:5].tolist(), abs=1e-4)
 
 
 def test_a_wide_file_without_a_matching_dataset_keeps_the_typed_box_and_says_how_to_pick_rows(open_page) -> None:
@@ -551,3 +552,20 @@ def test_a_csv_of_32x32_colour_pictures_trains_a_cnn_that_unflattens_three_chann
                                               LayerSpec.of("Linear", in_features=4 * 25, out_features=4)))
     run = train(start_run(replace(CNN_RUN, standardize_x=True), ds, pixel_cnn(colour)), 2)
     assert run.status == "done" and len(run.val_losses) == 2
+
+
+def test_the_training_page_says_which_loss_classes_want_and_why_a_short_run_logs_nothing(open_page) -> None:
+    at = open_page("pages/training.py")
+    at.session_state[session.DATASET] = make_builtin("digits", {"n": 100})
+    at.session_state[session.MODEL] = pixel_cnn()
+    at.selectbox(key="training_data").set_value("session").run()
+    hint = "Pick **CrossEntropy (classes)** on the tab Loss & optimizer: MSE would fit the one-hot 0s and 1s"
+    assert any(hint in i.value for i in at.info)
+    at.selectbox(key="training_loss").set_value(CROSS_ENTROPY).run()
+    assert not any("Pick **CrossEntropy" in i.value for i in at.info)
+    at.selectbox(key="training_model").set_value("session").run()
+    at.number_input(key="training_epochs").set_value(3).run()  # Log every stays 10
+    at.button(key="training_train").click().run()
+    assert not at.exception and at.session_state["training_run"].epoch == 3
+    assert any("the log prints every 10 epochs and this run has 3; set Log every to 3 or less" in c.value
+               for c in at.code)

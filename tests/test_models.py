@@ -176,6 +176,12 @@ BAD_STACKS = [
     ((L("Unflatten", channels=1, height=2, width=2),), (1, 2, 2),
      ["Layer 1: Unflatten(→ 1×2×2) receives a 1×2×2 tensor from the input", "set the input shape to 4 (one "
       "number: a row's length), or remove the Unflatten"]),
+    ((L("Linear", in_features=784, out_features=10), L("Unflatten", channels=1, height=28, width=28)), (784,),
+     ["Layer 2: Unflatten(→ 1×28×28) receives 10 features from Linear(784 → 10)", "Unflatten belongs first, where "
+      "it turns each input row into a picture: move it to the top"]),
+    ((L("Conv2d", in_channels=1, out_channels=8, kernel_size=3, padding=1), L("Linear", in_features=4,
+                                                                               out_features=2)), (1, 28, 28),
+     ["receives an 8×28×28 tensor from Conv2d(1 → 8, 3×3, padding 1)"]),
     ((L("ReLU"), L("Conv2d", in_channels=1, out_channels=4, kernel_size=3), L("Unflatten", channels=1, height=2,
                                                                             width=2)), (64,),
      ["Layer 2: Conv2d(1 → 4, 3×3) needs an image", "Put an Unflatten (1 × 8 × 8) before it to read each row of "

@@ -109,7 +109,7 @@ def image_side(dataset: TabularDataset) -> int | None:
     return side if side * side == dataset.n_features and MIN_IMAGE_SIDE <= side <= MAX_IMAGE_SIDE else None
 
 
-def pixel_scale_note(dataset: TabularDataset) -> str | None:
+def pixel_scale_note(dataset: TabularDataset, on_training_page: bool = False) -> str | None:
     """For picture rows of values far beyond 0–1 (MNIST's 0–255): why and how to scale them before training."""
     if image_side(dataset) is None or not len(dataset):
         return None
@@ -118,8 +118,8 @@ def pixel_scale_note(dataset: TabularDataset) -> str | None:
         return None
     return (f"These pixels run from {low:g} to {high:g}. Inputs that large make the first layer's outputs large too, "
             "and training crawls or swings (the Small CNN on 2,000 rows of 0–255 Digits pictures, 5 epochs of Adam: "
-            "57% validation accuracy raw, 99.8% standardized). Tick **Standardize features** on the Training page, "
-            "or divide by "
+            "57% validation accuracy raw, 99.8% standardized). Tick **Standardize features** "
+            f"{'below' if on_training_page else 'on the Training page'}, or divide by "
             f"{high:g} in your own code.")
 
 

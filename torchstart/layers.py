@@ -8,6 +8,7 @@ mult-adds it costs, so a stack can be checked before anything is allocated.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -150,8 +151,13 @@ def format_shape(shape: Shape) -> str:
 
 
 def describe(shape: Shape) -> str:
-    """A shape in words: ``32 features`` for flat vectors, else ``a 8×14×14 tensor``."""
-    return plural(shape[0], "feature") if len(shape) == 1 else f"a {format_shape(shape)} tensor"
+    """A shape in words: ``32 features`` for flat vectors, else ``an 8×14×14 tensor``."""
+    if len(shape) == 1:
+        return plural(shape[0], "feature")
+    text = format_shape(shape)
+    # "an" before a number said with a vowel sound: 8, 11, 18, 80–89, 800…
+    article = "an" if re.match(r"(8|11×|18×|11$|18$)", text) else "a"
+    return f"{article} {text} tensor"
 
 
 # ---------------------------------------------------------------- shape rules
@@ -276,10 +282,15 @@ def _unflatten_shape(args: dict[str, Any], shape: Shape, where: Where) -> Shape:
     if shape[0] != math.prod(image):
         side = _square_side(shape[0])
         hint = f" (1 × {side} × {side} for a grey {side}×{side} picture)" if side else ""
+        if where.source == "the input":
+            fix = (f"Set channels × height × width to {shape[0]:,}{hint}, or change the input shape to "
+                   f"{math.prod(image):,}.")
+        else:  # deep in the stack: almost always meant to turn the input rows into pictures
+            fix = ("Unflatten belongs first, where it turns each input row into a picture: move it to the top "
+                   f"(or set channels × height × width to {shape[0]:,} if you do mean to reshape here).")
         raise TorchstartError(
             f"{where.layer} receives {plural(shape[0], 'feature')} from {where.source}, but a "
-            f"{format_shape(image)} image holds {math.prod(image):,} values. Set channels × height × width "
-            f"to {shape[0]:,}{hint}, or change the input shape to {math.prod(image):,}."
+            f"{format_shape(image)} image holds {math.prod(image):,} values. {fix}"
         )
     return image
 

@@ -53,4 +53,7 @@ def with_labels_first(table: pd.DataFrame, row: TabularDataset, inputs: list[str
     table = table.drop(columns=inputs)
     for k, (name, values) in enumerate(labelled_columns(row).items()):
         table.insert(k, name, values)
-    return table
+    # A class's probability reads before its raw logit: P(…) columns go right after the answer and the label.
+    logits = [c for c in table.columns if str(c).startswith("logit ")]
+    rest = [c for c in table.columns if c not in logits]
+    return table[rest + logits]

@@ -215,12 +215,12 @@ def _confusion_figure(fit: FitData) -> go.Figure:
     return go.Figure({
         "data": [{"type": "heatmap", "x": names, "y": names, "z": counts, "colorscale": "Blues",
                   "text": counts, "texttemplate": "%{text}" if len(names) <= 12 else None, "showscale": False,
-                  "hovertemplate": "labelled %{y}, predicted %{x}: %{z}<extra></extra>"}],
+                  "hovertemplate": "true %{y}, predicted %{x}: %{z}<extra></extra>"}],
         # Category axes: class names such as "0" … "9" would otherwise be read as numbers and labelled 0, 2, 4 …
         "layout": _layout(f"Confusion matrix ({fit.confusion_split} rows)", f"predicted {fit.target_name}",
-                          f"labelled {fit.target_name}",
+                          f"true {fit.target_name}",
                           xaxis={"title": {"text": f"predicted {fit.target_name}"}, "type": "category"},
-                          yaxis={"title": {"text": f"labelled {fit.target_name}"}, "autorange": "reversed",
+                          yaxis={"title": {"text": f"true {fit.target_name}"}, "autorange": "reversed",
                                  "type": "category"}),
     })
 
