@@ -30,7 +30,7 @@ from torchstart.training import (Progress, TrainingRun, log_length, log_lines, p
                                  start_run)
 from torchstart.training_export import CSV_NAME, data_file, data_file_name
 from torchstart.training_figures import live_figures
-from torchstart.training_metrics import (evaluate, held_out_rows, metric_help, metrics_note,
+from torchstart.training_metrics import (evaluate, held_out_row, held_out_rows, metric_help, metrics_note,
                                          parameter_rows, prediction_table, row_prediction_table)
 from torchstart.training_setup import PARAMS, TrainingConfig, parse_prediction_inputs, preflight
 from torchstart.wording import md_safe, name_list
@@ -293,7 +293,7 @@ def _prediction_box(run: TrainingRun) -> None:
 
 def _row_prediction(run: TrainingRun) -> None:
     """Pick a held-out row by number: its prediction, its label, and its picture when it is a square image."""
-    which, x, y = held_out_rows(run)
+    which, x, _ = held_out_rows(run)
     unseen = ": rows the model never trained on" if which == "validation" else "; nothing was held out"
     index = st.number_input(f"Predict for {which} row (0 to {len(x) - 1:,}{unseen})", 0, len(x) - 1, value=0,
                             key=f"training_predict_row_{which}", persist_state=KEEP,
@@ -304,9 +304,7 @@ def _row_prediction(run: TrainingRun) -> None:
         source_row = int(run.data.val_index[index]) if which == "validation" else index
         st.caption(f"{which.capitalize()} row {index:,} is row {source_row:,} of the Data page's dataset: the "
                    "Checkpoints page picks rows by that number.")
-    row = TabularDataset(x[index:index + 1], y[index:index + 1], run.data.feature_names, run.data.target_names,
-                         class_column=run.data.class_column)
-    with beside_picture(row, "training_predict_picture"):
+    with beside_picture(held_out_row(run, index), "training_predict_picture"):
         show_predictions(row_prediction_table(run, index), "training_prediction", run.config.classifies)
 
 

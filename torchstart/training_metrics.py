@@ -177,11 +177,16 @@ def held_out_rows(run: TrainingRun) -> tuple[str, torch.Tensor, torch.Tensor]:
     return "training", data.raw_x_train, data.raw_y_train
 
 
+def held_out_row(run: TrainingRun, index: int) -> TabularDataset:
+    """Held-out row ``index`` (see ``held_out_rows``) as a one-row dataset, in original units."""
+    _, x, y = held_out_rows(run)
+    return TabularDataset(x[index:index + 1], y[index:index + 1], run.data.feature_names, run.data.target_names,
+                          class_column=run.data.class_column)
+
+
 def row_prediction_table(run: TrainingRun, index: int) -> pd.DataFrame:
     """One held-out row's prediction next to its label; the inputs are left out (too many to read as numbers)."""
-    _, x, y = held_out_rows(run)
-    row = TabularDataset(x[index:index + 1], y[index:index + 1], run.data.feature_names, run.data.target_names,
-                         class_column=run.data.class_column)
+    row = held_out_row(run, index)
     return with_labels_first(prediction_table(run, row.features), row, run.data.feature_names)
 
 
