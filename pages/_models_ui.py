@@ -148,12 +148,13 @@ def _shape_note(pos: int, shapes: list[tuple[int, ...]]) -> str:
     return ":red[✗ see the error below]" if pos == len(shapes) else ""
 
 
-def stack_editor(layers: list[LayerSpec], fitted: list[LayerSpec] | None, shapes: list[tuple[int, ...]]) -> None:
+def stack_editor(layers: list[LayerSpec], fitted: list[LayerSpec] | None,
+                 fitted_names: list[frozenset[str]] | None, shapes: list[tuple[int, ...]]) -> None:
     """One bordered card per layer: a title line (name, attribute, output shape, move/remove buttons), then its
     arguments in a wrapping row.
 
-    ``fitted`` holds the auto-fitted layers when auto-fit is on; ``shapes`` the output
-    shapes of the layers that fit, in order.
+    ``fitted`` holds the auto-fitted layers when auto-fit is on and ``fitted_names`` the arguments it set in each
+    (their widgets are greyed out); ``shapes`` the output shapes of the layers that fit, in order.
     """
     names = attribute_names(layers)
     for pos, entry in enumerate(st.session_state[STACK]):
@@ -169,7 +170,7 @@ def stack_editor(layers: list[LayerSpec], fitted: list[LayerSpec] | None, shapes
             body = st.container(horizontal=True, vertical_alignment="bottom", gap="small") if kind.args else None
             for arg in kind.args:
                 key = arg_key(entry["id"], arg.name)
-                auto = fitted is not None and arg.name == kind.input_arg
+                auto = fitted is not None and fitted_names is not None and arg.name in fitted_names[pos]
                 if auto:
                     st.session_state[key] = fitted[pos].kwargs[arg.name]
                 elif key not in st.session_state:
@@ -203,7 +204,9 @@ def input_shape_bar() -> tuple[str, bool]:
                                help="2 for two features; 1, 28, 28 for a grey 28×28 image.")
     auto = fit_col.toggle("Auto-fit input sizes", key=AUTO_FIT, persist_state=KEEP, value=False,
                           help="Set in_features / in_channels / num_features from the shape each layer "
-                               "receives. Off: you set them, and a mismatch is explained.")
+                               "receives, and an Unflatten's channels × height × width from its row length "
+                               "(784 → 1 × 28 × 28 grey, 3,072 → 3 × 32 × 32 colour). Off: you set them, and a "
+                               "mismatch is explained.")
     return text, auto
 
 

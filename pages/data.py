@@ -8,7 +8,7 @@ from pages import _data_upload_ui as upload_ui
 from pages._ui import KEEP, show_code, show_error
 from torchstart import data_code, session
 from torchstart.batch_viewer import view_batches
-from torchstart.data_figures import (batch_grid_figure, dataset_figure, image_grid_figure, image_side,
+from torchstart.data_figures import (batch_grid_figure, dataset_figure, image_caption, image_grid_figure,
                                      pixel_scale_note)
 from torchstart.errors import TorchstartError
 
@@ -47,12 +47,7 @@ if figure is not None:
     st.plotly_chart(figure, key="data.scatter")
 pictures = image_grid_figure(dataset)
 if pictures is not None:
-    side = image_side(dataset)
-    preset = (": the Models page's \"Small CNN on pixel rows\" starts with one" if side == 28 else
-              f" (the Models page's \"Small CNN on pixel rows\" is for 28×28: set its input shape to {side * side:,}, "
-              f"its Unflatten to 1 × {side} × {side} and switch Auto-fit on)")
-    st.caption(f"{dataset.n_features:,} features = {side} × {side}, so each row may be a picture, stored row by row "
-               f"as an MNIST CSV does. A CNN reads it after `nn.Unflatten(1, (1, {side}, {side}))`{preset}.")
+    st.caption(image_caption(dataset))
     st.plotly_chart(pictures, key="data.pictures")
     if note := pixel_scale_note(dataset):
         st.info(note, icon=":material/tune:")
@@ -73,12 +68,13 @@ settings = loader_ui.loader_controls()
 view_key = (st.session_state.get(ui.K_VERSION), settings)
 cached = st.session_state.get(ui.K_VIEW)
 view = None
-if cached is not None and cached[0] == view_key:
+# Kept with the dataset object itself: a dataset set by anything but this page's widgets gets fresh batches too.
+if cached is not None and cached[0] == view_key and cached[2] is dataset:
     view = cached[1]
 else:
     try:
         view = view_batches(dataset, settings)
-        st.session_state[ui.K_VIEW] = (view_key, view)
+        st.session_state[ui.K_VIEW] = (view_key, view, dataset)
     except TorchstartError as err:
         show_error(err)
 

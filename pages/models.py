@@ -11,7 +11,7 @@ from torchstart.layers import format_shape
 from torchstart.model_code import model_code
 from torchstart.model_figures import parameter_histogram
 from torchstart.model_inspect import forward_pass, parameter_table, summarize, values_table
-from torchstart.model_spec import ModelSpec, check_spec, fit_inputs, parse_shape, trace_shapes
+from torchstart.model_spec import ModelSpec, auto_fit, check_spec, parse_shape, trace_shapes
 from torchstart.params import IntParam
 
 BATCH = IntParam("Batch size", 2, 1, 16, help="How many random samples go through the model at once.")
@@ -26,17 +26,18 @@ ui.init_state()
 seed = ui.preset_bar()
 
 st.subheader("Layer stack")
-shape_text, auto_fit = ui.input_shape_bar()
+shape_text, fit_on = ui.input_shape_bar()
 layers = ui.read_layers()
-fitted, shapes = None, []
+fitted, fitted_names, shapes = None, None, []
 try:
     input_shape = parse_shape(shape_text)
-    if auto_fit:
-        fitted = list(fit_inputs(ModelSpec("Draft", input_shape, tuple(layers))).layers)
+    if fit_on:
+        draft, fitted_names = auto_fit(ModelSpec("Draft", input_shape, tuple(layers)))
+        fitted = list(draft.layers)
     shapes = trace_shapes(input_shape, fitted or layers)
 except TorchstartError:
     pass  # a bad input shape is reported below, after the editor
-ui.stack_editor(fitted or layers, fitted, shapes)
+ui.stack_editor(fitted or layers, fitted, fitted_names, shapes)
 ui.add_layer_bar()
 
 try:

@@ -169,7 +169,7 @@ def test_page_show_code_rebuilds_the_shown_batches(open_page, tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(code, namespace)  # the page's own generated code: dataset from the CSV, loader, loop to epoch 2
-    ds, (_, view) = at.session_state[session.DATASET], at.session_state["data.view"]
+    ds, (_, view, _) = at.session_state[session.DATASET], at.session_state["data.view"]
     assert torch.equal(namespace["dataset"].features, ds.features)
     assert len(namespace["viewed"]) == len(view.batches) == 4
     for (x, y), shown in zip(namespace["viewed"], view.batches):
@@ -274,7 +274,7 @@ def test_iris_upload_one_hot_encodes_species(open_page, tmp_path: Path, monkeypa
     namespace: dict = {}
     exec(code, namespace)
     assert torch.equal(namespace["dataset"].targets, ds.targets)
-    _, view = at.session_state["data.view"]
+    _, view, _ = at.session_state["data.view"]
     for (x, y), shown in zip(namespace["viewed"], view.batches, strict=True):
         assert torch.equal(x, shown.features) and torch.equal(y, shown.targets) and y.shape[1] == 3
 

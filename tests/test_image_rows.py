@@ -19,7 +19,7 @@ from torchstart import session
 from torchstart.builtin_datasets import make_builtin
 from torchstart.csv_loading import load_csv
 from torchstart.data_code import csv_code
-from torchstart.data_figures import image_grid_figure, image_side, pixel_scale_note
+from torchstart.data_figures import image_caption, image_grid_figure, image_shape, pixel_scale_note
 from torchstart.data_prep import DROP, DROP_ROWS, PrepChoices, default_choices, prepare
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
@@ -82,8 +82,9 @@ def test_digits_rows_are_seeded_pixels_with_one_hot_digits() -> None:
 
 
 def test_square_rows_are_drawn_as_their_pictures() -> None:
-    assert [image_side(TabularDataset(torch.zeros(2, n), torch.zeros(2, 1), [f"p{i}" for i in range(n)], ["y"]))
-            for n in (784, 64, 49, 10, 4096, 4225)] == [28, 8, None, None, 64, None]
+    assert [image_shape(TabularDataset(torch.zeros(2, n), torch.zeros(2, 1), [f"p{i}" for i in range(n)], ["y"]))
+            for n in (784, 64, 49, 10, 4096, 4225, 3072, 147, 192)] == [
+        (1, 28, 28), (1, 8, 8), None, None, (1, 64, 64), None, (3, 32, 32), None, (3, 8, 8)]
     ds = make_builtin("digits", {"n": 12, "noise": 0.1, "seed": 4})
     fig = image_grid_figure(ds, count=10, per_row=4)
     mosaic = fig.data[0].z
@@ -94,6 +95,34 @@ def test_square_rows_are_drawn_as_their_pictures() -> None:
                            ds.features[i].view(28, 28))
     assert [a.text for a in fig.layout.annotations] == [ds.classes[k] for k in ds.targets[:10].argmax(1).tolist()]
     assert image_grid_figure(make_builtin("three_class", {"n": 20})) is None
+    assert "`nn.Unflatten(1, (1, 28, 28))`: the Models page's \"Small CNN on pixel rows\" starts with one" in \
+        image_caption(ds)
+
+
+def test_rows_of_three_planes_are_drawn_in_colour_as_unflatten_reads_them() -> None:
+    side = 8
+    pixels = torch.zeros(3, 3, side, side)  # three pictures: all red, all green, a blue left half
+    pixels[0, 0], pixels[1, 1], pixels[2, 2, :, :side // 2] = 200, 200, 200
+    pixels[:, :, 0, 0] = 100  # every top-left pixel a little of each colour
+    ds = TabularDataset(pixels.view(3, -1), torch.eye(3), [f"p{i}" for i in range(3 * side * side)],
+                        ["colour=red", "colour=green", "colour=blue"])
+    fig = image_grid_figure(ds, per_row=3)
+    z = torch.tensor(fig.data[0].z)  # height × width × (r, g, b, a), 0–255 over the rows' 0–200
+    gap, room = 2, side // 3
+    assert fig.data[0].type == "image" and "8×8 colour pictures (features[i].view(3, 8, 8))" in fig.layout.title.text
+    for i in range(3):
+        left = i * (side + gap)
+        picture = z[room:room + side, left:left + side]
+        expected = (pixels[i].permute(1, 2, 0) * 255 / 200).round().to(torch.uint8)
+        assert torch.equal(picture[..., :3], expected) and bool((picture[..., 3] == 1).all())
+    assert z[room, side, 3] == 0 and z[0, 0, 3] == 0  # the gap and the label room are see-through
+    assert z[room, 0].tolist() == [128, 128, 128, 1]
+    assert [a.text for a in fig.layout.annotations] == ["red", "green", "blue"]
+    caption = image_caption(ds)
+    assert "192 features = 3 × 8 × 8, so each row may be a colour 8×8 picture, stored as the red plane" in caption
+    assert "`nn.Unflatten(1, (3, 8, 8))`" in caption and "set its input shape to 192 and switch Auto-fit on" in caption
+    assert caption.endswith("Its last Linear gives 10 outputs, one per digit: set its out_features to 3 for this "
+                            "data's 3 classes.")
 
 
 # ---------------------------------------------------------------- the model and its cost
@@ -199,7 +228,7 @@ def test_an_mnist_csv_loads_as_784_features_and_10_classes_and_trains() -> None:
     # Its first column is named label: that is the target, and its whole numbers are classes.
     assert default_choices(table.frame) == PrepChoices(features, "label", class_codes=True)
     ds = prepare(table.frame, PrepChoices(features, "label", DROP, DROP_ROWS, class_codes=True), "train.csv").dataset
-    assert ds.n_features == 784 and ds.classes == [str(d) for d in range(10)] and image_side(ds) == 28
+    assert ds.n_features == 784 and ds.classes == [str(d) for d in range(10)] and image_shape(ds) == (1, 28, 28)
     assert ds.features.max() == 255
     run = train(start_run(CNN_RUN, ds, pixel_cnn()), 2)
     assert run.status == "done" and len(run.train_losses) == 2 and torch.isfinite(torch.tensor(run.train_losses)).all()
@@ -536,14 +565,19 @@ def test_the_pixel_row_cnn_on_cuda_matches_the_cpu_run_with_chunked_evaluation(t
                                                                                            rel=1e-4)
 
 
-def test_a_csv_of_32x32_colour_pictures_trains_a_cnn_that_unflattens_three_channels() -> None:
+def colour_csv_dataset(rows: int = 40) -> TabularDataset:
+    """A CIFAR-shaped CSV of random 3×32×32 pictures in four classes, read as the Data page reads it."""
     gen = torch.Generator().manual_seed(0)
-    pixels = torch.randint(0, 256, (40, 3072), generator=gen)
+    pixels = torch.randint(0, 256, (rows, 3072), generator=gen)
     lines = ["label," + ",".join(f"pixel{i}" for i in range(3072))]
     lines += [f"{i % 4}," + ",".join(map(str, row)) for i, row in enumerate(pixels.tolist())]
     table = load_csv(("\n".join(lines) + "\n").encode(), "cifar.csv")
-    assert table.frame.shape == (40, 3073)
-    ds = prepare(table.frame, default_choices(table.frame), "cifar.csv").dataset
+    assert table.frame.shape == (rows, 3073)
+    return prepare(table.frame, default_choices(table.frame), "cifar.csv").dataset
+
+
+def test_a_csv_of_32x32_colour_pictures_trains_a_cnn_that_unflattens_three_channels() -> None:
+    ds = colour_csv_dataset()
     assert ds.n_features == 3072 and ds.classes == ["0", "1", "2", "3"]
     colour = ModelSpec("ColourCNN", (3072,), (LayerSpec.of("Unflatten", channels=3, height=32, width=32),
                                               LayerSpec.of("Conv2d", in_channels=3, out_channels=4, kernel_size=3),
@@ -569,3 +603,30 @@ def test_the_training_page_says_which_loss_classes_want_and_why_a_short_run_logs
     assert not at.exception and at.session_state["training_run"].epoch == 3
     assert any("the log prints every 10 epochs and this run has 3; set Log every to 3 or less" in c.value
                for c in at.code)
+
+
+def test_colour_rows_through_the_pages_auto_fit_the_preset_and_predict_beside_their_picture(open_page) -> None:
+    at = open_page("pages/data.py", timeout=60)
+    at.session_state[session.DATASET] = colour_csv_dataset(60)
+    at.run()
+    picture = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                   if "colour pictures" in json.loads(c.proto.spec)["layout"]["title"]["text"])
+    assert picture["data"][0]["type"] == "image"
+    assert any("so each row may be a colour 32×32 picture" in c.value for c in at.caption)
+    at.switch_page("pages/models.py").run()
+    at.selectbox(key="models.preset").set_value("Small CNN on pixel rows").run()
+    at.text_input(key="models.input_shape").set_value("3072")
+    at.toggle(key="models.auto_fit").set_value(True).run()
+    last = at.session_state["models.stack"][-1]["id"]
+    at.number_input(key=f"models.layer.{last}.out_features").set_value(4).run()
+    assert not at.error and (at.session_state[session.MODEL].in_features, at.session_state[session.MODEL].out_features) \
+        == (3072, 4)
+    at.switch_page("pages/training.py").run()
+    for name, value in (("data", "session"), ("model", "session"), ("loss", CROSS_ENTROPY)):
+        at.selectbox(key=f"training_{name}").set_value(value).run()
+    at.number_input(key="training_epochs").set_value(2).run()
+    at.button(key="training_train").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["training_run"].model.unflatten.unflattened_size == (3, 32, 32)
+    row = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert row["data"][0]["type"] == "image"

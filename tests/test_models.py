@@ -15,13 +15,13 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from torchstart.errors import TorchstartError
-from torchstart.layers import LAYERS
+from torchstart.layers import LAYERS, picture_shape
 from torchstart.model_code import class_code, handoff_code, model_code
 from torchstart.model_figures import histogram, parameter_histogram
 from torchstart.model_inspect import (format_bytes, forward_pass, parameter_table, random_input, summarize,
                                       values_table)
 from torchstart.model_spec import (MAX_LAYERS, PRESETS, LayerSpec, ModelSpec, attribute_names, build_model,
-                                   check_spec, fit_inputs, parse_shape, trace_shapes)
+                                   auto_fit, check_spec, fit_inputs, parse_shape, trace_shapes)
 
 L = LayerSpec.of
 
@@ -186,6 +186,10 @@ BAD_STACKS = [
                                                                             width=2)), (64,),
      ["Layer 2: Conv2d(1 → 4, 3×3) needs an image", "Put an Unflatten (1 × 8 × 8) before it to read each row of "
       "64 as a grey 8×8 picture"]),
+    ((L("Conv2d", in_channels=3, out_channels=4, kernel_size=3),), (3072,),
+     ["Put an Unflatten (3 × 32 × 32) before it to read each row of 3,072 as a colour 32×32 picture"]),
+    ((L("Unflatten", channels=1, height=28, width=28),), (3072,),
+     ["Set channels × height × width to 3,072 (3 × 32 × 32 for a colour 32×32 picture)"]),
 ]
 
 
@@ -229,6 +233,23 @@ def test_fit_inputs_repairs_sizes_and_keeps_other_arguments() -> None:
     cnn = ModelSpec("Cnn", (3, 8, 8), (L("Conv2d", in_channels=1, out_channels=4, kernel_size=3), L("Flatten"),
                                        L("BatchNorm1d", num_features=1), L("Linear", in_features=1, out_features=2)))
     assert check_spec(fit_inputs(cnn)).total_params == count(nn.Conv2d(3, 4, 3)) + 2 * 144 + count(nn.Linear(144, 2))
+
+
+def test_auto_fit_reads_a_row_of_s_squared_as_grey_and_of_3_s_squared_as_colour() -> None:
+    def fitted(n: int) -> tuple[dict, frozenset[str]]:
+        spec, names = auto_fit(ModelSpec("Fit", (n,), (L("Unflatten", channels=2, height=5, width=5),
+                                                       L("Conv2d", in_channels=7, out_channels=4, kernel_size=3))))
+        return spec.layers[0].kwargs, names[0] | names[1]
+
+    assert fitted(784) == ({"channels": 1, "height": 28, "width": 28}, {"channels", "height", "width", "in_channels"})
+    assert fitted(3072) == ({"channels": 3, "height": 32, "width": 32}, {"channels", "height", "width", "in_channels"})
+    # 1,568 = 2×28×28 is neither: the learner's own numbers stay (here they hold 50, so check_spec explains).
+    assert fitted(1568) == ({"channels": 2, "height": 5, "width": 5}, frozenset())
+    spec = fit_inputs(ModelSpec("Fit", (3072,), PRESETS["Small CNN on pixel rows"].layers))
+    assert check_spec(spec).output_shape == (10,)
+    assert isinstance(build_model(spec)(torch.rand(2, 3072)), torch.Tensor)
+    assert [picture_shape(n) for n in (784, 3072, 12, 1568, 1, 28)] == [(1, 28, 28), (3, 32, 32), (3, 2, 2), None,
+                                                                        (1, 1, 1), None]
 
 
 # ---------------------------------------------------------------- caps and bad input

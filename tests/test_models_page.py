@@ -63,6 +63,30 @@ def test_changing_a_width_changes_the_parameter_total(open_page) -> None:
     assert at.number_input(key=layer_key(at, 2, "in_features")).value == 32
 
 
+def test_auto_fit_sets_the_unflatten_for_colour_rows_and_leaves_other_lengths_to_the_learner(open_page) -> None:
+    at = pick_preset(open_page(PAGE), "Small CNN on pixel rows")
+    at.text_input(key="models.input_shape").set_value("3072")
+    at.toggle(key="models.auto_fit").set_value(True).run()
+    unflatten = [at.number_input(key=layer_key(at, 0, arg)) for arg in ("channels", "height", "width")]
+    assert [(w.value, w.disabled) for w in unflatten] == [(3, True), (32, True), (32, True)]
+    assert at.number_input(key=layer_key(at, 1, "in_channels")).value == 3
+    assert not at.error
+    plain = nn.Sequential(nn.Unflatten(1, (3, 32, 32)), nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(16 * 8 * 8, 10))
+    assert metric(at, "Parameters") == f"{count(plain):,}"
+    assert at.session_state[session.MODEL].in_features == 3072
+    # 1,568 is no s² and no 3s²: the three numbers are the learner's to set, and the error says what they must hold.
+    at.text_input(key="models.input_shape").set_value("1568").run()
+    assert [w.disabled for w in (at.number_input(key=layer_key(at, 0, a)) for a in ("channels", "height", "width"))] \
+        == [False, False, False]
+    assert "Set channels × height × width to 1,568, or change the input shape to 3,072" in at.error[0].value
+    for arg, value in (("channels", 2), ("height", 28), ("width", 28)):
+        at.number_input(key=layer_key(at, 0, arg)).set_value(value)
+    at.run()
+    assert not at.error and at.number_input(key=layer_key(at, 1, "in_channels")).value == 2
+
+
 def test_bad_stack_shows_an_error_and_keeps_the_last_model(open_page) -> None:
     at = pick_preset(open_page(PAGE), "MLP")
     before = at.session_state[session.MODEL]

@@ -8,7 +8,8 @@ import torch
 
 from torchstart.data_prep import dataset_classes
 from torchstart.datasets import TabularDataset
-from torchstart.wording import plotly_safe
+from torchstart.layers import Shape, picture_shape, picture_words
+from torchstart.wording import plotly_safe, plural
 
 MAX_SCATTER_POINTS = 2_000
 # Cyclic qualitative colours, so neighbouring batch numbers look different; no grey among them, which means dropped.
@@ -103,15 +104,33 @@ def dataset_figure(dataset: TabularDataset) -> go.Figure | None:
 MIN_IMAGE_SIDE, MAX_IMAGE_SIDE = 8, 64
 
 
-def image_side(dataset: TabularDataset) -> int | None:
-    """The side of a square picture a row could be: 28 for 784 features (MNIST), 8 for 64; None otherwise."""
-    side = int(round(dataset.n_features ** 0.5))
-    return side if side * side == dataset.n_features and MIN_IMAGE_SIDE <= side <= MAX_IMAGE_SIDE else None
+def image_shape(dataset: TabularDataset) -> Shape | None:
+    """The picture a row could be: 1×28×28 for 784 features (MNIST), 3×32×32 for 3,072 (CIFAR-10); else None."""
+    return picture_shape(dataset.n_features, MIN_IMAGE_SIDE, MAX_IMAGE_SIDE)
+
+
+def image_caption(dataset: TabularDataset) -> str | None:
+    """Why the rows are drawn as pictures, how they are stored, and the Unflatten a CNN needs to read them."""
+    image = image_shape(dataset)
+    if image is None:
+        return None
+    preset = (": the Models page's \"Small CNN on pixel rows\" starts with one" if image == (1, 28, 28) else
+              f" (the Models page's \"Small CNN on pixel rows\" is for 1×28×28: set its input shape to "
+              f"{dataset.n_features:,} and switch Auto-fit on, which sets its Unflatten and first Conv2d)")
+    stored = ("row by row, as an MNIST CSV does" if image[0] == 1 else
+              "as the red plane, then the green, then the blue, each row by row, as CIFAR-10 does (a CSV that "
+              "keeps r, g, b together per pixel draws as a tangle of three-tone tiles)")
+    outputs = "" if dataset.n_targets == 10 else (
+        f" Its last Linear gives 10 outputs, one per digit: set its out_features to {dataset.n_targets:,} for this "
+        f"data's {f'{len(dataset.classes):,} classes' if dataset.classes else plural(dataset.n_targets, 'target')}.")
+    return (f"{dataset.n_features:,} features = {' × '.join(map(str, image))}, so each row may be "
+            f"{picture_words(image)}, stored {stored}. A CNN reads it after "
+            f"`nn.Unflatten(1, ({', '.join(map(str, image))}))`{preset}.{outputs}")
 
 
 def pixel_scale_note(dataset: TabularDataset, on_training_page: bool = False) -> str | None:
     """For picture rows of values far beyond 0–1 (MNIST's 0–255): why and how to scale them before training."""
-    if image_side(dataset) is None or not len(dataset):
+    if image_shape(dataset) is None or not len(dataset):
         return None
     low, high = float(dataset.features.min()), float(dataset.features.max())
     if high - low <= 2:
@@ -124,21 +143,31 @@ def pixel_scale_note(dataset: TabularDataset, on_training_page: bool = False) ->
 
 
 def image_grid_figure(dataset: TabularDataset, count: int = 32, per_row: int = 8) -> go.Figure | None:
-    """The first ``count`` rows drawn as square grey pictures, ``row.view(side, side)``, each titled by its class."""
-    side = image_side(dataset)
-    if side is None:
+    """The first ``count`` rows drawn as pictures, ``row.view(channels, side, side)`` as the model's Unflatten reads
+    them (grey for one channel, red/green/blue planes for three), each titled by its class."""
+    image = image_shape(dataset)
+    if image is None:
         return None
+    channels, side, _ = image
     rows = dataset.features[:count]
     n, gap = len(rows), max(2, side // 14)
     label_room = side // 3  # above each picture, for its label
     lines, pitch_x, pitch_y = -(-n // per_row), side + gap, side + label_room
-    mosaic = np.full((lines * pitch_y, min(n, per_row) * pitch_x - gap), np.nan)
+    mosaic = np.full((lines * pitch_y, min(n, per_row) * pitch_x - gap, channels), np.nan)
     for i, row in enumerate(rows):
         top, left = (i // per_row) * pitch_y + label_room, (i % per_row) * pitch_x
-        mosaic[top:top + side, left:left + side] = row.view(side, side).numpy()
+        mosaic[top:top + side, left:left + side] = row.view(channels, side, side).permute(1, 2, 0).numpy()
     low, high = float(rows.min()), float(rows.max())
-    fig = go.Figure(go.Heatmap(z=mosaic, colorscale="gray", zmin=low, zmax=high if high > low else low + 1,
-                               showscale=False, hoverinfo="skip"))
+    high = high if high > low else low + 1
+    if channels == 1:
+        trace: go.Heatmap | go.Image = go.Heatmap(z=mosaic[..., 0], colorscale="gray", zmin=low, zmax=high,
+                                                  showscale=False, hoverinfo="skip")
+    else:  # one scale for all three planes, as a grey picture has; the gaps transparent
+        rgb = np.rint(np.nan_to_num((mosaic - low) / (high - low) * 255, nan=0)).clip(0, 255)
+        alpha = np.where(np.isnan(mosaic[..., :1]), 0, 1)  # Plotly's rgba alpha runs 0–1
+        trace = go.Image(z=np.concatenate([rgb, alpha], axis=2).astype(np.uint8), colormodel="rgba",
+                         hoverinfo="skip")
+    fig = go.Figure(trace)
     classes = dataset_classes(dataset)
     if classes:
         labels = [plotly_safe(classes[k]) for k in dataset.targets[:count].argmax(1).tolist()]
@@ -149,8 +178,8 @@ def image_grid_figure(dataset: TabularDataset, count: int = 32, per_row: int = 8
                            y=(i // per_row) * pitch_y + label_room - 0.5,
                            text=label, showarrow=False, yanchor="bottom", font={"size": 12})
     fig.update_layout(
-        title=f"Rows 0–{n - 1} drawn as {side}×{side} pictures (features[i].view({side}, {side})), each "
-              "labelled by its target",
+        title=f"Rows 0–{n - 1} drawn as {side}×{side} {'colour ' if channels == 3 else ''}pictures "
+              f"(features[i].view({', '.join(map(str, image))})), each labelled by its target",
         xaxis={"visible": False, "scaleanchor": "y", "constrain": "domain"},
         yaxis={"visible": False, "autorange": "reversed"},
         height=70 + lines * 125, margin={"l": 10, "r": 10, "t": 50, "b": 10}, plot_bgcolor="rgba(0,0,0,0)",

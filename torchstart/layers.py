@@ -90,12 +90,21 @@ class LayerKind:
     count_macs: CountRule = _zero
     input_arg: str | None = None  # the argument that must match the incoming size
     fit: Callable[[Shape], int | None] = field(default=lambda shape: None)
+    # Several arguments fitted together (Unflatten's channels, height and width); replaces input_arg/fit.
+    fit_many: Callable[[Shape], dict[str, int] | None] | None = None
     label_rule: Callable[[dict[str, Any]], str] | None = None
     # Activations, dropout and norms pass the incoming size through: messages look past them.
     keeps_shape: bool = False
     # For a constructor whose arguments are not one keyword per widget (Unflatten's size tuple).
     make_rule: Callable[[dict[str, Any]], nn.Module] | None = None
     code_rule: Callable[[dict[str, Any]], str] | None = None
+
+    def fitted_args(self, shape: Shape) -> dict[str, int]:
+        """The arguments auto-fit sets from the incoming ``shape``; empty when the shape does not tell."""
+        if self.fit_many is not None:
+            return self.fit_many(shape) or {}
+        value = self.fit(shape) if self.input_arg else None
+        return {} if value is None else {self.input_arg: value}
 
     def defaults(self) -> dict[str, Any]:
         """Fresh argument values for a newly added layer."""
@@ -181,17 +190,31 @@ def _linear_shape(args: dict[str, Any], shape: Shape, where: Where) -> Shape:
     )
 
 
-def _square_side(n: int) -> int | None:
-    """``s`` when ``n`` = s × s (784 -> 28), else None."""
-    side = math.isqrt(n)
-    return side if side * side == n else None
+def picture_shape(n: int, min_side: int = 1, max_side: int = MAX_FEATURES) -> Shape | None:
+    """The picture a flat row of ``n`` values could be: (1, s, s) when n = s² (784 -> grey 28×28), (3, s, s) when
+    n = 3s² (3,072 -> colour 32×32), else None. No n is both, since √3 is irrational."""
+    for channels in (1, 3):
+        side = math.isqrt(n // channels)
+        if n % channels == 0 and side * side * channels == n and min_side <= side <= max_side:
+            return (channels, side, side)
+    return None
+
+
+def _spaced(image: Shape) -> str:
+    """Unflatten's three numbers as its widgets read: ``1 × 28 × 28``."""
+    return " × ".join(str(n) for n in image)
+
+
+def picture_words(image: Shape) -> str:
+    """'a grey 28×28 picture' for 1×28×28, 'a colour 32×32 picture' for 3×32×32."""
+    return f"a {'grey' if image[0] == 1 else 'colour'} {image[1]}×{image[2]} picture"
 
 
 def _needs_image(kind: str, shape: Shape, where: Where) -> None:
     if len(shape) != 3:
-        side = _square_side(shape[0]) if len(shape) == 1 and shape[0] >= 16 else None  # 4×4 and up
-        way = (f"Put an Unflatten (1 × {side} × {side}) before it to read each row of {shape[0]:,} as a grey "
-               f"{side}×{side} picture, or use" if side else "Use")
+        image = picture_shape(shape[0], min_side=4) if len(shape) == 1 else None  # 4×4 and up
+        way = (f"Put an Unflatten ({_spaced(image)}) before it to read each row of {shape[0]:,} as "
+               f"{picture_words(image)}, or use" if image else "Use")
         raise TorchstartError(
             f"{where.layer} needs an image shaped channels × height × width, but receives "
             f"{describe(shape)} from {where.source}. {way} an input shape such as 1, 28, 28 "
@@ -270,6 +293,12 @@ def _image_size(args: dict[str, Any]) -> Shape:
     return (args["channels"], args["height"], args["width"])
 
 
+def _fit_unflatten(shape: Shape) -> dict[str, int] | None:
+    """A flat row of s² values becomes 1×s×s (grey), of 3s² values 3×s×s (colour); other lengths are left alone."""
+    image = picture_shape(shape[0]) if len(shape) == 1 else None
+    return dict(zip(("channels", "height", "width"), image)) if image else None
+
+
 def _unflatten_shape(args: dict[str, Any], shape: Shape, where: Where) -> Shape:
     image = _image_size(args)
     if len(shape) != 1:
@@ -280,8 +309,8 @@ def _unflatten_shape(args: dict[str, Any], shape: Shape, where: Where) -> Shape:
             f"of features into images, so {fix}."
         )
     if shape[0] != math.prod(image):
-        side = _square_side(shape[0])
-        hint = f" (1 × {side} × {side} for a grey {side}×{side} picture)" if side else ""
+        picture = picture_shape(shape[0])
+        hint = f" ({_spaced(picture)} for {picture_words(picture)})" if picture else ""
         if where.source == "the input":
             fix = (f"Set channels × height × width to {shape[0]:,}{hint}, or change the input shape to "
                    f"{math.prod(image):,}.")
@@ -396,7 +425,7 @@ LAYERS: dict[str, LayerKind] = {kind.name: kind for kind in (
         args=(ArgSpec("channels", IntParam("channels", 1, **_CHANNELS)),
               ArgSpec("height", IntParam("height", 28, **_SIDE)),
               ArgSpec("width", IntParam("width", 28, **_SIDE))),
-        shape_rule=_unflatten_shape,
+        shape_rule=_unflatten_shape, fit_many=_fit_unflatten,
         make_rule=lambda a: nn.Unflatten(1, _image_size(a)),
         code_rule=lambda a: f"nn.Unflatten(1, {_image_size(a)!r})",
         label_rule=lambda a: f"Unflatten(→ {format_shape(_image_size(a))})",

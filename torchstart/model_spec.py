@@ -259,30 +259,38 @@ def trace_shapes(input_shape: Shape, layers: tuple[LayerSpec, ...] | list[LayerS
 
 
 def fit_inputs(spec: ModelSpec) -> ModelSpec:
-    """Set each layer's input size (in_features, in_channels, num_features) from what it receives.
+    """Set each layer's input size (in_features, in_channels, num_features, Unflatten's picture) from what it
+    receives."""
+    return auto_fit(spec)[0]
+
+
+def auto_fit(spec: ModelSpec) -> tuple[ModelSpec, list[frozenset[str]]]:
+    """``fit_inputs`` and, per layer, the names of the arguments it set (the page greys out those widgets).
 
     Layers whose incoming shape cannot be worked out are left as they are, so
     ``check_spec`` still names the first real problem.
     """
     shape = tuple(spec.input_shape)
     fitted: list[LayerSpec] = []
+    names: list[frozenset[str]] = []
     for index, layer in enumerate(spec.layers):
         kind = layer_kind(layer.kind)
-        args = layer.kwargs
-        value = kind.fit(shape) if kind.input_arg else None
-        if value is not None:
+        args, values = layer.kwargs, kind.fitted_args(shape)
+        if values:
             try:
-                args = kind.check_args({**args, kind.input_arg: value})
+                args = kind.check_args({**args, **values})
             except TorchstartError:
-                pass  # beyond the cap: keep the learner's value and let check_spec explain
+                values = {}  # beyond the cap: keep the learner's value and let check_spec explain
         fitted.append(LayerSpec(layer.kind, tuple(args.items())))
+        names.append(frozenset(values))
         try:
             where = Where(f"Layer {index + 1}", "")
             shape = kind.shape_rule(kind.check_args(args), shape, where)
         except TorchstartError:
             fitted.extend(spec.layers[index + 1:])
+            names.extend(frozenset() for _ in spec.layers[index + 1:])
             break
-    return replace(spec, layers=tuple(fitted))
+    return replace(spec, layers=tuple(fitted)), names
 
 
 class StackedModel(nn.Module):
@@ -363,5 +371,5 @@ PRESET_NOTES: dict[str, str] = {
                                "train it on 10 classes.",
 }
 
-__all__ = ["LAYERS", "LayerSpec", "ModelSpec", "SpecCheck", "check_spec", "build_model", "fit_inputs",
+__all__ = ["LAYERS", "LayerSpec", "ModelSpec", "SpecCheck", "check_spec", "build_model", "fit_inputs", "auto_fit",
            "parse_shape", "attribute_names", "trace_shapes", "PRESETS", "PRESET_NOTES", "StackedModel"]
