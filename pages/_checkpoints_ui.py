@@ -22,7 +22,7 @@ from torchstart.errors import TorchstartError
 from torchstart.params import IntParam
 from torchstart.rng import RNG_LOCK
 from torchstart.trained_file import saved_scalers, scaler_names, trained_checkpoint, trained_file_bytes
-from torchstart.wording import md_safe
+from torchstart.wording import md_safe, upload_size_note
 
 # Page-local session keys.
 LOADED = "checkpoints.loaded"        # {"checkpoint": LoadedCheckpoint, "source": "upload" | "saved", "file_id"}
@@ -219,7 +219,7 @@ def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
     cols[0].metric("Tensors", f"{total.tensors:,}")
     cols[1].metric("Numbers (numel)", f"{total.numel:,}")
     cols[2].metric("Tensor bytes", safety.format_bytes(total.bytes))
-    cols[3].metric("File size", safety.format_bytes(checkpoint.size))
+    cols[3].metric("File size", safety.format_bytes(checkpoint.size), help=upload_size_note(checkpoint.size))
     note = cut_note(cut)
     if note:
         st.caption(md_safe(note))

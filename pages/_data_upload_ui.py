@@ -22,7 +22,7 @@ from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, SAMPLE_S
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.tensor_figures import float_text
-from torchstart.wording import md_safe
+from torchstart.wording import md_safe, upload_size_note
 
 
 @dataclass
@@ -98,7 +98,7 @@ def show_table(stored: StoredTable) -> None:
     c1, c2, c3 = st.columns(3)
     c1.metric("Rows", f"{len(frame):,}")
     c2.metric("Columns", f"{frame.shape[1]:,}")
-    c3.metric("File", human_size(table.n_bytes), help=f"Read as {table.format.describe()}.")
+    c3.metric("File", human_size(table.n_bytes), help=upload_size_note(table.n_bytes))
     st.caption(f"Read as **{table.format.describe()}**. First {min(PREVIEW_ROWS, len(frame))} rows:")
     preview, config = preview_cells(frame.head(PREVIEW_ROWS))
     st.dataframe(preview, width="stretch", key="data.preview", column_config=config,

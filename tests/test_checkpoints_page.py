@@ -209,6 +209,11 @@ def test_inferred_linear_from_the_step_one_file(open_page) -> None:
     table = frame_with(at, "numel")
     torch.manual_seed(11)
     layer = nn.Linear(3, 2)
+    saved = io.BytesIO()
+    torch.save(layer.state_dict(), saved)
+    size = next(m for m in at.metric if m.label == "File size")
+    assert size.value == f"{len(saved.getvalue()) / 1024:.1f} KB"
+    assert size.help.startswith(f"{len(saved.getvalue()):,} bytes. This page counts 1 KB = 1,024 bytes")
     assert table["key"].tolist() == ["weight", "bias"]
     assert table["mean"].tolist() == pytest.approx([layer.weight.mean().item(), layer.bias.mean().item()])
     assert at.radio(key="checkpoints.target").value == "linear"

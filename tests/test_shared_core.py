@@ -10,7 +10,7 @@ from torchstart.literals import parse_literal
 from torchstart.optimizers import OPTIMIZERS, make_optimizer, optimizer_code
 from torchstart.params import IntParam
 from torchstart.synthetic import classic_points, synthetic_line, synthetic_multi, two_class
-from torchstart.wording import ZERO_WIDTH, md_safe, plotly_safe
+from torchstart.wording import ZERO_WIDTH, md_safe, plotly_safe, upload_size_note
 
 
 def test_classic_points_are_y_equals_2x() -> None:
@@ -85,3 +85,10 @@ def test_md_safe_disarms_links_images_and_addresses_and_reads_the_same() -> None
 def test_plotly_safe_shows_tags_as_typed() -> None:
     assert plotly_safe('<a href="https://evil.example">x</a>') == '&lt;a href="https://evil.example"&gt;x&lt;/a&gt;'
     assert plotly_safe("sepal_length & width") == "sepal_length &amp; width"
+
+
+def test_a_size_note_gives_the_bytes_and_the_uploaders_thousands() -> None:
+    assert upload_size_note(999) == "999 bytes."
+    assert upload_size_note(49_894).startswith("49,894 bytes. This page counts 1 KB = 1,024 bytes")
+    assert upload_size_note(49_894).endswith("so it reads 49.9KB.")  # what Streamlit's chip shows; 48.7 KB here
+    assert upload_size_note(4_849_408).endswith("so it reads 4.8MB.")

@@ -149,7 +149,7 @@ def load_csv(
 
 
 def human_size(n_bytes: int) -> str:
-    """``1536`` -> ``1.5 KB``; sizes in binary units as the uploader shows them."""
+    """``1536`` -> ``1.5 KB``: binary units (1 KB = 1,024 bytes; the uploader's chip counts 1,000)."""
     for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
         if n_bytes >= scale:
             return f"{n_bytes / scale:,.1f} {unit}".replace(".0 ", " ")

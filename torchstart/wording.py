@@ -33,6 +33,16 @@ ZERO_WIDTH = "\u200b"  # invisible: it splits a Markdown construct without chang
 _MD_ACTIVE = re.compile(r"\]\(|://|www\.|<", re.IGNORECASE)
 
 
+def upload_size_note(n_bytes: int) -> str:
+    """The exact byte count behind a file size, and why the uploader's chip reads a little more."""
+    if n_bytes < 1000:
+        return f"{n_bytes:,} bytes."
+    decimal = next(f"{n_bytes / scale:.1f}{unit}" for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3))
+                   if n_bytes >= scale)
+    return (f"{n_bytes:,} bytes. This page counts 1 KB = 1,024 bytes, as PyTorch's memory figures do; the "
+            f"uploader's file chip counts 1 KB = 1,000 bytes, so it reads {decimal}.")
+
+
 def md_safe(text: str) -> str:
     """``text`` for st.markdown/st.error with any link, image or web address in it made inert.
 
