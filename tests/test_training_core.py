@@ -218,8 +218,10 @@ def session_model(n_in: int, n_out: int, hidden: int = 8) -> SessionModel:
 
 
 def test_models_page_model_must_fit_the_data() -> None:
-    with pytest.raises(TorchstartError, match=r"takes 3 input\(s\) and gives 1 output\(s\), but this data has 1"):
-        start_run(TrainingConfig(model="session"), session_model=session_model(3, 1))
+    with pytest.raises(TorchstartError, match="takes 3 inputs where this data has 1 feature and gives 2 outputs "
+                                              "where this data has 1 target column. On the Models page, set its "
+                                              "input shape to 1 .* and make its last layer give 1"):
+        start_run(TrainingConfig(model="session"), session_model=session_model(3, 2))
     images = SessionModel("cnn", nn.Flatten(), nn.Flatten, (1, 28, 28), (784,))
     with pytest.raises(TorchstartError, match=r"flat input"):
         start_run(TrainingConfig(model="session"), session_model=images)

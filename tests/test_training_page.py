@@ -251,7 +251,14 @@ def test_models_page_model_used_when_it_fits(open_page) -> None:
     at = open_page(PAGE)
     at.session_state[session.MODEL] = session_model(3, 1)
     at.selectbox(key="training_model").set_value("session").run()
-    assert any("takes 3 input(s)" in e for e in errors(at)) and not at.exception
+    assert errors(at) == ["The Models page model 'tanh net' takes 3 inputs where this data has 1 feature. On the "
+                          "Models page, set its input shape to 1 (Auto-fit on makes the layers follow); or pick "
+                          "Linear or Small MLP here."] and not at.exception
+    at.session_state[session.MODEL] = session_model(1, 4)
+    at.run()
+    assert errors(at) == ["The Models page model 'tanh net' gives 4 outputs where this data has 1 target column. "
+                          "On the Models page, make its last layer give 1 (a Linear's out_features); or pick Linear "
+                          "or Small MLP here."]
     at.session_state[session.MODEL] = session_model(1, 1)
     at.run()
     set_epochs(at, 15)

@@ -25,7 +25,7 @@ from torchstart.params import BoolParam, ChoiceParam, FloatParam, IntParam
 from torchstart.rng import RNG_LOCK
 from torchstart.session import SessionModel, Standardizer
 from torchstart.synthetic import classic_points, synthetic_line, synthetic_multi
-from torchstart.wording import name_list
+from torchstart.wording import name_list, plural
 
 MAX_EPOCHS = 100_000
 MAX_ROWS = 100_000
@@ -432,12 +432,22 @@ def check_session_model(session_model: SessionModel | None, n_in: int, n_out: in
             "784 = 28 × 28 pixels), or pick Linear or Small MLP here."
         )
     if (session_model.in_features, session_model.out_features) != (n_in, n_out):
-        raise TorchstartError(
-            f"The Models page model {session_model.name!r} takes {session_model.in_features} input(s) and "
-            f"gives {session_model.out_features} output(s), but this data has {n_in} feature(s) and "
-            f"{n_out} target(s). Change its first/last layer on the Models page, or pick Linear or Small MLP here."
-        )
+        raise TorchstartError(_size_mismatch(session_model, n_in, n_out))
     return session_model
+
+
+def _size_mismatch(model: SessionModel, n_in: int, n_out: int) -> str:
+    """Which end of the Models page model misses the data, and what to set on that page."""
+    wrong, fixes = [], []
+    if model.in_features != n_in:
+        wrong.append(f"takes {plural(model.in_features, 'input')} where this data has {plural(n_in, 'feature')}")
+        fixes.append(f"set its input shape to {n_in:,} (Auto-fit on makes the layers follow)")
+    if model.out_features != n_out:
+        wrong.append(f"gives {plural(model.out_features, 'output')} where this data has "
+                     f"{plural(n_out, 'target column')}")
+        fixes.append(f"make its last layer give {n_out:,} (a Linear's out_features)")
+    return (f"The Models page model {model.name!r} {' and '.join(wrong)}. On the Models page, "
+            f"{' and '.join(fixes)}; or pick Linear or Small MLP here.")
 
 
 def build_model(config: TrainingConfig, n_in: int, n_out: int,
