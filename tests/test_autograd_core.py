@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from torchstart.autograd_code import expression_code
 from torchstart.autograd_demos import EXAMPLES
 from torchstart.autograd_dot import LEGEND, graph_to_dot
 from torchstart.autograd_graph import (
-    VariableSpec as V, backprop_steps, backward_advice, format_value, gradient_check, make_variables, run_autograd,
+    VariableSpec as V, backprop_steps, backward_advice, format_value, gradcheck_summary, gradient_check, make_variables,
+    run_autograd,
 )
 from torchstart.errors import TorchstartError
 from torchstart.expressions import MAX_EXPRESSION_CHARS, parse_expression
@@ -154,6 +156,28 @@ def test_gradient_check_catches_a_disagreement_at_a_kink() -> None:
     rows = gradient_check(run_autograd("relu(x)", specs), specs)
     assert rows[0].autograd == 0.0 and rows[0].numeric == pytest.approx(0.5)
     assert not rows[0].passed
+
+
+@pytest.mark.parametrize("text, value, autograd", [("log(x)", "-1", -1.0), ("sqrt(x)", "0", math.inf)])
+def test_gradient_check_outside_the_domain_is_no_check_not_a_failure(text: str, value: str, autograd: float) -> None:
+    specs = [V("x", value)]
+    run = run_autograd(text, specs)
+    (row,) = gradient_check(run, specs)
+    assert row.autograd == autograd and math.isnan(row.numeric)  # torch's formula vs nan on one side of v
+    assert (row.checkable, row.passed, row.result) == (False, False, "no check")
+    level, verdict = gradcheck_summary([row], run.output)
+    assert level == "info" and "1 of 1 gradients cannot be checked" in verdict
+    assert verdict.startswith("The output is nan. ") == (text == "log(x)")  # sqrt(0) is 0, a number
+
+
+def test_a_gradient_beside_one_that_cannot_be_checked_is_still_checked() -> None:
+    both = [V("x", "0"), V("w", "3")]
+    run = run_autograd("w * w + sqrt(x)", both)  # the output is 9, a number; sqrt's slope at 0 is inf
+    level, verdict = gradcheck_summary(gradient_check(run, both), run.output)
+    assert level == "success"
+    assert verdict.startswith("1 of 1 checkable gradients agree with finite differences. 1 of 2 gradients cannot")
+    run = run_autograd("w * w + log(x - 1)", both)  # a nan output: no nudge of w gives a number either
+    assert [r.result for r in gradient_check(run, both)] == ["no check", "no check"]
 
 
 def test_gradient_check_steps_relative_to_big_values() -> None:

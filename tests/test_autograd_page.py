@@ -85,6 +85,15 @@ def test_gradient_check_shows_both_gradients_to_the_same_digits(at) -> None:
     assert check.loc["b", "autograd"] == "3.2" and list(check["result"]) == ["pass"] * 4
 
 
+def test_a_gradient_outside_the_domain_is_explained_not_failed(at) -> None:
+    at.text_input(key="autograd.expression").set_value("y = log(x)")
+    at.text_input(key="autograd.value.x").set_value("-1").run()
+    check = _table(at, "finite difference")
+    assert check[["autograd", "finite difference", "result"]].values.tolist() == [["-1", "nan", "no check"]]
+    assert at.info[-1].value.startswith("The output is nan. 1 of 1 gradients cannot be checked")
+    assert not at.warning and not at.exception
+
+
 def test_requires_grad_toggle_removes_the_leaf(at) -> None:
     at.selectbox(key="autograd.example").set_value("Neuron: sigmoid(w * x + b)").run()
     assert _metrics(at)["x.grad"] == "not tracked"

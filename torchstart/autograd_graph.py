@@ -10,6 +10,7 @@ gradient. ``backprop_steps`` redoes the chain rule one operation at a time, and
 from __future__ import annotations
 
 import itertools
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -108,9 +109,20 @@ class GradCheckRow:
         return abs(self.autograd - self.numeric)
 
     @property
+    def checkable(self) -> bool:
+        """Both gradients are finite numbers. Outside a function's domain (log of −1, sqrt just left of 0) the
+        finite difference is nan or inf, while autograd still applies the derivative's formula: nothing to compare."""
+        return math.isfinite(self.numeric) and math.isfinite(self.autograd)
+
+    @property
     def passed(self) -> bool:
         """Within float32 tolerance: |diff| <= atol + rtol * |numeric|."""
-        return self.difference <= GRADCHECK_ATOL + GRADCHECK_RTOL * abs(self.numeric)
+        return self.checkable and self.difference <= GRADCHECK_ATOL + GRADCHECK_RTOL * abs(self.numeric)
+
+    @property
+    def result(self) -> str:
+        """``pass``, ``FAIL``, or ``no check`` where a gradient is nan or ±inf."""
+        return "no check" if not self.checkable else "pass" if self.passed else "FAIL"
 
 
 @dataclass
@@ -395,6 +407,25 @@ def gradient_check(run: AutogradRun, specs: list[VariableSpec]) -> list[GradChec
                 numeric = _central_difference(run.program, base, name, index)
                 rows.append(GradCheckRow(name, index, float(grad[index]), numeric))
     return rows
+
+
+def gradcheck_summary(rows: list[GradCheckRow], output: torch.Tensor) -> tuple[str, str]:
+    """The check's verdict as (level, text): ``success``, ``warning``, or ``info`` when nothing could be compared."""
+    checked = [r for r in rows if r.checkable]
+    passed = sum(r.passed for r in rows)
+    if len(checked) == len(rows):
+        return ("success" if passed == len(rows) else "warning",
+                f"{passed} of {len(rows)} gradients agree with finite differences.")
+    value = float(output.detach().sum())
+    where = "" if math.isfinite(value) else f"The output is {format_number(value)}. "
+    text = (f"{where}{len(rows) - len(checked)} of {len(rows)} gradients cannot be checked: there the finite "
+            "difference or autograd's gradient is nan or ±inf. That happens outside a function's domain (log or "
+            "sqrt of a negative number) or where it blows up (1/x at 0), so f(v ± h) are not both numbers; "
+            "autograd still applies the derivative's formula (log's is 1/x, which gives −1 at x = −1).")
+    if not checked:
+        return "info", text
+    return ("success" if passed == len(checked) else "warning",
+            f"{passed} of {len(checked)} checkable gradients agree with finite differences. {text}")
 
 
 def _indices(shape: torch.Size) -> list[tuple[int, ...]]:
