@@ -122,20 +122,18 @@ def preview_cells(head: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return shown, config
 
 
-def _drop_target_from_features() -> None:
-    """Target's callback: a column picked as the target leaves the features box (it was left out silently)."""
-    target = st.session_state.get(K_TARGET)
-    st.session_state[K_FEATURES] = [c for c in st.session_state.get(K_FEATURES, []) if c != target]
-
-
 def column_choices(frame: pd.DataFrame) -> PrepChoices:
     """Target, features, and how to treat text columns and missing values."""
     columns = [str(c) for c in frame.columns]
     c1, c2 = st.columns([1, 2])
-    target = c1.selectbox("Target column (what to predict)", columns, key=K_TARGET, persist_state=KEEP,
-                          on_change=_drop_target_from_features)
-    features = c2.multiselect("Feature columns (the model's inputs)", columns, key=K_FEATURES, persist_state=KEEP,
-                              help="The target is always left out of the features.")
+    target = c1.selectbox("Target column (what to predict)", columns, key=K_TARGET, persist_state=KEEP)
+    # The target is not offered as a feature: picked there it was dropped without a word.
+    offered = [c for c in columns if c != target]
+    if K_FEATURES in st.session_state:
+        st.session_state[K_FEATURES] = [c for c in st.session_state[K_FEATURES] if c in offered]
+    features = c2.multiselect("Feature columns (the model's inputs)", offered, key=K_FEATURES, persist_state=KEEP,
+                              help=f"Every column but the target ('{md_safe(target)}'): a model shown its own answer "
+                                   "learns nothing it could use on new rows.")
     class_codes = False
     if target in frame.columns and column_kind(frame[target]) == "number":
         # Full width below the row: in the target's narrow column the label was cut off.

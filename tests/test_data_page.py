@@ -90,7 +90,9 @@ def test_upload_choose_columns_see_dataset_and_batches(open_page) -> None:
     # No statistics for a text column: a dash, not the "None" st.dataframe prints for NaN.
     assert profile.loc["colour", ["mean", "std", "min", "max"]].tolist() == ["—"] * 4
     ds = at.session_state[session.DATASET]
-    assert ds.feature_names == ["height", "width"] and ds.target_names == ["weight"] and len(ds) == 10
+    # colour (3 values on 10 rows) is a category: a default feature, one-hot encoded after the numbers
+    assert ds.feature_names == ["height", "width", "colour_blue", "colour_green", "colour_red"]
+    assert ds.target_names == ["weight"] and len(ds) == 10
 
     at.multiselect(key="data.features").set_value(["height", "colour"]).run()
     ds = at.session_state[session.DATASET]
@@ -438,6 +440,11 @@ def test_a_column_picked_as_target_leaves_the_features_box(open_page) -> None:
     # It was shown as a feature while the dataset silently left it out.
     assert at.multiselect(key="data.features").value == ["size"]
     assert at.session_state[session.DATASET].feature_names == ["size"]
+    # Nor can it be picked back: the target is not among the options (picked, it was dropped without a word).
+    assert at.multiselect(key="data.features").options == ["size", "price"]
+    at.multiselect(key="data.features").set_value(["size", "price"]).run()
+    assert at.session_state[session.DATASET].feature_names == ["size", "price"]
+    assert "Every column but the target ('age')" in at.multiselect(key="data.features").help
 
 
 @pytest.mark.browser

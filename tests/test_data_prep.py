@@ -45,7 +45,17 @@ def test_profile_matches_pandas(mixed: pd.DataFrame) -> None:
 
 def test_default_choices_pick_last_numeric_as_target(mixed: pd.DataFrame) -> None:
     choices = default_choices(mixed)
-    assert choices.target == "y" and choices.features == ("a", "b", "flag")
+    # color (red, blue: each on two rows) is a category the page one-hot encodes, so it is a feature too
+    assert choices.target == "y" and choices.features == ("a", "b", "color", "flag")
+
+
+def test_text_columns_join_the_default_features_when_they_are_categories_not_names() -> None:
+    rows = "".join(f"{i},house{i},{['north', 'south', 'east'][i % 3]},{['a', 'b'][i % 2]}x{i},{i * 10}\n"
+                   for i in range(12))
+    frame = load_csv(f"sqm,name,area,code,price\n{rows}".encode(), "houses.csv").frame
+    assert default_choices(frame) == PrepChoices(("sqm", "area"), "price")  # 12 names and 12 codes: one per row
+    result = prepare(frame, default_choices(frame), "houses.csv")
+    assert result.dataset.feature_names == ["sqm", "area_east", "area_north", "area_south"]
 
 
 def test_numeric_features_become_float32_tensors(mixed: pd.DataFrame) -> None:

@@ -10,7 +10,7 @@ The steps here are the same pandas calls that ``torchstart.data_code`` prints in
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -147,22 +147,42 @@ def default_choices(frame: pd.DataFrame) -> PrepChoices:
     A last text column with 2..MAX_DEFAULT_CLASSES distinct values (iris' "species") is a
     class label: it becomes the target and the numeric columns the features. Otherwise
     columns with no value at all (an empty trailing "notes" column) are left out: as a
-    target they would keep no row, as a feature they would drop every row.
+    target they would keep no row, as a feature they would drop every row. Text columns
+    that look like categories (a few values, each repeated) join the features, one-hot
+    encoded; names and ids, different on every row, do not.
     """
     numeric = [c for c in frame.columns if column_kind(frame[c]) != "text"]
     numeric = [c for c in numeric if frame[c].notna().any()] or numeric
     last = frame.columns[-1]
     if column_kind(frame[last]) == "text" and numeric and 2 <= frame[last].nunique() <= MAX_DEFAULT_CLASSES:
-        return PrepChoices(tuple(numeric), last)
+        return _with_categories(frame, PrepChoices(tuple(numeric), last))
     named = _named_label(frame, numeric)
     if named is not None:
-        return named
+        return _with_categories(frame, named)
     # scan from the end and stop at the first column that varies: one min/max pass on a big table
     target = next((c for c in reversed(numeric) if frame[c].min() != frame[c].max()), numeric[-1])
     features = tuple(c for c in numeric if c != target)
     if not features:  # a single numeric column: offer the text columns, one-hot encoded
         features = tuple(c for c in frame.columns if c != target and frame[c].notna().any())
-    return PrepChoices(features, target)
+        return PrepChoices(features, target)
+    return _with_categories(frame, PrepChoices(features, target))
+
+
+def _is_categorical(column: pd.Series) -> bool:
+    """2 to MAX_DEFAULT_CLASSES distinct values, each on two rows or more on average: a category (colour,
+    neighbourhood), not a name or an id that is different on every row."""
+    values = column.dropna()
+    distinct = values.nunique()
+    return 2 <= distinct <= MAX_DEFAULT_CLASSES and 2 * distinct <= len(values)
+
+
+def _with_categories(frame: pd.DataFrame, choices: PrepChoices) -> PrepChoices:
+    """``choices`` plus the text columns that look like categories, in file order: the page one-hot encodes them."""
+    text = {c for c in frame.columns
+            if c != choices.target and column_kind(frame[c]) == "text" and _is_categorical(frame[c])}
+    if not text:
+        return choices
+    return replace(choices, features=tuple(c for c in frame.columns if c in text or c in choices.features))
 
 
 # A column named so is what the file means to predict, wherever it sits (MNIST CSVs start with "label").
@@ -184,7 +204,7 @@ def _named_label(frame: pd.DataFrame, numeric: list[str]) -> PrepChoices | None:
         counts = values.value_counts()
         few = 2 * len(counts) <= len(values)
         if column_kind(frame[named]) == "text":
-            if 2 <= len(counts) <= MAX_DEFAULT_CLASSES and few:
+            if _is_categorical(frame[named]):
                 return PrepChoices(features, named)
             continue
         # Three or more codes: a 0/1 label stays one column, which BCEWithLogitsLoss takes as it is.
