@@ -14,7 +14,8 @@ from torchstart import session
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.session import SessionModel
-from torchstart.training import Throttle, fit_data, log_lines, predict, start_run, train
+from torchstart.training import (Throttle, fit_data, log_lines, predict, progress_of, progress_text, start_run,
+                                 train)
 from torchstart.training_figures import live_figures
 from torchstart.training_setup import CROSS_ENTROPY, MAX_EPOCH_MACS, TrainingConfig, macs_per_row, preflight
 
@@ -101,6 +102,27 @@ def test_a_later_divergence_still_blames_the_learning_rate() -> None:
     run = train(start_run(TrainingConfig(lr=10.0)), 50)
     assert run.status == "diverged" and run.epoch > 1
     assert "Lower the learning rate (try 1)" in run.message and "before any optimizer step" not in run.message
+
+
+def test_a_divergence_on_raw_house_prices_says_to_standardize_first_and_that_works() -> None:
+    # sqm 40–200, price 80,000–400,000: every learning rate small enough not to blow up learns nothing for ages.
+    sqm = [40.0 + 16 * i for i in range(11)]
+    houses = column_dataset(sqm, [2000 * x + 1000 * (i % 3) for i, x in enumerate(sqm)], "houses")
+    run = train(start_run(TrainingConfig(data="session", lr=0.01), houses), 20)
+    assert run.status == "diverged"
+    assert "The training rows' values reach 4.01e+05, and gradients grow with them" in run.message
+    assert ('Turn on "Standardize features" and "Standardize target" first (each column then has mean 0 and std 1'
+            in run.message)
+    assert "only if it still diverges, lower the learning rate (try 0.001)" in run.message
+    assert progress_text(progress_of(run)).startswith(f"Epoch {run.epoch} / 20 (diverged)")
+    fixed = train(start_run(TrainingConfig(data="session", lr=0.01, standardize_x=True, standardize_y=True),
+                            houses), 200)
+    assert fixed.status == "done" and fixed.final_loss < fixed.train_losses[0] / 10
+    # Standardized and still diverging: the learning rate is all that is left to blame.
+    wild = train(start_run(TrainingConfig(data="session", lr=10.0, standardize_x=True, standardize_y=True),
+                           houses), 20)
+    assert wild.status == "diverged" and "Standardize" not in wild.message
+    assert wild.message.endswith("Lower the learning rate (try 1), then press Train to start again.")
 
 
 def test_fit_chart_of_values_near_float32_max_is_finite() -> None:

@@ -22,6 +22,7 @@ from torchstart.errors import TorchstartError
 from torchstart.loaders import make_loader
 from torchstart.session import SessionModel
 from torchstart.training import (Progress, Throttle, fit_data, growth_warning, log_length, log_lines, predict,
+                                 progress_of,
                                  progress_text, resume, start_run, train, trained_model)
 from torchstart.training_export import data_csv, module_code, training_script
 from torchstart.training_figures import downsample, fit_figure, loss_figure
@@ -83,6 +84,10 @@ def test_stop_keeps_everything_trained_so_far() -> None:
     assert torch.allclose(params_of(run.model), params_of(model), atol=1e-6)
     # The log is what the exported script (num_epochs = 30) prints for the epochs trained.
     assert [line.split(",")[0] for line in log_lines(run)] == ["Epoch [10/30]", "Epoch [20/30]", "Epoch [30/30]"]
+    # The progress line still says how far short of the 100 asked for it ended (it read "Epoch 30 / 30").
+    assert progress_text(progress_of(run)).startswith("Epoch 30 / 100 (stopped) · loss ")
+    train(run, 5)
+    assert run.status == "done" and progress_text(progress_of(run)).startswith("Epoch 35 / 35 · loss ")
 
 
 CONTINUE_CONFIGS = [

@@ -62,6 +62,7 @@ class Progress:
     epochs_per_s: float
     seconds_left: float | None
     seconds: float = 0.0
+    ended: str = ""  # "stopped" or "diverged" when the run ended before the epochs asked for
 
 
 @dataclass
@@ -108,6 +109,9 @@ class TrainingRun:
     val_losses: list[float] = field(default_factory=list)
     epoch: int = 0
     target: int = 0
+    # The epochs the last Train or Continue asked for: a Stop or a divergence cuts ``target`` to ``epoch`` (the
+    # log and the script count to it), while the progress bar still shows how far short the run ended.
+    asked: int = 0
     status: str = "ready"
     message: str = ""
     seconds: float = 0.0
@@ -207,7 +211,7 @@ def start_run(config: TrainingConfig, dataset: TabularDataset | None = None,
 def train(run: TrainingRun, epochs: int, callback: Callback | None = None,
           throttle: Throttle | None = None) -> TrainingRun:
     """Train ``epochs`` more epochs (see ``resume``)."""
-    run.target = run.epoch + epochs
+    run.target = run.asked = run.epoch + epochs
     return resume(run, callback, throttle)
 
 
@@ -384,12 +388,38 @@ def _report_divergence(run: TrainingRun) -> None:
             "rescale the data on the Data page, then press Train."
         )
         return
-    run.message = (
-        f"The {which} loss became {kind} at epoch {run.epoch}: the run diverged. With learning rate "
-        f"{cfg.lr:g} the {cfg.optimizer} steps overshoot and grow until the numbers overflow. "
-        f"Lower the learning rate (try {cfg.lr / 10:g}), turn on standardization for large inputs, "
-        "then press Train to start again."
-    )
+    what = (f"The {which} loss became {kind} at epoch {run.epoch}: the run diverged. With learning rate "
+            f"{cfg.lr:g} the {cfg.optimizer} steps overshoot and grow until the numbers overflow.")
+    lower = f"lower the learning rate (try {cfg.lr / 10:g})"
+    boxes = _unscaled_boxes(run)
+    if boxes:  # large raw values: a smaller rate only delays the blow-up, or learns nothing for thousands of epochs
+        run.message = (f"{what} The training rows' values reach {_largest_value(run):,.4g}, and gradients grow with them. "
+                       f"Turn on {boxes} first (each column then has mean 0 and std 1, where learning rates "
+                       f"around 0.01 work); only if it still diverges, {lower}. Then press Train to start again.")
+    else:
+        run.message = f"{what} {lower[0].upper()}{lower[1:]}, then press Train to start again."
+
+
+def _largest_value(run: TrainingRun) -> float:
+    """The largest |value| among the training features and (for regression) the targets, in original units."""
+    data = run.data
+    values = [data.raw_x_train.abs().max()] if data.raw_x_train.numel() else []
+    if not run.config.classifies and data.raw_y_train.numel():
+        values.append(data.raw_y_train.abs().max())
+    return float(max(values)) if values else 0.0
+
+
+def _unscaled_boxes(run: TrainingRun) -> str:
+    """The Standardize boxes worth ticking: off, on data whose values are far beyond 1; '' when none are."""
+    data, cfg = run.data, run.config
+    big = 10.0
+    boxes = []
+    if not cfg.standardize_x and data.raw_x_train.numel() and float(data.raw_x_train.abs().max()) > big:
+        boxes.append('"Standardize features"')
+    if (not cfg.standardize_y and not cfg.classifies and data.raw_y_train.numel()
+            and float(data.raw_y_train.abs().max()) > big):
+        boxes.append('"Standardize target"')
+    return " and ".join(boxes)
 
 
 # A finite training loss this many times its first value has been growing, not learning.
@@ -421,7 +451,7 @@ def _progress(run: TrainingRun, start_epoch: int, started: float, now: float) ->
 
 def progress_text(p: Progress) -> str:
     """Epoch, current loss, speed and time left in one line."""
-    parts = [f"Epoch {p.epoch:,} / {p.target:,}"]
+    parts = [f"Epoch {p.epoch:,} / {p.target:,}" + (f" ({p.ended})" if p.ended else "")]
     if p.train_loss is not None:
         parts.append(f"loss {p.train_loss:.4g}" + (f" (validation {p.val_loss:.4g})" if p.val_loss is not None else ""))
     if p.epochs_per_s >= 1:
@@ -437,8 +467,10 @@ def progress_text(p: Progress) -> str:
 
 def progress_of(run: TrainingRun) -> Progress:
     """A Progress for a run that is not training right now."""
-    return Progress(run.epoch, max(run.target, run.epoch), run.final_loss,
-                    run.val_losses[-1] if run.val_losses else None, run.last_epochs_per_s, None, run.seconds)
+    asked = max(run.asked, run.target, run.epoch)
+    ended = run.status if run.status in ("stopped", "diverged") and asked > run.epoch else ""
+    return Progress(run.epoch, asked, run.final_loss, run.val_losses[-1] if run.val_losses else None,
+                    run.last_epochs_per_s, None, run.seconds, ended)
 
 
 def forward_chunks(model: nn.Module, x: torch.Tensor, rows: int) -> torch.Tensor:
