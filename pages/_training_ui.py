@@ -20,7 +20,7 @@ import torch
 
 from pages._ui import KEEP, beside_picture, param_input, show_error, show_predictions, table_height
 from torchstart.data_figures import pixel_scale_note
-from torchstart.datasets import TabularDataset
+from torchstart.datasets import TabularDataset, same_dataset
 from torchstart.errors import TorchstartError
 from torchstart.optimizers import default_weight_decay
 from torchstart.predictions import MAX_TYPED_FEATURES
@@ -140,7 +140,7 @@ def _stop() -> None:
 def differs(run: TrainingRun, config: TrainingConfig, dataset: TabularDataset | None,
             session_model: SessionModel | None = None) -> bool:
     """Whether the settings (or the Data page's dataset, or its Models-page model) no longer describe ``run``."""
-    other_data = config.data == "session" and run.data.source is not dataset
+    other_data = config.data == "session" and not same_dataset(run.data.source, dataset)
     other_model = (config.model == "session" and session_model is not None
                    and run.model_code != session_model.code)  # the Models page has changed the model since
     return run.config.recipe() != config.recipe() or other_data or other_model
@@ -160,10 +160,10 @@ def apply_action(config: TrainingConfig, dataset: TabularDataset | None,
             run = start_run(config, dataset, session_model)
             st.session_state[RUN] = run
             if action == "train":
-                run.target = config.epochs
+                run.ask_for(config.epochs)
         elif action == "continue" and run.can_continue:
             run.config = replace(run.config, epochs=config.epochs, log_every=config.log_every)
-            run.target = run.epoch + config.epochs
+            run.ask_for(config.epochs)
         elif differs(run, config, dataset, session_model):
             preflight(config, dataset, session_model)  # say now, not at the next Train, what would go wrong
         if run.epoch == 0 and not run.training_wanted:

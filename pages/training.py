@@ -8,6 +8,7 @@ from pages._training_ui import (
 from pages._ui import KEEP, current_device, header_stop_means, show_code, show_error, take_header_stop
 from torchstart import session
 from torchstart.fair_share import background_work
+from torchstart.datasets import same_dataset
 from torchstart.errors import TorchstartError
 from torchstart.training import growth_warning, resume, trained_model
 from torchstart.training_export import training_script
@@ -17,8 +18,8 @@ st.title("Training")
 st.markdown(
     "A model learns by repeating five lines: **forward** (`outputs = model(x)`), **loss** "
     "(`criterion(outputs, y)`), **`optimizer.zero_grad()`**, **`loss.backward()`** and **`optimizer.step()`**. "
-    "Press **Train** to run the classic first example (`nn.Linear(1, 1)` learning y = 2x from four points), "
-    "then change the data, model, loss or optimizer and watch what happens."
+    "The settings start on the classic first example (`nn.Linear(1, 1)` learning y = 2x from four points): "
+    "press **Train**, then change the data, model, loss or optimizer and watch what happens."
 )
 
 dataset = st.session_state.get(session.DATASET)
@@ -36,7 +37,7 @@ if run is not None:
     if run.epoch and differs(run, config, dataset, session_model):
         # Say which data the shown run used: after a Data page change the learner touched nothing here.
         changed = (" (the Data page's dataset has changed since)"
-                   if run.config.data == "session" and run.data.source is not dataset else "")
+                   if run.config.data == "session" and not same_dataset(run.data.source, dataset) else "")
         st.info(md_safe(f"These settings differ from the run shown below, which trained on **{run.data.name}**"
                         f"{changed}. **Train** starts a new run with them; **Continue** keeps training the current "
                         "model with its own settings and data."), icon=":material/tune:")

@@ -81,6 +81,7 @@ def test_stop_and_continue_a_long_run(page: Page, tmp_path) -> None:
     first = stopped_epoch(page)
     assert 0 < first < 100_000
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2)
+    expect(page.get_by_test_id("stProgress")).to_contain_text(f"Epoch {first:,} / 100,000 (stopped)")
 
     button(page, "Continue").click()
     expect(stop).to_be_enabled()
@@ -104,7 +105,7 @@ def test_streamlit_header_stop_stops_the_run_like_the_page_stop(page: Page) -> N
     rerun_until(page, "Stopped after epoch")
     first = stopped_epoch(page)
     assert 0 < first < 100_000
-    expect(page.get_by_test_id("stProgress")).to_contain_text(f"Epoch {first:,} / {first:,}")
+    expect(page.get_by_test_id("stProgress")).to_contain_text(f"Epoch {first:,} / 100,000 (stopped)")
     expect(button(page, "Continue +100,000 epochs")).to_be_enabled()
     page.locator("body").press("r")
     wait_for_run(page)

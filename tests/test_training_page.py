@@ -105,12 +105,14 @@ def test_stop_keeps_state_and_continue_trains_further(open_page) -> None:
     weights = params_of(run.model)
     # A long run interrupted by a Stop click: AppTest only sees idle pages, where Stop is disabled, so
     # do what its on_click does before the rerun (the browser test clicks the real button mid-run).
-    run.target, run.status = run.epoch + 5000, "running"
+    run.ask_for(5000)
+    run.status = "running"
     run.request_stop()
     at.run()
     run = at.session_state["training_run"]
     assert run.status == "stopped" and run.epoch == 20 and torch.equal(params_of(run.model), weights)
     assert "Stopped after epoch 20" in texts(at) and not at.exception
+    assert at.get("progress")[0].proto.text.startswith("Epoch 20 / 5,020 (stopped) · loss ")
     at.button(key="training_continue").click().run()
     run = at.session_state["training_run"]
     _, losses, _ = plain_classic(40)
@@ -151,6 +153,9 @@ def test_the_data_pages_dataset_is_named_where_it_is_not_used_and_after_it_chang
     at.selectbox(key="training_data").set_value("session").run()
     set_epochs(at, 5).button(key="training_train").click().run()
     assert "(3 parameters) on " + name in at.session_state[session.TRAINED].description
+    at.session_state[session.DATASET] = csv_dataset(60)  # rebuilt by the Data page, but the same rows and values
+    at.run()
+    assert not any("settings differ" in i.value for i in at.info)
     at.session_state[session.DATASET] = csv_dataset(40)  # the Data page changed it
     at.run()
     note = next(i.value for i in at.info if "settings differ" in i.value)

@@ -56,6 +56,18 @@ class TabularDataset(Dataset):
         return class_names(self.target_names, self.class_column) if self.class_column is not None else []
 
 
+def same_dataset(a: TabularDataset | None, b: TabularDataset | None) -> bool:
+    """The same rows, columns and values: a dataset the Data page rebuilt unchanged counts as the same one."""
+    if a is b:
+        return True
+    if a is None or b is None:
+        return False
+    return (a.feature_names == b.feature_names and a.target_names == b.target_names
+            and a.class_column == b.class_column and a.features.shape == b.features.shape
+            and a.targets.shape == b.targets.shape
+            and torch.equal(a.features, b.features) and torch.equal(a.targets, b.targets))
+
+
 # A text target becomes one-hot class columns named "<column>=<class>" (e.g. "species=setosa"):
 # rows of class probabilities, which nn.CrossEntropyLoss takes as its target.
 CLASS_SEP = "="

@@ -132,6 +132,10 @@ class TrainingRun:
         """True while the learner's requested epochs are not all done (and nothing went wrong)."""
         return self.target > self.epoch and self.status not in ("diverged", "failed")
 
+    def ask_for(self, epochs: int) -> None:
+        """Want ``epochs`` more epochs (Train, Continue): the loop trains until ``target``."""
+        self.target = self.asked = self.epoch + epochs
+
     @property
     def can_continue(self) -> bool:
         """Continue makes sense unless the weights are NaN or the model failed."""
@@ -211,7 +215,7 @@ def start_run(config: TrainingConfig, dataset: TabularDataset | None = None,
 def train(run: TrainingRun, epochs: int, callback: Callback | None = None,
           throttle: Throttle | None = None) -> TrainingRun:
     """Train ``epochs`` more epochs (see ``resume``)."""
-    run.target = run.asked = run.epoch + epochs
+    run.ask_for(epochs)
     return resume(run, callback, throttle)
 
 
