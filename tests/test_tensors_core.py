@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,8 +18,8 @@ from torchstart.tensor_figures import (broadcast_frame, heatmap_figure, storage_
 from torchstart.tensor_ops import (OPS, OpStep, apply_chain, apply_step, explain_broadcast, keepdim_problem,
                                    make_step, parse_index, suggest_argument)
 from torchstart.tensor_memory import numpy_demo, view_demo
-from torchstart.tensors import (FACTORIES, MAX_ELEMENTS, TensorSpec, build_tensor, describe, parse_shape,
-                                shares_memory, spec_from_inputs)
+from torchstart.tensors import (FACTORIES, MAX_ELEMENTS, TensorSpec, build_tensor, build_tensor_with_warnings,
+                                describe, parse_shape, shares_memory, spec_from_inputs)
 
 
 def same(a: torch.Tensor, b: torch.Tensor) -> None:
@@ -575,3 +577,19 @@ def test_an_all_nan_heatmap_keeps_its_cells_in_place() -> None:
     assert list(labels.text) == ["nan"] * 6 and sorted(zip(labels.y, labels.x)) == [(r, c) for r in (0, 1)
                                                                                       for c in (0, 1, 2)]
     assert fig.layout.xaxis.showgrid is False and fig.layout.yaxis.showgrid is False  # no lines through the labels
+
+
+def test_a_narrow_float_dtype_says_which_typed_numbers_it_changed() -> None:
+    spec = replace(TensorSpec(), factory="tensor", data=[[70000.5, 0.1, 2049, 1e-8, 3.0]], dtype="float16")
+    x, notes = build_tensor_with_warnings(spec)
+    assert x.tolist() == [[math.inf, torch.tensor(0.1, dtype=torch.float16).item(), 2048.0, 0.0, 3.0]]
+    overflow, underflow, rounded = notes
+    assert overflow.startswith("In float16, 70000.5 became inf: beyond its largest finite value, 65,504 "
+                               f"(torch.finfo(torch.float16).max)") and torch.finfo(torch.float16).max == 65504
+    assert underflow.startswith("In float16, 1e-08 became 0: its smallest value above zero is 5.96e-08")
+    assert torch.tensor(2 ** -24, dtype=torch.float16).item() > 0 == torch.tensor(2 ** -26, dtype=torch.float16).item()
+    assert rounded.startswith("In float16, 0.1 became 0.0999756, 2049 became 2048: it keeps 11 significant bits")
+    # float32 rounds 0.1 too, but not where 4 significant digits can see it; float64 keeps every typed number.
+    assert build_tensor_with_warnings(replace(spec, data=[0.1, 2049.0], dtype="float32"))[1] == []
+    many = build_tensor_with_warnings(replace(spec, data=[2049.0, 2051.0, 2053.0, 2055.0, 2057.0]))[1]
+    assert many[0].startswith("In float16, 2049 became 2048, 2051 became 2052, 2053 became 2052 (and 2 more):")

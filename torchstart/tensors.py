@@ -323,7 +323,7 @@ def build_tensor_with_warnings(spec: TensorSpec) -> tuple[torch.Tensor, list[str
             tensor = getattr(torch, call.func)(*call.args, **kwargs)
     except (RuntimeError, ValueError, TypeError) as exc:
         raise creation_error(exc, spec) from None
-    return tensor, creation_notes(messages, spec, tensor.dtype)
+    return tensor, creation_notes(messages, spec, tensor.dtype) + storage_notes(spec, tensor)
 
 
 # Streamlit runs each session in its own thread, and the warnings hooks are process-wide: two
@@ -371,6 +371,53 @@ def creation_notes(messages: list[str], spec: TensorSpec, dtype: torch.dtype) ->
     if precision:  # one warning for low, one for high - 1: a single cause, so a single note
         notes.insert(0, _randint_precision_note(precision, spec, dtype))
     return notes
+
+
+MAX_STORAGE_EXAMPLES = 3  # per kind of change: enough to see the pattern, short enough to read
+
+
+def storage_notes(spec: TensorSpec, tensor: torch.Tensor) -> list[str]:
+    """What a float dtype did to the numbers typed in a literal: overflowed to ±inf, underflowed to 0, or rounded
+    enough to show in 4 significant digits (float16 stores 2049 as 2048). PyTorch does these silently."""
+    if spec.factory != "tensor" or not tensor.dtype.is_floating_point:
+        return []
+    typed = _leaves(spec.data)
+    stored = tensor.detach().flatten().tolist()
+    if len(typed) != len(stored):
+        return []
+    info, name = torch.finfo(tensor.dtype), _name(tensor.dtype)
+    overflow, underflow, rounded = [], [], []
+    for value, kept in zip(typed, stored):
+        value = float(value)
+        if not math.isfinite(value) or value == kept:
+            continue
+        if math.isinf(kept):
+            overflow.append(f"{value:g} became {kept:g}")
+        elif kept == 0:
+            underflow.append(f"{value:g} became 0")
+        elif abs(kept - value) > 1e-4 * abs(value):
+            rounded.append(f"{value:g} became {kept:.6g}")
+    notes = []
+    if overflow:
+        notes.append(f"In {name}, {_examples(overflow)}: beyond its largest finite value, {info.max:,.6g} "
+                     f"(torch.finfo(torch.{name}).max), a number overflows to infinity.")
+    if underflow:
+        notes.append(f"In {name}, {_examples(underflow)}: its smallest value above zero is "
+                     f"{info.smallest_normal * info.eps:.3g} (a subnormal), numbers under half of it round to 0.")
+    if rounded:
+        bits = round(1 - math.log2(info.eps))
+        notes.append(f"In {name}, {_examples(rounded)}: it keeps {bits} significant bits (about "
+                     f"{-math.log10(info.resolution):.0f} decimal digits; torch.finfo(torch.{name}).eps = "
+                     f"{info.eps:.3g}), so it stores the nearest number it can hold. The table writes each stored value "
+                     f"as the shortest text that reads back as that {name} (so 0.0999756 may read 0.1), as NumPy "
+                     "does; print() below shows PyTorch's digits.")
+    return notes
+
+
+def _examples(changes: list[str]) -> str:
+    """The first few changes, and how many more."""
+    more = len(changes) - MAX_STORAGE_EXAMPLES
+    return ", ".join(changes[:MAX_STORAGE_EXAMPLES]) + (f" (and {more:,} more)" if more > 0 else "")
 
 
 def _randint_precision_note(messages: list[str], spec: TensorSpec, dtype: torch.dtype) -> str:
