@@ -37,8 +37,15 @@ def grad_key(name: str) -> str:
 EXAMPLES = {example.title: example for example in demos.EXAMPLES}
 
 
+def forget_example() -> None:
+    """The expression's on_change: once edited it is no longer the example, so the box stops naming one."""
+    st.session_state[EXAMPLE] = None
+
+
 def apply_example() -> None:
     """on_change: load the chosen example's expression and variables."""
+    if st.session_state.get(EXAMPLE) not in EXAMPLES:
+        return
     example = EXAMPLES[st.session_state[EXAMPLE]]
     st.session_state[EXPRESSION] = example.expression
     st.session_state[NAMES] = [spec.name for spec in example.variables]
@@ -95,7 +102,8 @@ def variables_editor(card_width: int = CARD_WIDTH) -> list[VariableSpec]:
     with st.container(horizontal=True, gap="small"):
         for name in names:
             with st.container(border=True, width=card_width):
-                text = st.text_input(f"**{name}** =", key=value_key(name), persist_state=KEEP,
+                # Plain text: a screen reader reads the label as typed, "**x** =" with its asterisks.
+                text = st.text_input(f"{name} =", key=value_key(name), persist_state=KEEP,
                                      placeholder="2, or a tensor such as [1, 2, 3]")
                 with st.container(horizontal=True, vertical_alignment="center", gap="xsmall"):
                     tracked = st.checkbox("requires_grad", key=grad_key(name), persist_state=KEEP,

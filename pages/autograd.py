@@ -19,8 +19,9 @@ ui.init_state()
 
 left, right = st.columns([3, 2], vertical_alignment="bottom")
 text = left.text_input("Expression", key=ui.EXPRESSION, persist_state=KEEP, help=ui.HELP,
-                       placeholder="e.g. y = sigmoid(w * x + b)")
-right.selectbox("Load an example", list(ui.EXAMPLES), key=ui.EXAMPLE, persist_state=KEEP, on_change=ui.apply_example)
+                       placeholder="e.g. y = sigmoid(w * x + b)", on_change=ui.forget_example)
+right.selectbox("Load an example", list(ui.EXAMPLES), key=ui.EXAMPLE, persist_state=KEEP, on_change=ui.apply_example,
+                index=None, placeholder="Pick one to load it")
 st.caption(f"Allowed: numbers, your variables, `+ - * / ** @`, parentheses and "
            f"`{ui.ALLOWED_FUNCTIONS.replace(', ', '`, `')}`. Values may be numbers or tensors such as `[1, 2, 3]`.")
 

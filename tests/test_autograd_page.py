@@ -40,10 +40,15 @@ def test_page_opens_on_x_squared(at) -> None:
     assert _metrics(at) == {"y": "4", "x.grad": "4"}
     assert "PowBackward0" in _graphs(at)[0]
     assert not _expression_errors(at)
+    # The label is the input's accessible name too: "**x** =" was read out with its asterisks.
+    assert at.text_input(key="autograd.value.x").label == "x ="
 
 
 def test_editing_the_expression_changes_the_gradient(at) -> None:
+    assert at.selectbox(key="autograd.example").value == "y = x ** 2 at x = 2"
     at.text_input(key="autograd.expression").set_value("y = sin(x) * x").run()
+    # No longer the example: the box stops naming it.
+    assert at.selectbox(key="autograd.example").value is None
     x = torch.tensor(2.0, requires_grad=True)
     (torch.sin(x) * x).backward()
     assert _metrics(at)["x.grad"] == format_number(x.grad.item())
