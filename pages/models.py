@@ -6,12 +6,13 @@ import streamlit as st
 
 from pages import _models_ui as ui
 from pages._ui import KEEP, current_device, number_columns, show_code, show_error
+from torchstart import session
 from torchstart.errors import TorchstartError
 from torchstart.layers import format_shape
 from torchstart.model_code import model_code
 from torchstart.model_figures import parameter_histogram
 from torchstart.model_inspect import forward_pass, parameter_table, summarize, values_table
-from torchstart.model_spec import ModelSpec, auto_fit, check_spec, parse_shape, trace_shapes
+from torchstart.model_spec import ModelSpec, auto_fit, check_spec, data_fit_note, parse_shape, trace_shapes
 from torchstart.params import IntParam
 
 BATCH = IntParam("Batch size", 2, 1, 16, help="How many random samples go through the model at once.")
@@ -56,9 +57,12 @@ summary = ui.per_model("summary", model, None, lambda: summarize(model, spec.inp
 
 st.subheader(f"{spec.class_name}: {format_shape(spec.input_shape)} → {format_shape(check.output_shape)}")
 ui.summary_metrics(summary)
+dataset = st.session_state.get(session.DATASET)
+fit_note = ("" if dataset is None else
+            " " + data_fit_note(spec.input_shape, check.output_shape, dataset.n_features, dataset.n_targets))
 st.caption("The Training page can train this architecture when its input and output sizes fit the data "
            "(a freshly initialised copy, seeded by the Training page's own seed); the Checkpoints page "
-           "loads .pth files into it.")
+           f"loads .pth files into it.{fit_note}")
 
 st.markdown("**`print(model)`**")
 st.code(repr(model), language="text")

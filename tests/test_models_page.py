@@ -87,6 +87,28 @@ def test_auto_fit_sets_the_unflatten_for_colour_rows_and_leaves_other_lengths_to
     assert not at.error and at.number_input(key=layer_key(at, 1, "in_channels")).value == 2
 
 
+def test_the_page_says_how_to_fit_the_model_to_the_data_pages_dataset(open_page) -> None:
+    from torchstart.datasets import TabularDataset
+
+    at = open_page(PAGE)
+    at.session_state[session.DATASET] = TabularDataset(torch.zeros(5, 6), torch.zeros(5, 3), list("abcdef"),
+                                                       ["kind=x", "kind=y", "kind=z"])
+    pick_preset(at, "MLP")
+
+    def note() -> str:
+        return next(c.value for c in at.caption if "The Training page can train this architecture" in c.value)
+
+    assert note().endswith("The Data page's dataset has 6 features and 3 target columns: to train this model on "
+                           "it, set the input shape to 6 (with Auto-fit on, the layers in between follow) and make "
+                           "the last layer give 3 (a Linear's out_features).")
+    at.text_input(key="models.input_shape").set_value("6")
+    at.toggle(key="models.auto_fit").set_value(True).run()
+    at.number_input(key=layer_key(at, 4, "out_features")).set_value(3).run()
+    assert note().endswith("This model fits the Data page's dataset: 6 features and 3 target columns.")
+    handed = at.session_state[session.MODEL]
+    assert (handed.in_features, handed.out_features) == (6, 3)
+
+
 def test_bad_stack_shows_an_error_and_keeps_the_last_model(open_page) -> None:
     at = pick_preset(open_page(PAGE), "MLP")
     before = at.session_state[session.MODEL]

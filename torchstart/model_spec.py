@@ -293,6 +293,19 @@ def auto_fit(spec: ModelSpec) -> tuple[ModelSpec, list[frozenset[str]]]:
     return replace(spec, layers=tuple(fitted)), names
 
 
+def data_fit_note(input_shape: Shape, output_shape: Shape, n_features: int, n_targets: int) -> str:
+    """Whether a model's two ends fit a dataset of rows, and what to set on the Models page when they do not."""
+    fixes = []
+    if tuple(input_shape) != (n_features,):
+        fixes.append(f"set the input shape to {n_features:,} (with Auto-fit on, the layers in between follow)")
+    if tuple(output_shape) != (n_targets,):
+        fixes.append(f"make the last layer give {n_targets:,} (a Linear's out_features)")
+    sizes = f"{n_features:,} feature{'s' * (n_features != 1)} and {n_targets:,} target column{'s' * (n_targets != 1)}"
+    if not fixes:
+        return f"This model fits the Data page's dataset: {sizes}."
+    return f"The Data page's dataset has {sizes}: to train this model on it, {' and '.join(fixes)}."
+
+
 class StackedModel(nn.Module):
     """The page's model: the spec's layers as named attributes, run in order.
 
@@ -371,5 +384,5 @@ PRESET_NOTES: dict[str, str] = {
                                "train it on 10 classes.",
 }
 
-__all__ = ["LAYERS", "LayerSpec", "ModelSpec", "SpecCheck", "check_spec", "build_model", "fit_inputs", "auto_fit",
+__all__ = ["LAYERS", "LayerSpec", "ModelSpec", "SpecCheck", "check_spec", "build_model", "fit_inputs", "auto_fit", "data_fit_note",
            "parse_shape", "attribute_names", "trace_shapes", "PRESETS", "PRESET_NOTES", "StackedModel"]
