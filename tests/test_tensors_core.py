@@ -585,7 +585,7 @@ def test_a_narrow_float_dtype_says_which_typed_numbers_it_changed() -> None:
     assert x.tolist() == [[math.inf, torch.tensor(0.1, dtype=torch.float16).item(), 2048.0, 0.0, 3.0]]
     overflow, underflow, rounded = notes
     assert overflow.startswith("In float16, 70000.5 became inf: beyond its largest finite value, 65,504 "
-                               f"(torch.finfo(torch.float16).max)") and torch.finfo(torch.float16).max == 65504
+                               "(torch.finfo(torch.float16).max)") and torch.finfo(torch.float16).max == 65504
     assert underflow.startswith("In float16, 1e-08 became 0: its smallest value above zero is 5.96e-08")
     assert torch.tensor(2 ** -24, dtype=torch.float16).item() > 0 == torch.tensor(2 ** -26, dtype=torch.float16).item()
     assert rounded.startswith("In float16, 0.1 became 0.0999756, 2049 became 2048: it keeps 11 significant bits")

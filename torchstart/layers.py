@@ -294,7 +294,7 @@ def _image_size(args: dict[str, Any]) -> Shape:
 
 
 def _fit_unflatten(shape: Shape) -> dict[str, int] | None:
-    """A flat row of s² values becomes 1×s×s (grey), of 3s² values 3×s×s (colour); other lengths are left alone."""
+    """A flat row of s² values becomes 1×s×s (grey), of 3s² values 3×s×s (colour); other lengths stay as set."""
     image = picture_shape(shape[0]) if len(shape) == 1 else None
     return dict(zip(("channels", "height", "width"), image)) if image else None
 

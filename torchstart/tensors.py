@@ -408,9 +408,9 @@ def storage_notes(spec: TensorSpec, tensor: torch.Tensor) -> list[str]:
         bits = round(1 - math.log2(info.eps))
         notes.append(f"In {name}, {_examples(rounded)}: it keeps {bits} significant bits (about "
                      f"{-math.log10(info.resolution):.0f} decimal digits; torch.finfo(torch.{name}).eps = "
-                     f"{info.eps:.3g}), so it stores the nearest number it can hold. The table writes each stored value "
-                     f"as the shortest text that reads back as that {name} (so 0.0999756 may read 0.1), as NumPy "
-                     "does; print() below shows PyTorch's digits.")
+                     f"{info.eps:.3g}), so it stores the nearest number it can hold. The table writes each stored "
+                     f"value as the shortest text that reads back as that {name} (so 0.0999756 may read 0.1), as NumPy "
+                     "does; the print() view shows PyTorch's own digits.")
     return notes
 
 

@@ -397,7 +397,9 @@ def _report_divergence(run: TrainingRun) -> None:
     lower = f"lower the learning rate (try {cfg.lr / 10:g})"
     boxes = _unscaled_boxes(run)
     if boxes:  # large raw values: a smaller rate only delays the blow-up, or learns nothing for thousands of epochs
-        run.message = (f"{what} The training rows' values reach {_largest_value(run):,.4g}, and gradients grow with them. "
+        largest = _largest_value(run)
+        reach = f"{largest:,.0f}" if largest < 1e9 else f"{largest:.3g}"
+        run.message = (f"{what} The training rows' values reach {reach}, and gradients grow with them. "
                        f"Turn on {boxes} first (each column then has mean 0 and std 1, where learning rates "
                        f"around 0.01 work); only if it still diverges, {lower}. Then press Train to start again.")
     else:
