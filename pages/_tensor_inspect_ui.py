@@ -28,11 +28,12 @@ def pick_tensor(tensors: list[torch.Tensor]) -> int:
 
 def show_tensor(name: str, t: torch.Tensor) -> None:
     """Headline numbers, then tabs with values, metadata, memory layout and the NumPy bridge."""
-    cols = st.columns(4)
-    cols[0].metric("shape", format_shape(t.shape))
-    cols[1].metric("dtype", str(t.dtype).removeprefix("torch."))
-    cols[2].metric("numel", f"{t.numel():,}")
-    cols[3].metric("bytes", f"{t.nbytes:,}", help="numel × element_size()")
+    # Content-wide and wrapping: four equal columns cut "float16" to "float…" and a long shape likewise.
+    row = st.container(horizontal=True, gap="medium")
+    row.metric("shape", format_shape(t.shape), width="content")
+    row.metric("dtype", str(t.dtype).removeprefix("torch."), width="content")
+    row.metric("numel", f"{t.numel():,}", width="content")
+    row.metric("bytes", f"{t.nbytes:,}", help="numel × element_size()", width="content")
     # Above the tabs, not inside one: Values and Memory & views both show the slice these boxes pick.
     shown, label = _two_dim_part(name, t)
     values, meta, memory, bridge = st.tabs(["Values", "Metadata", "Memory & views", "NumPy bridge"])
