@@ -6,6 +6,7 @@ what it prints with what the page shows for the same run.
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 from dataclasses import replace
@@ -54,6 +55,17 @@ def assert_script_matches_page(run, script: str, tmp_path, monkeypatch, capsys) 
     shown = evaluate(run)
     for split, value in re.findall(r"(\w+) accuracy: (\S+)", out):
         assert float(value) == pytest.approx(shown[split.lower()]["accuracy"], abs=1e-6)
+    printed = {split.lower(): ast.literal_eval(value) for split, value in re.findall(r"(\w+) metrics: (.*)", out)}
+    if not run.config.classifies:  # the page's MSE, RMSE, MAE and R² table, in original units
+        assert set(printed) == set(shown)
+        spread = float(run.data.raw_y_train.double().var()) if len(run.data.raw_y_train) > 1 else 1.0
+        for split, metrics in printed.items():
+            for name, value in metrics.items():  # the script rebuilds y from its standardized copy: float noise
+                page = shown[split][name]
+                assert (value is None) == (page is None), (split, name)
+                if page is not None:
+                    scale = spread if name == "MSE" else spread ** 0.5 if name in ("RMSE", "MAE") else 1.0
+                    assert value == pytest.approx(page, rel=1e-4, abs=1e-6 * scale), (split, name)
     if run.data.n_features == 1:
         table = prediction_table(run, torch.tensor([[5.0]]))
         prefix = "P(" if run.config.classifies else "predicted "

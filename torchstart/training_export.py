@@ -253,6 +253,8 @@ def training_script(run: TrainingRun, epochs: int | None = None, session_model: 
     out += ["", f"num_epochs = {epochs}"] + _loop_lines(run, xt, yt, split, minibatch, forward)
     if cfg.classifies:
         out += _accuracy_lines(xt, yt, split, cfg.task, forward)
+    else:
+        out += _regression_lines(xt, yt, split, data.y_scaler is not None, forward, cuda)
     out += _prediction_lines(run)
     out += _save_lines(run)
     return "\n".join(out) + "\n"
@@ -327,6 +329,35 @@ def _accuracy_lines(xt: str, yt: str, split: bool, task: str, forward: str = "mo
     lines.append("print(f'Training accuracy: {train_accuracy!r}')")
     if split:
         lines.append("print(f'Validation accuracy: {val_accuracy!r}')")
+    return lines
+
+
+REGRESSION_METRICS = '''
+
+def regression_metrics(predicted, target):
+    """MSE, RMSE, MAE and R² in the target's units, as the page's table computes them (R² averaged over columns)."""
+    predicted, target = predicted.double(), target.double()
+    err = predicted - target
+    mse = err.pow(2).mean().item()
+    ss_tot = (target - target.mean(0)).pow(2).sum(0)
+    r2 = (1 - err.pow(2).sum(0) / ss_tot).mean().item() if bool((ss_tot > 0).all()) else None
+    return {"MSE": mse, "RMSE": mse ** 0.5, "MAE": err.abs().mean().item(), "R²": r2}
+'''
+
+
+def _regression_lines(xt: str, yt: str, split: bool, y_scaled: bool, forward: str, cuda: bool) -> list[str]:
+    """The page's metrics table (MSE, RMSE, MAE, R² in the target's original units), computed and printed."""
+    lines = ["", "", "# The page's metrics table, in the target's original units", *REGRESSION_METRICS.strip("\n").splitlines(),
+             "", "", "model.eval()", "with torch.no_grad():"]
+    for name, x, y in (("training", xt, yt), ("validation", "x_val", "y_val"))[:1 + split]:
+        predicted, target = f"{forward}({x})", y
+        if cuda:  # y_mean and y_std stay on the CPU
+            predicted, target = f"{predicted}.cpu()", f"{target}.cpu()"
+        if y_scaled:  # back to the target's own units: the standardized ones would give other numbers
+            predicted, target = f"{predicted} * y_std + y_mean", f"{target} * y_std + y_mean"
+        lines.append(f"    {name}_metrics = regression_metrics({predicted}, {target})")
+    for name in ("training", "validation")[:1 + split]:
+        lines.append(f"print(f'{name.capitalize()} metrics: {{{name}_metrics!r}}')")
     return lines
 
 
