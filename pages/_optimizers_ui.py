@@ -87,6 +87,10 @@ def racer_picker() -> list[str]:
 
 def racer_settings(land: Landscape, racers: list[str]) -> list[RunSpec]:
     """A card per racer, one above the other: its learning rate and main settings."""
+    if len(racers) > 1:
+        st.caption("Each starts at a learning rate that suits it on this landscape, not at one shared rate: "
+                   "SGD's step is lr × the gradient, Adam's about lr whatever the gradient, so one number means "
+                   "different steps. Type the same rate in each to race them like for like.")
     specs = []
     for name in racers:  # one card per row: two side by side in a narrow column broke "Learni/ng rate"
         box = st.container(border=True)

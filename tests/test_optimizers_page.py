@@ -41,6 +41,8 @@ def test_page_runs_and_draws_the_default_race(open_page) -> None:
     fig = figure(at)
     names = {t.get("name") for t in fig["data"]}
     assert {"SGD (lr 0.05)", "SGD + momentum (lr 0.01)", "Adam (lr 0.1)"} <= names
+    # Three rates: the page says they differ on purpose, and how to race like for like.
+    assert any("not at one shared rate" in c.value and "Type the same rate in each" in c.value for c in at.caption)
     # The drawn SGD path is the real torch path from the start shown in the inputs.
     land = classic_landscape()
     start = (at.number_input(key="optimizers.start.classic.0").value,
