@@ -15,7 +15,7 @@ from torchstart.checkpoint_match import (CLASSIFIER_NOTES, MAX_TYPED_WIDTH, TARG
                                          mode_sensitive_layers, parse_inputs, predict, table_problem)
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
-from torchstart.predictions import MAX_TYPED_FEATURES, prediction_frame, with_labels_first
+from torchstart.predictions import MAX_TYPED_FEATURES, prediction_frame, row_text, with_labels_first
 from torchstart.session import Standardizer
 from torchstart.trained_file import saved_scalers
 from torchstart.wording import md_safe, name_list
@@ -128,7 +128,9 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
         # A model of another width (or a box Streamlit dropped while hidden): start from a fitting row.
         if st.session_state.get(INPUTS_WIDTH) != width or INPUTS not in st.session_state:
             st.session_state[INPUTS_WIDTH] = width
-            st.session_state[INPUTS] = str([[0.5] * width])
+            # Row 0 of the Data page's dataset when it fits, as the Training page's box starts: the two agree.
+            fits = dataset is not None and dataset.n_features == width and len(dataset) and width > 1
+            st.session_state[INPUTS] = row_text(dataset.features[0]) if fits else str([[0.5] * width])
         text = st.text_input(f"Inputs: rows of {width} number{'s' if width > 1 else ''} "
                              f"({name_list(features, 6, quoted=False)})", key=INPUTS, persist_state=KEEP)
         try:

@@ -30,8 +30,8 @@ from torchstart.training import (Progress, TrainingRun, log_length, log_lines, p
                                  start_run)
 from torchstart.training_export import CSV_NAME, data_file, data_file_name
 from torchstart.training_figures import live_figures
-from torchstart.training_metrics import (evaluate, held_out_row, held_out_rows, metric_help, metrics_note,
-                                         parameter_rows, prediction_table, row_prediction_table)
+from torchstart.training_metrics import (evaluate, example_input_text, held_out_row, held_out_rows, metric_help,
+                                         metrics_note, parameter_rows, prediction_table, row_prediction_table)
 from torchstart.training_setup import PARAMS, TrainingConfig, parse_prediction_inputs, preflight
 from torchstart.wording import md_safe, name_list
 
@@ -278,10 +278,10 @@ def _prediction_box(run: TrainingRun) -> None:
     if n > MAX_TYPED_FEATURES:
         _row_prediction(run)
         return
-    default = "5" if n == 1 else "[[" + ", ".join(["0"] * n) + "]]"
     text = st.text_input(f"Predict for new input{'s' if n > 1 else ''} ({name_list(run.data.feature_names, 6, quoted=False)})",
-                         value=default, key=f"training_predict_{n}", persist_state=KEEP,
-                         help="A number, a list such as [5, 6, 7], or rows such as [[1, 2], [3, 4]].")
+                         value=example_input_text(run), key=f"training_predict_{n}", persist_state=KEEP,
+                         help="A number, a list such as [5, 6, 7], or rows such as [[1, 2], [3, 4]]. With more "
+                              "than one feature it starts on row 0 of the data, as the Checkpoints page does.")
     try:
         inputs = parse_prediction_inputs(text, n)
     except TorchstartError as err:

@@ -15,6 +15,8 @@ from tests.test_training_core import (csv_dataset, params_of, plain_classic, ses
                                       two_classes)
 from torchstart import session
 from torchstart.datasets import TabularDataset
+from torchstart.training_metrics import prediction_table
+from torchstart.training_setup import parse_prediction_inputs
 
 PAGE = "pages/training.py"
 
@@ -160,6 +162,23 @@ def test_the_data_pages_dataset_is_named_where_it_is_not_used_and_after_it_chang
     at.run()
     note = next(i.value for i in at.info if "settings differ" in i.value)
     assert f"which trained on **{name}** (the Data page's dataset has changed since)" in note
+
+
+def test_the_prediction_boxes_start_on_row_0_of_the_data_on_training_and_checkpoints(open_page) -> None:
+    at = open_page(PAGE)
+    dataset = csv_dataset(60)
+    at.session_state[session.DATASET] = dataset
+    at.selectbox(key="training_data").set_value("session").run()
+    set_epochs(at, 5).button(key="training_train").click().run()
+    first = "[[" + ", ".join(f"{v:g}" for v in dataset.features[0].tolist()) + "]]"
+    box = at.text_input(key="training_predict_2")
+    assert box.value == first and box.value != "[[0, 0]]"
+    shown = at.dataframe[-1].value  # the box's text (6 significant digits) is what gets predicted
+    typed = prediction_table(at.session_state["training_run"], parse_prediction_inputs(first, 2))
+    assert shown.filter(like="predicted").iloc[0, 0] == pytest.approx(typed.filter(like="predicted").iloc[0, 0])
+    at.switch_page("pages/checkpoints.py").run()
+    at.button(key="checkpoints.use_saved").click().run()
+    assert at.text_input(key="checkpoints.inputs").value == first  # the same input on both pages
 
 
 def test_diverging_learning_rate_is_reported_not_raised(open_page) -> None:

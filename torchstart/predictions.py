@@ -57,3 +57,8 @@ def with_labels_first(table: pd.DataFrame, row: TabularDataset, inputs: list[str
     logits = [c for c in table.columns if str(c).startswith("logit ")]
     rest = [c for c in table.columns if c not in logits]
     return table[rest + logits]
+
+
+def row_text(row: torch.Tensor) -> str:
+    """One row of inputs as the prediction boxes read it: ``[[138, 3, 53]]``."""
+    return "[[" + ", ".join(f"{v:g}" for v in row.tolist()) + "]]"

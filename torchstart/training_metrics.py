@@ -12,7 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from torchstart.datasets import TabularDataset
-from torchstart.predictions import prediction_frame, with_labels_first
+from torchstart.predictions import prediction_frame, row_text, with_labels_first
 from torchstart.session import Standardizer
 
 if TYPE_CHECKING:  # the loop module imports nothing from here; this keeps it that way at run time
@@ -182,6 +182,17 @@ def held_out_row(run: TrainingRun, index: int) -> TabularDataset:
     _, x, y = held_out_rows(run)
     return TabularDataset(x[index:index + 1], y[index:index + 1], run.data.feature_names, run.data.target_names,
                           class_column=run.data.class_column)
+
+
+def example_input_text(run: TrainingRun) -> str:
+    """The prediction box's first text: row 0 of the data's inputs, a real input in the data's own units (all
+    zeros read as a house of 0 m², built in year 0); the Checkpoints page starts on the same row."""
+    source = run.data.source
+    x = source.features if source is not None else held_out_rows(run)[1]
+    if not len(x) or x.shape[1] == 1:
+        return "5"  # the classic script's new input
+    return row_text(x[0])
+
 
 
 def row_prediction_table(run: TrainingRun, index: int) -> pd.DataFrame:
