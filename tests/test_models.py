@@ -21,7 +21,7 @@ from torchstart.model_figures import histogram, parameter_histogram
 from torchstart.model_inspect import (format_bytes, forward_pass, parameter_table, random_input, summarize,
                                       values_table)
 from torchstart.model_spec import (MAX_LAYERS, PRESETS, LayerSpec, ModelSpec, attribute_names, build_model,
-                                   auto_fit, check_spec, fit_inputs, parse_shape, trace_shapes)
+                                   auto_fit, check_spec, data_fit_note, fit_inputs, parse_shape, trace_shapes)
 
 L = LayerSpec.of
 
@@ -245,6 +245,9 @@ def test_auto_fit_reads_a_row_of_s_squared_as_grey_and_of_3_s_squared_as_colour(
     assert fitted(3072) == ({"channels": 3, "height": 32, "width": 32}, {"channels", "height", "width", "in_channels"})
     # 1,568 = 2×28×28 is neither: the learner's own numbers stay (here they hold 50, so check_spec explains).
     assert fitted(1568) == ({"channels": 2, "height": 5, "width": 5}, frozenset())
+    # A picture shape that holds the row is the learner's choice, not a size to repair: 4×14×14 of 784 stays.
+    spec, names = auto_fit(ModelSpec("Fit", (784,), (L("Unflatten", channels=4, height=14, width=14),)))
+    assert spec.layers[0].kwargs == {"channels": 4, "height": 14, "width": 14} and names == [frozenset()]
     spec = fit_inputs(ModelSpec("Fit", (3072,), PRESETS["Small CNN on pixel rows"].layers))
     assert check_spec(spec).output_shape == (10,)
     assert isinstance(build_model(spec)(torch.rand(2, 3072)), torch.Tensor)
@@ -493,3 +496,16 @@ def test_forward_pass_on_cuda_matches_cpu() -> None:
     ns = run_code(model_code(PRESETS["Small CNN"], 0, 2, 0, device=gpu.device))
     assert next(ns["model"].parameters()).device.type == "cuda"
     assert torch.allclose(ns["y"], gpu.outputs, atol=1e-5)
+
+
+def test_the_data_fit_note_says_what_to_set_and_puts_an_unflatten_before_a_cnn() -> None:
+    assert data_fit_note((2,), (1,), 2, 1) == "This model fits the Data page's dataset: 2 features and 1 target column."
+    assert data_fit_note((2,), (1,), 7, 3).endswith(
+        "to train this model on it, set the input shape to 7 (with Auto-fit on, the layers in between follow) and "
+        "make the last layer give 3 (a Linear's out_features).")
+    cnn = PRESETS["Small CNN"]
+    note = data_fit_note(cnn.input_shape, check_spec(cnn).output_shape, 784, 10)
+    assert note.endswith("put an Unflatten (1 × 28 × 28) first, `nn.Unflatten(1, (1, 28, 28))`, and set the input "
+                         "shape to 784 (the preset \"Small CNN on pixel rows\" does this for 1 × 28 × 28).")
+    fixed = ModelSpec("Fixed", (784,), (L("Unflatten", channels=1, height=28, width=28), *cnn.layers))
+    assert data_fit_note(fixed.input_shape, check_spec(fixed).output_shape, 784, 10).startswith("This model fits")

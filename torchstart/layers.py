@@ -90,8 +90,9 @@ class LayerKind:
     count_macs: CountRule = _zero
     input_arg: str | None = None  # the argument that must match the incoming size
     fit: Callable[[Shape], int | None] = field(default=lambda shape: None)
-    # Several arguments fitted together (Unflatten's channels, height and width); replaces input_arg/fit.
-    fit_many: Callable[[Shape], dict[str, int] | None] | None = None
+    # Several arguments fitted together (Unflatten's channels, height and width) from the shape and the current
+    # arguments; replaces input_arg/fit.
+    fit_many: Callable[[Shape, dict[str, Any]], dict[str, int] | None] | None = None
     label_rule: Callable[[dict[str, Any]], str] | None = None
     # Activations, dropout and norms pass the incoming size through: messages look past them.
     keeps_shape: bool = False
@@ -99,10 +100,10 @@ class LayerKind:
     make_rule: Callable[[dict[str, Any]], nn.Module] | None = None
     code_rule: Callable[[dict[str, Any]], str] | None = None
 
-    def fitted_args(self, shape: Shape) -> dict[str, int]:
+    def fitted_args(self, shape: Shape, args: dict[str, Any]) -> dict[str, int]:
         """The arguments auto-fit sets from the incoming ``shape``; empty when the shape does not tell."""
         if self.fit_many is not None:
-            return self.fit_many(shape) or {}
+            return self.fit_many(shape, {**self.defaults(), **args}) or {}
         value = self.fit(shape) if self.input_arg else None
         return {} if value is None else {self.input_arg: value}
 
@@ -293,9 +294,15 @@ def _image_size(args: dict[str, Any]) -> Shape:
     return (args["channels"], args["height"], args["width"])
 
 
-def _fit_unflatten(shape: Shape) -> dict[str, int] | None:
-    """A flat row of s² values becomes 1×s×s (grey), of 3s² values 3×s×s (colour); other lengths stay as set."""
-    image = picture_shape(shape[0]) if len(shape) == 1 else None
+def _fit_unflatten(shape: Shape, args: dict[str, Any]) -> dict[str, int] | None:
+    """A flat row of s² values becomes 1×s×s (grey), of 3s² values 3×s×s (colour); other lengths stay as set.
+
+    A picture shape that already holds the row is the learner's choice (4×14×14 of 784): unlike in_features,
+    the row length does not decide it, so auto-fit leaves it alone.
+    """
+    if len(shape) != 1 or math.prod(_image_size(args)) == shape[0]:
+        return None
+    image = picture_shape(shape[0])
     return dict(zip(("channels", "height", "width"), image)) if image else None
 
 

@@ -275,7 +275,8 @@ def auto_fit(spec: ModelSpec) -> tuple[ModelSpec, list[frozenset[str]]]:
     names: list[frozenset[str]] = []
     for index, layer in enumerate(spec.layers):
         kind = layer_kind(layer.kind)
-        args, values = layer.kwargs, kind.fitted_args(shape)
+        args = layer.kwargs
+        values = kind.fitted_args(shape, args)
         if values:
             try:
                 args = kind.check_args({**args, **values})
@@ -296,7 +297,12 @@ def auto_fit(spec: ModelSpec) -> tuple[ModelSpec, list[frozenset[str]]]:
 def data_fit_note(input_shape: Shape, output_shape: Shape, n_features: int, n_targets: int) -> str:
     """Whether a model's two ends fit a dataset of rows, and what to set on the Models page when they do not."""
     fixes = []
-    if tuple(input_shape) != (n_features,):
+    if len(input_shape) > 1 and math.prod(input_shape) == n_features:  # pictures, and rows that hold them
+        sizes = ", ".join(map(str, input_shape))
+        fixes.append(f"put an Unflatten ({' × '.join(map(str, input_shape))}) first, `nn.Unflatten(1, ({sizes}))`, "
+                     f"and set the input shape to {n_features:,} (the preset \"Small CNN on pixel rows\" does "
+                     "this for 1 × 28 × 28)")
+    elif tuple(input_shape) != (n_features,):
         fixes.append(f"set the input shape to {n_features:,} (with Auto-fit on, the layers in between follow)")
     if tuple(output_shape) != (n_targets,):
         fixes.append(f"make the last layer give {n_targets:,} (a Linear's out_features)")
