@@ -7,9 +7,9 @@ from pages._training_ui import (
 )
 from pages._ui import KEEP, current_device, header_stop_means, show_code, show_error, take_header_stop
 from torchstart import session
-from torchstart.fair_share import background_work
 from torchstart.datasets import same_dataset
 from torchstart.errors import TorchstartError
+from torchstart.fair_share import background_work
 from torchstart.training import growth_warning, resume, trained_model
 from torchstart.training_export import training_script
 from torchstart.wording import md_safe

@@ -158,6 +158,8 @@ def test_the_data_pages_dataset_is_named_where_it_is_not_used_and_after_it_chang
     at.session_state[session.DATASET] = csv_dataset(60)  # rebuilt by the Data page, but the same rows and values
     at.run()
     assert not any("settings differ" in i.value for i in at.info)
+    # Adopted: later reruns compare by identity instead of scanning every value again.
+    assert at.session_state["training_run"].data.source is at.session_state[session.DATASET]
     at.session_state[session.DATASET] = csv_dataset(40)  # the Data page changed it
     at.run()
     note = next(i.value for i in at.info if "settings differ" in i.value)

@@ -395,37 +395,39 @@ def _report_divergence(run: TrainingRun) -> None:
     what = (f"The {which} loss became {kind} at epoch {run.epoch}: the run diverged. With learning rate "
             f"{cfg.lr:g} the {cfg.optimizer} steps overshoot and grow until the numbers overflow.")
     lower = f"lower the learning rate (try {cfg.lr / 10:g})"
-    boxes = _unscaled_boxes(run)
-    if boxes:  # large raw values: a smaller rate only delays the blow-up, or learns nothing for thousands of epochs
-        largest = _largest_value(run)
-        reach = f"{largest:,.0f}" if largest < 1e9 else f"{largest:.3g}"
-        run.message = (f"{what} The training rows' values reach {reach}, and gradients grow with them. "
+    x_peak, y_peak = _unscaled_peaks(run)
+    if x_peak > BIG_VALUE:
+        # Large raw inputs make a steep loss surface: a smaller rate only delays the blow-up, or learns nothing
+        # for thousands of epochs. Standardized inputs are the fix; the target then matters far less.
+        boxes = '"Standardize features"' + (' and "Standardize target"' if y_peak > BIG_VALUE else "")
+        run.message = (f"{what} The training inputs reach {_reading(x_peak)}, and the steps grow with them. "
                        f"Turn on {boxes} first (each column then has mean 0 and std 1, where learning rates "
                        f"around 0.01 work); only if it still diverges, {lower}. Then press Train to start again.")
-    else:
-        run.message = f"{what} {lower[0].upper()}{lower[1:]}, then press Train to start again."
+        return
+    run.message = f"{what} {lower[0].upper()}{lower[1:]}, then press Train to start again."
+    if y_peak > BIG_VALUE:  # not the cause (how steep the loss is depends on the inputs), but it scales every loss
+        run.message += (f" Targets reaching {_reading(y_peak)} make every loss and gradient large too: "
+                        '"Standardize target" keeps them near 1.')
 
 
-def _largest_value(run: TrainingRun) -> float:
-    """The largest |value| among the training features and (for regression) the targets, in original units."""
-    data = run.data
-    values = [data.raw_x_train.abs().max()] if data.raw_x_train.numel() else []
-    if not run.config.classifies and data.raw_y_train.numel():
-        values.append(data.raw_y_train.abs().max())
-    return float(max(values)) if values else 0.0
+# Raw values beyond this are worth standardizing before the learning rate is blamed.
+BIG_VALUE = 10.0
 
 
-def _unscaled_boxes(run: TrainingRun) -> str:
-    """The Standardize boxes worth ticking: off, on data whose values are far beyond 1; '' when none are."""
+def _reading(value: float) -> str:
+    """A large value as the messages write it: 436,200 or 3.4e+12."""
+    return f"{value:,.0f}" if value < 1e9 else f"{value:.3g}"
+
+
+def _unscaled_peaks(run: TrainingRun) -> tuple[float, float]:
+    """The largest |value| of the training inputs and of the (regression) targets that are not standardized;
+    0 for a side that is (or, for a classifier's labels, cannot be)."""
     data, cfg = run.data, run.config
-    big = 10.0
-    boxes = []
-    if not cfg.standardize_x and data.raw_x_train.numel() and float(data.raw_x_train.abs().max()) > big:
-        boxes.append('"Standardize features"')
-    if (not cfg.standardize_y and not cfg.classifies and data.raw_y_train.numel()
-            and float(data.raw_y_train.abs().max()) > big):
-        boxes.append('"Standardize target"')
-    return " and ".join(boxes)
+
+    def peak(values: torch.Tensor, on: bool) -> float:
+        return 0.0 if on or not values.numel() else float(values.abs().max())
+
+    return peak(data.raw_x_train, cfg.standardize_x), peak(data.raw_y_train, cfg.standardize_y or cfg.classifies)
 
 
 # A finite training loss this many times its first value has been growing, not learning.
