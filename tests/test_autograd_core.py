@@ -167,7 +167,7 @@ def test_gradient_check_outside_the_domain_is_no_check_not_a_failure(text: str, 
     assert (row.checkable, row.passed, row.result) == (False, False, "no check")
     level, verdict = gradcheck_summary([row], run.output)
     assert level == "info" and "1 of 1 gradients cannot be checked" in verdict
-    assert verdict.startswith("The output is nan. ") == (text == "log(x)")  # sqrt(0) is 0, a number
+    assert verdict.startswith("The output holds nan or ±inf. ") == (text == "log(x)")  # sqrt(0) is 0, a number
 
 
 def test_a_gradient_beside_one_that_cannot_be_checked_is_still_checked() -> None:
@@ -178,6 +178,16 @@ def test_a_gradient_beside_one_that_cannot_be_checked_is_still_checked() -> None
     assert verdict.startswith("1 of 1 checkable gradients agree with finite differences. 1 of 2 gradients cannot")
     run = run_autograd("w * w + log(x - 1)", both)  # a nan output: no nudge of w gives a number either
     assert [r.result for r in gradient_check(run, both)] == ["no check", "no check"]
+
+
+def test_a_nan_gradient_beside_a_finite_difference_fails_and_names_inf_times_0() -> None:
+    specs = [V("x", "0")]
+    run = run_autograd("sqrt(x * x)", specs)  # |x|: defined everywhere, f(±h) = h
+    (row,) = gradient_check(run, specs)
+    assert math.isnan(row.autograd) and row.numeric == 0.0 and row.result == "FAIL"
+    level, verdict = gradcheck_summary([row], run.output)
+    assert level == "warning" and verdict.startswith("0 of 1 gradients agree with finite differences. Where")
+    assert "(sqrt(x * x) at 0: ∞ · 0 = nan)" in verdict
 
 
 def test_gradient_check_steps_relative_to_big_values() -> None:

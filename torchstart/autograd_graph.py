@@ -110,9 +110,10 @@ class GradCheckRow:
 
     @property
     def checkable(self) -> bool:
-        """Both gradients are finite numbers. Outside a function's domain (log of −1, sqrt just left of 0) the
-        finite difference is nan or inf, while autograd still applies the derivative's formula: nothing to compare."""
-        return math.isfinite(self.numeric) and math.isfinite(self.autograd)
+        """The finite difference is a number. Where f(v ± h) are not both numbers (log of −1, sqrt just left of 0)
+        it is nan or inf while autograd still applies the derivative's formula: nothing to compare. A finite
+        difference beside a nan or inf gradient is compared, and fails: sqrt(x * x) at 0 is inf × 0 = nan."""
+        return math.isfinite(self.numeric)
 
     @property
     def passed(self) -> bool:
@@ -413,19 +414,25 @@ def gradcheck_summary(rows: list[GradCheckRow], output: torch.Tensor) -> tuple[s
     """The check's verdict as (level, text): ``success``, ``warning``, or ``info`` when nothing could be compared."""
     checked = [r for r in rows if r.checkable]
     passed = sum(r.passed for r in rows)
+    chain = ""
+    if any(not math.isfinite(r.autograd) for r in checked):
+        chain = (" Where autograd's gradient is nan or inf beside a finite difference, the chain rule met an "
+                 "infinite local derivative times 0 (sqrt(x * x) at 0: ∞ · 0 = nan), a real failure of the "
+                 "formula-by-formula product, not of the function.")
     if len(checked) == len(rows):
         return ("success" if passed == len(rows) else "warning",
-                f"{passed} of {len(rows)} gradients agree with finite differences.")
-    value = float(output.detach().sum())
-    where = "" if math.isfinite(value) else f"The output is {format_number(value)}. "
-    text = (f"{where}{len(rows) - len(checked)} of {len(rows)} gradients cannot be checked: there the finite "
-            "difference or autograd's gradient is nan or ±inf. That happens outside a function's domain (log or "
-            "sqrt of a negative number) or where it blows up (1/x at 0), so f(v ± h) are not both numbers; "
-            "autograd still applies the derivative's formula (log's is 1/x, which gives −1 at x = −1).")
+                f"{passed} of {len(rows)} gradients agree with finite differences.{chain}")
+    finite = bool(torch.isfinite(output.detach()).all())
+    where = "" if finite else "The output holds nan or ±inf. "
+    text = (f"{where}{len(rows) - len(checked)} of {len(rows)} gradients cannot be checked: there f(v + h) and "
+            "f(v − h) are not both numbers, so the finite difference is nan or ±inf. That happens outside a "
+            "function's domain (log or sqrt of a negative number), or where a nudge of h crosses its edge (sqrt "
+            "just right of 0); autograd still applies the derivative's formula (log's is 1/x, which gives −1 at "
+            "x = −1).")
     if not checked:
         return "info", text
     return ("success" if passed == len(checked) else "warning",
-            f"{passed} of {len(checked)} checkable gradients agree with finite differences. {text}")
+            f"{passed} of {len(checked)} checkable gradients agree with finite differences.{chain} {text}")
 
 
 def _indices(shape: torch.Size) -> list[tuple[int, ...]]:
