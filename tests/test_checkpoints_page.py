@@ -20,6 +20,7 @@ from torchstart import checkpoint_safety as safety
 from torchstart import session
 from torchstart.session import SessionModel, Standardizer, TrainedModel
 from torchstart.trained_file import trained_file_bytes
+from torchstart.wording import uploader_reading
 
 PAGE = "pages/checkpoints.py"
 MIME = "application/octet-stream"
@@ -335,6 +336,8 @@ def test_download_then_upload_in_chromium(page, tmp_path) -> None:
     wait_for_run(page)
     page.get_by_text("passed all four checks").wait_for()
     expect(page.get_by_role("heading", name="3. Inside linear.pth")).to_be_visible()
+    # The size help names what the chip really reads (Streamlit counts 1,000 bytes to the KB there).
+    expect(page.get_by_test_id("stFileChip").first).to_contain_text(uploader_reading(path.stat().st_size))
     # The inspection's metrics can paint a moment after the headings around them: a retrying check.
     expect(page.get_by_test_id("stMetric").filter(has_text="Tensors")).to_contain_text("2")
     cells = grid_cells(page.get_by_test_id("stDataFrame").nth(1))

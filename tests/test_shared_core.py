@@ -10,7 +10,7 @@ from torchstart.literals import parse_literal
 from torchstart.optimizers import OPTIMIZERS, make_optimizer, optimizer_code
 from torchstart.params import IntParam
 from torchstart.synthetic import classic_points, synthetic_line, synthetic_multi, two_class
-from torchstart.wording import ZERO_WIDTH, md_safe, plotly_safe, upload_size_note
+from torchstart.wording import ZERO_WIDTH, md_safe, plotly_safe, upload_size_note, uploader_reading
 
 
 def test_classic_points_are_y_equals_2x() -> None:
@@ -87,8 +87,11 @@ def test_plotly_safe_shows_tags_as_typed() -> None:
     assert plotly_safe("sepal_length & width") == "sepal_length &amp; width"
 
 
-def test_a_size_note_gives_the_bytes_and_the_uploaders_thousands() -> None:
-    assert upload_size_note(999) == "999 bytes."
-    assert upload_size_note(49_894).startswith("49,894 bytes. This page counts 1 KB = 1,024 bytes")
-    assert upload_size_note(49_894).endswith("so it reads 49.9KB.")  # what Streamlit's chip shows; 48.7 KB here
-    assert upload_size_note(4_849_408).endswith("so it reads 4.8MB.")
+def test_a_size_note_gives_the_bytes_and_what_the_uploaders_chip_reads() -> None:
+    # Streamlit 1.67's rule (utils.*.js): a unit up once the value passes half the base, then toFixed(1).
+    assert [uploader_reading(n) for n in (400, 600, 49_894, 600_000, 999_999, 4_849_408)] == [
+        "400.0B", "0.6KB", "49.9KB", "0.6MB", "1.0MB", "4.8MB"]
+    assert uploader_reading(49_894, 1024) == "48.7KB"
+    note = upload_size_note(49_894)
+    assert note.startswith("49,894 bytes. This page counts 1 KB = 1,024 bytes")
+    assert "reads 49.9KB on its chip" in note and "(48.7KB on Windows, where it counts 1,024)" in note

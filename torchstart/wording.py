@@ -33,14 +33,21 @@ ZERO_WIDTH = "\u200b"  # invisible: it splits a Markdown construct without chang
 _MD_ACTIVE = re.compile(r"\]\(|://|www\.|<", re.IGNORECASE)
 
 
+def uploader_reading(n_bytes: int, base: int = 1000) -> str:
+    """A size as Streamlit 1.67's file chip writes it: a unit up as soon as the value passes half the base
+    (600 bytes -> 0.6KB), one decimal, no space; base 1,000 (1,024 on Windows)."""
+    value, units = float(n_bytes), ("B", "KB", "MB", "GB")
+    unit = 0
+    while unit < len(units) - 1 and value > base / 2:
+        value, unit = value / base, unit + 1
+    return f"{value:.1f}{units[unit]}"
+
+
 def upload_size_note(n_bytes: int) -> str:
-    """The exact byte count behind a file size, and why the uploader's chip reads a little more."""
-    if n_bytes < 1000:
-        return f"{n_bytes:,} bytes."
-    decimal = next(f"{n_bytes / scale:.1f}{unit}" for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3))
-                   if n_bytes >= scale)
-    return (f"{n_bytes:,} bytes. This page counts 1 KB = 1,024 bytes, as PyTorch's memory figures do; the "
-            f"uploader's file chip counts 1 KB = 1,000 bytes, so it reads {decimal}.")
+    """The exact byte count behind a file size, and why the uploader's chip may read another number."""
+    return (f"{n_bytes:,} bytes. This page counts 1 KB = 1,024 bytes, as PyTorch's memory figures do. A file "
+            f"that came through the uploader reads {uploader_reading(n_bytes)} on its chip: Streamlit counts "
+            f"1 KB = 1,000 bytes there ({uploader_reading(n_bytes, 1024)} on Windows, where it counts 1,024).")
 
 
 def md_safe(text: str) -> str:
