@@ -580,16 +580,23 @@ def test_an_all_nan_heatmap_keeps_its_cells_in_place() -> None:
 
 
 def test_a_narrow_float_dtype_says_which_typed_numbers_it_changed() -> None:
-    spec = replace(TensorSpec(), factory="tensor", data=[[70000.5, 0.1, 2049, 1e-8, 3.0]], dtype="float16")
+    spec = replace(TensorSpec(), factory="tensor", data=[[70000.5, 65519.0, 0.1, 2049, 1e-8, -1e-9, 3.0]],
+                   dtype="float16")
     x, notes = build_tensor_with_warnings(spec)
-    assert x.tolist() == [[math.inf, torch.tensor(0.1, dtype=torch.float16).item(), 2048.0, 0.0, 3.0]]
-    overflow, underflow, rounded = notes
-    assert overflow.startswith("In float16, 70000.5 became inf: beyond its largest finite value, 65,504 "
-                               "(torch.finfo(torch.float16).max)") and torch.finfo(torch.float16).max == 65504
-    assert underflow.startswith("In float16, 1e-08 became 0: its smallest value above zero is 5.96e-08")
-    assert torch.tensor(2 ** -24, dtype=torch.float16).item() > 0 == torch.tensor(2 ** -26, dtype=torch.float16).item()
-    assert rounded.startswith("In float16, 0.1 became 0.0999756, 2049 became 2048: it keeps 11 significant bits")
-    # float32 rounds 0.1 too, but not where 4 significant digits can see it; float64 keeps every typed number.
+    assert x.tolist() == [[math.inf, 65504.0, torch.tensor(0.1, dtype=torch.float16).item(), 2048.0, 0.0, -0.0, 3.0]]
+    overflow, tiny, rounded = notes
+    # 65519 is not past 65,504 + half a step (16): it rounds down, a rounding and not an overflow.
+    assert overflow.startswith("In float16, 70000.5 became inf: its largest finite value is 65,504 "
+                               "(torch.finfo(torch.float16).max), and from 65,520 on")
+    assert torch.tensor(65519.0).half().item() == 65504 and torch.tensor(65520.0).half().item() == math.inf
+    assert tiny.startswith("In float16, 1e-08 became 0, -1e-09 became -0: below 6.1e-05 "
+                           "(torch.finfo(torch.float16).smallest_normal) it keeps fewer bits")
+    assert "down to 5.96e-08" in tiny and torch.tensor(2 ** -24).half().item() > 0
+    assert rounded.startswith("In float16, 65519 became 65504, 0.1 became 0.0999756, 2049 became 2048: "
+                              "it keeps 11 significant bits")
+    # float32 rounds 0.1 too, but not where 4 significant digits can see it; its subnormals are named as such.
     assert build_tensor_with_warnings(replace(spec, data=[0.1, 2049.0], dtype="float32"))[1] == []
+    (sub,) = build_tensor_with_warnings(replace(spec, data=[1e-45], dtype="float32"))[1]
+    assert sub.startswith("In float32, 1e-45 became 1.4013e-45: below 1.18e-38")
     many = build_tensor_with_warnings(replace(spec, data=[2049.0, 2051.0, 2053.0, 2055.0, 2057.0]))[1]
     assert many[0].startswith("In float16, 2049 became 2048, 2051 became 2052, 2053 became 2052 (and 2 more):")

@@ -386,31 +386,36 @@ def storage_notes(spec: TensorSpec, tensor: torch.Tensor) -> list[str]:
     if len(typed) != len(stored):
         return []
     info, name = torch.finfo(tensor.dtype), _name(tensor.dtype)
-    overflow, underflow, rounded = [], [], []
+    overflow, tiny, rounded = [], [], []
     for value, kept in zip(typed, stored):
         value = float(value)
         if not math.isfinite(value) or value == kept:
             continue
         if math.isinf(kept):
             overflow.append(f"{value:g} became {kept:g}")
-        elif kept == 0:
-            underflow.append(f"{value:g} became 0")
+        elif abs(kept) < info.smallest_normal:  # 0 (-0 keeps the sign) or a subnormal, with fewer bits
+            tiny.append(f"{value:g} became {'-0' if kept == 0 and math.copysign(1, kept) < 0 else f'{kept:.6g}'}")
         elif abs(kept - value) > 1e-4 * abs(value):
             rounded.append(f"{value:g} became {kept:.6g}")
     notes = []
     if overflow:
-        notes.append(f"In {name}, {_examples(overflow)}: beyond its largest finite value, {info.max:,.6g} "
-                     f"(torch.finfo(torch.{name}).max), a number overflows to infinity.")
-    if underflow:
-        notes.append(f"In {name}, {_examples(underflow)}: its smallest value above zero is "
-                     f"{info.smallest_normal * info.eps:.3g} (a subnormal), numbers under half of it round to 0.")
+        # Round to nearest: a number becomes inf only past the largest value plus half a step (65,504 + 16).
+        edge = info.max + info.max * info.eps / (2 * (2 - info.eps))
+        notes.append(f"In {name}, {_examples(overflow)}: its largest finite value is {info.max:,.6g} "
+                     f"(torch.finfo(torch.{name}).max), and from {edge:,.6g} on (half a step beyond it) a number "
+                     "rounds to infinity.")
+    if tiny:
+        notes.append(f"In {name}, {_examples(tiny)}: below {info.smallest_normal:.3g} "
+                     f"(torch.finfo(torch.{name}).smallest_normal) it keeps fewer bits (subnormal numbers, down to "
+                     f"{info.smallest_normal * info.eps:.3g}), and a number at or under half of that becomes 0, "
+                     "keeping its sign.")
     if rounded:
         bits = round(1 - math.log2(info.eps))
         notes.append(f"In {name}, {_examples(rounded)}: it keeps {bits} significant bits (about "
                      f"{-math.log10(info.resolution):.0f} decimal digits; torch.finfo(torch.{name}).eps = "
                      f"{info.eps:.3g}), so it stores the nearest number it can hold. The table writes each stored "
-                     f"value as the shortest text that reads back as that {name} (so 0.0999756 may read 0.1), as NumPy "
-                     "does; the print() view shows PyTorch's own digits.")
+                     f"value as the shortest text that reads back as that {name}, as NumPy does, so it may look "
+                     "unchanged; the print() view shows PyTorch's own digits.")
     return notes
 
 
