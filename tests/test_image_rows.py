@@ -619,8 +619,8 @@ def test_colour_rows_through_the_pages_auto_fit_the_preset_and_predict_beside_th
     at.toggle(key="models.auto_fit").set_value(True).run()
     last = at.session_state["models.stack"][-1]["id"]
     at.number_input(key=f"models.layer.{last}.out_features").set_value(4).run()
-    assert not at.error and (at.session_state[session.MODEL].in_features, at.session_state[session.MODEL].out_features) \
-        == (3072, 4)
+    handed = at.session_state[session.MODEL]
+    assert not at.error and (handed.in_features, handed.out_features) == (3072, 4)
     at.switch_page("pages/training.py").run()
     for name, value in (("data", "session"), ("model", "session"), ("loss", CROSS_ENTROPY)):
         at.selectbox(key=f"training_{name}").set_value(value).run()

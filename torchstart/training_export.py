@@ -347,8 +347,8 @@ def regression_metrics(predicted, target):
 
 def _regression_lines(xt: str, yt: str, split: bool, y_scaled: bool, forward: str, cuda: bool) -> list[str]:
     """The page's metrics table (MSE, RMSE, MAE, R² in the target's original units), computed and printed."""
-    lines = ["", "", "# The page's metrics table, in the target's original units", *REGRESSION_METRICS.strip("\n").splitlines(),
-             "", "", "model.eval()", "with torch.no_grad():"]
+    lines = ["", "", "# The page's metrics table, in the target's original units",
+             *REGRESSION_METRICS.strip("\n").splitlines(), "", "", "model.eval()", "with torch.no_grad():"]
     for name, x, y in (("training", xt, yt), ("validation", "x_val", "y_val"))[:1 + split]:
         predicted, target = f"{forward}({x})", y
         if cuda:  # y_mean and y_std stay on the CPU
