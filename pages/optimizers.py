@@ -8,7 +8,8 @@ from pages._optimizers_ui import (CHART_KEY, TABLE_FOR_KEY, cached_race, landsca
 from pages._ui import KEEP, number_columns, show_code, show_error
 from torchstart.errors import TorchstartError
 from torchstart.optimizer_code import race_code
-from torchstart.optimizer_race import MAX_STEPS, divergence_advice, step_table
+from torchstart.optimizer_race import (ARRIVED, ARRIVED_COLUMN, MAX_STEPS, arrival_text, divergence_advice,
+                                       race_summary, step_table)
 from torchstart.wording import md_safe
 
 st.title("Optimizers")
@@ -57,6 +58,18 @@ with chart_col:
 names = [p.spec.optimizer for p in result.paths]
 if not names:  # stopped before any optimizer made a step: nothing to tabulate
     st.stop()
+st.subheader("Who got where")
+summary = race_summary(result)
+summary[ARRIVED_COLUMN] = summary.apply(arrival_text, axis=1)  # "—" where there is no such step, not "None"
+summary, summary_formats = number_columns(summary.drop(columns="diverged at step"),
+                                          {"last loss": "%.4e", "distance from the nearest minimum": "%.3g"},
+                                          print_like=True)
+st.dataframe(summary, hide_index=True,
+             column_config=summary_formats | {ARRIVED_COLUMN: st.column_config.TextColumn(alignment="right")})
+st.caption(f"Distance: from the last point to the nearest minimum, in the parameters' own units. 99% of the way: "
+           f"the first step from which the path stays within {ARRIVED:.0%} of its starting distance from a minimum "
+           "(— if it never settles that close). A low last loss far from the minimum is a flat valley: "
+           "the loss hardly tells there how far there is to go.")
 st.subheader("Step by step: inside optimizer.state")
 if st.session_state.get(TABLE_FOR_KEY) not in names:
     st.session_state.pop(TABLE_FOR_KEY, None)

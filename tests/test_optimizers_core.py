@@ -19,7 +19,8 @@ from torchstart.landscapes import (BEALE, ILL_CONDITIONED, MAX_LANDSCAPE_ROWS, R
                                    classic_landscape, dataset_landscape, dataset_problem)
 from torchstart.optimizer_code import race_code
 from torchstart.optimizer_figures import MAX_DRAWN_POINTS, MAX_FRAMES, landscape_figure, loss_figure
-from torchstart.optimizer_race import MAX_STEPS, RaceResult, RunSpec, race, run_optimizer, step_table
+from torchstart.optimizer_race import (ARRIVED_COLUMN, MAX_STEPS, RaceResult, RunSpec, arrival_text, race,
+                                       race_summary, run_optimizer, step_table)
 from torchstart.optimizers import OPTIMIZERS, optimizer_code
 
 
@@ -490,3 +491,24 @@ def test_an_interrupted_race_keeps_its_paths_in_into() -> None:
     assert_prefix(into.paths[0], full.paths[0])
     assert_prefix(into.paths[1], full.paths[1])
     assert into.not_run == [STOP_SPECS[2]]
+
+
+def test_the_race_summary_measures_each_path_to_its_nearest_minimum_and_when_it_settled() -> None:
+    # The saddle has two minima, (0, 1) and (0, -1): a path that rolls down to (0, -1) is there, not 2 away.
+    start = (0.3, -0.2)
+    result = race(SADDLE, start, [RunSpec("SGD", 0.05, {}), RunSpec("Adam", 5.0, {})], 300)
+    summary = race_summary(result).set_index("optimizer")
+    sgd = result.path("SGD")
+    assert float(sgd.points[-1, 1]) == pytest.approx(-1.0, abs=1e-3)
+    assert summary.loc["SGD (lr 0.05)", "distance from the nearest minimum"] == pytest.approx(
+        float((sgd.points[-1].double() - torch.tensor([0.0, -1.0], dtype=torch.float64)).norm()))
+    distance = (sgd.points.double() - torch.tensor([0.0, -1.0], dtype=torch.float64)).norm(dim=1)
+    arrived = summary.loc["SGD (lr 0.05)", ARRIVED_COLUMN]
+    assert distance[arrived:].max() <= 0.01 * distance[0] < distance[arrived - 1]  # settled there, not just passing
+    assert summary.loc["SGD (lr 0.05)", "last loss"] == pytest.approx(float(sgd.losses[-1]))
+    # A diverged path has no arrival, and says where it diverged.
+    wild = race(ROSENBROCK, ROSENBROCK.start, [RunSpec("SGD", 0.5, {})], 50)
+    row = race_summary(wild).iloc[0]
+    assert row["diverged at step"] == wild.paths[0].diverged_at is not None and row[ARRIVED_COLUMN] is None
+    assert arrival_text(row) == f"— (diverged at step {wild.paths[0].diverged_at:,})"
+    assert arrival_text(summary.reset_index().iloc[0]) == f"{arrived:,}"

@@ -19,7 +19,7 @@ from tests.browser import assert_no_exception, expect, main_text, open_app, wait
 from tests.test_optimizers_core import line_dataset, plotly_values
 from torchstart import session
 from torchstart.landscapes import BEALE, classic_landscape, dataset_landscape
-from torchstart.optimizer_race import RaceResult, RunSpec, race, run_optimizer
+from torchstart.optimizer_race import ARRIVED_COLUMN, RaceResult, RunSpec, race, run_optimizer
 from torchstart.optimizers import OPTIMIZERS
 
 PAGE = "pages/optimizers.py"
@@ -41,6 +41,18 @@ def test_page_runs_and_draws_the_default_race(open_page) -> None:
     fig = figure(at)
     names = {t.get("name") for t in fig["data"]}
     assert {"SGD (lr 0.05)", "SGD + momentum (lr 0.01)", "Adam (lr 0.1)"} <= names
+    # Who got where: each path's own last loss and arrival step, recomputed here from its points.
+    summary = at.dataframe[0].value.set_index("optimizer")
+    for path in at.session_state[RESULT_KEY][1].paths:
+        row = summary.loc[path.spec.label]
+        assert float(row["last loss"]) == pytest.approx(float(path.losses[-1]), rel=1e-6, abs=1e-12)
+        target = torch.tensor(classic_landscape().minimum, dtype=torch.float64)
+        distance = (path.points.double() - target).norm(dim=1)
+        far = [k for k, d in enumerate(distance.tolist()) if d > 0.01 * distance[0]]
+        arrived = (far[-1] + 1 if far else 0) if not far or far[-1] + 1 < len(distance) else None
+        assert row[ARRIVED_COLUMN] == ("—" if arrived is None else f"{arrived:,}")
+        assert float(row["distance from the nearest minimum"]) == pytest.approx(float(distance[-1]), rel=1e-2)
+    assert summary.loc["Adam (lr 0.1)", ARRIVED_COLUMN] != "—"
     # Three rates: the page says they differ on purpose, and how to race like for like.
     assert any("not at one shared rate" in c.value and "Type the same rate in each" in c.value for c in at.caption)
     # The drawn SGD path is the real torch path from the start shown in the inputs.
@@ -55,7 +67,7 @@ def test_page_runs_and_draws_the_default_race(open_page) -> None:
     assert figure(at, 1)["layout"]["yaxis"]["type"] == "log"
     # The step table and the code follow the chosen optimizer.
     at.selectbox(key="optimizers.table_for").set_value("Adam").run()
-    table = at.dataframe[0].value
+    table = at.dataframe[-1].value
     assert {"exp_avg[w]", "exp_avg_sq[b]"} <= set(table.columns) and len(table) == steps + 1
     # No state before the first step: a dash, not the "None" st.dataframe prints for NaN.
     assert table.loc[0, "exp_avg[w]"] == "—" and float(table.loc[1, "exp_avg[w]"]) != 0
@@ -121,7 +133,7 @@ def test_the_step_table_writes_huge_inf_and_nan_values_as_print_does(open_page) 
     at.number_input(key="optimizers.start.beale.1").set_value(1000.0).run()
     at.selectbox(key="optimizers.table_for").set_value("SGD + momentum").run()
     assert not at.exception
-    table = at.dataframe[0].value
+    table = at.dataframe[-1].value
     start_loss = BEALE.loss(torch.tensor([1000.0, 1000.0])).item()
     # 1e24 and -1e18: Streamlit's number format gives up past 2**53 and showed "1.000001022654744…".
     assert table.loc[0, "loss"] == f"{start_loss:.6g}" == "1e+24"
@@ -139,7 +151,7 @@ def test_the_step_table_opens_on_an_optimizer_that_kept_state(open_page) -> None
     # torch keeps no momentum_buffer at momentum 0: Adam, next in the race, has state to show.
     assert at.number_input(key="optimizers.momentum.SGD + momentum").value == 0.0
     assert at.selectbox(key="optimizers.table_for").value == "Adam"
-    assert "exp_avg[w]" in at.dataframe[0].value.columns
+    assert "exp_avg[w]" in at.dataframe[-1].value.columns
 
 
 def test_refused_settings_show_an_error_and_keep_the_last_race(open_page) -> None:
@@ -192,7 +204,7 @@ def test_a_stopped_race_stays_stopped_until_run_again(open_page) -> None:
     torch.testing.assert_close(stopped.path("SGD").points, full.points[:101], rtol=0, atol=0)
     sgd = trace(figure(at), "SGD (lr 0.05): stopped at step 100")
     assert plotly_values(sgd["x"])[-1] == pytest.approx(full.points[100, 0].item())
-    assert len(at.dataframe[0].value) == 101
+    assert len(at.dataframe[-1].value) == 101
     assert "for step in range(100):  # the page's race was stopped after 100 of 500 steps" in at.code[0].value
     # Reruns with the same settings show the stopped race; they do not race again.
     at.run()

@@ -331,6 +331,51 @@ def divergence_advice(path: OptimizerPath, landscape: Landscape) -> str:
             f"closer to the minimum{data}.")
 
 
+# A path has arrived once it is this share of its starting distance from a minimum away, and stays so: a share,
+# not a fixed distance, so it means the same on Rosenbrock and on an MSE over (w, b) in the data's units.
+ARRIVED = 0.01
+ARRIVED_COLUMN = "99% of the way (and stays) at step"
+
+
+def _minima(landscape: Landscape) -> torch.Tensor:
+    """The landscape's minimum and any other minima it marks (the saddle has two), one per row."""
+    marked = [point for label, point in landscape.landmarks if label.startswith("minimum")]
+    return torch.tensor([landscape.minimum, *marked], dtype=torch.float64)
+
+
+def arrival_step(path: OptimizerPath, minima: torch.Tensor) -> int | None:
+    """The first step from which the path stays within ARRIVED of its starting distance from the nearest
+    minimum; None if it never settles there (or diverged)."""
+    if path.diverged_at is not None:
+        return None
+    distance = torch.cdist(path.points.double(), minima).min(dim=1).values
+    far = (distance > ARRIVED * distance[0]).nonzero()
+    arrived = 0 if not len(far) else int(far[-1]) + 1
+    return arrived if arrived < len(distance) else None
+
+
+def race_summary(result: RaceResult) -> pd.DataFrame:
+    """Who got where: per optimizer, its steps, last loss, distance from the nearest minimum, and the step from
+    which it stayed 99% of the way there (None when it never settled, or diverged)."""
+    minima = _minima(result.landscape)
+    return pd.DataFrame([{
+        "optimizer": path.spec.label,
+        "steps": path.steps_taken,
+        "last loss": float(path.losses[-1]),
+        "distance from the nearest minimum": float(torch.cdist(path.points[-1:].double(), minima).min()),
+        ARRIVED_COLUMN: arrival_step(path, minima),
+        "diverged at step": path.diverged_at,
+    } for path in result.paths])
+
+
+def arrival_text(row: pd.Series) -> str:
+    """A summary row's arrival as the page writes it: the step, or why there is none."""
+    if row["diverged at step"] is not None and row["diverged at step"] == row["diverged at step"]:
+        return f"— (diverged at step {int(row['diverged at step']):,})"
+    arrived = row[ARRIVED_COLUMN]
+    return "—" if arrived is None or arrived != arrived else f"{int(arrived):,}"
+
+
 def step_table(path: OptimizerPath, names: tuple[str, str]) -> pd.DataFrame:
     """One row per step: the point, the loss and gradient there, and ``optimizer.state`` after that step."""
     a, b = names
