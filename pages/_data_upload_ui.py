@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import streamlit as st
@@ -15,7 +15,7 @@ K_UPLOAD_SEEN = "data.upload_seen"  # the uploader's last file id: freed from St
 from pages._ui import KEEP, number_columns, table_height
 from pages._upload_store import release_upload
 from torchstart import data_code
-from torchstart.csv_loading import MAX_UPLOAD_MB, LoadedTable, human_size, load_csv
+from torchstart.csv_loading import MAX_UPLOAD_MB, LoadedTable, compact_integers, human_size, load_csv
 from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, SAMPLE_SEED, PrepChoices, PrepResult,
                                   StrayText, column_kind, default_choices, prepare, profile_columns,
                                   stray_text_columns)
@@ -81,8 +81,10 @@ def read_upload(uploaded) -> StoredTable | None:
             st.session_state[K_UPLOAD_ERROR] = (uploaded.file_id, err)
             refuse(err)
             return None
-        stored = StoredTable(table, profile_columns(table.frame), uploaded.file_id,
-                             stray_text_columns(table.frame))
+        profile = profile_columns(table.frame)  # the dtypes as pandas read them
+        # Kept for the session in the narrowest integer dtypes: a 60,000-row MNIST CSV holds 45 MB, not 360 MB.
+        table = replace(table, frame=compact_integers(table.frame))
+        stored = StoredTable(table, profile, uploaded.file_id, stray_text_columns(table.frame))
     st.session_state[K_TABLE] = stored
     defaults = default_choices(table.frame)
     st.session_state[K_TARGET] = defaults.target

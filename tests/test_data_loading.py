@@ -7,9 +7,11 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from torchstart.csv_loading import (HEAD_BYTES, MAX_COLUMN_NAME, MAX_COLUMNS, MAX_ROWS, MAX_UPLOAD_MB, CsvFormat,
-                                    human_size, load_csv, read_numeric_fast, sniff_delimiter)
+                                    compact_integers, human_size, load_csv, read_numeric_fast, sniff_delimiter)
+from torchstart.data_prep import PrepChoices, prepare
 from torchstart.errors import TorchstartError
 
 GOOD = b"a,b,y\n1,2,3\n4,5,6\n7,8,9\n"
@@ -190,3 +192,17 @@ def test_fast_numeric_path_matches_pandas(late: str | None, ints: bool, fast: bo
     expected = pd.read_csv(io.BytesIO(data), **fmt.read_csv_kwargs())
     table = load_csv(data, "n.csv")
     pd.testing.assert_frame_equal(table.frame, expected)
+
+
+def test_integer_columns_are_kept_in_the_narrowest_dtype_with_the_same_values() -> None:
+    text = "pixel,delta,big,ratio,name\n0,-3,5000000000,0.5,a\n255,100,1,1.5,b\n17,-128,2,2.5,c\n"
+    frame = load_csv(text.encode(), "ints.csv").frame
+    assert list(map(str, frame.dtypes)) == ["int64", "int64", "int64", "float64", "str"]
+    small = compact_integers(frame)
+    # 0–255 fits uint8, -128–100 int8; 5e9 needs 64 bits
+    assert list(map(str, small.dtypes)) == ["uint8", "int8", "int64", "float64", "str"]
+    assert (small[["pixel", "delta", "big"]].astype("int64") == frame[["pixel", "delta", "big"]]).all().all()
+    assert compact_integers(frame[["ratio", "name"]]) is not None  # nothing to narrow: returned as it is
+    # The Dataset built from either is the same, bit for bit.
+    choices = PrepChoices(("pixel", "delta", "big"), "ratio")
+    assert torch.equal(prepare(small, choices).dataset.features, prepare(frame, choices).dataset.features)

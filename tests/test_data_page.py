@@ -87,6 +87,7 @@ def test_upload_choose_columns_see_dataset_and_batches(open_page) -> None:
     assert list(preview.columns) == ["height", "width", "colour", "weight"] and len(preview) == 10
     profile = _table_with(at, "missing").set_index("column")
     assert profile.loc["colour", "kind"] == "text" and profile.loc["height", "mean"] == "5.5"  # as "%.4g" shows
+    assert profile.loc["height", "dtype"] == "float64"  # as pandas read it
     # No statistics for a text column: a dash, not the "None" st.dataframe prints for NaN.
     assert profile.loc["colour", ["mean", "std", "min", "max"]].tolist() == ["—"] * 4
     ds = at.session_state[session.DATASET]
@@ -435,6 +436,9 @@ def test_batch_grid_title_fits_a_phone_wide_chart() -> None:
 def test_a_column_picked_as_target_leaves_the_features_box(open_page) -> None:
     at = _upload(open_page(PAGE), "houses.csv", b"size,age,price\n1,2,3\n2,3,5\n3,1,4\n4,4,9\n")
     assert at.selectbox(key="data.target").value == "price"
+    # Profiled as pandas read it (int64), kept in the session as uint8: the same values in an eighth of the bytes.
+    assert _table_with(at, "missing").set_index("column").loc["size", "dtype"] == "int64"
+    assert str(at.session_state["data.table"].table.frame["size"].dtype) == "uint8"
     assert at.multiselect(key="data.features").value == ["size", "age"]
     at.selectbox(key="data.target").set_value("age").run()
     # It was shown as a feature while the dataset silently left it out.
