@@ -97,10 +97,13 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
         st.info("This model does not take a flat row of numbers (its first layer wants images or "
                 "token ids), so typed predictions are not offered here.")
         return
-    if width > MAX_TYPED_WIDTH:
+    dataset = st.session_state.get(session.DATASET)
+    picks_rows = dataset is not None and dataset.n_features == width and len(dataset) > 0
+    if width > MAX_TYPED_WIDTH and not picks_rows:  # a Data-page row of the right width needs no typing
         st.info(f"This model takes {width:,} numbers per input row, too many to type here (at most "
-                f"{MAX_TYPED_WIDTH:,}). Load the file in your own Python with the safe-load code above and call "
-                f"the model on a tensor of shape (rows, {width}).")
+                f"{MAX_TYPED_WIDTH:,}). Put a dataset with {width:,} features on the Data page to pick one of its "
+                "rows here, or load the file in your own Python with the safe-load code above and call the model "
+                f"on a tensor of shape (rows, {width}).")
         return
     from_file = in_file[0] is not None or in_file[1] is not None
     if from_file and in_file[0] is not None and in_file[0].mean.numel() != width:
@@ -116,9 +119,8 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
               "This file holds only weights; the statistics the model was trained with live in this session."))
     x_scaler, y_scaler = (x_scaler, y_scaler) if use else (None, None)
     features = target.feature_names or [f"x{i}" for i in range(width)]
-    dataset = st.session_state.get(session.DATASET)
     picked = None
-    if width > MAX_TYPED_FEATURES and dataset is not None and dataset.n_features == width:
+    if width > MAX_TYPED_FEATURES and picks_rows:
         picked = _data_page_row(dataset)
         x, where = picked.features, beside_picture(picked, "checkpoints.picture")
     else:
@@ -160,7 +162,7 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
     if picked is not None:  # the inputs are the picture (or too many to read): the label instead
         table = with_labels_first(table, picked, features)
     with where:
-        show_predictions(table, "checkpoints.predictions", task in CLASSIFIER_NOTES)
+        show_predictions(table, "checkpoints.predictions")
     if task in CLASSIFIER_NOTES and not read_as_classes:  # the note says how it was trained: known here
         st.caption(CLASSIFIER_NOTES[task])
     show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename, task,

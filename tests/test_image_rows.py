@@ -630,3 +630,16 @@ def test_colour_rows_through_the_pages_auto_fit_the_preset_and_predict_beside_th
     assert at.session_state["training_run"].model.unflatten.unflattened_size == (3, 32, 32)
     row = json.loads(at.get("plotly_chart")[-1].proto.spec)
     assert row["data"][0]["type"] == "image"
+    # Checkpoints: 3,072 numbers are past the typing cap (2,000), yet a Data-page row of that width is picked.
+    run = at.session_state["training_run"]
+    at.switch_page("pages/checkpoints.py").run()
+    name, data = at.session_state["checkpoints.saved"]
+    at.file_uploader(key="checkpoints.upload").set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception and not any("too many to type" in i.value for i in at.info)
+    at.number_input(key="checkpoints.row").set_value(7).run()
+    colour = at.session_state[session.DATASET]
+    with torch.no_grad():
+        logits = run.model.eval()(colour.features[7:8])[0]
+    table = at.dataframe[-1].value
+    assert table["predicted label"].iloc[0] == str(int(logits.argmax()))
+    assert table["true label"].iloc[0] == str(int(colour.targets[7].argmax()))
