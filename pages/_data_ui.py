@@ -90,8 +90,10 @@ def prep_summary(prep: PrepResult) -> None:
     c1.metric("Rows kept", f"{prep.rows_kept:,} of {prep.rows_in:,}",
               help="Rows left out by Rows to use, or dropped for a missing target or (with 'drop rows') a "
                    "missing feature.")
-    c2.metric("Feature tensor columns", ds.n_features)
-    c3.metric("Target", f"{prep.target} ({len(prep.classes)} classes)" if prep.classes else ds.target_names[0])
+    c2.metric("Feature tensor columns", f"{ds.n_features:,}")
+    # The class count in the label: in the value, "label (4 classes)" was cut to "label (4 cl…" at 1024 px.
+    c3.metric(f"Target ({len(prep.classes)} classes)" if prep.classes else "Target",
+              prep.target if prep.classes else ds.target_names[0])
     notes = []
     if prep.rows_sampled is not None:
         notes.append(f"a random sample of {prep.rows_sampled:,} of the {prep.rows_in:,} rows (Rows to use), "

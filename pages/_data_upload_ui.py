@@ -109,6 +109,10 @@ def show_table(stored: StoredTable) -> None:
     # Statistics do not apply to text columns ("—"); nan is pandas' own (one value: no std).
     profile, stats = number_columns(stored.profile, {c: "%.4g" for c in ("mean", "std", "min", "max")},
                                     blank_rows=stored.profile["kind"] == "text")
+    # Fixed widths: sized from the first rows, a statistics column cut 1.173e+05 to "73e+05" at 1024 px.
+    for column in ("mean", "std", "min", "max"):
+        stats[column] = {**stats[column], "width": 88}
+    stats |= {c: st.column_config.Column(width="small") for c in ("dtype", "kind", "missing", "distinct")}
     st.dataframe(profile, width="stretch", hide_index=True, key="data.profile", column_config=stats)
     for stray in stored.stray:
         st.warning(md_safe(stray.message()), icon=":material/text_fields:")

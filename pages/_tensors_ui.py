@@ -73,9 +73,9 @@ def creation_inputs() -> dict[str, Any]:
         values["m"] = param_input(PARAMS["m"], key("m"), b)
     if "seed" in uses:
         values["seed"] = param_input(PARAMS["seed"], key("seed"))
-    a, b = st.columns(2, vertical_alignment="bottom")
-    values["dtype"] = param_input(PARAMS["dtype"], key("dtype"), a)
-    values["requires_grad"] = param_input(PARAMS["requires_grad"], key("requires_grad"), b)
+    # One above the other: side by side in this narrow column at 1024 px they read "float1…" and "requ…".
+    values["dtype"] = param_input(PARAMS["dtype"], key("dtype"))
+    values["requires_grad"] = param_input(PARAMS["requires_grad"], key("requires_grad"))
     return values
 
 

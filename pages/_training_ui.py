@@ -261,7 +261,10 @@ def results_ui(run: TrainingRun) -> None:
         shown = log_lines(run, last=LOG_LINES)
         if count > len(shown):
             st.caption(f"The last {len(shown):,} of {count:,} lines; the script below prints them all.")
-        st.code("\n".join(shown) or empty_log_text(run), language="text")
+        if run.asked > run.target and not run.training_wanted:  # stopped or diverged short of what was asked
+            st.caption(f"Each line counts to {run.target:,}, the epochs this run trained (the script's "
+                       f"num_epochs), not the {run.asked:,} asked for.")
+        st.code("\n".join(shown) or empty_log_text(run), language="text", wrap_lines=not shown)
 
 
 LOG_LINES = 200
@@ -292,7 +295,7 @@ def _prediction_box(run: TrainingRun) -> None:
         show_error(err)
         return
     table = prediction_table(run, inputs)
-    show_predictions(table, "training_prediction", run.config.classifies)
+    show_predictions(table, "training_prediction")
 
 
 def _row_prediction(run: TrainingRun) -> None:
@@ -309,12 +312,14 @@ def _row_prediction(run: TrainingRun) -> None:
         st.caption(f"{which.capitalize()} row {index:,} is row {source_row:,} of the Data page's dataset: the "
                    "Checkpoints page picks rows by that number.")
     with beside_picture(held_out_row(run, index), "training_predict_picture"):
-        show_predictions(row_prediction_table(run, index), "training_prediction", run.config.classifies)
+        show_predictions(row_prediction_table(run, index), "training_prediction")
 
 
 def downloads_ui(run: TrainingRun, script: str) -> None:
     """The .pth of the state_dict, the standalone script, and the data when the script needs it."""
-    cols = st.columns(3)
+    # A wrapping row of content-wide buttons: three equal columns cut "Download model (.pth)" at 1024 px.
+    row = st.container(horizontal=True, gap="small")
+    cols = [row, row, row]
     stats = scaler_names(run.data.x_scaler, run.data.y_scaler)
     entries = "".join(f", '{name}': {name}" for name in stats)
     saved = (f"torch.save({{'model': model.state_dict(){entries}}}): the trained weights with the standardization "

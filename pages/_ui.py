@@ -75,13 +75,16 @@ def show_code(code: str, label: str = "Show code", expanded: bool = False) -> No
         st.code(code, language="python")
 
 
-def show_predictions(table: pd.DataFrame, key: str, classifies: bool) -> None:
+def show_predictions(table: pd.DataFrame, key: str) -> None:
     """A prediction table, laid out alike on every page that predicts."""
-    # A classifier's answer is pinned to the left: after the inputs, logits and probabilities it would sit off
-    # the table's right edge. A regression row (inputs, then the prediction) reads left to right as it is.
-    st.dataframe(table, hide_index=True, key=key,
-                 column_config={c: st.column_config.Column(pinned=True) for c in table.columns
-                                if classifies and str(c).startswith("predicted ")})
+    # The answer (and the label beside it) is pinned to the left: after eight inputs, or the logits and
+    # probabilities, it sat past the table's right edge at 1024 px. Number columns get room for their digits:
+    # sized from the header alone, "P(2)" cut 0.00000001 to "000001".
+    answer = {c: st.column_config.Column(pinned=True) for c in table.columns
+              if str(c).startswith(("predicted ", "true "))}
+    numbers = {c: st.column_config.NumberColumn(width=96) for c in table.columns
+               if c not in answer and pd.api.types.is_float_dtype(table[c])}
+    st.dataframe(table, hide_index=True, key=key, column_config=answer | numbers)
 
 
 def beside_picture(row: TabularDataset, key: str) -> Any:

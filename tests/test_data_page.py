@@ -261,7 +261,7 @@ def test_iris_upload_one_hot_encodes_species(open_page, tmp_path: Path, monkeypa
     assert ds.target_names == ["species=setosa", "species=versicolor", "species=virginica"]
     assert ds.targets.shape == (8, 3) and ds.n_features == 4
     assert at.selectbox(key="data.target").value == "species"
-    assert _metrics(at)["Target"] == "species (3 classes)" and _metrics(at)["Rows kept"] == "8 of 9"
+    assert _metrics(at)["Target (3 classes)"] == "species" and _metrics(at)["Rows kept"] == "8 of 9"
     assert any("target 'species' one-hot encoded into 3 classes: setosa, versicolor, virginica" in c.value
                and "nn.CrossEntropyLoss" in c.value and "y.argmax(1)" in c.value for c in at.caption)
     head = _table_with(at, "class = y.argmax(1)")
@@ -383,7 +383,7 @@ def test_whole_number_target_can_be_treated_as_classes(open_page, tmp_path: Path
     ds = at.session_state[session.DATASET]
     assert ds.target_names == ["species=0", "species=1", "species=2", "species=10"]
     assert ds.targets.argmax(1).tolist() == [0, 1, 2, 0, 1, 2, 3, 0]
-    assert _metrics(at)["Target"] == "species (4 classes)"
+    assert _metrics(at)["Target (4 classes)"] == "species"
     assert any("target 'species' (its whole numbers as class labels) one-hot encoded into 4 classes: 0, 1, 2, 10"
                in c.value for c in at.caption)
     code = next(c.value for c in at.code if "DataLoader(dataset" in c.value)

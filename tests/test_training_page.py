@@ -72,7 +72,9 @@ def test_train_shows_metrics_log_prediction_and_downloads(open_page) -> None:
     assert float(metrics.loc["MSE", "training"]) == pytest.approx(mse, rel=1e-4)
     prediction = at.dataframe[2].value
     assert prediction.iloc[0, 1] == pytest.approx(model(torch.tensor([[5.0]])).item(), abs=1e-5)
-    assert "pinned" not in at.dataframe[2].proto.columns  # a regression row reads inputs, then the prediction
+    # The answer is pinned first (after eight inputs it sat past the edge at 1024 px); inputs get room for digits.
+    columns = json.loads(at.dataframe[2].proto.columns)
+    assert columns["predicted y"] == {"pinned": True} and columns["x"]["width"] == 96
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download model (.pth)", "Download script (.py)"]
     trained = at.session_state[session.TRAINED]
@@ -115,6 +117,7 @@ def test_stop_keeps_state_and_continue_trains_further(open_page) -> None:
     assert run.status == "stopped" and run.epoch == 20 and torch.equal(params_of(run.model), weights)
     assert "Stopped after epoch 20" in texts(at) and not at.exception
     assert at.get("progress")[0].proto.text.startswith("Epoch 20 / 5,020 (stopped) · loss ")
+    assert any("Each line counts to 20, the epochs this run trained" in c.value for c in at.caption)
     at.button(key="training_continue").click().run()
     run = at.session_state["training_run"]
     _, losses, _ = plain_classic(40)
