@@ -49,6 +49,12 @@ except TorchstartError as err:
     ui.kept_model_note()
     st.stop()
 
+dataset = st.session_state.get(session.DATASET)
+fit_note = None if dataset is None else data_fit_note(base.input_shape, check.output_shape, dataset.n_features,
+                                                      dataset.n_targets, len(dataset.classes))
+if fit_note and not fit_note.startswith("This model fits"):  # beside the stack it is about, not 1,700 px below
+    st.info(fit_note, icon=":material/straighten:")
+
 frozen = ui.freeze_picker(check.trainable_layers)
 spec = replace(base, frozen=frozen)
 model = ui.current_model(spec, seed)
@@ -57,12 +63,10 @@ summary = ui.per_model("summary", model, None, lambda: summarize(model, spec.inp
 
 st.subheader(f"{spec.class_name}: {format_shape(spec.input_shape)} → {format_shape(check.output_shape)}")
 ui.summary_metrics(summary)
-dataset = st.session_state.get(session.DATASET)
-fit_note = ("" if dataset is None else
-            " " + data_fit_note(spec.input_shape, check.output_shape, dataset.n_features, dataset.n_targets))
+fits = f" {fit_note}" if fit_note and fit_note.startswith("This model fits") else ""
 st.caption("The Training page can train this architecture when its input and output sizes fit the data "
            "(a freshly initialised copy, seeded by the Training page's own seed); the Checkpoints page "
-           f"loads .pth files into it.{fit_note}")
+           f"loads .pth files into it.{fits}")
 
 st.markdown("**`print(model)`**")
 st.code(repr(model), language="text")

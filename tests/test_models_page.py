@@ -98,13 +98,14 @@ def test_the_page_says_how_to_fit_the_model_to_the_data_pages_dataset(open_page)
     def note() -> str:
         return next(c.value for c in at.caption if "The Training page can train this architecture" in c.value)
 
-    assert note().endswith("The Data page's dataset has 6 features and 3 target columns: to train this model on "
-                           "it, set the input shape to 6 (with Auto-fit on, the layers in between follow) and make "
-                           "the last layer give 3 (a Linear's out_features).")
+    assert at.info[0].value == ("The Data page's dataset has 6 features and 3 classes (one output each): to train "
+                                "this model on it, set the input shape to 6 (with Auto-fit on, the layers in between follow) and "
+                                "make the last layer give 3 (a Linear's out_features).")
     at.text_input(key="models.input_shape").set_value("6")
     at.toggle(key="models.auto_fit").set_value(True).run()
     at.number_input(key=layer_key(at, 4, "out_features")).set_value(3).run()
-    assert note().endswith("This model fits the Data page's dataset: 6 features and 3 target columns.")
+    assert note().endswith("This model fits the Data page's dataset: 6 features and 3 classes (one output each).")
+    assert not any("Data page's dataset" in i.value for i in at.info)
     handed = at.session_state[session.MODEL]
     assert (handed.in_features, handed.out_features) == (6, 3)
 

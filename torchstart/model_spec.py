@@ -294,8 +294,10 @@ def auto_fit(spec: ModelSpec) -> tuple[ModelSpec, list[frozenset[str]]]:
     return replace(spec, layers=tuple(fitted)), names
 
 
-def data_fit_note(input_shape: Shape, output_shape: Shape, n_features: int, n_targets: int) -> str:
-    """Whether a model's two ends fit a dataset of rows, and what to set on the Models page when they do not."""
+def data_fit_note(input_shape: Shape, output_shape: Shape, n_features: int, n_targets: int,
+                  classes: int = 0) -> str:
+    """Whether a model's two ends fit a dataset of rows (``classes`` > 0: a class target, one output per class),
+    and what to set on the Models page when they do not."""
     fixes = []
     if len(input_shape) > 1 and math.prod(input_shape) == n_features:  # pictures, and rows that hold them
         sizes = ", ".join(map(str, input_shape))
@@ -306,7 +308,9 @@ def data_fit_note(input_shape: Shape, output_shape: Shape, n_features: int, n_ta
         fixes.append(f"set the input shape to {n_features:,} (with Auto-fit on, the layers in between follow)")
     if tuple(output_shape) != (n_targets,):
         fixes.append(f"make the last layer give {n_targets:,} (a Linear's out_features)")
-    sizes = f"{n_features:,} feature{'s' * (n_features != 1)} and {n_targets:,} target column{'s' * (n_targets != 1)}"
+    outputs = (f"{classes:,} classes (one output each)" if classes else
+               f"{n_targets:,} target column{'s' * (n_targets != 1)}")
+    sizes = f"{n_features:,} feature{'s' * (n_features != 1)} and {outputs}"
     if not fixes:
         return f"This model fits the Data page's dataset: {sizes}."
     return f"The Data page's dataset has {sizes}: to train this model on it, {' and '.join(fixes)}."
