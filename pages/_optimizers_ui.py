@@ -95,7 +95,9 @@ def racer_settings(land: Landscape, racers: list[str]) -> list[RunSpec]:
     for name in racers:  # one card per row: two side by side in a narrow column broke "Learni/ng rate"
         box = st.container(border=True)
         box.markdown(f"**{name}**", help=f"torch.optim.{OPTIMIZERS[name].cls.__name__}")
-        lr_param = replace(LEARNING_RATE, default=land.lr_for(name, OPTIMIZERS[name].default_lr))
+        # Named per racer: three boxes all called "Learning rate" were told apart only by sight.
+        lr_param = replace(LEARNING_RATE, default=land.lr_for(name, OPTIMIZERS[name].default_lr),
+                           label=f"Learning rate ({name})")
         lr = param_input(lr_param, key=lr_key(land, name), container=box)
         settings = {setting: param_input(replace(SETTINGS[setting], default=value),
                                          key=f"{PREFIX}{setting}.{name}", container=box)

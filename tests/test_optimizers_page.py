@@ -53,6 +53,9 @@ def test_page_runs_and_draws_the_default_race(open_page) -> None:
         assert row[ARRIVED_COLUMN] == ("—" if arrived is None else f"{arrived:,}")
         assert float(row["distance from the nearest minimum"]) == pytest.approx(float(distance[-1]), rel=1e-2)
     assert summary.loc["Adam (lr 0.1)", ARRIVED_COLUMN] != "—"
+    # One box per racer, each named for it (three alike-named boxes could not be told apart by a screen reader).
+    assert [n.label for n in at.number_input if n.key.startswith("optimizers.lr.")] == [
+        "Learning rate (SGD)", "Learning rate (SGD + momentum)", "Learning rate (Adam)"]
     # Three rates: the page says they differ on purpose, and how to race like for like.
     assert any("not at one shared rate" in c.value and "Type the same rate in each" in c.value for c in at.caption)
     # The drawn SGD path is the real torch path from the start shown in the inputs.
