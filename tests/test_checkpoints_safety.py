@@ -350,6 +350,7 @@ def test_state_dict_loads_like_plain_torch(load_spy) -> None:
     assert loaded.archive == "archive"
     assert loaded.unpacked == sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist())
     assert list(loaded.findings) == list(safety.STEPS)
+    assert loaded.findings["size"].startswith(f"{safety.format_bytes(len(data))} ({len(data):,} bytes), cap ")
 
 
 def test_tensor_values_are_counted_and_capped_where_they_appear() -> None:

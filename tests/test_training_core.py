@@ -859,8 +859,8 @@ def test_a_diverged_model_gets_no_legend_entry_for_what_it_cannot_draw(config) -
     listed = [t.name for t in figure.data if t.showlegend is not False]
     assert listed == (["true line", "training points"] if config.data == "classic"
                       else ["perfect (predicted = actual)"])
-    assert [a.text for a in figure.layout.annotations] == ["The run diverged: its predictions (NaN, inf or far off "
-                                                           "the scale) are not drawn."]
+    assert [a.text for a in figure.layout.annotations] == ["The run diverged: its predictions<br>(NaN, inf or far "
+                                                           "off the scale)<br>are not drawn."]
     healthy = fit_figure(fit_data(train(start_run(TrainingConfig()), 5)))
     assert [t.name for t in healthy.data if t.showlegend is not False] == ["true line", "model", "training points"]
     assert not healthy.layout.annotations

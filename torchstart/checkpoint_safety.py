@@ -168,7 +168,8 @@ def safe_load(source: BinaryIO | bytes, name: str = "checkpoint.pth", size: int 
     cap = MAX_CHECKPOINT_BYTES if max_bytes is None else max_bytes
     findings: dict[str, str] = {}
     data = _read_capped(source, name, size, cap)
-    findings["size"] = f"{format_bytes(len(data))}, cap {format_bytes(cap)}"
+    # The exact count too: the uploader's chip writes the same file with 1,000 bytes to the KB.
+    findings["size"] = f"{format_bytes(len(data))} ({len(data):,} bytes), cap {format_bytes(cap)}"
     archive, unpacked, entries = check_zip_layout(data, name, cap * UNPACKED_FACTOR)
     findings["zip"] = f"{entries} entries under {archive}/, {format_bytes(unpacked)} unpacked"
     check_globals(data, name)

@@ -407,8 +407,8 @@ def storage_notes(spec: TensorSpec, tensor: torch.Tensor) -> list[str]:
     if tiny:
         notes.append(f"In {name}, {_examples(tiny)}: below {info.smallest_normal:.3g} "
                      f"(torch.finfo(torch.{name}).smallest_normal) it keeps fewer bits (subnormal numbers, down to "
-                     f"{info.smallest_normal * info.eps:.3g}), and a number at or under half of that becomes 0, "
-                     "keeping its sign.")
+                     f"{info.smallest_normal * info.eps:.3g}), and a number at or under half of that smallest "
+                     "subnormal becomes 0, keeping its sign.")
     if rounded:
         bits = round(1 - math.log2(info.eps))
         notes.append(f"In {name}, {_examples(rounded)}: it keeps {bits} significant bits (about "

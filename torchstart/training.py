@@ -398,13 +398,13 @@ def _report_divergence(run: TrainingRun) -> None:
     x_peak, y_peak = _unscaled_peaks(run)
     if x_peak > BIG_VALUE:
         # Large raw inputs make a steep loss surface: a smaller rate only delays the blow-up, or learns nothing
-        # for thousands of epochs. Standardized inputs are the fix; the target then matters far less.
-        boxes = '"Standardize features"' + (' and "Standardize target"' if y_peak > BIG_VALUE else "")
+        # for thousands of epochs. Standardized inputs are the fix; the target's scale is a side note below.
         run.message = (f"{what} The training inputs reach {_reading(x_peak)}, and the steps grow with them. "
-                       f"Turn on {boxes} first (each column then has mean 0 and std 1, where learning rates "
-                       f"around 0.01 work); only if it still diverges, {lower}. Then press Train to start again.")
-        return
-    run.message = f"{what} {lower[0].upper()}{lower[1:]}, then press Train to start again."
+                       'Turn on "Standardize features" first (each column then has mean 0 and std 1, where '
+                       f"learning rates around 0.01 work); only if it still diverges, {lower}. Then press Train "
+                       "to start again.")
+    else:
+        run.message = f"{what} {lower[0].upper()}{lower[1:]}, then press Train to start again."
     if y_peak > BIG_VALUE:  # not the cause (how steep the loss is depends on the inputs), but it scales every loss
         run.message += (f" Targets reaching {_reading(y_peak)} make every loss and gradient large too: "
                         '"Standardize target" keeps them near 1.')

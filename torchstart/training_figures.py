@@ -267,9 +267,10 @@ def fit_figure(fit: FitData) -> go.Figure:
     blank = [t for t in traces if len(t["x"]) and not _drawable(t)]
     for trace in blank:
         trace["showlegend"] = False  # a legend entry with nothing drawn reads as a line that failed to load
-    notes = [{"text": "The run diverged: its predictions (NaN, inf or far off the scale) are not drawn.",
-              "showarrow": False,
-              "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.95}] if blank else []
+    # Short lines on a backing, centred: one long line ran past both edges of a half-width chart and over a tick.
+    notes = [{"text": "The run diverged: its predictions<br>(NaN, inf or far off the scale)<br>are not drawn.",
+              "showarrow": False, "bgcolor": "rgba(128, 128, 128, 0.18)", "borderpad": 6,
+              "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}] if blank else []
     return go.Figure({
         "data": traces,
         "layout": {"title": {"text": title}, "xaxis": {"title": {"text": x_title}},
