@@ -77,11 +77,10 @@ def show_code(code: str, label: str = "Show code", expanded: bool = False) -> No
 
 def show_predictions(table: pd.DataFrame, key: str) -> None:
     """A prediction table, laid out alike on every page that predicts."""
-    # The answer (and the label beside it) is pinned to the left: after eight inputs, or the logits and
-    # probabilities, it sat past the table's right edge at 1024 px. Number columns get room for their digits:
-    # sized from the header alone, "P(2)" cut 0.00000001 to "000001".
-    answer = {c: st.column_config.Column(pinned=True) for c in table.columns
-              if str(c).startswith(("predicted ", "true "))}
+    # The answer is pinned to the left: after eight inputs, or the logits and probabilities, it sat past the
+    # table's right edge at 1024 px. Number columns get room for their digits: sized from the header alone,
+    # "P(2)" cut 0.00000001 to "000001".
+    answer = {c: st.column_config.Column(pinned=True) for c in table.columns if str(c).startswith("predicted ")}
     numbers = {c: st.column_config.NumberColumn(width=96) for c in table.columns
                if c not in answer and pd.api.types.is_float_dtype(table[c])}
     st.dataframe(table, hide_index=True, key=key, column_config=answer | numbers)

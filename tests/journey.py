@@ -60,19 +60,21 @@ def upload_csv(page: Page, csv_path: Path, target: str | None = None) -> None:
 
 
 def table_numbers(page: Page, *headers: str, starts_with: list[float] | None = None,
-                  timeout_s: float = 30.0) -> list[float]:
+                  then: list[float] | None = None, timeout_s: float = 30.0) -> list[float]:
     """Numeric cells of the first ``st.dataframe`` whose column headers include all ``headers``.
 
     The grid draws on a canvas; its accessible table copy exists once it is scrolled into view
-    and may lag a redraw, so with ``starts_with`` this polls until the first cells are those.
+    and may lag a redraw, so with ``starts_with`` this polls until the first cells are those, and with
+    ``then`` until the cells after the first one are (a prediction table pins its answer first).
     """
     deadline = time.monotonic() + timeout_s
     while True:
         numbers = _find_table(page, set(headers))
-        if numbers is not None and (starts_with is None or numbers[:len(starts_with)] == starts_with):
+        if numbers is not None and (starts_with is None or numbers[:len(starts_with)] == starts_with) and (
+                then is None or numbers[1:1 + len(then)] == then):
             return numbers
         if time.monotonic() > deadline:
-            raise AssertionError(f"no table with columns {headers} starting {starts_with}: {numbers}")
+            raise AssertionError(f"no table with columns {headers} starting {starts_with} then {then}: {numbers}")
         page.wait_for_timeout(250)
 
 

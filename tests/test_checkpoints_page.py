@@ -349,8 +349,9 @@ def test_download_then_upload_in_chromium(page, tmp_path) -> None:
     wait_for_run(page)
     value = expected["weight"].item() * 2.0 + expected["bias"].item()
     predictions = page.get_by_test_id("stDataFrame").last
-    expect(predictions.locator("td").first).to_have_text(re.compile(r"^2(\.0)?$"))  # the grid redraws late
-    x_cell, y_cell = grid_cells(predictions)
+    # The answer is pinned first, then the input; the grid redraws late.
+    expect(predictions.locator("td").nth(1)).to_have_text(re.compile(r"^2(\.0)?$"))
+    y_cell, x_cell = grid_cells(predictions)
     assert float(x_cell) == 2.0 and float(y_cell) == pytest.approx(value, rel=1e-6)
 
 

@@ -37,7 +37,7 @@ def test_csv_to_mlp_to_training_to_pth_to_prediction(page, tmp_path) -> None:
     losses = logged_losses(page)
     assert len(losses) == 40 and losses[-1] < 0.5 * losses[0], losses
     fill(page, "Predict for new inputs (size, age)", INPUT_ROW)
-    trained_prediction = table_numbers(page, "size", "age", "predicted price", starts_with=[3.0, 2.0])[-1]
+    trained_prediction = table_numbers(page, "size", "age", "predicted price", then=[3.0, 2.0])[0]  # pinned first
 
     with page.expect_download() as download:
         page.get_by_test_id("stDownloadButton").filter(has_text="Download model (.pth)").click()
@@ -57,7 +57,7 @@ def test_csv_to_mlp_to_training_to_pth_to_prediction(page, tmp_path) -> None:
     page.get_by_text("passed all four checks").wait_for()
     page.get_by_text("accepted all 6 keys").wait_for()
     fill(page, "Inputs: rows of 2 numbers (size, age)", INPUT_ROW)
-    loaded_prediction = table_numbers(page, "size", "age", "predicted price", starts_with=[3.0, 2.0])[-1]
+    loaded_prediction = table_numbers(page, "size", "age", "predicted price", then=[3.0, 2.0])[0]
     assert loaded_prediction == pytest.approx(trained_prediction, abs=1e-4)
 
 
@@ -117,7 +117,7 @@ def test_a_standardized_runs_pth_predicts_the_same_in_a_new_session(page, browse
     button(page, "Train").click()
     wait_for_run(page)
     fill(page, "Predict for new input (x)", "5")
-    trained = table_numbers(page, "x", "predicted y", starts_with=[5.0])[-1]
+    trained = table_numbers(page, "x", "predicted y", then=[5.0])[0]
     with page.expect_download() as download:
         page.get_by_test_id("stDownloadButton").filter(has_text="Download model (.pth)").click()
     pth = tmp_path / "model.pth"
@@ -140,7 +140,7 @@ def test_a_standardized_runs_pth_predicts_the_same_in_a_new_session(page, browse
         other.get_by_text("passed all four checks").wait_for()
         expect(other.get_by_role("checkbox", name="Apply the standardization saved in the file")).to_be_checked()
         fill(other, "Inputs: rows of 1 number (x0)", "[[5.0]]")
-        loaded = table_numbers(other, "x0", "predicted y0", starts_with=[5.0])[-1]
+        loaded = table_numbers(other, "x0", "predicted y0", then=[5.0])[0]
         assert loaded == pytest.approx(trained, abs=1e-4)
     finally:
         context.close()
