@@ -8,7 +8,7 @@ import torch
 
 from torchstart.data_prep import dataset_classes
 from torchstart.datasets import TabularDataset
-from torchstart.layers import Shape, picture_shape, picture_words
+from torchstart.layers import Shape, picture_shape, picture_words, spaced
 from torchstart.wording import plotly_safe, plural
 
 MAX_SCATTER_POINTS = 2_000
@@ -123,7 +123,7 @@ def image_caption(dataset: TabularDataset) -> str | None:
     outputs = "" if dataset.n_targets == 10 else (
         f" Its last Linear gives 10 outputs, one per digit: set its out_features to {dataset.n_targets:,} for this "
         f"data's {f'{len(dataset.classes):,} classes' if dataset.classes else plural(dataset.n_targets, 'target')}.")
-    return (f"{dataset.n_features:,} features = {' × '.join(map(str, image))}, so each row may be "
+    return (f"{dataset.n_features:,} features = {spaced(image)}, so each row may be "
             f"{picture_words(image)}, stored {stored}. A CNN reads it after "
             f"`nn.Unflatten(1, ({', '.join(map(str, image))}))`{preset}.{outputs}")
 

@@ -186,7 +186,7 @@ def _is_default_category(column: pd.Series) -> bool:
     column that a stray cell ("n/a", "10%") made text (the page points at those cells instead)."""
     filled = column.notna().mean() if len(column) else 0.0
     numbers = pd.to_numeric(column.dropna(), errors="coerce").notna().mean() if column.notna().any() else 0.0
-    return filled >= 1 - MAX_DEFAULT_GAPS and numbers < 0.5 and _is_categorical(column)
+    return filled >= 1 - MAX_DEFAULT_GAPS and numbers < MOSTLY_NUMBERS and _is_categorical(column)
 
 
 def _with_categories(frame: pd.DataFrame, choices: PrepChoices) -> PrepChoices:

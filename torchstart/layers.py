@@ -201,7 +201,7 @@ def picture_shape(n: int, min_side: int = 1, max_side: int = MAX_FEATURES) -> Sh
     return None
 
 
-def _spaced(image: Shape) -> str:
+def spaced(image: Shape) -> str:
     """Unflatten's three numbers as its widgets read: ``1 × 28 × 28``."""
     return " × ".join(str(n) for n in image)
 
@@ -214,7 +214,7 @@ def picture_words(image: Shape) -> str:
 def _needs_image(kind: str, shape: Shape, where: Where) -> None:
     if len(shape) != 3:
         image = picture_shape(shape[0], min_side=4) if len(shape) == 1 else None  # 4×4 and up
-        way = (f"Put an Unflatten ({_spaced(image)}) before it to read each row of {shape[0]:,} as "
+        way = (f"Put an Unflatten ({spaced(image)}) before it to read each row of {shape[0]:,} as "
                f"{picture_words(image)}, or use" if image else "Use")
         raise TorchstartError(
             f"{where.layer} needs an image shaped channels × height × width, but receives "
@@ -317,7 +317,7 @@ def _unflatten_shape(args: dict[str, Any], shape: Shape, where: Where) -> Shape:
         )
     if shape[0] != math.prod(image):
         picture = picture_shape(shape[0])
-        hint = f" ({_spaced(picture)} for {picture_words(picture)})" if picture else ""
+        hint = f" ({spaced(picture)} for {picture_words(picture)})" if picture else ""
         if where.source == "the input":
             fix = (f"Set channels × height × width to {shape[0]:,}{hint}, or change the input shape to "
                    f"{math.prod(image):,}.")

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from torchstart.errors import TorchstartError
-from torchstart.layers import LAYERS, Shape, Where, describe, format_shape, layer_kind
+from torchstart.layers import LAYERS, Shape, Where, describe, format_shape, layer_kind, spaced
 from torchstart.rng import RNG_LOCK
 from torchstart.wording import running_counts
 
@@ -301,7 +301,7 @@ def data_fit_note(input_shape: Shape, output_shape: Shape, n_features: int, n_ta
     fixes = []
     if len(input_shape) > 1 and math.prod(input_shape) == n_features:  # pictures, and rows that hold them
         sizes = ", ".join(map(str, input_shape))
-        fixes.append(f"put an Unflatten ({' × '.join(map(str, input_shape))}) first, `nn.Unflatten(1, ({sizes}))`, "
+        fixes.append(f"put an Unflatten ({spaced(input_shape)}) first, `nn.Unflatten(1, ({sizes}))`, "
                      f"and set the input shape to {n_features:,} (the preset \"Small CNN on pixel rows\" does "
                      "this for 1 × 28 × 28)")
     elif tuple(input_shape) != (n_features,):

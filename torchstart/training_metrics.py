@@ -194,7 +194,6 @@ def example_input_text(run: TrainingRun) -> str:
     return row_text(x[0])
 
 
-
 def row_prediction_table(run: TrainingRun, index: int) -> pd.DataFrame:
     """One held-out row's prediction next to its label; the inputs are left out (too many to read as numbers)."""
     row = held_out_row(run, index)
