@@ -410,6 +410,9 @@ def test_figures_are_bounded_and_follow_the_toggle() -> None:
     fig = loss_figure([1.0 / (i + 1) for i in range(100_000)], [2.0 / (i + 1) for i in range(100_000)], log_y=True)
     assert fig.layout.yaxis.type == "log" and all(len(t.x) <= 1000 for t in fig.data) and len(fig.data) == 2
     assert loss_figure([1.0, 0.5], log_y=False).layout.yaxis.type == "linear"
+    # The scale is named on its axis, not at the end of the title, where half-width charts cut it.
+    assert (fig.layout.title.text, fig.layout.yaxis.title.text) == ("loss per epoch", "loss, log scale")
+    assert loss_figure([1.0, 0.5], log_y=False).layout.yaxis.title.text == "loss"
     run = train(start_run(TrainingConfig(data="line", rows=5000, val_share=0.2)), 3)
     line = fit_figure(fit_data(run))
     assert {t.name for t in line.data} == {"training points", "validation points", "true line", "model"}

@@ -73,7 +73,9 @@ def loss_figure(train: Sequence[float], val: Sequence[float] = (), log_y: bool =
             traces.append({"type": "scatter", "mode": "lines+markers" if len(values) <= 20 else "lines",
                            "name": name, "x": x, "y": y,
                            "line": {"color": color, "width": 2}})
-    y_axis: dict = {"title": {"text": loss_name}, "type": "log" if log_y else "linear"}
+    # "log scale" on the axis it describes: at the end of the title, half-width at 1024 px, it lost its ")".
+    y_axis: dict = {"title": {"text": f"{loss_name}, log scale" if log_y else loss_name},
+                    "type": "log" if log_y else "linear"}
     notes = [] if traces else [{"text": "The loss of every epoch appears here while it trains.", "showarrow": False,
                                 "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}]
     if not traces:
@@ -85,7 +87,7 @@ def loss_figure(train: Sequence[float], val: Sequence[float] = (), log_y: bool =
     return go.Figure({
         "data": traces,
         "layout": {
-            "title": {"text": f"{loss_name} per epoch" + (" (log scale)" if log_y else "")},
+            "title": {"text": f"{loss_name} per epoch"},
             "xaxis": {"title": {"text": "epoch"}, "rangemode": "tozero"},
             "yaxis": y_axis,
             "height": 360, "margin": _MARGIN, "legend": LEGEND_BELOW, "annotations": notes,
