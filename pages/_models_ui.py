@@ -20,7 +20,7 @@ from torchstart.layers import LAYERS, ArgSpec, format_shape
 from torchstart.model_code import handoff_code
 from torchstart.model_inspect import ModelSummary, format_bytes
 from torchstart.model_spec import (MAX_LAYERS, PRESET_NOTES, PRESETS, LayerSpec, ModelSpec, SpecCheck,
-                                   attribute_names, build_model, fit_inputs, parse_shape)
+                                   attribute_names, build_model, fit_inputs, parse_shape, same_stack)
 from torchstart.params import BoolParam, FloatParam, IntParam
 
 STACK = "models.stack"
@@ -86,7 +86,15 @@ def preset_bar() -> int:
     mid.text_input("Class name", key=CLASS_NAME, persist_state=KEEP, max_chars=40)
     seed = right.number_input(SEED_PARAM.label, SEED_PARAM.min_value, SEED_PARAM.max_value,
                               key=SEED, persist_state=KEEP, value=SEED_PARAM.default, help=SEED_PARAM.help)
-    st.caption(PRESET_NOTES[st.session_state[PRESET]])
+    name = st.session_state[PRESET]
+    try:
+        edited = not same_stack(ModelSpec("Now", parse_shape(st.session_state.get(INPUT_SHAPE, "")),
+                                          tuple(read_layers())), PRESETS[name])
+    except TorchstartError:
+        edited = True  # an input shape that does not parse is an edit too
+    # The note describes the preset as loaded: once the stack is edited, it may no longer be true of it.
+    st.caption(PRESET_NOTES[name] + (" You have edited the stack since: this describes the preset as loaded "
+                                     "(↻ reloads it)." if edited else ""))
     return SEED_PARAM.check(int(seed))
 
 

@@ -55,12 +55,16 @@ def test_changing_a_width_changes_the_parameter_total(open_page) -> None:
     assert at.session_state[session.MODEL].out_features == 4
     # With auto-fit on, widening the MLP's first layer re-fits the next one.
     pick_preset(at, "MLP")
+    assert not any("edited the stack" in c.value for c in at.caption)
     at.toggle(key="models.auto_fit").set_value(True).run()
     at.number_input(key=layer_key(at, 0, "out_features")).set_value(32).run()
     plain = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 1))
     assert not at.error
     assert metric(at, "Parameters") == f"{count(plain):,}"
     assert at.number_input(key=layer_key(at, 2, "in_features")).value == 32
+    # The preset's note now says it describes the preset as loaded, not this edited stack.
+    assert any(c.value.startswith("A multilayer perceptron") and "You have edited the stack since" in c.value
+               for c in at.caption)
 
 
 def test_auto_fit_sets_the_unflatten_for_colour_rows_and_leaves_other_lengths_to_the_learner(open_page) -> None:
@@ -108,6 +112,15 @@ def test_the_page_says_how_to_fit_the_model_to_the_data_pages_dataset(open_page)
     assert not any("Data page's dataset" in i.value for i in at.info)
     handed = at.session_state[session.MODEL]
     assert (handed.in_features, handed.out_features) == (6, 3)
+
+
+def test_every_preset_as_loaded_reads_as_not_edited(open_page) -> None:
+    from torchstart.model_spec import PRESETS
+
+    at = open_page(PAGE)
+    for name in PRESETS:
+        pick_preset(at, name)
+        assert not any("edited the stack" in c.value for c in at.caption), name
 
 
 def test_bad_stack_shows_an_error_and_keeps_the_last_model(open_page) -> None:

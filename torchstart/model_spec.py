@@ -294,6 +294,14 @@ def auto_fit(spec: ModelSpec) -> tuple[ModelSpec, list[frozenset[str]]]:
     return replace(spec, layers=tuple(fitted)), names
 
 
+def same_stack(a: ModelSpec, b: ModelSpec) -> bool:
+    """The same input shape and layers, each layer's unset arguments read as their defaults."""
+    def filled(spec: ModelSpec) -> list[tuple[str, dict[str, Any]]]:
+        return [(layer.kind, {**layer_kind(layer.kind).defaults(), **layer.kwargs}) for layer in spec.layers]
+
+    return tuple(a.input_shape) == tuple(b.input_shape) and filled(a) == filled(b)
+
+
 def data_fit_note(input_shape: Shape, output_shape: Shape, n_features: int, n_targets: int,
                   classes: int = 0) -> str:
     """Whether a model's two ends fit a dataset of rows (``classes`` > 0: a class target, one output per class),
@@ -395,4 +403,4 @@ PRESET_NOTES: dict[str, str] = {
 }
 
 __all__ = ["LAYERS", "LayerSpec", "ModelSpec", "SpecCheck", "check_spec", "build_model", "fit_inputs", "auto_fit",
-           "data_fit_note", "parse_shape", "attribute_names", "trace_shapes", "PRESETS", "PRESET_NOTES", "StackedModel"]
+           "data_fit_note", "same_stack", "parse_shape", "attribute_names", "trace_shapes", "PRESETS", "PRESET_NOTES", "StackedModel"]
