@@ -413,6 +413,9 @@ def test_figures_are_bounded_and_follow_the_toggle() -> None:
     # The scale is named on its axis, not at the end of the title, where half-width charts cut it.
     assert (fig.layout.title.text, fig.layout.yaxis.title.text) == ("loss per epoch", "loss, log scale")
     assert loss_figure([1.0, 0.5], log_y=False).layout.yaxis.title.text == "loss"
+    # Before any epoch: a note in two short lines (one line ran past a half-width chart's edges at 1024 px).
+    assert [a.text for a in loss_figure([]).layout.annotations] == [
+        "The loss of every epoch<br>appears here while it trains."]
     run = train(start_run(TrainingConfig(data="line", rows=5000, val_share=0.2)), 3)
     line = fit_figure(fit_data(run))
     assert {t.name for t in line.data} == {"training points", "validation points", "true line", "model"}

@@ -76,7 +76,7 @@ def loss_figure(train: Sequence[float], val: Sequence[float] = (), log_y: bool =
     # "log scale" on the axis it describes: at the end of the title, half-width at 1024 px, it lost its ")".
     y_axis: dict = {"title": {"text": f"{loss_name}, log scale" if log_y else loss_name},
                     "type": "log" if log_y else "linear"}
-    notes = [] if traces else [{"text": "The loss of every epoch appears here while it trains.", "showarrow": False,
+    notes = [] if traces else [{"text": "The loss of every epoch<br>appears here while it trains.", "showarrow": False,
                                 "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}]
     if not traces:
         y_axis["showticklabels"] = False
