@@ -7,7 +7,6 @@ from pages._training_ui import (
 )
 from pages._ui import KEEP, current_device, header_stop_means, show_code, show_error, take_header_stop
 from torchstart import session
-from torchstart.datasets import same_dataset
 from torchstart.errors import TorchstartError
 from torchstart.fair_share import background_work
 from torchstart.training import growth_warning, resume, trained_model
@@ -37,7 +36,7 @@ if run is not None:
     if run.epoch and differs(run, config, dataset, session_model):
         # Say which data the shown run used: after a Data page change the learner touched nothing here.
         changed = (" (the Data page's dataset has changed since)"
-                   if run.config.data == "session" and not same_dataset(run.data.source, dataset) else "")
+                   if run.config.data == "session" and not run.trained_on(dataset) else "")
         st.info(md_safe(f"These settings differ from the run shown below, which trained on **{run.data.name}**"
                         f"{changed}. **Train** starts a new run with them; **Continue** keeps training the current "
                         "model with its own settings and data."), icon=":material/tune:")

@@ -941,3 +941,17 @@ def test_regression_metrics_per_target_column_match_plain_torch() -> None:
     assert got["MSE"] == pytest.approx((err ** 2).mean().item(), rel=1e-6)
     assert got["MAE"] == pytest.approx(err.abs().mean().item(), rel=1e-6)
     assert got["R²"] == pytest.approx(r2.mean().item(), rel=1e-6)
+
+
+def test_a_run_compares_a_data_page_dataset_at_most_once_and_adopts_an_equal_copy(monkeypatch) -> None:
+    import torchstart.training as training_module
+
+    run = start_run(TrainingConfig(data="session"), csv_dataset(30))
+    scans = []
+    real = training_module.same_dataset
+    monkeypatch.setattr(training_module, "same_dataset", lambda a, b: scans.append(b) or real(a, b))
+    other = csv_dataset(20)
+    assert not run.trained_on(other) and not run.trained_on(other) and len(scans) == 1  # kept for that object
+    copy = csv_dataset(30)
+    assert run.trained_on(copy) and run.data.source is copy and len(scans) == 2  # equal: adopted
+    assert run.trained_on(copy) and len(scans) == 2  # now an identity check

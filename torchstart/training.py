@@ -28,7 +28,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from torchstart.datasets import TabularDataset, class_names
+from torchstart.datasets import TabularDataset, class_names, same_dataset
 from torchstart.errors import TorchstartError
 from torchstart.loaders import make_loader
 from torchstart.fair_share import give_way
@@ -125,12 +125,26 @@ class TrainingRun:
     # Run control across threads (see ``settle``): leave the loop at the next epoch; a Stop was asked for.
     halt: bool = False
     stop_requested: bool = False
+    # The last other dataset compared with ``data.source`` and the answer (see ``trained_on``).
+    checked_dataset: tuple[TabularDataset | None, bool] | None = field(default=None, repr=False, compare=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def training_wanted(self) -> bool:
         """True while the learner's requested epochs are not all done (and nothing went wrong)."""
         return self.target > self.epoch and self.status not in ("diverged", "failed")
+
+    def trained_on(self, dataset: TabularDataset | None) -> bool:
+        """Whether this run's rows are ``dataset``'s. An equal copy the Data page rebuilt is adopted, and the answer
+        for another object is kept, so a page rerun scans the values at most once (80 ms for 60,000 × 784)."""
+        if self.data.source is dataset:
+            return True
+        if self.checked_dataset is None or self.checked_dataset[0] is not dataset:
+            self.checked_dataset = (dataset, same_dataset(self.data.source, dataset))
+        if self.checked_dataset[1]:
+            self.data.source, self.checked_dataset = dataset, None
+            return True
+        return False
 
     def ask_for(self, epochs: int) -> None:
         """Want ``epochs`` more epochs (Train, Continue): the loop trains until ``target``."""
