@@ -11,6 +11,7 @@ from torch import nn
 from torchstart import session
 from tests.browser import main_text, open_app, wait_for_run
 from tests.generated import run_code as run_printed
+from tests.journey import choose
 from tests.test_models import count, flop_counter_mult_adds, run_code
 from tests.test_models_showcode import (COST_LINE, MEMORY_LINE, number, page_torchinfo_rows,
                                         printed_torchinfo_rows)
@@ -285,9 +286,7 @@ def test_pick_a_preset_and_see_the_summary(page) -> None:
     open_app(page, "")
     open_app(page, "models")
     assert "SimpleModel: 2 → 1" in main_text(page)
-    page.get_by_test_id("stSelectbox").filter(has_text="Start from a preset").click()
-    page.get_by_role("option", name="Small CNN", exact=True).click()
-    wait_for_run(page)
+    choose(page, "Start from a preset", "Small CNN")
     text = main_text(page)
     assert "SmallCNN: 1×28×28 → 10" in text
     assert "9,098" in text  # the Parameters metric, equal to plain torch's count
