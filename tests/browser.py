@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 try:
-    from playwright.sync_api import Page, expect
+    from playwright.sync_api import Locator, Page, expect
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 except ModuleNotFoundError:
     # A machine without Playwright (a CUDA box running .ci/gpu-check, say) can still collect every
     # test module: the `browser` fixture then skips the browser tests (and fails them in CI).
-    Page = object  # type: ignore[assignment,misc]
+    Page = Locator = object  # type: ignore[assignment,misc]
     expect = None  # type: ignore[assignment]
     PlaywrightTimeout = TimeoutError  # type: ignore[assignment,misc]
 
@@ -26,6 +26,40 @@ def wait_for_run(page: Page, timeout: float = 60_000, settle_ms: int = 300) -> N
     # The status widget ("Running...", Stop) stays until every run, reruns included, is over.
     page.wait_for_selector(STATUS, state="detached", timeout=timeout)
     assert_no_exception(page)
+
+
+# A widget change only sends a message: the app's script state stays "notRunning" until the server
+# answers, which on a loaded machine can take longer than wait_for_run's settle. So an action that
+# reruns the page is watched: any change of the state after it proves its rerun has started.
+_WATCH_RUNS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  window.__torchstartRuns?.disconnect();
+  window.__torchstartRunStarted = false;
+  window.__torchstartRuns = new MutationObserver(() => { window.__torchstartRunStarted = true; });
+  window.__torchstartRuns.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+}"""
+
+
+def watch_runs(page: Page) -> None:
+    """Start noting script-state changes, so wait_for_started_run can tell that a rerun began."""
+    page.evaluate(_WATCH_RUNS)
+
+
+def wait_for_started_run(page: Page, timeout: float = 60_000, start_ms: float = 5_000) -> None:
+    """After watch_runs and an action: wait for the rerun to start (if one comes), then to finish."""
+    try:
+        page.wait_for_function("() => window.__torchstartRunStarted", timeout=start_ms)
+    except PlaywrightTimeout:
+        pass  # no rerun came (the value did not change): the finished-run wait still holds
+    wait_for_run(page, timeout)
+
+
+def rerun_after(page: Page, action, timeout: float = 60_000) -> None:
+    """Do ``action`` (a widget change) and wait for the rerun it causes to start and then to finish."""
+    wait_for_run(page, timeout, settle_ms=0)
+    watch_runs(page)
+    action()
+    wait_for_started_run(page, timeout)
 
 
 def assert_no_exception(page: Page) -> None:

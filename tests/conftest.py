@@ -132,8 +132,10 @@ CHROMIUM_ARGS = [
 def browser() -> Iterator[object]:
     """A headless Chromium. Missing browser: a failure in CI, a skip elsewhere."""
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
 
+        # expect() polls 5 s by default: too short for a rerun on a loaded 2-core CI machine.
+        expect.set_options(timeout=30_000)
         manager = sync_playwright().start()
         chromium = manager.chromium.launch(executable_path=chromium_executable(), headless=True,
                                            args=CHROMIUM_ARGS)

@@ -6,7 +6,8 @@ import re
 import time
 from pathlib import Path
 
-from tests.browser import Page, PlaywrightTimeout, expect, open_app, wait_for_run
+from tests.browser import (Locator, Page, PlaywrightTimeout, expect, open_app, rerun_after, wait_for_run,
+                           wait_for_started_run, watch_runs)
 
 
 def write_csv(path: Path, rows: int = 40) -> Path:
@@ -27,34 +28,49 @@ def choose(page: Page, label: str, option: str) -> None:
     """Pick ``option`` in the visible selectbox labelled ``label``."""
     box = page.locator('[data-testid="stSelectbox"]:visible').filter(
         has=page.get_by_text(label, exact=True)).first
-    wanted = page.get_by_role("option", name=option, exact=True)
-    for _ in range(3):  # a rerun that lands while the list is open closes it: open it again
-        box.click()
+    if box.locator("input").input_value() == option:
+        return  # already chosen: picking it again would not rerun the page
+    # Typing filters the list: a long list draws only the options in view.
+    pick(page, box, page.get_by_role("option", name=option, exact=True), search=option)
+
+
+def pick(page: Page, opener: Locator, option: Locator, search: str = "", tries: int = 3) -> None:
+    """Open a list with ``opener`` (typing ``search``), click ``option`` and wait for the rerun.
+
+    A rerun that lands while the list is open closes it: then the list is opened again.
+    """
+    for _ in range(tries):
+        wait_for_run(page, settle_ms=0)
+        opener.click()
+        if search:
+            page.keyboard.type(search)
         try:
-            wanted.wait_for(timeout=5_000)
-            break
+            option.wait_for(timeout=5_000)
+            watch_runs(page)
+            option.click(timeout=5_000)
         except PlaywrightTimeout:
-            wait_for_run(page)
-    wanted.click()
-    wait_for_run(page)
+            continue  # a rerun that landed while the list was open closed it
+        wait_for_started_run(page)
+        return
+    raise AssertionError(f"{option} never appeared in the list after {tries} tries")
 
 
 def fill(page: Page, label: str, value: str) -> None:
     """Type into the visible input labelled ``label`` and submit it."""
     box = page.get_by_label(label, exact=True)
+    if box.input_value() == value:
+        return  # unchanged: submitting it would not rerun the page
     box.fill(value)
-    box.press("Enter")
-    wait_for_run(page)
+    rerun_after(page, lambda: box.press("Enter"))
 
 
 def upload_csv(page: Page, csv_path: Path, target: str | None = None) -> None:
     """Data page: upload a CSV through the real uploader and pick the target column (if given)."""
     open_app(page, "data")
-    page.get_by_text("Upload a CSV").click()
-    wait_for_run(page)
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv_path))
-    wait_for_run(page)
+    rerun_after(page, page.get_by_text("Upload a CSV").click)
+    rerun_after(page, lambda: page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv_path)))
     page.get_by_text("Rows kept").wait_for()
+    wait_for_run(page)  # "Rows kept" shows part-way through the run that reads the file
     if target is not None:
         choose(page, "Target column (what to predict)", target)
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from pages import _checkpoints_ui as ui
-from tests.browser import expect, open_app, wait_for_run
+from tests.browser import expect, open_app, rerun_after, wait_for_run
 from tests.journey import go
 from tests.test_checkpoints_safety import HOSTILE, good_state_dict, torch_bytes
 from torchstart import checkpoint_safety as safety
@@ -416,15 +416,17 @@ def test_re_uploads_after_leaving_the_page_do_not_pile_up_in_server_memory(page,
     before = uploads_in_server_memory(server_url)  # other tests' sessions share this server
     for _ in range(3):  # the browser asks to delete a replaced file only while its uploader is on screen
         go(page, "Data")  # by the sidebar: one session throughout
-        page.get_by_text("Upload a CSV").click()
-        wait_for_run(page)
-        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv))
-        wait_for_run(page)
+        rerun_after(page, page.get_by_text("Upload a CSV").click)
+        rerun_after(page, lambda: page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv)))
+        # From the second round the page shows the kept file until it has read the new one.
+        expect(page.get_by_text("the last file that loaded in this session", exact=False)).to_have_count(0)
         page.get_by_text("Rows kept").wait_for()
-        go(page, "Checkpoints")
-        page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(pth))
         wait_for_run(page)
+        go(page, "Checkpoints")
+        rerun_after(page, lambda: page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(pth)))
+        expect(page.get_by_text("the last file that passed in this session", exact=False)).to_have_count(0)
         page.get_by_text("passed all four checks").wait_for()
+        wait_for_run(page)
         go(page, "Tensors")
     # Only the files the uploaders last held may stay: one CSV and one .pth, not three of each.
     expected = before + pth.stat().st_size + csv.stat().st_size
@@ -458,10 +460,9 @@ def test_an_uploaded_file_survives_a_page_visit_and_leaves_when_cleared_in_chrom
     go(page, "Checkpoints")  # Streamlit has emptied the uploader: the checked file stays
     expect(page.get_by_text("good.pth passed all four checks")).to_be_visible()
     expect(page.get_by_text("the last file that passed in this session", exact=False)).to_be_visible()
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
-    wait_for_run(page)
-    page.get_by_test_id("stFileChipDeleteBtn").first.click()  # the learner clears it: it goes
-    wait_for_run(page)
+    rerun_after(page, lambda: page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path)))
+    expect(page.get_by_text("the last file that passed in this session", exact=False)).to_have_count(0)
+    rerun_after(page, page.get_by_test_id("stFileChipDeleteBtn").first.click)  # the learner clears it: it goes
     expect(page.get_by_text("passed all four checks")).to_have_count(0)
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from tests.browser import main_text
+from tests.browser import expect, main_text
 from tests.journey import fill, upload_csv
 from tests.test_data_loading import BAD_FILES
 from tests.test_data_prep import IRIS, IRIS_CLASSES
@@ -312,8 +312,9 @@ def test_upload_in_a_real_browser_shows_preview_and_batches(page, tmp_path: Path
     expected = torch.tensor([[1.0, 2.0]])  # first row as the dataset shows it: height, width
     assert f"{expected[0, 0]:g}" in text
     fill(page, "Rows to use", "6")  # a random 6 of the 10 rows: the loader now batches those
-    text = main_text(page)
-    assert "6 of 10" in text and "a random sample of 6 of the 10 rows" in text and "ceil(6 / 2) = 3" in text
+    main = page.get_by_test_id("stMain")
+    for shown in ("6 of 10", "a random sample of 6 of the 10 rows", "ceil(6 / 2) = 3"):
+        expect(main).to_contain_text(shown)
 
 
 def test_upload_from_excel_on_windows_reads_as_windows_1252(open_page) -> None:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from torchstart import matmul_bench as mb
-from tests.browser import expect, main_text, open_app, rerun_until, streamlit_stop, wait_for_run
+from tests.browser import expect, main_text, open_app, rerun_after, rerun_until, streamlit_stop, wait_for_run
 
 PAGE = "pages/device.py"
 
@@ -181,8 +181,7 @@ def _set_upper_size(page, key: str, presses: int = 1) -> None:
 def test_browser_runs_a_small_benchmark_and_draws_the_chart(page) -> None:
     _open_device(page)
     _set_upper_size(page, "ArrowLeft", presses=3)  # 64..128
-    page.get_by_role("button", name="Run benchmark").click()
-    wait_for_run(page)
+    rerun_after(page, page.get_by_role("button", name="Run benchmark").click)
     expect(page.get_by_text("Timed 2 cases")).to_be_visible()
     chart = page.locator('[data-testid="stPlotlyChart"]')
     expect(chart.first).to_be_visible()

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from tests.browser import expect, main_text, open_app, wait_for_run
+from tests.browser import expect, main_text, open_app, rerun_after
 from tests.journey import choose, fill, go, table_numbers
 from tests.test_training_showcode import assert_script_matches_page, run_shown_script
 from torchstart import session
@@ -336,11 +336,10 @@ def test_a_learner_trains_the_cnn_on_digits_and_downloads_it(page, tmp_path) -> 
     fill(page, "Learning rate", "0.003")
     page.get_by_role("tab", name="Epochs, batches, seed").click()
     fill(page, "Epochs", "4")
-    page.get_by_text("Full batch", exact=True).click()
-    wait_for_run(page)
+    rerun_after(page, page.get_by_text("Full batch", exact=True).click)
     fill(page, "Batch size", "64")
-    page.get_by_test_id("stMain").get_by_role("button", name="Train").click()
-    wait_for_run(page)
+    rerun_after(page, page.get_by_test_id("stMain").get_by_role("button", name="Train").click)
+    expect(page.get_by_test_id("stProgress")).to_contain_text("Epoch 4 / 4")
     text = main_text(page)
     assert "Epoch 4 / 4" in text and "Confusion matrix (validation rows)" in text, text[-2000:]
     assert "Predict for validation row (0 to 199" in text

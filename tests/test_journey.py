@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from tests.browser import expect, main_text, open_app, wait_for_run
+from tests.browser import expect, main_text, open_app, rerun_after, wait_for_run
 from tests.journey import choose, fill, go, logged_losses, table_numbers, upload_csv, write_csv
 from torchstart import session
 
@@ -31,8 +31,7 @@ def test_csv_to_mlp_to_training_to_pth_to_prediction(page, tmp_path) -> None:
     choose(page, "Model", "Model from the Models page")
     page.get_by_role("tab", name="Epochs, batches, seed").click()
     fill(page, "Epochs", "400")
-    page.get_by_test_id("stMain").get_by_role("button", name="Train").click()
-    wait_for_run(page)
+    rerun_after(page, page.get_by_test_id("stMain").get_by_role("button", name="Train").click)
     expect(page.get_by_test_id("stMain")).to_contain_text("Epoch [400/400]")
     losses = logged_losses(page)
     assert len(losses) == 40 and losses[-1] < 0.5 * losses[0], losses
@@ -73,17 +72,18 @@ def test_two_browser_sessions_never_see_each_others_data_or_model(browser, serve
     upload_csv(alice, write_csv(tmp_path / "alice_secret.csv"), target="price")
     go(alice, "Training")
     choose(alice, "Data", "Dataset from the Data page")
-    alice.get_by_test_id("stMain").get_by_role("button", name="Train").click()
-    wait_for_run(alice)
+    rerun_after(alice, alice.get_by_test_id("stMain").get_by_role("button", name="Train").click)
     expect(alice.get_by_test_id("stMain")).to_contain_text("Epoch [100/100]")
 
     go(bob, "Data")
     assert "alice_secret" not in main_text(bob)
     go(bob, "Training")
     choose(bob, "Data", "Dataset from the Data page")
+    # Bob sees his own Data-page dataset, the default example, not Alice's upload.
+    expect(bob.get_by_test_id("stMain")).to_contain_text("3-row inputs/targets example from the Data page")
     assert "alice_secret" not in main_text(bob)
-    expect(bob.get_by_test_id("stMain").get_by_role("button", name="Train")).to_be_visible()
     go(bob, "Checkpoints")
+    expect(bob.get_by_test_id("stMain")).to_contain_text("Train a model on the Training page and it is offered here")
     assert "Training page's trained model" not in main_text(bob)
     go(alice, "Checkpoints")
     assert "Training page's trained model" in main_text(alice)
@@ -112,10 +112,9 @@ def test_a_standardized_runs_pth_predicts_the_same_in_a_new_session(page, browse
     open_training(page)
     choose(page, "Data", "Synthetic line (slope, intercept, noise)")
     for box in ("Standardize features", "Standardize target"):
-        page.get_by_test_id("stMain").get_by_text(box, exact=True).click()
-        wait_for_run(page)
-    button(page, "Train").click()
-    wait_for_run(page)
+        rerun_after(page, page.get_by_test_id("stMain").get_by_text(box, exact=True).click)
+    rerun_after(page, button(page, "Train").click)
+    expect(page.get_by_test_id("stProgress")).to_contain_text("Epoch 100 / 100")
     fill(page, "Predict for new input (x)", "5")
     trained = table_numbers(page, "x", "predicted y", then=[5.0])[0]
     with page.expect_download() as download:

@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 
 from pages._tensors_ui import arg_key
 from pages._ui import number_columns
-from tests.browser import expect, main_text, open_app, wait_for_run
+from tests.browser import expect, main_text, open_app, rerun_after, wait_for_run
+from tests.journey import choose
 
 PAGE = "pages/tensors.py"
 
@@ -183,14 +184,6 @@ def test_more_than_two_dims_shows_a_chosen_slice(open_page) -> None:
     assert at.session_state["tensors.chain"] == []
 
 
-def choose(page, label: str, option: str) -> None:
-    """Pick an option of a selectbox by typing it (a bare click may only focus the box)."""
-    page.get_by_test_id("stSelectbox").filter(has_text=label).locator("input").click()
-    page.keyboard.type(option)
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_for_run(page)
-
-
 @pytest.mark.browser
 def test_build_a_tensor_in_chromium(page) -> None:
     open_app(page, "")  # enter through the frame, as a learner does
@@ -205,15 +198,14 @@ def test_build_a_tensor_in_chromium(page) -> None:
     expect(table).to_contain_text("1234567")  # every digit, not 1234570 or 1.2346e+06
     assert "1234570" not in table.inner_text()
     choose(page, "Operation", "transpose")
-    page.get_by_role("button", name="Add step").click()
-    wait_for_run(page)
-    text = main_text(page)
-    assert "x1 = x.transpose(0, 1)" in text and "shares memory with input" in text
-    assert page.get_by_test_id("stMetricValue").first.inner_text() == "(2, 3)"
+    rerun_after(page, page.get_by_role("button", name="Add step").click)
+    main = page.get_by_test_id("stMain")
+    expect(main).to_contain_text("x1 = x.transpose(0, 1)")
+    expect(main).to_contain_text("shares memory with input")
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("(2, 3)")
     literal.fill("[[1, 2], [3]]")
-    literal.press("Control+Enter")
-    wait_for_run(page)
-    assert "same number of entries" in page.get_by_test_id("stAlert").first.inner_text()
+    rerun_after(page, lambda: literal.press("Control+Enter"))
+    expect(page.get_by_test_id("stAlert").filter(has_text="same number of entries")).to_be_visible()
 
 
 def test_nan_and_inf_values_read_as_python_writes_them(open_page) -> None:

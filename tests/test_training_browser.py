@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from tests.browser import Page, expect, main_text, open_app, rerun_until, streamlit_stop, wait_for_run
+from tests.browser import (Page, expect, main_text, open_app, rerun_after, rerun_until, streamlit_stop,
+                           wait_for_run)
 from tests.journey import choose, fill, go, upload_csv, write_csv
 from tests.test_training_core import plain_classic
 
@@ -16,8 +17,7 @@ from tests.test_training_core import plain_classic
 def open_training(page: Page) -> None:
     """Open the home page first (so the server runs the app's frame), then the Training page from the sidebar."""
     open_app(page, "")
-    page.get_by_test_id("stSidebarNav").get_by_text("Training").click()
-    wait_for_run(page)
+    go(page, "Training")
 
 
 def button(page: Page, name: str):
@@ -44,8 +44,8 @@ def stopped_epoch(page: Page) -> int:
 @pytest.mark.browser
 def test_default_run_trains_live_and_downloads_a_loadable_pth(page: Page, tmp_path) -> None:
     open_training(page)
-    button(page, "Train").click()
-    wait_for_run(page)
+    rerun_after(page, button(page, "Train").click)
+    expect(page.get_by_test_id("stProgress")).to_contain_text("Epoch 100 / 100")
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2)
     text = main_text(page)
     _, losses, log = plain_classic()
@@ -85,6 +85,7 @@ def test_stop_and_continue_a_long_run(page: Page, tmp_path) -> None:
 
     button(page, "Continue").click()
     expect(stop).to_be_enabled()
+    expect(page.get_by_test_id("stProgress")).not_to_contain_text("(stopped)")  # the new run is under way
     page.wait_for_timeout(800)
     stop.click()
     wait_for_run(page)
@@ -117,8 +118,7 @@ def test_streamlit_header_stop_stops_the_run_like_the_page_stop(page: Page) -> N
 def test_uploaded_csv_trains_stops_continues_and_downloads(page: Page, tmp_path) -> None:
     upload_csv(page, write_csv(tmp_path / "houses.csv"), target="price")
     # To Training in the same browser session (a new URL would start a new session without the dataset).
-    page.get_by_test_id("stSidebarNav").get_by_text("Training").click()
-    wait_for_run(page)
+    go(page, "Training")
     choose(page, "Data", "Dataset from the Data page")
     assert "houses.csv" in main_text(page) and "features size, age" in main_text(page)
     page.get_by_role("tab", name="Epochs, batches, seed").click()
@@ -130,12 +130,16 @@ def test_uploaded_csv_trains_stops_continues_and_downloads(page: Page, tmp_path)
     button(page, "Train").click()
     stop = button(page, "Stop")
     expect(stop).to_be_enabled()
+    progress = page.get_by_test_id("stProgress")
+    expect(progress).to_contain_text("epochs/s")  # training, not just started
     page.wait_for_timeout(600)
     stop.click()
     wait_for_run(page)
     first = stopped_epoch(page)
     button(page, "Continue").click()
     expect(stop).to_be_enabled()
+    expect(progress).not_to_contain_text("(stopped)")
+    expect(progress).to_contain_text("epochs/s")
     page.wait_for_timeout(600)
     stop.click()
     wait_for_run(page)
@@ -155,8 +159,8 @@ def train_classifier(page: Page, loss: str) -> tuple[float, float]:
     choose(page, "Loss", loss)
     choose(page, "Optimizer", "Adam")
     fill(page, "Learning rate", "0.05")
-    button(page, "Train").click()
-    wait_for_run(page)
+    rerun_after(page, button(page, "Train").click)
+    expect(page.get_by_test_id("stProgress")).to_contain_text("Epoch 100 / 100")
     expect(page.get_by_text("How well it classifies")).to_be_visible()
     assert not page.locator('[data-testid="stException"]').count()
     text = main_text(page)
@@ -169,7 +173,7 @@ def train_classifier(page: Page, loss: str) -> tuple[float, float]:
 def test_two_classes_from_the_data_page_train_as_a_classifier(page: Page) -> None:
     open_app(page, "data")
     choose(page, "Dataset", "Two classes")
-    expect(page.get_by_role("heading", name="2 · The Dataset")).to_be_visible()
+    expect(page.get_by_test_id("stMain")).to_contain_text("Two Gaussian blobs in 2-D")  # the new dataset is in
     final = train_classifier(page, "BCEWithLogits (0/1 classes)")
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2)
     expect(page.get_by_text("Decision boundary: where P(label = 1) = 0.5")).to_be_visible()
