@@ -20,7 +20,8 @@ from torchstart.layers import LAYERS, ArgSpec, format_shape
 from torchstart.model_code import handoff_code
 from torchstart.model_inspect import ModelSummary, format_bytes
 from torchstart.model_spec import (MAX_LAYERS, PRESET_NOTES, PRESETS, LayerSpec, ModelSpec, SpecCheck,
-                                   attribute_names, build_model, fit_inputs, parse_shape, same_stack)
+                                   attribute_names, build_model, fit_inputs, fit_to_data, parse_shape,
+                                   same_stack)
 from torchstart.params import BoolParam, FloatParam, IntParam
 
 STACK = "models.stack"
@@ -33,6 +34,7 @@ FROZEN = "models.frozen"
 SEED = "models.seed"
 NEW_KIND = "models.new_kind"
 BUILT = "models.built"
+JUST_FITTED = "models.just_fitted"
 DEFAULT_PRESET = "SimpleModel"
 # px per argument input: a layer's inputs wrap onto more rows when the card is narrow (sidebar open at 1024 px),
 # instead of squeezing six columns until labels break mid-word ("in_chan/nels").
@@ -64,10 +66,44 @@ def load_preset(name: str | None = None) -> None:
     name = name or st.session_state.get(PRESET, DEFAULT_PRESET)
     spec = PRESETS[name]
     st.session_state[PRESET] = name
-    st.session_state[STACK] = [_new_entry(layer.kind, layer.kwargs) for layer in spec.layers]
     st.session_state[CLASS_NAME] = spec.class_name
+    load_stack(spec)
+
+
+def load_stack(spec: ModelSpec) -> None:
+    """Replace the layer stack and input shape with ``spec``'s; nothing stays frozen (a widget callback)."""
+    # New ids give every argument widget a new key, so each shows the value it is given here.
+    st.session_state[STACK] = [_new_entry(layer.kind, layer.kwargs) for layer in spec.layers]
     st.session_state[INPUT_SHAPE] = ", ".join(str(n) for n in spec.input_shape)
     st.session_state[FROZEN] = []
+
+
+def fit_to_data_button(spec: ModelSpec, n_features: int, n_targets: int) -> None:
+    """A button that sets the stack's two ends for the Data page's dataset, where the stack can be made to fit."""
+    try:
+        fitted = fit_to_data(spec, n_features, n_targets)
+    except TorchstartError:
+        return  # the note above says what to change by hand
+    added = len(fitted.layers) > len(spec.layers)
+    done = (f"Input shape set to {n_features:,}{', an Unflatten put first' if added else ''}, each layer's input "
+            f"size fitted, and the last Linear's out_features set to {n_targets:,}.")
+    st.button("Fit the model to this dataset", icon=":material/straighten:", key="models.fit_to_data",
+              on_click=_fit_stack, args=(fitted, done),
+              help=(f"Sets the input shape to {n_features:,}{', puts an Unflatten first' if added else ''}, fits "
+                    f"each layer's input size and makes the last Linear's out_features {n_targets:,}. The other "
+                    "layers keep their settings; no layer stays frozen."))
+
+
+def _fit_stack(fitted: ModelSpec, done: str) -> None:
+    load_stack(fitted)
+    st.session_state[JUST_FITTED] = done
+
+
+def just_fitted_note() -> None:
+    """Once, after the fit button: what it changed (the note it answered is gone, so say so where it stood)."""
+    done = st.session_state.pop(JUST_FITTED, None)
+    if done:
+        st.success(done, icon=":material/straighten:")
 
 
 def init_state() -> None:

@@ -54,6 +54,8 @@ fit_note = None if dataset is None else data_fit_note(base.input_shape, check.ou
                                                       dataset.n_targets, len(dataset.classes))
 if fit_note and not fit_note.startswith("This model fits"):  # beside the stack it is about, not 1,700 px below
     st.info(fit_note, icon=":material/straighten:")
+    ui.fit_to_data_button(base, dataset.n_features, dataset.n_targets)
+ui.just_fitted_note()
 
 frozen = ui.freeze_picker(check.trainable_layers)
 spec = replace(base, frozen=frozen)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import re
 import tracemalloc
 from functools import partial
 
@@ -21,7 +22,8 @@ from torchstart.model_figures import histogram, parameter_histogram
 from torchstart.model_inspect import (format_bytes, forward_pass, parameter_table, random_input, summarize,
                                       values_table)
 from torchstart.model_spec import (MAX_LAYERS, PRESETS, LayerSpec, ModelSpec, attribute_names, build_model,
-                                   auto_fit, check_spec, data_fit_note, fit_inputs, parse_shape, trace_shapes)
+                                   auto_fit, check_spec, data_fit_note, fit_inputs, fit_to_data, parse_shape,
+                                   trace_shapes)
 
 L = LayerSpec.of
 
@@ -509,3 +511,32 @@ def test_the_data_fit_note_says_what_to_set_and_puts_an_unflatten_before_a_cnn()
                          "shape to 784 (the preset \"Small CNN on pixel rows\" does this for 1 × 28 × 28).")
     fixed = ModelSpec("Fixed", (784,), (L("Unflatten", channels=1, height=28, width=28), *cnn.layers))
     assert data_fit_note(fixed.input_shape, check_spec(fixed).output_shape, 784, 10).startswith("This model fits")
+
+
+def test_fit_to_data_sets_both_ends_and_leaves_the_middle() -> None:
+    mlp = fit_to_data(PRESETS["MLP"], 4, 3)  # iris: four measurements, three species
+    plain = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
+    assert mlp.input_shape == (4,) and count(build_model(mlp)) == count(plain)
+    assert build_model(mlp)(torch.randn(5, 4)).shape == (5, 3)
+    # A CNN on picture rows gets the Unflatten the row needs: its own picture, or the one a 3,072 row is.
+    for rows, image in ((784, (1, 28, 28)), (3072, (3, 32, 32))):
+        cnn = fit_to_data(PRESETS["Small CNN"], rows, 10)
+        assert cnn.input_shape == (rows,) and cnn.layers[0] == L("Unflatten", channels=image[0], height=image[1],
+                                                                 width=image[2])
+        assert build_model(cnn)(torch.randn(2, rows)).shape == (2, 10)
+    # An Unflatten already in front is refitted, not doubled.
+    pixel = fit_to_data(PRESETS["Small CNN on pixel rows"], 3072, 2)
+    assert [layer.kind for layer in pixel.layers].count("Unflatten") == 1
+    assert check_spec(pixel).output_shape == (2,)
+    assert fit_to_data(PRESETS["SimpleModel"], 2, 1) == PRESETS["SimpleModel"]  # already fits: unchanged
+
+
+@pytest.mark.parametrize("spec, features, message", [
+    (PRESETS["Small CNN"], 5, "needs an image shaped channels × height × width"),  # 5 values are no picture
+    (ModelSpec("NoLinear", (4,), (L("ReLU"),)), 4, "no Linear layer whose out_features could give 3 outputs"),
+    (ModelSpec("Tail", (4,), (L("Linear", in_features=4, out_features=8), L("Unflatten", channels=2, height=2,
+                                                                            width=2))), 4, "end the stack with that Linear"),
+])
+def test_fit_to_data_says_why_a_stack_cannot_fit(spec: ModelSpec, features: int, message: str) -> None:
+    with pytest.raises(TorchstartError, match=re.escape(message)):
+        fit_to_data(spec, features, 3)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from torchstart import session
+from torchstart.datasets import TabularDataset
 from tests.browser import main_text, open_app, wait_for_run
 from tests.generated import run_code as run_printed
 from tests.journey import choose
@@ -93,8 +94,6 @@ def test_auto_fit_sets_the_unflatten_for_colour_rows_and_leaves_other_lengths_to
 
 
 def test_the_page_says_how_to_fit_the_model_to_the_data_pages_dataset(open_page) -> None:
-    from torchstart.datasets import TabularDataset
-
     at = open_page(PAGE)
     at.session_state[session.DATASET] = TabularDataset(torch.zeros(5, 6), torch.zeros(5, 3), list("abcdef"),
                                                        ["kind=x", "kind=y", "kind=z"])
@@ -113,6 +112,43 @@ def test_the_page_says_how_to_fit_the_model_to_the_data_pages_dataset(open_page)
     assert not any("Data page's dataset" in i.value for i in at.info)
     handed = at.session_state[session.MODEL]
     assert (handed.in_features, handed.out_features) == (6, 3)
+
+
+def test_one_click_fits_a_cnn_to_the_data_pages_colour_pictures(open_page) -> None:
+    at = pick_preset(open_page(PAGE), "Small CNN")
+    at.toggle(key="models.auto_fit").set_value(False).run()  # the button fits the sizes even with auto-fit off
+    at.session_state[session.DATASET] = TabularDataset(torch.zeros(5, 3072), torch.zeros(5, 4),
+                                                       [f"p{i}" for i in range(3072)], [f"k={c}" for c in "abcd"])
+    at.run()
+    # 3,072 values are no 1 × 28 × 28 picture, but a colour 32 × 32 one.
+    assert "put an Unflatten (3 × 32 × 32) first, `nn.Unflatten(1, (3, 32, 32))`" in at.info[0].value
+    fit = at.button(key="models.fit_to_data")
+    assert "puts an Unflatten first" in fit.help and "out_features 4" in fit.help
+    fit.click().run()
+    assert not at.exception and not at.error
+    assert not any("Data page's dataset" in i.value for i in at.info)  # the note and the button are gone
+    assert at.success[0].value == ("Input shape set to 3,072, an Unflatten put first, each layer's input size "
+                                   "fitted, and the last Linear's out_features set to 4.")
+    assert not any(b.key == "models.fit_to_data" for b in at.button)
+    assert at.text_input(key="models.input_shape").value == "3072"
+    plain = nn.Sequential(nn.Unflatten(1, (3, 32, 32)), nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(16 * 8 * 8, 4))
+    assert metric(at, "Parameters") == f"{count(plain):,}"
+    assert at.number_input(key=layer_key(at, 0, "channels")).value == 3
+    handed = at.session_state[session.MODEL]
+    assert (handed.in_features, handed.out_features) == (3072, 4)
+    assert any("You have edited the stack since" in c.value for c in at.caption)  # no longer the preset as loaded
+    at.run()
+    assert not at.success  # said once
+
+
+def test_no_fit_button_where_the_stack_cannot_fit(open_page) -> None:
+    at = pick_preset(open_page(PAGE), "Small CNN")
+    at.session_state[session.DATASET] = TabularDataset(torch.zeros(5, 6), torch.zeros(5, 1), list("abcdef"), ["y"])
+    at.run()
+    assert at.info[0].value.startswith("The Data page's dataset has 6 features")  # what to change by hand
+    assert not any(b.key == "models.fit_to_data" for b in at.button)  # six values are no picture for the convs
 
 
 def test_every_preset_as_loaded_reads_as_not_edited(open_page) -> None:

@@ -151,10 +151,14 @@ def test_uploaded_csv_trains_stops_continues_and_downloads(page: Page, tmp_path)
     assert model.weight.detach().flatten().tolist() == pytest.approx([2.0, -1.0], abs=0.1)
 
 
-def train_classifier(page: Page, loss: str) -> tuple[float, float]:
-    """Training page: the Data page's dataset, ``loss``, Adam at lr 0.05, 100 epochs; the final losses."""
+def train_classifier(page: Page, loss: str, model: str = "") -> tuple[float, float]:
+    """Training page: the Data page's dataset, ``model`` (if given), ``loss``, Adam at lr 0.05, 100 epochs; the
+    final losses."""
     go(page, "Training")
     choose(page, "Data", "Dataset from the Data page")
+    if model:
+        page.get_by_role("tab", name="Model", exact=True).click()
+        choose(page, "Model", model)
     page.get_by_role("tab", name="Loss & optimizer").click()
     choose(page, "Loss", loss)
     choose(page, "Optimizer", "Adam")
@@ -216,3 +220,19 @@ def test_run_buttons_read_whole_beside_the_sidebar(page: Page) -> None:
     for name in ("Train", "Stop", "Continue +100 epochs", "Reset"):
         found = page.get_by_test_id("stMain").get_by_role("button", name=name, exact=True)  # not "Reset axes"
         assert not found.evaluate(CUT_TEXT_JS), f"{name!r} is cut"
+
+
+@pytest.mark.browser
+def test_the_models_page_fits_an_mlp_to_an_uploaded_iris_in_one_click(page: Page, tmp_path) -> None:
+    upload_csv(page, write_iris_like(tmp_path / "iris.csv"))
+    go(page, "Models")
+    choose(page, "Start from a preset", "MLP")
+    main = page.get_by_test_id("stMain")
+    expect(main).to_contain_text("The Data page's dataset has 4 features and 3 classes (one output each)")
+    rerun_after(page, main.get_by_role("button", name="Fit the model to this dataset").click)
+    expect(main).to_contain_text("This model fits the Data page's dataset: 4 features and 3 classes")
+    expect(main).to_contain_text("MLP: 4 → 3")
+    final = train_classifier(page, "CrossEntropy (classes)", model="Model from the Models page")
+    page.get_by_role("tab", name="Model", exact=True).click()
+    expect(main).to_contain_text("MLP: input (4,), output (3,)")  # the model that trained
+    assert max(final) < 0.3  # ln 3 = 1.10 is a guess among three

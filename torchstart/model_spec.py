@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from torchstart.errors import TorchstartError
-from torchstart.layers import LAYERS, Shape, Where, describe, format_shape, layer_kind, spaced
+from torchstart.layers import LAYERS, Shape, Where, describe, format_shape, layer_kind, picture_shape, spaced
 from torchstart.rng import RNG_LOCK
 from torchstart.wording import running_counts
 
@@ -307,9 +307,12 @@ def data_fit_note(input_shape: Shape, output_shape: Shape, n_features: int, n_ta
     """Whether a model's two ends fit a dataset of rows (``classes`` > 0: a class target, one output per class),
     and what to set on the Models page when they do not."""
     fixes = []
-    if len(input_shape) > 1 and math.prod(input_shape) == n_features:  # pictures, and rows that hold them
-        sizes = ", ".join(map(str, input_shape))
-        fixes.append(f"put an Unflatten ({spaced(input_shape)}) first, `nn.Unflatten(1, ({sizes}))`, "
+    image = None
+    if len(input_shape) == 3:  # a model of pictures: the rows may hold its picture, or one of their own
+        image = tuple(input_shape) if math.prod(input_shape) == n_features else picture_shape(n_features)
+    if image is not None:
+        sizes = ", ".join(map(str, image))
+        fixes.append(f"put an Unflatten ({spaced(image)}) first, `nn.Unflatten(1, ({sizes}))`, "
                      f"and set the input shape to {n_features:,} (the preset \"Small CNN on pixel rows\" does "
                      "this for 1 × 28 × 28)")
     elif tuple(input_shape) != (n_features,):
@@ -322,6 +325,34 @@ def data_fit_note(input_shape: Shape, output_shape: Shape, n_features: int, n_ta
     if not fixes:
         return f"This model fits the Data page's dataset: {sizes}."
     return f"The Data page's dataset has {sizes}: to train this model on it, {' and '.join(fixes)}."
+
+
+def fit_to_data(spec: ModelSpec, n_features: int, n_targets: int) -> ModelSpec:
+    """``spec`` with both ends set for rows of ``n_features`` values and ``n_targets`` outputs.
+
+    A model that takes pictures gets an Unflatten in front when the rows hold pictures; the input shape becomes the row;
+    every layer's input size follows (``fit_inputs``); the last Linear's out_features becomes ``n_targets``.
+    Raises TorchstartError, saying why, when the stack cannot be made to fit that way.
+    """
+    layers = list(spec.layers)
+    shape = tuple(spec.input_shape)
+    if len(shape) == 3 and not (layers and layers[0].kind == "Unflatten"):
+        # The model's own picture if the row holds it, else the picture the row is (3,072 values: 3 × 32 × 32).
+        image = shape if math.prod(shape) == n_features else picture_shape(n_features)
+        if image is not None:
+            channels, height, width = image
+            layers.insert(0, LayerSpec.of("Unflatten", channels=channels, height=height, width=width))
+    last = max((i for i, layer in enumerate(layers) if layer.kind == "Linear"), default=None)
+    if last is None:
+        raise TorchstartError(f"The stack has no Linear layer whose out_features could give {n_targets:,} "
+                              "outputs: add a Linear at the end.")
+    layers[last] = LayerSpec("Linear", tuple({**layers[last].kwargs, "out_features": n_targets}.items()))
+    fitted = fit_inputs(replace(spec, input_shape=(n_features,), layers=tuple(layers), frozen=()))
+    output = check_spec(fitted).output_shape  # raises with the first layer that cannot take its input
+    if tuple(output) != (n_targets,):
+        raise TorchstartError(f"After the last Linear the layers turn {n_targets:,} outputs into "
+                              f"{format_shape(output)}: end the stack with that Linear.")
+    return fitted
 
 
 class StackedModel(nn.Module):
@@ -403,4 +434,4 @@ PRESET_NOTES: dict[str, str] = {
 }
 
 __all__ = ["LAYERS", "LayerSpec", "ModelSpec", "SpecCheck", "check_spec", "build_model", "fit_inputs", "auto_fit",
-           "data_fit_note", "same_stack", "parse_shape", "attribute_names", "trace_shapes", "PRESETS", "PRESET_NOTES", "StackedModel"]
+           "data_fit_note", "fit_to_data", "same_stack", "parse_shape", "attribute_names", "trace_shapes", "PRESETS", "PRESET_NOTES", "StackedModel"]
