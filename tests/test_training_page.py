@@ -296,6 +296,18 @@ def test_models_page_model_used_when_it_fits(open_page) -> None:
     assert "nn.Tanh()" in at.code[-1].value
 
 
+def test_a_data_page_dataset_points_to_the_models_page_fit_button(open_page) -> None:
+    at = open_page(PAGE)
+    at.session_state[session.DATASET] = csv_dataset(20)  # two features, one target
+    at.session_state[session.MODEL] = session_model(3, 1)
+    at.selectbox(key="training_data").set_value("session")
+    at.selectbox(key="training_model").set_value("session").run()
+    assert errors(at) == ["The Models page model 'tanh net' takes 3 inputs where this data has 2 features. On the "
+                          "Models page, set its input shape to 2 (Auto-fit on makes the layers follow); or pick "
+                          "Linear or Small MLP here. With the Data page's dataset, the Models page's button \"Fit "
+                          "the model to this dataset\" does this in one click."] and not at.exception
+
+
 def test_prediction_box_handles_lists_and_bad_text(open_page) -> None:
     at = set_epochs(open_page(PAGE), 10)
     at.button(key="training_train").click().run()

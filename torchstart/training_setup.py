@@ -416,8 +416,15 @@ def mlp(n_in: int, n_out: int, hidden: int, layers: int) -> nn.Sequential:
     return nn.Sequential(*blocks, nn.Linear(width, n_out))
 
 
-def check_session_model(session_model: SessionModel | None, n_in: int, n_out: int) -> SessionModel:
-    """The Models page model if its input and output sizes fit the data, else a message saying why not."""
+# Said where the data is the Data page's: that page's dataset is what the Models page's button fits a model to.
+FIT_BUTTON_HINT = " With the Data page's dataset, the Models page's button \"Fit the model to this dataset\" does this in one click."
+
+
+def check_session_model(session_model: SessionModel | None, n_in: int, n_out: int,
+                        data_page: bool = False) -> SessionModel:
+    """The Models page model if its input and output sizes fit the data, else a message saying why not
+    (``data_page``: the data is the Data page's dataset)."""
+    hint = FIT_BUTTON_HINT if data_page else ""
     if session_model is None:
         raise TorchstartError(
             "There is no model from the Models page yet. Build one there (first layer taking "
@@ -429,10 +436,10 @@ def check_session_model(session_model: SessionModel | None, n_in: int, n_out: in
             f"and gives {session_model.output_shape}; this page trains on table rows, so it needs a flat "
             f"input of {n_in} feature(s) and a flat output of {n_out}. For pictures, start it with an Unflatten "
             "layer on an input shape of the row's length (the preset \"Small CNN on pixel rows\" does that for "
-            "784 = 28 × 28 pixels), or pick Linear or Small MLP here."
+            "784 = 28 × 28 pixels), or pick Linear or Small MLP here." + hint
         )
     if (session_model.in_features, session_model.out_features) != (n_in, n_out):
-        raise TorchstartError(_size_mismatch(session_model, n_in, n_out))
+        raise TorchstartError(_size_mismatch(session_model, n_in, n_out) + hint)
     return session_model
 
 
@@ -454,7 +461,7 @@ def build_model(config: TrainingConfig, n_in: int, n_out: int,
                 session_model: SessionModel | None = None) -> nn.Module:
     """The chosen model, initialised right after ``torch.manual_seed(config.seed)``."""
     if config.model == "session":
-        check_session_model(session_model, n_in, n_out)
+        check_session_model(session_model, n_in, n_out, config.data == "session")
     with RNG_LOCK:  # another session seeding in between would change the weights
         return _build_seeded(config, n_in, n_out, session_model)
 
@@ -491,7 +498,7 @@ def preflight(config: TrainingConfig, dataset: TabularDataset | None = None,
     """Raise the ``TorchstartError`` that starting a run with these settings would raise (data and model fit)."""
     data = prepare_data(config.checked(), dataset)
     if config.model == "session":
-        check_session_model(session_model, data.n_features, data.n_targets)
+        check_session_model(session_model, data.n_features, data.n_targets, config.data == "session")
         check_trainable(session_model.module, session_model.name)
         check_batch_norm_batches(session_model.module, len(data.raw_x_train), config, data.n_features)
     check_epoch_work(config, data, session_model)
