@@ -263,7 +263,9 @@ def test_browser_shows_paths_and_click_sets_the_start(page) -> None:
     box = map_area.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.85)
     wait_for_run(page)
+    # Both starts come in the click's rerun: wait for each (b's input may draw a moment after w's).
     page.wait_for_function("document.querySelector('input[aria-label=\"Start w\"]').value !== '-0.5'")
+    page.wait_for_function("Number(document.querySelector('input[aria-label=\"Start b\"]').value) < -1")
     new_w = float(start_w.input_value())
     new_b = float(page.get_by_role("spinbutton", name="Start b").input_value())
     assert new_w > 2 and new_b < -1
