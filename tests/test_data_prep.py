@@ -94,6 +94,19 @@ def test_mean_fill_uses_the_mean_of_kept_rows(mixed: pd.DataFrame) -> None:
     assert result.rows_kept == 4
 
 
+def test_the_dataset_says_which_rows_it_kept_and_which_values_were_made_up(mixed: pd.DataFrame) -> None:
+    filled = prepare(mixed, PrepChoices(("a", "b", "color"), "y", ONE_HOT, MEAN_FILL)).dataset
+    mean_b = mixed.dropna(subset=["y"])["b"].mean()
+    assert filled.origin == ("1 row without a value in 'y' dropped",
+                             f"1 empty cell of 'b' filled with its mean, {mean_b:.6g}",
+                             "1 empty cell of 'color' one-hot encoded as all zeros")
+    dropped = prepare(mixed, PrepChoices(("b",), "y", ONE_HOT, DROP_ROWS)).dataset
+    assert dropped.origin == ("1 row without a value in 'y' dropped", "1 row with an empty feature cell dropped")
+    sampled = prepare(mixed, PrepChoices(("a",), "flag", rows=4)).dataset
+    assert sampled.origin == ("a seeded random sample of 4 of the file's 5 rows",)
+    assert prepare(mixed, PrepChoices(("a",), "flag")).dataset.origin == ()  # every row, as the file has it
+
+
 def test_drop_text_features_and_target_left_out_of_features(mixed: pd.DataFrame) -> None:
     result = prepare(mixed, PrepChoices(("a", "color", "y"), "y", DROP, MEAN_FILL))
     assert result.dataset.feature_names == ["a"] and result.dropped_features == ["color"]

@@ -158,3 +158,18 @@ def test_script_splits_as_the_page_rounds(rows, share, comment, tmp_path, monkey
     script = training_script(run)
     assert comment in script
     assert_script_matches_page(run, script, tmp_path, monkeypatch, capsys)
+
+
+def test_script_says_which_values_the_data_page_made_up(tmp_path, monkeypatch, capsys) -> None:
+    from torchstart.csv_loading import load_csv
+    from torchstart.data_prep import MEAN_FILL, PrepChoices, prepare
+
+    frame = load_csv(b"size,age,price\n1,2,3\n2,,5\n3,4,8\n4,1,7\n5,3,11\n6,,12\n", "houses.csv").frame
+    data = prepare(frame, PrepChoices(("size", "age"), "price", missing=MEAN_FILL), "houses.csv").dataset
+    run = start_run(TrainingConfig(data="session", epochs=20, log_every=5), data)
+    train(run, 20)
+    script = training_script(run)
+    assert ("# made from the file on the Data page:\n"
+            "#   2 empty cells of 'age' filled with its mean, 2.5\n") in script
+    assert "[2.0, 2.5]" in script  # the filled value itself, in the data the script trains on
+    assert_script_matches_page(run, script, tmp_path, monkeypatch, capsys)

@@ -20,6 +20,7 @@ from pandas.api.types import infer_dtype, is_bool_dtype, is_numeric_dtype
 from torchstart.csv_loading import MAX_COLUMNS
 from torchstart.datasets import TabularDataset, one_hot_target_names
 from torchstart.errors import TorchstartError
+from torchstart.wording import plural
 
 ONE_HOT, DROP = "one-hot", "drop"
 DROP_ROWS, MEAN_FILL = "drop rows", "fill with mean"
@@ -269,8 +270,10 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
 
     numeric = [c for c in features if column_kind(frame[c]) != "text"]
     text = [c for c in features if c not in numeric]
+    gap_counts: dict[str, int] = {}
     if choices.missing == MEAN_FILL:
         filled = {c: float(work[c].mean()) for c in numeric if work[c].isna().any()}
+        gap_counts = {c: int(work[c].isna().sum()) for c in filled}
         empty = [c for c, mean in filled.items() if mean != mean]
         if empty:
             raise TorchstartError(f"Feature column(s) {', '.join(map(repr, empty))} have no values at all, so "
@@ -309,8 +312,10 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
     else:
         y, target_names = float32_tensor(work[[target]]), [str(target)]
         check_finite(y, [target], work.index)
+    origin = prep_origin(rows_in, None if sampled is None else len(sampled), rows_missing_target, target,
+                         rows_missing_features, gap_counts, filled, text_gaps)
     dataset = TabularDataset(x, y, [str(c) for c in x_frame.columns], target_names, name,
-                             class_column=str(target) if classes else None)
+                             class_column=str(target) if classes else None, origin=origin)
     result = PrepResult(dataset, rows_in, len(work), rows_missing_target, rows_missing_features,
                         numeric, text, encoded, dropped, filled, str(target), classes,
                         None if sampled is None else len(sampled), classes_from_numbers=codes, text_gaps=text_gaps)
@@ -321,6 +326,24 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
         kept = set(classes)
         result.classes_not_sampled = [c for c in file_classes(frame[target], codes) if c not in kept]
     return result
+
+
+def prep_origin(rows_in: int, rows_sampled: int | None, rows_missing_target: int, target: str,
+                rows_missing_features: int, gap_counts: dict[str, int], filled: dict[str, float],
+                text_gaps: dict[str, int]) -> tuple[str, ...]:
+    """Lines saying which rows of the file a dataset keeps and which of its values the Data page made up."""
+    lines = []
+    if rows_sampled is not None:
+        lines.append(f"a seeded random sample of {rows_sampled:,} of the file's {rows_in:,} rows")
+    if rows_missing_target:
+        lines.append(f"{plural(rows_missing_target, 'row')} without a value in {target!r} dropped")
+    if rows_missing_features:
+        lines.append(f"{plural(rows_missing_features, 'row')} with an empty feature cell dropped")
+    for column, mean in filled.items():
+        lines.append(f"{plural(gap_counts[column], 'empty cell')} of {column!r} filled with its mean, {mean:.6g}")
+    for column, count in text_gaps.items():
+        lines.append(f"{plural(count, 'empty cell')} of {column!r} one-hot encoded as all zeros")
+    return tuple(lines)
 
 
 def file_classes(target: pd.Series, codes: bool) -> list[str]:

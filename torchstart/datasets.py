@@ -21,6 +21,7 @@ class TabularDataset(Dataset):
         target_names: list[str],
         name: str = "dataset",
         class_column: str | None = None,
+        origin: tuple[str, ...] = (),
     ) -> None:
         if features.ndim != 2 or targets.ndim != 2:
             raise ValueError("features and targets must be 2-D (rows, columns)")
@@ -33,6 +34,8 @@ class TabularDataset(Dataset):
         self.name = name
         # The column a one-hot class target came from; carried, because a column or a class may itself hold "=".
         self.class_column = class_column if class_column is not None else guess_class_column(self.target_names)
+        # How the Data page made these rows from the file (rows dropped, gaps filled), for generated scripts to say.
+        self.origin = tuple(origin)
 
     def __len__(self) -> int:
         return len(self.features)

@@ -164,14 +164,19 @@ def _data_lines(run: TrainingRun) -> list[str]:
                 "y = x @ true_w + true_b + noise * torch.randn(n, 1, generator=gen)"]
     x, y = _all_rows(run)
     names = clean(f"features {', '.join(run.data.feature_names)}; target {', '.join(run.data.target_names)}")
+    # The values are the Data page's: say where some came from, or they read as the file's own.
+    made = [f"#   {clean(line)}" for line in run.data.source.origin]
+    made = ["# made from the file on the Data page:", *made] if made else []
     if x.numel() + y.numel() <= EMBED_LIMIT:
-        return [f"# {clean(run.data.name)} from the Data page ({names})",
+        return [f"# {clean(run.data.name)} from the Data page ({names})", *made,
                 f"x = {tensor_literal(x)}", f"y = {tensor_literal(y)}"]
     if data_file_name(run) == PT_NAME:
         return [f"# {clean(run.data.name)} from the Data page ({names}): download {PT_NAME} next to this script",
+                *made,
                 f"data = torch.load({PT_NAME!r}, weights_only=True)  # tensors and their column names only",
                 'x, y = data["x"], data["y"]']
     return [f"# {clean(run.data.name)} from the Data page ({names}): download {CSV_NAME} next to this script",
+            *made,
             f"with open({CSV_NAME!r}, newline='') as f:",
             "    rows = [[float(v) for v in row] for row in list(csv.reader(f))[1:]]",
             "table = torch.tensor(rows)",
