@@ -105,9 +105,11 @@ def prep_summary(prep: PrepResult) -> None:
     notes += [f"'{c}' one-hot encoded into {plural(len(cols), 'column')}" for c, cols in prep.encoded.items()]
     notes += [f"'{c}' read as numbers: true → 1.0, false → 0.0" for c in prep.true_false]
     notes += [f"'{c}' dropped (text)" for c in prep.dropped_features]
-    # The fill comes before the Training page's split, so say that its validation rows shaped the mean too.
-    notes += [f"gaps in '{c}' filled with its mean {m:.4g} over the {plural(prep.rows_kept, 'row')} kept, "
-              "including any the Training page holds out for validation" for c, m in prep.filled.items()]
+    notes += [f"{plural(prep.filled_gaps[c], 'gap')} in '{c}' filled with {m:.4g}, the mean of its values"
+              for c, m in prep.filled.items()]
+    if prep.filled:  # the fill comes before the Training page's split: its validation rows shaped the means too
+        notes.append(f"the means are over all {plural(prep.rows_kept, 'row')} kept, the Training page's "
+                     "validation rows among them")
     # get_dummies gives a missing text value no category: say so, the mean fill above covers numbers only.
     notes += [f"the {plural(n, 'gap')} in text column '{c}' became "
               f"{'an all-zero one-hot row' if n == 1 else 'all-zero one-hot rows'} (no category: 0 in every "

@@ -20,8 +20,8 @@ from torchstart.layers import LAYERS, ArgSpec, format_shape
 from torchstart.model_code import handoff_code
 from torchstart.model_inspect import ModelSummary, format_bytes
 from torchstart.model_spec import (MAX_LAYERS, PRESET_NOTES, PRESETS, LayerSpec, ModelSpec, SpecCheck,
-                                   attribute_names, build_model, fit_inputs, fit_to_data, parse_shape,
-                                   same_stack)
+                                   attribute_names, build_model, can_fit, fit_changes, fit_inputs, fit_to_data,
+                                   parse_shape, same_stack)
 from torchstart.params import BoolParam, FloatParam, IntParam
 
 STACK = "models.stack"
@@ -70,40 +70,51 @@ def load_preset(name: str | None = None) -> None:
     load_stack(spec)
 
 
-def load_stack(spec: ModelSpec) -> None:
-    """Replace the layer stack and input shape with ``spec``'s; nothing stays frozen (a widget callback)."""
+def load_stack(spec: ModelSpec, keep_frozen: bool = False) -> None:
+    """Replace the layer stack and input shape with ``spec``'s (a widget callback)."""
     # New ids give every argument widget a new key, so each shows the value it is given here.
     st.session_state[STACK] = [_new_entry(layer.kind, layer.kwargs) for layer in spec.layers]
     st.session_state[INPUT_SHAPE] = ", ".join(str(n) for n in spec.input_shape)
-    st.session_state[FROZEN] = []
+    if not keep_frozen:  # a new preset; a fit keeps the layer names, and freeze_picker drops any that went
+        st.session_state[FROZEN] = []
 
 
 def fit_to_data_button(spec: ModelSpec, n_features: int, n_targets: int) -> None:
     """A button that sets the stack's two ends for the Data page's dataset, where the stack can be made to fit."""
     try:
-        fitted = fit_to_data(spec, n_features, n_targets)
+        changes = fit_changes(spec, fit_to_data(spec, n_features, n_targets))
     except TorchstartError:
         return  # the note above says what to change by hand
-    added = len(fitted.layers) > len(spec.layers)
-    done = (f"Input shape set to {n_features:,}{', an Unflatten put first' if added else ''}, each layer's input "
-            f"size fitted, and the last Linear's out_features set to {n_targets:,}.")
     st.button("Fit the model to this dataset", icon=":material/straighten:", key="models.fit_to_data",
-              on_click=_fit_stack, args=(fitted, done),
-              help=(f"Sets the input shape to {n_features:,}{', puts an Unflatten first' if added else ''}, fits "
-                    f"each layer's input size and makes the last Linear's out_features {n_targets:,}. The other "
-                    "layers keep their settings; no layer stays frozen."))
+              on_click=_fit_stack, args=(n_features, n_targets),
+              help=f"Changes {'; '.join(changes)}, and turns Auto-fit on. The other settings stay as they are.")
 
 
-def _fit_stack(fitted: ModelSpec, done: str) -> None:
-    load_stack(fitted)
-    st.session_state[JUST_FITTED] = done
+def _fit_stack(n_features: int, n_targets: int) -> None:
+    """The button's callback: fits the stack as it is now (an edit may have landed since the button was drawn)."""
+    try:
+        current = ModelSpec(st.session_state[CLASS_NAME].strip(), parse_shape(st.session_state[INPUT_SHAPE]),
+                            tuple(read_layers()))
+        if st.session_state.get(AUTO_FIT):
+            current = fit_inputs(current)  # the sizes the page shows: only what the fit itself changes is listed
+        fitted = fit_to_data(current, n_features, n_targets)
+    except TorchstartError as err:
+        st.session_state[JUST_FITTED] = ("error", f"The stack could not be fitted: {err}")
+        return
+    load_stack(fitted, keep_frozen=True)
+    st.session_state[AUTO_FIT] = True  # later width edits then keep the layers fitting
+    st.session_state[JUST_FITTED] = ("success", f"Fitted to the Data page's dataset: "
+                                                f"{'; '.join(fit_changes(current, fitted))}. Auto-fit is now on, so "
+                                                "the layers keep fitting as you edit.")
 
 
 def just_fitted_note() -> None:
     """Once, after the fit button: what it changed (the note it answered is gone, so say so where it stood)."""
-    done = st.session_state.pop(JUST_FITTED, None)
-    if done:
-        st.success(done, icon=":material/straighten:")
+    kind, text = st.session_state.pop(JUST_FITTED, (None, ""))
+    if kind == "success":
+        st.success(text, icon=":material/straighten:")
+    elif kind == "error":
+        st.error(text, icon=":material/error:")
 
 
 def init_state() -> None:
@@ -288,17 +299,20 @@ def per_model(name: str, model: nn.Module, extra: Any, compute: Callable[[], Any
 
 def hand_off(spec: ModelSpec, check: SpecCheck, model: nn.Module, seed: int) -> None:
     """Offer this model to the Training and Checkpoints pages (only a valid model gets here)."""
+    st.session_state.pop(session.MODEL_ERROR, None)
     current = st.session_state.get(session.MODEL)
     if current is not None and current.module is model:
         return
     st.session_state[session.MODEL] = session.SessionModel(
         name=spec.class_name, module=model, build=partial(build_model, spec),
         input_shape=tuple(spec.input_shape), output_shape=check.output_shape, code=handoff_code(spec), seed=seed,
+        fits=partial(can_fit, spec),
     )
 
 
-def kept_model_note() -> None:
-    """After an error: say which model other pages still use."""
+def kept_model_note(error: TorchstartError) -> None:
+    """After an error: say which model other pages still use (and let them say so too)."""
+    st.session_state[session.MODEL_ERROR] = str(error)
     kept = st.session_state.get(session.MODEL)
     if kept is not None:
         st.caption(f"The Training and Checkpoints pages still use the last valid model, "

@@ -19,6 +19,7 @@ import streamlit as st
 import torch
 
 from pages._ui import KEEP, beside_picture, param_input, show_error, show_predictions, table_height
+from torchstart import session
 from torchstart.data_figures import pixel_scale_note
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
@@ -123,6 +124,10 @@ def _describe_model(session_model: SessionModel | None) -> None:
     """Say which Models page model would train (when there is none, the message under the buttons says so)."""
     if session_model is not None:
         st.caption(f"**{session_model.name}**: input {session_model.input_shape}, output {session_model.output_shape}.")
+        if st.session_state.get(session.MODEL_ERROR):
+            st.warning(md_safe(f"The Models page's current stack does not build, so this is the last model that "
+                               f"did. Train uses it until the stack is fixed there: "
+                               f"{st.session_state[session.MODEL_ERROR]}"), icon=":material/warning:")
 
 
 def _request(action: str) -> None:
@@ -140,10 +145,24 @@ def _stop() -> None:
 def differs(run: TrainingRun, config: TrainingConfig, dataset: TabularDataset | None,
             session_model: SessionModel | None = None) -> bool:
     """Whether the settings (or the Data page's dataset, or its Models-page model) no longer describe ``run``."""
-    other_data = config.data == "session" and not run.trained_on(dataset)
-    other_model = (config.model == "session" and session_model is not None
-                   and run.model_code != session_model.code)  # the Models page has changed the model since
-    return run.config.recipe() != config.recipe() or other_data or other_model
+    return run.config.recipe() != config.recipe() or bool(_other_inputs(run, config, dataset, session_model))
+
+
+def differences(run: TrainingRun, config: TrainingConfig, dataset: TabularDataset | None,
+                session_model: SessionModel | None = None) -> list[str]:
+    """What no longer describes ``run``, in words: changed settings, then a changed dataset or model."""
+    return config.changes_from(run.config) + _other_inputs(run, config, dataset, session_model)
+
+
+def _other_inputs(run: TrainingRun, config: TrainingConfig, dataset: TabularDataset | None,
+                  session_model: SessionModel | None) -> list[str]:
+    said = []
+    if config.data == "session" and run.config.data == "session" and not run.trained_on(dataset):
+        said.append("the Data page's dataset has changed")
+    if config.model == "session" and run.config.model == "session" and session_model is not None \
+            and run.model_code != session_model.code:
+        said.append("the Models page's model has changed")
+    return said
 
 
 def apply_action(config: TrainingConfig, dataset: TabularDataset | None,

@@ -12,7 +12,8 @@ from torchstart.layers import format_shape
 from torchstart.model_code import model_code
 from torchstart.model_figures import parameter_histogram
 from torchstart.model_inspect import forward_pass, parameter_table, summarize, values_table
-from torchstart.model_spec import ModelSpec, auto_fit, check_spec, data_fit_note, parse_shape, trace_shapes
+from torchstart.model_spec import (ModelSpec, auto_fit, check_spec, data_fit_note, model_picture, parse_shape,
+                                   trace_shapes)
 from torchstart.params import IntParam
 
 BATCH = IntParam("Batch size", 2, 1, 16, help="How many random samples go through the model at once.")
@@ -46,12 +47,12 @@ try:
     check = check_spec(base)
 except TorchstartError as err:
     show_error(err)
-    ui.kept_model_note()
+    ui.kept_model_note(err)
     st.stop()
 
 dataset = st.session_state.get(session.DATASET)
 fit_note = None if dataset is None else data_fit_note(base.input_shape, check.output_shape, dataset.n_features,
-                                                      dataset.n_targets, len(dataset.classes))
+                                                      dataset.n_targets, len(dataset.classes), model_picture(base))
 if fit_note and not fit_note.startswith("This model fits"):  # beside the stack it is about, not 1,700 px below
     st.info(fit_note, icon=":material/straighten:")
     ui.fit_to_data_button(base, dataset.n_features, dataset.n_targets)

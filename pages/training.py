@@ -3,7 +3,7 @@
 import streamlit as st
 
 from pages._training_ui import (
-    LOG_Y, RUN, LiveView, apply_action, buttons, differs, downloads_ui, results_ui, settings_ui,
+    LOG_Y, RUN, LiveView, apply_action, buttons, differences, downloads_ui, results_ui, settings_ui,
 )
 from pages._ui import KEEP, current_device, header_stop_means, show_code, show_error, take_header_stop
 from torchstart import session
@@ -33,13 +33,12 @@ if run is None or run.epoch == 0:  # Reset, a new run or none: Checkpoints must 
 buttons(run, config)
 
 if run is not None:
-    if run.epoch and differs(run, config, dataset, session_model):
-        # Say which data the shown run used: after a Data page change the learner touched nothing here.
-        changed = (" (the Data page's dataset has changed since)"
-                   if run.config.data == "session" and not run.trained_on(dataset) else "")
-        st.info(md_safe(f"These settings differ from the run shown below, which trained on **{run.data.name}**"
-                        f"{changed}. **Train** starts a new run with them; **Continue** keeps training the current "
-                        "model with its own settings and data."), icon=":material/tune:")
+    changed = differences(run, config, dataset, session_model) if run.epoch else []
+    if changed:
+        # Say what changed: after a Data or Models page change the learner touched nothing here.
+        st.info(md_safe(f"The run shown below trained on **{run.data.name}**. Since then: {'; '.join(changed)}. "
+                        "**Train** starts a new run with things as they are now; **Continue** keeps training the "
+                        "current model with its own settings and data."), icon=":material/tune:")
     for note in run.data.notes:
         st.caption(md_safe(note))
     st.toggle("Log-scale loss axis", value=True, key=LOG_Y, persist_state=KEEP)

@@ -45,7 +45,7 @@ def watch_runs(page: Page) -> None:
     page.evaluate(_WATCH_RUNS)
 
 
-def wait_for_started_run(page: Page, timeout: float = 60_000, start_ms: float = 5_000) -> None:
+def wait_for_started_run(page: Page, timeout: float = 60_000, start_ms: float = 10_000) -> None:
     """After watch_runs and an action: wait for the rerun to start (if one comes), then to finish."""
     try:
         page.wait_for_function("() => window.__torchstartRunStarted", timeout=start_ms)

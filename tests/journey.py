@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Callable
 
 from tests.browser import (Locator, Page, PlaywrightTimeout, expect, open_app, rerun_after, wait_for_run,
                            wait_for_started_run, watch_runs)
@@ -42,7 +43,8 @@ def pick(page: Page, opener: Locator, option: Locator, search: str = "", tries: 
     for _ in range(tries):
         wait_for_run(page, settle_ms=0)
         opener.click()
-        if search:
+        if search:  # replace, not append to, a filter an earlier try left in the box
+            page.keyboard.press("ControlOrMeta+A")
             page.keyboard.type(search)
         try:
             option.wait_for(timeout=5_000)
@@ -58,10 +60,15 @@ def pick(page: Page, opener: Locator, option: Locator, search: str = "", tries: 
 def fill(page: Page, label: str, value: str) -> None:
     """Type into the visible input labelled ``label`` and submit it."""
     box = page.get_by_label(label, exact=True)
+    wait_for_run(page, settle_ms=0)  # a rerun landing between fill and Enter could redraw the box
     if box.input_value() == value:
         return  # unchanged: submitting it would not rerun the page
-    box.fill(value)
-    rerun_after(page, lambda: box.press("Enter"))
+
+    def submit() -> None:
+        box.fill(value)
+        box.press("Enter")
+
+    rerun_after(page, submit)
 
 
 def upload_csv(page: Page, csv_path: Path, target: str | None = None) -> None:
@@ -76,18 +83,20 @@ def upload_csv(page: Page, csv_path: Path, target: str | None = None) -> None:
 
 
 def table_numbers(page: Page, *headers: str, starts_with: list[float] | None = None,
-                  then: list[float] | None = None, timeout_s: float = 30.0) -> list[float]:
+                  then: list[float] | None = None, until: Callable[[list[float]], bool] | None = None,
+                  timeout_s: float = 30.0) -> list[float]:
     """Numeric cells of the first ``st.dataframe`` whose column headers include all ``headers``.
 
     The grid draws on a canvas; its accessible table copy exists once it is scrolled into view
-    and may lag a redraw, so with ``starts_with`` this polls until the first cells are those, and with
-    ``then`` until the cells after the first one are (a prediction table pins its answer first).
+    and may lag a redraw, so with ``starts_with`` this polls until the first cells are those, with
+    ``then`` until the cells after the first one are (a prediction table pins its answer first), and
+    with ``until`` until it holds for the cells.
     """
     deadline = time.monotonic() + timeout_s
     while True:
         numbers = _find_table(page, set(headers))
         if numbers is not None and (starts_with is None or numbers[:len(starts_with)] == starts_with) and (
-                then is None or numbers[1:1 + len(then)] == then):
+                then is None or numbers[1:1 + len(then)] == then) and (until is None or until(numbers)):
             return numbers
         if time.monotonic() > deadline:
             raise AssertionError(f"no table with columns {headers} starting {starts_with} then {then}: {numbers}")

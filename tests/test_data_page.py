@@ -236,8 +236,8 @@ def test_preview_shows_missing_cells_as_pandas_prints_them(open_page) -> None:
     at.radio(key="data.missing").set_value("fill with mean").run()
     # Over the 4 rows that have a label: b's mean is (2.5 + 1e-07 + 6) / 3, not the profile's 2.938 (with 3.25).
     captions = " ".join(c.value for c in at.caption)
-    assert "gaps in 'b' filled with its mean 2.833 over the 4 rows kept, including any the Training " \
-        "page holds out for validation" in captions
+    assert "1 gap in 'b' filled with 2.833, the mean of its values" in captions
+    assert "the means are over all 4 rows kept, the Training page's validation rows among them" in captions
 
 
 def test_choices_survive_a_visit_to_another_page(open_page) -> None:
@@ -338,7 +338,8 @@ def test_mean_fill_says_what_became_of_a_gap_in_a_text_feature(open_page) -> Non
     assert not at.exception and not _errors(at)
     captions = " ".join(c.value for c in at.caption)
     mean = pd.Series([2, 4.25, 5, 6.5, 7, 8.5, 9]).mean()
-    assert f"gaps in 'weight' filled with its mean {mean:.4g} over the 8 rows kept" in captions
+    assert f"1 gap in 'weight' filled with {mean:.4g}, the mean of its values" in captions
+    assert "the means are over all 8 rows kept" in captions
     assert ("the 1 gap in text column 'colour' became an all-zero one-hot row (no category: 0 in every "
             "'colour_…' column)") in captions
     ds = at.session_state[session.DATASET]

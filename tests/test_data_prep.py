@@ -98,10 +98,15 @@ def test_the_dataset_says_which_rows_it_kept_and_which_values_were_made_up(mixed
     filled = prepare(mixed, PrepChoices(("a", "b", "color"), "y", ONE_HOT, MEAN_FILL)).dataset
     mean_b = mixed.dropna(subset=["y"])["b"].mean()
     assert filled.origin == ("1 row without a value in 'y' dropped",
-                             f"1 empty cell of 'b' filled with its mean, {mean_b:.6g}",
+                             f"1 empty cell of 'b' filled with {mean_b:.7g}, the mean of its values in the rows kept",
                              "1 empty cell of 'color' one-hot encoded as all zeros")
     dropped = prepare(mixed, PrepChoices(("b",), "y", ONE_HOT, DROP_ROWS)).dataset
     assert dropped.origin == ("1 row without a value in 'y' dropped", "1 row with an empty feature cell dropped")
+    # A long or odd column name is cut short on one line, so the mean after it stays in the note.
+    odd = mixed.rename(columns={"b": "average monthly household\nelectricity consumption in kWh"})
+    line = prepare(odd, PrepChoices(("a", odd.columns[1]), "y", ONE_HOT, MEAN_FILL)).dataset.origin[1]
+    assert line == f"1 empty cell of 'average monthly household electricity c…' filled with {mean_b:.7g}, the mean " \
+                   "of its values in the rows kept"
     sampled = prepare(mixed, PrepChoices(("a",), "flag", rows=4)).dataset
     assert sampled.origin == ("a seeded random sample of 4 of the file's 5 rows",)
     assert prepare(mixed, PrepChoices(("a",), "flag")).dataset.origin == ()  # every row, as the file has it

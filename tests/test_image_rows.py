@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import time
 from dataclasses import replace
 from functools import partial
 
@@ -357,15 +356,9 @@ def test_a_learner_trains_the_cnn_on_digits_and_downloads_it(page, tmp_path) -> 
     fill(page, "Predict for validation row (0 to 199: rows the model never trained on)", "3")
     # The answer is pinned first, then the label and the probabilities (the grid lists the columns in view).
     # Row 0's table may share both digits with row 3's: poll until the probabilities are row 3's too.
-    probabilities = torch.softmax(logits, 0)[:5].tolist()
-    deadline = time.monotonic() + 30
-    while True:
-        shown = table_numbers(page, "true digit", "predicted digit", "P(0)",
-                              starts_with=[float(logits.argmax()), float(label)])
-        if shown[2:7] == pytest.approx(probabilities, abs=1e-4) or time.monotonic() > deadline:
-            break
-        page.wait_for_timeout(300)
-    assert shown[2:7] == pytest.approx(probabilities, abs=1e-4)
+    probabilities = pytest.approx(torch.softmax(logits, 0)[:5].tolist(), abs=1e-4)
+    table_numbers(page, "true digit", "predicted digit", "P(0)", starts_with=[float(logits.argmax()), float(label)],
+                  until=lambda shown: shown[2:7] == probabilities)
 
 
 def test_a_wide_file_without_a_matching_dataset_keeps_the_typed_box_and_says_how_to_pick_rows(open_page) -> None:

@@ -22,8 +22,8 @@ from torchstart.model_figures import histogram, parameter_histogram
 from torchstart.model_inspect import (format_bytes, forward_pass, parameter_table, random_input, summarize,
                                       values_table)
 from torchstart.model_spec import (MAX_LAYERS, PRESETS, LayerSpec, ModelSpec, attribute_names, build_model,
-                                   auto_fit, check_spec, data_fit_note, fit_inputs, fit_to_data, parse_shape,
-                                   trace_shapes)
+                                   auto_fit, check_spec, data_fit_note, fit_changes, fit_inputs, fit_to_data,
+                                   model_picture, parse_shape, trace_shapes)
 
 L = LayerSpec.of
 
@@ -503,14 +503,15 @@ def test_forward_pass_on_cuda_matches_cpu() -> None:
 def test_the_data_fit_note_says_what_to_set_and_puts_an_unflatten_before_a_cnn() -> None:
     assert data_fit_note((2,), (1,), 2, 1) == "This model fits the Data page's dataset: 2 features and 1 target column."
     assert data_fit_note((2,), (1,), 7, 3).endswith(
-        "to train this model on it, set the input shape to 7 (with Auto-fit on, the layers in between follow) and "
+        "to train this model on it, set the input shape to 7 (with the Auto-fit switch on, the layers in between follow) and "
         "make the last layer give 3 (a Linear's out_features).")
     cnn = PRESETS["Small CNN"]
-    note = data_fit_note(cnn.input_shape, check_spec(cnn).output_shape, 784, 10)
+    note = data_fit_note(cnn.input_shape, check_spec(cnn).output_shape, 784, 10, picture=model_picture(cnn))
     assert note.endswith("put an Unflatten (1 × 28 × 28) first, `nn.Unflatten(1, (1, 28, 28))`, and set the input "
                          "shape to 784 (the preset \"Small CNN on pixel rows\" does this for 1 × 28 × 28).")
     fixed = ModelSpec("Fixed", (784,), (L("Unflatten", channels=1, height=28, width=28), *cnn.layers))
-    assert data_fit_note(fixed.input_shape, check_spec(fixed).output_shape, 784, 10).startswith("This model fits")
+    assert data_fit_note(fixed.input_shape, check_spec(fixed).output_shape, 784, 10,
+                         picture=model_picture(fixed)).startswith("This model fits")
 
 
 def test_fit_to_data_sets_both_ends_and_leaves_the_middle() -> None:
@@ -529,10 +530,32 @@ def test_fit_to_data_sets_both_ends_and_leaves_the_middle() -> None:
     assert [layer.kind for layer in pixel.layers].count("Unflatten") == 1
     assert check_spec(pixel).output_shape == (2,)
     assert fit_to_data(PRESETS["SimpleModel"], 2, 1) == PRESETS["SimpleModel"]  # already fits: unchanged
+    # An image MLP that flattens first needs no Unflatten: the row is what Flatten would give it.
+    flat = ModelSpec("FlatMLP", (1, 28, 28), (L("Flatten"), L("Linear", in_features=784, out_features=10)))
+    assert [layer.kind for layer in fit_to_data(flat, 784, 10).layers] == ["Flatten", "Linear"]
+
+
+def test_fit_changes_lists_what_the_fit_changed() -> None:
+    assert fit_changes(PRESETS["MLP"], fit_to_data(PRESETS["MLP"], 4, 3)) == [
+        "input shape 2 → 4", "layer 1 (Linear): in_features 2 → 4", "layer 5 (Linear): out_features 1 → 3"]
+    assert fit_changes(PRESETS["Small CNN"], fit_to_data(PRESETS["Small CNN"], 784, 10)) == [
+        "input shape 1, 28, 28 → 784", "an Unflatten (1 × 28 × 28) put first"]
+
+
+def test_the_fit_note_calls_a_table_of_plain_numbers_no_picture_for_a_cnn() -> None:
+    for spec in (PRESETS["Small CNN"], PRESETS["Small CNN on pixel rows"]):
+        for features in (1, 4, 6, 12):  # 1 × 2 × 2 and 3 × 2 × 2 are squares too small to pool
+            note = data_fit_note(spec.input_shape, check_spec(spec).output_shape, features, 3, 3, model_picture(spec))
+            assert note.endswith("plain numbers, not pictures, and this model's first layers need channels × "
+                                 "height × width. Start from the MLP preset for it."), (spec.class_name, features)
+    pixel = PRESETS["Small CNN on pixel rows"]
+    note = data_fit_note(pixel.input_shape, check_spec(pixel).output_shape, 3072, 10, 10, model_picture(pixel))
+    assert "set the input shape to 3,072" in note  # Auto-fit then makes its Unflatten 3 × 32 × 32
 
 
 @pytest.mark.parametrize("spec, features, message", [
-    (PRESETS["Small CNN"], 5, "needs an image shaped channels × height × width"),  # 5 values are no picture
+    (PRESETS["Small CNN"], 5, "Rows of 5 plain numbers are no pictures"),
+    (PRESETS["Small CNN"], 4, "Rows of 4 plain numbers are no pictures"),  # 1 × 2 × 2 is too small to pool
     (ModelSpec("NoLinear", (4,), (L("ReLU"),)), 4, "no Linear layer whose out_features could give 3 outputs"),
     (ModelSpec("Tail", (4,), (L("Linear", in_features=4, out_features=8), L("Unflatten", channels=2, height=2,
                                                                             width=2))), 4, "end the stack with that Linear"),

@@ -103,7 +103,7 @@ def test_the_page_says_how_to_fit_the_model_to_the_data_pages_dataset(open_page)
         return next(c.value for c in at.caption if "The Training page can train this architecture" in c.value)
 
     assert at.info[0].value == ("The Data page's dataset has 6 features and 3 classes (one output each): to train "
-                                "this model on it, set the input shape to 6 (with Auto-fit on, the layers in between follow) and "
+                                "this model on it, set the input shape to 6 (with the Auto-fit switch on, the layers in between follow) and "
                                 "make the last layer give 3 (a Linear's out_features).")
     at.text_input(key="models.input_shape").set_value("6")
     at.toggle(key="models.auto_fit").set_value(True).run()
@@ -123,12 +123,15 @@ def test_one_click_fits_a_cnn_to_the_data_pages_colour_pictures(open_page) -> No
     # 3,072 values are no 1 × 28 × 28 picture, but a colour 32 × 32 one.
     assert "put an Unflatten (3 × 32 × 32) first, `nn.Unflatten(1, (3, 32, 32))`" in at.info[0].value
     fit = at.button(key="models.fit_to_data")
-    assert "puts an Unflatten first" in fit.help and "out_features 4" in fit.help
+    changes = ("input shape 1, 28, 28 → 3072; an Unflatten (3 × 32 × 32) put first; layer 2 (Conv2d): in_channels "
+               "1 → 3; layer 9 (Linear): in_features 784 → 1024, out_features 10 → 4")
+    assert fit.help.startswith(f"Changes {changes}, and turns Auto-fit on.")
     fit.click().run()
     assert not at.exception and not at.error
     assert not any("Data page's dataset" in i.value for i in at.info)  # the note and the button are gone
-    assert at.success[0].value == ("Input shape set to 3,072, an Unflatten put first, each layer's input size "
-                                   "fitted, and the last Linear's out_features set to 4.")
+    assert at.success[0].value == (f"Fitted to the Data page's dataset: {changes}. Auto-fit is now on, so the "
+                                   "layers keep fitting as you edit.")
+    assert at.toggle(key="models.auto_fit").value
     assert not any(b.key == "models.fit_to_data" for b in at.button)
     assert at.text_input(key="models.input_shape").value == "3072"
     plain = nn.Sequential(nn.Unflatten(1, (3, 32, 32)), nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -143,12 +146,29 @@ def test_one_click_fits_a_cnn_to_the_data_pages_colour_pictures(open_page) -> No
     assert not at.success  # said once
 
 
-def test_no_fit_button_where_the_stack_cannot_fit(open_page) -> None:
+@pytest.mark.parametrize("features", [1, 4, 6])
+def test_a_cnn_gets_no_fit_button_for_plain_numbers(open_page, features: int) -> None:
     at = pick_preset(open_page(PAGE), "Small CNN")
-    at.session_state[session.DATASET] = TabularDataset(torch.zeros(5, 6), torch.zeros(5, 1), list("abcdef"), ["y"])
+    at.session_state[session.DATASET] = TabularDataset(torch.zeros(5, features), torch.zeros(5, 1),
+                                                       [f"x{i}" for i in range(features)], ["y"])
     at.run()
-    assert at.info[0].value.startswith("The Data page's dataset has 6 features")  # what to change by hand
-    assert not any(b.key == "models.fit_to_data" for b in at.button)  # six values are no picture for the convs
+    assert at.info[0].value.endswith("plain numbers, not pictures, and this model's first layers need channels × "
+                                     "height × width. Start from the MLP preset for it.")
+    assert not any(b.key == "models.fit_to_data" for b in at.button)
+
+
+def test_the_fit_keeps_frozen_layers_and_fits_the_stack_as_it_is_when_clicked(open_page) -> None:
+    at = pick_preset(open_page(PAGE), "MLP")
+    at.session_state[session.DATASET] = TabularDataset(torch.zeros(5, 4), torch.zeros(5, 3), list("abcd"),
+                                                       ["k=a", "k=b", "k=c"])
+    at.multiselect(key="models.frozen").set_value(["linear2"]).run()
+    at.number_input(key=layer_key(at, 2, "out_features")).set_value(8)  # an edit that lands with the click
+    at.button(key="models.fit_to_data").click().run()
+    assert not at.exception and not at.error
+    assert at.multiselect(key="models.frozen").value == ["linear2"]
+    plain = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3))
+    assert metric(at, "Parameters") == f"{count(plain):,}"
+    assert metric(at, "Trainable") == f"{count(plain) - count(plain[2]):,}"
 
 
 def test_every_preset_as_loaded_reads_as_not_edited(open_page) -> None:
@@ -341,3 +361,19 @@ def test_a_one_value_std_reads_nan_not_none(open_page) -> None:
     assert params.loc["linear.bias", "std"] == "nan"  # what torch.std gives for one value (n - 1 = 0)
     assert params.loc["linear.bias", "mean"] == pytest.approx(bias.item())  # no NaN: still a number column
     assert float(params.loc["linear.weight", "std"]) > 0
+
+
+def test_the_training_page_says_when_it_uses_the_last_model_that_built(open_page) -> None:
+    at = pick_preset(open_page(PAGE), "MLP")
+    at.number_input(key=layer_key(at, 0, "out_features")).set_value(32).run()  # auto-fit off: layer 3 misfits
+    assert "Layer 3" in at.error[0].value and "last valid model, MLP (2 → 1)" in at.caption[-1].value
+    at.switch_page("pages/training.py").run()
+    at.selectbox(key="training_model").set_value("session").run()
+    assert not at.exception
+    warning = [w.value for w in at.warning if "does not build" in w.value]
+    assert len(warning) == 1 and "Layer 3" in warning[0], [w.value for w in at.warning]
+    at.switch_page(PAGE).run()
+    at.number_input(key=layer_key(at, 2, "in_features")).set_value(32).run()  # fixed: the new model hands on
+    assert not at.error
+    at.switch_page("pages/training.py").run()
+    assert not any("does not build" in w.value for w in at.warning)

@@ -955,3 +955,11 @@ def test_a_run_compares_a_data_page_dataset_at_most_once_and_adopts_an_equal_cop
     copy = csv_dataset(30)
     assert run.trained_on(copy) and run.data.source is copy and len(scans) == 2  # equal: adopted
     assert run.trained_on(copy) and len(scans) == 2  # now an identity check
+
+
+def test_changes_from_names_each_changed_setting_as_the_page_shows_it() -> None:
+    old = TrainingConfig()
+    new = replace(old, lr=0.05, standardize_x=True, model="mlp", epochs=500, log_every=50)
+    assert new.changes_from(old) == ["Standardize features off → on", "Model Linear: nn.Linear(in, out) → Small MLP "
+                                     "(Linear → ReLU → Linear)", "Learning rate 0.01 → 0.05"]
+    assert replace(old, epochs=7).changes_from(old) == []  # Continue may change epochs and logging

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from functools import partial
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from tests.test_training_core import (csv_dataset, params_of, plain_classic, ses
                                       two_classes)
 from torchstart import session
 from torchstart.datasets import TabularDataset
+from torchstart.session import SessionModel
 from torchstart.training_metrics import prediction_table
 from torchstart.training_setup import parse_prediction_inputs
 
@@ -160,13 +162,14 @@ def test_the_data_pages_dataset_is_named_where_it_is_not_used_and_after_it_chang
     assert "(3 parameters) on " + name in at.session_state[session.TRAINED].description
     at.session_state[session.DATASET] = csv_dataset(60)  # rebuilt by the Data page, but the same rows and values
     at.run()
-    assert not any("settings differ" in i.value for i in at.info)
+    assert not any("Since then" in i.value for i in at.info)
     # Adopted: later reruns compare by identity instead of scanning every value again.
     assert at.session_state["training_run"].data.source is at.session_state[session.DATASET]
     at.session_state[session.DATASET] = csv_dataset(40)  # the Data page changed it
     at.run()
-    note = next(i.value for i in at.info if "settings differ" in i.value)
-    assert f"which trained on **{name}** (the Data page's dataset has changed since)" in note
+    note = next(i.value for i in at.info if "Since then" in i.value)
+    assert note.startswith(f"The run shown below trained on **{name}**. Since then: the Data page's dataset has "
+                           "changed. **Train**")
 
 
 def test_the_prediction_boxes_start_on_row_0_of_the_data_on_training_and_checkpoints(open_page) -> None:
@@ -296,16 +299,37 @@ def test_models_page_model_used_when_it_fits(open_page) -> None:
     assert "nn.Tanh()" in at.code[-1].value
 
 
-def test_a_data_page_dataset_points_to_the_models_page_fit_button(open_page) -> None:
+def models_page_model(spec) -> SessionModel:
+    """What the Models page hands on for ``spec``, fit check included."""
+    from torchstart.model_spec import build_model, can_fit, check_spec, fit_inputs
+
+    spec = fit_inputs(spec)
+    return SessionModel(spec.class_name, build_model(spec), partial(build_model, spec), tuple(spec.input_shape),
+                        check_spec(spec).output_shape, fits=partial(can_fit, spec))
+
+
+def test_a_data_page_dataset_points_to_the_models_page_fit_button_where_it_can_fit(open_page) -> None:
+    from dataclasses import replace
+
+    from torchstart.model_spec import PRESETS
+
     at = open_page(PAGE)
     at.session_state[session.DATASET] = csv_dataset(20)  # two features, one target
-    at.session_state[session.MODEL] = session_model(3, 1)
+    at.session_state[session.MODEL] = models_page_model(replace(PRESETS["MLP"], input_shape=(3,)))
     at.selectbox(key="training_data").set_value("session")
     at.selectbox(key="training_model").set_value("session").run()
-    assert errors(at) == ["The Models page model 'tanh net' takes 3 inputs where this data has 2 features. On the "
+    assert errors(at) == ["The Models page model 'MLP' takes 3 inputs where this data has 2 features. On the "
                           "Models page, set its input shape to 2 (Auto-fit on makes the layers follow); or pick "
                           "Linear or Small MLP here. With the Data page's dataset, the Models page's button \"Fit "
                           "the model to this dataset\" does this in one click."] and not at.exception
+    # Two plain numbers are no picture for a CNN: the button would not be there, so it is not promised.
+    at.session_state[session.MODEL] = models_page_model(PRESETS["Small CNN"])
+    at.run()
+    assert errors(at) and "Fit the model to this dataset" not in errors(at)[0]
+    # The built-in data is not the Data page's: the button (which fits to that) is not named either.
+    at.session_state[session.MODEL] = models_page_model(replace(PRESETS["MLP"], input_shape=(3,)))
+    at.selectbox(key="training_data").set_value("classic").run()
+    assert errors(at) and "Fit the model to this dataset" not in errors(at)[0]
 
 
 def test_prediction_box_handles_lists_and_bad_text(open_page) -> None:
@@ -324,12 +348,16 @@ def test_changed_settings_are_flagged_for_a_trained_run(open_page) -> None:
     at = set_epochs(open_page(PAGE), 10)
     at.button(key="training_train").click().run()
     at.selectbox(key="training_data").set_value("session").run()
-    assert any("no dataset from the Data page" in e for e in errors(at)) and "These settings differ" in texts(at)
+    assert any("no dataset from the Data page" in e for e in errors(at))
+    assert ("Since then: Data Classic: 4 points, y = 2x → Dataset from the Data page. **Train** starts a new run"
+            in texts(at))
     assert at.session_state["training_run"].epoch == 10  # the trained run is kept
     at.selectbox(key="training_data").set_value("classic").run()
     assert not errors(at)
     at.selectbox(key="training_loss").set_value("L1").run()
-    assert "These settings differ" in texts(at) and at.session_state["training_run"].config.loss == "MSE"
+    assert "Since then: Loss MSE → L1." in texts(at) and at.session_state["training_run"].config.loss == "MSE"
+    at.number_input(key="training_lr").set_value(0.05).run()
+    assert "Since then: Loss MSE → L1; Learning rate 0.01 → 0.05." in texts(at)
     at.button(key="training_train").click().run()
     assert isinstance(at.session_state["training_run"].loss_fn, nn.L1Loss)
 
@@ -378,12 +406,13 @@ def test_a_changed_models_page_model_is_flagged_for_a_trained_run(open_page) -> 
     at.session_state[session.MODEL] = first
     at.selectbox(key="training_model").set_value("session").run()
     set_epochs(at, 5).button(key="training_train").click().run()
-    assert not errors(at) and not any("settings differ" in i.value for i in at.info)
+    assert not errors(at) and not any("Since then" in i.value for i in at.info)
     other = session_model(1, 1, hidden=4)  # edited on the Models page: same sizes, another network
     other.code = "model = nn.Sequential(nn.Linear(1, 4), nn.Tanh(), nn.Linear(4, 1))"
     at.session_state[session.MODEL] = other
     at.run()
-    assert any("These settings differ from the run shown below" in i.value for i in at.info)
+    assert any(i.value.startswith("The run shown below trained on **classic 4 points**. Since then: the Models "
+                                  "page's model has changed.") for i in at.info), [i.value for i in at.info]
     assert at.session_state["training_run"].model_code == first.code  # the run shown is still the first model
 
 
@@ -406,7 +435,7 @@ def test_settings_survive_a_visit_to_another_page(open_page) -> None:
     assert at.selectbox(key="training_data").value == "session" and at.selectbox(key="training_loss").value == "L1"
     assert at.number_input(key="training_epochs").value == 30 and at.toggle(key="training_log_y").value is False
     assert at.session_state["training_run"] is run and run.epoch == 30
-    assert "These settings differ" not in texts(at)  # nothing changed, so the run still matches
+    assert "Since then" not in texts(at)  # nothing changed, so the run still matches
     at.selectbox(key="training_data").set_value("line").run()
     assert at.number_input(key="training_rows").value == 60
 

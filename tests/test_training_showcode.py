@@ -170,6 +170,6 @@ def test_script_says_which_values_the_data_page_made_up(tmp_path, monkeypatch, c
     train(run, 20)
     script = training_script(run)
     assert ("# made from the file on the Data page:\n"
-            "#   2 empty cells of 'age' filled with its mean, 2.5\n") in script
+            "#   2 empty cells of 'age' filled with 2.5, the mean of its values in the rows kept\n") in script
     assert "[2.0, 2.5]" in script  # the filled value itself, in the data the script trains on
     assert_script_matches_page(run, script, tmp_path, monkeypatch, capsys)

@@ -70,6 +70,7 @@ class PrepResult:
     # Text feature column -> its gaps, which one-hot encoding (with "fill with mean") turns into all-zero rows.
     text_gaps: dict[str, int] = field(default_factory=dict)
     true_false: list[str] = field(default_factory=list)  # chosen columns of true/false, read as 1.0/0.0
+    filled_gaps: dict[str, int] = field(default_factory=dict)  # column -> how many of its cells got the mean
 
 
 def column_kind(series: pd.Series) -> str:
@@ -319,6 +320,7 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
     result = PrepResult(dataset, rows_in, len(work), rows_missing_target, rows_missing_features,
                         numeric, text, encoded, dropped, filled, str(target), classes,
                         None if sampled is None else len(sampled), classes_from_numbers=codes, text_gaps=text_gaps)
+    result.filled_gaps = gap_counts
     result.true_false = [str(c) for c in [*numeric, target] if c in work.columns and not (c == target and labels)
                          and (column_kind(work[c]) == "true/false" or infer_dtype(work[c], skipna=True) == "boolean")]
     if sampled is not None and labels:
@@ -336,14 +338,21 @@ def prep_origin(rows_in: int, rows_sampled: int | None, rows_missing_target: int
     if rows_sampled is not None:
         lines.append(f"a seeded random sample of {rows_sampled:,} of the file's {rows_in:,} rows")
     if rows_missing_target:
-        lines.append(f"{plural(rows_missing_target, 'row')} without a value in {target!r} dropped")
+        lines.append(f"{plural(rows_missing_target, 'row')} without a value in {_short(target)} dropped")
     if rows_missing_features:
         lines.append(f"{plural(rows_missing_features, 'row')} with an empty feature cell dropped")
     for column, mean in filled.items():
-        lines.append(f"{plural(gap_counts[column], 'empty cell')} of {column!r} filled with its mean, {mean:.6g}")
+        lines.append(f"{plural(gap_counts[column], 'empty cell')} of {_short(column)} filled with {mean:.7g}, the "
+                     "mean of its values in the rows kept")
     for column, count in text_gaps.items():
-        lines.append(f"{plural(count, 'empty cell')} of {column!r} one-hot encoded as all zeros")
+        lines.append(f"{plural(count, 'empty cell')} of {_short(column)} one-hot encoded as all zeros")
     return tuple(lines)
+
+
+def _short(column: str, limit: int = 40) -> str:
+    """A column name for a one-line note: quoted, on one line, cut short so the numbers after it stay."""
+    name = " ".join(str(column).split())
+    return f"'{name if len(name) <= limit else name[:limit - 1] + '…'}'"
 
 
 def file_classes(target: pd.Series, codes: bool) -> list[str]:

@@ -303,28 +303,47 @@ def same_stack(a: ModelSpec, b: ModelSpec) -> bool:
 
 
 def data_fit_note(input_shape: Shape, output_shape: Shape, n_features: int, n_targets: int,
-                  classes: int = 0) -> str:
+                  classes: int = 0, picture: Shape | None = None) -> str:
     """Whether a model's two ends fit a dataset of rows (``classes`` > 0: a class target, one output per class),
-    and what to set on the Models page when they do not."""
-    fixes = []
-    image = None
-    if len(input_shape) == 3:  # a model of pictures: the rows may hold its picture, or one of their own
-        image = tuple(input_shape) if math.prod(input_shape) == n_features else picture_shape(n_features)
-    if image is not None:
-        sizes = ", ".join(map(str, image))
-        fixes.append(f"put an Unflatten ({spaced(image)}) first, `nn.Unflatten(1, ({sizes}))`, "
-                     f"and set the input shape to {n_features:,} (the preset \"Small CNN on pixel rows\" does "
-                     "this for 1 × 28 × 28)")
-    elif tuple(input_shape) != (n_features,):
-        fixes.append(f"set the input shape to {n_features:,} (with Auto-fit on, the layers in between follow)")
-    if tuple(output_shape) != (n_targets,):
-        fixes.append(f"make the last layer give {n_targets:,} (a Linear's out_features)")
+    and what to set on the Models page when they do not (``picture``: the one its first layers need, if any)."""
     outputs = (f"{classes:,} classes (one output each)" if classes else
                f"{n_targets:,} target column{'s' * (n_targets != 1)}")
     sizes = f"{n_features:,} feature{'s' * (n_features != 1)} and {outputs}"
+    fixes = []
+    # A model of pictures: the rows must hold its picture, or be one of their own.
+    image = None if picture is None else row_picture(picture, n_features)
+    if picture is not None and image is None:
+        return (f"The Data page's dataset has {sizes}: plain numbers, not pictures, and this model's first "
+                "layers need channels × height × width. Start from the MLP preset for it.")
+    if image is not None and len(input_shape) == 3:  # no Unflatten in front yet
+        sizes_text = ", ".join(map(str, image))
+        fixes.append(f"put an Unflatten ({spaced(image)}) first, `nn.Unflatten(1, ({sizes_text}))`, "
+                     f"and set the input shape to {n_features:,} (the preset \"Small CNN on pixel rows\" does "
+                     "this for 1 × 28 × 28)")
+    elif tuple(input_shape) != (n_features,):
+        fixes.append(f"set the input shape to {n_features:,} (with the Auto-fit switch on, the layers in between "
+                     "follow)")
+    if tuple(output_shape) != (n_targets,):
+        fixes.append(f"make the last layer give {n_targets:,} (a Linear's out_features)")
     if not fixes:
         return f"This model fits the Data page's dataset: {sizes}."
     return f"The Data page's dataset has {sizes}: to train this model on it, {' and '.join(fixes)}."
+
+
+def model_picture(spec: ModelSpec) -> Shape | None:
+    """The channels × height × width picture the model's first layers need; None for a model of plain rows."""
+    first = spec.layers[0] if spec.layers else None
+    if first is not None and first.kind == "Unflatten":
+        return tuple(int(first.kwargs[name]) for name in ("channels", "height", "width"))
+    if len(spec.input_shape) == 3 and not (first is not None and first.kind == "Flatten"):
+        return tuple(spec.input_shape)
+    return None
+
+
+def row_picture(image: Shape, n_features: int) -> Shape | None:
+    """The picture a row of ``n_features`` gives a model of ``image`` pictures: that picture if the row holds it,
+    else the picture the row is (3,072 values: 3 × 32 × 32), 4 × 4 and up; None for rows of plain numbers."""
+    return tuple(image) if math.prod(image) == n_features else picture_shape(n_features, min_side=4)
 
 
 def fit_to_data(spec: ModelSpec, n_features: int, n_targets: int) -> ModelSpec:
@@ -336,9 +355,11 @@ def fit_to_data(spec: ModelSpec, n_features: int, n_targets: int) -> ModelSpec:
     """
     layers = list(spec.layers)
     shape = tuple(spec.input_shape)
-    if len(shape) == 3 and not (layers and layers[0].kind == "Unflatten"):
-        # The model's own picture if the row holds it, else the picture the row is (3,072 values: 3 × 32 × 32).
-        image = shape if math.prod(shape) == n_features else picture_shape(n_features)
+    picture = model_picture(spec)
+    if picture is not None and row_picture(picture, n_features) is None:
+        raise TorchstartError(f"Rows of {n_features:,} plain numbers are no pictures for this model's first layers.")
+    if len(shape) == 3 and picture is not None and not (layers and layers[0].kind == "Unflatten"):
+        image = row_picture(shape, n_features)
         if image is not None:
             channels, height, width = image
             layers.insert(0, LayerSpec.of("Unflatten", channels=channels, height=height, width=width))
@@ -353,6 +374,32 @@ def fit_to_data(spec: ModelSpec, n_features: int, n_targets: int) -> ModelSpec:
         raise TorchstartError(f"After the last Linear the layers turn {n_targets:,} outputs into "
                               f"{format_shape(output)}: end the stack with that Linear.")
     return fitted
+
+
+def fit_changes(before: ModelSpec, after: ModelSpec) -> list[str]:
+    """What ``fit_to_data`` changed, in words: the input shape, an Unflatten put first, layers' sizes."""
+    said = []
+    if tuple(before.input_shape) != tuple(after.input_shape):
+        said.append(f"input shape {', '.join(map(str, before.input_shape))} → "
+                    f"{', '.join(map(str, after.input_shape))}")
+    added = len(after.layers) > len(before.layers)
+    if added:
+        said.append(f"an Unflatten ({spaced(model_picture(after))}) put first")
+    for index, (old, new) in enumerate(zip(before.layers, after.layers[1:] if added else after.layers)):
+        changed = [name for name, value in new.args if old.kwargs.get(name) != value]
+        if changed:
+            olds = ", ".join(f"{name} {old.kwargs.get(name)} → {new.kwargs[name]}" for name in changed)
+            said.append(f"layer {index + 1 + added} ({new.kind}): {olds}")
+    return said
+
+
+def can_fit(spec: ModelSpec, n_features: int, n_targets: int) -> bool:
+    """Whether ``fit_to_data`` can set the stack's two ends for these rows."""
+    try:
+        fit_to_data(spec, n_features, n_targets)
+    except TorchstartError:
+        return False
+    return True
 
 
 class StackedModel(nn.Module):
@@ -434,4 +481,4 @@ PRESET_NOTES: dict[str, str] = {
 }
 
 __all__ = ["LAYERS", "LayerSpec", "ModelSpec", "SpecCheck", "check_spec", "build_model", "fit_inputs", "auto_fit",
-           "data_fit_note", "fit_to_data", "same_stack", "parse_shape", "attribute_names", "trace_shapes", "PRESETS", "PRESET_NOTES", "StackedModel"]
+           "data_fit_note", "fit_to_data", "fit_changes", "can_fit", "model_picture", "same_stack", "parse_shape", "attribute_names", "trace_shapes", "PRESETS", "PRESET_NOTES", "StackedModel"]

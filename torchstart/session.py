@@ -20,6 +20,8 @@ DEVICE = "torchstart.device"
 DATASET = "torchstart.dataset"
 # The Models page's current model: a ``SessionModel``.
 MODEL = "torchstart.model"
+# Set while the Models page's current stack does not build (its error text); MODEL is then the last that did.
+MODEL_ERROR = "torchstart.model_error"
 # The Training page's last trained model: a ``TrainedModel``.
 TRAINED = "torchstart.trained"
 
@@ -40,6 +42,8 @@ class SessionModel:
     output_shape: tuple[int, ...]
     code: str = ""
     seed: int | None = None  # the Models page's init seed: torch.manual_seed(seed), then build(), gives module
+    # Whether the Models page's "Fit the model to this dataset" could make it take rows of n_in and give n_out.
+    fits: Callable[[int, int], bool] | None = None
 
     @property
     def in_features(self) -> int | None:

@@ -86,7 +86,7 @@ def model_code(run: TrainingRun, session_model: SessionModel | None = None) -> t
     at = max((i for i, line in enumerate(lines) if line.startswith("model =")), default=len(lines))
     definitions = "\n".join(lines[:at]).strip()
     build = "\n".join(lines[at:]).strip() or "model = ...  # the Models page code did not build `model`"
-    return "# The model's class, as the Models page writes it\n" + definitions, build
+    return "# The model's class this run trained, as the Models page wrote it then\n" + definitions, build
 
 
 def needs_csv(run: TrainingRun) -> bool:

@@ -145,6 +145,18 @@ class TrainingConfig:
         """The choices that define what is trained (epochs and logging left out: Continue may change them)."""
         return replace(self, epochs=0, log_every=0)
 
+    def changes_from(self, old: "TrainingConfig") -> list[str]:
+        """The recipe's settings that differ from ``old``'s, in words: ``Learning rate 0.01 → 0.05``."""
+        said = []
+        for f in fields(self):
+            before, after = getattr(old.recipe(), f.name), getattr(self.recipe(), f.name)
+            if before != after:
+                param = PARAMS.get(f.name)
+                label = param.label if param is not None else f.name.replace("_", " ").capitalize()
+                shown = param.label_for if isinstance(param, ChoiceParam) else _setting_text
+                said.append(f"{label} {shown(before)} → {shown(after)}")
+        return said
+
     @property
     def uses_momentum(self) -> bool:
         """Whether the chosen optimizer takes a momentum setting."""
@@ -416,15 +428,23 @@ def mlp(n_in: int, n_out: int, hidden: int, layers: int) -> nn.Sequential:
     return nn.Sequential(*blocks, nn.Linear(width, n_out))
 
 
-# Said where the data is the Data page's: that page's dataset is what the Models page's button fits a model to.
+# Said where the data is the Data page's (what the Models page's button fits a model to) and the button can fit it.
 FIT_BUTTON_HINT = " With the Data page's dataset, the Models page's button \"Fit the model to this dataset\" does this in one click."
+
+
+def _setting_text(value: Any) -> str:
+    """A setting as the page's widgets show it: on/off for switches, numbers as typed."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def check_session_model(session_model: SessionModel | None, n_in: int, n_out: int,
                         data_page: bool = False) -> SessionModel:
     """The Models page model if its input and output sizes fit the data, else a message saying why not
     (``data_page``: the data is the Data page's dataset)."""
-    hint = FIT_BUTTON_HINT if data_page else ""
+    hint = FIT_BUTTON_HINT if data_page and session_model is not None and session_model.fits is not None \
+        and session_model.fits(n_in, n_out) else ""
     if session_model is None:
         raise TorchstartError(
             "There is no model from the Models page yet. Build one there (first layer taking "
