@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import math
 import re
@@ -467,8 +468,11 @@ def assert_script_prints_loss_and_accuracy(script: str, run, metrics: dict, tmp_
     out = capsys.readouterr().out
     assert float(re.search(r"Final training loss: (\S+)", out).group(1)) == pytest.approx(run.final_loss, abs=1e-6)
     for split in ("training", "validation"):
-        printed = float(re.search(rf"{split.capitalize()} accuracy: (\S+)", out).group(1))
-        assert printed == pytest.approx(metrics[split]["accuracy"], abs=1e-6)
+        printed = ast.literal_eval(re.search(rf"{split.capitalize()} metrics: (.*)", out).group(1))
+        assert set(printed) == set(metrics[split])
+        for name, value in printed.items():  # the page's whole table: accuracy, the loss, precision and recall
+            page = metrics[split][name]
+            assert (value is None) == (page is None) and (page is None or value == pytest.approx(page, abs=1e-6))
 
 
 def test_classification_metrics_match_torch_and_counting() -> None:

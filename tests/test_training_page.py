@@ -255,7 +255,7 @@ def test_two_classes_train_as_a_classifier(open_page) -> None:
     at.text_input(key="training_predict_2").set_value("[[2, 2], [-2, -2]]").run()
     table = at.dataframe[-1].value
     assert table["predicted label"].tolist() == [1, 0] and table["P(label = 1)"].iloc[0] > 0.5
-    assert "Training accuracy" in at.code[-1].value
+    assert "Training metrics" in at.code[-1].value
 
 
 def test_three_classes_train_with_cross_entropy(open_page) -> None:
@@ -276,7 +276,7 @@ def test_three_classes_train_with_cross_entropy(open_page) -> None:
     assert at.dataframe[-1].value["predicted species"].tolist() == ["setosa", "virginica"]
     # the answer is pinned left: last of 8 columns, it would sit past the half-width column's edge
     assert json.loads(at.dataframe[-1].proto.columns)["predicted species"] == {"pinned": True}
-    assert "nn.CrossEntropyLoss()" in at.code[-1].value and "Training accuracy" in at.code[-1].value
+    assert "nn.CrossEntropyLoss()" in at.code[-1].value and "Training metrics" in at.code[-1].value
 
 
 def test_models_page_model_used_when_it_fits(open_page) -> None:

@@ -53,11 +53,16 @@ def assert_script_matches_page(run, script: str, tmp_path, monkeypatch, capsys) 
     if run.val_losses:
         assert finals["validation"] == pytest.approx(run.val_losses[-1], rel=1e-6, abs=1e-9)
     shown = evaluate(run)
-    for split, value in re.findall(r"(\w+) accuracy: (\S+)", out):
-        assert float(value) == pytest.approx(shown[split.lower()]["accuracy"], abs=1e-6)
     printed = {split.lower(): ast.literal_eval(value) for split, value in re.findall(r"(\w+) metrics: (.*)", out)}
-    if not run.config.classifies:  # the page's MSE, RMSE, MAE and R² table, in original units
-        assert set(printed) == set(shown)
+    assert set(printed) == set(shown)  # the page's table: MSE, RMSE, MAE, R² in original units, or how it classifies
+    if run.config.classifies:
+        for split, metrics in printed.items():
+            assert set(metrics) == set(shown[split])
+            for name, value in metrics.items():
+                page = shown[split][name]
+                assert (value is None) == (page is None), (split, name)
+                assert page is None or value == pytest.approx(page, rel=1e-5, abs=1e-6), (split, name)
+    else:
         spread = float(run.data.raw_y_train.double().var()) if len(run.data.raw_y_train) > 1 else 1.0
         for split, metrics in printed.items():
             for name, value in metrics.items():  # the script rebuilds y from its standardized copy: float noise

@@ -257,7 +257,7 @@ def training_script(run: TrainingRun, epochs: int | None = None, session_model: 
                 "    return torch.cat([model(chunk) for chunk in x.split(rows)])", ""]
     out += ["", f"num_epochs = {epochs}"] + _loop_lines(run, xt, yt, split, minibatch, forward)
     if cfg.classifies:
-        out += _accuracy_lines(xt, yt, split, cfg.task, forward)
+        out += _classification_lines(xt, yt, split, cfg.task, forward)
     else:
         out += _regression_lines(xt, yt, split, data.y_scaler is not None, forward, cuda)
     out += _prediction_lines(run)
@@ -319,21 +319,36 @@ def _loop_lines(run: TrainingRun, xt: str, yt: str, split: bool, minibatch: bool
     return lines
 
 
-def _accuracy_lines(xt: str, yt: str, split: bool, task: str, forward: str = "model") -> list[str]:
-    """The share of rows whose predicted class is the labelled one (0/1 classes, or the largest logit)."""
-    if task == "classes":
-        comment = "# Accuracy: the predicted class is the one with the largest logit (and softmax probability)"
-        hits = f"({forward}({{x}}).argmax(1) == {{y}}.argmax(1))"
-    else:
-        comment = "# Accuracy: predict class 1 where the logit is >= 0, i.e. where sigmoid(logit) >= 0.5"
-        hits = f"(({forward}({{x}}) >= 0) == ({{y}} >= 0.5))"
-    lines = ["", comment, "model.eval()", "with torch.no_grad():",
-             f"    train_accuracy = {hits.format(x=xt, y=yt)}.double().mean().item()"]
-    if split:
-        lines.append(f"    val_accuracy = {hits.format(x='x_val', y='y_val')}.double().mean().item()")
-    lines.append("print(f'Training accuracy: {train_accuracy!r}')")
-    if split:
-        lines.append("print(f'Validation accuracy: {val_accuracy!r}')")
+CLASSIFICATION_METRICS = {"binary": '''
+
+def classification_metrics(logits, labels):
+    """Accuracy, BCE, precision and recall, as the page's table computes them (a label counts as 1 from 0.5 up)."""
+    logits, labels = logits.double(), labels.double()
+    predicted, actual = logits >= 0, labels >= 0.5  # class 1 where the logit is >= 0, i.e. sigmoid(logit) >= 0.5
+    hits = (predicted & actual).sum().item()
+    n_predicted, n_actual = predicted.sum().item(), actual.sum().item()
+    return {"accuracy": (predicted == actual).double().mean().item(),
+            "BCE": nn.functional.binary_cross_entropy_with_logits(logits, labels).item(),
+            "precision": hits / n_predicted if n_predicted else None,
+            "recall": hits / n_actual if n_actual else None}
+''', "classes": '''
+
+def classification_metrics(logits, targets):
+    """Accuracy and cross-entropy, as the page's table computes them: the predicted class has the largest logit."""
+    logits, targets = logits.double(), targets.double()
+    return {"accuracy": (logits.argmax(1) == targets.argmax(1)).double().mean().item(),
+            "cross-entropy": nn.functional.cross_entropy(logits, targets).item()}
+'''}
+
+
+def _classification_lines(xt: str, yt: str, split: bool, task: str, forward: str = "model") -> list[str]:
+    """The page's "How well it classifies" table, computed in eval mode after the last step and printed."""
+    lines = ["", "", "# The page's table of how well it classifies (eval mode, after the last step)",
+             *CLASSIFICATION_METRICS[task].strip("\n").splitlines(), "", "", "model.eval()", "with torch.no_grad():"]
+    for name, x, y in (("training", xt, yt), ("validation", "x_val", "y_val"))[:1 + split]:
+        lines.append(f"    {name}_metrics = classification_metrics({forward}({x}), {y})")
+    for name in ("training", "validation")[:1 + split]:
+        lines.append(f"print(f'{name.capitalize()} metrics: {{{name}_metrics!r}}')")
     return lines
 
 
