@@ -349,8 +349,9 @@ def row_picture(image: Shape, n_features: int) -> Shape | None:
 def fit_to_data(spec: ModelSpec, n_features: int, n_targets: int) -> ModelSpec:
     """``spec`` with both ends set for rows of ``n_features`` values and ``n_targets`` outputs.
 
-    A model that takes pictures gets an Unflatten in front when the rows hold pictures; the input shape becomes the row;
-    every layer's input size follows (``fit_inputs``); the last Linear's out_features becomes ``n_targets``.
+    A model that takes pictures gets an Unflatten in front when the rows hold pictures; the input shape becomes
+    the row; every layer's input size follows (``fit_inputs``); the last Linear's out_features becomes
+    ``n_targets``.
     Raises TorchstartError, saying why, when the stack cannot be made to fit that way.
     """
     layers = list(spec.layers)
@@ -481,4 +482,5 @@ PRESET_NOTES: dict[str, str] = {
 }
 
 __all__ = ["LAYERS", "LayerSpec", "ModelSpec", "SpecCheck", "check_spec", "build_model", "fit_inputs", "auto_fit",
-           "data_fit_note", "fit_to_data", "fit_changes", "can_fit", "model_picture", "same_stack", "parse_shape", "attribute_names", "trace_shapes", "PRESETS", "PRESET_NOTES", "StackedModel"]
+           "data_fit_note", "fit_to_data", "fit_changes", "can_fit", "model_picture", "same_stack", "parse_shape",
+           "attribute_names", "trace_shapes", "PRESETS", "PRESET_NOTES", "StackedModel"]

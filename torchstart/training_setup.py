@@ -429,7 +429,8 @@ def mlp(n_in: int, n_out: int, hidden: int, layers: int) -> nn.Sequential:
 
 
 # Said where the data is the Data page's (what the Models page's button fits a model to) and the button can fit it.
-FIT_BUTTON_HINT = " With the Data page's dataset, the Models page's button \"Fit the model to this dataset\" does this in one click."
+FIT_BUTTON_HINT = (" With the Data page's dataset, the Models page's button \"Fit the model to this dataset\" does "
+                   "this in one click.")
 
 
 def _setting_text(value: Any) -> str:
