@@ -546,6 +546,7 @@ def test_prediction_table_gives_logit_probability_and_class() -> None:
 def test_metrics_note_says_why_the_metrics_and_logged_loss_differ() -> None:
     plain = train(start_run(TrainingConfig()), 5)
     assert "one step later" in metrics_note(plain)
+    assert 'the script below prints this table as "Training metrics"' in metrics_note(plain)  # the Show-code tests
     scaled = train(start_run(TrainingConfig(data="line", rows=40, loss="L1", standardize_y=True,
                                             full_batch=False)), 2)
     note = metrics_note(scaled)

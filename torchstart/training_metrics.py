@@ -144,7 +144,9 @@ def metrics_note(run: TrainingRun) -> str:
                                               for m in run.model.modules()):
         training_only.append("the logged training loss is taken in train mode (Dropout / BatchNorm active), the "
                              "metrics in eval mode")
-    text = "Measured with the model in eval mode after the last optimizer step. "
+    # Where to find these numbers again: the downloaded script prints the same table.
+    text = ("Measured with the model in eval mode after the last optimizer step; the script below prints this "
+            "table as \"Training metrics\". ")
     if both or training_only:
         text += (f"Training: {measure} here differs from the logged training loss because "
                  + "; ".join(both + training_only) + ".")
