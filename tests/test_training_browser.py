@@ -165,7 +165,7 @@ def train_classifier(page: Page, loss: str, model: str = "") -> tuple[float, flo
     fill(page, "Learning rate", "0.05")
     rerun_after(page, button(page, "Train").click)
     expect(page.get_by_test_id("stProgress")).to_contain_text("Epoch 100 / 100")
-    expect(page.get_by_text("How well it classifies")).to_be_visible()
+    expect(page.get_by_text("How well it classifies", exact=True)).to_be_visible()
     assert not page.locator('[data-testid="stException"]').count()
     text = main_text(page)
     final = re.search(r"Epoch \[100/100\], Loss: ([-\d.eE+]+), Val loss: ([-\d.eE+]+)", text)

@@ -343,7 +343,7 @@ def classification_metrics(logits, targets):
 
 def _classification_lines(xt: str, yt: str, split: bool, task: str, forward: str = "model") -> list[str]:
     """The page's "How well it classifies" table, computed in eval mode after the last step and printed."""
-    lines = ["", "", "# The page's table of how well it classifies (eval mode, after the last step)",
+    lines = ["", "", "# The page's classification table (eval mode, after the last step)",
              *CLASSIFICATION_METRICS[task].strip("\n").splitlines(), "", "", "model.eval()", "with torch.no_grad():"]
     for name, x, y in (("training", xt, yt), ("validation", "x_val", "y_val"))[:1 + split]:
         lines.append(f"    {name}_metrics = classification_metrics({forward}({x}), {y})")
