@@ -33,7 +33,7 @@ from torchstart.training_export import CSV_NAME, data_file, data_file_name
 from torchstart.training_figures import live_figures
 from torchstart.training_metrics import (evaluate, example_input_text, held_out_row, held_out_rows, metric_help,
                                          metrics_note, parameter_rows, prediction_table, row_prediction_table)
-from torchstart.training_setup import PARAMS, TrainingConfig, parse_prediction_inputs, preflight
+from torchstart.training_setup import PARAMS, TrainingConfig, check_run_work, parse_prediction_inputs, preflight
 from torchstart.wording import md_safe, name_list
 
 RUN = "training_run"
@@ -181,10 +181,12 @@ def apply_action(config: TrainingConfig, dataset: TabularDataset | None,
             if action == "train":
                 run.ask_for(config.epochs)
         elif action == "continue" and run.can_continue:
+            run.ask_for(config.epochs)  # first: a refused Continue leaves the run as it was
             run.config = replace(run.config, epochs=config.epochs, log_every=config.log_every)
-            run.ask_for(config.epochs)
         elif differs(run, config, dataset, session_model):
             preflight(config, dataset, session_model)  # say now, not at the next Train, what would go wrong
+        elif not run.training_wanted:
+            check_run_work(config.epochs, run.epoch_macs)  # only Epochs changed: too much for Train or Continue?
         if run.epoch == 0 and not run.training_wanted:
             # differs() leaves Epochs and Log every out; the untrained run's script must still show them as set.
             run.config = replace(run.config, epochs=config.epochs, log_every=config.log_every)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 import pytest
 import torch
@@ -17,7 +18,8 @@ from torchstart.session import SessionModel
 from torchstart.training import (Throttle, fit_data, log_lines, predict, progress_of, progress_text, start_run,
                                  train)
 from torchstart.training_figures import live_figures
-from torchstart.training_setup import CROSS_ENTROPY, MAX_EPOCH_MACS, TrainingConfig, macs_per_row, preflight
+from torchstart.training_setup import (CROSS_ENTROPY, MAX_EPOCH_MACS, MAX_RUN_MACS, TrainingConfig, macs_per_row,
+                                       preflight)
 
 PAGE = "pages/training.py"
 
@@ -166,6 +168,40 @@ def test_an_epoch_with_too_many_multiply_adds_is_refused() -> None:
         assert f"One epoch would push 200,000 rows through {per_row:,} multiply-adds each" in str(err.value)
         assert f"at most {MAX_EPOCH_MACS // per_row:,} rows: on the Data page, Rows to use" in str(err.value)
     preflight(TrainingConfig(data="session", model="mlp", hidden=16, layers=1), big)  # a small MLP fits
+
+
+def test_a_run_of_too_many_big_epochs_is_refused_and_so_is_such_a_continue() -> None:
+    per_row = 1 * 256 + 2 * 256 * 256 + 256 * 1  # the biggest Small MLP, on 100,000 rows: 1.3e10 an epoch
+    big = TabularDataset(torch.zeros(100_000, 1), torch.zeros(100_000, 1), ["x"], ["y"], "big.csv")
+    config = TrainingConfig(data="session", model="mlp", hidden=256, layers=3, epochs=100_000)
+    fits = MAX_RUN_MACS // (per_row * 100_000)
+    for check in (lambda: preflight(config, big), lambda: start_run(config, big)):
+        with pytest.raises(TorchstartError) as err:
+            check()
+        assert "100,000 epochs would push 1.3e+15 multiply-adds through the model (1.3e+10 per epoch" in str(err.value)
+        assert f"Set Epochs to at most {fits:,} (tab Epochs, batches, seed)" in str(err.value)
+    run = start_run(replace(config, epochs=fits), big)  # at the cap: allowed
+    with pytest.raises(TorchstartError, match=f"at most {fits:,}"):
+        run.ask_for(fits + 1)
+    assert run.target == run.asked == 0  # a refused Train or Continue asks for nothing
+
+
+def test_the_page_says_at_once_when_epochs_alone_make_a_run_too_big(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key="training_data").set_value("line").run()
+    at.number_input(key="training_rows").set_value(2_000).run()
+    at.selectbox(key="training_model").set_value("mlp").run()
+    at.number_input(key="training_hidden").set_value(256).run()
+    at.number_input(key="training_layers").set_value(3).run()
+    set_epochs(at, 1).button(key="training_train").click().run()
+    run = at.session_state["training_run"]
+    assert not errors(at) and run.epoch == 1
+    fits = MAX_RUN_MACS // (2_000 * 131_584)  # 2,000 rows through the biggest Small MLP: 75,997 epochs
+    set_epochs(at, 100_000)
+    assert any(f"Set Epochs to at most {fits:,}" in e for e in errors(at)) and not at.exception
+    at.button(key="training_continue").click().run()
+    assert at.session_state["training_run"] is run and run.epoch == 1 and not run.training_wanted  # kept as it was
+    assert any(f"Set Epochs to at most {fits:,}" in e for e in errors(at))
 
 
 def test_a_models_page_model_counts_its_linear_layers() -> None:

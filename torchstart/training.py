@@ -44,6 +44,7 @@ from torchstart.training_setup import (
     build_model,
     check_batch_norm_batches,
     check_epoch_work,
+    check_run_work,
     check_trainable,
     eval_rows,
     prepare_data,
@@ -119,6 +120,8 @@ class TrainingRun:
     # Rows per forward pass when evaluating (validation loss, metrics, predictions): a pass over 12,000 pixel
     # rows at once would hold gigabytes of layer outputs, so big splits go through in chunks of this many.
     eval_rows: int = 1 << 62
+    # Multiply-adds of one epoch's forward passes (training and validation rows): Train and Continue are capped.
+    epoch_macs: int = 0
     # Bumped whenever training touches the weights; predictions for a whole split are kept per version.
     weights_version: int = 0
     outputs: dict = field(default_factory=dict, repr=False, compare=False)
@@ -147,7 +150,9 @@ class TrainingRun:
         return False
 
     def ask_for(self, epochs: int) -> None:
-        """Want ``epochs`` more epochs (Train, Continue): the loop trains until ``target``."""
+        """Want ``epochs`` more epochs (Train, Continue): the loop trains until ``target``; a TorchstartError if
+        together they would be too much work (``check_run_work``)."""
+        check_run_work(epochs, self.epoch_macs)
         self.target = self.asked = self.epoch + epochs
 
     @property
@@ -206,7 +211,7 @@ def start_run(config: TrainingConfig, dataset: TabularDataset | None = None,
     if session_model is not None and config.model == "session":
         check_trainable(model, session_model.name)
     check_batch_norm_batches(model, len(data.raw_x_train), config, data.n_features)  # raw: no standardizing
-    check_epoch_work(config, data, session_model)
+    epoch_macs = check_epoch_work(config, data, session_model)
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay,
                                **config.optimizer_tuning)
     x_train, y_train = data.x_train.to(device), data.y_train.to(device)
@@ -214,7 +219,8 @@ def start_run(config: TrainingConfig, dataset: TabularDataset | None = None,
     run = TrainingRun(config, data, model, build_loss(config), optimizer, device, x_train, y_train,
                       data.x_val.to(device), data.y_val.to(device), rng=rng,
                       model_code=session_model.code if from_models_page else "",
-                      eval_rows=eval_rows(row_profile(config, data.n_features, data.n_targets, session_model)))
+                      eval_rows=eval_rows(row_profile(config, data.n_features, data.n_targets, session_model)),
+                      epoch_macs=epoch_macs)
     if not config.full_batch:
         # The generator lives with the run, so Continue shuffles exactly as one longer run would.
         generator = torch.Generator().manual_seed(config.seed)

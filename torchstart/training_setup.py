@@ -33,6 +33,9 @@ MAX_ROWS = 100_000
 # its forward multiply-adds (about 3 s of forward and backward on 2 CPU cores at the cap).
 MAX_BATCHES_PER_EPOCH = 5_000
 MAX_EPOCH_MACS = 20_000_000_000
+# One Train or Continue: a thousand epochs at the epoch cap (nearly an hour here), so that a forgotten run of
+# 100,000 big epochs cannot hold the shared server for days; Continue then goes on from where it stopped.
+MAX_RUN_MACS = 1000 * MAX_EPOCH_MACS
 # Layer outputs one optimizer step may keep for backward(): a full batch of 48,000 pixel rows through a CNN is 4 GB.
 MAX_STEP_BYTES = 1024**3
 # Layer outputs one evaluation pass (no_grad) may hold: bigger splits go through in chunks.
@@ -600,8 +603,21 @@ def rows_per_step(n_train: int, config: TrainingConfig) -> int:
     return n_train if config.full_batch else min(config.batch_size, n_train)
 
 
-def check_epoch_work(config: TrainingConfig, data: PreparedData, session_model: SessionModel | None) -> None:
-    """Refuse an epoch so big that Stop and the live charts would wait long, or a step that would fill memory."""
+def check_run_work(epochs: int, epoch_macs: int) -> None:
+    """Refuse a Train or Continue whose epochs together would push more than ``MAX_RUN_MACS`` through the model."""
+    if epochs * epoch_macs > MAX_RUN_MACS:
+        fits = max(MAX_RUN_MACS // max(epoch_macs, 1), 1)
+        raise TorchstartError(
+            f"{epochs:,} epochs would push {epochs * epoch_macs:.2g} multiply-adds through the model ({epoch_macs:.2g} "
+            f"per epoch, about three times that with the backward pass); this page allows {MAX_RUN_MACS:.0e} per "
+            f"Train or Continue, so that one run cannot hold the shared server for hours. Set Epochs to at most "
+            f"{fits:,} (tab Epochs, batches, seed): Continue then trains on from where the run stopped.")
+
+
+def check_epoch_work(config: TrainingConfig, data: PreparedData, session_model: SessionModel | None) -> int:
+    """Refuse an epoch so big that Stop and the live charts would wait long, or a step that would fill memory, or
+    a run of such epochs that would hold the server for hours; return the multiply-adds of one epoch's forward
+    passes."""
     profile = row_profile(config, data.n_features, data.n_targets, session_model)
     per_row = profile.macs
     rows = len(data.raw_x_train) + len(data.raw_x_val)  # validation rows go forward every epoch too
@@ -622,6 +638,8 @@ def check_epoch_work(config: TrainingConfig, data: PreparedData, session_model: 
             f"This page allows {format_bytes(MAX_STEP_BYTES)} per step, shared as it is with other learners. "
             + (f"Untick Full batch and use batches of at most {fits:,} rows" if config.full_batch else
                f"Use batches of at most {fits:,} rows") + " (tab Epochs, batches, seed).")
+    check_run_work(config.epochs, per_row * rows)
+    return per_row * rows
 
 
 def check_trainable(model: nn.Module, name: str) -> None:
