@@ -611,7 +611,7 @@ def check_run_work(epochs: int, epoch_macs: int) -> None:
             f"{epochs:,} epochs would push {epochs * epoch_macs:.2g} multiply-adds through the model ({epoch_macs:.2g} "
             f"per epoch, about three times that with the backward pass); this page allows {MAX_RUN_MACS:.0e} per "
             f"Train or Continue, so that one run cannot hold the shared server for hours. Set Epochs to at most "
-            f"{fits:,} (tab Epochs, batches, seed): Continue then trains on from where the run stopped.")
+            f"{fits:,} (tab Epochs, batches, seed), and press Continue for more once they are done.")
 
 
 def check_epoch_work(config: TrainingConfig, data: PreparedData, session_model: SessionModel | None) -> int:
