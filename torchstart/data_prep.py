@@ -319,8 +319,8 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
                              class_column=str(target) if classes else None, origin=origin)
     result = PrepResult(dataset, rows_in, len(work), rows_missing_target, rows_missing_features,
                         numeric, text, encoded, dropped, filled, str(target), classes,
-                        None if sampled is None else len(sampled), classes_from_numbers=codes, text_gaps=text_gaps)
-    result.filled_gaps = gap_counts
+                        None if sampled is None else len(sampled), classes_from_numbers=codes, text_gaps=text_gaps,
+                        filled_gaps=gap_counts)
     result.true_false = [str(c) for c in [*numeric, target] if c in work.columns and not (c == target and labels)
                          and (column_kind(work[c]) == "true/false" or infer_dtype(work[c], skipna=True) == "boolean")]
     if sampled is not None and labels:
