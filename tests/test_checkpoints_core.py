@@ -270,7 +270,8 @@ def test_a_cross_entropy_model_predicts_class_probabilities_and_its_code_too(tmp
     logits = predict(target.model, x)
     table = prediction_frame(x, logits, ["f0", "f1"], target.target_names, target.task,
                              class_column=target.class_column)
-    assert list(table.columns[:5]) == ["f0", "f1", "logit setosa", "logit versicolor", "logit virginica"]
+    assert list(table.columns[:5]) == ["f0", "f1", "P(setosa)", "P(versicolor)", "P(virginica)"]
+    assert list(table.columns[-3:]) == ["logit setosa", "logit versicolor", "logit virginica"]
     assert torch.allclose(torch.tensor(table[["P(setosa)", "P(versicolor)", "P(virginica)"]].values),
                           torch.softmax(logits, 1).double(), atol=1e-6)
     assert table["predicted species"].tolist() == ["setosa", "versicolor", "virginica"]

@@ -13,7 +13,8 @@ from torchstart.datasets import TabularDataset, class_names
 
 def prediction_frame(inputs: torch.Tensor, outputs: torch.Tensor, feature_names: list[str],
                      target_names: list[str], task: str = "regression", class_column: str | None = None) -> pd.DataFrame:
-    """Inputs, then outputs, for ``task`` ``regression``, ``binary`` (BCEWithLogitsLoss) or ``classes``.
+    """Inputs, then outputs, for ``task`` ``regression``, ``binary`` (BCEWithLogitsLoss) or ``classes``; a
+    classifier's probabilities and classes come before its logits.
 
     Regression outputs are named ``predicted <target>`` on every page. A classifier's outputs are logits:
     ``binary`` adds sigmoid's P(target = 1) and the class (logit >= 0); ``classes`` adds softmax's
@@ -34,6 +35,10 @@ def prediction_frame(inputs: torch.Tensor, outputs: torch.Tensor, feature_names:
         for i, name in enumerate(names):
             table[f"P({name})"] = probabilities[:, i].tolist()
         table[f"predicted {class_column or 'class'}"] = [names[i] for i in outputs.argmax(1).tolist()]
+    if task != "regression":
+        # A class's probability reads before its raw logit: in a wide table the logits are the ones off to the right.
+        logits = [c for c in table.columns if str(c).startswith("logit ")]
+        table = table[[c for c in table.columns if c not in logits] + logits]
     return table
 
 
@@ -53,10 +58,7 @@ def with_labels_first(table: pd.DataFrame, row: TabularDataset, inputs: list[str
     table = table.drop(columns=inputs)
     for k, (name, values) in enumerate(labelled_columns(row).items()):
         table.insert(k, name, values)
-    # A class's probability reads before its raw logit: P(…) columns go right after the answer and the label.
-    logits = [c for c in table.columns if str(c).startswith("logit ")]
-    rest = [c for c in table.columns if c not in logits]
-    return table[rest + logits]
+    return table  # prediction_frame put the probabilities before the logits already
 
 
 def row_text(row: torch.Tensor) -> str:
