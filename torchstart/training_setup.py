@@ -151,8 +151,9 @@ class TrainingConfig:
     def changes_from(self, old: "TrainingConfig") -> list[str]:
         """The recipe's settings that differ from ``old``'s, in words: ``Learning rate 0.01 → 0.05``."""
         said = []
+        old_recipe, new_recipe = old.recipe(), self.recipe()
         for f in fields(self):
-            before, after = getattr(old.recipe(), f.name), getattr(self.recipe(), f.name)
+            before, after = getattr(old_recipe, f.name), getattr(new_recipe, f.name)
             if before != after:
                 param = PARAMS.get(f.name)
                 label = param.label if param is not None else f.name.replace("_", " ").capitalize()
@@ -447,8 +448,10 @@ def check_session_model(session_model: SessionModel | None, n_in: int, n_out: in
                         data_page: bool = False) -> SessionModel:
     """The Models page model if its input and output sizes fit the data, else a message saying why not
     (``data_page``: the data is the Data page's dataset)."""
-    hint = FIT_BUTTON_HINT if data_page and session_model is not None and session_model.fits is not None \
-        and session_model.fits(n_in, n_out) else ""
+    def hint() -> str:  # asked only on the way to an error: it fits the whole stack again
+        fits = data_page and session_model.fits is not None and session_model.fits(n_in, n_out)
+        return FIT_BUTTON_HINT if fits else ""
+
     if session_model is None:
         raise TorchstartError(
             "There is no model from the Models page yet. Build one there (first layer taking "
@@ -460,10 +463,10 @@ def check_session_model(session_model: SessionModel | None, n_in: int, n_out: in
             f"and gives {session_model.output_shape}; this page trains on table rows, so it needs a flat "
             f"input of {n_in} feature(s) and a flat output of {n_out}. For pictures, start it with an Unflatten "
             "layer on an input shape of the row's length (the preset \"Small CNN on pixel rows\" does that for "
-            "784 = 28 × 28 pixels), or pick Linear or Small MLP here." + hint
+            "784 = 28 × 28 pixels), or pick Linear or Small MLP here." + hint()
         )
     if (session_model.in_features, session_model.out_features) != (n_in, n_out):
-        raise TorchstartError(_size_mismatch(session_model, n_in, n_out) + hint)
+        raise TorchstartError(_size_mismatch(session_model, n_in, n_out) + hint())
     return session_model
 
 
