@@ -33,7 +33,8 @@ from torchstart.training_export import CSV_NAME, data_file, data_file_name
 from torchstart.training_figures import live_figures
 from torchstart.training_metrics import (evaluate, example_input_text, held_out_row, held_out_rows, metric_help,
                                          metrics_note, parameter_rows, prediction_table, row_prediction_table)
-from torchstart.training_setup import PARAMS, TrainingConfig, check_run_work, parse_prediction_inputs, preflight
+from torchstart.training_setup import (PARAMS, TrainingConfig, check_run_work, parse_prediction_inputs, preflight,
+                                      suggest_loss)
 from torchstart.wording import md_safe, name_list
 
 RUN = "training_run"
@@ -65,12 +66,8 @@ def settings_ui(dataset: TabularDataset | None, session_model: SessionModel | No
             v |= _row(["rows", "features", "noise", "data_seed"])
         elif v["data"] == "session":
             _describe_dataset(dataset)
-            loss = st.session_state.get(_key("loss"), PARAMS["loss"].default)
-            if dataset is not None and len(dataset.classes) > 2 and not TrainingConfig(loss=loss).classifies:
-                st.info(md_safe(f"This dataset holds classes ({dataset.class_column}: "
-                                f"{name_list(dataset.classes, 10, quoted=False)}). Pick **CrossEntropy (classes)** "
-                                f"on the tab Loss & optimizer: {loss} would fit the one-hot 0s and 1s as numbers."),
-                        icon=":material/category:")
+            if dataset is not None:
+                _suggest_loss(dataset)
             note = pixel_scale_note(dataset, on_training_page=True) if dataset is not None else None
             if note and not st.session_state.get(_key("standardize_x"), PARAMS["standardize_x"].default):
                 st.info(note, icon=":material/tune:")
@@ -110,6 +107,22 @@ def settings_ui(dataset: TabularDataset | None, session_model: SessionModel | No
             v |= _row(["batch_size", "shuffle"])
         st.caption(f"Device: **{device}** (choose it in the sidebar).")
     return TrainingConfig(**v, device=device)
+
+
+def _suggest_loss(dataset: TabularDataset) -> None:
+    """For a class target under a regression loss: say which loss fits and offer to switch to it in one click."""
+    suggestion = suggest_loss(dataset, st.session_state.get(_key("loss"), PARAMS["loss"].default))
+    if suggestion is None:
+        return
+    st.info(md_safe(f"{suggestion.why} Pick **{suggestion.loss}** on the tab Loss & optimizer, or here:"),
+            icon=":material/category:")
+    st.button(f"Use {suggestion.loss}", key=_key("use_suggested_loss"), icon=":material/swap_horiz:",
+              on_click=_set_loss, args=(suggestion.loss,))
+
+
+def _set_loss(loss: str) -> None:
+    """The suggestion button's click: pick that loss (a callback, so it lands before the loss box is drawn)."""
+    st.session_state[_key("loss")] = loss
 
 
 def _describe_dataset(dataset: TabularDataset | None) -> None:

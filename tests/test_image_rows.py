@@ -593,10 +593,12 @@ def test_the_training_page_says_which_loss_classes_want_and_why_a_short_run_logs
     at.session_state[session.DATASET] = make_builtin("digits", {"n": 100})
     at.session_state[session.MODEL] = pixel_cnn()
     at.selectbox(key="training_data").set_value("session").run()
-    hint = "Pick **CrossEntropy (classes)** on the tab Loss & optimizer: MSE would fit the one-hot 0s and 1s"
+    hint = "MSE would fit the 0s and 1s as plain numbers. Pick **CrossEntropy (classes)** on the tab Loss"
     assert any(hint in i.value for i in at.info)
-    at.selectbox(key="training_loss").set_value(CROSS_ENTROPY).run()
+    at.button(key="training_use_suggested_loss").click().run()  # the hint's one-click switch
+    assert at.selectbox(key="training_loss").value == CROSS_ENTROPY
     assert not any("Pick **CrossEntropy" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "training_use_suggested_loss"]
     at.selectbox(key="training_model").set_value("session").run()
     at.number_input(key="training_epochs").set_value(3).run()  # Log every stays 10
     at.button(key="training_train").click().run()

@@ -151,11 +151,15 @@ def test_uploaded_csv_trains_stops_continues_and_downloads(page: Page, tmp_path)
     assert model.weight.detach().flatten().tolist() == pytest.approx([2.0, -1.0], abs=0.1)
 
 
-def train_classifier(page: Page, loss: str, model: str = "") -> tuple[float, float]:
-    """Training page: the Data page's dataset, ``model`` (if given), ``loss``, Adam at lr 0.05, 100 epochs; the
-    final losses."""
+def train_classifier(page: Page, loss: str, model: str = "", via_hint: bool = False) -> tuple[float, float]:
+    """Training page: the Data page's dataset, ``model`` (if given), ``loss`` (with ``via_hint``, picked by the
+    Data tab's suggestion button), Adam at lr 0.05, 100 epochs; the final losses."""
     go(page, "Training")
     choose(page, "Data", "Dataset from the Data page")
+    if via_hint:  # the default loss, MSE, does not fit class targets: the Data tab says which does
+        expect(page.get_by_test_id("stMain")).to_contain_text("MSE would fit")
+        rerun_after(page, button(page, f"Use {loss}").click)
+        expect(page.get_by_role("button", name=f"Use {loss}")).to_have_count(0)
     if model:
         page.get_by_role("tab", name="Model", exact=True).click()
         choose(page, "Model", model)
@@ -178,7 +182,7 @@ def test_two_classes_from_the_data_page_train_as_a_classifier(page: Page) -> Non
     open_app(page, "data")
     choose(page, "Dataset", "Two classes")
     expect(page.get_by_test_id("stMain")).to_contain_text("Two Gaussian blobs in 2-D")  # the new dataset is in
-    final = train_classifier(page, "BCEWithLogits (0/1 classes)")
+    final = train_classifier(page, "BCEWithLogits (0/1 classes)", via_hint=True)
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2)
     expect(page.get_by_text("Decision boundary: where P(label = 1) = 0.5")).to_be_visible()
     assert max(final) < 0.2  # log(2) = 0.69 is a coin toss
@@ -202,7 +206,7 @@ def write_iris_like(path, rows: int = 90):
 def test_an_uploaded_iris_csv_trains_a_three_class_classifier(page: Page, tmp_path) -> None:
     upload_csv(page, write_iris_like(tmp_path / "iris.csv"))
     expect(page.get_by_text("one-hot encoded into 3 classes")).to_be_visible()
-    final = train_classifier(page, "CrossEntropy (classes)")
+    final = train_classifier(page, "CrossEntropy (classes)", via_hint=True)
     expect(page.get_by_text("Confusion matrix (validation rows)")).to_be_visible()
     assert max(final) < 0.3  # log(3) = 1.10 is guessing
 

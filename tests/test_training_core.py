@@ -17,6 +17,7 @@ import torch
 from torch import nn, optim
 from torch.utils.data import TensorDataset
 
+from torchstart.builtin_datasets import make_builtin
 from torchstart.checkpoint_safety import state_dict_bytes
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
@@ -30,7 +31,7 @@ from torchstart.training_figures import downsample, fit_figure, loss_figure
 from torchstart.training_metrics import (evaluate, linear_in_original_units, metrics_note, parameter_rows,
                                          prediction_table, regression_metrics)
 from torchstart.training_setup import (BCE, CROSS_ENTROPY, TrainingConfig, parse_prediction_inputs, preflight,
-                                       prepare_data, smallest_batch, split_sizes)
+                                       prepare_data, smallest_batch, split_sizes, suggest_loss)
 
 EVERY_EPOCH = Throttle(min_interval=0.0, max_share=math.inf)  # call the callback after every epoch
 
@@ -456,8 +457,6 @@ def test_cuda_run_matches_cpu_run() -> None:
 
 def two_classes(n: int = 120) -> TabularDataset:
     """The Data page's built-in "Two classes": two Gaussian blobs, labels 0.0 and 1.0."""
-    from torchstart.builtin_datasets import make_builtin
-
     return make_builtin("two_class", {"n": n, "separation": 3.0, "seed": 0})
 
 
@@ -968,3 +967,29 @@ def test_changes_from_names_each_changed_setting_as_the_page_shows_it() -> None:
     assert new.changes_from(old) == ["Standardize features off → on", "Model Linear: nn.Linear(in, out) → Small MLP "
                                      "(Linear → ReLU → Linear)", "Learning rate 0.01 → 0.05"]
     assert replace(old, epochs=7).changes_from(old) == []  # Continue may change epochs and logging
+
+
+@pytest.mark.parametrize(("key", "loss", "wanted"), [
+    ("three_class", "MSE", CROSS_ENTROPY),  # one-hot class rows under a regression loss
+    ("three_class", BCE, CROSS_ENTROPY),  # BCE would score each one-hot column as its own yes/no question
+    ("three_class", CROSS_ENTROPY, None),  # already the right pick
+    ("two_class", "MSE", BCE),  # one column of 0s and 1s
+    ("two_class", "L1", BCE),
+    ("two_class", BCE, None),
+    ("line", "MSE", None),  # numbers to fit: no classification loss to suggest
+    ("multi", "Smooth L1 (Huber)", None),
+])
+def test_suggest_loss_names_the_classification_loss_a_class_target_wants(key, loss, wanted) -> None:
+    suggestion = suggest_loss(make_builtin(key, {}), loss)
+    assert (suggestion.loss if suggestion else None) == wanted
+    if suggestion is not None:  # the message names what was picked, so the learner sees what changes
+        assert f"{loss} would fit" in suggestion.why and suggestion.loss in suggestion.why
+
+
+def test_suggest_loss_sees_a_two_class_text_column_and_ignores_whole_numbers_beyond_0_and_1() -> None:
+    two_text_classes = TabularDataset(torch.randn(6, 2), torch.eye(2).repeat(3, 1), ["a", "b"],
+                                      ["answer=no", "answer=yes"], class_column="answer")
+    assert suggest_loss(two_text_classes, "MSE").loss == CROSS_ENTROPY
+    counts = TabularDataset(torch.randn(6, 1), torch.tensor([[0.0], [1.0], [2.0], [0.0], [1.0], [2.0]]),
+                            ["x"], ["count"])
+    assert suggest_loss(counts, "MSE") is None  # 0, 1, 2 may be codes, but no loss here takes them as they are

@@ -345,6 +345,32 @@ def bce_columns_message(names: list[str], class_column: str | None = None) -> st
             "classes\").")
 
 
+@dataclass(frozen=True)
+class LossSuggestion:
+    """A classification loss that fits a dataset's target better than the one picked, and why."""
+
+    loss: str
+    why: str
+
+
+def suggest_loss(dataset: TabularDataset, loss: str) -> LossSuggestion | None:
+    """The classification loss a class target wants when ``loss`` is not it; None when the pick already fits."""
+    if len(dataset.classes) >= 2:
+        wanted = CROSS_ENTROPY
+        why = (f"This dataset holds classes ({dataset.class_column}: {name_list(dataset.classes, 10, quoted=False)}) "
+               f"as one-hot rows. {CROSS_ENTROPY} scores one logit per class and picks the largest; {loss} would "
+               "fit the 0s and 1s as plain numbers.")
+    elif dataset.n_targets == 1 and whole_number_codes(dataset.targets) and set(
+            torch.unique(dataset.targets).tolist()) == {0.0, 1.0}:
+        wanted = BCE
+        why = (f"The target '{dataset.target_names[0]}' holds only 0s and 1s: two classes. {BCE} scores one "
+               f"logit per row, and sigmoid(logit) is the probability of a 1; {loss} would fit them as plain "
+               "numbers.")
+    else:
+        return None
+    return None if loss == wanted else LossSuggestion(wanted, why)
+
+
 def split_sizes(n_rows: int, config: TrainingConfig) -> tuple[int, int]:
     """(training rows, validation rows); the classic 4 points always train on all four.
 
