@@ -271,7 +271,9 @@ def results_ui(run: TrainingRun) -> None:
         st.markdown("**How well it classifies**" if run.config.classifies else
                     "**How well it fits** (in the target's original units)")
         st.dataframe(metrics_table(evaluate(run)), key="training_metrics")
-        st.caption(" · ".join(f"{k}: {v}" for k, v in metric_help(run).items()) + ". " + metrics_note(run))
+        # A list and short paragraphs: as one run-on caption the meanings and the comparison with the log blurred.
+        st.caption("\n".join(f"- **{name}**: {meaning}" for name, meaning in metric_help(run).items()))
+        st.caption(metrics_note(run))
     with right:
         rows = parameter_rows(run)
         if rows:

@@ -145,8 +145,9 @@ def metrics_note(run: TrainingRun) -> str:
         training_only.append("the logged training loss is taken in train mode (Dropout / BatchNorm active), the "
                              "metrics in eval mode")
     # Where to find these numbers again: the downloaded script prints the same table.
+    # One paragraph each: the table, its training column, its validation column.
     text = ("Measured with the model in eval mode after the last optimizer step; the script below prints this "
-            "table as \"Training metrics\". ")
+            "table as \"Training metrics\".\n\n")
     if both or training_only:
         text += (f"Training: {measure} here differs from the logged training loss because "
                  + "; ".join(both + training_only) + ".")
@@ -157,9 +158,9 @@ def metrics_note(run: TrainingRun) -> str:
     if not run.data.has_val:
         return text
     if both:
-        return text + (f" Validation: {measure} here differs from the logged validation loss because "
+        return text + (f"\n\nValidation: {measure} here differs from the logged validation loss because "
                        + "; ".join(both) + ".")
-    return text + (f" Validation: {measure} here is the last logged validation loss: that one too is taken after "
+    return text + (f"\n\nValidation: {measure} here is the last logged validation loss: that one too is taken after "
                    "the epoch's step, in eval mode.")
 
 
