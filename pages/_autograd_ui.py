@@ -110,7 +110,7 @@ def variables_editor(card_width: int = CARD_WIDTH) -> list[VariableSpec]:
                                           help=f"Track {name}: autograd records operations on it and fills "
                                                f"{name}.grad. Off: {name} is a constant for autograd.")
                     if name not in BASE_NAMES:
-                        st.button("", icon=":material/delete:", key=f"autograd.remove.{name}",
+                        st.button(f"Remove {name}", icon=":material/delete:", key=f"autograd.remove.{name}",
                                   help=f"Remove {name}", on_click=_remove_variable, args=(name,))
             specs.append(VariableSpec(name, text, tracked))
     with st.popover("Add a variable", icon=":material/add:"):

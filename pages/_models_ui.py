@@ -125,10 +125,13 @@ def init_state() -> None:
 
 def preset_bar() -> int:
     """Preset, class name and init seed; returns the seed."""
-    left, reload, mid, right = st.columns([2, 0.3, 1.4, 1], vertical_alignment="bottom")
-    left.selectbox("Start from a preset", list(PRESETS), key=PRESET, persist_state=KEEP, on_change=load_preset,
-                   help="Loads the preset into the layer stack below; then edit it freely.")
-    reload.button("", icon=":material/restart_alt:", key="models.reload", on_click=load_preset,
+    preset, mid, right = st.columns([2.6, 1.4, 1], vertical_alignment="bottom")
+    # The box takes what the button leaves: a fixed column cut "Reload" to "R…" at 1024 px.
+    with preset.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        st.selectbox("Start from a preset", list(PRESETS), key=PRESET, persist_state=KEEP, on_change=load_preset,
+                     help="Loads the preset into the layer stack below; then edit it freely.")
+        # Every button says its action in words: an icon alone is announced by its name ("restart_alt icon").
+        st.button("Reload", icon=":material/restart_alt:", key="models.reload", on_click=load_preset,
                   help="Reload the preset, undoing your edits.")
     mid.text_input("Class name", key=CLASS_NAME, persist_state=KEEP, max_chars=40)
     seed = right.number_input(SEED_PARAM.label, SEED_PARAM.min_value, SEED_PARAM.max_value,
@@ -233,11 +236,11 @@ def stack_editor(layers: list[LayerSpec], fitted: list[LayerSpec] | None,
                     st.session_state[key] = float(value) if isinstance(arg.param, FloatParam) else value
                 entry["args"][arg.name] = _arg_widget(body, arg, key, disabled=auto)
             last = len(st.session_state[STACK]) - 1
-            tools.button("", icon=":material/arrow_upward:", key=f"models.up.{entry['id']}", help="Move up",
+            tools.button("Up", icon=":material/arrow_upward:", key=f"models.up.{entry['id']}", help="Move up",
                          on_click=_move, args=(entry["id"], -1), disabled=pos == 0)
-            tools.button("", icon=":material/arrow_downward:", key=f"models.down.{entry['id']}",
+            tools.button("Down", icon=":material/arrow_downward:", key=f"models.down.{entry['id']}",
                          help="Move down", on_click=_move, args=(entry["id"], 1), disabled=pos == last)
-            tools.button("", icon=":material/delete:", key=f"models.remove.{entry['id']}", help="Remove",
+            tools.button("Remove", icon=":material/delete:", key=f"models.remove.{entry['id']}", help="Remove",
                          on_click=_remove, args=(entry["id"],))
 
 

@@ -98,7 +98,7 @@ def show_chain(spec_line: str, x: torch.Tensor, results: list[StepResult], devic
             later = len(st.session_state.get(CHAIN, [])) - res.index
             waiting = f" The {later} step(s) after it wait until it works again." if later else ""
             show_error(TorchstartError(f"Step {res.index} fails on the current tensor: {res.error}{waiting}"))
-            _remove_button(res.index - 1, st, f"✕ Remove step {res.index}")
+            _remove_button(res.index - 1, st, f"Remove step {res.index}")
             break
         _chain_row(line, res.tensor, res)
         for warning in res.warnings:
@@ -108,7 +108,7 @@ def show_chain(spec_line: str, x: torch.Tensor, results: list[StepResult], devic
 
 def _chain_row(line: str, t: torch.Tensor, res: StepResult | None) -> None:
     """One tensor in the chain."""
-    cols = st.columns([6, 2, 2, 3, 1], vertical_alignment="center")
+    cols = st.columns([6, 2, 2, 3], vertical_alignment="center")
     cols[0].markdown(f"`{line}`")
     cols[1].markdown(f"shape **{format_shape(t.shape)}**")
     cols[2].markdown(f"stride {t.stride()}{'' if t.is_contiguous() else ' · not contiguous'}")
@@ -116,8 +116,10 @@ def _chain_row(line: str, t: torch.Tensor, res: StepResult | None) -> None:
         cols[3].markdown(":blue-badge[created]")
         return
     cols[3].markdown(":green-badge[shares memory with input]" if res.shares_memory else ":orange-badge[new memory]")
-    _remove_button(res.index - 1, cols[4])
-    st.caption(res.note)
+    # The note and the button share a line: in a fifth column "Remove" was cut to "R" at 1024 px.
+    with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.caption(res.note)
+        _remove_button(res.index - 1, st, f"Remove {tensor_name(res.index)}")
     if res.broadcast is not None:
         title = "How broadcasting lined up the shapes" if res.step.kind != "matmul" else "How the batch dims broadcast"
         with st.expander(title, expanded=res.index == len(st.session_state.get(CHAIN, []))):
@@ -126,10 +128,10 @@ def _chain_row(line: str, t: torch.Tensor, res: StepResult | None) -> None:
                        "a missing dim counts as 1. Stretching is free: no data is copied to do it.")
 
 
-def _remove_button(position: int, where: Any, label: str = "✕") -> None:
-    """The button that deletes one step."""
-    where.button(label, key=f"tensors.remove.{position}", help="Remove this step", on_click=_remove,
-                 args=(position,))
+def _remove_button(position: int, where: Any, label: str) -> None:
+    """The button that deletes one step (in words: a screen reader reads "✕" as "multiplication x")."""
+    where.button(label, icon=":material/delete:", key=f"tensors.remove.{position}", help="Remove this step",
+                 on_click=_remove, args=(position,))
 
 
 def _remove(position: int) -> None:

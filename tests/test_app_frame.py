@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from torchstart.catalog import ALL_PAGES, CONCEPT_PAGES, page_for_concept
-from tests.browser import main_text, open_app
+from tests.browser import expect, main_text, open_app, rerun_after
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,6 +71,28 @@ def test_every_page_opens_in_chromium(page, info) -> None:
     assert info.title.split()[0] in main_text(page) or info is ALL_PAGES[0]
     if info.url_path:
         assert re.search(rf"/{info.url_path}$", page.url)
+    assert not unnamed_buttons(page)
+
+
+def unnamed_buttons(page) -> list[str]:
+    """The page's buttons a screen reader names by nothing, or by an icon's name ("delete icon")."""
+    snapshot = page.get_by_test_id("stMain").aria_snapshot()
+    names = [m.group(1) or "" for m in re.finditer(r'- button(?: "([^"]*)")?', snapshot)]
+    return [n for n in names if not n.strip() or re.fullmatch(r"[a-z0-9_]+ icon", n)]
+
+
+@pytest.mark.browser
+def test_buttons_that_remove_a_step_or_a_variable_say_which(page) -> None:
+    open_app(page, "tensors")
+    rerun_after(page, page.get_by_role("button", name="Add step").click)
+    expect(page.get_by_role("button", name="Remove x1", exact=True)).to_be_visible()
+    assert not unnamed_buttons(page)
+    open_app(page, "autograd")
+    page.get_by_role("button", name="Add a variable").click()
+    page.get_by_label("Name").fill("v")
+    rerun_after(page, page.get_by_role("button", name="Add", exact=True).click)
+    expect(page.get_by_role("button", name="Remove v", exact=True)).to_be_visible()
+    assert not unnamed_buttons(page)
 
 
 @pytest.mark.browser
