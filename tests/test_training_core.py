@@ -993,3 +993,17 @@ def test_suggest_loss_sees_a_two_class_text_column_and_ignores_whole_numbers_bey
     counts = TabularDataset(torch.randn(6, 1), torch.tensor([[0.0], [1.0], [2.0], [0.0], [1.0], [2.0]]),
                             ["x"], ["count"])
     assert suggest_loss(counts, "MSE") is None  # 0, 1, 2 may be codes, but no loss here takes them as they are
+
+
+def test_the_scripts_data_comment_names_columns_and_classes_whole_and_lists_long_ones_short() -> None:
+    iris = TabularDataset(torch.randn(6, 4), torch.eye(3).repeat(2, 1),
+                          ["sepal_length", "sepal_width", "petal_length", "petal_width"],
+                          ["species=setosa", "species=versicolor", "species=virginica"], "iris.csv",
+                          class_column="species")
+    script = training_script(start_run(TrainingConfig(data="session", loss=CROSS_ENTROPY), iris))
+    assert ("# iris.csv from the Data page (features sepal_length, sepal_width, petal_length, petal_width; "
+            "target species (one-hot: setosa, versicolor, virginica))\n") in script  # no "…" cut
+    digits = make_builtin("digits", {"n": 30})
+    script = training_script(start_run(TrainingConfig(data="session", loss=CROSS_ENTROPY), digits))
+    assert ("features pixel0, pixel1, pixel2, pixel3, pixel4, pixel5, … (784 in all); "
+            "target digit (one-hot: 0, 1, 2, 3, 4, 5, … (10 in all))") in script

@@ -15,11 +15,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from torchstart.datasets import TabularDataset
 from torchstart.optimizers import optimizer_code
 from torchstart.session import SessionModel
 from torchstart.training import TrainingRun
 from torchstart.trained_file import scaler_names
 from torchstart.training_setup import LOSSES, split_arithmetic, split_sizes
+from torchstart.wording import name_list
 
 # Data from the Data page is written into the script up to this many numbers; beyond, it goes in a CSV.
 EMBED_LIMIT = 2_000
@@ -135,6 +137,15 @@ def clean(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _columns_summary(dataset: TabularDataset) -> str:
+    """``features a, b, c; target species (classes setosa, …)``: short enough to read whole in one comment line."""
+    features = name_list(dataset.feature_names, 6, quoted=False)
+    target = (f"{dataset.class_column} (one-hot: {name_list(dataset.classes, 6, quoted=False)})" if dataset.classes
+              else name_list(dataset.target_names, 4, quoted=False))
+    # Cut only what a list cannot shorten (a very long column name): 120 characters cut iris's classes.
+    return clean(f"features {features}; target {target}", limit=200)
+
+
 def _all_rows(run: TrainingRun) -> tuple[torch.Tensor, torch.Tensor]:
     """All rows in their original order (the split is redone by the script)."""
     source = run.data.source
@@ -163,7 +174,7 @@ def _data_lines(run: TrainingRun) -> list[str]:
                 "x = torch.randn(n, n_features, generator=gen)",
                 "y = x @ true_w + true_b + noise * torch.randn(n, 1, generator=gen)"]
     x, y = _all_rows(run)
-    names = clean(f"features {', '.join(run.data.feature_names)}; target {', '.join(run.data.target_names)}")
+    names = _columns_summary(run.data.source)
     # The values are the Data page's: say where some came from, or they read as the file's own.
     made = [f"#   {clean(line)}" for line in run.data.source.origin]
     made = ["# made from the file on the Data page:", *made] if made else []
