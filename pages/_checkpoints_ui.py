@@ -30,6 +30,7 @@ REFUSAL = "checkpoints.refusal"      # {"name", "step", "message"} of the last r
 SEEN_UPLOAD = "checkpoints.seen_upload"
 CHANGED = "checkpoints.upload_changed"  # set by the uploader's on_change: the learner, not a page visit
 SAVED = "checkpoints.saved"          # (file name, bytes) prepared in step 1
+CLEARED = "checkpoints.cleared"      # what LOADED held when the learner cleared the uploader
 
 SAVE_SOURCES = {"trained": "Training page's trained model", "models": "Models page's model",
                 "linear": "A fresh nn.Linear"}
@@ -162,8 +163,10 @@ def load_section() -> safety.LoadedCheckpoint | None:
             _attempt(upload, upload.name, upload.size, "upload", upload.file_id)
         elif st.session_state.get(LOADED, {}).get("file_id") == gone and st.session_state.get(CHANGED):
             # The learner cleared the file that passed (a page visit empties the uploader too: then it is kept,
-            # as is an earlier file when the one cleared had been refused).
-            st.session_state.pop(LOADED)
+            # as is an earlier file when the one cleared had been refused). It is set aside, not dropped: picking
+            # a new file over an old one clears the uploader in a rerun of its own first, and should the new
+            # file be refused, the one that passed comes back.
+            st.session_state[CLEARED] = st.session_state.pop(LOADED)
     st.session_state[CHANGED] = False
     held = st.session_state.get(LOADED)
     refusal = st.session_state.get(REFUSAL)
@@ -196,8 +199,11 @@ def _attempt(source: Any, name: str, size: int, origin: str, file_id: str | None
         checkpoint = safety.safe_load(source, name=name, size=size)
     except safety.CheckpointRefused as err:
         st.session_state[REFUSAL] = {"name": name, "step": err.step, "message": str(err)}
+        if LOADED not in st.session_state and CLEARED in st.session_state:
+            st.session_state[LOADED] = st.session_state.pop(CLEARED)
         return
     st.session_state.pop(REFUSAL, None)
+    st.session_state.pop(CLEARED, None)
     st.session_state[LOADED] = {"checkpoint": checkpoint, "source": origin, "file_id": file_id}
 
 

@@ -473,3 +473,33 @@ def test_clearing_a_refused_upload_keeps_the_file_that_passed_before(open_page) 
     assert at.error and "Below is still **good.pth**" in at.info[0].value
     at.file_uploader(key="checkpoints.upload").set_value(None).run()  # the learner removes the refused file
     assert at.session_state[ui.LOADED]["checkpoint"] is kept and not at.error
+
+
+@pytest.mark.parametrize("bad", [b"this is not a checkpoint at all" * 10, b""], ids=["text", "empty"])
+def test_a_refused_file_picked_over_one_that_passed_keeps_it(open_page, bad) -> None:
+    # The browser sends a replacement as two changes: the old file cleared, then the new one added.
+    at = upload(open_page(PAGE), "good.pth", torch_bytes(good_state_dict()))
+    kept = at.session_state[ui.LOADED]["checkpoint"]
+    at.file_uploader(key="checkpoints.upload").set_value(None).run()
+    assert ui.LOADED not in at.session_state and not at.dataframe[1:]
+    upload(at, "bad.pth", bad)
+    assert at.error and "Below is still **good.pth**" in at.info[0].value
+    assert at.session_state[ui.LOADED]["checkpoint"] is kept
+    assert frame_with(at, "numel")["key"].tolist() == list(good_state_dict())
+    upload(at, "good2.pth", torch_bytes(good_state_dict()))  # a file that passes leaves nothing set aside
+    assert ui.CLEARED not in at.session_state and not at.error
+
+
+@pytest.mark.browser
+def test_a_refused_file_picked_over_one_that_passed_keeps_it_in_chromium(page, tmp_path) -> None:
+    good, bad = tmp_path / "good.pth", tmp_path / "notes.pth"
+    good.write_bytes(torch_bytes(good_state_dict()))
+    bad.write_text("this is a text file renamed to .pth\n")
+    open_app(page, "checkpoints")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(good))
+    wait_for_run(page)
+    page.get_by_text("good.pth passed all four checks").wait_for()
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(bad))
+    wait_for_run(page)
+    expect(page.get_by_text("Below is still good.pth, the last file that passed.")).to_be_visible()
+    expect(page.get_by_role("heading", name="3. Inside good.pth")).to_be_visible()
