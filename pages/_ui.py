@@ -77,13 +77,24 @@ def show_code(code: str, label: str = "Show code", expanded: bool = False) -> No
 
 def show_predictions(table: pd.DataFrame, key: str) -> None:
     """A prediction table, laid out alike on every page that predicts."""
-    # The answer is pinned to the left: after eight inputs, or the logits and probabilities, it sat past the
-    # table's right edge at 1024 px. Number columns get room for their digits: sized from the header alone,
-    # "P(2)" cut 0.00000001 to "000001".
-    answer = {c: st.column_config.Column(pinned=True) for c in table.columns if str(c).startswith("predicted ")}
-    numbers = {c: st.column_config.NumberColumn(width=96) for c in table.columns
-               if c not in answer and pd.api.types.is_float_dtype(table[c])}
-    st.dataframe(table, hide_index=True, key=key, column_config=answer | numbers)
+    floats = [c for c in table.columns if pd.api.types.is_float_dtype(table[c])]
+    # Streamlit's own number format where it is right; as text where it is not: a number of 2⁵³ or more
+    # lost its exponent (9.7e29 read "9.706755547"), and an overflow read "Infinity".
+    shown, config = number_columns(table, dict.fromkeys(floats), text=lambda v: f"{v:.6g}", print_like=True)
+    for column in table.columns:
+        settings = config.setdefault(column, st.column_config.Column())
+        if str(column).startswith("predicted "):
+            # The answer is pinned to the left: after eight inputs, or the logits and probabilities, it sat
+            # past the table's right edge at 1024 px.
+            settings["pinned"] = True
+        elif column in floats:
+            settings["width"] = 96  # sized from the header alone, "P(2)" cut 0.00000001 to "000001"
+    st.dataframe(shown, hide_index=True, key=key, column_config=config)
+    values = table[floats].to_numpy(dtype=float)
+    if not np.isfinite(values).all():
+        st.caption("**inf** is a number beyond float32's largest, about 3.4e38: the inputs (or weights) are too "
+                   "large for the model's arithmetic. **nan** is no number at all (inf − inf, 0 × inf). Smaller "
+                   "inputs give finite answers.")
 
 
 def beside_picture(row: TabularDataset, key: str) -> Any:

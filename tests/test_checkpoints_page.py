@@ -503,3 +503,17 @@ def test_a_refused_file_picked_over_one_that_passed_keeps_it_in_chromium(page, t
     wait_for_run(page)
     expect(page.get_by_text("Below is still good.pth, the last file that passed.")).to_be_visible()
     expect(page.get_by_role("heading", name="3. Inside good.pth")).to_be_visible()
+
+
+def test_huge_predictions_keep_their_exponent_and_an_overflow_reads_inf_with_a_note(open_page) -> None:
+    state = {"weight": torch.tensor([[10.0]]), "bias": torch.zeros(1)}
+    at = upload(open_page(PAGE), "big.pth", torch_bytes(state))
+    at.text_input(key="checkpoints.inputs").set_value("[[2.0], [1e15], [9.7e28], [1e38]]").run()
+    table = frame_with(at, "predicted y0")
+    # Streamlit dropped the format of numbers of 2**53 or more (9.7e29 read "9.706755547"): they are text here.
+    assert table["predicted y0"].tolist() == ["20", "1e+16", "9.7e+29", "inf"]
+    assert table["x0"].tolist() == ["2", "1e+15", "9.7e+28", "1e+38"]
+    assert any("**inf** is a number beyond float32's largest" in c.value for c in at.caption)
+    at.text_input(key="checkpoints.inputs").set_value("[[2.0], [0.5]]").run()
+    assert frame_with(at, "predicted y0")["predicted y0"].tolist() == [20.0, 5.0]  # numbers, no note
+    assert not any("**inf** is a number" in c.value for c in at.caption)

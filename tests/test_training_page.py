@@ -76,7 +76,7 @@ def test_train_shows_metrics_log_prediction_and_downloads(open_page) -> None:
     assert prediction.iloc[0, 1] == pytest.approx(model(torch.tensor([[5.0]])).item(), abs=1e-5)
     # The answer is pinned first (after eight inputs it sat past the edge at 1024 px); inputs get room for digits.
     columns = json.loads(at.dataframe[2].proto.columns)
-    assert columns["predicted y"] == {"pinned": True} and columns["x"]["width"] == 96
+    assert columns["predicted y"]["pinned"] is True and columns["x"]["width"] == 96
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download model (.pth)", "Download script (.py)"]
     trained = at.session_state[session.TRAINED]
@@ -275,7 +275,7 @@ def test_three_classes_train_with_cross_entropy(open_page) -> None:
     at.text_input(key="training_predict_2").set_value("[[-3, 0], [0, 4]]").run()
     assert at.dataframe[-1].value["predicted species"].tolist() == ["setosa", "virginica"]
     # the answer is pinned left: last of 8 columns, it would sit past the half-width column's edge
-    assert json.loads(at.dataframe[-1].proto.columns)["predicted species"] == {"pinned": True}
+    assert json.loads(at.dataframe[-1].proto.columns)["predicted species"]["pinned"] is True
     assert "nn.CrossEntropyLoss()" in at.code[-1].value and "Training metrics" in at.code[-1].value
 
 
