@@ -133,8 +133,8 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
             # Row 0 of the Data page's dataset when it fits, as the Training page's box starts: the two agree.
             fits = dataset is not None and dataset.n_features == width and len(dataset) and width > 1
             st.session_state[INPUTS] = row_text(dataset.features[0]) if fits else str([[0.5] * width])
-        text = st.text_input(f"Inputs: rows of {width} number{'s' if width > 1 else ''} "
-                             f"({name_list(features, 6, quoted=False)})", key=INPUTS, persist_state=KEEP)
+        text = st.text_input(md_safe(f"Inputs: rows of {width} number{'s' if width > 1 else ''} "
+                                     f"({name_list(features, 6, quoted=False)})"), key=INPUTS, persist_state=KEEP)
         try:
             x = parse_inputs(text, width)
         except TorchstartError as err:

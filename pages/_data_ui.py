@@ -93,7 +93,7 @@ def prep_summary(prep: PrepResult) -> None:
     c2.metric("Feature tensor columns", f"{ds.n_features:,}")
     # The class count in the label: in the value, "label (4 classes)" was cut to "label (4 cl…" at 1024 px.
     c3.metric(f"Target ({len(prep.classes)} classes)" if prep.classes else "Target",
-              prep.target if prep.classes else ds.target_names[0])
+              md_safe(prep.target if prep.classes else ds.target_names[0]))
     notes = []
     if prep.rows_sampled is not None:
         notes.append(f"a random sample of {prep.rows_sampled:,} of the {prep.rows_in:,} rows (Rows to use), "

@@ -317,7 +317,8 @@ def _prediction_box(run: TrainingRun) -> None:
     if n > MAX_TYPED_FEATURES:
         _row_prediction(run)
         return
-    text = st.text_input(f"Predict for new input{'s' if n > 1 else ''} ({name_list(run.data.feature_names, 6, quoted=False)})",
+    text = st.text_input(md_safe(f"Predict for new input{'s' if n > 1 else ''} "
+                                 f"({name_list(run.data.feature_names, 6, quoted=False)})"),
                          value=example_input_text(run), key=f"training_predict_{n}", persist_state=KEEP,
                          help="A number, a list such as [5, 6, 7], or rows such as [[1, 2], [3, 4]]. With more "
                               "than one feature it starts on row 0 of the data, as the Checkpoints page does.")

@@ -82,6 +82,16 @@ def test_md_safe_disarms_links_images_and_addresses_and_reads_the_same() -> None
     assert md_safe("price, `x[0]`, a < b") == "price, `x[0]`, a <\u200b b"
 
 
+@pytest.mark.parametrize("text, safe", [
+    ("cost $ a $", "cost \\$ a \\$"),            # Streamlit read "$ a $" as LaTeX
+    ("`x$y` and $z", "`x$y` and \\$z"),            # inside a code span a backslash would show
+    ("``a`$`` $", "``a`$`` \\$"),                  # a span closes on a run as long as the one that opened it
+    ("`open $ only", "`open \\$ only"),            # an unclosed backtick is a plain character
+])
+def test_md_safe_escapes_dollar_signs_outside_code_spans(text, safe) -> None:
+    assert md_safe(text) == safe
+
+
 def test_plotly_safe_shows_tags_as_typed() -> None:
     assert plotly_safe('<a href="https://evil.example">x</a>') == '&lt;a href="https://evil.example"&gt;x&lt;/a&gt;'
     assert plotly_safe("sepal_length & width") == "sepal_length &amp; width"

@@ -240,3 +240,22 @@ def test_the_models_page_fits_an_mlp_to_an_uploaded_iris_in_one_click(page: Page
     page.get_by_role("tab", name="Model", exact=True).click()
     expect(main).to_contain_text("MLP: input (4,), output (3,)")  # the model that trained
     assert max(final) < 0.3  # ln 3 = 1.10 is a guess among three
+
+
+@pytest.mark.browser
+def test_dollar_signs_in_column_names_read_as_typed_not_as_maths(page: Page, tmp_path) -> None:
+    # Streamlit sets $...$ as LaTeX in Markdown, metric values and widget labels included.
+    csv = tmp_path / "dollars.csv"
+    csv.write_text("\n".join(["$size$,cost $a$,$price$"] + [f"{i % 7},{i % 5},{2 * (i % 7) - (i % 5) + 1}"
+                                                              for i in range(40)]) + "\n")
+    upload_csv(page, csv, target="$price$")
+    expect(page.get_by_test_id("stMetricValue").filter(has_text="$price$")).to_be_visible()
+    expect(page.locator(".katex")).to_have_count(0)
+    go(page, "Training")
+    choose(page, "Data", "Dataset from the Data page")
+    rerun_after(page, button(page, "Train").click)
+    expect(page.get_by_text("Predict for new inputs ($size$, cost $a$)")).to_be_visible()
+    go(page, "Checkpoints")
+    rerun_after(page, page.get_by_role("button", name="Or load the file from step 1").click)
+    expect(page.get_by_text("Inputs: rows of 2 numbers ($size$, cost $a$)")).to_be_visible()
+    expect(page.locator(".katex")).to_have_count(0)

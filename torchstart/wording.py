@@ -31,6 +31,8 @@ ZERO_WIDTH = "\u200b"  # invisible: it splits a Markdown construct without chang
 # Markdown that points at or pulls in the outside world: a link or image ("](" joins its text to its address),
 # a bare web address (autolinked) or an <address> autolink. Each gets a zero-width space inside.
 _MD_ACTIVE = re.compile(r"\]\(|://|www\.|<", re.IGNORECASE)
+# A code span (CommonMark: a backtick run closed by a run as long) is matched whole, so the dollars inside stay.
+_CODE_SPAN_OR_DOLLAR = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)|\$", re.DOTALL)
 
 
 def uploader_reading(n_bytes: int, base: int = 1000) -> str:
@@ -56,10 +58,13 @@ def md_safe(text: str) -> str:
     File names, column names, cells, checkpoint keys and pickled names can carry Markdown: a link in
     an official-looking error box, or an image the browser fetches from anywhere. Backslash escapes
     would show inside the message's code spans, and which backticks pair up is Markdown's call, so a
-    zero-width space goes inside each such construct wherever it stands: it reads the same.
+    zero-width space goes inside each such construct wherever it stands: it reads the same. A dollar
+    sign opens LaTeX in Streamlit ("cost $ a $" set "a" as maths); it is escaped outside code spans,
+    where a backslash would show and no maths is read.
     """
-    return _MD_ACTIVE.sub(lambda m: m.group(0)[:-1] + ZERO_WIDTH + m.group(0)[-1] if m.group(0) != "<"
-                          else "<" + ZERO_WIDTH, text)
+    inert = _MD_ACTIVE.sub(lambda m: m.group(0)[:-1] + ZERO_WIDTH + m.group(0)[-1] if m.group(0) != "<"
+                           else "<" + ZERO_WIDTH, text)
+    return _CODE_SPAN_OR_DOLLAR.sub(lambda m: "\\$" if m.group(0) == "$" else m.group(0), inert)
 
 
 def plotly_safe(text: str) -> str:
