@@ -178,3 +178,49 @@ def test_script_says_which_values_the_data_page_made_up(tmp_path, monkeypatch, c
             "#   2 empty cells of 'age' filled with 2.5, the mean of its values in the rows kept\n") in script
     assert "[2.0, 2.5]" in script  # the filled value itself, in the data the script trains on
     assert_script_matches_page(run, script, tmp_path, monkeypatch, capsys)
+
+
+def bound_names(script: str) -> set[str]:
+    """Every name a script binds: assignments, loop targets, imports, functions, classes and their arguments."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(script)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return names
+
+
+def test_the_models_page_refuses_every_class_name_the_scripts_that_carry_its_class_bind() -> None:
+    """A class called optim, x_train or data passed the Models page and broke the downloaded script."""
+    from torchstart.checkpoint_code import predict_code, safe_load_code, save_code
+    from torchstart.model_spec import RESERVED_NAMES, check_class_name
+    from torchstart.session import Standardizer
+    from torchstart.errors import TorchstartError
+
+    scripts = []
+    for config, dataset, middle in CASES.values():
+        n_in, n_out = (dataset.n_features, dataset.n_targets) if dataset is not None else (1, 1)
+        model = models_page_model(n_in, n_out, middle) if middle else None
+        scripts.append(training_script(train(start_run(config, dataset, model), 2), session_model=model))
+    for data in ("classic", "line", "multi"):
+        for full_batch in (True, False):
+            config = TrainingConfig(data=data, full_batch=full_batch, standardize_x=True, standardize_y=True,
+                                    model="mlp")
+            scripts.append(training_script(train(start_run(config, None, None), 2)))
+    net = models_page_model(2, 1, "relu")
+    x, scaler = torch.zeros(1, 2), Standardizer(torch.zeros(2), torch.ones(2))
+    scripts += [net.code, save_code(net.module, seed=1, fallback=net.code), safe_load_code(1_000),
+                predict_code(net.module, x, ("model",), net.code, scaler, Standardizer(torch.zeros(1), torch.ones(1)),
+                             "a.pth")]
+    scripts += [predict_code(net.module, x, (), net.code, filename="b.pth", task=task) for task in ("binary", "classes")]
+    bound = set().union(*map(bound_names, scripts)) - {"Net", "self", "__init__", "forward"}
+    assert {"optim", "x_train", "DataLoader", "data", "probabilities"} <= bound  # the collection sees them
+    assert bound - RESERVED_NAMES == set()
+    for name in ("optim", "x_train", "data"):
+        with pytest.raises(TorchstartError, match="a name the generated code uses"):
+            check_class_name(name)

@@ -32,8 +32,22 @@ MAX_INPUT_VALUES = 1_000_000     # values in one input sample
 MAX_ACTIVATIONS = 4_000_000      # values one layer may output per sample
 MAX_MACS = 250_000_000           # mult-adds per sample: keeps a forward pass well under a second
 MAX_CLASS_NAME = 40
-RESERVED_NAMES = {"nn", "torch", "summary", "Units", "model", "x", "y", "name", "param",  # names Show code uses
-                  "stats", "mult_adds", "costs", "hook", "hooks", "one", "layer"}
+# Names the class must not take: its class statement would be overwritten (or would overwrite one) in the code
+# that carries it. A test collects every name those scripts bind and checks it is here.
+MODELS_CODE_NAMES = {"nn", "torch", "summary", "Units", "model", "x", "y", "name", "param", "stats", "mult_adds",
+                     "costs", "hook", "hooks", "one", "layer"}
+TRAINING_SCRIPT_NAMES = {
+    "DataLoader", "TensorDataset", "actual", "checkpoint", "classification_metrics", "criterion", "epoch",
+    "epoch_loss", "err", "gen", "hits", "intercept", "labels", "loader", "logits", "loss", "mse", "n", "n_actual",
+    "n_features", "n_predicted", "new_x", "noise", "num_epochs", "optim", "optimizer", "outputs", "perm",
+    "predicted", "prediction", "r2", "regression_metrics", "slope", "ss_tot", "target", "targets",
+    "training_metrics", "true_b", "true_w", "val_loss", "validation_metrics", "x_mean", "x_std", "x_train", "x_val",
+    "xb", "y_mean", "y_std", "y_train", "y_val", "yb"}
+CHECKPOINT_CODE_NAMES = {
+    "MAX_BYTES", "MAX_PICKLE", "MAX_UNPACKED", "MAX_VALUES", "archive", "data", "f", "folders", "i", "info", "infos",
+    "io", "obj", "os", "path", "pickles", "predicted_class", "probabilities", "probability", "safe_load", "seen",
+    "size", "state_dict", "t", "tensors_in", "unsafe", "value", "zipfile"}
+RESERVED_NAMES = MODELS_CODE_NAMES | TRAINING_SCRIPT_NAMES | CHECKPOINT_CODE_NAMES
 
 
 
@@ -157,8 +171,9 @@ def check_class_name(name: str) -> str:
         )
     # class super(...) would break super().__init__(); a module-level __builtins__ or __name__ breaks the script.
     if name in RESERVED_NAMES or hasattr(builtins, name) or (name.startswith("__") and name.endswith("__")):
-        raise TorchstartError(f"{name!r} is used by the generated code itself, is a Python built-in or a "
-                              "__dunder__ name Python keeps for itself; pick another class name.")
+        raise TorchstartError(f"{name!r} is a name the generated code uses (this page's Show code, the Training "
+                              "page's script or the Checkpoints page's code), a Python built-in or a __dunder__ "
+                              "name Python keeps for itself; pick another class name, e.g. MyModel.")
     if unicodedata.normalize("NFKC", name) != name:
         # Python reads the class name in Show code as its NFKC form, so print(model) would differ.
         raise TorchstartError(f"The class name {name!r} has letters Python rewrites (it reads it as "
