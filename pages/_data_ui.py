@@ -18,7 +18,7 @@ from torchstart.builtin_datasets import BUILTINS, make_builtin
 from torchstart.data_prep import PrepResult, dataset_classes
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
-from torchstart.wording import md_safe
+from torchstart.wording import md_safe, name_list
 
 BUILTIN, UPLOAD = "Built-in dataset", "Upload a CSV"
 K_SOURCE, K_BUILTIN, K_UPLOAD = "data.source", "data.builtin", "data.upload"
@@ -79,8 +79,9 @@ def refuse(err: TorchstartError) -> None:
     show_error(err)
     current = st.session_state.get(session.DATASET)
     if current is not None:
+        target = current.class_column or name_list(current.target_names, 3, quoted=False)
         st.caption(md_safe(f"Nothing was replaced: the dataset in use is still **{current.name}** "
-                           f"({len(current):,} rows)."))
+                           f"({len(current):,} rows, predicting {target})."))
 
 
 def prep_summary(prep: PrepResult) -> None:

@@ -130,7 +130,17 @@ def test_page_refuses_inf_and_keeps_the_previous_dataset(open_page) -> None:
     assert len(errors) == 1 and "Column 'a' has 1 value that float32 cannot hold" in errors[0]
     ds = at.session_state[session.DATASET]
     assert ds.name == "good.csv" and ds.features.flatten().tolist() == [1, 2, 3]
-    assert any("still **good.csv** (3 rows)" in c.value for c in at.caption)
+    assert any("still **good.csv** (3 rows, predicting y)" in c.value for c in at.caption)
+
+
+def test_a_one_column_csv_says_so_and_keeps_the_previous_dataset(open_page) -> None:
+    at = _upload(open_page(PAGE), "good.csv", b"a,label\n1,cat\n2,dog\n3,cat\n")
+    at = _upload(at, "one.csv", b"x\n1\n2\n3\n")
+    errors = _errors(at)
+    assert len(errors) == 1 and "The table has a single column, 'x'" in errors[0], errors
+    assert at.session_state[session.DATASET].name == "good.csv"
+    # a class target is named by its column, not by its one-hot columns
+    assert any("still **good.csv** (3 rows, predicting label)" in c.value for c in at.caption)
 
 
 def _numbers_with(stray: dict[int, str], rows: int = 40) -> bytes:

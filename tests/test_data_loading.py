@@ -26,6 +26,11 @@ BAD_FILES = [
     ("long_row.csv", b"a,b,y\n1,2,3\n4,5,6\n7,8,9,10\n", ["different lengths", "line 4 has 4 values"]),
     ("text.csv", b"name,city\nann,rome\nbob,oslo\n", ["no numeric column", "'name'", "'city'"]),
     ("dupes.csv", b"a,b,a,y\n1,2,3,4\n5,6,7,8\n", ["duplicate column names", "'a'"]),
+    # a first line that is no header read as "no numeric column" (every column took "a", "b" as values)
+    ("excel_sep.csv", b"sep=;\na;b\n1;2\n3;4\n", ["first line, 'sep=;', is not a header", "Excel",
+                                                    "delete that line"]),
+    ("comment.csv", b"# my data, v2\na,b\n1,2\n3,4\n", ["first line, '# my data, v2', reads as a comment",
+                                                         "delete the lines above the header"]),
     ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10", ["not a text file", "PNG image"]),
     ("zipped.csv", b"PK\x03\x04\x14\x00\x00\x00\x08\x00", ["not a text file", "ZIP archive"]),
     ("nul.csv", b"a,b\n1,\x002\n3,4\n", ["not a text file", "binary data"]),

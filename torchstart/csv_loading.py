@@ -145,7 +145,7 @@ def load_csv(
     frame, fmt = with_decimal_commas(data, fmt, name, len(header), frame)
     frame, fmt = with_grouped_thousands(frame, fmt)
     check_header(list(map(str, frame.columns)), name, max_columns)  # the columns pandas really made
-    check_frame(frame, name, max_rows)
+    check_frame(frame, name, max_rows, first_line=next((line for line in head.splitlines() if line.strip()), ""))
     return LoadedTable(frame, name, fmt, len(data))
 
 
@@ -466,7 +466,7 @@ def ragged_message(data: bytes, fmt: CsvFormat, name: str, width: int) -> str:
     return f"Rows of {name} have different numbers of values than the header ({width} columns)."
 
 
-def check_frame(frame: pd.DataFrame, name: str, max_rows: int) -> None:
+def check_frame(frame: pd.DataFrame, name: str, max_rows: int, first_line: str = "") -> None:
     """Refuse tables with too few or too many rows, or nothing numeric to make tensors from."""
     rows = len(frame)
     if rows == 0:
@@ -477,9 +477,24 @@ def check_frame(frame: pd.DataFrame, name: str, max_rows: int) -> None:
     if rows > max_rows:
         raise TorchstartError(f"{name} has {rows:,} rows; the limit is {max_rows:,}. Upload a sample of it.")
     if not numeric_columns(frame):
+        preamble = preamble_message(first_line, name)
+        if preamble:  # the columns are text because the header pandas took is no header
+            raise TorchstartError(preamble)
         kinds = ", ".join(f"'{c}'" for c in list(frame.columns)[:8])
         raise TorchstartError(f"{name} has no numeric column ({kinds} all hold text). A tensor needs numbers: "
                               "upload a table with at least one column of numbers.")
+
+
+def preamble_message(first_line: str, name: str) -> str | None:
+    """Why a first line such as ``sep=;`` (Excel's) or ``# notes`` is no header, or None for any other line."""
+    shown = first_line.strip()[:60]
+    if shown.lower().startswith("sep="):
+        return (f"{name}'s first line, '{shown}', is not a header: Excel adds it to say which separator the file "
+                "uses. This page reads the first line as the column names: delete that line and upload again.")
+    if shown.startswith("#"):
+        return (f"{name}'s first line, '{shown}', reads as a comment, not a header. This page reads the first line "
+                "as the column names: delete the lines above the header and upload again.")
+    return None
 
 
 def numeric_columns(frame: pd.DataFrame) -> list[str]:

@@ -438,6 +438,10 @@ def check_choices(frame: pd.DataFrame, choices: PrepChoices) -> tuple[str, list[
     if choices.non_numeric not in NON_NUMERIC_CHOICES or choices.missing not in MISSING_CHOICES:
         raise TorchstartError("Unknown option for text columns or missing values.")
     features = [c for c in dict.fromkeys(choices.features) if c != target]
+    if not features and len(frame.columns) == 1:
+        raise TorchstartError(f"The table has a single column, '{target}': a dataset needs an input column beside "
+                              "the one to predict. Upload a CSV with two or more columns (if each line holds "
+                              "several values, separate them with commas, semicolons, tabs or pipes).")
     if not features:
         raise TorchstartError("Choose at least one feature column (other than the target).")
     return target, features
