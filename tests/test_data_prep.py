@@ -532,3 +532,23 @@ def test_scatter_title_uses_the_right_ordinal(rows: int, title: str) -> None:
     fig = dataset_figure(ds)
     assert title in fig.layout.title.text
     assert len(fig.data[0].x) == len(ds.features[::rows // 2_000])  # what the title says is what is drawn
+
+
+def test_long_column_and_class_names_are_cut_on_the_axes_and_legend_and_whole_in_the_hover() -> None:
+    # 190-character names squeezed the scatter to a sliver beside its legend and axis titles.
+    long_x, long_y = "x" * 150 + " <b>%{y}</b> end", "second feature " + "y" * 180
+    long_class = "a class with a name far longer than a legend has room for"
+    frame = pd.DataFrame({long_x: [1.0, 2.0, 3.0, 4.0], long_y: [0.5, 0.1, 0.9, 0.3],
+                          "label": [long_class, "short", long_class, "short"]})
+    fig = dataset_figure(prepare(frame, PrepChoices((long_x, long_y), "label")).dataset)
+    assert fig.layout.xaxis.title.text == "x" * 59 + "…" and fig.layout.yaxis.title.text == "second feature " + "y" * 14 + "…"
+    assert [t.name for t in fig.data] == ["label=a class with a name far…", "label=short"]
+    trace = fig.data[0]
+    # whole, in lines of at most 60 characters
+    assert [m.replace("<br>", "") for m in trace.meta] == [long_x.replace("<", "&lt;").replace(">", "&gt;"), long_y,
+                                                            "label=" + long_class]
+    assert max(len(line) for line in trace.meta[1].split("<br>")) == 60 and trace.meta[1].count("<br>") == 3
+    assert trace.hovertemplate == "%{meta[2]}<br>%{meta[0]}: %{x}<br>%{meta[1]}: %{y}<extra></extra>"
+    assert list(trace.x) == [1.0, 3.0] and list(trace.y) == [0.5, 0.9]
+    short = dataset_figure(make_builtin("line", {"n": 20}))
+    assert short.layout.xaxis.title.text == "x" and short.data[0].meta[:2] == ("x", "y")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import plotly.graph_objects as go
 import torch
@@ -67,38 +69,64 @@ def dataset_figure(dataset: TabularDataset) -> go.Figure | None:
     Classes are 0/1-style labels in one target column, or one-hot class columns (class = argmax).
     """
     x, y = dataset.features, dataset.targets
-    # A file's names go into Plotly text, which obeys some HTML (a link, say): shown as typed instead.
-    features = [plotly_safe(n) for n in dataset.feature_names]
-    targets = [plotly_safe(n) for n in dataset.target_names]
+    # Long names are cut on the axes and in the legend (190 characters squeezed the plot to a sliver) and given
+    # whole in the hover label; "meta" carries them there, so Plotly never reads a name as a %{...} template.
+    features, targets = list(dataset.feature_names), list(dataset.target_names)
     step = max(1, len(x) // MAX_SCATTER_POINTS)
     x, y = x[::step], y[::step]
     if dataset.n_features == 1 and dataset.n_targets == 1:
         fig = go.Figure(go.Scatter(x=x[:, 0].numpy(), y=y[:, 0].numpy(), mode="markers",
-                                   marker={"size": 7, "opacity": 0.7}))
-        fig.update_layout(xaxis_title=features[0], yaxis_title=targets[0])
+                                   marker={"size": 7, "opacity": 0.7}, **_hover(features[0], targets[0])))
+        fig.update_layout(xaxis_title=_short(features[0], X_NAME), yaxis_title=_short(targets[0], Y_NAME))
     elif dataset.n_features == 2 and dataset.n_targets == 1 and looks_like_classes(y):
         fig = go.Figure()
         for i, label in enumerate(torch.unique(y).tolist()):
             rows = y[:, 0] == label
+            name = f"{targets[0]} = {label:g}"
             fig.add_trace(go.Scatter(x=x[rows, 0].numpy(), y=x[rows, 1].numpy(), mode="markers",
-                                     name=f"{targets[0]} = {label:g}",
+                                     name=_short(name, LEGEND_NAME), **_hover(*features, name),
                                      marker={"size": 8, "opacity": 0.75, "color": BATCH_COLOURS[i]}))
-        fig.update_layout(xaxis_title=features[0], yaxis_title=features[1])
+        fig.update_layout(xaxis_title=_short(features[0], X_NAME), yaxis_title=_short(features[1], Y_NAME))
     elif dataset.n_features == 2 and dataset_classes(dataset):
         fig = go.Figure()
         labels = y.argmax(1)  # the class index of each one-hot row
         for i, name in enumerate(targets):
             rows = labels == i
-            fig.add_trace(go.Scatter(x=x[rows, 0].numpy(), y=x[rows, 1].numpy(), mode="markers", name=name,
+            fig.add_trace(go.Scatter(x=x[rows, 0].numpy(), y=x[rows, 1].numpy(), mode="markers",
+                                     name=_short(name, LEGEND_NAME), **_hover(*features, name),
                                      marker={"size": 8, "opacity": 0.75,
                                              "color": BATCH_COLOURS[i % len(BATCH_COLOURS)]}))
-        fig.update_layout(xaxis_title=features[0], yaxis_title=features[1])
+        fig.update_layout(xaxis_title=_short(features[0], X_NAME), yaxis_title=_short(features[1], Y_NAME))
     else:
         return None
     shown = f" (every {ordinal(step)} of {len(dataset.features):,} rows)" if step > 1 else ""
     fig.update_layout(title=f"{plotly_safe(dataset.name)}{shown}", height=320,
                       margin={"l": 10, "r": 10, "t": 40, "b": 40})
     return fig
+
+
+# Characters of a column or class name shown under the x axis, beside the y axis (320 px tall), in the legend.
+X_NAME, Y_NAME, LEGEND_NAME = 60, 30, 30
+HOVER_LINE = 60  # a whole name in the hover label is broken into lines this long
+
+
+def _short(name: str, limit: int) -> str:
+    """A name for an axis title or legend entry: cut to ``limit`` characters with an ellipsis, tags shown as typed."""
+    return plotly_safe(name if len(name) <= limit else name[:limit - 1] + "…")
+
+
+def _hover(x_name: str, y_name: str, trace: str = "") -> dict:
+    """Scatter arguments for a hover label that names the trace (a class) and the axes in full."""
+    # The trace goes in the body, wrapped like the rest: in the side box it ran past the chart's edge.
+    first = "%{meta[2]}<br>" if trace else ""
+    return {"meta": [_wrapped(x_name), _wrapped(y_name), _wrapped(trace)],
+            "hovertemplate": first + "%{meta[0]}: %{x}<br>%{meta[1]}: %{y}<extra></extra>"}
+
+
+def _wrapped(name: str) -> str:
+    """A name whole, tags shown as typed, in lines of at most ``HOVER_LINE`` characters (one line ran off the chart)."""
+    lines = textwrap.wrap(name, HOVER_LINE, drop_whitespace=False) or [name]
+    return "<br>".join(plotly_safe(line) for line in lines)
 
 
 MIN_IMAGE_SIDE, MAX_IMAGE_SIDE = 8, 64
