@@ -24,7 +24,7 @@ def test_a_shape_number_with_thousands_of_digits_is_refused() -> None:
 def test_builtin_class_names_are_refused(name: str) -> None:
     # "class super(nn.Module)" breaks super().__init__(); print/tuple and a module-level __builtins__ (whose
     # class statement made the Show code fail with "type '__builtins__' is not subscriptable") break the rest.
-    with pytest.raises(TorchstartError, match="is a Python built-in or a __dunder__ name .*; pick another class name"):
+    with pytest.raises(TorchstartError, match="a Python built-in or a __dunder__ name .*; pick another class name"):
         check_class_name(name)
 
 
