@@ -87,6 +87,8 @@ def test_md_safe_disarms_links_images_and_addresses_and_reads_the_same() -> None
     ("`x$y` and $z", "`x$y` and \\$z"),            # inside a code span a backslash would show
     ("``a`$`` $", "``a`$`` \\$"),                  # a span closes on a run as long as the one that opened it
     ("`open $ only", "`open \\$ only"),            # an unclosed backtick is a plain character
+    ("a\\$b$", "a\\\\\\$b\\$"),                   # "\\$" escaped the backslash and left the dollar to open maths
+    ("\\\\$ and \\x", "\\\\\\\\\\$ and \\x"),     # every backslash before a dollar; others as typed
 ])
 def test_md_safe_escapes_dollar_signs_outside_code_spans(text, safe) -> None:
     assert md_safe(text) == safe

@@ -244,9 +244,10 @@ def test_the_models_page_fits_an_mlp_to_an_uploaded_iris_in_one_click(page: Page
 
 @pytest.mark.browser
 def test_dollar_signs_in_column_names_read_as_typed_not_as_maths(page: Page, tmp_path) -> None:
-    # Streamlit sets $...$ as LaTeX in Markdown, metric values and widget labels included.
+    # Streamlit sets $...$ as LaTeX in Markdown, metric values and widget labels included; a backslash typed
+    # before a dollar must not turn into an escape that frees the dollar.
     csv = tmp_path / "dollars.csv"
-    csv.write_text("\n".join(["$size$,cost $a$,$price$"] + [f"{i % 7},{i % 5},{2 * (i % 7) - (i % 5) + 1}"
+    csv.write_text("\n".join(["$size$,cost \\$a\\$,$price$"] + [f"{i % 7},{i % 5},{2 * (i % 7) - (i % 5) + 1}"
                                                               for i in range(40)]) + "\n")
     upload_csv(page, csv, target="$price$")
     expect(page.get_by_test_id("stMetricValue").filter(has_text="$price$")).to_be_visible()
@@ -254,8 +255,8 @@ def test_dollar_signs_in_column_names_read_as_typed_not_as_maths(page: Page, tmp
     go(page, "Training")
     choose(page, "Data", "Dataset from the Data page")
     rerun_after(page, button(page, "Train").click)
-    expect(page.get_by_text("Predict for new inputs ($size$, cost $a$)")).to_be_visible()
+    expect(page.get_by_text("Predict for new inputs ($size$, cost \\$a\\$)")).to_be_visible()
     go(page, "Checkpoints")
     rerun_after(page, page.get_by_role("button", name="Or load the file from step 1").click)
-    expect(page.get_by_text("Inputs: rows of 2 numbers ($size$, cost $a$)")).to_be_visible()
+    expect(page.get_by_text("Inputs: rows of 2 numbers ($size$, cost \\$a\\$)")).to_be_visible()
     expect(page.locator(".katex")).to_have_count(0)

@@ -32,7 +32,9 @@ ZERO_WIDTH = "\u200b"  # invisible: it splits a Markdown construct without chang
 # a bare web address (autolinked) or an <address> autolink. Each gets a zero-width space inside.
 _MD_ACTIVE = re.compile(r"\]\(|://|www\.|<", re.IGNORECASE)
 # A code span (CommonMark: a backtick run closed by a run as long) is matched whole, so the dollars inside stay.
-_CODE_SPAN_OR_DOLLAR = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)|\$", re.DOTALL)
+# A dollar outside one comes with the backslashes typed right before it: "\\$" would escape the backslash and
+# leave the dollar to open maths, so each of them is escaped too.
+_CODE_SPAN_OR_DOLLAR = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)|\\*\$", re.DOTALL)
 
 
 def uploader_reading(n_bytes: int, base: int = 1000) -> str:
@@ -64,7 +66,13 @@ def md_safe(text: str) -> str:
     """
     inert = _MD_ACTIVE.sub(lambda m: m.group(0)[:-1] + ZERO_WIDTH + m.group(0)[-1] if m.group(0) != "<"
                            else "<" + ZERO_WIDTH, text)
-    return _CODE_SPAN_OR_DOLLAR.sub(lambda m: "\\$" if m.group(0) == "$" else m.group(0), inert)
+    return _CODE_SPAN_OR_DOLLAR.sub(_escape_dollar, inert)
+
+
+def _escape_dollar(match: re.Match) -> str:
+    """A code span as it stands; a dollar and the backslashes before it, each escaped, so all of them show."""
+    text = match.group(0)
+    return text if match.group(1) else text.replace("\\", "\\\\")[:-1] + "\\$"
 
 
 def plotly_safe(text: str) -> str:
