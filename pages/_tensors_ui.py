@@ -115,7 +115,7 @@ def _chain_row(line: str, t: torch.Tensor, res: StepResult | None) -> None:
     if res is None:
         cols[3].markdown(":blue-badge[created]")
         return
-    cols[3].markdown(":green-badge[shares memory with input]" if res.shares_memory else ":orange-badge[new memory]")
+    cols[3].markdown(":green-badge[shares memory]" if res.shares_memory else ":orange-badge[new memory]")
     # The note and the button share a line: in a fifth column "Remove" was cut to "R" at 1024 px.
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.caption(res.note)

@@ -62,6 +62,11 @@ def rerun_after(page: Page, action, timeout: float = 60_000) -> None:
     wait_for_started_run(page, timeout)
 
 
+# True when some part of the element cuts its text (an ellipsis or a clipped overflow): scrollWidth > clientWidth.
+CUT_TEXT_JS = ("el => [el, ...el.querySelectorAll('*')]"
+               ".some(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)")
+
+
 def assert_no_exception(page: Page) -> None:
     """Fail with the traceback text if Streamlit shows any exception element."""
     errors = page.locator('[data-testid="stException"]')

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from tests.browser import (Page, expect, main_text, open_app, rerun_after, rerun_until, streamlit_stop,
+from tests.browser import (CUT_TEXT_JS, Page, expect, main_text, open_app, rerun_after, rerun_until, streamlit_stop,
                            wait_for_run)
 from tests.journey import choose, fill, go, upload_csv, write_csv
 from tests.test_training_core import plain_classic
@@ -209,11 +209,6 @@ def test_an_uploaded_iris_csv_trains_a_three_class_classifier(page: Page, tmp_pa
     final = train_classifier(page, "CrossEntropy (classes)", via_hint=True)
     expect(page.get_by_text("Confusion matrix (validation rows)")).to_be_visible()
     assert max(final) < 0.3  # log(3) = 1.10 is guessing
-
-
-# True when some part of the element cuts its text (an ellipsis or a clipped overflow): scrollWidth > clientWidth.
-CUT_TEXT_JS = ("el => [el, ...el.querySelectorAll('*')]"
-               ".some(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)")
 
 
 @pytest.mark.browser
