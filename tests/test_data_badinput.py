@@ -175,3 +175,20 @@ def test_page_warns_about_the_cells_that_made_a_column_text(open_page) -> None:
     at = _upload(open_page(PAGE), "typo.csv", _numbers_with({4: "x"}))
     warnings = [w.value for w in at.warning if "is read as text" in w.value]
     assert len(warnings) == 1 and "Column 'a'" in warnings[0] and "'x' (row 4)" in warnings[0]
+
+
+def test_a_one_hot_column_named_like_a_chosen_column_is_refused_until_one_is_left_out(open_page) -> None:
+    # Partly encoded files (Kaggle's 'Sex' beside 'Sex_male'): get_dummies made a second 'colour_red' feature,
+    # and the page's tables crashed on the duplicate name.
+    rows = [f"{c},{int(c == 'red')},{i},{2 * i}" for i, c in enumerate(["red", "blue", "green", "red"] * 3)]
+    at = _upload(open_page(PAGE), "good.csv", b"a,y\n1,3\n2,6\n3,10\n")
+    at = _upload(at, "dup.csv", "\n".join(["colour,colour_red,size,price"] + rows).encode())
+    assert not at.exception
+    errors = _errors(at)
+    assert len(errors) == 1 and "One-hot encoding 'colour' makes a column named 'colour_red'" in errors[0], errors
+    assert at.session_state[session.DATASET].name == "good.csv"
+    at.multiselect(key="data.features").set_value(["colour", "size"]).run()
+    assert not at.exception and not _errors(at)
+    ds = at.session_state[session.DATASET]
+    assert ds.name == "dup.csv" and ds.feature_names == ["size", "colour_blue", "colour_green", "colour_red"]
+    assert ds.features[0].tolist() == [0, 0, 0, 1]

@@ -291,6 +291,7 @@ def prepare(frame: pd.DataFrame, choices: PrepChoices, name: str = "dataset") ->
         # Only "fill with mean" leaves gaps here: get_dummies gives such a row a 0 in every column of its text.
         text_gaps = {c: int(n) for c, n in x_frame[text].isna().sum().items() if n}
         x_frame = pd.get_dummies(x_frame, columns=text, dtype="float32")
+        check_unique_features(x_frame, text)
         # get_dummies keeps the other columns first, then each text column's dummies in order.
         new_columns, start = list(x_frame.columns[len(numeric):]), 0
         for col, width in zip(text, widths):
@@ -483,6 +484,19 @@ def check_classes(target: pd.Series, name: str) -> None:
 def dataset_classes(dataset: TabularDataset) -> list[str]:
     """The classes of a one-hot class target ("species=setosa", ...); empty for numeric targets."""
     return dataset.classes
+
+
+def check_unique_features(x_frame: pd.DataFrame, text: list[str]) -> None:
+    """Refuse a one-hot column named like a column already chosen ('colour' -> 'colour_red' beside 'colour_red')."""
+    clashes = list(dict.fromkeys(str(c) for c in x_frame.columns[x_frame.columns.duplicated()]))
+    if not clashes:
+        return
+    name = clashes[0]
+    source = next((c for c in text if name.startswith(f"{c}_")), None)
+    origin = f"One-hot encoding '{source}' makes a column named '{name}'" if source else f"Two features are named '{name}'"
+    raise TorchstartError(f"{origin}, and the chosen features already hold a column of that name, so the model could "
+                          "not tell them apart. Leave one of the two out of the features (or rename a column in the "
+                          "file and upload it again).")
 
 
 def check_one_hot_width(frame: pd.DataFrame, numeric: list[str], text: list[str]) -> list[int]:
