@@ -10,7 +10,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from torchstart.batch_viewer import (MAX_LOADER_STEPS, MAX_SAMPLE_VISITS, LoaderSettings, batch_count,
-                                     batch_formula, batch_sizes, view_batches)
+                                     batch_formula, batch_sizes, check_budget, smallest_batch_size,
+                                     view_batches)
 from torchstart.builtin_datasets import make_builtin
 from torchstart.data_code import loader_code
 from torchstart.data_figures import BATCH_COLOURS, DROPPED_COLOUR, batch_grid_figure
@@ -118,6 +119,20 @@ def test_batch_list_is_capped_with_the_full_count() -> None:
     ds = _dataset(50)
     view = view_batches(ds, LoaderSettings(1, False, False, 0, 0), max_batches=7)
     assert view.n_batches == 50 and len(view.batches) == 7 and view.truncated
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_the_batch_size_a_refusal_suggests_is_the_smallest_that_fits(drop_last: bool) -> None:
+    # 40,000 samples to epoch 2 suggested 3, which takes 40,002 batches and was refused again.
+    for n in (40_000, 40_001, 59_999, 123_457, 1_000_000):
+        for epoch in (0, 2, 19):
+            k = MAX_LOADER_STEPS // (epoch + 1)
+            b = smallest_batch_size(n, k, drop_last)
+            assert batch_count(n, b, drop_last) <= k and (b == 1 or batch_count(n, b - 1, drop_last) > k)
+    smallest = 3 if drop_last else 4  # floor(40,000 / 3) = 13,333 batches, three epochs 39,999; ceil gives 13,334
+    with pytest.raises(TorchstartError, match=f"Pick a batch_size of at least {smallest} "):
+        check_budget(40_000, 2, batch_count(40_000, 2, drop_last), 2, drop_last)
+    check_budget(40_000, smallest, batch_count(40_000, smallest, drop_last), 2, drop_last)
 
 
 def test_caps_and_impossible_settings_raise() -> None:

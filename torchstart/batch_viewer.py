@@ -110,7 +110,13 @@ def batch_sizes(n_samples: int, batch_size: int, drop_last: bool) -> list[int]:
     return sizes or [0]
 
 
-def check_budget(n: int, batch_size: int, n_batches: int, epoch: int) -> None:
+def smallest_batch_size(n: int, max_batches: int, drop_last: bool) -> int:
+    """The smallest batch_size giving at most ``max_batches`` batches of ``n`` samples (ceil, or floor with drop_last)."""
+    # ceil(n / B) <= k  <=>  B >= n / k;  floor(n / B) <= k  <=>  B > n / (k + 1)
+    return n // (max_batches + 1) + 1 if drop_last else math.ceil(n / max_batches)
+
+
+def check_budget(n: int, batch_size: int, n_batches: int, epoch: int, drop_last: bool = False) -> None:
     """Refuse settings whose epochs 0..epoch would take the viewer too long, saying what would fit."""
     epochs = epoch + 1
     if epochs * n > MAX_SAMPLE_VISITS:
@@ -121,7 +127,7 @@ def check_budget(n: int, batch_size: int, n_batches: int, epoch: int) -> None:
             "Pick an earlier epoch."
         )
     if epochs * n_batches > MAX_LOADER_STEPS:
-        smallest = math.ceil(epochs * n / MAX_LOADER_STEPS)
+        smallest = smallest_batch_size(n, MAX_LOADER_STEPS // epochs, drop_last)
         raise TorchstartError(
             f"With batch_size {batch_size:,}, reaching epoch {epoch} takes {epochs * n_batches:,} batches; the "
             f"viewer runs at most {MAX_LOADER_STEPS:,}. Pick a batch_size of at least {smallest:,}"
@@ -139,7 +145,7 @@ def view_batches(dataset: Dataset, settings: LoaderSettings, max_batches: int = 
     if n_batches == 0:
         raise TorchstartError(f"With drop_last on, a batch_size of {b:,} is larger than the {n:,} samples, so the "
                               "loader yields no batch at all. Pick a batch_size up to the number of samples.")
-    check_budget(n, b, n_batches, epoch)
+    check_budget(n, b, n_batches, epoch, settings.drop_last)
     # Fewer grid rows for big datasets, so the budget is spent on reaching the chosen epoch.
     grid_epochs = max(1, min(grid_epochs, MAX_SAMPLE_VISITS // n, MAX_LOADER_STEPS // n_batches))
     epochs = max(epoch + 1, grid_epochs)
