@@ -232,6 +232,25 @@ def test_data_page_dataset_with_split_and_standardization(open_page) -> None:
     assert trained.x_scaler is not None and trained.feature_names == csv_dataset(1).feature_names
 
 
+def test_a_feature_named_like_the_prediction_column_is_shown_as_an_input(open_page) -> None:
+    # A file that keeps an older model's estimate ('predicted price' beside 'price'): st.dataframe refused the
+    # prediction table's two 'predicted price' columns with a traceback.
+    base = csv_dataset(40)
+    at = open_page(PAGE)
+    at.selectbox(key="training_data").set_value("session").run()
+    at.session_state[session.DATASET] = TabularDataset(base.features, base.targets, ["size", "predicted price"],
+                                                       ["price"], "houses.csv")
+    at.run()
+    at.button(key="training_train").click().run()
+    assert not at.exception and not errors(at)
+    table = at.dataframe[2].value
+    assert list(table.columns) == ["size", "predicted price (input)", "predicted price"]
+    model = at.session_state[session.TRAINED].model
+    with torch.no_grad():
+        assert table["predicted price"].iloc[0] == pytest.approx(model(torch.tensor([table.iloc[0, :2].tolist()],
+                                                                               dtype=torch.float32)).item(), abs=1e-5)
+
+
 def test_two_classes_train_as_a_classifier(open_page) -> None:
     at = open_page(PAGE)
     at.selectbox(key="training_data").set_value("session").run()

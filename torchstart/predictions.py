@@ -24,8 +24,7 @@ def prediction_frame(inputs: torch.Tensor, outputs: torch.Tensor, feature_names:
     if task == "classes":
         names = class_names(names, class_column)
     shown = [f"predicted {n}" for n in names] if task == "regression" else [f"logit {n}" for n in names]
-    table = pd.concat([pd.DataFrame(inputs.tolist(), columns=feature_names),
-                       pd.DataFrame(outputs.tolist(), columns=shown)], axis=1)
+    table = pd.DataFrame(outputs.tolist(), columns=shown)
     if task == "binary":
         for i, name in enumerate(names):
             table[f"P({name} = 1)"] = torch.sigmoid(outputs[:, i]).tolist()
@@ -39,7 +38,18 @@ def prediction_frame(inputs: torch.Tensor, outputs: torch.Tensor, feature_names:
         # A class's probability reads before its raw logit: in a wide table the logits are the ones off to the right.
         logits = [c for c in table.columns if str(c).startswith("logit ")]
         table = table[[c for c in table.columns if c not in logits] + logits]
-    return table
+    inputs_named = input_names(feature_names, set(table.columns))
+    return pd.concat([pd.DataFrame(inputs.tolist(), columns=inputs_named), table], axis=1)
+
+
+def input_names(feature_names: list[str], outputs: set[str]) -> list[str]:
+    """Feature names as input columns, one named like an output (a file's own 'predicted price') marked as input."""
+    names = []
+    for name in feature_names:
+        while name in outputs:  # two columns of one name: st.dataframe refuses the table, a dict lookup loses one
+            name = f"{name} (input)"
+        names.append(name)
+    return names
 
 
 # Beyond this many features a row is not typed in: the pages offer rows of a dataset instead (784 pixels, say).
@@ -55,7 +65,7 @@ def labelled_columns(row: TabularDataset) -> dict[str, list]:
 
 def with_labels_first(table: pd.DataFrame, row: TabularDataset, inputs: list[str]) -> pd.DataFrame:
     """A prediction table for ``row`` without its ``inputs`` columns (too many to read), its label columns first."""
-    table = table.drop(columns=inputs)
+    table = table.iloc[:, len(inputs):]  # by position: an input may be shown as '<name> (input)'
     for k, (name, values) in enumerate(labelled_columns(row).items()):
         table.insert(k, name, values)
     return table  # prediction_frame put the probabilities before the logits already
