@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import math
+import os
 import re
 import subprocess
 import sys
@@ -305,12 +306,14 @@ def test_pth_loads_weights_only_and_predicts_the_same() -> None:
     assert torch.equal(handed.predict(x), predict(run, x))
 
 
-def run_script(script: str, tmp_path, files: dict[str, bytes] | None = None) -> dict[str, float]:
-    """Run a generated script in a fresh Python process; return its final losses."""
-    (tmp_path / "train.py").write_text(script)
+def run_script(script: str, tmp_path, files: dict[str, bytes] | None = None,
+               env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run a generated script in a fresh Python process (with ``env`` added to this one's); return its final losses."""
+    (tmp_path / "train.py").write_text(script, encoding="utf-8")
     for name, content in (files or {}).items():
         (tmp_path / name).write_bytes(content)
-    done = subprocess.run([sys.executable, "train.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "train.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "model.pth").exists()
     return {k: float(v) for k, v in re.findall(r"Final (\w+) loss: (\S+)", done.stdout)}
@@ -361,6 +364,12 @@ def test_big_data_page_dataset_ships_as_csv(tmp_path, monkeypatch, capsys) -> No
     assert "training_data.csv" in script and table is not None and len(script) < 5000
     (tmp_path / "training_data.csv").write_bytes(table)
     finals = exec_script(script, tmp_path, monkeypatch, capsys)
+    assert finals["training"] == pytest.approx(run.final_loss, abs=1e-6)
+    # Where the locale's encoding is not UTF-8 (cp1252 on Windows), open() without one could not read 'size "m²"'.
+    # The console keeps UTF-8, as Windows' does since Python 3.6 (PEP 528): only the file's reading is in question.
+    ascii_locale = {"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
+                    "PYTHONIOENCODING": "utf-8"}
+    finals = run_script(script, tmp_path, env=ascii_locale)
     assert finals["training"] == pytest.approx(run.final_loss, abs=1e-6)
 
 

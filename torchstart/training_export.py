@@ -188,7 +188,7 @@ def _data_lines(run: TrainingRun) -> list[str]:
                 'x, y = data["x"], data["y"]']
     return [f"# {clean(run.data.name)} from the Data page ({names}): download {CSV_NAME} next to this script",
             *made,
-            f"with open({CSV_NAME!r}, newline='') as f:",
+            f"with open({CSV_NAME!r}, newline='', encoding='utf-8') as f:  # as the page wrote it, on any system",
             "    rows = [[float(v) for v in row] for row in list(csv.reader(f))[1:]]",
             "table = torch.tensor(rows)",
             f"x, y = table[:, :{x.shape[1]}], table[:, {x.shape[1]}:]"]
