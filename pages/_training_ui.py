@@ -199,7 +199,7 @@ def apply_action(config: TrainingConfig, dataset: TabularDataset | None,
         elif differs(run, config, dataset, session_model):
             preflight(config, dataset, session_model)  # say now, not at the next Train, what would go wrong
         elif not run.training_wanted:
-            check_run_work(config.epochs, run.epoch_macs)  # only Epochs changed: too much for Train or Continue?
+            check_run_work(config.epochs, run.epoch_macs, run.epoch_steps)  # only Epochs changed: too much for Train or Continue?
         if run.epoch == 0 and not run.training_wanted:
             # differs() leaves Epochs and Log every out; the untrained run's script must still show them as set.
             run.config = replace(run.config, epochs=config.epochs, log_every=config.log_every)

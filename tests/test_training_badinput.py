@@ -18,8 +18,8 @@ from torchstart.session import SessionModel
 from torchstart.training import (Throttle, fit_data, log_lines, predict, progress_of, progress_text, start_run,
                                  train)
 from torchstart.training_figures import live_figures
-from torchstart.training_setup import (CROSS_ENTROPY, MAX_EPOCH_MACS, MAX_RUN_MACS, TrainingConfig, macs_per_row,
-                                       preflight)
+from torchstart.training_setup import (CROSS_ENTROPY, MAX_EPOCH_MACS, MAX_RUN_MACS, MAX_RUN_STEPS, TrainingConfig,
+                                       macs_per_row, preflight)
 
 PAGE = "pages/training.py"
 
@@ -184,6 +184,23 @@ def test_a_run_of_too_many_big_epochs_is_refused_and_so_is_such_a_continue() -> 
     with pytest.raises(TorchstartError, match=f"at most {fits:,}"):
         run.ask_for(fits + 1)
     assert run.target == run.asked == 0  # a refused Train or Continue asks for nothing
+
+
+def test_a_run_of_too_many_small_steps_is_refused_though_its_multiply_adds_fit() -> None:
+    # 100,000 rows in batches of 20 through nn.Linear(1, 1): 1e5 multiply-adds an epoch, 1e10 for 100,000 epochs,
+    # far under MAX_RUN_MACS; but 5e8 optimizer steps at about 0.3 ms each is two days of the shared server.
+    config = TrainingConfig(data="line", rows=100_000, val_share=0.0, full_batch=False, batch_size=20, epochs=100_000)
+    fits = MAX_RUN_STEPS // 5_000
+    for check in (lambda: preflight(config), lambda: start_run(config)):
+        with pytest.raises(TorchstartError) as err:
+            check()
+        assert "100,000 epochs of 5,000 optimizer steps each would take 500,000,000 steps" in str(err.value)
+        assert f"Set Epochs to at most {fits:,} or use bigger batches" in str(err.value)
+    run = start_run(replace(config, epochs=fits))  # at the cap: allowed
+    with pytest.raises(TorchstartError, match=f"at most {fits:,} or use bigger batches"):
+        run.ask_for(fits + 1)
+    assert run.target == 0
+    start_run(replace(config, full_batch=True))  # one step an epoch: 100,000 steps fit
 
 
 def test_the_page_says_at_once_when_epochs_alone_make_a_run_too_big(open_page) -> None:

@@ -46,6 +46,7 @@ from torchstart.training_setup import (
     check_epoch_work,
     check_run_work,
     check_trainable,
+    epoch_steps,
     eval_rows,
     prepare_data,
     row_profile,
@@ -122,6 +123,7 @@ class TrainingRun:
     eval_rows: int = 1 << 62
     # Multiply-adds of one epoch's forward passes (training and validation rows): Train and Continue are capped.
     epoch_macs: int = 0
+    epoch_steps: int = 1  # optimizer steps per epoch: capped per Train or Continue too
     # Bumped whenever training touches the weights; predictions for a whole split are kept per version.
     weights_version: int = 0
     outputs: dict = field(default_factory=dict, repr=False, compare=False)
@@ -152,7 +154,7 @@ class TrainingRun:
     def ask_for(self, epochs: int) -> None:
         """Want ``epochs`` more epochs (Train, Continue): the loop trains until ``target``; a TorchstartError if
         together they would be too much work (``check_run_work``)."""
-        check_run_work(epochs, self.epoch_macs)
+        check_run_work(epochs, self.epoch_macs, self.epoch_steps)
         self.target = self.asked = self.epoch + epochs
 
     @property
@@ -220,7 +222,7 @@ def start_run(config: TrainingConfig, dataset: TabularDataset | None = None,
                       data.x_val.to(device), data.y_val.to(device), rng=rng,
                       model_code=session_model.code if from_models_page else "",
                       eval_rows=eval_rows(row_profile(config, data.n_features, data.n_targets, session_model)),
-                      epoch_macs=epoch_macs)
+                      epoch_macs=epoch_macs, epoch_steps=epoch_steps(len(data.raw_x_train), config))
     if not config.full_batch:
         # The generator lives with the run, so Continue shuffles exactly as one longer run would.
         generator = torch.Generator().manual_seed(config.seed)

@@ -36,6 +36,9 @@ MAX_EPOCH_MACS = 20_000_000_000
 # One Train or Continue: a thousand epochs at the epoch cap (nearly an hour here), so that a forgotten run of
 # 100,000 big epochs cannot hold the shared server for days; Continue then goes on from where it stopped.
 MAX_RUN_MACS = 1000 * MAX_EPOCH_MACS
+# And its optimizer steps: each costs about 0.3 ms of Python and PyTorch overhead here however small the model, so
+# 100,000 epochs of 5,000 steps on nn.Linear(1, 1) passed the multiply-add cap and would have run for two days.
+MAX_RUN_STEPS = 400 * MAX_BATCHES_PER_EPOCH
 # Layer outputs one optimizer step may keep for backward(): a full batch of 48,000 pixel rows through a CNN is 4 GB.
 MAX_STEP_BYTES = 1024**3
 # Layer outputs one evaluation pass (no_grad) may hold: bigger splits go through in chunks.
@@ -632,15 +635,29 @@ def rows_per_step(n_train: int, config: TrainingConfig) -> int:
     return n_train if config.full_batch else min(config.batch_size, n_train)
 
 
-def check_run_work(epochs: int, epoch_macs: int) -> None:
-    """Refuse a Train or Continue whose epochs together would push more than ``MAX_RUN_MACS`` through the model."""
+def check_run_work(epochs: int, epoch_macs: int, epoch_steps: int = 1) -> None:
+    """Refuse a Train or Continue whose epochs together would push more than ``MAX_RUN_MACS`` through the model, or
+    take more than ``MAX_RUN_STEPS`` optimizer steps."""
+    again = "and press Continue for more once they are done."
     if epochs * epoch_macs > MAX_RUN_MACS:
         fits = max(MAX_RUN_MACS // max(epoch_macs, 1), 1)
         raise TorchstartError(
             f"{epochs:,} epochs would push {epochs * epoch_macs:.2g} multiply-adds through the model ({epoch_macs:.2g} "
             f"per epoch, about three times that with the backward pass); this page allows {MAX_RUN_MACS:.0e} per "
             f"Train or Continue, so that one run cannot hold the shared server for hours. Set Epochs to at most "
-            f"{fits:,} (tab Epochs, batches, seed), and press Continue for more once they are done.")
+            f"{fits:,} (tab Epochs, batches, seed), {again}")
+    if epochs * epoch_steps > MAX_RUN_STEPS:
+        fits = max(MAX_RUN_STEPS // max(epoch_steps, 1), 1)
+        raise TorchstartError(
+            f"{epochs:,} epochs of {plural(epoch_steps, 'optimizer step')} each would take {epochs * epoch_steps:,} "
+            f"steps; this page allows {MAX_RUN_STEPS:,} per Train or Continue, since every step costs time however "
+            f"small the model, so that one run cannot hold the shared server for hours. Set Epochs to at most "
+            f"{fits:,} or use bigger batches (tab Epochs, batches, seed), {again}")
+
+
+def epoch_steps(n_train: int, config: TrainingConfig) -> int:
+    """Optimizer steps in one epoch: one in full batch, else one per batch."""
+    return 1 if config.full_batch else -(-n_train // config.batch_size)
 
 
 def check_epoch_work(config: TrainingConfig, data: PreparedData, session_model: SessionModel | None) -> int:
@@ -667,7 +684,7 @@ def check_epoch_work(config: TrainingConfig, data: PreparedData, session_model: 
             f"This page allows {format_bytes(MAX_STEP_BYTES)} per step, shared as it is with other learners. "
             + (f"Untick Full batch and use batches of at most {fits:,} rows" if config.full_batch else
                f"Use batches of at most {fits:,} rows") + " (tab Epochs, batches, seed).")
-    check_run_work(config.epochs, per_row * rows)
+    check_run_work(config.epochs, per_row * rows, epoch_steps(len(data.raw_x_train), config))
     return per_row * rows
 
 
