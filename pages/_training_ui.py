@@ -199,10 +199,13 @@ def apply_action(config: TrainingConfig, dataset: TabularDataset | None,
         elif differs(run, config, dataset, session_model):
             preflight(config, dataset, session_model)  # say now, not at the next Train, what would go wrong
         elif not run.training_wanted:
-            check_run_work(config.epochs, run.epoch_macs, run.epoch_steps)  # only Epochs changed: too much for Train or Continue?
-        if run.epoch == 0 and not run.training_wanted:
-            # differs() leaves Epochs and Log every out; the untrained run's script must still show them as set.
-            run.config = replace(run.config, epochs=config.epochs, log_every=config.log_every)
+            # Only Epochs changed: too much for Train or Continue?
+            check_run_work(config.epochs, run.epoch_macs, run.epoch_steps)
+        if not run.training_wanted:
+            # differs() leaves Epochs and Log every out. The log and the script are rebuilt from the losses, so an
+            # idle run takes Log every as set (the empty log's advice works at once); an untrained one, Epochs too.
+            run.config = replace(run.config, log_every=config.log_every,
+                                 epochs=config.epochs if run.epoch == 0 else run.config.epochs)
     except TorchstartError as err:
         show_error(err)
         if run is not None and run.epoch == 0:

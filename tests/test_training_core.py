@@ -37,8 +37,9 @@ from torchstart.training_setup import (BCE, CROSS_ENTROPY, TrainingConfig, parse
 EVERY_EPOCH = Throttle(min_interval=0.0, max_share=math.inf)  # call the callback after every epoch
 
 
-def plain_classic(epochs: int = 100, seed: int = 42) -> tuple[nn.Linear, list[float], list[str]]:
-    """The classic script, verbatim, with a seed: returns model, every epoch's loss, and its log."""
+def plain_classic(epochs: int = 100, seed: int = 42,
+                  log_every: int = 10) -> tuple[nn.Linear, list[float], list[str]]:
+    """The classic script, verbatim, with a seed (and a log interval): returns model, every epoch's loss, and its log."""
     torch.manual_seed(seed)
     x = torch.tensor([[1.0], [2.0], [3.0], [4.0]])
     y = torch.tensor([[2.0], [4.0], [6.0], [8.0]])
@@ -54,7 +55,7 @@ def plain_classic(epochs: int = 100, seed: int = 42) -> tuple[nn.Linear, list[fl
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-        if (epoch + 1) % 10 == 0:
+        if (epoch + 1) % log_every == 0:
             log.append(f'Epoch [{epoch+1}/{num_epochs}], Loss: {loss.item():.4g}')
     return model, losses, log
 

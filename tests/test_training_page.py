@@ -93,6 +93,22 @@ def test_untrained_show_code_follows_epochs_and_log_every(open_page) -> None:
     assert "num_epochs = 50" in code and "if (epoch + 1) % 25 == 0:" in code, code
 
 
+def test_the_empty_logs_advice_to_lower_log_every_works_at_once(open_page, tmp_path, monkeypatch, capsys) -> None:
+    at = set_epochs(open_page(PAGE), 5)  # Log every is 10: a 5-epoch run prints no line
+    at.button(key="training_train").click().run()
+    log = next(c.value for c in at.code if c.value.startswith("(no line"))
+    assert "set Log every to 5 or less" in log
+    at.number_input(key="training_log_every").set_value(2).run()  # as the log says; no Train or Continue
+    _, _, lines = plain_classic(5, log_every=2)
+    page_log = next(c.value for c in at.code if c.value.startswith("Epoch ["))
+    assert page_log.splitlines() == lines and len(lines) == 2
+    script = at.code[-1].value
+    assert "if (epoch + 1) % 2 == 0:" in script
+    monkeypatch.chdir(tmp_path)
+    exec(compile(script, "shown.py", "exec"), {"__name__": "__main__"})  # our generated code, not user text
+    assert capsys.readouterr().out.splitlines()[:2] == lines  # the script prints the page's log
+
+
 def test_show_code_reproduces_the_page(open_page, tmp_path, monkeypatch, capsys) -> None:
     at = set_epochs(open_page(PAGE), 40)
     at.selectbox(key="training_optimizer").set_value("Adam").run()
