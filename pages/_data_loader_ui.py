@@ -8,11 +8,10 @@ import torch
 
 from pages._data_ui import LOADER_KEYS, tensor_rows
 from pages._ui import KEEP, param_input, plural, table_height
-from torchstart.batch_viewer import (BATCH_SIZE, DROP_LAST, EPOCH, SEED, SHUFFLE, EpochView, LoaderSettings,
-                                     batch_formula)
+from torchstart.batch_viewer import (BATCH_SIZE, DROP_LAST, EPOCH, HEAD_ROWS, SEED, SHUFFLE, EpochView,
+                                     LoaderSettings, batch_formula, batch_tensors)
 from torchstart.datasets import TabularDataset
 
-ROWS_PER_BATCH = 8
 # A see-through orange: a light peach on a light page, a dark amber under white text on a dark one
 # (an opaque peach left a dark theme's white text unreadable).
 SHORT_BATCH_STYLE = "background-color: rgba(245, 133, 24, 0.28)"
@@ -87,13 +86,13 @@ def batch_tables(view: EpochView, ds: TabularDataset) -> None:
     st.dataframe(styled, width="stretch", hide_index=True, key="data.batches", height=table_height(len(summary)))
     parts = []
     for b in view.batches:
-        rows = tensor_rows(b.indices[:ROWS_PER_BATCH], b.features[:ROWS_PER_BATCH], b.targets[:ROWS_PER_BATCH], ds)
+        rows = tensor_rows(b.indices[:HEAD_ROWS], b.features, b.targets, ds)
         rows.insert(0, "batch", b.number)
         rows.insert(1, "row", range(len(rows)))
         parts.append(rows)
     tensors = pd.concat(parts, ignore_index=True)
     longest = max(len(b.indices) for b in view.batches)
-    note = f" (first {ROWS_PER_BATCH} rows of each; the table above lists all indices)" if longest > ROWS_PER_BATCH \
+    note = f" (first {HEAD_ROWS} rows of each; the table above lists all indices)" if longest > HEAD_ROWS \
         else ""
     st.caption(f"The tensors each batch holds: x_batch and y_batch row by row{note}.")
     short_batches = {b.number for b in view.batches if len(b.indices) < s.batch_size}
@@ -105,13 +104,14 @@ def batch_tables(view: EpochView, ds: TabularDataset) -> None:
                  height=table_height(len(tensors)))
 
 
-def print_batch(view: EpochView) -> None:
+def print_batch(view: EpochView, ds: TabularDataset) -> None:
     """What ``print(x_batch, y_batch)`` shows for one batch of the epoch."""
     numbers = [b.number for b in view.batches]
     pick = st.selectbox("print one batch", numbers, key="data.print_batch", persist_state=KEEP,
                         format_func=lambda i: f"batch {i} of epoch {view.settings.epoch}")
     batch = view.batches[numbers.index(pick)] if pick in numbers else view.batches[0]
     # The shapes as print() shows them: torch.Size([16, 2]), not a bare tuple.
-    st.code(f">>> print(x_batch.shape, y_batch.shape)\n{batch.features.shape} "
-            f"{batch.targets.shape}\n>>> print(x_batch)\n{batch.features}\n>>> print(y_batch)\n"
-            f"{batch.targets}", language="text")
+    x_batch, y_batch = batch_tensors(ds, batch)
+    st.code(f">>> print(x_batch.shape, y_batch.shape)\n{x_batch.shape} "
+            f"{y_batch.shape}\n>>> print(x_batch)\n{x_batch}\n>>> print(y_batch)\n"
+            f"{y_batch}", language="text")

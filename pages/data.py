@@ -82,7 +82,7 @@ if view is not None:
     loader_ui.batch_overview(view)
     st.subheader(f"Every batch of epoch {settings.epoch}")
     loader_ui.batch_tables(view, dataset)
-    loader_ui.print_batch(view)
+    loader_ui.print_batch(view, dataset)
     st.subheader("Which batch each sample lands in, epoch by epoch")
     st.caption("Each cell is one sample in one epoch, coloured by the batch that carried it. With shuffle the "
                "pattern changes every epoch; without it every epoch is the same.")
