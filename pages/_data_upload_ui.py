@@ -84,9 +84,9 @@ def read_upload(uploaded) -> StoredTable | None:
         profile = profile_columns(table.frame)  # the dtypes as pandas read them
         # Kept for the session in the narrowest integer dtypes: a 60,000-row MNIST CSV holds 45 MB, not 360 MB.
         table = replace(table, frame=compact_integers(table.frame))
-        stored = StoredTable(table, profile, uploaded.file_id, stray_text_columns(table.frame))
+        stored = StoredTable(table, profile, uploaded.file_id, stray_text_columns(table.frame, table.format.decimal))
     st.session_state[K_TABLE] = stored
-    defaults = default_choices(table.frame)
+    defaults = default_choices(table.frame, table.format.decimal)
     st.session_state[K_TARGET] = defaults.target
     st.session_state[K_FEATURES] = list(defaults.features)
     st.session_state[K_ROWS] = len(table.frame)

@@ -162,6 +162,32 @@ def test_a_number_column_with_a_few_text_cells_is_pointed_out(stray: dict[int, s
     assert shown in found.message() and "Fix those cells in the file" in found.message()
 
 
+def _decimal_comma_with(stray: str, rows: int = 30) -> bytes:
+    """A semicolon, decimal-comma file (Excel in a German locale) whose 'fläche' holds one stray cell on row 5."""
+    lines = ["fläche;zimmer;lage;preis"] + [f"{50 + i},5;{i % 4 + 1};{'AB'[i % 2]};{1000 + i * 7},25"
+                                            for i in range(rows)]
+    lines[6] = f"{stray};2;A;1040,25"
+    return "\n".join(lines).encode()
+
+
+def test_a_stray_cell_in_a_decimal_comma_column_is_pointed_out_and_the_column_is_not_a_category(open_page) -> None:
+    # pd.to_numeric does not read "50,5": the column looked like plain text, so no warning came, and with a few
+    # repeated values it would have been one-hot encoded by default.
+    table = load_csv(_decimal_comma_with("-"), "wohnungen.csv")
+    assert table.format.decimal == "," and str(table.frame["fläche"].dtype) != "float64"
+    (found,) = stray_text_columns(table.frame, ",")  # 'lage' (A/B) is plain text: not reported
+    assert (found.column, found.numbers, found.values, found.examples) == ("fläche", 29, 30, ((5, "-"),))
+    assert stray_text_columns(table.frame) == []  # read with the point, as before: nothing found
+    # Three sizes, each on many rows, look like a category unless the page sees them as numbers.
+    few = load_csv("\n".join(["fläche;lage;zimmer;preis", "-;A;1;3"] +
+                             [f"{50 + i % 3},5;{'AB'[i % 2]};{i % 4};{i}" for i in range(20)]).encode(), "few.csv")
+    assert default_choices(few.frame, ",").features == ("lage", "zimmer")
+    assert "fläche" in default_choices(few.frame).features  # read with the point: one-hot encoded
+    at = _upload(open_page(PAGE), "wohnungen.csv", _decimal_comma_with("-"))
+    warnings = [w.value for w in at.warning if "is read as text" in w.value]
+    assert len(warnings) == 1 and "Column 'fläche'" in warnings[0] and "'-' (row 5)" in warnings[0]
+
+
 @pytest.mark.parametrize("csv", [
     b"a,y\n1,2\n2,3\n",  # all numbers
     b"a,y\ncat,1\ndog,2\n1,3\n",  # mostly text, one number

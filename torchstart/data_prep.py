@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from pandas.api.types import infer_dtype, is_bool_dtype, is_numeric_dtype
 
-from torchstart.csv_loading import MAX_COLUMNS
+from torchstart.csv_loading import DECIMAL_COMMA, MAX_COLUMNS, WHOLE_NUMBER
 from torchstart.datasets import TabularDataset, one_hot_target_names
 from torchstart.errors import TorchstartError
 from torchstart.wording import plural
@@ -122,7 +122,15 @@ class StrayText:
                 "the file (an empty cell counts as missing) and upload again.")
 
 
-def stray_text_columns(frame: pd.DataFrame) -> list[StrayText]:
+def reads_as_number(values: pd.Series, decimal: str = ".") -> pd.Series:
+    """Which cells are numbers as the file writes them: ``1.5``, or ``1,5`` where the decimal sign is a comma."""
+    text = values.astype(str)
+    if decimal == ",":  # pd.to_numeric knows only the point, and such a file's "1.5" is no number to it either
+        return text.str.fullmatch(DECIMAL_COMMA) | text.str.fullmatch(WHOLE_NUMBER)
+    return pd.to_numeric(text, errors="coerce").notna()
+
+
+def stray_text_columns(frame: pd.DataFrame, decimal: str = ".") -> list[StrayText]:
     """Text columns that are mostly numbers: the few cells that are not are probably typos or units."""
     found = []
     for name in frame.columns:
@@ -130,20 +138,20 @@ def stray_text_columns(frame: pd.DataFrame) -> list[StrayText]:
         if column_kind(col) != "text":
             continue
         present = col.dropna()
-        head = pd.to_numeric(present.head(1000).astype(str), errors="coerce")
-        if head.notna().sum() < MOSTLY_NUMBERS * len(head):  # plainly a text column: no need to read it all
+        head = reads_as_number(present.head(1000), decimal)
+        if head.sum() < MOSTLY_NUMBERS * len(head):  # plainly a text column: no need to read it all
             continue
-        as_numbers = pd.to_numeric(present.astype(str), errors="coerce")
-        numbers = int(as_numbers.notna().sum())
+        as_numbers = reads_as_number(present, decimal)
+        numbers = int(as_numbers.sum())
         if numbers == 0 or numbers == len(present) or numbers < MOSTLY_NUMBERS * len(present):
             continue
-        stray = present[as_numbers.isna()].head(STRAY_EXAMPLES)
+        stray = present[~as_numbers].head(STRAY_EXAMPLES)
         found.append(StrayText(str(name), numbers, len(present),
                                tuple((row, str(text)) for row, text in stray.items())))
     return found
 
 
-def default_choices(frame: pd.DataFrame) -> PrepChoices:
+def default_choices(frame: pd.DataFrame, decimal: str = ".") -> PrepChoices:
     """A label column as target if the table ends with one, else the last numeric column whose values vary.
 
     A last text column with 2..MAX_DEFAULT_CLASSES distinct values (iris' "species") is a
@@ -157,17 +165,17 @@ def default_choices(frame: pd.DataFrame) -> PrepChoices:
     numeric = [c for c in numeric if frame[c].notna().any()] or numeric
     last = frame.columns[-1]
     if column_kind(frame[last]) == "text" and numeric and 2 <= frame[last].nunique() <= MAX_DEFAULT_CLASSES:
-        return _with_categories(frame, PrepChoices(tuple(numeric), last))
+        return _with_categories(frame, PrepChoices(tuple(numeric), last), decimal)
     named = _named_label(frame, numeric)
     if named is not None:
-        return _with_categories(frame, named)
+        return _with_categories(frame, named, decimal)
     # scan from the end and stop at the first column that varies: one min/max pass on a big table
     target = next((c for c in reversed(numeric) if frame[c].min() != frame[c].max()), numeric[-1])
     features = tuple(c for c in numeric if c != target)
     if not features:  # a single numeric column: offer the text columns, one-hot encoded
         features = tuple(c for c in frame.columns if c != target and frame[c].notna().any())
         return PrepChoices(features, target)
-    return _with_categories(frame, PrepChoices(features, target))
+    return _with_categories(frame, PrepChoices(features, target), decimal)
 
 
 def _is_categorical(column: pd.Series) -> bool:
@@ -183,18 +191,18 @@ def _is_categorical(column: pd.Series) -> bool:
 MAX_DEFAULT_GAPS = 0.05
 
 
-def _is_default_category(column: pd.Series) -> bool:
+def _is_default_category(column: pd.Series, decimal: str = ".") -> bool:
     """A text column worth one-hot encoding by default: a category filled on nearly every row, and not a number
     column that a stray cell ("n/a", "10%") made text (the page points at those cells instead)."""
     filled = column.notna().mean() if len(column) else 0.0
-    numbers = pd.to_numeric(column.dropna(), errors="coerce").notna().mean() if column.notna().any() else 0.0
+    numbers = reads_as_number(column.dropna(), decimal).mean() if column.notna().any() else 0.0
     return filled >= 1 - MAX_DEFAULT_GAPS and numbers < MOSTLY_NUMBERS and _is_categorical(column)
 
 
-def _with_categories(frame: pd.DataFrame, choices: PrepChoices) -> PrepChoices:
+def _with_categories(frame: pd.DataFrame, choices: PrepChoices, decimal: str = ".") -> PrepChoices:
     """``choices`` plus the text columns that look like categories, in file order: the page one-hot encodes them."""
     text = {c for c in frame.columns
-            if c != choices.target and column_kind(frame[c]) == "text" and _is_default_category(frame[c])}
+            if c != choices.target and column_kind(frame[c]) == "text" and _is_default_category(frame[c], decimal)}
     if not text:
         return choices
     return replace(choices, features=tuple(c for c in frame.columns if c in text or c in choices.features))
@@ -493,7 +501,8 @@ def check_unique_features(x_frame: pd.DataFrame, text: list[str]) -> None:
         return
     name = clashes[0]
     source = next((c for c in text if name.startswith(f"{c}_")), None)
-    origin = f"One-hot encoding '{source}' makes a column named '{name}'" if source else f"Two features are named '{name}'"
+    origin = (f"One-hot encoding '{source}' makes a column named '{name}'" if source
+              else f"Two features are named '{name}'")
     raise TorchstartError(f"{origin}, and the chosen features already hold a column of that name, so the model could "
                           "not tell them apart. Leave one of the two out of the features (or rename a column in the "
                           "file and upload it again).")
