@@ -82,6 +82,26 @@ def test_too_many_rows_names_the_limit() -> None:
     assert MAX_ROWS == 2_000_000
 
 
+def test_a_file_far_over_the_row_cap_is_refused_before_it_is_parsed_whole() -> None:
+    # 52 million short rows in 199 MB were parsed whole (8 s, 1.2 GB of server memory) before the refusal.
+    data = b"a,b\n" + b"0,1\n" * 800_000  # 3.2 MB: pyarrow streams it in blocks of 1 MB
+    not_read = r"has more than [\d,]+ rows \(the rest was not read\); the limit is 10\."
+    with pytest.raises(TorchstartError, match=not_read):
+        load_csv(data, "tall.csv", max_rows=10)
+    with pytest.raises(TorchstartError, match="has 800,000 rows; the limit is 799,999"):  # read to its end: exact
+        load_csv(data, "tall.csv", max_rows=799_999)
+
+
+def test_blank_lines_and_line_breaks_in_quotes_do_not_count_as_rows() -> None:
+    blank = b"a,b\n" + b"1,2\n\n\n\n" * 50  # 200 line ends, 50 rows
+    assert len(load_csv(blank, "blank.csv", max_rows=60).frame) == 50
+    quoted = b"a,b,c\n" + b'"one\ntwo\nthree",1,2\n' * 50
+    assert load_csv(quoted, "quoted.csv", max_rows=60).frame.shape == (50, 3)
+    cr_only = b"a,b\r" + b"1,2\r" * 70  # old Mac line ends count too
+    with pytest.raises(TorchstartError, match="has 70 rows; the limit is 60"):
+        load_csv(cr_only, "mac.csv", max_rows=60)
+
+
 def test_rows_cap_is_a_parameter() -> None:
     with pytest.raises(TorchstartError, match="3 rows; the limit is 2"):
         load_csv(GOOD, "g.csv", max_rows=2)
