@@ -218,3 +218,21 @@ def test_a_one_hot_column_named_like_a_chosen_column_is_refused_until_one_is_lef
     ds = at.session_state[session.DATASET]
     assert ds.name == "dup.csv" and ds.feature_names == ["size", "colour_blue", "colour_green", "colour_red"]
     assert ds.features[0].tolist() == [0, 0, 0, 1]
+
+
+def test_the_index_pandas_writes_is_not_a_default_feature_and_the_page_says_why(open_page) -> None:
+    frame = pd.DataFrame({"x": [i * 0.5 for i in range(30)], "y": [i * 2.0 + 1 for i in range(30)]})
+    saved = frame.to_csv().encode()  # no index=False: a first column "" of 0..29, read as 'Unnamed: 0'
+    table = load_csv(saved, "saved.csv")
+    assert list(table.frame.columns) == ["Unnamed: 0", "x", "y"]
+    assert default_choices(table.frame) == PrepChoices(("x",), "y")
+    # Row numbers from 1, and a text feature beside them, are the same index; a named or shuffled column is data.
+    assert default_choices(pd.DataFrame({"Unnamed: 0": range(1, 9), "c": list("abab" * 2), "y": range(8)})
+                           ).features == ("c",)
+    for kept in (pd.DataFrame({"step": range(8), "y": range(8)}),
+                 pd.DataFrame({"Unnamed: 0": [1, 0, 2, 3, 4, 5, 6, 7], "y": range(8)})):
+        assert kept.columns[0] in default_choices(kept).features
+    at = _upload(open_page(PAGE), "saved.csv", saved)
+    assert at.session_state[session.DATASET].feature_names == ["x"]
+    notes = [i.value for i in at.info if "row numbers 0, 1, ..." in i.value]
+    assert len(notes) == 1 and "`index=False`" in notes[0] and "Column 'Unnamed: 0'" in notes[0]

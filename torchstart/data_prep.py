@@ -10,12 +10,13 @@ The steps here are the same pandas calls that ``torchstart.data_code`` prints in
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 import torch
-from pandas.api.types import infer_dtype, is_bool_dtype, is_numeric_dtype
+from pandas.api.types import infer_dtype, is_bool_dtype, is_integer_dtype, is_numeric_dtype
 
 from torchstart.csv_loading import DECIMAL_COMMA, MAX_COLUMNS, WHOLE_NUMBER
 from torchstart.datasets import TabularDataset, one_hot_target_names
@@ -162,7 +163,7 @@ def default_choices(frame: pd.DataFrame, decimal: str = ".") -> PrepChoices:
     join the features, one-hot encoded; names and ids, different on every row, do not.
     """
     numeric = [c for c in frame.columns if column_kind(frame[c]) != "text"]
-    numeric = [c for c in numeric if frame[c].notna().any()] or numeric
+    numeric = [c for c in numeric if frame[c].notna().any() and not is_saved_index(frame[c])] or numeric
     last = frame.columns[-1]
     if column_kind(frame[last]) == "text" and numeric and 2 <= frame[last].nunique() <= MAX_DEFAULT_CLASSES:
         return _with_categories(frame, PrepChoices(tuple(numeric), last), decimal)
@@ -173,9 +174,27 @@ def default_choices(frame: pd.DataFrame, decimal: str = ".") -> PrepChoices:
     target = next((c for c in reversed(numeric) if frame[c].min() != frame[c].max()), numeric[-1])
     features = tuple(c for c in numeric if c != target)
     if not features:  # a single numeric column: offer the text columns, one-hot encoded
-        features = tuple(c for c in frame.columns if c != target and frame[c].notna().any())
+        features = tuple(c for c in frame.columns
+                         if c != target and frame[c].notna().any() and not is_saved_index(frame[c]))
         return PrepChoices(features, target)
     return _with_categories(frame, PrepChoices(features, target), decimal)
+
+
+def is_saved_index(column: pd.Series) -> bool:
+    """An unnamed column of row numbers 0, 1, 2, ... (or 1, 2, 3, ...): the index ``DataFrame.to_csv()`` writes
+    unless told ``index=False``. As a feature it would teach the model each row's position in the file."""
+    if not re.fullmatch(r"Unnamed: \d+", str(column.name)) or not is_integer_dtype(column.dtype) or column.empty:
+        return False
+    start = int(column.iloc[0])
+    return start in (0, 1) and bool((column.to_numpy() == np.arange(start, start + len(column))).all())
+
+
+def saved_index_notes(frame: pd.DataFrame) -> list[str]:
+    """Why each saved-index column (``is_saved_index``) is not among the default features."""
+    return [f"Column '{c}' holds the row numbers {int(frame[c].iloc[0])}, {int(frame[c].iloc[0]) + 1}, ...: the index "
+            "`DataFrame.to_csv()` writes unless told `index=False`. It is left out of the default features, since "
+            "as one it would teach the model where each row sits in the file; add it below if you want it."
+            for c in frame.columns if is_saved_index(frame[c])]
 
 
 def _is_categorical(column: pd.Series) -> bool:
