@@ -9,8 +9,8 @@ from pages._ui import KEEP, show_error
 from torchstart import autograd_demos as demos
 from torchstart.autograd_dot import LEGEND, graph_to_dot
 from torchstart.autograd_graph import (
-    MAX_GRADCHECK_ROWS, MAX_JACOBIAN_ENTRIES, AutogradRun, VariableSpec, backprop_steps, backward_advice,
-    format_value, gradcheck_summary, gradient_check,
+    GRADCHECK_WORK, MAX_GRADCHECK_ROWS, MAX_JACOBIAN_ENTRIES, AutogradRun, VariableSpec, backprop_steps,
+    backward_advice, format_value, gradcheck_limit, gradcheck_summary, gradient_check,
 )
 from torchstart.errors import TorchstartError
 from torchstart.expressions import ALLOWED_FUNCTIONS, MAX_VARIABLES, assigned_name, check_variable_name
@@ -208,7 +208,8 @@ def backprop_tab(run: AutogradRun) -> None:
 
 def gradcheck_tab(run: AutogradRun, specs: list[VariableSpec]) -> None:
     """Autograd vs central finite differences in float64."""
-    rows = gradient_check(run, specs)
+    limit = gradcheck_limit(run, specs)
+    rows = gradient_check(run, specs, limit)
     if not rows:
         st.info("The check needs a scalar output and at least one variable with requires_grad on.")
         return
@@ -221,7 +222,10 @@ def gradcheck_tab(run: AutogradRun, specs: list[VariableSpec]) -> None:
         "variable": r.variable + (str(list(r.index)) if r.index else ""), "autograd": f"{r.autograd:.6g}",
         "finite difference": f"{r.numeric:.6g}", "|difference|": f"{r.difference:.1e}", "result": r.result,
     } for r in rows]), hide_index=True, key="autograd.gradcheck")
-    capped = f" Only the first {MAX_GRADCHECK_ROWS} numbers are checked." if len(rows) >= MAX_GRADCHECK_ROWS else ""
+    capped = f" Only the first {limit} numbers are checked." if len(rows) >= limit else ""
+    if capped and limit < MAX_GRADCHECK_ROWS:  # each costs two passes of an expression that does much work
+        capped = (f" Only the first {limit} numbers are checked: each takes two passes of this expression, and the "
+                  f"check is capped at {GRADCHECK_WORK:.0e} multiply-adds in all.")
     st.caption(f"Pass when |difference| ≤ 1e-4 + 1e-3·|finite difference| (autograd here runs in float32). "
                f"At a kink the two can legitimately disagree: at relu(0) autograd uses the slope 0, while the "
                f"finite difference straddles the kink and gets 0.5.{capped}")

@@ -19,7 +19,8 @@ import torch
 
 from torchstart.errors import TorchstartError
 from torchstart.expressions import (
-    MAX_VARIABLES, OPS, OpRecord, Program, Value, check_variable_name, evaluate, parse_expression,
+    MAX_VARIABLES, OPS, OpRecord, Program, Value, check_variable_name, evaluate, forward_work,
+    parse_expression,
 )
 from torchstart.literals import literal_depth, parse_literal
 
@@ -28,6 +29,8 @@ MAX_VARIABLE_DIMS = 3
 MAX_JACOBIAN_ENTRIES = 36
 GRADCHECK_STEP = 1e-6
 MAX_GRADCHECK_ROWS = 200  # numbers nudged; each costs two forward passes
+# and all of them together at most this much work (expressions.op_work): an expression of 5e6 checks 100 numbers
+GRADCHECK_WORK = 1_000_000_000
 GRADCHECK_RTOL = 1e-3
 GRADCHECK_ATOL = 1e-4
 # Operations whose output element k depends only on input element k: their Jacobian is diagonal by kind,
@@ -391,10 +394,21 @@ def _local_and_product(record: OpRecord, slot: int, upstream: torch.Tensor) -> t
 
 # ---------------------------------------------------------------- gradient check
 
-def gradient_check(run: AutogradRun, specs: list[VariableSpec]) -> list[GradCheckRow]:
-    """Central finite differences (float64) against autograd's ``.grad``, element by element (the first 200)."""
+def gradcheck_limit(run: AutogradRun, specs: list[VariableSpec]) -> int:
+    """How many numbers the gradient check nudges: ``MAX_GRADCHECK_ROWS``, fewer for costly expressions."""
+    try:
+        work = forward_work(run.program, make_variables(specs, dtype=torch.float64))
+    except TorchstartError:
+        return 0
+    return max(1, min(MAX_GRADCHECK_ROWS, GRADCHECK_WORK // (2 * max(work, 1))))
+
+
+def gradient_check(run: AutogradRun, specs: list[VariableSpec], limit: int | None = None) -> list[GradCheckRow]:
+    """Central finite differences (float64) against autograd's ``.grad``, element by element (the first
+    ``limit``, by default ``gradcheck_limit``)."""
     if run.output.numel() != 1 or run.backward_error is not None:
         return []
+    limit = gradcheck_limit(run, specs) if limit is None else limit
     base = make_variables(specs, dtype=torch.float64)
     rows: list[GradCheckRow] = []
     with torch.no_grad():
@@ -403,7 +417,7 @@ def gradient_check(run: AutogradRun, specs: list[VariableSpec]) -> list[GradChec
                 continue
             grad = tensor.grad if tensor.grad is not None else torch.zeros_like(tensor)
             for index in _indices(tensor.shape):
-                if len(rows) >= MAX_GRADCHECK_ROWS:
+                if len(rows) >= limit:
                     return rows
                 numeric = _central_difference(run.program, base, name, index)
                 rows.append(GradCheckRow(name, index, float(grad[index]), numeric))

@@ -29,6 +29,9 @@ MAX_EXPONENT = 100
 MAX_NUMBER = 1e12
 MAX_VARIABLES = 8
 MAX_RESULT_ELEMENTS = 10_000  # broadcasting can multiply sizes; keep every result small
+# Work of one pass: each result's numbers, plus k multiply-adds per number of an @ over k. Small results can still
+# chain into much work (19 products of 100 x 100 matrices: 2e7), and the page repeats the pass for its views.
+MAX_FORWARD_WORK = 10_000_000
 CODE_NAMES = ("torch", "err")  # Show code imports torch and catches backward()'s error as err
 VARIABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
 
@@ -395,18 +398,21 @@ def _fold(op: Op, source: ast.AST) -> Node:
 
 
 def evaluate(program: Program | Node, env: dict[str, torch.Tensor],
-             records: list[OpRecord] | None = None) -> Value:
-    """Compute the expression with torch ops on ``env``'s tensors; append each op to ``records``.
+             records: list[OpRecord] | None = None, work: list[int] | None = None) -> Value:
+    """Compute the expression with torch ops on ``env``'s tensors; append each op to ``records``, and add its work
+    (``op_work``) to ``work[0]``.
 
     Raises ``TorchstartError`` carrying PyTorch's own message when an op is
-    refused (shape mismatch, ``@`` on scalars, ...).
+    refused (shape mismatch, ``@`` on scalars, ...), or when the pass would do more
+    than ``MAX_FORWARD_WORK``.
     """
     node = program.root if isinstance(program, Program) else program
     if isinstance(node, Const):
         return node.value
     if isinstance(node, Var):
         return env[node.name]
-    args = tuple(evaluate(arg, env, records) for arg in node.args)
+    work = [0] if work is None else work
+    args = tuple(evaluate(arg, env, records, work) for arg in node.args)
     spec = OPS[node.kind]
     try:
         out = spec.fn(*args)
@@ -421,9 +427,31 @@ def evaluate(program: Program | Node, env: dict[str, torch.Tensor],
             f"`{_code(learner_source(node))}` makes a tensor of shape {tuple(out.shape)} ({out.numel():,} numbers); "
             f"this page caps every result at {MAX_RESULT_ELEMENTS:,} numbers. Use smaller tensors."
         )
+    work[0] += op_work(node.kind, args, out)
+    if work[0] > MAX_FORWARD_WORK:
+        raise TorchstartError(
+            f"By `{_code(learner_source(node))}` the expression has taken more than {MAX_FORWARD_WORK:,} "
+            "multiply-adds (each number it makes counts as one), the most this page allows per pass: it runs the "
+            "expression up to 400 times more for the gradient check, on a server shared with other learners. Use "
+            "smaller tensors or fewer @ products.")
     if records is not None:
         records.append(OpRecord(node=node, args=args, out=out, label=learner_source(node)))
     return out
+
+
+def op_work(kind: str, args: tuple[Value, ...], out: Value) -> int:
+    """One op's work: its result's numbers, times k for ``a @ b`` (each number is k multiply-adds)."""
+    numbers = out.numel() if isinstance(out, torch.Tensor) else 1
+    if kind == "matmul" and isinstance(args[0], torch.Tensor) and args[0].dim() > 0:
+        return numbers * max(args[0].shape[-1], 1)
+    return numbers
+
+
+def forward_work(program: Program, env: dict[str, torch.Tensor]) -> int:
+    """The work of one pass of ``program`` on ``env`` (see ``op_work``)."""
+    work = [0]
+    evaluate(program, env, work=work)
+    return work[0]
 
 
 def _to_python_ast(node: Node, for_torch: bool) -> ast.expr:
