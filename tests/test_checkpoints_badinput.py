@@ -20,7 +20,7 @@ from torchstart import checkpoint_safety as safety
 from torchstart.checkpoint_code import predict_code
 from torchstart.checkpoint_figures import value_histogram
 from torchstart.checkpoint_inspect import (MAX_DEPTH, MAX_NODES, cut_note, entry_table, state_dict_parts,
-                                           summarize_tree, tensor_entries, tensor_stats)
+                                           summarize_tree, tensor_entries, tensor_stats, totals)
 from torchstart.checkpoint_match import (MAX_TYPED_WIDTH, compare_keys, infer_linear, linear_problem, load_strict,
                                          parse_inputs, predict)
 from torchstart.errors import TorchstartError
@@ -73,6 +73,38 @@ def test_meta_tensor_has_no_values_to_show_or_load() -> None:
     assert "this file's weight is a meta tensor" in linear_problem(checkpoint.obj)
     with pytest.raises(TorchstartError, match="weight is a meta tensor"):
         load_strict(torch.nn.Linear(3, 2, bias=False), checkpoint.obj)
+
+
+def test_a_sparse_tensor_counts_the_bytes_it_stores_not_its_dense_size() -> None:
+    dense = torch.zeros(1000, 1000)
+    dense[0, 0], dense[5, 5], dense[9, 9] = 1, 2, 3
+    checkpoint = safety.safe_load(saved({"adjacency": dense.to_sparse(), "bias": torch.ones(4)}), "sparse.pth")
+    entries = tensor_entries(checkpoint.obj)
+    # 3 float32 values and a 2 x 3 int64 index: 60 bytes, not the 4,000,000 of a dense 1000 x 1000
+    assert entry_table(entries)["bytes"].tolist() == [3 * 4 + 2 * 3 * 8, 16]
+    assert totals(entries).bytes == 76 and totals(entries).numel == 1_000_004
+
+
+def packed_fp4() -> torch.Tensor:
+    """Eight 4-bit floats packed two to a byte, as NVFP4/MXFP4-quantized checkpoints store weights."""
+    return torch.arange(4, dtype=torch.uint8).reshape(2, 2).view(torch.float4_e2m1fn_x2)
+
+
+@pytest.mark.parametrize("weight", [packed_fp4(), torch.arange(6, dtype=torch.uint8).reshape(2, 3).view(torch.bits8)],
+                         ids=["float4_e2m1fn_x2", "bits8"])
+def test_packed_bits_have_no_statistics_or_histogram_and_a_message_on_load(weight: torch.Tensor, open_page) -> None:
+    # .to(torch.float64) raises NotImplementedError for these: the page showed a traceback after all four checks.
+    checkpoint = safety.safe_load(saved({"weight": weight, "scale": torch.ones(2)}), "fp4.pth")
+    table = entry_table(tensor_entries(checkpoint.obj))
+    assert all(v != v for v in table.iloc[0][["mean", "std", "min", "max"]])  # NaN: undefined
+    assert table.iloc[1]["mean"] == 1.0
+    with pytest.raises(TorchstartError, match="no one number per element"):
+        value_histogram(checkpoint.obj["weight"])
+    dtype = str(weight.dtype).removeprefix("torch.")
+    with pytest.raises(TorchstartError, match=re.escape(f"weight is a tensor of packed bits ({dtype})")):
+        load_strict(torch.nn.Linear(weight.shape[1], 2, bias=False), {"weight": weight})
+    at = upload(open_page(PAGE), "fp4.pth", saved({"weight": weight, "scale": torch.ones(2)}))
+    assert not at.exception and "passed all four checks" in at.success[0].value
 
 
 @pytest.mark.parametrize(("weight", "kind"), [

@@ -364,7 +364,23 @@ def test_tensor_values_are_counted_and_capped_where_they_appear() -> None:
         safety.safe_load(torch_bytes({"w": torch.ones(2, 1).expand(2, 10**8)}))
     message = str(refused.value)
     assert refused.value.step == "load" and "w (shape [2, 100000000], stride [1, 0])" in message
-    assert f"cap of {safety.max_values(safety.MAX_CHECKPOINT_BYTES):,}" in message and "stores 8 bytes" in message
+    assert "cap of 200.0 MB (twice the largest file" in message and "stores 8 bytes" in message
+    assert safety.max_tensor_bytes(safety.MAX_CHECKPOINT_BYTES) == 200 * 2**20
+
+
+def test_one_byte_numbers_count_at_their_size_and_a_dense_tensor_is_not_called_a_view() -> None:
+    # 60 million int8 weights (a quantized model, 57 MB on disk) were refused as "a view such as expand()":
+    # the cap counted numbers as if each took 4 bytes.
+    weights = torch.ones(7_500, 8_000, dtype=torch.int8)
+    loaded = safety.safe_load(torch_bytes({"weight": weights}))
+    assert loaded.findings["load"].endswith("holding 60,000,000 tensor values")
+    # Under many keys, one stored tensor is read once per place: refused, and not called an expand()ed view.
+    state = {f"w{i}": weights for i in range(4)}  # 4 x 57 MB read from one 57 MB storage
+    with pytest.raises(safety.CheckpointRefused) as refused:
+        safety.safe_load(torch_bytes(state))
+    message = str(refused.value)
+    assert "claim 240,000,000 numbers, 228.9 MB at their dtypes' sizes" in message
+    assert "is stored whole, but the file refers to its numbers so often" in message and "expand()" not in message
 
 
 def test_state_dict_bytes_is_torch_save_of_the_state_dict() -> None:
@@ -418,7 +434,7 @@ def test_safe_load_code_runs_and_refuses_the_same_files(tmp_path, monkeypatch) -
 
     safe_load = namespace["safe_load"]
     marker = tmp_path / "pwned"
-    assert namespace["MAX_VALUES"] == safety.max_values(safety.MAX_CHECKPOINT_BYTES)
+    assert namespace["MAX_TENSOR_BYTES"] == safety.max_tensor_bytes(safety.MAX_CHECKPOINT_BYTES)
     assert namespace["MAX_PICKLE"] == safety.MAX_PICKLE_BYTES
     code, not_zip, bomb, claims = ("names code we will not unpickle", "is not a torch.save zip archive",
                                    "unpacks too large", "claim more numbers than the file stores")

@@ -78,7 +78,7 @@ import torch
 
 MAX_BYTES = {cap}  # refuse bigger files before reading them
 MAX_UNPACKED = {UNPACKED_FACTOR} * MAX_BYTES  # zip-bomb guard: torch.save does not compress
-MAX_VALUES = 2 * MAX_BYTES // 4  # two cap-sized float32 files' worth of tensor values
+MAX_TENSOR_BYTES = 2 * MAX_BYTES  # two cap-sized files' worth of numbers, each at its dtype's size
 MAX_PICKLE = {MAX_PICKLE_BYTES // 2**20} * 1024 * 1024  # the object structure: a few hundred bytes per tensor
 
 
@@ -113,7 +113,7 @@ def safe_load(path):
     # 4. the restricted unpickler, onto the CPU; then no more values than real files hold, since
     #    an expand()ed tensor stores one number yet claims any size, allocated once it is read
     checkpoint = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    if sum(t.numel() for t in tensors_in(checkpoint)) > MAX_VALUES:
+    if sum(t.numel() * t.element_size() for t in tensors_in(checkpoint)) > MAX_TENSOR_BYTES:
         raise ValueError(f"{{path}}'s tensors claim more numbers than the file stores (expanded views)")
     return checkpoint
 

@@ -7,7 +7,7 @@ import math
 import plotly.graph_objects as go
 import torch
 
-from torchstart.checkpoint_inspect import value_pieces
+from torchstart.checkpoint_inspect import has_stats, value_pieces
 from torchstart.errors import TorchstartError
 from torchstart.wording import plotly_safe
 
@@ -18,6 +18,10 @@ def value_histogram(tensor: torch.Tensor, bins: int = 40) -> tuple[torch.Tensor,
         raise TorchstartError("Only dense real-valued tensors get a histogram here.")
     if tensor.is_meta:
         raise TorchstartError("This is a meta tensor: it has a shape and a dtype but no values to draw.")
+    if not has_stats(tensor):
+        raise TorchstartError(f"This {str(tensor.dtype).removeprefix('torch.')} tensor holds no one number per "
+                              "element that PyTorch converts to float64 (packed 4-bit pairs or raw bits), so there "
+                              "are no values to draw.")
     # Two passes over float64 pieces (the range, then the counts): no float64 copy of the whole tensor.
     low, high = math.inf, -math.inf
     for piece in value_pieces(tensor):

@@ -132,8 +132,25 @@ def cut_note(cut: set[str]) -> str | None:
 
 
 def has_stats(tensor: torch.Tensor) -> bool:
-    """False where mean/std/min/max do not apply: sparse, complex, empty or meta (a shape, no values) tensors."""
-    return not (tensor.layout != torch.strided or tensor.is_complex() or tensor.numel() == 0 or tensor.is_meta)
+    """False where mean/std/min/max do not apply: sparse, complex, empty or meta (a shape, no values) tensors,
+    and packed or raw-bit dtypes that hold no one number per element (float4_e2m1fn_x2, bits8)."""
+    return not (tensor.layout != torch.strided or tensor.is_complex() or tensor.numel() == 0 or tensor.is_meta
+                or not (tensor.is_quantized or reads_as_numbers(tensor.dtype)))
+
+
+_NUMBER_DTYPES: dict[torch.dtype, bool] = {}
+
+
+def reads_as_numbers(dtype: torch.dtype) -> bool:
+    """Whether PyTorch converts ``dtype`` to float64 (quantized dtypes aside: they dequantize); not FP4 pairs
+    packed in a byte or raw bits. Asked of PyTorch once per dtype."""
+    if dtype not in _NUMBER_DTYPES:
+        try:
+            torch.zeros(1, dtype=dtype).to(torch.float64)
+            _NUMBER_DTYPES[dtype] = True
+        except (RuntimeError, NotImplementedError, TypeError):
+            _NUMBER_DTYPES[dtype] = False
+    return _NUMBER_DTYPES[dtype]
 
 
 def tensor_stats(tensor: torch.Tensor) -> dict[str, float]:
@@ -193,17 +210,31 @@ def entry_table(entries: list[TensorEntry]) -> pd.DataFrame:
             "shape": str(list(t.shape)),
             "dtype": str(t.dtype).removeprefix("torch."),
             "numel": t.numel(),
-            "bytes": t.numel() * t.element_size(),
+            "bytes": stored_bytes(t),
             **tensor_stats(t),
         })
     columns = ["key", "shape", "dtype", "numel", "bytes", "mean", "std", "min", "max"]
     return pd.DataFrame(rows, columns=columns)
 
 
+def stored_bytes(tensor: torch.Tensor) -> int:
+    """The bytes a tensor holds: numel times its dtype's size when dense; a sparse one's indices and stored values
+    (a 1000 x 1000 matrix of 3 values is not 4 MB); none for a meta tensor (a shape without data)."""
+    if tensor.is_meta:
+        return 0
+    parts = {torch.sparse_coo: ("_indices", "_values"), torch.sparse_csr: ("crow_indices", "col_indices", "values"),
+             torch.sparse_bsr: ("crow_indices", "col_indices", "values"),
+             torch.sparse_csc: ("ccol_indices", "row_indices", "values"),
+             torch.sparse_bsc: ("ccol_indices", "row_indices", "values")}.get(tensor.layout)
+    if parts is None:
+        return tensor.numel() * tensor.element_size()
+    return sum(getattr(tensor, part)().numel() * getattr(tensor, part)().element_size() for part in parts)
+
+
 def totals(entries: list[TensorEntry]) -> Totals:
     """How many tensors, numbers and bytes the file holds."""
     return Totals(tensors=len(entries), numel=sum(e.tensor.numel() for e in entries),
-                  bytes=sum(e.tensor.numel() * e.tensor.element_size() for e in entries))
+                  bytes=sum(stored_bytes(e.tensor) for e in entries))
 
 
 def summarize_tree(obj: Any, depth: int = 0, seen: frozenset[int] = frozenset(),

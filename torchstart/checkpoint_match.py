@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from torchstart.checkpoint_inspect import reads_as_numbers
 from torchstart.errors import TorchstartError
 from torchstart.literals import Accepts, float32_rows, parse_literal
 from torchstart.wording import name_list, plural
@@ -235,6 +236,8 @@ def unusual_kind(tensor: torch.Tensor) -> str:
         return f"a quantized tensor ({str(tensor.dtype).removeprefix('torch.')})"
     if tensor.is_complex():
         return f"a complex tensor ({str(tensor.dtype).removeprefix('torch.')})"
+    if not reads_as_numbers(tensor.dtype):
+        return f"a tensor of packed bits ({str(tensor.dtype).removeprefix('torch.')}), not one number per element"
     return ""
 
 

@@ -8,7 +8,7 @@ Loading runs four checks, in this order, and stops at the first that fails:
 3. ``globals``: ``torch.serialization.get_unsafe_globals_in_checkpoint`` finds no
    function or class outside torch's weights-only allowlist;
 4. ``load``: ``torch.load(..., map_location="cpu", weights_only=True)``, and the tensors it returns
-   hold no more than ``max_values`` numbers: a tensor saved as an expanded view (stride 0) stores one
+   hold no more than ``max_tensor_bytes`` of numbers: a tensor saved as an expanded view (stride 0) stores one
    number yet claims any size, and reading its values (statistics, a model built from its shape)
    would allocate all of them.
 
@@ -43,9 +43,10 @@ MAX_ZIP_ENTRIES = 20_000
 MAX_PICKLE_BYTES = 8 * 1024 * 1024
 
 
-def max_values(cap: int) -> int:
-    """Tensor values a loaded file may hold: two cap-sized float32 files' worth (tied weights count twice)."""
-    return 2 * cap // 4
+def max_tensor_bytes(cap: int) -> int:
+    """Tensor bytes a loaded file may claim, each number at its dtype's size: two cap-sized files' worth (tied
+    weights count twice), so a file of int8 weights may hold four times the numbers of a float32 one."""
+    return 2 * cap
 
 
 STEPS: tuple[str, ...] = ("size", "zip", "globals", "load")
@@ -175,7 +176,7 @@ def safe_load(source: BinaryIO | bytes, name: str = "checkpoint.pth", size: int 
     check_globals(data, name)
     findings["globals"] = "none outside the allowlist"
     obj = _weights_only_load(data, name)
-    numbers = check_unfolded_size(obj, name, len(data), max_values(cap))
+    numbers = check_unfolded_size(obj, name, len(data), max_tensor_bytes(cap))
     findings["load"] = f"returned {describe_object(obj)} holding {numbers:,} tensor values"
     return LoadedCheckpoint(name=name, size=len(data), unpacked=unpacked, entries=entries,
                             archive=archive, obj=obj, findings=findings)
@@ -360,32 +361,39 @@ def every_tensor(obj: Any) -> Iterator[tuple[Path, torch.Tensor]]:
 
 
 def check_unfolded_size(obj: Any, name: str, size: int, limit: int) -> int:
-    """How many numbers the tensors hold, read element by element; refuse more than ``limit``.
+    """How many numbers the tensors hold, read element by element; refuse more than ``limit`` bytes of them.
 
     Two counts, each held to ``limit``: per place a tensor appears over the values the page's own walk
     visits (each place is read on its own for statistics), and every distinct tensor in the whole file
-    (whatever the walk leaves out can still be read by key).
+    (whatever the walk leaves out can still be read by key). Each number counts at its dtype's size.
     """
     shown = [(path, value) for path, value in walk_values(obj) if isinstance(value, torch.Tensor)]
     totals = []
     for tensors in (shown, every_tensor(obj)):
-        total, biggest = 0, None
+        numbers, claimed, biggest = 0, 0, None
         for path, value in tensors:
             # Sparse and meta tensors too: an nn.Linear inferred from one allocates its whole dense shape.
-            total += value.numel()
-            if biggest is None or value.numel() > biggest[1].numel():
+            numbers += value.numel()
+            claimed += dense_bytes(value)
+            if biggest is None or dense_bytes(value) > dense_bytes(biggest[1]):
                 biggest = (path, value)
-        if total > limit:
-            _refuse_unfolded(name, size, limit, total, *biggest)
-        totals.append(total)
+        if claimed > limit:
+            _refuse_unfolded(name, size, limit, numbers, claimed, *biggest)
+        totals.append(numbers)
     return max(totals)
 
 
-def _refuse_unfolded(name: str, size: int, limit: int, total: int, path: Path, tensor: torch.Tensor) -> None:
-    """Refuse a file whose tensors claim more numbers than ``limit``, naming the largest and what it is."""
-    start = (f"{name} loaded, but its tensors claim {total:,} numbers from {format_bytes(size)} on disk, over "
-             f"this page's cap of {limit:,} (what two cap-sized float32 files hold). The largest, "
-             f"{path_label(path)}")
+def dense_bytes(tensor: torch.Tensor) -> int:
+    """The bytes a tensor's numbers take once read: numel times its dtype's size, whatever it stores."""
+    return tensor.numel() * tensor.element_size()
+
+
+def _refuse_unfolded(name: str, size: int, limit: int, numbers: int, claimed: int, path: Path,
+                     tensor: torch.Tensor) -> None:
+    """Refuse a file whose tensors claim more than ``limit`` bytes of numbers, naming the largest and what it is."""
+    start = (f"{name} loaded, but its tensors claim {numbers:,} numbers, {format_bytes(claimed)} at their dtypes' "
+             f"sizes, from {format_bytes(size)} on disk: over this page's cap of {format_bytes(limit)} (twice the "
+             f"largest file it takes, so tied weights may count twice). The largest, {path_label(path)}")
     if tensor.layout != torch.strided or tensor.is_meta:
         kind = ("a meta tensor (a shape, no data)" if tensor.is_meta else
                 f"a {str(tensor.layout).removeprefix('torch.')} tensor")
@@ -394,13 +402,19 @@ def _refuse_unfolded(name: str, size: int, limit: int, total: int, path: Path, t
                             f"{tensor.numel():,}, and a dense model built from its shape would allocate them all. "
                             "Save dense weights: torch.save({k: v.to_dense() for k, v in state_dict.items()}, "
                             "\"model.pth\").")
+    stored = tensor.untyped_storage().nbytes()
+    if stored < dense_bytes(tensor):
+        raise CheckpointRefused(
+            "load", start + f" (shape {list(tensor.shape)}, stride {list(tensor.stride())}), claims "
+                            f"{tensor.numel():,} numbers but stores {format_bytes(stored)}: "
+                            "a view such as expand() repeats stored numbers with stride 0, and reading every value "
+                            "(statistics, a model built from its shape) would allocate them all. If the file is yours, "
+                            "save real copies: "
+                            "torch.save({k: v.contiguous() for k, v in state_dict.items()}, \"model.pth\").")
     raise CheckpointRefused(
-        "load", start + f" (shape {list(tensor.shape)}, stride {list(tensor.stride())}), claims "
-                        f"{tensor.numel():,} numbers but stores {format_bytes(tensor.untyped_storage().nbytes())}: "
-                        "a view such as expand() repeats stored numbers with stride 0, and reading every value "
-                        "(statistics, a model built from its shape) would allocate them all. If the file is yours, "
-                        "save real copies: "
-                        "torch.save({k: v.contiguous() for k, v in state_dict.items()}, \"model.pth\").")
+        "load", start + f" (shape {list(tensor.shape)}), is stored whole, but the file refers to its numbers so "
+                        "often (one tensor under many keys, or many views of one storage) that reading each place, "
+                        "as the statistics do, would read that much. If the file is yours, save each tensor once.")
 
 
 def _weights_only_load(data: bytes, name: str) -> Any:
