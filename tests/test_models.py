@@ -15,15 +15,17 @@ import torchinfo
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from torchstart import checkpoint_safety as safety
+from torchstart.checkpoint_safety import state_dict_bytes
 from torchstart.errors import TorchstartError
 from torchstart.layers import LAYERS, picture_shape
 from torchstart.model_code import class_code, handoff_code, model_code
 from torchstart.model_figures import histogram, parameter_histogram
 from torchstart.model_inspect import (format_bytes, forward_pass, parameter_table, random_input, summarize,
                                       values_table)
-from torchstart.model_spec import (MAX_LAYERS, PRESETS, LayerSpec, ModelSpec, attribute_names, build_model,
-                                   auto_fit, check_spec, data_fit_note, fit_changes, fit_inputs, fit_to_data,
-                                   model_picture, parse_shape, trace_shapes)
+from torchstart.model_spec import (MAX_LAYERS, MAX_PARAMS, PRESETS, LayerSpec, ModelSpec, attribute_names,
+                                   auto_fit, build_model, check_spec, data_fit_note, fit_changes, fit_inputs,
+                                   fit_to_data, model_picture, parse_shape, trace_shapes)
 
 L = LayerSpec.of
 
@@ -270,11 +272,24 @@ def test_layer_cap() -> None:
 def test_parameter_cap_is_checked_before_allocating() -> None:
     spec = ModelSpec("Huge", (40_000,), (L("Linear", in_features=40_000, out_features=40_000),))
     tracemalloc.start()
-    with pytest.raises(TorchstartError, match=r"1,600,040,000 parameters; the cap here is 50,000,000"):
+    with pytest.raises(TorchstartError, match=r"1,600,040,000 parameters; the cap here is 25,000,000"):
         build_model(spec)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 5_000_000  # a 1.6 G-parameter Linear would be 6.4 GB
+
+
+def test_the_biggest_model_allowed_saves_a_pth_the_checkpoints_page_takes() -> None:
+    # At 50 M parameters the Models page offered a 137 MB .pth that the Checkpoints page's 100 MB cap refused.
+    width = MAX_PARAMS // 5_001  # Linear(4_999, width) with bias: 5,000 parameters per output, 24,995,000
+    spec = ModelSpec("Biggest", (4_999,), (L("Linear", in_features=4_999, out_features=width),))
+    model = build_model(spec)
+    assert MAX_PARAMS - 5_001 < sum(p.numel() for p in model.parameters()) <= MAX_PARAMS
+    data = state_dict_bytes(model)
+    loaded = safety.safe_load(data, "biggest.pth")
+    assert len(data) <= safety.MAX_CHECKPOINT_BYTES and loaded.obj.keys() == model.state_dict().keys()
+    with pytest.raises(TorchstartError, match=r"the cap here is 25,000,000 \(25 M: as float32"):
+        check_spec(ModelSpec("Over", (4_999,), (L("Linear", in_features=4_999, out_features=width + 2),)))
 
 
 @pytest.mark.parametrize("layer, message", [

@@ -226,7 +226,7 @@ def test_a_too_large_model_is_refused_with_the_cap(open_page) -> None:
     at.toggle(key="models.auto_fit").set_value(True)
     at.number_input(key=layer_key(at, 0, "out_features")).set_value(65_536).run()
     assert not at.exception
-    assert "4,295,032,832 parameters; the cap here is 50,000,000" in at.error[0].value
+    assert "4,295,032,832 parameters; the cap here is 25,000,000" in at.error[0].value
     assert at.session_state[session.MODEL].name == "SimpleModel"  # the last valid model is kept
 
 

@@ -25,7 +25,9 @@ from torchstart.rng import RNG_LOCK
 from torchstart.wording import running_counts
 
 MAX_LAYERS = 50
-MAX_PARAMS = 50_000_000
+# Its float32 state_dict, 100,000,000 bytes, fits the Checkpoints page's 100 MB upload cap (104,857,600 bytes): at
+# 50 M the Models page offered a .pth that its own Checkpoints page refused.
+MAX_PARAMS = 25_000_000
 MAX_INPUT_DIMS = 3
 MAX_INPUT_SIZE = 65_536          # any one input dimension
 MAX_INPUT_VALUES = 1_000_000     # values in one input sample
@@ -229,7 +231,8 @@ def _walk(shape: Shape, layers: list[LayerSpec]) -> Iterator[LayerCheck]:
         if total_params > MAX_PARAMS:
             raise TorchstartError(
                 f"With {where.layer} the model has {total_params:,} parameters; the cap here is "
-                f"{MAX_PARAMS:,} (50 M). Use smaller layers."
+                f"{MAX_PARAMS:,} (25 M: as float32 that fills the Checkpoints page's 100 MB file cap). Use smaller "
+                "layers."
             )
         if total_macs > MAX_MACS:
             raise TorchstartError(
