@@ -262,7 +262,8 @@ def input_shape_bar() -> tuple[str, bool]:
                                help="2 for two features; 1, 28, 28 for a grey 28×28 image.")
     auto = fit_col.toggle("Auto-fit input sizes", key=AUTO_FIT, persist_state=KEEP, value=False,
                           help="Set in_features / in_channels / num_features from the shape each layer "
-                               "receives, and an Unflatten's channels × height × width from its row length "
+                               "receives (a Linear's from a flat row only: after a picture it asks for a Flatten), "
+                               "and an Unflatten's channels × height × width from its row length "
                                "(784 → 1 × 28 × 28 grey, 3,072 → 3 × 32 × 32 colour). Off: you set them, and a "
                                "mismatch is explained.")
     return text, auto

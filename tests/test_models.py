@@ -6,6 +6,7 @@ import math
 import pickle
 import re
 import tracemalloc
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -527,6 +528,26 @@ def test_the_data_fit_note_says_what_to_set_and_puts_an_unflatten_before_a_cnn()
     fixed = ModelSpec("Fixed", (784,), (L("Unflatten", channels=1, height=28, width=28), *cnn.layers))
     assert data_fit_note(fixed.input_shape, check_spec(fixed).output_shape, 784, 10,
                          picture=model_picture(fixed)).startswith("This model fits")
+
+
+def test_auto_fit_leaves_a_linear_on_a_picture_for_the_check_to_ask_for_a_flatten() -> None:
+    # Fitted to the last dimension, the MLP preset on 1 x 28 x 28 became a per-row Linear (1×28×28 → 1×28×1)
+    # with no word of the missing Flatten.
+    mlp = replace(PRESETS["MLP"], input_shape=(1, 28, 28))
+    fitted, names = auto_fit(mlp)
+    assert fitted.layers[0] == mlp.layers[0] and names[0] == frozenset()
+    with pytest.raises(TorchstartError, match="receives a 1×28×28 tensor .* Put a Flatten"):
+        check_spec(fitted)
+    flat = replace(mlp, layers=(L("Flatten"), *mlp.layers))
+    fitted, names = auto_fit(flat)
+    assert fitted.layers[1].kwargs["in_features"] == 784 and names[1] == frozenset({"in_features"})
+    assert check_spec(fitted).output_shape == (1,)
+
+
+def test_the_fit_note_asks_for_a_flatten_when_the_model_gives_a_tensor_per_sample() -> None:
+    note = data_fit_note((1, 28, 28), (16, 7, 10), 784, 10, picture=(1, 28, 28))
+    assert "flatten its 16 × 7 × 10 output: put a Flatten before the last Linear, which then gives 10" in note
+    assert "make the last layer give" not in note
 
 
 def test_fit_to_data_sets_both_ends_and_leaves_the_middle() -> None:

@@ -396,7 +396,9 @@ LAYERS: dict[str, LayerKind] = {kind.name: kind for kind in (
               ArgSpec("out_features", IntParam("out_features", 16, **_FEATURES), positional=True),
               _BIAS),
         shape_rule=_linear_shape, count_params=_linear_params, count_macs=_linear_macs,
-        input_arg="in_features", fit=lambda shape: shape[-1],
+        # Fitted to flat rows only: on 1×28×28 it would make a per-row Linear (1×28×28 → 1×28×16) that hides
+        # the missing Flatten, where the check says to put one.
+        input_arg="in_features", fit=lambda shape: shape[0] if len(shape) == 1 else None,
         label_rule=lambda a: f"Linear({a['in_features']} → {a['out_features']})",
     ),
     _activation(nn.ReLU, "relu", "max(0, x), element-wise."),

@@ -341,7 +341,10 @@ def data_fit_note(input_shape: Shape, output_shape: Shape, n_features: int, n_ta
     elif tuple(input_shape) != (n_features,):
         fixes.append(f"set the input shape to {n_features:,} (with the Auto-fit switch on, the layers in between "
                      "follow)")
-    if tuple(output_shape) != (n_targets,):
+    if len(output_shape) > 1:  # a Linear works on the last dimension: without a Flatten the others stay
+        fixes.append(f"flatten its {spaced(output_shape)} output: put a Flatten before the last Linear, which then "
+                     f"gives {n_targets:,} (its out_features)")
+    elif tuple(output_shape) != (n_targets,):
         fixes.append(f"make the last layer give {n_targets:,} (a Linear's out_features)")
     if not fixes:
         return f"This model fits the Data page's dataset: {sizes}."
