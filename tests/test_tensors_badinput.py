@@ -37,6 +37,11 @@ def build(**inputs: object) -> torch.Tensor:
     ({"factory": "arange", "start": "-1e308", "end": "1e308", "step": "1"}, "more than 1,000,000 elements"),
     ({"factory": "randint", "low": 0, "high": 10**9, "shape": "2", "dtype": "float16"},
      "float16 holds -65504 … 65504, so randint cannot draw from [0, 1000000000)"),
+    # int64 counted with the truncated step: 1,990,000 elements past a check that predicted 995,498
+    ({"factory": "arange", "start": "0", "end": "1990000", "step": "1.999", "dtype": "int64"},
+     "arange with dtype int64 truncates start, end and step to whole numbers (step 1.999 here)"),
+    ({"factory": "arange", "start": "0.5", "end": "10", "step": "2.5", "dtype": "uint8"},
+     "arange with dtype uint8 truncates start, end and step to whole numbers (start 0.5, step 2.5 here)"),
 ])
 def test_bad_creation_input_is_explained(inputs: dict, message: str) -> None:
     with pytest.raises(TorchstartError, match=message.replace("(", r"\(").replace(")", r"\)")

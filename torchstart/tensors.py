@@ -200,6 +200,16 @@ def numel_of(spec: TensorSpec) -> int:
             if not math.isfinite(value):
                 raise TorchstartError(f"arange's {name} is {value}: it must be a finite number (a float "
                                       "above about 1.8e308, such as 1e400, becomes inf).")
+        dtype = resolved_dtype(spec)
+        typed = {name: getattr(spec, name) for name in ("start", "end", "step")}
+        fractions = [f"{name} {value:g}" for name, value in typed.items() if not float(value).is_integer()]
+        if fractions and not (dtype.is_floating_point or dtype.is_complex):
+            # PyTorch truncates them, and not consistently: int64 counts with the truncated step (1.999 acts as
+            # 1, twice the elements), uint8 with the typed one (0 to 10 by 2.5 gave 0, 2, 4, 6).
+            raise TorchstartError(
+                f"arange with dtype {str(dtype).removeprefix('torch.')} truncates start, end and step to whole "
+                f"numbers ({', '.join(fractions)} here): a step of 1.999 acts as 1 and 0.5 as 0. Type whole "
+                "numbers, or pick a floating-point dtype such as float32.")
         if spec.step == 0:
             raise TorchstartError("arange's step cannot be 0: it would never reach end.")
         if (spec.end - spec.start) * spec.step < 0:
