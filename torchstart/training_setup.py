@@ -638,21 +638,22 @@ def rows_per_step(n_train: int, config: TrainingConfig) -> int:
 def check_run_work(epochs: int, epoch_macs: int, epoch_steps: int = 1) -> None:
     """Refuse a Train or Continue whose epochs together would push more than ``MAX_RUN_MACS`` through the model, or
     take more than ``MAX_RUN_STEPS`` optimizer steps."""
-    again = "and press Continue for more once they are done."
-    if epochs * epoch_macs > MAX_RUN_MACS:
-        fits = max(MAX_RUN_MACS // max(epoch_macs, 1), 1)
-        raise TorchstartError(
-            f"{epochs:,} epochs would push {epochs * epoch_macs:.2g} multiply-adds through the model ({epoch_macs:.2g} "
-            f"per epoch, about three times that with the backward pass); this page allows {MAX_RUN_MACS:.0e} per "
-            f"Train or Continue, so that one run cannot hold the shared server for hours. Set Epochs to at most "
-            f"{fits:,} (tab Epochs, batches, seed), {again}")
-    if epochs * epoch_steps > MAX_RUN_STEPS:
-        fits = max(MAX_RUN_STEPS // max(epoch_steps, 1), 1)
-        raise TorchstartError(
-            f"{epochs:,} epochs of {plural(epoch_steps, 'optimizer step')} each would take {epochs * epoch_steps:,} "
-            f"steps; this page allows {MAX_RUN_STEPS:,} per Train or Continue, since every step costs time however "
-            f"small the model, so that one run cannot hold the shared server for hours. Set Epochs to at most "
-            f"{fits:,} or use bigger batches (tab Epochs, batches, seed), {again}")
+    budgets = (
+        (epoch_macs, MAX_RUN_MACS, "",
+         f"{epochs:,} epochs would push {epochs * epoch_macs:.2g} multiply-adds through the model ({epoch_macs:.2g} "
+         f"per epoch, about three times that with the backward pass); this page allows {MAX_RUN_MACS:.0e} per "
+         "Train or Continue"),
+        (epoch_steps, MAX_RUN_STEPS, " or use bigger batches",
+         f"{epochs:,} epochs of {plural(epoch_steps, 'optimizer step')} each would take {epochs * epoch_steps:,} "
+         f"steps; this page allows {MAX_RUN_STEPS:,} per Train or Continue, since every step costs time however "
+         "small the model"),
+    )
+    for per_epoch, cap, otherwise, said in budgets:
+        if epochs * per_epoch > cap:
+            fits = max(cap // max(per_epoch, 1), 1)
+            raise TorchstartError(f"{said}, so that one run cannot hold the shared server for hours. Set Epochs to "
+                                  f"at most {fits:,}{otherwise} (tab Epochs, batches, seed), and press Continue for "
+                                  "more once they are done.")
 
 
 def epoch_steps(n_train: int, config: TrainingConfig) -> int:
