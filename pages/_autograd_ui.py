@@ -225,7 +225,7 @@ def gradcheck_tab(run: AutogradRun, specs: list[VariableSpec]) -> None:
     capped = f" Only the first {limit} numbers are checked." if len(rows) >= limit else ""
     if capped and limit < MAX_GRADCHECK_ROWS:  # each costs two passes of an expression that does much work
         capped = (f" Only the first {limit} numbers are checked: each takes two passes of this expression, and the "
-                  f"check is capped at {GRADCHECK_WORK:.0e} multiply-adds in all.")
+                  f"check is capped at {GRADCHECK_WORK:,} multiply-adds in all.")
     st.caption(f"Pass when |difference| ≤ 1e-4 + 1e-3·|finite difference| (autograd here runs in float32). "
                f"At a kink the two can legitimately disagree: at relu(0) autograd uses the slope 0, while the "
                f"finite difference straddles the kink and gets 0.5.{capped}")
