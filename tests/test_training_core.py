@@ -39,7 +39,7 @@ EVERY_EPOCH = Throttle(min_interval=0.0, max_share=math.inf)  # call the callbac
 
 def plain_classic(epochs: int = 100, seed: int = 42,
                   log_every: int = 10) -> tuple[nn.Linear, list[float], list[str]]:
-    """The classic script, verbatim, with a seed (and a log interval): returns model, every epoch's loss, and its log."""
+    """The classic script, verbatim, with a seed and a log interval: returns model, every epoch's loss, its log."""
     torch.manual_seed(seed)
     x = torch.tensor([[1.0], [2.0], [3.0], [4.0]])
     y = torch.tensor([[2.0], [4.0], [6.0], [8.0]])

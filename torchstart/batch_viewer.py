@@ -121,7 +121,7 @@ def batch_sizes(n_samples: int, batch_size: int, drop_last: bool) -> list[int]:
 
 
 def smallest_batch_size(n: int, max_batches: int, drop_last: bool) -> int:
-    """The smallest batch_size giving at most ``max_batches`` batches of ``n`` samples (ceil, or floor with drop_last)."""
+    """The smallest batch_size giving at most ``max_batches`` batches of ``n`` samples (floor with drop_last)."""
     # ceil(n / B) <= k  <=>  B >= n / k;  floor(n / B) <= k  <=>  B > n / (k + 1)
     return n // (max_batches + 1) + 1 if drop_last else math.ceil(n / max_batches)
 

@@ -47,8 +47,8 @@ TRAINING_SCRIPT_NAMES = {
     "xb", "y_mean", "y_std", "y_train", "y_val", "yb"}
 CHECKPOINT_CODE_NAMES = {
     "MAX_BYTES", "MAX_PICKLE", "MAX_TENSOR_BYTES", "MAX_UNPACKED", "archive", "data", "f", "folders", "i", "info",
-    "infos", "io", "obj", "os", "path", "pickles", "predicted_class", "probabilities", "probability", "safe_load", "seen",
-    "size", "state_dict", "t", "tensors_in", "unsafe", "value", "zipfile"}
+    "infos", "io", "obj", "os", "path", "pickles", "predicted_class", "probabilities", "probability", "safe_load",
+    "seen", "size", "state_dict", "t", "tensors_in", "unsafe", "value", "zipfile"}
 RESERVED_NAMES = MODELS_CODE_NAMES | TRAINING_SCRIPT_NAMES | CHECKPOINT_CODE_NAMES
 
 
