@@ -81,9 +81,10 @@ def show_predictions(table: pd.DataFrame, key: str) -> None:
     # Streamlit's own number format where it is right; as text where it is not: a number of 2⁵³ or more
     # lost its exponent (9.7e29 read "9.706755547"), and an overflow read "Infinity".
     shown, config = number_columns(table, dict.fromkeys(floats), text=lambda v: f"{v:.6g}", print_like=True)
+    inputs = set(table.attrs.get("inputs", ()))
     for column in table.columns:
         settings = config.setdefault(column, st.column_config.Column())
-        if str(column).startswith("predicted "):
+        if str(column).startswith("predicted ") and column not in inputs:
             # The answer is pinned to the left: after eight inputs, or the logits and probabilities, it sat
             # past the table's right edge at 1024 px.
             settings["pinned"] = True

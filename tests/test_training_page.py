@@ -261,6 +261,8 @@ def test_a_feature_named_like_the_prediction_column_is_shown_as_an_input(open_pa
     assert not at.exception and not errors(at)
     table = at.dataframe[2].value
     assert list(table.columns) == ["size", "predicted price (input)", "predicted price"]
+    columns = json.loads(at.dataframe[2].proto.columns)  # the answer is pinned first, not the input named like it
+    assert columns["predicted price"]["pinned"] is True and "pinned" not in columns["predicted price (input)"]
     model = at.session_state[session.TRAINED].model
     with torch.no_grad():
         assert table["predicted price"].iloc[0] == pytest.approx(model(torch.tensor([table.iloc[0, :2].tolist()],

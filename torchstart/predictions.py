@@ -39,7 +39,9 @@ def prediction_frame(inputs: torch.Tensor, outputs: torch.Tensor, feature_names:
         logits = [c for c in table.columns if str(c).startswith("logit ")]
         table = table[[c for c in table.columns if c not in logits] + logits]
     inputs_named = input_names(feature_names, set(table.columns))
-    return pd.concat([pd.DataFrame(inputs.tolist(), columns=inputs_named), table], axis=1)
+    table = pd.concat([pd.DataFrame(inputs.tolist(), columns=inputs_named), table], axis=1)
+    table.attrs["inputs"] = inputs_named  # which columns are inputs, whatever they are called ('predicted demand')
+    return table
 
 
 def input_names(feature_names: list[str], outputs: set[str]) -> list[str]:
