@@ -100,6 +100,14 @@ def test_loss_that_overflows_before_any_step_says_to_standardize_not_to_lower_th
     assert fixed.status == "done" and math.isfinite(fixed.final_loss)
 
 
+def test_an_overflow_before_any_step_names_only_the_switches_that_are_off() -> None:
+    # Standardized inputs cannot overflow, so a target left raw is the one switch to name.
+    run = train(start_run(TrainingConfig(data="session", lr=1e-6, standardize_x=True), HUGE), 5)
+    assert run.status == "diverged" and run.epoch == 1
+    assert 'Turn on "Standardize target", or rescale the data' in run.message
+    assert '"Standardize features"' not in run.message
+
+
 def test_a_later_divergence_still_blames_the_learning_rate() -> None:
     run = train(start_run(TrainingConfig(lr=10.0)), 50)
     assert run.status == "diverged" and run.epoch > 1

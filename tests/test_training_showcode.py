@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from torchstart.builtin_datasets import make_builtin
+from torchstart.datasets import TabularDataset
 from torchstart.model_code import handoff_code
 from torchstart.model_spec import LayerSpec, ModelSpec, build_model, check_spec
 from torchstart.session import SessionModel
@@ -114,6 +115,20 @@ CASES = {
                                              weight_decay=0.01, full_batch=False, batch_size=8, val_share=0.0,
                                              standardize_y=True, log_every=3), None, ""),
 }
+
+
+def test_standardizing_values_whose_float32_sum_overflows_trains_on_the_page_and_in_the_script(
+        tmp_path, monkeypatch, capsys) -> None:
+    # Thirty values near 1e37 are each a float32, but their float32 sum is inf: mean and std come from float64.
+    rows = torch.arange(1, 31, dtype=torch.float64)
+    huge = TabularDataset((rows * 1e37).float()[:, None], (rows % 3).float()[:, None], ["x"], ["y"], "huge")
+    assert torch.isinf(huge.features.sum(0)).all()
+    run = train(start_run(TrainingConfig(data="session", standardize_x=True, standardize_y=True, val_share=0.2,
+                                         log_every=2), huge), 6)
+    assert run.status == "done" and torch.isfinite(run.data.x_scaler.mean).all()
+    kept = rows[torch.randperm(30, generator=torch.Generator().manual_seed(run.config.seed))[6:]] * 1e37
+    assert float(run.data.x_scaler.mean) == pytest.approx(float(kept.float().double().mean()), rel=1e-6)
+    assert_script_matches_page(run, training_script(run), tmp_path, monkeypatch, capsys)
 
 
 @pytest.mark.parametrize("name", list(CASES))

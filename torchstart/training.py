@@ -407,11 +407,13 @@ def _report_divergence(run: TrainingRun) -> None:
     run.target = run.epoch
     if run.epoch == 1 and which == "training" and cfg.full_batch:
         # This loss was computed before the first step: no learning rate can help.
-        turn_on = '"Standardize features"' if cfg.classifies else '"Standardize features" and "Standardize target"'
+        switches = [name for name, on in (('"Standardize features"', cfg.standardize_x),
+                                          ('"Standardize target"', cfg.standardize_y or cfg.classifies)) if not on]
+        turn_on = f"Turn on {' and '.join(switches)}, or rescale" if switches else "Rescale"
         run.message = (
             f"The training loss is already {kind} for the freshly initialised model, before any optimizer step: "
-            f"the data's values are too large for float32 (their squares overflow). Turn on {turn_on}, or "
-            "rescale the data on the Data page, then press Train."
+            f"the data's values are too large for float32 (their squares overflow). {turn_on} "
+            "the data on the Data page, then press Train."
         )
         return
     what = (f"The {which} loss became {kind} at epoch {run.epoch}: the run diverged. With learning rate "

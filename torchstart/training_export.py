@@ -209,9 +209,11 @@ def _split_lines(run: TrainingRun, n_rows: int) -> list[str]:
         lines += ["", "x_train, y_train = x, y"]
     for var, on in (("x", data.x_scaler), ("y", data.y_scaler)):
         if on:
-            lines += ["", f"# Standardize {var} with the mean and std of the training rows only",
-                      f"{var}_mean, {var}_std = {var}_train.mean(0), {var}_train.std(0, unbiased=False)",
-                      f"{var}_std[{var}_std == 0] = 1.0",
+            lines += ["", f"# Standardize {var} with the mean and std of the training rows only,",
+                      "# summed in float64 so that big values cannot overflow float32's sum",
+                      f"{var}_mean = {var}_train.double().mean(0).float()",
+                      f"{var}_std = {var}_train.double().std(0, unbiased=False).float()",
+                      f"{var}_std[{var}_std == 0] = 1.0  # a constant column maps to 0, not NaN",
                       f"{var}_train = ({var}_train - {var}_mean) / {var}_std"]
             if n_val:
                 lines.append(f"{var}_val = ({var}_val - {var}_mean) / {var}_std")
