@@ -30,7 +30,7 @@ from torchstart.training import (Progress, Throttle, fit_data, growth_warning, l
 from torchstart.training_export import data_csv, module_code, training_script
 from torchstart.training_figures import downsample, fit_figure, loss_figure
 from torchstart.training_metrics import (evaluate, linear_in_original_units, metrics_note, parameter_rows,
-                                         prediction_table, regression_metrics)
+                                         example_input_text, prediction_table, regression_metrics)
 from torchstart.training_setup import (BCE, CROSS_ENTROPY, TrainingConfig, parse_prediction_inputs, preflight,
                                        prepare_data, smallest_batch, split_sizes, suggest_loss)
 
@@ -445,6 +445,15 @@ def test_figures_are_bounded_and_follow_the_toggle() -> None:
 ])
 def test_prediction_inputs_parse(text, features, expected) -> None:
     assert parse_prediction_inputs(text, features).tolist() == expected
+
+
+def test_the_prediction_box_starts_on_row_0_exactly_not_rounded_to_six_digits() -> None:
+    # f"{v:g}" wrote 1234567 as 1.23457e+06: the box predicted for another house than row 0.
+    row = torch.tensor([1234567.0, 0.1234567, 1_700_000_123.0, -0.0, 3.0, 1e-30, -2.5e38])
+    houses = TabularDataset(row[None].repeat(3, 1), torch.ones(3, 1), [f"f{i}" for i in range(7)], ["y"], "houses")
+    text = example_input_text(start_run(TrainingConfig(data="session"), houses))
+    assert text == "[[1234567, 0.1234567, 1700000100, -0, 3, 1e-30, -2.5e+38]]"
+    assert torch.equal(parse_prediction_inputs(text, 7), row[None])
 
 
 @pytest.mark.parametrize("text,features", [("", 1), ("[1, 2]", 3), ("__import__('os')", 1), ("[[1], [2, 3]]", 2),

@@ -5,6 +5,7 @@ Shared by the Training page (its live model) and the Checkpoints page (a model l
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -73,6 +74,14 @@ def with_labels_first(table: pd.DataFrame, row: TabularDataset, inputs: list[str
     return table  # prediction_frame put the probabilities before the logits already
 
 
+def value_text(value: float) -> str:
+    """The shortest text that reads back to the same float32, whole numbers without ``.0`` (``1234567``)."""
+    # Not f"{v:g}": its six digits turn a price of 1234567 into 1.23457e+06, another house.
+    if value == 0 or 1e-4 <= abs(value) < 1e16:
+        return np.format_float_positional(np.float32(value), trim="-")  # 1234567, 0.1234567, not 1.234567e+06
+    return str(np.float32(value))  # 1e-30, -2.5e+38, nan, inf
+
+
 def row_text(row: torch.Tensor) -> str:
-    """One row of inputs as the prediction boxes read it: ``[[138, 3, 53]]``."""
-    return "[[" + ", ".join(f"{v:g}" for v in row.tolist()) + "]]"
+    """One row of inputs as the prediction boxes read it: ``[[138, 3, 53]]``, each value exactly the row's."""
+    return "[[" + ", ".join(value_text(v) for v in row.tolist()) + "]]"
