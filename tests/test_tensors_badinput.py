@@ -49,6 +49,18 @@ def test_bad_creation_input_is_explained(inputs: dict, message: str) -> None:
         build(**inputs)
 
 
+def test_slice_steps_cannot_grow_a_stride_until_it_overflows() -> None:
+    # Each step on a one-element dim multiplies its stride by up to 10**6; the third would reach 10**18.
+    x = torch.zeros(1)
+    for expected in (10**6, 10**12):
+        result = apply_step(make_step("index", "::1000000"), x)
+        assert result.error is None and result.tensor.stride() == (expected,)
+        x = result.tensor
+    error = apply_step(make_step("index", "::1000000"), x).error
+    assert "would give strides (1000000000000000000,): past 1,000,000,000,000 elements" in str(error)
+    assert torch.equal(apply_step(make_step("index", "::1000000"), torch.arange(5)).tensor, torch.tensor([0]))
+
+
 def test_six_bracket_literal_and_small_float_randint_still_work() -> None:
     assert build(literal="[" * 6 + "1" + "]" * 6).shape == (1,) * 6
     got = build(factory="randint", low=0, high=100, shape="3", dtype="float16", seed=5)
@@ -63,6 +75,10 @@ def test_six_bracket_literal_and_small_float_randint_still_work() -> None:
     ("index", "[0, -1000000000000000000000000000000]", "index list entry -1000000000000000000000000000000"),
     ("index", "None, None, None, None, None", r"index / slice on shape \(2, 3\) would give 7 dims; this playground "
                                               "allows up to 6"),
+    # PyTorch multiplies the step into the stride unchecked: 2**60 gave a stride NumPy read as negative (the
+    # inspector raised), 2**63 - 1 a shape of (-1, 0, 3) or an empty arange(5)[::step].
+    ("index", f"::{2**60}", "A slice step above 1,000,000 takes the same one element"),
+    ("index", f":, ::{2**63 - 1}", "Use a step up to 1,000,000, or :1 for the first element"),
     ("unsqueeze", "0", None),  # fine on (2, 3); refused below on a 6-dim tensor
     ("add", "[" * 7 + "1" + "]" * 7, "other tensor is nested 7 brackets deep"),
 ])

@@ -26,6 +26,7 @@ from torchstart.tensors import (DTYPES, MAX_DIMS, MAX_ELEMENTS, check_literal_di
 MAX_STEPS = 12
 MAX_INDEX_CHARS = 8_000
 MAX_INDEX_LIST = 1_000
+MAX_STRIDE = 10**12  # times a step of at most MAX_ELEMENTS (10**6), still far below 2**63
 ARITHMETIC = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 REDUCTIONS = ("sum", "mean", "max")
 
@@ -231,6 +232,13 @@ def _index_part(node: ast.AST) -> Any:
         if bounds[2] is not None and bounds[2] <= 0:
             raise TorchstartError(f"PyTorch slices cannot step by {bounds[2]}: the step must be positive. "
                                   "To reverse a tensor use torch.flip.")
+        if bounds[2] is not None and bounds[2] > MAX_ELEMENTS:
+            # PyTorch multiplies the step into the stride in int64 without an overflow check: 2**60 gave a
+            # negative NumPy stride, and 2**63 - 1 a shape of -1.
+            raise TorchstartError(f"A slice step above {MAX_ELEMENTS:,} takes the same one element as a step of "
+                                  f"{MAX_ELEMENTS:,} (no dim here is longer), and a bigger one can overflow the "
+                                  f"stride PyTorch computes. Use a step up to {MAX_ELEMENTS:,}, or :1 for the "
+                                  "first element.")
         return slice(*bounds)
     if isinstance(node, ast.Constant) and node.value is Ellipsis:
         return Ellipsis
@@ -476,6 +484,12 @@ def _dry_run(step: OpStep, x: torch.Tensor, other: torch.Tensor | None) -> None:
         raise TorchstartError(
             f"{OPS[step.kind].label} on shape {format_shape(x.shape)} would give shape {format_shape(out.shape)} "
             f"= {out.numel():,} elements; this playground caps tensors at {MAX_ELEMENTS:,}. Use smaller tensors.")
+    if max(out.stride(), default=0) > MAX_STRIDE:
+        # Each slice step multiplies a stride (unchecked int64); below this cap the next step cannot overflow.
+        raise TorchstartError(
+            f"{OPS[step.kind].label} on shape {format_shape(x.shape)} would give strides {tuple(out.stride())}: "
+            f"past {MAX_STRIDE:,} elements, far beyond any storage here, where PyTorch's stride arithmetic can "
+            "overflow. Use a smaller slice step.")
 
 
 def _note(step: OpStep, x: torch.Tensor, out: torch.Tensor, shared: bool, name: str = "x") -> str:
