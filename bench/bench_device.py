@@ -20,6 +20,7 @@ With a GPU it also prints the GPU's speed-up over the CPU's float32 at each size
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -47,7 +48,9 @@ def baseline_gflops(case: mb.BenchCase) -> tuple[float, float]:
     """(GFLOP/s, seconds per product) from ``torch.utils.benchmark`` on the same operands."""
     a, b = mb.make_operands(case)
     timer = tub.Timer(stmt="a @ b", globals={"a": a, "b": b}, num_threads=torch.get_num_threads())
-    seconds = timer.blocked_autorange(min_run_time=0.3).median
+    # Timer's clock synchronizes only the current device: make it a's, or cuda:1 times kernel launches only.
+    with torch.cuda.device(a.device) if a.is_cuda else contextlib.nullcontext():
+        seconds = timer.blocked_autorange(min_run_time=0.3).median
     return mb.matmul_flops(case.size) / seconds / 1e9, seconds
 
 

@@ -95,7 +95,8 @@ def explain_mismatch(message: str) -> str:
     op = method.replace("wrapper_", "").replace("CUDA_", "").replace("CPU_", "").strip("_")
     # nn.Linear calls addmm(bias, x, weight.T): mat1 is the layer's input.
     who = f"`{arg}` (your input `x`)" if (op, arg) == ("addmm", "mat1") else f"`{arg}`"
-    return (f"The `{op}` kernel (what `nn.Linear` runs: `bias + x @ weight.T`) got its argument "
+    runs = " (what `nn.Linear` runs: `bias + x @ weight.T`)" if op == "addmm" else ""
+    return (f"The `{op}` kernel{runs} got its argument "
             f"{who} on **{arg_device}**, while the other tensors it reads are on **{common}**. "
             f"One operation can only read tensors on one device, and PyTorch does not copy them "
             f"between devices for you. (One exception: a 0-dim CPU tensor, a scalar such as "

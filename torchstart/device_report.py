@@ -164,7 +164,7 @@ def gpu_rows(gpus: tuple[GpuInfo, ...]) -> list[tuple[str, str, str, float, int,
 
 # An illustrative GPU for CPU-only machines: what the table looks like with one. NOT measured here.
 EXAMPLE_GPU = GpuInfo(index=0, name="NVIDIA A100-SXM4-40GB", capability=(8, 0),
-                      total_memory=42_298_834_944, multi_processor_count=108,
+                      total_memory=42_505_273_344, multi_processor_count=108,  # torch prints 40536MB
                       allocated=0, reserved=0)
 EXAMPLE_CUDA_ROWS: list[tuple[str, str, str]] = [
     ("CUDA version PyTorch was built with", "12.8", "torch.version.cuda"),

@@ -278,9 +278,13 @@ def measured_rates(measurements: list[Measurement], min_size: int = 512) -> dict
     return {device: gflops for device, (_, gflops) in rates.items()}
 
 
+RUN_OVERHEAD_S = 5e-4  # per product: Stop check, synchronize, clock (sizes 64-512 ran 24 products in 0.024 s)
+
+
 def estimate_seconds(cases: list[BenchCase], warmup: int, repeats: int, rates: dict[str, float]) -> float:
-    """Rough run time from per-device GFLOP/s ``rates`` (half precision assumed no faster: an upper bound)."""
-    return sum(matmul_flops(c.size) * (warmup + repeats) / (rates[c.device] * 1e9) for c in cases)
+    """Rough run time from per-device GFLOP/s ``rates`` (half precision assumed no faster: an upper bound),
+    plus each product's fixed cost, which small sizes are made of ("roughly 0.0 s" for a 0.1 s run)."""
+    return sum((matmul_flops(c.size) / (rates[c.device] * 1e9) + RUN_OVERHEAD_S) * (warmup + repeats) for c in cases)
 
 
 RESULT_COLUMNS = ["device", "dtype", "size", "median_ms", "min_ms", "max_ms", "gflops"]
