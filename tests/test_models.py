@@ -293,6 +293,31 @@ def test_the_biggest_model_allowed_saves_a_pth_the_checkpoints_page_takes() -> N
         check_spec(ModelSpec("Over", (4_999,), (L("Linear", in_features=4_999, out_features=width + 2),)))
 
 
+def test_the_file_cap_counts_batchnorm_running_statistics_too() -> None:
+    # 48 BatchNorm1d(65536) and a Linear: 24,903,964 parameters passed, but the .pth held 124,852,955 bytes.
+    layers = (*(L("BatchNorm1d", num_features=65_536) for _ in range(48)),
+              L("Linear", in_features=65_536, out_features=284))
+    with pytest.raises(TorchstartError, match=r"24,903,964 parameters and 6,291,552 BatchNorm running statistics; "
+                                              r"the cap here is 25,000,000"):
+        check_spec(ModelSpec("Norms", (65_536,), layers))
+    # Under the cap with its statistics, its file loads.
+    fits = check_spec(ModelSpec("Norms", (65_536,), (*layers[:24], L("Linear", in_features=65_536, out_features=284))))
+    model = build_model(ModelSpec("Norms", (65_536,), (*layers[:24], layers[-1])))
+    numbers = sum(t.numel() for t in model.state_dict().values())
+    assert fits.total_params < numbers <= MAX_PARAMS
+    assert safety.safe_load(state_dict_bytes(model), "norms.pth").obj.keys() == model.state_dict().keys()
+
+
+def test_the_work_cap_counts_pooling_windows() -> None:
+    # 49 stride-1 15×15 max pools on 1000×1000: 4,000,000 mult-adds passed, and one sample took 15 s.
+    pools = tuple(L("MaxPool2d", kernel_size=15, stride=1) for _ in range(49))
+    spec = ModelSpec("Pools", (1, 1000, 1000), (L("Conv2d", in_channels=1, out_channels=4, kernel_size=1), *pools))
+    with pytest.raises(TorchstartError, match=r"mult-adds \(counting each pooling window's reads\); the cap here"):
+        check_spec(spec)
+    small = check_spec(ModelSpec("Pool", (1, 28, 28), (L("MaxPool2d"),)))  # the shown count stays mult-adds only
+    assert small.total_macs == 0
+
+
 @pytest.mark.parametrize("layer, message", [
     (L("Linear", in_features=65_537, out_features=1), "in_features is capped at 65,536"),
     (L("Conv2d", out_channels=2048), "out_channels is capped at 1,024"),

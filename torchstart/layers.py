@@ -88,6 +88,10 @@ class LayerKind:
     shape_rule: ShapeRule = _same
     count_params: CountRule = _zero
     count_macs: CountRule = _zero
+    # Only for the caps, never shown: numbers a state_dict saves besides the parameters (BatchNorm's running
+    # statistics), and work that is not a multiply-add (a pooling window's k × k reads per output value).
+    count_buffers: CountRule = _zero
+    count_other_work: CountRule = _zero
     input_arg: str | None = None  # the argument that must match the incoming size
     fit: Callable[[Shape], int | None] = field(default=lambda shape: None)
     # Several arguments fitted together (Unflatten's channels, height and width) from the shape and the current
@@ -360,6 +364,15 @@ def _bn_params(args: dict[str, Any], shape: Shape) -> int:
     return 2 * args["num_features"]
 
 
+def _bn_buffers(args: dict[str, Any], shape: Shape) -> int:
+    return 2 * args["num_features"] + 2  # running_mean, running_var; num_batches_tracked is 8 bytes: 2 float32s
+
+
+def _pool_work(args: dict[str, Any], shape: Shape) -> int:
+    k, s = args["kernel_size"], args["stride"]
+    return shape[0] * _sliding(shape[1], k, s, 0) * _sliding(shape[2], k, s, 0) * k * k
+
+
 def _bn_macs(args: dict[str, Any], shape: Shape) -> int:
     return math.prod(shape)  # eval mode folds into x · scale + shift: one multiply-add per value
 
@@ -376,7 +389,7 @@ def _pool(cls: type[nn.Module], attr: str, summary: str) -> LayerKind:
         cls.__name__, cls, attr, summary,
         args=(ArgSpec("kernel_size", IntParam("kernel_size", 2, 1, MAX_KERNEL), positional=True),
               ArgSpec("stride", IntParam("stride", 2, 1, MAX_STRIDE))),
-        shape_rule=_pool_shape_rule(cls.__name__),
+        shape_rule=_pool_shape_rule(cls.__name__), count_other_work=_pool_work,
         label_rule=lambda a, n=cls.__name__: (
             f"{n}({a['kernel_size']})" if a["stride"] == a["kernel_size"]
             else f"{n}({a['kernel_size']}, stride {a['stride']})"),
@@ -420,7 +433,7 @@ LAYERS: dict[str, LayerKind] = {kind.name: kind for kind in (
     LayerKind(
         "BatchNorm1d", nn.BatchNorm1d, "bn", "Normalises each feature over the batch.",
         args=(ArgSpec("num_features", IntParam("num_features", 16, **_FEATURES), positional=True),),
-        shape_rule=_bn1d_shape, count_params=_bn_params, count_macs=_bn_macs,
+        shape_rule=_bn1d_shape, count_params=_bn_params, count_macs=_bn_macs, count_buffers=_bn_buffers,
         input_arg="num_features", fit=lambda shape: shape[0] if len(shape) <= 2 else None,
         label_rule=lambda a: f"BatchNorm1d({a['num_features']})", keeps_shape=True,
     ),
@@ -459,7 +472,7 @@ LAYERS: dict[str, LayerKind] = {kind.name: kind for kind in (
     LayerKind(
         "BatchNorm2d", nn.BatchNorm2d, "bn", "Normalises each channel over the batch and pixels.",
         args=(ArgSpec("num_features", IntParam("num_features", 8, **_CHANNELS), positional=True),),
-        shape_rule=_bn2d_shape, count_params=_bn_params, count_macs=_bn_macs,
+        shape_rule=_bn2d_shape, count_params=_bn_params, count_macs=_bn_macs, count_buffers=_bn_buffers,
         input_arg="num_features", fit=lambda shape: shape[0] if len(shape) == 3 else None,
         label_rule=lambda a: f"BatchNorm2d({a['num_features']})", keeps_shape=True,
     ),

@@ -81,8 +81,9 @@ def _summary_lines(input_size: str) -> list[str]:
     """torchinfo's table of output shapes, parameter counts and trainable flags, printed as whole numbers."""
     return [
         "# Output shape, parameter count and trainable flag per layer, for one sample (the 1 is the batch dimension)",
-        f"stats = summary(model, input_size=({input_size}), col_names=(\"output_size\", \"num_params\", "
-        "\"trainable\"), verbose=0)",
+        "# device=\"cpu\": without it torchinfo moves the model to a GPU when there is one, and leaves it there",
+        f"stats = summary(model, input_size=({input_size}), device=\"cpu\", col_names=(\"output_size\", "
+        "\"num_params\", \"trainable\"), verbose=0)",
         "stats.formatting.macs_units = Units.NONE  # whole numbers, not \"0.00\" millions",
         "print(stats)",
     ]

@@ -216,7 +216,7 @@ def _checked_layers(layers: tuple[LayerSpec, ...] | list[LayerSpec]) -> list[Lay
 
 def _walk(shape: Shape, layers: list[LayerSpec]) -> Iterator[LayerCheck]:
     """Yield each layer's shapes and costs in order; raise at the first misfit or exceeded cap."""
-    total_params = total_macs = 0
+    total_params = total_macs = total_saved = total_work = 0
     for index, (layer, attr) in enumerate(zip(layers, attribute_names(layers))):
         kind, args = layer_kind(layer.kind), layer.kwargs
         where = _where(layers, index)
@@ -228,15 +228,21 @@ def _walk(shape: Shape, layers: list[LayerSpec]) -> Iterator[LayerCheck]:
             )
         params, macs = kind.count_params(args, shape), kind.count_macs(args, shape)
         total_params, total_macs = total_params + params, total_macs + macs
-        if total_params > MAX_PARAMS:
+        # The caps count what the file saves (BatchNorm's running statistics too) and all the forward work
+        # (pooling too: 49 stride-1 15×15 max pools on 1000×1000 took 15 s a sample at 0 mult-adds).
+        total_saved += params + kind.count_buffers(args, shape)
+        total_work += macs + kind.count_other_work(args, shape)
+        if total_saved > MAX_PARAMS:
+            buffers = f" and {total_saved - total_params:,} BatchNorm running statistics" * (total_saved > total_params)
             raise TorchstartError(
-                f"With {where.layer} the model has {total_params:,} parameters; the cap here is "
+                f"With {where.layer} the model has {total_params:,} parameters{buffers}; the cap here is "
                 f"{MAX_PARAMS:,} (25 M: as float32 that fills the Checkpoints page's 100 MB file cap). Use smaller "
                 "layers."
             )
-        if total_macs > MAX_MACS:
+        if total_work > MAX_MACS:
+            pooled = " (counting each pooling window's reads)" * (total_work > total_macs)
             raise TorchstartError(
-                f"With {where.layer} one sample costs {total_macs:,} mult-adds; the cap here is "
+                f"With {where.layer} one sample costs {total_work:,} mult-adds{pooled}; the cap here is "
                 f"{MAX_MACS:,}. Use fewer channels, a smaller kernel or a smaller image."
             )
         yield LayerCheck(attr, layer.kind, layer.label(), shape, out_shape, params, macs)
