@@ -185,6 +185,27 @@ def test_histogram_counts_match_torch_histogram() -> None:
     assert histogram_figure(torch.full((3,), 2.0), "c", 5).data[0].y[2] == 3  # constant tensor: one bar
 
 
+def test_a_range_wider_than_float64_is_refused_with_a_message_and_a_huge_constant_gets_a_bar() -> None:
+    with pytest.raises(TorchstartError, match="wider than float64 holds"):
+        value_histogram(torch.tensor([-1.7e308, 1.7e308], dtype=torch.float64))
+    counts, edges = value_histogram(torch.full((4,), 1e20, dtype=torch.float64), bins=5)
+    assert counts.tolist() == [0, 0, 4, 0, 0] and edges[0] < 1e20 < edges[-1]
+
+
+def test_many_references_to_one_big_dict_are_judged_and_listed_once() -> None:
+    # 100,000 references to a 1,000-tensor dict re-checked all its entries per reference: minutes of server time.
+    shared = torch.zeros(1)
+    big = {f"k{i}": shared for i in range(1_000)}
+    parts = state_dict_parts({"model": big, "copies": [big] * 100_000})
+    assert parts == [("model",)]
+
+
+def test_the_outline_never_prints_what_it_cannot_name() -> None:
+    hidden = torch.zeros(1, dtype=torch.float8_e4m3fn).expand(2**36)  # printing it would convert 2**36 numbers
+    tree = summarize_tree({("a", 1): torch.zeros(2), "s": {hidden}, "d": torch.float16, "n": None})
+    assert tree == {"(tuple)": "tensor float32 [2]", "s": "set of 1", "d": "dtype: torch.float16", "n": None}
+
+
 # ---------------------------------------------------------------- generated code
 
 @pytest.mark.parametrize("model", [

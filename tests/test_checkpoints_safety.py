@@ -8,6 +8,8 @@ import io
 import os
 import pickle
 import random
+import subprocess
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -160,6 +162,34 @@ def expanded_too_deep_pth() -> bytes:
     return torch_bytes(deep)
 
 
+def deep_key_pkl(depth: int) -> bytes:
+    """A pickled dict whose one key is a tuple nested ``depth`` deep: hashing it recurses once per level."""
+    return b"\x80\x02}" + b")" + b"\x85" * depth + b"Ns."
+
+
+def deep_key_pth(depth: int = 200_000) -> bytes:
+    """200 KB: torch's unpickler hashes the key while building the dict and overflows the C stack."""
+    return rezip(torch_bytes({"a": 1}), {"archive/data.pkl": deep_key_pkl(depth)})
+
+
+def second_pickle_pth() -> bytes:
+    """A real checkpoint with a second archive/data.pkl: the directory check saw the first, torch.load reads the
+    last (here 10 MB of empty dicts, unpickled into gigabytes)."""
+    with warnings.catch_warnings():  # zipfile warns of the duplicate name, which is the point
+        warnings.simplefilter("ignore")
+        return rezip(torch_bytes(good_state_dict()), {}, extra={"archive/data.pkl": pickle.dumps({"second": 2})})
+
+
+def many_dicts_pth(count: int = 600_000) -> bytes:
+    """600 KB of data.pkl, far under its 8 MB cap, that unpickles into 600,000 dicts."""
+    return rezip(torch_bytes({"a": 1}), {"archive/data.pkl": b"\x80\x02](" + b"}" * count + b"e."})
+
+
+def expanded_in_a_set_pth() -> bytes:
+    """An expand()ed float8 tensor inside a set, where no walk over dicts, lists and tuples looked."""
+    return torch_bytes({"w": torch.zeros(2), "a": {torch.zeros(1, dtype=torch.float8_e4m3fn).expand(2**36)}})
+
+
 # (id, builder(marker) -> bytes, refusing step, phrase in the message, names the message must show)
 HOSTILE: list[tuple[str, Callable[[Path], bytes], str, str, tuple[str, ...]]] = [
     ("os_system_in_torch_zip", shell_pth, "globals", "outside torch's weights-only allowlist", ("posix.system",)),
@@ -180,6 +210,10 @@ HOSTILE: list[tuple[str, Callable[[Path], bytes], str, str, tuple[str, ...]]] = 
                                                                              check_invariants=True)}),
      "load", "is a sparse_coo tensor of shape [10000000, 10000000]", ()),
     ("millions_of_objects", lambda m: torch_bytes(list(range(2_000_000))), "zip", "data.pkl", ()),
+    ("deep_tuple_key", lambda m: deep_key_pth(), "zip", "holds objects nested more than 100 deep", ()),
+    ("second_data_pkl", lambda m: second_pickle_pth(), "zip", "more than one zip entry named archive/data.pkl", ()),
+    ("many_small_dicts", lambda m: many_dicts_pth(), "zip", "more than 500,000 lists, dicts, tuples", ()),
+    ("expanded_in_a_set", lambda m: expanded_in_a_set_pth(), "load", "claim 68,719,476,738 numbers", ()),
     ("whole_module", lambda m: whole_module_pth(), "globals", "whole pickled model",
      ("torch.nn.modules.linear.Linear", "torch.nn.modules.activation.ReLU")),
 ]
@@ -242,6 +276,15 @@ def test_the_payloads_are_live(build, tmp_path) -> None:
 
     NoTensors(io.BytesIO(payload)).load()
     assert marker.exists()
+
+
+def test_the_deep_key_crashes_plain_torch_load(tmp_path) -> None:
+    """Without the scan, torch.load(weights_only=True) of a 1 MB file kills the whole Python process."""
+    path = tmp_path / "deep.pth"
+    path.write_bytes(deep_key_pth(1_000_000))
+    done = subprocess.run([sys.executable, "-c", f"import torch; torch.load({str(path)!r}, weights_only=True)"],
+                          capture_output=True, timeout=120)
+    assert done.returncode < 0  # killed by a signal (SIGSEGV): no exception any page could catch
 
 
 def test_raw_pickle_payload_is_live(tmp_path) -> None:
@@ -442,7 +485,9 @@ def test_safe_load_code_runs_and_refuses_the_same_files(tmp_path, monkeypatch) -
     for i, (data, refusal) in enumerate([
             (shell_pth(marker), code), (write_pth(marker), code), (raw_pickle(marker), not_zip),
             (zip_bomb(3 << 20), bomb), (squeezed_pth(), bomb), (b"", not_zip), (legacy_pth(), not_zip),
-            (whole_module_pth(), code), (expanded_pth(), claims), (sparse, claims), (objects, "data.pkl is")]):
+            (whole_module_pth(), code), (expanded_pth(), claims), (sparse, claims), (objects, "data.pkl is"),
+            (deep_key_pth(), "nested more than 100 deep"), (second_pickle_pth(), "not one torch.save wrote"),
+            (many_dicts_pth(), "more than 500,000 lists"), (expanded_in_a_set_pth(), claims)]):
         Path(f"bad{i}.pth").write_bytes(data)
         with pytest.raises(ValueError, match=refusal):  # each by the snippet's own check, not a later error
             safe_load(f"bad{i}.pth")

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from torch import nn
 
 from torchstart.checkpoint_inspect import Path, path_code
 from torchstart.checkpoint_safety import MAX_COMPRESSION_RATIO, MAX_PICKLE_BYTES, RATIO_MIN_BYTES, UNPACKED_FACTOR
+from torchstart.pickle_scan import MAX_PICKLE_CONTAINERS, MAX_PICKLE_DEPTH, MAX_PICKLE_OPS, pickle_problem
+
+# The page's own scan, printed as it is: the snippet refuses exactly what the page refuses.
+PICKLE_SCAN_CODE = inspect.getsource(pickle_problem).strip()
 from torchstart.session import Standardizer
 
 
@@ -72,6 +78,7 @@ def safe_load_code(max_bytes: int, filename: str = "model.pth", part: Path = ())
     cap = f"{max_bytes // 2**20} * 1024 * 1024" if max_bytes % 2**20 == 0 else str(max_bytes)
     return f'''import io
 import os
+import pickletools
 import zipfile
 
 import torch
@@ -80,6 +87,7 @@ MAX_BYTES = {cap}  # refuse bigger files before reading them
 MAX_UNPACKED = {UNPACKED_FACTOR} * MAX_BYTES  # zip-bomb guard: torch.save does not compress
 MAX_TENSOR_BYTES = 2 * MAX_BYTES  # two cap-sized files' worth of numbers, each at its dtype's size
 MAX_PICKLE = {MAX_PICKLE_BYTES // 2**20} * 1024 * 1024  # the object structure: a few hundred bytes per tensor
+MAX_DEPTH, MAX_OPS, MAX_CONTAINERS = {MAX_PICKLE_DEPTH}, {MAX_PICKLE_OPS:_}, {MAX_PICKLE_CONTAINERS:_}
 
 
 def safe_load(path):
@@ -97,10 +105,14 @@ def safe_load(path):
         infos = archive.infolist()
     folders = {{info.filename.split("/", 1)[0] for info in infos}}
     pickles = [i for i in infos if len(folders) == 1 and i.filename == f"{{next(iter(folders))}}/data.pkl"]
-    if not pickles:
+    if not pickles or len({{info.filename for info in infos}}) < len(infos):  # torch.load reads a name's last copy
         raise ValueError(f"{{path}} is a zip, but not one torch.save wrote")
     if pickles[0].file_size > MAX_PICKLE:
         raise ValueError(f"{{path}}'s data.pkl is {{pickles[0].file_size:,}} bytes: millions of pickled objects")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        problem = pickle_problem(archive.read(pickles[0]), MAX_DEPTH, MAX_OPS, MAX_CONTAINERS)
+    if problem:  # e.g. a tuple key nested 200,000 deep: hashing it while unpickling crashes Python
+        raise ValueError(f"{{path}}'s data.pkl holds {{problem}}")
     if sum(info.file_size for info in infos) > MAX_UNPACKED or any(
         info.file_size >= {RATIO_MIN_BYTES} and info.file_size > {MAX_COMPRESSION_RATIO} * info.compress_size
         for info in infos
@@ -119,14 +131,17 @@ def safe_load(path):
 
 
 def tensors_in(obj, seen=None):
-    """Every tensor inside nested dicts, lists and tuples, each container visited once."""
+    """Every tensor inside nested dicts (keys too), lists, tuples and sets, each container visited once."""
     seen = set() if seen is None else seen
     if isinstance(obj, torch.Tensor):
         yield obj
-    elif isinstance(obj, (dict, list, tuple)) and id(obj) not in seen:
+    elif isinstance(obj, (dict, list, tuple, set, frozenset)) and id(obj) not in seen:
         seen.add(id(obj))
-        for value in (obj.values() if isinstance(obj, dict) else obj):
+        for value in ([*obj.values(), *obj] if isinstance(obj, dict) else obj):
             yield from tensors_in(value, seen)
+
+
+{PICKLE_SCAN_CODE}
 
 
 checkpoint = safe_load({filename!r}){pick}

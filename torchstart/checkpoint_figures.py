@@ -30,8 +30,13 @@ def value_histogram(tensor: torch.Tensor, bins: int = 40) -> tuple[torch.Tensor,
             low, high = min(low, finite.min().item()), max(high, finite.max().item())
     if low > high:
         raise TorchstartError("This tensor holds no finite values to draw.")
-    if low == high:  # one repeated value: give the single bar some width
-        low, high = low - 0.5, high + 0.5
+    if not math.isfinite(high - low):
+        raise TorchstartError(f"The values run from {low:.4g} to {high:.4g}: the range between is wider than "
+                              "float64 holds, so there are no equal-width bins to draw. The table's statistics "
+                              "still describe them.")
+    if low == high:  # one repeated value: give the single bar some width (0.5 is nothing next to 1e20)
+        half = max(0.5, abs(low) * 1e-9)
+        low, high = low - half, high + half
     counts = torch.zeros(bins, dtype=torch.float64)
     for piece in value_pieces(tensor):
         part, edges = torch.histogram(piece[torch.isfinite(piece)], bins=bins, range=(low, high))

@@ -54,7 +54,7 @@ class Totals:
 
 def path_label(path: Path) -> str:
     """A path as ``a/b/c`` (``(whole file)`` for the empty path)."""
-    return "/".join(str(part) for part in path) if path else "(whole file)"
+    return "/".join(key_label(part) for part in path) if path else "(whole file)"
 
 
 def unique_labels(labels: list[str]) -> list[str]:
@@ -249,7 +249,7 @@ def summarize_tree(obj: Any, depth: int = 0, seen: frozenset[int] = frozenset(),
         budget[0] -= 1
         inner = seen | {id(obj)}
         items = list(_children(obj))
-        outline = {str(k): summarize_tree(v, depth + 1, inner, budget) for k, v in items[:TREE_ITEMS]}
+        outline = {key_label(k): summarize_tree(v, depth + 1, inner, budget) for k, v in items[:TREE_ITEMS]}
         if len(items) > TREE_ITEMS:
             outline["…"] = f"{len(items) - TREE_ITEMS} more"
         return outline if isinstance(obj, Mapping) else list(outline.values())
@@ -259,7 +259,18 @@ def summarize_tree(obj: Any, depth: int = 0, seen: frozenset[int] = frozenset(),
         return obj if math.isfinite(obj) else str(obj)
     if isinstance(obj, str):
         return obj if len(obj) <= 80 else obj[:77] + "..."
-    return f"{type(obj).__name__}: {str(obj)[:60]}"
+    if isinstance(obj, (torch.dtype, torch.device, torch.Size, complex)):
+        return f"{type(obj).__name__}: {str(obj)[:60]}"
+    # Never str() the rest: a set's str prints each tensor in it, and printing a float8 tensor converts all of
+    # it (an expand()ed one of 2**36 numbers allocated 137 GB).
+    return f"{type(obj).__name__} of {len(obj):,}" if isinstance(obj, (set, frozenset)) else type(obj).__name__
+
+
+def key_label(key: Any) -> str:
+    """A dict key as the outline and paths show it: itself when a string or number, else its type (``tuple``)."""
+    if isinstance(key, (str, int, float)) or key is None:
+        return str(key)
+    return f"({type(key).__name__})"
 
 
 def is_state_dict(obj: Any) -> bool:
@@ -270,7 +281,15 @@ def is_state_dict(obj: Any) -> bool:
 
 def state_dict_parts(obj: Any) -> list[Path]:
     """Paths of every state_dict-shaped dict in the object, the likeliest model part first."""
-    parts = [path for path, value in walk_values(obj) if is_state_dict(value)]
+    # Each distinct dict judged and listed once: 100,000 references to one big dict took minutes when each
+    # reference re-checked all its entries (and gave 100,000 identical choices).
+    judged: dict[int, bool] = {}
+    parts = []
+    for path, value in walk_values(obj):
+        if isinstance(value, Mapping) and id(value) not in judged:
+            judged[id(value)] = is_state_dict(value)
+            if judged[id(value)]:
+                parts.append(path)
 
     def rank(path: Path) -> tuple[int, int]:
         names = [str(p).lower() for p in path]

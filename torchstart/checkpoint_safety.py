@@ -30,6 +30,7 @@ from torch import nn
 
 from torchstart.checkpoint_inspect import Path, path_label, walk_values
 from torchstart.errors import TorchstartError
+from torchstart.pickle_scan import MAX_PICKLE_CONTAINERS, MAX_PICKLE_DEPTH, MAX_PICKLE_OPS, pickle_problem
 
 MAX_CHECKPOINT_BYTES = 100 * 1024 * 1024
 # A torch.save zip stores tensors uncompressed, so a real checkpoint unpacks to about its own size.
@@ -53,7 +54,7 @@ STEPS: tuple[str, ...] = ("size", "zip", "globals", "load")
 STEP_LABELS: dict[str, str] = {
     "size": "Size under the cap, checked before reading",
     "zip": f"A zip archive as torch.save writes it: no zip bomb, at most {MAX_PICKLE_BYTES // 2**20} MB of pickled "
-           "structure",
+           f"structure, nested at most {MAX_PICKLE_DEPTH} deep",
     "globals": "No code or classes outside torch's weights-only allowlist",
     "load": 'torch.load(map_location="cpu", weights_only=True), and its tensors within the cap',
 }
@@ -214,7 +215,8 @@ def _stream_size(stream: BinaryIO) -> int:
 def check_zip_layout(data: bytes, name: str, max_unpacked: int) -> tuple[str, int, int]:
     """Refuse anything but a torch.save zip; return (archive folder, unpacked bytes, entry count).
 
-    Only the central directory is read: nothing is decompressed here.
+    The central directory is read, then data.pkl (at most MAX_PICKLE_BYTES) is scanned instruction by
+    instruction; no tensor data is decompressed and nothing is unpickled here.
     """
     if not data:
         raise CheckpointRefused(
@@ -237,6 +239,12 @@ def check_zip_layout(data: bytes, name: str, max_unpacked: int) -> tuple[str, in
     folders = {info.filename.split("/", 1)[0] for info in infos}
     folder = next(iter(folders)) if len(folders) == 1 else ""
     names = {info.filename for info in infos}
+    if len(names) < len(infos):
+        twice = sorted({i.filename for i in infos if sum(j.filename == i.filename for j in infos) > 1})
+        raise CheckpointRefused(
+            "zip", f"{name} holds more than one zip entry named {_sample(twice)}. torch.save writes each name "
+                   "once; with two, a check that reads the first copy and torch.load, which reads the last, would "
+                   "see different files. Save the checkpoint again with torch.save.")
     if not folder or f"{folder}/data.pkl" not in names:
         raise CheckpointRefused(
             "zip", f"{name} is a zip archive, but not one torch.save wrote: torch.save puts everything "
@@ -269,6 +277,15 @@ def check_zip_layout(data: bytes, name: str, max_unpacked: int) -> tuple[str, in
                        f"({format_bytes(info.compress_size)} -> {format_bytes(info.file_size)}); "
                        f"we refuse ratios over {MAX_COMPRESSION_RATIO}x as a zip-bomb guard and "
                        "unpacked nothing. torch.save does not compress tensors.")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:  # data.pkl is at most MAX_PICKLE_BYTES, checked above
+        problem = pickle_problem(archive.read(f"{folder}/data.pkl"), MAX_PICKLE_DEPTH, MAX_PICKLE_OPS,
+                                 MAX_PICKLE_CONTAINERS)
+    if problem:
+        raise CheckpointRefused(
+            "zip", f"{name}'s data.pkl, the object structure torch.save pickles beside the tensor data, holds "
+                   f"{problem}. A state_dict nests a few levels deep and takes a few dozen instructions per tensor; "
+                   "unpickling this could exhaust the server's memory or crash it, so nothing was unpickled. "
+                   f"Save the weights alone with {RESAVE_HINT}.")
     return folder, unpacked, len(infos)
 
 
@@ -354,9 +371,11 @@ def every_tensor(obj: Any) -> Iterator[tuple[Path, torch.Tensor]]:
             if id(value) not in counted:
                 counted.add(id(value))
                 yield path, value
-        elif isinstance(value, (Mapping, list, tuple)) and id(value) not in opened:
+        elif isinstance(value, (Mapping, list, tuple, set, frozenset)) and id(value) not in opened:
             opened.add(id(value))
-            items = value.items() if isinstance(value, Mapping) else enumerate(value)
+            # A dict's keys and a set's members may be tensors too (torch's allowlist takes both): counted too.
+            items = ([*value.items(), *(("(a key)", key) for key in value)] if isinstance(value, Mapping)
+                     else enumerate(value))
             stack.extend((path + (key,), child) for key, child in reversed(list(items)))
 
 
