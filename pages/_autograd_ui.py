@@ -10,7 +10,7 @@ from torchstart import autograd_demos as demos
 from torchstart.autograd_dot import LEGEND, graph_to_dot
 from torchstart.autograd_graph import (
     GRADCHECK_WORK, MAX_GRADCHECK_ROWS, MAX_JACOBIAN_ENTRIES, AutogradRun, VariableSpec, backprop_steps,
-    backward_advice, format_value, gradcheck_limit, gradcheck_summary, gradient_check,
+    backward_advice, format_value, gradcheck_limit, gradcheck_summary, gradcheck_total, gradient_check,
 )
 from torchstart.errors import TorchstartError
 from torchstart.expressions import ALLOWED_FUNCTIONS, MAX_VARIABLES, assigned_name, check_variable_name
@@ -213,16 +213,18 @@ def gradcheck_tab(run: AutogradRun, specs: list[VariableSpec]) -> None:
     if not rows:
         st.info("The check needs a scalar output and at least one variable with requires_grad on.")
         return
-    st.markdown("Nudge each number v by ±h (h = 1e-6·max(1, |v|): relative for big numbers, so the nudge stays "
-                "large next to float64's rounding of v, which cannot move 1e10 by 1e-6 at all) and see how the "
-                "output moves: (f(v + h) − f(v − h)) / 2h, computed in float64. Autograd should agree.")
+    st.markdown("Nudge each number v by ±h and see how the output moves: (f(v + h) − f(v − h)) / 2h, computed in "
+                "float64 at the float32 values autograd used. Autograd should agree. h is 1e-6 from |v| = 1 up to "
+                "10³, then 10⁻⁹·|v|, so the nudge stays large next to float64's rounding of v (which cannot move "
+                "1e10 by 1e-6 at all); below |v| = 1 it shrinks with v, down to 1e-9, so a nudge of 0.00001 stays "
+                "far from log's pole at 0.")
     level, verdict = gradcheck_summary(rows, run.output)
     {"success": st.success, "warning": st.warning, "info": st.info}[level](verdict)
     st.dataframe(pd.DataFrame([{
         "variable": r.variable + (str(list(r.index)) if r.index else ""), "autograd": f"{r.autograd:.6g}",
         "finite difference": f"{r.numeric:.6g}", "|difference|": f"{r.difference:.1e}", "result": r.result,
     } for r in rows]), hide_index=True, key="autograd.gradcheck")
-    capped = f" Only the first {limit} numbers are checked." if len(rows) >= limit else ""
+    capped = f" Only the first {limit} numbers are checked." if gradcheck_total(run) > limit else ""
     if capped and limit < MAX_GRADCHECK_ROWS:  # each costs two passes of an expression that does much work
         capped = (f" Only the first {limit} numbers are checked: each takes two passes of this expression, and the "
                   f"check is capped at {GRADCHECK_WORK:,} multiply-adds in all.")

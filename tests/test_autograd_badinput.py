@@ -98,3 +98,21 @@ def test_the_page_refuses_a_costly_expression_and_says_when_the_check_is_shorten
     errors = _expression_errors(at)
     assert len(errors) == 1 and f"more than {MAX_FORWARD_WORK:,} multiply-adds" in errors[0], errors
     assert _metrics(at) == kept  # the last good result stays
+
+
+def test_a_check_of_exactly_the_cap_does_not_say_it_was_shortened(open_page) -> None:
+    at = open_page(PAGE)
+    at.text_input(key="autograd.new_name").set_value("w").run()
+    at.button(key="autograd.add").click().run()
+    hundred = "[" + ", ".join(["1"] * 100) + "]"
+    at.text_input(key="autograd.value.x").set_value(hundred).run()
+    at.text_input(key="autograd.value.w").set_value(hundred).run()
+    at.text_input(key="autograd.expression").set_value("sum(x * w)").run()  # 200 numbers: every one checked
+    assert not at.exception and not _expression_errors(at)
+    assert not any("Only the first" in c.value for c in at.caption)
+    at.text_input(key="autograd.new_name").set_value("b").run()  # variables hold at most 100 numbers
+    at.button(key="autograd.add").click().run()
+    at.text_input(key="autograd.value.b").set_value("1").run()
+    at.text_input(key="autograd.expression").set_value("sum(x * w) + b").run()  # 201: b is left out
+    assert not at.exception and not _expression_errors(at)
+    assert any("Only the first 200 numbers are checked." in c.value for c in at.caption)

@@ -194,7 +194,40 @@ def test_gradient_check_steps_relative_to_big_values() -> None:
     # At 1e10 a fixed h = 1e-6 is below float64's spacing (about 2e-6): the difference itself would be wrong.
     specs = [V("x", "1e10")]
     (row,) = gradient_check(run_autograd("x ** 2", specs), specs)
-    assert row.autograd == pytest.approx(2e10) and row.numeric == pytest.approx(2e10, rel=1e-9) and row.passed
+    assert row.autograd == pytest.approx(2e10) and row.numeric == pytest.approx(2e10, rel=1e-6) and row.passed
+
+
+@pytest.mark.parametrize("text, values", [
+    ("log(x)", {"x": "0.00001"}),  # h = 1e-6 was 10% of the way to the pole: 100335 for 100000
+    ("1 / x", {"x": "0.00001"}),
+    ("sin(x)", {"x": "100000"}),  # h = 0.1 bent along the curve
+    ("1 / (x - 1000)", {"x": "1000.01"}),  # float32 stores 1000.0099487: the check must nudge that
+])
+def test_correct_gradients_near_a_pole_or_at_big_values_pass(text: str, values: dict[str, str]) -> None:
+    specs = [V(name, value) for name, value in values.items()]
+    rows = gradient_check(run_autograd(text, specs), specs)
+    assert [r.result for r in rows] == ["pass"], [(r.autograd, r.numeric) for r in rows]
+
+
+@pytest.mark.parametrize("text, values, rounded", [
+    ("x * w + b", {"x": "1e10", "w": "1", "b": "1"}, ["b"]),  # the difference read 1.907 for b's slope of 1
+    ("exp(x) + w", {"x": "25", "w": "1"}, ["w"]),  # and 0 for w's
+])
+def test_a_slope_hidden_by_rounding_of_a_big_output_is_no_check(text, values, rounded) -> None:
+    specs = [V(name, value) for name, value in values.items()]
+    run = run_autograd(text, specs)
+    rows = gradient_check(run, specs)
+    assert [r.variable for r in rows if r.rounded_away] == rounded
+    assert all(r.result == ("no check" if r.variable in rounded else "pass") for r in rows)
+    level, verdict = gradcheck_summary(rows, run.output)
+    assert level == "success" and "is so large that float64's rounding of f(v ± h) hides the change" in verdict
+
+
+def test_a_float32_overflow_is_told_apart_from_inf_times_0() -> None:
+    specs = [V("x", "100")]
+    run = run_autograd("exp(x)", specs)  # inf in float32; 2.7e43 in the float64 check
+    level, verdict = gradcheck_summary(gradient_check(run, specs), run.output)
+    assert level == "warning" and "float32 overflowed" in verdict and "∞ · 0" not in verdict
 
 
 def test_local_derivatives_show_every_entry_up_to_the_cap() -> None:

@@ -105,6 +105,9 @@ class GradCheckRow:
     index: tuple[int, ...]
     autograd: float
     numeric: float
+    # How far float64's rounding of f(v ± h) alone can move the finite difference: next to an output of 7e10,
+    # a nudge of 1e-6 is lost in it (exp(25) + w read w's slope as 0).
+    noise: float = 0.0
 
     @property
     def difference(self) -> float:
@@ -112,16 +115,27 @@ class GradCheckRow:
         return abs(self.autograd - self.numeric)
 
     @property
+    def tolerance(self) -> float:
+        """Float32's tolerance: atol + rtol * |numeric|."""
+        return GRADCHECK_ATOL + GRADCHECK_RTOL * abs(self.numeric)
+
+    @property
+    def rounded_away(self) -> bool:
+        """The finite difference is a number, but float64's rounding of f could move it by more than the tolerance."""
+        return math.isfinite(self.numeric) and self.noise > self.tolerance
+
+    @property
     def checkable(self) -> bool:
-        """The finite difference is a number. Where f(v ± h) are not both numbers (log of −1, sqrt just left of 0)
-        it is nan or inf while autograd still applies the derivative's formula: nothing to compare. A finite
-        difference beside a nan or inf gradient is compared, and fails: sqrt(x * x) at 0 is inf × 0 = nan."""
-        return math.isfinite(self.numeric)
+        """The finite difference is a number to trust. Where f(v ± h) are not both numbers (log of −1, sqrt just
+        left of 0) it is nan or inf while autograd still applies the derivative's formula: nothing to compare;
+        nor where rounding swamps it. A finite difference beside a nan or inf gradient is compared, and fails:
+        sqrt(x * x) at 0 is inf × 0 = nan."""
+        return math.isfinite(self.numeric) and not self.rounded_away
 
     @property
     def passed(self) -> bool:
-        """Within float32 tolerance: |diff| <= atol + rtol * |numeric|."""
-        return self.checkable and self.difference <= GRADCHECK_ATOL + GRADCHECK_RTOL * abs(self.numeric)
+        """Within float32 tolerance, widened by the finite difference's own rounding noise."""
+        return self.checkable and self.difference <= self.tolerance + self.noise
 
     @property
     def result(self) -> str:
@@ -409,19 +423,29 @@ def gradient_check(run: AutogradRun, specs: list[VariableSpec], limit: int | Non
     if run.output.numel() != 1 or run.backward_error is not None:
         return []
     limit = gradcheck_limit(run, specs) if limit is None else limit
-    base = make_variables(specs, dtype=torch.float64)
+    # At the float32 values autograd used: 1000.01 typed is 1000.0099487 in float32, which matters next to a pole.
+    base = {name: tensor.detach().double() for name, tensor in run.variables.items()}
     rows: list[GradCheckRow] = []
     with torch.no_grad():
-        for name, tensor in run.variables.items():
-            if not tensor.requires_grad or name not in run.program.variables_used:
-                continue
+        for name, tensor in checked_variables(run).items():
             grad = tensor.grad if tensor.grad is not None else torch.zeros_like(tensor)
             for index in _indices(tensor.shape):
                 if len(rows) >= limit:
                     return rows
-                numeric = _central_difference(run.program, base, name, index)
-                rows.append(GradCheckRow(name, index, float(grad[index]), numeric))
+                numeric, noise = _central_difference(run.program, base, name, index)
+                rows.append(GradCheckRow(name, index, float(grad[index]), numeric, noise))
     return rows
+
+
+def checked_variables(run: AutogradRun) -> dict[str, torch.Tensor]:
+    """The variables the gradient check nudges: those that require grad and appear in the expression."""
+    return {name: tensor for name, tensor in run.variables.items()
+            if tensor.requires_grad and name in run.program.variables_used}
+
+
+def gradcheck_total(run: AutogradRun) -> int:
+    """How many numbers a check without a limit would nudge."""
+    return sum(tensor.numel() for tensor in checked_variables(run).values())
 
 
 def gradcheck_summary(rows: list[GradCheckRow], output: torch.Tensor) -> tuple[str, str]:
@@ -429,20 +453,35 @@ def gradcheck_summary(rows: list[GradCheckRow], output: torch.Tensor) -> tuple[s
     checked = [r for r in rows if r.checkable]
     passed = sum(r.passed for r in rows)
     chain = ""
-    if any(not math.isfinite(r.autograd) for r in checked):
-        chain = (" Where autograd's gradient is nan or inf beside a finite difference, the chain rule met an "
+    if any(math.isnan(r.autograd) for r in checked):
+        chain = (" Where autograd's gradient is nan beside a finite difference, the chain rule met an "
                  "infinite local derivative times 0 (sqrt(x * x) at 0: ∞ · 0 = nan), a real failure of the "
                  "formula-by-formula product, not of the function.")
+    if any(math.isinf(r.autograd) for r in checked):
+        chain += (" Where autograd's gradient is ±inf beside a finite difference, float32 overflowed (its largest "
+                  "number is 3.4e38; exp(100) is 2.7e43) while the float64 check did not: the formula is right, "
+                  "the numbers are too big for float32.")
     if len(checked) == len(rows):
         return ("success" if passed == len(rows) else "warning",
                 f"{passed} of {len(rows)} gradients agree with finite differences.{chain}")
     finite = bool(torch.isfinite(output.detach()).all())
-    where = "" if finite else "The output holds nan or ±inf. "
-    text = (f"{where}{len(rows) - len(checked)} of {len(rows)} gradients cannot be checked: there f(v + h) and "
-            "f(v − h) are not both numbers, so the finite difference is nan or ±inf. That happens outside a "
-            "function's domain (log or sqrt of a negative number), or where a nudge of h crosses its edge (sqrt "
-            "just right of 0); autograd still applies the derivative's formula (log's is 1/x, which gives −1 at "
-            "x = −1).")
+    texts = []
+    unnumbered = sum(not math.isfinite(r.numeric) for r in rows)
+    if unnumbered:
+        where = "" if finite else "The output holds nan or ±inf. "
+        texts.append(
+            f"{where}{unnumbered} of {len(rows)} gradients cannot be checked: there f(v + h) and f(v − h) are not "
+            "both numbers, so the finite difference is nan or ±inf. That happens outside a function's domain (log "
+            "or sqrt of a negative number), or where a nudge of h crosses its edge (sqrt just right of 0); "
+            "autograd still applies the derivative's formula (log's is 1/x, which gives −1 at x = −1).")
+    rounded = sum(r.rounded_away for r in rows)
+    if rounded:
+        big = max(abs(float(v)) for v in output.detach().double().reshape(-1))
+        texts.append(
+            f"{rounded} of {len(rows)} gradients cannot be checked: the output, about {big:.3g}, is so large that "
+            "float64's rounding of f(v ± h) hides the change a nudge of h makes (a float64 holds 16 digits), so "
+            "the finite difference is noise there.")
+    text = " ".join(texts)
     if not checked:
         return "info", text
     return ("success" if passed == len(checked) else "warning",
@@ -454,17 +493,26 @@ def _indices(shape: torch.Size) -> list[tuple[int, ...]]:
     return list(itertools.product(*(range(n) for n in shape)))
 
 
+def finite_difference_step(value: float) -> float:
+    """h for nudging ``value``: 1e-6 from |v| = 1 up, down to 1e-9 for small |v|, and at least 1e-9·|v|."""
+    # Small v: log(x) at 1e-5 nudged by 1e-6 moved 10% of the way to its pole (100335 for 100000). Big v:
+    # float64's spacing next to 1e10 is about 2e-6, so v + 1e-6 would round away; 1e-9·|v| is 10⁶ spacings.
+    return max(GRADCHECK_STEP * min(1.0, max(abs(value), 1e-3)), 1e-9 * abs(value))
+
+
 def _central_difference(program: Program, base: dict[str, torch.Tensor], name: str,
-                        index: tuple[int, ...]) -> float:
-    """(f(v + h) - f(v - h)) / 2h, nudging one element of one variable by h = GRADCHECK_STEP·max(1, |v|)."""
-    # Relative for big v: next to 1e10, float64's spacing is about 2e-6, so v + 1e-6 would round away.
-    step = GRADCHECK_STEP * max(1.0, abs(float(base[name][index])))
+                        index: tuple[int, ...]) -> tuple[float, float]:
+    """(f(v + h) - f(v - h)) / 2h, nudging one element of one variable by ``finite_difference_step``; and how
+    much float64's rounding of the two f values could move it."""
+    step = finite_difference_step(float(base[name][index]))
     values = []
     for sign in (1.0, -1.0):
         env = {k: v.detach().clone() for k, v in base.items()}
         env[name][index] += sign * step
         values.append(float(torch.as_tensor(evaluate(program, env)).sum()))
-    return (values[0] - values[1]) / (2 * step)
+    # Each f carries a few roundings of its size (eps = 2.2e-16); 8 eps covers a short chain of operations.
+    noise = 8 * torch.finfo(torch.float64).eps * max(abs(values[0]), abs(values[1])) / (2 * step)
+    return (values[0] - values[1]) / (2 * step), (noise if math.isfinite(noise) else math.inf)
 
 
 # ---------------------------------------------------------------- formatting
