@@ -25,8 +25,8 @@ from torchstart.model_figures import histogram, parameter_histogram
 from torchstart.model_inspect import (format_bytes, forward_pass, parameter_table, random_input, summarize,
                                       values_table)
 from torchstart.model_spec import (MAX_LAYERS, MAX_PARAMS, PRESETS, LayerSpec, ModelSpec, attribute_names,
-                                   auto_fit, build_model, check_spec, data_fit_note, fit_changes, fit_inputs,
-                                   fit_to_data, model_picture, parse_shape, trace_shapes)
+                                   auto_fit, build_model, can_fit, check_spec, data_fit_note, fit_changes,
+                                   fit_inputs, fit_to_data, model_picture, parse_shape, trace_shapes)
 
 L = LayerSpec.of
 
@@ -601,6 +601,14 @@ def test_fit_changes_lists_what_the_fit_changed() -> None:
         "input shape 2 → 4", "layer 1 (Linear): in_features 2 → 4", "layer 5 (Linear): out_features 1 → 3"]
     assert fit_changes(PRESETS["Small CNN"], fit_to_data(PRESETS["Small CNN"], 784, 10)) == [
         "input shape 1, 28, 28 → 784", "an Unflatten (1 × 28 × 28) put first"]
+
+
+def test_a_relu_before_the_flatten_still_reads_plain_rows() -> None:
+    for first in ([L("ReLU")], [L("Dropout"), L("Tanh")], []):
+        spec = ModelSpec("Rows", (1, 28, 28), (*first, L("Flatten"), L("Linear", in_features=784, out_features=10)))
+        assert model_picture(spec) is None and can_fit(spec, 4, 3), first
+    conv = ModelSpec("Cnn", (1, 28, 28), (L("ReLU"), L("Conv2d"), L("Flatten")))
+    assert model_picture(conv) == (1, 28, 28)
 
 
 def test_the_fit_note_calls_a_table_of_plain_numbers_no_picture_for_a_cnn() -> None:

@@ -362,7 +362,9 @@ def model_picture(spec: ModelSpec) -> Shape | None:
     first = spec.layers[0] if spec.layers else None
     if first is not None and first.kind == "Unflatten":
         return tuple(int(first.kwargs[name]) for name in ("channels", "height", "width"))
-    if len(spec.input_shape) == 3 and not (first is not None and first.kind == "Flatten"):
+    # Past layers that keep the shape (a ReLU before the Flatten reads rows just as well)
+    leading = next((layer for layer in spec.layers if not layer_kind(layer.kind).keeps_shape), None)
+    if len(spec.input_shape) == 3 and not (leading is not None and leading.kind == "Flatten"):
         return tuple(spec.input_shape)
     return None
 
