@@ -174,16 +174,33 @@ def _arg_widget(where: Any, arg: ArgSpec, key: str, disabled: bool) -> Any:
                               disabled=disabled, help=help_text, width=ARG_WIDTH)
 
 
+def _ids_by_name() -> dict[str, int]:
+    """Each layer's attribute name in the built class (``linear2``) to its stack entry's id."""
+    stack = st.session_state[STACK]
+    return dict(zip(attribute_names([LayerSpec.of(e["kind"]) for e in stack]), (e["id"] for e in stack)))
+
+
+def _keep_frozen_layers(before: dict[str, int]) -> None:
+    """After an edit, keep each frozen layer frozen under its new name: names count layers of a kind by
+    position, so removing the first Linear made the frozen linear2 the output layer."""
+    names = {layer_id: name for name, layer_id in _ids_by_name().items()}
+    st.session_state[FROZEN] = [names[before[n]] for n in st.session_state.get(FROZEN, []) if before.get(n) in names]
+
+
 def _move(layer_id: int, step: int) -> None:
+    before = _ids_by_name()
     stack = st.session_state[STACK]
     i = next(i for i, e in enumerate(stack) if e["id"] == layer_id)
     j = i + step
     if 0 <= j < len(stack):
         stack[i], stack[j] = stack[j], stack[i]
+    _keep_frozen_layers(before)
 
 
 def _remove(layer_id: int) -> None:
+    before = _ids_by_name()
     st.session_state[STACK] = [e for e in st.session_state[STACK] if e["id"] != layer_id]
+    _keep_frozen_layers(before)
 
 
 def _add_layer() -> None:
@@ -196,7 +213,9 @@ def _add_layer() -> None:
         layer = fit_inputs(draft).layers[-1]
     except TorchstartError:
         pass  # the stack has a problem already; the new layer keeps its defaults
+    before = _ids_by_name()
     st.session_state[STACK].append(_new_entry(kind, layer.kwargs))
+    _keep_frozen_layers(before)  # a second Linear renames linear to linear1
 
 
 def _shape_note(pos: int, shapes: list[tuple[int, ...]]) -> str:

@@ -171,6 +171,21 @@ def test_the_fit_keeps_frozen_layers_and_fits_the_stack_as_it_is_when_clicked(op
     assert metric(at, "Trainable") == f"{count(plain) - count(plain[2]):,}"
 
 
+def test_a_frozen_layer_stays_frozen_when_the_stack_around_it_changes(open_page) -> None:
+    at = pick_preset(open_page(PAGE), "MLP")  # linear1 (2 → 16), linear2 (16 → 16), linear3 (16 → 1)
+    at.toggle(key="models.auto_fit").set_value(True).run()  # so the stack still builds after a removal
+    at.multiselect(key="models.frozen").set_value(["linear2"]).run()
+    stack = at.session_state["models.stack"]
+    at.button(key=f"models.remove.{stack[0]['id']}").click().run()  # the old linear2 is now linear1
+    assert not at.exception and at.multiselect(key="models.frozen").value == ["linear1"]
+    params = at.dataframe[1].value
+    frozen = dict(zip(params["Name"], params["requires_grad"]))
+    assert frozen["linear1.weight"] is False and frozen["linear2.weight"] is True  # not the output layer
+    frozen_entry = next(e for e in at.session_state["models.stack"] if e["kind"] == "Linear")
+    at.button(key=f"models.remove.{frozen_entry['id']}").click().run()  # remove the frozen layer itself: gone
+    assert at.multiselect(key="models.frozen").value == []
+
+
 def test_every_preset_as_loaded_reads_as_not_edited(open_page) -> None:
     from torchstart.model_spec import PRESETS
 
