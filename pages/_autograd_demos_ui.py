@@ -17,13 +17,13 @@ def _demo(demo: demos.Demo) -> None:
     for step in demo.steps:
         lines += step.code.splitlines()
         if step.error:
-            st.code("\n".join(lines), language="python")
+            st.code("\n".join(lines), language="python", wrap_lines=True)  # half-width columns
             st.error(step.result, icon=":material/error:")
             lines = []
         elif step.result:
             lines.append(f"# → {step.result}")
     if lines:
-        st.code("\n".join(lines), language="python")
+        st.code("\n".join(lines), language="python", wrap_lines=True)
 
 
 def gotchas_tab() -> None:

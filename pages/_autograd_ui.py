@@ -202,8 +202,14 @@ def backprop_tab(run: AutogradRun) -> None:
         "sum": format_value(leaf.total, MAX_JACOBIAN_ENTRIES),
         ".grad from backward()": format_value(leaf.grad, MAX_JACOBIAN_ENTRIES),
     } for leaf in leaves]), hide_index=True)
+    internal = sorted({n.title for n in run.graph.nodes if n.kind == "internal"})
+    recorded = (f" Some operations are recorded as several steps: {', '.join(internal)} run inside them (@ on a "
+                "vector is unsqueeze → mm → squeeze, so its row's grad_fn is SqueezeBackward4). Each row shows the "
+                "grad_fn of the operation's result; the graph on the first tab draws the inner steps in grey."
+                if internal else "")
     st.caption("Local derivatives are computed by PyTorch on each operation alone. For tensors the local "
-               "derivative is a Jacobian; elementwise operations have a diagonal one, shown as its diagonal.")
+               "derivative is a Jacobian; elementwise operations have a diagonal one, shown as its diagonal."
+               + recorded)
 
 
 def gradcheck_tab(run: AutogradRun, specs: list[VariableSpec]) -> None:

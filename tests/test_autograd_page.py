@@ -82,6 +82,15 @@ def test_example_w_times_b_plus_b(at) -> None:
     assert list(check["result"]) == ["pass", "pass"]
 
 
+def test_the_backprop_tab_says_why_vector_at_matrix_reads_squeeze(at) -> None:
+    at.selectbox(key="autograd.example").set_value("Vector @ matrix: sum(tanh(x @ W))").run()
+    assert list(_table(at, "grad_fn")["grad_fn"]) == ["SumBackward0", "TanhBackward0", "SqueezeBackward4"]
+    inside = "MmBackward0 run inside them (@ on a vector is unsqueeze → mm → squeeze"
+    assert any(inside in c.value for c in at.caption)
+    at.selectbox(key="autograd.example").set_value("z = w * b + b at w = 3, b = 2").run()
+    assert not any("run inside them" in c.value for c in at.caption)  # nothing recorded in several steps
+
+
 def test_gradient_check_shows_both_gradients_to_the_same_digits(at) -> None:
     at.selectbox(key="autograd.example").set_value("Tensors, reduced with mean()").run()
     check = _table(at, "finite difference").set_index("variable")

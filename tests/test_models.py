@@ -507,6 +507,9 @@ def test_histogram_counts_equal_numpy() -> None:
     assert constant.counts.sum().item() == 5
     fig = parameter_histogram(values, "linear.weight")
     assert sum(fig.data[0].y) == values.numel()
+    # A bias of 2 values counts 0, 1 or 2 per bin: whole-number ticks, not 0.5s.
+    assert parameter_histogram(torch.tensor([0.1, 0.3]), "linear.bias").layout.yaxis.dtick == 1
+    assert fig.layout.yaxis.dtick is None and fig.layout.yaxis.title.text == "count"
 
 
 def test_forward_pass_is_seeded_in_eval_mode_and_leaves_the_model_alone() -> None:

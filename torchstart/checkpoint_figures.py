@@ -9,6 +9,7 @@ import torch
 
 from torchstart.checkpoint_inspect import has_stats, value_pieces
 from torchstart.errors import TorchstartError
+from torchstart.figure_style import count_axis
 from torchstart.wording import plotly_safe
 
 
@@ -55,6 +56,6 @@ def histogram_figure(tensor: torch.Tensor, key: str, bins: int = 40) -> go.Figur
     count = tensor.numel()
     numbers = f"{count:,} number{'s' if count != 1 else ''}"
     fig.update_layout(title=f"Values of {plotly_safe(key)} ({numbers})", bargap=0.02,
-                      xaxis_title="value", yaxis_title="count", height=340,
+                      xaxis_title="value", yaxis=count_axis(float(counts.max())), height=340,
                       margin=dict(l=10, r=10, t=50, b=10), showlegend=False)
     return fig
