@@ -14,7 +14,7 @@ from torchstart.batch_viewer import (HEAD_ROWS, MAX_LOADER_STEPS, MAX_SAMPLE_VIS
                                      smallest_batch_size, view_batches)
 from torchstart.builtin_datasets import make_builtin
 from torchstart.data_code import loader_code
-from torchstart.data_figures import BATCH_COLOURS, DROPPED_COLOUR, batch_grid_figure
+from torchstart.data_figures import BATCH_COLOURS, BATCH_SCALE, DROPPED_COLOUR, batch_grid_figure
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 
@@ -108,6 +108,24 @@ def test_grid_records_the_batch_of_each_sample() -> None:
     dropped = view.grid < 0
     assert dropped.any() and (np.asarray(heat.z)[dropped] == len(BATCH_COLOURS)).all()
     assert heat.colorscale[-1][1] == DROPPED_COLOUR and (np.asarray(heat.text)[dropped] == "dropped").all()
+
+
+def test_fifty_batches_read_their_number_off_a_colour_bar_not_cycled_colours() -> None:
+    ds = _dataset(101)
+    view = view_batches(ds, LoaderSettings(2, True, True, 0, 0))  # 50 batches of 2, sample 100 dropped
+    fig = batch_grid_figure(view.grid, 101)
+    heat, grey = fig.data
+    assert heat.showscale and heat.colorbar.title.text == "batch" and (heat.zmin, heat.zmax) == (0, 49)
+    z = np.asarray(heat.z, dtype=float)
+    kept = view.grid >= 0
+    assert (z[kept] == view.grid[kept]).all() and np.isnan(z[~kept]).all()
+    assert (~kept).sum() == len(view.grid)  # one sample dropped in every epoch shown
+    assert (np.asarray(grey.z, dtype=float)[~kept] == 1).all() and np.isnan(np.asarray(grey.z, dtype=float)[kept]).all()
+    assert grey.colorscale[0][1] == DROPPED_COLOUR
+    assert "colour = batch 0–49 (see the bar); dark grey = dropped" in fig.layout.title.text
+    for _, colour in BATCH_SCALE:  # no grey on the scale either
+        rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+        assert max(rgb) - min(rgb) > 50, colour
 
 
 def test_no_batch_colour_is_a_grey_that_reads_as_dropped() -> None:

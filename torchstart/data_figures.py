@@ -20,28 +20,44 @@ BATCH_COLOURS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B
 DROPPED_COLOUR = "#4d4d4d"  # dark grey under white text: readable on a light or a dark page
 
 
+# For more batches than BATCH_COLOURS: batch number on a blue-yellow-red scale, read off a colour bar (cycled
+# colours repeat every 9 batches, so 50 batches of 2 read as noise), still with no grey in it.
+BATCH_SCALE = [[0.0, "#4C78A8"], [0.5, "#EECA3B"], [1.0, "#E45756"]]
+
+
 def batch_grid_figure(grid: np.ndarray, n_samples: int) -> go.Figure:
     """Sample index x epoch, each cell coloured by the batch that held the sample (dark grey: dropped)."""
     epochs, samples = grid.shape
-    colours = (*BATCH_COLOURS, DROPPED_COLOUR)
-    colour_index = np.where(grid < 0, len(BATCH_COLOURS), grid % len(BATCH_COLOURS)).astype(float)
-    scale = []
-    for i, colour in enumerate(colours):  # a stepped scale: one flat colour per index
-        lo, hi = i / len(colours), (i + 1) / len(colours)
-        scale += [[lo, colour], [hi, colour]]
     text = np.where(grid < 0, "dropped", grid.astype(str))
-    fig = go.Figure(go.Heatmap(
-        z=colour_index, x=np.arange(samples), y=[f"epoch {e}" for e in range(epochs)],
-        zmin=-0.5, zmax=len(colours) - 0.5, colorscale=scale, showscale=False,
-        text=text, xgap=1, ygap=2,
-        hovertemplate="sample %{x}, %{y}: batch %{text}<extra></extra>",
-        texttemplate="%{text}" if samples <= 40 else None, textfont={"size": 11, "color": "white"},
-    ))
+    common = dict(x=np.arange(samples), y=[f"epoch {e}" for e in range(epochs)], text=text, xgap=1, ygap=2,
+                  hovertemplate="sample %{x}, %{y}: batch %{text}<extra></extra>")
+    n_batches = int(grid.max()) + 1 if grid.size else 0
+    if n_batches <= len(BATCH_COLOURS):
+        colours = (*BATCH_COLOURS, DROPPED_COLOUR)
+        colour_index = np.where(grid < 0, len(BATCH_COLOURS), grid % len(BATCH_COLOURS)).astype(float)
+        scale = []
+        for i, colour in enumerate(colours):  # a stepped scale: one flat colour per index
+            lo, hi = i / len(colours), (i + 1) / len(colours)
+            scale += [[lo, colour], [hi, colour]]
+        fig = go.Figure(go.Heatmap(
+            z=colour_index, zmin=-0.5, zmax=len(colours) - 0.5, colorscale=scale, showscale=False, **common,
+            texttemplate="%{text}" if samples <= 40 else None, textfont={"size": 11, "color": "white"},
+        ))
+        key = "dark grey = dropped"
+    else:
+        dropped = grid < 0
+        fig = go.Figure(go.Heatmap(z=np.where(dropped, np.nan, grid).astype(float), zmin=0, zmax=n_batches - 1,
+                                   colorscale=BATCH_SCALE, showscale=True,
+                                   colorbar={"title": {"text": "batch"}, "thickness": 12}, **common))
+        if dropped.any():  # a flat dark grey layer in the dropped cells only
+            fig.add_trace(go.Heatmap(z=np.where(dropped, 1.0, np.nan), colorscale=[[0, DROPPED_COLOUR],
+                                     [1, DROPPED_COLOUR]], showscale=False, **common))
+        key = f"colour = batch 0–{n_batches - 1} (see the bar); dark grey = dropped"
     shown = f"samples 0-{samples - 1} of {n_samples:,}" if samples < n_samples else f"all {n_samples:,} samples"
     fig.update_layout(
         # Two short lines: Plotly does not wrap a title, and one long line ran off a phone-wide chart.
         title=f"Which batch each sample lands in<br><span style='font-size:12px;font-weight:normal'>{shown}; "
-              f"dark grey = dropped</span>",
+              f"{key}</span>",
         # No grid lines across the cells, and gaps that show the page itself (light or dark theme).
         xaxis={"title": "sample index", "dtick": 1 if samples <= 40 else None, "showgrid": False, "zeroline": False},
         yaxis={"autorange": "reversed", "showgrid": False},
