@@ -108,6 +108,19 @@ def test_an_overflow_before_any_step_names_only_the_switches_that_are_off() -> N
     assert '"Standardize features"' not in run.message
 
 
+def test_on_a_gpu_a_divergence_stops_the_run_within_a_few_dozen_epochs_not_at_the_next_redraw(monkeypatch) -> None:
+    # On a GPU the losses stay tensors until a flush; with only the redraws flushing, a 0.3 s chart let a NaN run
+    # on for 10 s. Here the CPU is made to keep its losses as a GPU does, and redraws never come.
+    from torchstart import training
+    monkeypatch.setattr(training, "reads_loss_at_once", lambda device: False)
+    run = start_run(TrainingConfig(lr=10.0))
+    steps = []
+    run.model.register_forward_hook(lambda *args: steps.append(1))
+    train(run, 5_000, throttle=Throttle(min_interval=1e9))
+    assert run.status == "diverged" and run.epoch < 100
+    assert len(steps) <= run.epoch + training.GPU_CHECK_EPOCHS  # at most one check's worth of epochs past it
+
+
 def test_a_later_divergence_still_blames_the_learning_rate() -> None:
     run = train(start_run(TrainingConfig(lr=10.0)), 50)
     assert run.status == "diverged" and run.epoch > 1

@@ -46,9 +46,11 @@ TRAINING_SCRIPT_NAMES = {
     "training_metrics", "true_b", "true_w", "val_loss", "validation_metrics", "x_mean", "x_std", "x_train", "x_val",
     "xb", "y_mean", "y_std", "y_train", "y_val", "yb"}
 CHECKPOINT_CODE_NAMES = {
-    "MAX_BYTES", "MAX_PICKLE", "MAX_TENSOR_BYTES", "MAX_UNPACKED", "archive", "data", "f", "folders", "i", "info",
-    "infos", "io", "obj", "os", "path", "pickles", "predicted_class", "probabilities", "probability", "safe_load",
-    "seen", "size", "state_dict", "t", "tensors_in", "unsafe", "value", "zipfile"}
+    "MAX_BYTES", "MAX_CONTAINERS", "MAX_DEPTH", "MAX_OPS", "MAX_PICKLE", "MAX_TENSOR_BYTES", "MAX_UNPACKED", "_",
+    "archive", "arg", "containers", "count", "data", "depth", "f", "folders", "i", "info", "infos", "io", "items",
+    "marks", "max_containers", "max_depth", "max_ops", "memo", "mutators", "obj", "op", "os", "path", "pickle_problem",
+    "pickled", "pickles", "pickletools", "predicted_class", "probabilities", "probability", "problem", "safe_load",
+    "seen", "size", "stack", "start", "state_dict", "t", "tensors_in", "unsafe", "value", "zipfile"}
 RESERVED_NAMES = MODELS_CODE_NAMES | TRAINING_SCRIPT_NAMES | CHECKPOINT_CODE_NAMES
 
 
