@@ -8,6 +8,7 @@ import io
 import os
 import pickle
 import random
+import struct
 import subprocess
 import sys
 import warnings
@@ -21,6 +22,7 @@ from torch import nn
 
 from torchstart import checkpoint_safety as safety
 from torchstart.checkpoint_code import safe_load_code
+from torchstart.pickle_scan import MAX_PICKLE_CONTAINERS, MAX_PICKLE_DEPTH, MAX_PICKLE_OPS, pickle_problem
 
 
 # ---------------------------------------------------------------- hostile and good files
@@ -185,6 +187,15 @@ def many_dicts_pth(count: int = 600_000) -> bytes:
     return rezip(torch_bytes({"a": 1}), {"archive/data.pkl": b"\x80\x02](" + b"}" * count + b"e."})
 
 
+def refilled_chain_pth(depth: int = 2_000) -> bytes:
+    """Lists nested ``depth`` deep, built from the inside out by fetching each stored list back (GET) and filling
+    it: a scan that remembered each list's depth as stored would read them all as 2 deep."""
+    pkl = bytearray(b"\x80\x02]r" + struct.pack("<I", 10**7) + b"]r" + struct.pack("<I", 0) + b"a](")
+    for i in range(1, depth):
+        pkl += b"j" + struct.pack("<I", i - 1) + b"]r" + struct.pack("<I", i) + b"a"
+    return rezip(torch_bytes({"a": 1}), {"archive/data.pkl": bytes(pkl + b"ea.")})
+
+
 def expanded_in_a_set_pth() -> bytes:
     """An expand()ed float8 tensor inside a set, where no walk over dicts, lists and tuples looked."""
     return torch_bytes({"w": torch.zeros(2), "a": {torch.zeros(1, dtype=torch.float8_e4m3fn).expand(2**36)}})
@@ -213,6 +224,7 @@ HOSTILE: list[tuple[str, Callable[[Path], bytes], str, str, tuple[str, ...]]] = 
     ("deep_tuple_key", lambda m: deep_key_pth(), "zip", "holds objects nested more than 100 deep", ()),
     ("second_data_pkl", lambda m: second_pickle_pth(), "zip", "more than one zip entry named archive/data.pkl", ()),
     ("many_small_dicts", lambda m: many_dicts_pth(), "zip", "more than 500,000 lists, dicts, tuples", ()),
+    ("refilled_chain", lambda m: refilled_chain_pth(), "zip", "holds a container filled after it was stored", ()),
     ("expanded_in_a_set", lambda m: expanded_in_a_set_pth(), "load", "claim 68,719,476,738 numbers", ()),
     ("whole_module", lambda m: whole_module_pth(), "globals", "whole pickled model",
      ("torch.nn.modules.linear.Linear", "torch.nn.modules.activation.ReLU")),
@@ -276,6 +288,39 @@ def test_the_payloads_are_live(build, tmp_path) -> None:
 
     NoTensors(io.BytesIO(payload)).load()
     assert marker.exists()
+
+
+def test_every_kind_of_file_torch_save_writes_passes_the_scan() -> None:
+    """Shared dicts, views, optimizer state, sets, Sizes, dtypes, complex, quantized and sparse tensors, at every
+    pickle protocol: nothing torch.save writes is refused as too deep, refilled or a DUP."""
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(2 * 6 * 6, 3))
+    adam = torch.optim.Adam(model.parameters())
+    model(torch.zeros(2, 1, 8, 8)).sum().backward()
+    adam.step()
+    shared, base = {"w": torch.zeros(3)}, torch.arange(6.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # quantized tensors are deprecated, and still in old files
+        quantized = torch.quantize_per_tensor(torch.ones(4), 0.1, 0, torch.qint8)
+    files = [model.state_dict(), {"model": model.state_dict(), "optimizer": adam.state_dict(), "epoch": 3},
+             {"a": shared, "b": shared, "c": [shared, shared]}, {"t": base, "v": base[2:], "m": base.view(2, 3)},
+             {"size": torch.Size([2, 3]), "dtype": torch.float16, "set": {1, 2}, "frozen": frozenset({3}),
+              "bytes": b"xy", "complex": 1 + 2j, "big": 2**100, "floats": [0.1] * 1_000, (1, 2): 3},
+             {"a": {"b": {"c": [[[[torch.ones(1)]]]]}}}, {"q": quantized, "s": torch.eye(3).to_sparse()}]
+    for obj in files:
+        for protocol in (2, 3, 4, 5):
+            with zipfile.ZipFile(io.BytesIO(torch_bytes(obj, pickle_protocol=protocol))) as archive:
+                pickled = archive.read("archive/data.pkl")
+            assert pickle_problem(pickled, MAX_PICKLE_DEPTH, MAX_PICKLE_OPS, MAX_PICKLE_CONTAINERS) is None
+
+
+@pytest.mark.parametrize("pickled, problem", [
+    (b"\x80\x02]2a.", "a DUP instruction, which pickle.dump never writes"),  # a list, DUP, APPEND it to itself
+    (b"\x80\x02]q\x00h\x00Na.", "a container filled after it was stored"),  # stored, fetched, then filled
+    (b"\x80\x02]q\x00h\x00.", None),  # fetching a stored list is fine: shared references do that
+    (b"\x80\x02" + b"(" * 3 + b"K\x01t" * 3 + b".", None),  # a tuple in a tuple in a tuple
+])
+def test_the_scan_refuses_what_pickle_dump_never_writes(pickled: bytes, problem: str | None) -> None:
+    assert pickle_problem(pickled, 100, 1_000, 1_000) == problem
 
 
 def test_the_deep_key_crashes_plain_torch_load(tmp_path) -> None:
@@ -487,7 +532,8 @@ def test_safe_load_code_runs_and_refuses_the_same_files(tmp_path, monkeypatch) -
             (zip_bomb(3 << 20), bomb), (squeezed_pth(), bomb), (b"", not_zip), (legacy_pth(), not_zip),
             (whole_module_pth(), code), (expanded_pth(), claims), (sparse, claims), (objects, "data.pkl is"),
             (deep_key_pth(), "nested more than 100 deep"), (second_pickle_pth(), "not one torch.save wrote"),
-            (many_dicts_pth(), "more than 500,000 lists"), (expanded_in_a_set_pth(), claims)]):
+            (many_dicts_pth(), "more than 500,000 lists"), (expanded_in_a_set_pth(), claims),
+            (refilled_chain_pth(), "filled after it was stored")]):
         Path(f"bad{i}.pth").write_bytes(data)
         with pytest.raises(ValueError, match=refusal):  # each by the snippet's own check, not a later error
             safe_load(f"bad{i}.pth")

@@ -612,6 +612,10 @@ def test_a_relu_before_the_flatten_still_reads_plain_rows() -> None:
         assert model_picture(spec) is None and can_fit(spec, 4, 3), first
     conv = ModelSpec("Cnn", (1, 28, 28), (L("ReLU"), L("Conv2d"), L("Flatten")))
     assert model_picture(conv) == (1, 28, 28)
+    # A BatchNorm2d needs its picture: the fit puts an Unflatten in front, as before.
+    normed = ModelSpec("Normed", (1, 28, 28), (L("BatchNorm2d", num_features=1), L("Flatten"),
+                                               L("Linear", in_features=784, out_features=10)))
+    assert model_picture(normed) == (1, 28, 28) and fit_to_data(normed, 784, 10).layers[0].kind == "Unflatten"
 
 
 def test_the_fit_note_calls_a_table_of_plain_numbers_no_picture_for_a_cnn() -> None:

@@ -454,6 +454,10 @@ def test_the_prediction_box_starts_on_row_0_exactly_not_rounded_to_six_digits() 
     text = example_input_text(start_run(TrainingConfig(data="session"), houses))
     assert text == "[[1234567, 0.1234567, 1700000100, -0, 3, 1e-30, -2.5e+38]]"
     assert torch.equal(parse_prediction_inputs(text, 7), row[None])
+    biggest = torch.tensor([[torch.finfo(torch.float32).max, -torch.finfo(torch.float32).max]])
+    text = example_input_text(start_run(TrainingConfig(data="session"), TabularDataset(
+        biggest.repeat(3, 1), torch.ones(3, 1), ["a", "b"], ["y"], "edge")))
+    assert text == "[[3.4028235e+38, -3.4028235e+38]]" and torch.equal(parse_prediction_inputs(text, 2), biggest)
 
 
 @pytest.mark.parametrize("text,features", [("", 1), ("[1, 2]", 3), ("__import__('os')", 1), ("[[1], [2, 3]]", 2),

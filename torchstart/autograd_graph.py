@@ -502,16 +502,28 @@ def finite_difference_step(value: float) -> float:
 
 def _central_difference(program: Program, base: dict[str, torch.Tensor], name: str,
                         index: tuple[int, ...]) -> tuple[float, float]:
-    """(f(v + h) - f(v - h)) / 2h, nudging one element of one variable by ``finite_difference_step``; and how
-    much float64's rounding of the two f values could move it."""
-    step = finite_difference_step(float(base[name][index]))
+    """(f(v + h) - f(v - h)) / 2h and its rounding noise, by ``finite_difference_step``; where that small h is lost
+    in a big output's rounding (x + 100000 at x = 0.01), by the larger 1e-6·max(1, |v|) if that one is not."""
+    value = float(base[name][index])
+    small = _difference(program, base, name, index, finite_difference_step(value))
+    if not (math.isfinite(small[0]) and small[1] > GRADCHECK_ATOL + GRADCHECK_RTOL * abs(small[0])):
+        return small
+    large = _difference(program, base, name, index, GRADCHECK_STEP * max(1.0, abs(value)))
+    fits = math.isfinite(large[0]) and large[1] <= GRADCHECK_ATOL + GRADCHECK_RTOL * abs(large[0])
+    return large if fits else small
+
+
+def _difference(program: Program, base: dict[str, torch.Tensor], name: str, index: tuple[int, ...],
+                step: float) -> tuple[float, float]:
+    """(f(v + h) - f(v - h)) / 2h for h = ``step``, and how much float64's rounding of the two f could move it."""
     values = []
     for sign in (1.0, -1.0):
         env = {k: v.detach().clone() for k, v in base.items()}
         env[name][index] += sign * step
         values.append(float(torch.as_tensor(evaluate(program, env)).sum()))
-    # Each f carries a few roundings of its size (eps = 2.2e-16); 8 eps covers a short chain of operations.
-    noise = 8 * torch.finfo(torch.float64).eps * max(abs(values[0]), abs(values[1])) / (2 * step)
+    # Each f carries a few roundings of its size (eps = 2.2e-16, half of it per operation): 4 eps between the two
+    # covers a short chain of operations.
+    noise = 4 * torch.finfo(torch.float64).eps * max(abs(values[0]), abs(values[1])) / (2 * step)
     return (values[0] - values[1]) / (2 * step), (noise if math.isfinite(noise) else math.inf)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -240,7 +241,7 @@ def check_zip_layout(data: bytes, name: str, max_unpacked: int) -> tuple[str, in
     folder = next(iter(folders)) if len(folders) == 1 else ""
     names = {info.filename for info in infos}
     if len(names) < len(infos):
-        twice = sorted({i.filename for i in infos if sum(j.filename == i.filename for j in infos) > 1})
+        twice = sorted(name for name, count in Counter(info.filename for info in infos).items() if count > 1)
         raise CheckpointRefused(
             "zip", f"{name} holds more than one zip entry named {_sample(twice)}. torch.save writes each name "
                    "once; with two, a check that reads the first copy and torch.load, which reads the last, would "

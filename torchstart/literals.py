@@ -84,7 +84,9 @@ def float32_rows(rows: list, what: str) -> torch.Tensor:
         raise TorchstartError(f"The {what} must hold finite numbers, but it reads "
                               f"{_first(values, ~torch.isfinite(values))} (a number past ±1.8e308 is inf).")
     limit = torch.finfo(torch.float32).max
-    too_big = values.abs() > limit
+    # Judged by the cast itself: 3.4028235e+38, the shortest text for float32's largest number, reads as a float64
+    # a hair above it yet rounds back to it.
+    too_big = torch.isinf(values.float())
     if too_big.any():
         raise TorchstartError(f"The {what} holds {_first(values, too_big)}, which float32 (the model's dtype) cannot "
                               f"hold: it stops at ±{limit:.3g} and would read it as inf.")

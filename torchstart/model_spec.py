@@ -47,10 +47,11 @@ TRAINING_SCRIPT_NAMES = {
     "xb", "y_mean", "y_std", "y_train", "y_val", "yb"}
 CHECKPOINT_CODE_NAMES = {
     "MAX_BYTES", "MAX_CONTAINERS", "MAX_DEPTH", "MAX_OPS", "MAX_PICKLE", "MAX_TENSOR_BYTES", "MAX_UNPACKED", "_",
-    "archive", "arg", "containers", "count", "data", "depth", "f", "folders", "i", "info", "infos", "io", "items",
-    "marks", "max_containers", "max_depth", "max_ops", "memo", "mutators", "obj", "op", "os", "path", "pickle_problem",
-    "pickled", "pickles", "pickletools", "predicted_class", "probabilities", "probability", "problem", "safe_load",
-    "seen", "size", "stack", "start", "state_dict", "t", "tensors_in", "unsafe", "value", "zipfile"}
+    "archive", "arg", "atom", "cell", "containers", "count", "data", "depth", "f", "fetched", "folders", "i", "info",
+    "infos", "io", "items", "kinds", "marks", "max_containers", "max_depth", "max_ops", "memo", "mutators", "obj",
+    "op", "os", "path", "pickle_problem", "pickled", "pickles", "pickletools", "pops", "predicted_class",
+    "probabilities", "probability", "problem", "pushes", "role", "safe_load", "seen", "size", "stack", "start",
+    "state_dict", "t", "takes_mark", "tensors_in", "unsafe", "value", "zipfile"}
 RESERVED_NAMES = MODELS_CODE_NAMES | TRAINING_SCRIPT_NAMES | CHECKPOINT_CODE_NAMES
 
 
@@ -364,8 +365,10 @@ def model_picture(spec: ModelSpec) -> Shape | None:
     first = spec.layers[0] if spec.layers else None
     if first is not None and first.kind == "Unflatten":
         return tuple(int(first.kwargs[name]) for name in ("channels", "height", "width"))
-    # Past layers that keep the shape (a ReLU before the Flatten reads rows just as well)
-    leading = next((layer for layer in spec.layers if not layer_kind(layer.kind).keeps_shape), None)
+    # Past layers that work on any shape (a ReLU or Dropout before the Flatten reads rows just as well); not past a
+    # BatchNorm2d, which needs its picture.
+    leading = next((layer for layer in spec.layers
+                    if not (layer_kind(layer.kind).keeps_shape and layer_kind(layer.kind).input_arg is None)), None)
     if len(spec.input_shape) == 3 and not (leading is not None and leading.kind == "Flatten"):
         return tuple(spec.input_shape)
     return None
