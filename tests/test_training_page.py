@@ -194,7 +194,7 @@ def test_the_prediction_boxes_start_on_row_0_of_the_data_on_training_and_checkpo
     at.session_state[session.DATASET] = dataset
     at.selectbox(key="training_data").set_value("session").run()
     set_epochs(at, 5).button(key="training_train").click().run()
-    first = "[[" + ", ".join(f"{v:g}" for v in dataset.features[0].tolist()) + "]]"
+    first = "[[" + ", ".join(str(np.float32(v)) for v in dataset.features[0].tolist()) + "]]"  # shortest exact
     box = at.text_input(key="training_predict_2")
     assert box.value == first and box.value != "[[0, 0]]"
     shown = at.dataframe[-1].value  # the box's text (6 significant digits) is what gets predicted
