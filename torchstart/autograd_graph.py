@@ -97,6 +97,11 @@ class LeafSummary:
     grad: torch.Tensor | None
 
 
+def gradcheck_tolerance(numeric: float) -> float:
+    """Float32's tolerance around a finite difference: atol + rtol * |numeric|."""
+    return GRADCHECK_ATOL + GRADCHECK_RTOL * abs(numeric)
+
+
 @dataclass
 class GradCheckRow:
     """Autograd vs a central finite difference for one element of one variable."""
@@ -116,8 +121,8 @@ class GradCheckRow:
 
     @property
     def tolerance(self) -> float:
-        """Float32's tolerance: atol + rtol * |numeric|."""
-        return GRADCHECK_ATOL + GRADCHECK_RTOL * abs(self.numeric)
+        """Float32's tolerance for this row."""
+        return gradcheck_tolerance(self.numeric)
 
     @property
     def rounded_away(self) -> bool:
@@ -506,10 +511,10 @@ def _central_difference(program: Program, base: dict[str, torch.Tensor], name: s
     in a big output's rounding (x + 100000 at x = 0.01), by the larger 1e-6·max(1, |v|) if that one is not."""
     value = float(base[name][index])
     small = _difference(program, base, name, index, finite_difference_step(value))
-    if not (math.isfinite(small[0]) and small[1] > GRADCHECK_ATOL + GRADCHECK_RTOL * abs(small[0])):
+    if not (math.isfinite(small[0]) and small[1] > gradcheck_tolerance(small[0])):
         return small
     large = _difference(program, base, name, index, GRADCHECK_STEP * max(1.0, abs(value)))
-    fits = math.isfinite(large[0]) and large[1] <= GRADCHECK_ATOL + GRADCHECK_RTOL * abs(large[0])
+    fits = math.isfinite(large[0]) and large[1] <= gradcheck_tolerance(large[0])
     return large if fits else small
 
 
