@@ -375,8 +375,9 @@ def every_tensor(obj: Any) -> Iterator[tuple[Path, torch.Tensor]]:
         elif isinstance(value, (Mapping, list, tuple, set, frozenset)) and id(value) not in opened:
             opened.add(id(value))
             # A dict's keys and a set's members may be tensors too (torch's allowlist takes both): counted too.
-            items = ([*value.items(), *(("(a key)", key) for key in value)] if isinstance(value, Mapping)
-                     else enumerate(value))
+            # (String and number keys, nearly all of them, cannot hold one: not pushed, so the walk stays one pass.)
+            items = ([*value.items(), *(("(a key)", key) for key in value if not isinstance(key, (str, int, float)))]
+                     if isinstance(value, Mapping) else enumerate(value))
             stack.extend((path + (key,), child) for key, child in reversed(list(items)))
 
 
