@@ -198,7 +198,8 @@ def bench_results(result: mb.BenchResult) -> None:
     if slow:
         st.warning(mb.disturbed_note(slow, result.warmup), icon=":material/hourglass_top:")
     table = mb.results_frame(result.measurements)
-    st.plotly_chart(gflops_figure(table), key="device_gflops_chart", width="stretch")
+    ringed = {(m.device, m.dtype, m.size) for m, _ in slow}
+    st.plotly_chart(gflops_figure(table, ringed), key="device_gflops_chart", width="stretch")
     speedups = mb.speedup_frame(result.measurements)
     if not speedups.empty:
         st.plotly_chart(speedup_figure(speedups), key="device_speedup_chart", width="stretch")

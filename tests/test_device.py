@@ -298,6 +298,16 @@ def test_gflops_figure_plots_the_measured_rates() -> None:
     assert list(trace.y) == pytest.approx([m.gflops for m in result.measurements])
 
 
+def test_gflops_figure_rings_only_the_disturbed_cases() -> None:
+    measured = [mb.Measurement("cpu", "float32", 64, (1e-4,)), mb.Measurement("cpu", "float32", 128, (9e-3,)),
+                mb.Measurement("cpu", "bfloat16", 128, (2e-3,))]
+    table = mb.results_frame(measured)
+    line_f32, line_bf16, ring = gflops_figure(table, {("cpu", "float32", 128)}).data
+    assert ring.name.startswith("slowed by other work")
+    assert list(ring.x) == [128] and list(ring.y) == pytest.approx([measured[1].gflops])
+    assert len(gflops_figure(table, set()).data) == 2  # nothing ringed: no legend entry either
+
+
 def test_benchmark_code_runs_and_reports_the_same_fields() -> None:
     code = device_code.benchmark_code([64, 128], ["cpu"], ["float32", "float16"], warmup=1, repeats=3)
     out, ns = io.StringIO(), {}

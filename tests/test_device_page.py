@@ -10,6 +10,7 @@ import torch
 
 from torchstart import matmul_bench as mb
 from tests.browser import expect, main_text, open_app, rerun_after, rerun_until, streamlit_stop, wait_for_run
+from tests.plotly_json import plotly_array
 
 PAGE = "pages/device.py"
 
@@ -91,6 +92,9 @@ def test_a_disturbed_case_gets_a_warning_that_says_why(open_page) -> None:
     (warning,) = [w.value for w in at.warning if "own device's pace" in w.value]
     assert warning == mb.disturbed_note(mb.disturbed(measured), warmup=1) and "n=64: median 6.700 ms" in warning
     assert at.dataframe[-1].value["size"].tolist() == [64, 1024]  # the figures stay, flagged, not hidden
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    (ring,) = [t for t in spec["data"] if t["name"].startswith("slowed by other work")]
+    assert plotly_array(ring["x"]).tolist() == [64]  # the chart circles the case the warning names
 
 
 def test_run_past_the_time_cap_stops_itself(open_page, monkeypatch) -> None:

@@ -22,13 +22,7 @@ from torchstart.optimizer_figures import MAX_DRAWN_POINTS, MAX_FRAMES, landscape
 from torchstart.optimizer_race import (ARRIVED_COLUMN, MAX_STEPS, RaceResult, RunSpec, arrival_text, race,
                                        race_summary, run_optimizer, step_table)
 from torchstart.optimizers import OPTIMIZERS, optimizer_code
-
-
-def plotly_values(value) -> np.ndarray:
-    """A Plotly JSON array: a plain list, or plotly.py's base64 typed array."""
-    if isinstance(value, dict) and "bdata" in value:
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-    return np.asarray(value, dtype=float)
+from tests.plotly_json import plotly_array
 
 
 def line_dataset(n: int = 30, features: int = 1, seed: int = 0) -> TabularDataset:
@@ -314,9 +308,9 @@ def test_landscape_figure_draws_every_path_bounded() -> None:
     sgd = result.path("SGD")
     assert f"SGD (lr 0.05): diverged at step {sgd.diverged_at}" in by_name
     adam = by_name["Adam (lr 0.05)"]
-    xs = plotly_values(adam["x"])
+    xs = plotly_array(adam["x"])
     assert len(xs) <= MAX_DRAWN_POINTS
-    drawn_end = (xs[-1], plotly_values(adam["y"])[-1])
+    drawn_end = (xs[-1], plotly_array(adam["y"])[-1])
     assert drawn_end == pytest.approx(result.path("Adam").points[-1].tolist())
     # The diverged path's head is an ✕; the others end in a dot.
     heads = [t for t in fig["data"] if t.get("legendgroup") and not t.get("showlegend", True)]
@@ -380,7 +374,7 @@ def test_loss_figure_is_log_scaled_per_optimizer() -> None:
     lines = [t for t in fig["data"] if t.get("mode") == "lines"]
     assert [t["name"] for t in lines] == ["SGD (lr 0.05)", "Adam (lr 0.05)"]
     # Distance above the minimum (-0.25), so the curve can be drawn on a log axis.
-    first = plotly_values(lines[0]["y"])[0]
+    first = plotly_array(lines[0]["y"])[0]
     assert first == pytest.approx(result.paths[0].losses[0].item() + 0.25, rel=1e-5)
 
 
@@ -395,7 +389,7 @@ def test_a_converged_line_fit_stays_on_the_chart_at_float32_precision() -> None:
     assert (gaps[100:] <= 0).any()  # float32 rounding: a log axis could not draw these
     fig = loss_figure(result).to_plotly_json()
     (line,) = [t for t in fig["data"] if t.get("mode") == "lines"]
-    drawn = plotly_values(line["y"])
+    drawn = plotly_array(line["y"])
     assert np.isfinite(drawn).all() and drawn.min() == pytest.approx(floor, rel=1e-6)
     (rule,) = fig["layout"]["shapes"]
     (label,) = fig["layout"]["annotations"]

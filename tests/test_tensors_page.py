@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import re
@@ -17,6 +16,7 @@ from pages._tensors_ui import arg_key
 from pages._ui import number_columns
 from tests.browser import CUT_TEXT_JS, expect, main_text, open_app, rerun_after, wait_for_run
 from tests.journey import choose
+from tests.plotly_json import plotly_array
 
 PAGE = "pages/tensors.py"
 
@@ -29,14 +29,6 @@ def metric(at: AppTest, label: str) -> str:
 def shown_values(at: AppTest) -> np.ndarray:
     """The values table of the inspected tensor."""
     return at.dataframe[0].value.to_numpy()  # the Values tab comes first
-
-
-def plotly_array(value) -> np.ndarray:
-    """A Plotly JSON array, plain or base64-packed (``{"dtype", "bdata", "shape"}``)."""
-    if isinstance(value, dict):
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        return flat.reshape([int(n) for n in str(value.get("shape", flat.size)).split(",")])
-    return np.asarray(value)
 
 
 def program(at: AppTest) -> str:

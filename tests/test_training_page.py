@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from functools import partial
@@ -19,6 +18,7 @@ from torchstart.datasets import TabularDataset
 from torchstart.session import SessionModel
 from torchstart.training_metrics import prediction_table
 from torchstart.training_setup import parse_prediction_inputs
+from tests.plotly_json import plotly_array
 
 PAGE = "pages/training.py"
 
@@ -27,13 +27,6 @@ def texts(at) -> str:
     """Markdown, captions, info/error boxes and code blocks of the page, as one string."""
     parts = [e.value for kind in ("markdown", "caption", "info", "error", "warning", "code") for e in at.get(kind)]
     return "\n".join(str(p) for p in parts)
-
-
-def values(field) -> list[float]:
-    """A Plotly trace field from chart JSON: a plain list, or Plotly's base64 typed array."""
-    if isinstance(field, dict):
-        return np.frombuffer(base64.b64decode(field["bdata"]), dtype=field["dtype"]).tolist()
-    return list(field)
 
 
 def errors(at) -> list[str]:
@@ -82,7 +75,7 @@ def test_train_shows_metrics_log_prediction_and_downloads(open_page) -> None:
     trained = at.session_state[session.TRAINED]
     assert torch.allclose(params_of(trained.model), params_of(model), atol=1e-6)
     loss_chart = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert loss_chart["layout"]["yaxis"]["type"] == "log" and values(loss_chart["data"][0]["y"]) == pytest.approx(losses, abs=1e-6)
+    assert loss_chart["layout"]["yaxis"]["type"] == "log" and plotly_array(loss_chart["data"][0]["y"]).tolist() == pytest.approx(losses, abs=1e-6)
     assert not at.button(key="training_continue").disabled and at.button(key="training_stop").disabled
 
 

@@ -37,8 +37,8 @@ def _size_axis(sizes: list[int]) -> dict:
                 ticktext=[str(s) for s in sizes])
 
 
-def gflops_figure(results: pd.DataFrame) -> go.Figure:
-    """GFLOP/s against matrix size, one line per device and dtype."""
+def gflops_figure(results: pd.DataFrame, disturbed: set[tuple[str, str, int]] | None = None) -> go.Figure:
+    """GFLOP/s against matrix size, one line per device and dtype; ``disturbed`` (device, dtype, size) are ringed."""
     fig = go.Figure()
     for (device, dtype), part in results.groupby(["device", "dtype"], sort=False):
         part = part.sort_values("size")
@@ -47,12 +47,26 @@ def gflops_figure(results: pd.DataFrame) -> go.Figure:
             customdata=part["median_ms"],
             hovertemplate="n=%{x}<br>%{y:,.1f} GFLOP/s<br>median %{customdata:.3f} ms<extra></extra>",
         ))
+    _ring_disturbed(fig, results, disturbed or set())
     sizes = sorted(results["size"].unique().tolist())
     # GPUs can be 100× a CPU: a log axis keeps both readable.
     fig.update_layout(title="Matmul throughput (higher is faster)", xaxis=_size_axis(sizes),
                       yaxis=_log_axis("GFLOP/s (2·n³ / median time)", results["gflops"]),
                       legend=LEGEND_BELOW, margin=dict(t=50, b=10), height=420)
     return fig
+
+
+def _ring_disturbed(fig: go.Figure, results: pd.DataFrame, disturbed: set[tuple[str, str, int]]) -> None:
+    """Circle the points the page's warning names, so a dip in a line reads as noise, not as the hardware."""
+    keys = list(zip(results["device"], results["dtype"], results["size"].astype(int)))
+    ringed = results[[key in disturbed for key in keys]]
+    if ringed.empty:
+        return
+    fig.add_trace(go.Scatter(
+        x=ringed["size"], y=ringed["gflops"], mode="markers", name="slowed by other work (run again)",
+        marker=dict(symbol="circle-open", size=18, line=dict(width=2), color="#d62728"),
+        hovertemplate="n=%{x}: slowed by other work while timed<extra></extra>",
+    ))
 
 
 def speedup_figure(speedups: pd.DataFrame) -> go.Figure:
