@@ -78,6 +78,12 @@ def save_section() -> None:
                    "`weights_only=True` refuses it.")
     right.code('torch.save(model, "model.pth")  # ties the file to your code paths', language="python",
                wrap_lines=True)
+    st.caption("To resume training later rather than only predict, save the optimizer's state too: Adam's running "
+               "averages and SGD's momentum buffers live in `optimizer.state_dict()`, not in the model. "
+               "`torch.save({\"model\": model.state_dict(), \"optimizer\": optimizer.state_dict()}, path)`, then "
+               "after rebuilding both, `optimizer.load_state_dict(checkpoint[\"optimizer\"])`; `weights_only=True` "
+               "reads it. The files this app makes hold the model only, so training resumed from one starts its "
+               "optimizer afresh.")
 
     trained, built = st.session_state.get(session.TRAINED), st.session_state.get(session.MODEL)
     options = [k for k, present in (("trained", trained), ("models", built), ("linear", True)) if present]

@@ -148,8 +148,9 @@ def column_choices(frame: pd.DataFrame) -> PrepChoices:
         class_codes = st.checkbox(
             "Treat the target's whole numbers as class labels", key=K_CLASS_CODES, persist_state=KEEP,
             help="For classes stored as numbers (species 0, 1, 2): one-hot encode them like a column of text "
-                 "labels, one target column per class, so the Training page's CrossEntropy loss can fit them. "
-                 "Unticked, the numbers are a quantity to fit (regression).")
+                 "labels, one target column per class (class probabilities, a target form nn.CrossEntropyLoss "
+                 "takes), so the Training page's CrossEntropy loss can fit them. In your own code, int64 class "
+                 "indices (y.argmax(1)) are the usual target and give the same loss. Unticked, the numbers are a quantity to fit (regression).")
     c3, c4 = st.columns(2)
     non_numeric = c3.radio("Text feature columns", NON_NUMERIC_CHOICES, key=K_NON_NUMERIC, persist_state=KEEP,
                            horizontal=True,

@@ -103,6 +103,25 @@ def test_empty_page_explains_and_offers_a_download(open_page) -> None:
     assert f"`{'`, `'.join(names)}`" in whole and "torchstart" not in whole
 
 
+
+def test_the_resume_note_holds_adams_state_loads_weights_only(open_page) -> None:
+    at = open_page(PAGE)
+    (note,) = [c.value for c in at.caption if c.value.startswith("To resume training later")]
+    assert "optimizer.state_dict()" in note and "`weights_only=True` reads it" in note
+    # The claim, checked: Adam's running averages sit in its state_dict, and weights_only loads them back.
+    model = nn.Linear(2, 1)
+    adam = torch.optim.Adam(model.parameters(), lr=0.1)
+    model(torch.ones(4, 2)).sum().backward()
+    adam.step()
+    buffer = io.BytesIO()
+    torch.save({"model": model.state_dict(), "optimizer": adam.state_dict()}, buffer)
+    checkpoint = torch.load(io.BytesIO(buffer.getvalue()), weights_only=True)
+    fresh = torch.optim.Adam(nn.Linear(2, 1).parameters(), lr=0.1)
+    fresh.load_state_dict(checkpoint["optimizer"])
+    assert torch.equal(fresh.state[fresh.param_groups[0]["params"][0]]["exp_avg"],
+                       adam.state[model.weight]["exp_avg"])
+
+
 def test_saving_the_models_page_model_whole_names_the_app_classes_and_says_so(open_page) -> None:
     at = open_page("pages/models.py")
     at.switch_page(PAGE)

@@ -157,6 +157,8 @@ def test_precision_note_says_what_the_float32_rows_measure() -> None:
     assert "set_float32_matmul_precision(\"high\")" in default and "10 stored mantissa bits instead of 23" in default
     changed = mb.float32_precision_note("high")
     assert "true float32" not in changed and '`"high"` in this process' in changed
+    # Convolutions use cuDNN's own switch, which PyTorch turns on by default.
+    assert torch.backends.cudnn.allow_tf32 and "`torch.backends.cudnn.allow_tf32` is True" in default
 
 
 # ------------------------------------------------------------------ benchmark

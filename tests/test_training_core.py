@@ -31,8 +31,9 @@ from torchstart.training_export import data_csv, module_code, training_script
 from torchstart.training_figures import downsample, fit_figure, loss_figure
 from torchstart.training_metrics import (evaluate, linear_in_original_units, metrics_note, parameter_rows,
                                          example_input_text, prediction_table, regression_metrics)
-from torchstart.training_setup import (BCE, CROSS_ENTROPY, TrainingConfig, parse_prediction_inputs, preflight,
-                                       prepare_data, smallest_batch, split_sizes, suggest_loss)
+from torchstart.optimizers import make_optimizer
+from torchstart.training_setup import (BCE, CROSS_ENTROPY, PARAMS, TrainingConfig, parse_prediction_inputs,
+                                       preflight, prepare_data, smallest_batch, split_sizes, suggest_loss)
 
 EVERY_EPOCH = Throttle(min_interval=0.0, max_share=math.inf)  # call the callback after every epoch
 
@@ -1030,3 +1031,20 @@ def test_the_scripts_data_comment_names_columns_and_classes_whole_and_lists_long
     script = training_script(start_run(TrainingConfig(data="session", loss=CROSS_ENTROPY), digits))
     assert ("features pixel0, pixel1, pixel2, pixel3, pixel4, pixel5, … (784 in all); "
             "target digit (one-hot: 0, 1, 2, 3, 4, 5, … (10 in all))") in script
+
+
+def test_weight_decay_help_matches_what_each_optimizer_does() -> None:
+    """The help text's claim: L2 weight decay is divided by an adaptive scale; AdamW's is not."""
+    help_text = PARAMS["weight_decay"].help
+    assert "SGD, Adam, RMSprop and Adagrad add weight_decay·p" in help_text and "AdamW" in help_text
+    moved = {}
+    for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad"):
+        p = torch.nn.Parameter(torch.tensor([2.0]))
+        opt = make_optimizer(name, [p], lr=0.01, weight_decay=0.1, momentum=0.0)
+        p.grad = torch.zeros_like(p)  # no loss gradient: any move is weight decay alone
+        opt.step()
+        moved[name] = 2.0 - p.item()
+    decoupled = pytest.approx(0.01 * 0.1 * 2.0, rel=1e-4)  # lr·weight_decay·p, in float32
+    assert moved["SGD"] == decoupled and moved["AdamW"] == decoupled
+    # Divided by the adaptive scale: the L2 term moves each by far more than lr·weight_decay·p.
+    assert all(moved[name] > 4 * moved["AdamW"] for name in ("Adam", "RMSprop", "Adagrad"))

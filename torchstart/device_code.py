@@ -26,7 +26,7 @@ mps_available = torch.backends.mps.is_available()  # Apple-silicon GPUs
 cpu_threads = torch.get_num_threads()
 mkl_available = torch.backends.mkl.is_available()
 openmp_available = torch.backends.openmp.is_available()
-float32_matmul_precision = torch.get_float32_matmul_precision()  # "highest" (the default): no TF32
+float32_matmul_precision = torch.get_float32_matmul_precision()  # "highest" (the default): no TF32 in matmuls
 
 print(f"PyTorch {torch_version}, built with CUDA {cuda_build}, HIP {hip_build}, cuDNN {cudnn_version}")
 print(f"CUDA available: {cuda_available}, devices: {device_count}")

@@ -53,7 +53,15 @@ def float32_precision_note(precision: str) -> str:
             "(compute capability 8.0) on multiply float32 matrices on TF32 tensor cores: 10 stored mantissa "
             "bits instead of 23 (about 3 significant digits), same range, often several times the float32 "
             "GFLOP/s. It is one switch for the whole process, so this shared app leaves it alone; on a GPU, the "
-            "bfloat16 and float16 rows show what tensor cores can do.")
+            f"bfloat16 and float16 rows show what tensor cores can do. {_conv_tf32_note()}")
+
+
+def _conv_tf32_note() -> str:
+    """Convolutions have their own switch, on by default: a float32 CNN may use TF32 where matmuls do not."""
+    if torch.backends.cudnn.allow_tf32:
+        return ("Convolutions are a separate switch, and it is on: `torch.backends.cudnn.allow_tf32` is True "
+                "(PyTorch's default), so on those GPUs cuDNN may run float32 convolutions on TF32.")
+    return "Convolutions have a separate switch, `torch.backends.cudnn.allow_tf32`; it is False in this process."
 
 
 # The cap on total work: a page run stops itself after this long (its callback returns True).

@@ -94,7 +94,12 @@ PARAMS: dict[str, Any] = {
                              "outputs one logit per class, and softmax turns them into class probabilities."),
     "optimizer": ChoiceParam("Optimizer", tuple(OPTIMIZERS), "SGD"),
     "lr": FloatParam("Learning rate", 0.01, 1e-6, 10.0, step=0.001, format="%g"),
-    "weight_decay": FloatParam("Weight decay", 0.0, 0.0, 1.0, step=0.0001, format="%g"),
+    "weight_decay": FloatParam("Weight decay", 0.0, 0.0, 1.0, step=0.0001, format="%g",
+                               help="Not the same thing for every optimizer. SGD, Adam, RMSprop and Adagrad add "
+                                    "weight_decay·p to the gradient (an L2 penalty); Adam, RMSprop and Adagrad then "
+                                    "divide it by their adaptive scale, so large-gradient weights barely decay. AdamW "
+                                    "shrinks each weight by lr·weight_decay·p apart from the gradient step "
+                                    "(decoupled weight decay)."),
     "momentum": FloatParam("Momentum", 0.9, 0.0, 0.999, step=0.05, format="%g"),
     "epochs": IntParam("Epochs", 100, 1, MAX_EPOCHS, step=100,
                        help=f"Passes over the training rows (at most {MAX_EPOCHS:,} per press)."),
@@ -362,7 +367,8 @@ def suggest_loss(dataset: TabularDataset, loss: str) -> LossSuggestion | None:
     if len(dataset.classes) >= 2:
         wanted = CROSS_ENTROPY
         why = (f"This dataset holds classes ({dataset.class_column}: {name_list(dataset.classes, 10, quoted=False)}) "
-               f"as one-hot rows. {CROSS_ENTROPY} scores one logit per class and picks the largest; {loss} would "
+               f"as one-hot rows. {CROSS_ENTROPY} takes one logit per class and scores "
+               f"−log softmax at the true class (the prediction is then the largest logit); {loss} would "
                "fit the 0s and 1s as plain numbers.")
     elif dataset.n_targets == 1 and whole_number_codes(dataset.targets) and set(
             torch.unique(dataset.targets).tolist()) == {0.0, 1.0}:
