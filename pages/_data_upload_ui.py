@@ -18,7 +18,7 @@ from torchstart import data_code
 from torchstart.csv_loading import MAX_UPLOAD_MB, LoadedTable, compact_integers, human_size, load_csv
 from torchstart.data_prep import (MISSING_CHOICES, NON_NUMERIC_CHOICES, SAMPLE_SEED, PrepChoices, PrepResult,
                                   StrayText, column_kind, default_choices, prepare, profile_columns,
-                                  saved_index_notes, stray_text_columns)
+                                  left_out_notes, stray_text_columns)
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.tensor_figures import float_text
@@ -116,7 +116,7 @@ def show_table(stored: StoredTable) -> None:
     st.dataframe(profile, width="stretch", hide_index=True, key="data.profile", column_config=stats)
     for stray in stored.stray:
         st.warning(md_safe(stray.message()), icon=":material/text_fields:")
-    for note in saved_index_notes(frame):
+    for note in left_out_notes(frame):
         st.info(md_safe(note), icon=":material/format_list_numbered:")
 
 

@@ -13,7 +13,7 @@ import torch
 from tests.test_data_page import PAGE, _errors, _upload
 from torchstart import data_code, data_prep, session
 from torchstart.csv_loading import HEAD_BYTES, load_csv
-from torchstart.data_prep import PrepChoices, default_choices, prepare, stray_text_columns
+from torchstart.data_prep import PrepChoices, default_choices, left_out_notes, prepare, stray_text_columns
 from torchstart.errors import TorchstartError
 
 
@@ -67,6 +67,22 @@ def test_decimal_commas_become_numbers_not_one_hot_text(tmp_path: Path, monkeypa
     assert result.dataset.features.tolist() == [[1.5, 2.25], [2.5, 1.0], [3.25, 2.5]]
     assert torch.equal(shown.features, result.dataset.features) and torch.equal(shown.targets, result.dataset.targets)
     assert "decimal=','" in data_code.csv_code("europe.csv", table.format, default_choices(table.frame), [], [])
+
+
+def test_decimal_commas_with_grouped_thousands_alone_become_numbers(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # German Excel money: no column held a plain 12,5, so "1.234,56" was never taken for a decimal comma,
+    # and the rents became five one-row classes.
+    data = "Zimmer;Miete\r\n1;812,50\r\n2;1.234,56\r\n3;1.980,00\r\n2;950,10\r\n4;2.310,75\r\n".encode()
+    table = load_csv(data, "miete.csv")
+    assert table.format.decimal == "," and table.format.grouped == ("Miete",)
+    assert table.frame["Miete"].tolist() == pytest.approx([812.5, 1234.56, 1980.0, 950.1, 2310.75])
+    assert default_choices(table.frame, table.format.decimal).target == "Miete"
+    result, shown = _show_code_dataset(tmp_path, monkeypatch, "miete.csv", data)
+    assert torch.equal(shown.targets, result.dataset.targets) and torch.equal(shown.features, result.dataset.features)
+    # Every price a thousand or more: the whole column is grouped, and 1.234 alone still means 1234 there.
+    thousands = b"Flaeche;Preis\n50;1.250,00\n70;2.100\n90;3.050,50\n"
+    assert load_csv(thousands, "preis.csv").frame["Preis"].tolist() == [1250.0, 2100.0, 3050.5]
 
 
 def test_large_decimal_comma_file_matches_pandas() -> None:
@@ -137,10 +153,15 @@ def test_a_one_column_csv_says_so_and_keeps_the_previous_dataset(open_page) -> N
     at = _upload(open_page(PAGE), "good.csv", b"a,label\n1,cat\n2,dog\n3,cat\n")
     at = _upload(at, "one.csv", b"x\n1\n2\n3\n")
     errors = _errors(at)
-    assert len(errors) == 1 and "The table has a single column, 'x'" in errors[0], errors
+    assert len(errors) == 1 and "one.csv has a single column, 'x'" in errors[0], errors
     assert at.session_state[session.DATASET].name == "good.csv"
     # a class target is named by its column, not by its one-hot columns
     assert any("still **good.csv** (3 rows, predicting label)" in c.value for c in at.caption)
+    # Refused as it loads, the one-column table is not kept to repeat its error under the next refused file.
+    at = _upload(at, "text.csv", b"name,city\nann,paris\nbob,rome\n")
+    errors = _errors(at)
+    assert len(errors) == 1 and "text.csv has no numeric column" in errors[0], errors
+    assert not any("one.csv" in c.value for c in at.caption)
 
 
 def _numbers_with(stray: dict[int, str], rows: int = 40) -> bytes:
@@ -236,3 +257,42 @@ def test_the_index_pandas_writes_is_not_a_default_feature_and_the_page_says_why(
     assert at.session_state[session.DATASET].feature_names == ["x"]
     notes = [i.value for i in at.info if "row numbers 0, 1, ..." in i.value]
     assert len(notes) == 1 and "`index=False`" in notes[0] and "Column 'Unnamed: 0'" in notes[0]
+
+
+
+@pytest.mark.parametrize("name", ["id", "ID", "customer id", "customer_id", "CustomerID", "row_index"])
+def test_an_id_column_is_not_a_default_feature_and_the_page_says_why(name: str) -> None:
+    frame = pd.DataFrame({name: range(1000, 1012), "age": [20 + i % 5 for i in range(12)],
+                          "spend": [i * 1.5 for i in range(12)]})
+    assert default_choices(frame) == PrepChoices(("age",), "spend")
+    (note,) = left_out_notes(frame)
+    assert note.startswith(f"Column '{name}' looks like an identifier") and "add it below" in note
+
+
+def test_id_like_columns_that_are_data_stay_features() -> None:
+    # Repeated values, fractions or an ordinary name ("paid", "valid") are data, however they are named.
+    for kept in (pd.DataFrame({"store_id": [1, 2, 1, 2, 3, 3], "y": range(6)}),
+                 pd.DataFrame({"id": [0.5, 1.5, 2.5, 3.5], "y": range(4)}),
+                 pd.DataFrame({"paid": range(6), "valid": range(10, 16), "y": range(6)})):
+        assert set(kept.columns[:-1]) <= set(default_choices(kept).features) and not left_out_notes(kept)
+
+
+@pytest.mark.parametrize("csv, column, signs", [
+    (b'sqft,price\n1200,"$105,391.00"\n800,"$72,000.50"\n1500,"$131,000.00"\n', "price", "'$' and ','"),
+    (b"hours,score\n3,45%\n5,71%\n8,90%\n", "score", "'%'"),
+])
+def test_numbers_with_currency_or_percent_signs_are_pointed_out(csv: bytes, column: str, signs: str) -> None:
+    frame = load_csv(csv, "signs.csv").frame
+    (found,) = stray_text_columns(frame)
+    assert found.column == column and f"numbers written with {signs}" in found.message()
+    assert "Remove the signs" in found.message()
+    # Nothing but the text column to learn from: no feature is picked rather than one class per row.
+    assert default_choices(frame).features == ()
+    with pytest.raises(TorchstartError, match="names, dates, ids"):
+        prepare(frame, default_choices(frame))
+
+
+def test_a_date_column_is_not_one_hot_encoded_by_default() -> None:
+    days = "".join(f"2024-03-{d:02d},{d * 3 + 1}\n" for d in range(1, 29))
+    frame = load_csv(f"date,sales\n{days}".encode(), "daily.csv").frame
+    assert default_choices(frame) == PrepChoices((), "sales") and stray_text_columns(frame) == []

@@ -29,6 +29,11 @@ BAD_FILES = [
     # a first line that is no header read as "no numeric column" (every column took "a", "b" as values)
     ("excel_sep.csv", b"sep=;\na;b\n1;2\n3;4\n", ["first line, 'sep=;', is not a header", "Excel",
                                                     "delete that line"]),
+    # Three names on the line under "sep=;" are no longer a "ragged row" but the same advice.
+    ("excel_sep_wide.csv", b"sep=;\na;b;c\n1;2;3\n4;5;6\n", ["first line, 'sep=;', is not a header",
+                                                              "delete that line"]),
+    ("one_column.csv", b"value\n0\n1\n1\n", ["one_column.csv has a single column, 'value'",
+                                              "two or more columns"]),
     ("comment.csv", b"# my data, v2\na,b\n1,2\n3,4\n", ["first line, '# my data, v2', reads as a comment",
                                                          "delete the lines above the header"]),
     ("image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10", ["not a text file", "PNG image"]),

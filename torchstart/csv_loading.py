@@ -58,8 +58,10 @@ WINDOWS_1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 ENCODING_NAMES = {"utf-8": "UTF-8", "latin-1": "Latin-1", "cp1252": "Windows-1252"}
 RAGGED = re.compile(r"Expected (\d+) columns, got (\d+)")
 # A number written with a decimal comma (1,5 or -0,25e3), as Excel saves CSV where the comma is the decimal sign.
-DECIMAL_COMMA = r"\s*[-+]?(\d+,\d*|,\d+)([eE][-+]?\d+)?\s*"
-WHOLE_NUMBER = r"\s*[-+]?\d+\s*"  # Excel writes 3, not 3,0, beside 1,5 in the same column
+# Thousands may be grouped with points (1.234,56), as German or Spanish Excel writes money.
+DECIMAL_COMMA = r"\s*[-+]?(\d{1,3}(?:\.\d{3})+,\d*|\d+,\d*|,\d+)([eE][-+]?\d+)?\s*"
+# Excel writes 3, not 3,0, beside 1,5 in the same column (and 1.234 for one thousand two hundred thirty-four).
+WHOLE_NUMBER = r"\s*[-+]?(\d+|\d{1,3}(?:\.\d{3})+)\s*"
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def load_csv(
     Raises ``TorchstartError`` with a message naming the problem (and any limit)
     for: a wrong extension, a file over ``max_bytes``, an empty file, a binary
     file, undecodable bytes, duplicate column names, more than ``max_columns``
-    columns, rows of different lengths, a header without rows, a single row, more
+    columns, rows of different lengths, a header without rows, a single row or column, more
     than ``max_rows`` rows, and no numeric column. Limits default to the module's caps.
     """
     max_bytes = MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
@@ -142,11 +144,19 @@ def load_csv(
     check_header(header, name, max_columns)
     fmt = CsvFormat(delimiter, encoding, has_bom)
     check_row_count(data, fmt, name, len(header), max_rows)
-    frame, fmt = parse(data, fmt, name, len(header))
+    first_line = next((line for line in head.splitlines() if line.strip()), "")
+    try:
+        frame, fmt = parse(data, fmt, name, len(header))
+    except TorchstartError:
+        # Excel's "sep=;" line (or a comment) taken as the header makes every real row look too long.
+        preamble = preamble_message(first_line, name)
+        if preamble is None:
+            raise
+        raise TorchstartError(preamble) from None
     frame, fmt = with_decimal_commas(data, fmt, name, len(header), frame)
     frame, fmt = with_grouped_thousands(frame, fmt)
     check_header(list(map(str, frame.columns)), name, max_columns)  # the columns pandas really made
-    check_frame(frame, name, max_rows, first_line=next((line for line in head.splitlines() if line.strip()), ""))
+    check_frame(frame, name, max_rows, first_line=first_line)
     return LoadedTable(frame, name, fmt, len(data))
 
 
@@ -495,7 +505,7 @@ def ragged_message(data: bytes, fmt: CsvFormat, name: str, width: int) -> str:
 
 
 def check_frame(frame: pd.DataFrame, name: str, max_rows: int, first_line: str = "") -> None:
-    """Refuse tables with too few or too many rows, or nothing numeric to make tensors from."""
+    """Refuse tables with too few or too many rows, a single column, or nothing numeric to make tensors from."""
     rows = len(frame)
     if rows == 0:
         raise TorchstartError(f"{name} has a header but no data rows. Add at least two rows of values.")
@@ -511,6 +521,10 @@ def check_frame(frame: pd.DataFrame, name: str, max_rows: int, first_line: str =
         kinds = ", ".join(f"'{c}'" for c in list(frame.columns)[:8])
         raise TorchstartError(f"{name} has no numeric column ({kinds} all hold text). A tensor needs numbers: "
                               "upload a table with at least one column of numbers.")
+    if frame.shape[1] == 1:  # refused here, not at the column choices: such a table could never become a dataset
+        raise TorchstartError(f"{name} has a single column, '{frame.columns[0]}': a dataset needs an input column "
+                              "beside the one to predict. Upload a CSV with two or more columns (if each line holds "
+                              "several values, separate them with commas, semicolons, tabs or pipes).")
 
 
 def preamble_message(first_line: str, name: str) -> str | None:

@@ -110,9 +110,17 @@ class StrayText:
     numbers: int  # cells that read as numbers
     values: int  # cells that are not missing
     examples: tuple[tuple[object, str], ...]  # (row label in the table, cell text) of the first few others
+    symbols: str = ""  # set when the numbers are written with currency or percent signs ("$1,200", "45%")
 
     def message(self) -> str:
         """What the learner reads: which cells made the column text, and how to get the numbers back."""
+        if self.symbols:
+            shown = ", ".join(f"{text[:20]!r} (row {row})" for row, text in self.examples)
+            signs = " and ".join(f"'{c}'" for c in self.symbols)
+            return (f"Column '{self.column}' holds numbers written with {signs}, e.g. {shown}: pandas reads such a "
+                    "column as text, so it is left out of the default features, and as a target its values would be "
+                    "class names. Remove the signs from the file (in a spreadsheet, format the column as a plain "
+                    "number) and upload again.")
         others = self.values - self.numbers
         shown = ", ".join(f"{text[:20]!r} (row {row})" for row, text in self.examples)
         more = f" and {others - len(self.examples):,} more" if others > len(self.examples) else ""
@@ -131,8 +139,28 @@ def reads_as_number(values: pd.Series, decimal: str = ".") -> pd.Series:
     return pd.to_numeric(text, errors="coerce").notna()
 
 
+# Currency and percent signs: "$105,391.00" and "45%" are numbers to a person, text to pandas.
+NUMBER_SIGNS = "$€£¥%"
+
+
+def signed_numbers(values: pd.Series, decimal: str = ".") -> str:
+    """The currency/percent signs (and grouping mark) a column's numbers are written with; "" when it is no such
+    column: most values must be numbers once those are removed, and some must carry a sign."""
+    text = values.astype(str)
+    signed = text.str.contains(f"[{re.escape(NUMBER_SIGNS)}]")
+    if not signed.any():
+        return ""
+    grouping = "." if decimal == "," else ","
+    bare = text.str.replace(f"[{re.escape(NUMBER_SIGNS)}\\s]", "", regex=True).str.replace(grouping, "", regex=False)
+    if reads_as_number(bare, decimal).mean() < MOSTLY_NUMBERS:
+        return ""
+    found = "".join(c for c in NUMBER_SIGNS if text.str.contains(c, regex=False).any())
+    return found + (grouping if text.str.contains(grouping, regex=False).any() else "")
+
+
 def stray_text_columns(frame: pd.DataFrame, decimal: str = ".") -> list[StrayText]:
-    """Text columns that are mostly numbers: the few cells that are not are probably typos or units."""
+    """Text columns that are mostly numbers: the few cells that are not are probably typos or units; and numbers
+    written with currency or percent signs."""
     found = []
     for name in frame.columns:
         col = frame[name]
@@ -141,6 +169,11 @@ def stray_text_columns(frame: pd.DataFrame, decimal: str = ".") -> list[StrayTex
         present = col.dropna()
         head = reads_as_number(present.head(1000), decimal)
         if head.sum() < MOSTLY_NUMBERS * len(head):  # plainly a text column: no need to read it all
+            symbols = signed_numbers(present.head(1000), decimal)
+            if symbols:
+                examples = present[~reads_as_number(present.head(1000), decimal)].head(STRAY_EXAMPLES)
+                found.append(StrayText(str(name), int(head.sum()), len(present),
+                                       tuple((row, str(text)) for row, text in examples.items()), symbols))
             continue
         as_numbers = reads_as_number(present, decimal)
         numbers = int(as_numbers.sum())
@@ -163,9 +196,10 @@ def default_choices(frame: pd.DataFrame, decimal: str = ".") -> PrepChoices:
     join the features, one-hot encoded; names and ids, different on every row, do not.
     """
     numeric = [c for c in frame.columns if column_kind(frame[c]) != "text"]
-    numeric = [c for c in numeric if frame[c].notna().any() and not is_saved_index(frame[c])] or numeric
+    numeric = [c for c in numeric if frame[c].notna().any() and not is_row_label(frame[c])] or numeric
     last = frame.columns[-1]
-    if column_kind(frame[last]) == "text" and numeric and 2 <= frame[last].nunique() <= MAX_DEFAULT_CLASSES:
+    if (column_kind(frame[last]) == "text" and numeric and 2 <= frame[last].nunique() <= MAX_DEFAULT_CLASSES
+            and not written_numbers(frame[last], decimal)):
         return _with_categories(frame, PrepChoices(tuple(numeric), last), decimal)
     named = _named_label(frame, numeric)
     if named is not None:
@@ -173,10 +207,8 @@ def default_choices(frame: pd.DataFrame, decimal: str = ".") -> PrepChoices:
     # scan from the end and stop at the first column that varies: one min/max pass on a big table
     target = next((c for c in reversed(numeric) if frame[c].min() != frame[c].max()), numeric[-1])
     features = tuple(c for c in numeric if c != target)
-    if not features:  # a single numeric column: offer the text columns, one-hot encoded
-        features = tuple(c for c in frame.columns
-                         if c != target and frame[c].notna().any() and not is_saved_index(frame[c]))
-        return PrepChoices(features, target)
+    # A single numeric column leaves the text columns that look like categories; names, dates and ids, one value
+    # per row, are not offered: one-hot encoded, each row would get a column of its own to memorise.
     return _with_categories(frame, PrepChoices(features, target), decimal)
 
 
@@ -189,12 +221,36 @@ def is_saved_index(column: pd.Series) -> bool:
     return start in (0, 1) and bool((column.to_numpy() == np.arange(start, start + len(column))).all())
 
 
-def saved_index_notes(frame: pd.DataFrame) -> list[str]:
-    """Why each saved-index column (``is_saved_index``) is not among the default features."""
-    return [f"Column '{c}' holds the row numbers {int(frame[c].iloc[0])}, {int(frame[c].iloc[0]) + 1}, ...: the index "
-            "`DataFrame.to_csv()` writes unless told `index=False`. It is left out of the default features, since "
-            "as one it would teach the model where each row sits in the file; add it below if you want it."
-            for c in frame.columns if is_saved_index(frame[c])]
+def is_id_column(column: pd.Series) -> bool:
+    """A column named like an id ("id", "customer_id", "CustomerID", "index") holding a different whole number on
+    every row: a label for the row, not a measurement of it."""
+    name = str(column.name).strip()
+    named = (re.fullmatch(r"(?i)(?:.*[^a-z0-9])?(?:id|idx|index|uuid)|(?:id|idx)[^a-z0-9].*", name)
+             or re.fullmatch(r".*[a-z]I[Dd]", name))
+    return bool(named) and is_integer_dtype(column.dtype) and column.is_unique and len(column) > 1
+
+
+def is_row_label(column: pd.Series) -> bool:
+    """A saved index or an id column: left out of the default features."""
+    return is_saved_index(column) or is_id_column(column)
+
+
+def left_out_notes(frame: pd.DataFrame) -> list[str]:
+    """Why each saved-index or id column (``is_row_label``) is not among the default features."""
+    notes = []
+    for c in frame.columns:
+        if is_saved_index(frame[c]):
+            start = int(frame[c].iloc[0])
+            notes.append(f"Column '{c}' holds the row numbers {start}, {start + 1}, ...: the index "
+                         "`DataFrame.to_csv()` writes unless told `index=False`. It is left out of the default "
+                         "features, since as one it would teach the model where each row sits in the file; add it "
+                         "below if you want it.")
+        elif is_id_column(frame[c]):
+            notes.append(f"Column '{c}' looks like an identifier: named like an id, with a different whole number "
+                         "on every row. It is left out of the default features, since a model would learn the ids "
+                         "of the training rows rather than anything that carries over to new rows; add it below if "
+                         "its numbers mean something.")
+    return notes
 
 
 def _is_categorical(column: pd.Series) -> bool:
@@ -214,8 +270,14 @@ def _is_default_category(column: pd.Series, decimal: str = ".") -> bool:
     """A text column worth one-hot encoding by default: a category filled on nearly every row, and not a number
     column that a stray cell ("n/a", "10%") made text (the page points at those cells instead)."""
     filled = column.notna().mean() if len(column) else 0.0
-    numbers = reads_as_number(column.dropna(), decimal).mean() if column.notna().any() else 0.0
-    return filled >= 1 - MAX_DEFAULT_GAPS and numbers < MOSTLY_NUMBERS and _is_categorical(column)
+    return filled >= 1 - MAX_DEFAULT_GAPS and not written_numbers(column, decimal) and _is_categorical(column)
+
+
+def written_numbers(column: pd.Series, decimal: str = ".") -> bool:
+    """A text column of numbers that a few stray cells or currency/percent signs made text: no category."""
+    present = column.dropna().head(1000)
+    return bool(len(present)) and bool(reads_as_number(present, decimal).mean() >= MOSTLY_NUMBERS
+                                       or signed_numbers(present, decimal))
 
 
 def _with_categories(frame: pd.DataFrame, choices: PrepChoices, decimal: str = ".") -> PrepChoices:
@@ -466,12 +528,11 @@ def check_choices(frame: pd.DataFrame, choices: PrepChoices) -> tuple[str, list[
     if choices.non_numeric not in NON_NUMERIC_CHOICES or choices.missing not in MISSING_CHOICES:
         raise TorchstartError("Unknown option for text columns or missing values.")
     features = [c for c in dict.fromkeys(choices.features) if c != target]
-    if not features and len(frame.columns) == 1:
-        raise TorchstartError(f"The table has a single column, '{target}': a dataset needs an input column beside "
-                              "the one to predict. Upload a CSV with two or more columns (if each line holds "
-                              "several values, separate them with commas, semicolons, tabs or pipes).")
     if not features:
-        raise TorchstartError("Choose at least one feature column (other than the target).")
+        text = [c for c in frame.columns if c != target and column_kind(frame[c]) == "text"]
+        why = (" Text columns whose value differs on nearly every row (names, dates, ids) are not picked for you: "
+               "one-hot encoded, each row would get a column of its own to memorise." if text else "")
+        raise TorchstartError(f"Choose at least one feature column (other than the target).{why}")
     return target, features
 
 
