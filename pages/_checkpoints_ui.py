@@ -9,6 +9,7 @@ import streamlit as st
 import torch
 from torch import nn
 
+from pages._training_ui import RUN, publish_trained
 from pages._ui import KEEP, number_columns, param_input, show_code, show_error
 from pages._upload_store import release_upload
 from torchstart import checkpoint_safety as safety
@@ -85,6 +86,8 @@ def save_section() -> None:
                "reads it. The files this app makes hold the model only, so training resumed from one starts its "
                "optimizer afresh.")
 
+    run = st.session_state.get(RUN)
+    publish_trained(run, st.session_state.get(session.MODEL))  # a run left mid-way never reached its hand-off
     trained, built = st.session_state.get(session.TRAINED), st.session_state.get(session.MODEL)
     options = [k for k, present in (("trained", trained), ("models", built), ("linear", True)) if present]
     choice = st.radio("Model to save", options, format_func=SAVE_SOURCES.get, horizontal=True,
@@ -97,6 +100,9 @@ def save_section() -> None:
         model, fallback, filename = trained.model, trained.extra.get("model_code", ""), "model.pth"
         x_scaler, y_scaler = trained.x_scaler, trained.y_scaler
         st.caption(md_safe(f"From the Training page: {trained.description}"))
+        if run is not None and run.training_wanted and run.epoch == trained.extra.get("epochs"):
+            st.caption(f"That run was under way when you left the Training page: these are its weights after "
+                       f"epoch {run.epoch:,} of {run.target:,}. Back on the Training page it carries on.")
     elif choice == "models":
         model, fallback, filename = built.module, built.code, "model.pth"
         seed = built.seed  # its initial weights: the code seeds as the Models page did

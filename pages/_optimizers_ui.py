@@ -11,6 +11,7 @@ import streamlit as st
 
 from torchstart.fair_share import background_work
 
+from pages._data_ui import K_CODE
 from pages._ui import KEEP, header_stop_means, param_input, take_header_stop
 from torchstart import session
 from torchstart.landscapes import Landscape, available_landscapes, dataset_problem
@@ -49,7 +50,8 @@ def lr_key(land: Landscape, optimizer: str) -> str:
 def landscape_picker() -> Landscape:
     """Choose the landscape; say why the Data page's dataset is or is not on offer."""
     dataset = st.session_state.get(session.DATASET)
-    lands = {land.key: land for land in available_landscapes(dataset)}
+    # The Data page's code builds the dataset in the snippet when it has too many rows to print.
+    lands = {land.key: land for land in available_landscapes(dataset, st.session_state.get(K_CODE, ""))}
     if st.session_state.get(LANDSCAPE_KEY) not in lands:  # e.g. the Data page's dataset changed
         st.session_state.pop(LANDSCAPE_KEY, None)
     key = st.selectbox("Loss landscape", list(lands), format_func=lambda k: lands[k].title, key=LANDSCAPE_KEY,

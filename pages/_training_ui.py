@@ -1,12 +1,12 @@
 """Streamlit pieces of the Training page: settings tabs, the run buttons, the live view and the results.
 
 How Stop works: a click interrupts the running script at its next ``st.*`` call,
-which is the throttled redraw inside ``LiveView.update``. Streamlit starts the
-rerun on a new thread at once; the Stop button's ``on_click`` only raises a flag
-that the loop reads every epoch, and the rerun first ``settle``s the run (waits
-for the old loop to leave). The run (model, optimizer, history) lives in
+which is the throttled redraw inside ``LiveView.update`` (a RerunException, since
+``.streamlit/config.toml`` turns fastReruns off). The rerun runs the Stop button's
+``on_click``, which only raises a flag, and first ``settle``s the run (waits for any
+old loop to leave). The run (model, optimizer, history) lives in
 ``st.session_state``, so the rerun shows everything trained so far; after any
-other click the rerun simply resumes the run.
+other click, a page change included, the rerun simply resumes the run.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from torchstart.predictions import MAX_TYPED_FEATURES
 from torchstart.session import SessionModel
 from torchstart.trained_file import scaler_names, trained_file_bytes
 from torchstart.training import (Progress, TrainingRun, log_length, log_lines, progress_of, progress_text,
-                                 start_run)
-from torchstart.training_export import CSV_NAME, data_file, data_file_name
+                                 start_run, trained_model)
+from torchstart.training_export import CSV_NAME, data_file, data_file_name, training_script
 from torchstart.training_figures import live_figures
 from torchstart.training_metrics import (evaluate, example_input_text, held_out_row, held_out_rows, metric_help,
                                          metrics_note, parameter_rows, prediction_table, row_prediction_table)
@@ -38,6 +38,7 @@ from torchstart.training_setup import (PARAMS, TrainingConfig, check_run_work, p
 from torchstart.wording import md_safe, name_list
 
 RUN = "training_run"
+PUBLISHED = "training_published"  # (run, epoch) last handed to the Checkpoints page
 ACTION = "training_action"
 LOG_Y = "training_log_y"
 
@@ -212,6 +213,29 @@ def apply_action(config: TrainingConfig, dataset: TabularDataset | None,
             # Nothing trained to keep: drawing the old untrained run would show other data than the settings say.
             st.session_state.pop(RUN, None)
     return st.session_state.get(RUN)
+
+
+def publish_trained(run: TrainingRun | None, session_model: SessionModel | None, script: str | None = None) -> None:
+    """Hand the run's weights to the Checkpoints page when it has trained further since the last hand-off.
+
+    Called by the Training page after each run, and by the Checkpoints page too: a learner who leaves
+    Training mid-run interrupts it before its last redraw, and must still find the epochs trained so far.
+    """
+    if run is None or not run.epoch or run.status in ("diverged", "failed"):
+        return
+    published = st.session_state.get(PUBLISHED)
+    if published is not None and published[0] is run and published[1] == run.epoch:
+        return
+    if not run.lock.acquire(blocking=False):  # a loop is still training it elsewhere: no half-copied weights
+        return
+    try:
+        trained = trained_model(run)
+    finally:
+        run.lock.release()
+    # The Checkpoints page shows the script as the code behind the file.
+    trained.extra["script"] = script or training_script(run, session_model=session_model)
+    st.session_state[session.TRAINED] = trained
+    st.session_state[PUBLISHED] = (run, run.epoch)
 
 
 def buttons(run: TrainingRun | None, config: TrainingConfig) -> None:

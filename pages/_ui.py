@@ -167,7 +167,8 @@ HEADER_STOPPED = "header_stopped"
 def header_stop_means(work: str) -> Iterator[None]:
     """Around long work: remember it if Streamlit's own Stop (the header's, or the tab closing) ends the script.
 
-    That Stop raises ``StopException`` at the work's next ``st.*`` call, and no rerun
+    That Stop raises ``StopException`` at the work's next ``st.*`` call (a click or a page change raises
+    ``RerunException`` instead, as long as fastReruns is off in config.toml), and no rerun
     follows, so the page cannot redraw or even write ``st.session_state`` (it raises
     again). The name goes into a set the session already holds; the next rerun (any
     click) turns it into the page's own Stop with ``take_header_stop``, so the work

@@ -3,13 +3,14 @@
 import streamlit as st
 
 from pages._training_ui import (
-    LOG_Y, RUN, LiveView, apply_action, buttons, differences, downloads_ui, results_ui, settings_ui,
+    LOG_Y, PUBLISHED, RUN, LiveView, apply_action, buttons, differences, downloads_ui, publish_trained, results_ui,
+    settings_ui,
 )
 from pages._ui import KEEP, current_device, header_stop_means, show_code, show_error, take_header_stop
 from torchstart import session
 from torchstart.errors import TorchstartError
 from torchstart.fair_share import background_work
-from torchstart.training import growth_warning, resume, trained_model
+from torchstart.training import growth_warning, resume
 from torchstart.training_export import training_script
 from torchstart.wording import md_safe
 
@@ -29,7 +30,7 @@ if take_header_stop("training") and st.session_state.get(RUN) is not None:
 run = apply_action(config, dataset, session_model)
 if run is None or run.epoch == 0:  # Reset, a new run or none: Checkpoints must not offer a discarded model
     st.session_state.pop(session.TRAINED, None)
-    st.session_state.pop("training_published", None)
+    st.session_state.pop(PUBLISHED, None)
 buttons(run, config)
 
 if run is not None:
@@ -63,12 +64,7 @@ if run is not None:
     if run.epoch and run.status not in ("diverged", "failed"):
         # The hand-off to the Checkpoints page: refreshed only when there is something new.
         script = training_script(run, session_model=session_model)
-        published = st.session_state.get("training_published")
-        if published is None or published[0] is not run or published[1] != run.epoch:
-            trained = trained_model(run)
-            trained.extra["script"] = script  # the Checkpoints page shows it as the code behind the file
-            st.session_state[session.TRAINED] = trained
-            st.session_state["training_published"] = (run, run.epoch)
+        publish_trained(run, session_model, script)
         results_ui(run)
         downloads_ui(run, script)
         show_code(script, label="Show code: this whole run in plain PyTorch")

@@ -536,3 +536,21 @@ def test_huge_predictions_keep_their_exponent_and_an_overflow_reads_inf_with_a_n
     at.text_input(key="checkpoints.inputs").set_value("[[2.0], [0.5]]").run()
     assert frame_with(at, "predicted y0")["predicted y0"].tolist() == [20.0, 5.0]  # numbers, no note
     assert not any("**inf** is a number" in c.value for c in at.caption)
+
+
+def test_a_run_left_mid_way_is_offered_with_the_epochs_it_reached(open_page) -> None:
+    from pages._training_ui import RUN
+    from torchstart.training import TrainingConfig, start_run, train
+
+    run = train(start_run(TrainingConfig()), 7)
+    run.ask_for(1000)  # what Train had asked for when the learner opened another page mid-run
+    at = open_page(PAGE)
+    at.session_state[RUN] = run
+    at.run()
+    assert not at.exception
+    trained = at.session_state[session.TRAINED]
+    assert trained.extra["epochs"] == 7 and ", 7 epochs," in trained.description
+    assert all(torch.equal(a, b) for a, b in zip(trained.model.state_dict().values(),
+                                                  run.model.state_dict().values()))
+    at.radio(key="checkpoints.save_source").set_value("trained").run()
+    assert any("weights after epoch 7 of 1,007" in c.value for c in at.caption)

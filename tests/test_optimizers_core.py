@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import math
 
@@ -11,6 +12,10 @@ import pytest
 import torch
 from PIL import Image
 
+from torchstart.builtin_datasets import make_builtin
+from torchstart.csv_loading import load_csv
+from torchstart.data_code import builtin_code, csv_code
+from torchstart.data_prep import default_choices, prepare
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.landscape_image import landscape_image
@@ -137,7 +142,38 @@ def test_big_dataset_is_raced_on_a_seeded_subset() -> None:
     x, y = big.features[keep, 0], big.targets[keep, 0]
     w, b = torch.tensor(0.4), torch.tensor(-0.3)
     assert land.fn(w, b).item() == pytest.approx(torch.nn.functional.mse_loss(w * x + b, y).item(), rel=1e-5)
-    assert f"[:{MAX_LANDSCAPE_ROWS}]" in land.code and f"{MAX_LANDSCAPE_ROWS:,} of its" in land.note
+    assert f"{MAX_LANDSCAPE_ROWS:,} of its" in land.note
+
+
+def test_a_big_builtin_dataset_is_built_by_the_snippet_itself() -> None:
+    values = {"n": 500, "seed": 1}  # past the 200 rows the snippet prints as literals
+    land = dataset_landscape(make_builtin("line", values), builtin_code("line", values))
+    spec = RunSpec("SGD", 0.01)
+    path = run_optimizer(land, land.start, spec, 50)
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(race_code(land, land.start, spec, 50), namespace)  # our own generated code, never user text
+    torch.testing.assert_close(namespace["path"], path.points, rtol=0, atol=0)
+
+
+def test_a_csv_past_the_landscape_cap_is_read_and_subsampled_by_the_snippet(tmp_path, monkeypatch) -> None:
+    rows = MAX_LANDSCAPE_ROWS + 50
+    x = torch.linspace(-3, 3, rows)
+    text = "x,y\n" + "".join(f"{a:.4f},{2 * a + 1 + (i % 7) * 0.1:.4f}\n" for i, a in enumerate(x.tolist()))
+    (tmp_path / "big.csv").write_text(text)
+    table = load_csv(text.encode(), "big.csv")
+    choices = default_choices(table.frame)
+    prep = prepare(table.frame, choices, "big.csv")
+    code = csv_code("big.csv", table.format, choices, prep.numeric_features, prep.text_features, prep.classes)
+    land = dataset_landscape(prep.dataset, code)
+    spec = RunSpec("Adam", 0.05)
+    path = run_optimizer(land, land.start, spec, 40)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(race_code(land, land.start, spec, 40), namespace)  # our own generated code, never user text
+    assert len(namespace["x"]) == MAX_LANDSCAPE_ROWS and len(namespace["dataset"]) == rows
+    torch.testing.assert_close(namespace["path"], path.points, rtol=0, atol=0)
 
 
 def test_dataset_offered_only_with_one_feature_and_one_target() -> None:
@@ -506,3 +542,18 @@ def test_the_race_summary_measures_each_path_to_its_nearest_minimum_and_when_it_
     assert row["diverged at step"] == wild.paths[0].diverged_at is not None and row[ARRIVED_COLUMN] is None
     assert arrival_text(row) == f"— (diverged at step {wild.paths[0].diverged_at:,})"
     assert arrival_text(summary.reset_index().iloc[0]) == f"{arrived:,}"
+
+
+@pytest.mark.parametrize("name, settings, printed, hint", [
+    ("SGD + momentum", {"momentum": 0.0}, "{}", "no state"),
+    ("SGD + momentum", {"momentum": 0.5}, "momentum_buffer", "momentum_buffer"),
+    ("Adagrad", {}, "'sum'", "sum (of squared gradients)"),
+])
+def test_the_state_comment_names_what_the_snippet_prints(name, settings, printed, hint) -> None:
+    land = classic_landscape()
+    code = race_code(land, land.start, RunSpec(name, 0.01, settings), 5)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(code, {})  # our own generated code, never user text
+    last = out.getvalue().strip().splitlines()[-1]
+    assert printed in last and hint in code.rstrip().splitlines()[-1]

@@ -16,7 +16,8 @@ from pages._optimizers_ui import RESULT_KEY, STOP_KEY
 from pages._ui import HEADER_STOPPED
 from streamlit.runtime.scriptrunner import StopException
 from tests.browser import assert_no_exception, expect, main_text, open_app, wait_for_run
-from tests.test_optimizers_core import line_dataset, plotly_values
+from tests.plotly_json import plotly_array
+from tests.test_optimizers_core import line_dataset
 from tests.journey import choose, pick
 from torchstart import session
 from torchstart.landscapes import BEALE, classic_landscape, dataset_landscape
@@ -66,8 +67,8 @@ def test_page_runs_and_draws_the_default_race(open_page) -> None:
     steps = at.number_input(key="optimizers.steps.classic").value
     expected = run_optimizer(land, start, RunSpec("SGD", 0.05, {}), steps).points
     sgd = trace(fig, "SGD (lr 0.05)")
-    assert plotly_values(sgd["x"])[-1] == pytest.approx(expected[-1, 0].item())
-    assert plotly_values(sgd["y"])[0] == pytest.approx(start[1])
+    assert plotly_array(sgd["x"])[-1] == pytest.approx(expected[-1, 0].item())
+    assert plotly_array(sgd["y"])[0] == pytest.approx(start[1])
     assert figure(at, 1)["layout"]["yaxis"]["type"] == "log"
     # The step table and the code follow the chosen optimizer.
     at.selectbox(key="optimizers.table_for").set_value("Adam").run()
@@ -94,7 +95,7 @@ def test_adamw_weight_decay_is_a_visible_setting_in_the_race_and_its_code(open_p
     exec(code, namespace)  # our own generated code, never user text
     result = at.session_state[RESULT_KEY][1]
     torch.testing.assert_close(namespace["path"], result.path("AdamW").points, rtol=0, atol=0)
-    assert plotly_values(trace(figure(at), "AdamW (lr 0.1)")["x"])[-1] == pytest.approx(
+    assert plotly_array(trace(figure(at), "AdamW (lr 0.1)")["x"])[-1] == pytest.approx(
         result.path("AdamW").points[-1, 0].item())
     # 0 makes AdamW's path Adam's, step for step.
     at.number_input(key="optimizers.weight_decay.AdamW").set_value(0.0).run()
@@ -105,10 +106,10 @@ def test_adamw_weight_decay_is_a_visible_setting_in_the_race_and_its_code(open_p
 
 def test_changing_the_learning_rate_changes_the_path(open_page) -> None:
     at = open_page(PAGE)
-    before = plotly_values(trace(figure(at), "SGD (lr 0.05)")["x"])
+    before = plotly_array(trace(figure(at), "SGD (lr 0.05)")["x"])
     at.number_input(key="optimizers.lr.classic.SGD").set_value(0.02).run()
     assert not at.exception
-    after = plotly_values(trace(figure(at), "SGD (lr 0.02)")["x"])
+    after = plotly_array(trace(figure(at), "SGD (lr 0.02)")["x"])
     assert not np.array_equal(before, after)
     land = classic_landscape()
     expected = run_optimizer(land, land.start, RunSpec("SGD", 0.02, {}), land.default_steps).points
@@ -207,7 +208,7 @@ def test_a_stopped_race_stays_stopped_until_run_again(open_page) -> None:
     full = run_optimizer(land, land.start, RunSpec("SGD", 0.05, {}), steps)
     torch.testing.assert_close(stopped.path("SGD").points, full.points[:101], rtol=0, atol=0)
     sgd = trace(figure(at), "SGD (lr 0.05): stopped at step 100")
-    assert plotly_values(sgd["x"])[-1] == pytest.approx(full.points[100, 0].item())
+    assert plotly_array(sgd["x"])[-1] == pytest.approx(full.points[100, 0].item())
     assert len(at.dataframe[-1].value) == 101
     assert "for step in range(100):  # the page's race was stopped after 100 of 500 steps" in at.code[0].value
     # Reruns with the same settings show the stopped race; they do not race again.

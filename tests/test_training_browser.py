@@ -96,6 +96,47 @@ def test_stop_and_continue_a_long_run(page: Page, tmp_path) -> None:
 
 
 @pytest.mark.browser
+def test_clicks_while_training_do_not_stop_the_run(page: Page) -> None:
+    open_long_run(page)
+    button(page, "Train").click()
+    expect(page.get_by_test_id("stProgress")).to_contain_text("epochs/s")
+    toggle = page.get_by_test_id("stMain").get_by_text("Log-scale loss axis")
+    for i in range(30):  # each click reruns the script mid-epoch; it used to read like the header's Stop
+        toggle.click()
+        page.wait_for_timeout(300 + 100 * (i % 6))
+    expect(button(page, "Stop")).to_be_enabled()
+    assert "Stopped after epoch" not in main_text(page)
+    expect(page.get_by_test_id("stProgress")).not_to_contain_text("(stopped)")
+    button(page, "Stop").click()
+    wait_for_run(page)
+    assert 0 < stopped_epoch(page) < 100_000
+
+
+@pytest.mark.browser
+def test_leaving_mid_run_offers_its_weights_on_checkpoints_and_it_carries_on_after(page: Page) -> None:
+    open_long_run(page)
+    button(page, "Train").click()
+    expect(page.get_by_test_id("stProgress")).to_contain_text("epochs/s")
+    page.wait_for_timeout(800)
+    go(page, "Checkpoints")
+    page.get_by_test_id("stMain").get_by_text("Training page's trained model", exact=True).click()
+    wait_for_run(page)
+    text = main_text(page)
+    found = re.search(r"weights after epoch ([\d,]+) of 100,000", text)
+    assert found, text[:3000]
+    left_at = int(found.group(1).replace(",", ""))
+    assert 0 < left_at < 100_000 and f"{left_at:,} epochs" in text  # the file's description says the same
+    # Not go(): it waits for the page's run to end, and this one trains on from where it was left.
+    page.get_by_test_id("stSidebarNav").get_by_text("Training", exact=True).click()
+    expect(page.get_by_test_id("stProgress")).to_contain_text("epochs/s")
+    expect(button(page, "Stop")).to_be_enabled()
+    page.wait_for_timeout(500)
+    button(page, "Stop").click()
+    wait_for_run(page)
+    assert left_at < stopped_epoch(page) < 100_000
+
+
+@pytest.mark.browser
 def test_streamlit_header_stop_stops_the_run_like_the_page_stop(page: Page) -> None:
     open_long_run(page)
     button(page, "Train").click()

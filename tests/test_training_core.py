@@ -262,7 +262,7 @@ def test_split_and_standardization_use_training_rows_only() -> None:
     data = prepare_data(config)
     assert len(data.raw_x_train) == 40 and len(data.raw_x_val) == 10
     assert torch.allclose(data.x_scaler.mean, data.raw_x_train.mean(0))
-    assert torch.allclose(data.x_scaler.std, data.raw_x_train.std(0, unbiased=False))
+    assert torch.allclose(data.x_scaler.std, data.raw_x_train.std(0, correction=0))
     assert torch.allclose(data.x_train.mean(0), torch.zeros(1), atol=1e-5)
     assert not torch.allclose(data.x_val.mean(0), torch.zeros(1), atol=1e-3)  # val is not refitted
     every_row = torch.cat([data.raw_x_train, data.raw_x_val]).sort(0).values

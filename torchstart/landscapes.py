@@ -18,7 +18,7 @@ import torch
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.synthetic import classic_points
-from torchstart.wording import plural
+from torchstart.wording import comment_safe, plural
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -297,8 +297,12 @@ def dataset_problem(dataset: TabularDataset | None) -> str | None:
     return None
 
 
-def dataset_landscape(dataset: TabularDataset) -> Landscape:
-    """The MSE landscape of a one-feature, one-target dataset from the Data page."""
+def dataset_landscape(dataset: TabularDataset, data_code: str = "") -> Landscape:
+    """The MSE landscape of a one-feature, one-target dataset from the Data page.
+
+    ``data_code`` is the Data page's code that builds ``dataset``: past ``MAX_CODE_ROWS`` rows the
+    snippet runs it rather than printing every number.
+    """
     if dataset.n_features != 1 or dataset.n_targets != 1:
         raise TorchstartError("Only a dataset with one feature and one target gives a (w, b) landscape.")
     title = f"Line fit: Data page's “{dataset.name}” (MSE)"
@@ -309,25 +313,27 @@ def dataset_landscape(dataset: TabularDataset) -> Landscape:
     note = (f"The Data page's dataset “{dataset.name}” ({dataset.feature_names[0]} → "
             f"{dataset.target_names[0]})")
     setup = None
+    if len(x) > MAX_CODE_ROWS and data_code:
+        setup = (f"# {comment_safe(note)}: {len(dataset):,} rows, built as the Data page's code does\n"
+                 f"{data_code.removeprefix('import torch').strip()}\n\nx, y = dataset.features[:, 0], dataset.targets[:, 0]  # 1-D float32\n")
     if len(x) > MAX_LANDSCAPE_ROWS:
         keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(SUBSET_SEED))[:MAX_LANDSCAPE_ROWS]
         x, y = x[keep], y[keep]
-        setup = (f"# {note}: {len(dataset):,} rows. Load its x and y columns as 1-D float32 tensors,\n"
-                 "# e.g. x = torch.tensor(df['x'].values, dtype=torch.float32), then keep the same random\n"
-                 f"# {MAX_LANDSCAPE_ROWS:,} rows this page uses:\n"
-                 f"# keep = torch.randperm(len(x), generator=torch.Generator().manual_seed({SUBSET_SEED}))"
-                 f"[:{MAX_LANDSCAPE_ROWS}]\n# x, y = x[keep], y[keep]\n\n")
+        if setup:
+            setup += (f"# The same random {MAX_LANDSCAPE_ROWS:,} rows this page uses: every step uses every row\n"
+                      f"keep = torch.randperm(len(x), generator=torch.Generator().manual_seed({SUBSET_SEED}))"
+                      f"[:{MAX_LANDSCAPE_ROWS}]\nx, y = x[keep], y[keep]\n")
         note += (f", a random {MAX_LANDSCAPE_ROWS:,} of its {len(dataset):,} rows (every step uses every row "
                  "it has, so bigger sets are subsampled here)")
-    return mse_landscape(x, y, key, title, note, setup)
+    return mse_landscape(x, y, key, title, note, setup + "\n" if setup else None)
 
 
 STANDARD_LANDSCAPES: tuple[Landscape, ...] = (ROSENBROCK, BEALE, SADDLE, ILL_CONDITIONED)
 
 
-def available_landscapes(dataset: TabularDataset | None = None) -> list[Landscape]:
+def available_landscapes(dataset: TabularDataset | None = None, data_code: str = "") -> list[Landscape]:
     """Every landscape on offer: the classic line fit, the dataset's when it qualifies, the test functions."""
     lands = [classic_landscape()]
     if dataset_problem(dataset) is None:
-        lands.append(dataset_landscape(dataset))  # type: ignore[arg-type]
+        lands.append(dataset_landscape(dataset, data_code))  # type: ignore[arg-type]
     return lands + list(STANDARD_LANDSCAPES)

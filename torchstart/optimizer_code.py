@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import torch
+
 from torchstart.landscapes import Landscape
 from torchstart.optimizer_race import RUNAWAY, RunSpec
-from torchstart.optimizers import optimizer_code
+from torchstart.optimizers import make_optimizer, optimizer_code
 
-# What each optimizer keeps in optimizer.state[p], for the closing comment.
-STATE_HINTS = {
-    "SGD": "plain SGD keeps no state",
-    "SGD + momentum": "momentum_buffer",
-    "Nesterov": "momentum_buffer",
-    "Adam": "exp_avg (1st moment), exp_avg_sq (2nd moment), step",
-    "AdamW": "exp_avg (1st moment), exp_avg_sq (2nd moment), step",
-    "RMSprop": "square_avg, step",
-    "Adagrad": "sum (of squared gradients), step",
-}
+# What the names in optimizer.state[p] hold, for the closing comment.
+STATE_NAMES = {"exp_avg": "exp_avg (1st moment)", "exp_avg_sq": "exp_avg_sq (2nd moment)",
+               "sum": "sum (of squared gradients)", "grad_avg": "grad_avg (mean gradient, centered)"}
+
+
+def state_hint(spec: RunSpec) -> str:
+    """What this optimizer, with these settings, keeps in ``optimizer.state[p]``: read off torch after one step."""
+    p = torch.zeros(2, requires_grad=True)
+    optimizer = make_optimizer(spec.optimizer, [p], spec.lr, **spec.settings)
+    p.grad = torch.ones(2)
+    optimizer.step()
+    names = [STATE_NAMES.get(name, name) for name in optimizer.state[p]]
+    # SGD at momentum 0 (plain SGD or "SGD + momentum" set to 0) keeps nothing: it prints {}.
+    return ", ".join(names) if names else "no state: this SGD has no momentum to remember"
 
 
 def race_code(landscape: Landscape, start: tuple[float, float], spec: RunSpec, steps: int,
@@ -49,5 +55,5 @@ for step in range({steps}):{stopped}
 
 path = torch.stack(path)    # (steps + 1, 2): the path drawn on the page
 print(f"{{len(path) - 1}} steps, ended at {{path[-1].tolist()}}, loss {{loss_fn(p).item():.6g}}")
-print(optimizer.state[p])   # {STATE_HINTS.get(spec.optimizer, "the optimizer's state")}
+print(optimizer.state[p])   # {state_hint(spec)}
 """

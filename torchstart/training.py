@@ -10,9 +10,10 @@ The callback runs at most every ``Throttle.min_interval`` seconds, and never so
 often that drawing takes more than ``Throttle.max_share`` of the time. It may
 return True to stop. It may also raise (Streamlit interrupts a script at its next
 ``st.*`` call): it is only called between epochs, after the history is brought up
-to date, so the run stays consistent. Streamlit starts the next script run on a
-new thread while the interrupted one is still looping; ``TrainingRun.settle`` and
-the run's lock hand the run over from one to the other.
+to date, so the run stays consistent. The app turns Streamlit's fastReruns off, so
+the next script run starts once the interrupted one has unwound; with it on (its
+default), the next run starts on a new thread while the interrupted one is still
+looping, and ``TrainingRun.settle`` and the run's lock hand the run over.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from torchstart.session import SessionModel
 from torchstart.training import TrainingRun
 from torchstart.trained_file import scaler_names
 from torchstart.training_setup import LOSSES, split_arithmetic, split_sizes
-from torchstart.wording import name_list
+from torchstart.wording import comment_safe, name_list
 
 # Data from the Data page is written into the script up to this many numbers; beyond, it goes in a CSV.
 EMBED_LIMIT = 2_000
@@ -131,19 +131,13 @@ def data_csv(run: TrainingRun) -> bytes | None:
     return text.getvalue().encode()
 
 
-def clean(text: str, limit: int = 120) -> str:
-    """Learner-given names made safe for a comment or docstring: no line breaks, quotes or backslashes."""
-    text = re.sub(r"[\x00-\x1f\x7f]", " ", str(text)).replace('"', "'").replace("\\", "/")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _columns_summary(dataset: TabularDataset) -> str:
     """``features a, b, c; target species (classes setosa, …)``: short enough to read whole in one comment line."""
     features = name_list(dataset.feature_names, 6, quoted=False)
     target = (f"{dataset.class_column} (one-hot: {name_list(dataset.classes, 6, quoted=False)})" if dataset.classes
               else name_list(dataset.target_names, 4, quoted=False))
     # Cut only what a list cannot shorten (a very long column name): 120 characters cut iris's classes.
-    return clean(f"features {features}; target {target}", limit=200)
+    return comment_safe(f"features {features}; target {target}", limit=200)
 
 
 def _all_rows(run: TrainingRun) -> tuple[torch.Tensor, torch.Tensor]:
@@ -176,17 +170,17 @@ def _data_lines(run: TrainingRun) -> list[str]:
     x, y = _all_rows(run)
     names = _columns_summary(run.data.source)
     # The values are the Data page's: say where some came from, or they read as the file's own.
-    made = [f"#   {clean(line)}" for line in run.data.source.origin]
+    made = [f"#   {comment_safe(line)}" for line in run.data.source.origin]
     made = ["# made from the file on the Data page:", *made] if made else []
     if x.numel() + y.numel() <= EMBED_LIMIT:
-        return [f"# {clean(run.data.name)} from the Data page ({names})", *made,
+        return [f"# {comment_safe(run.data.name)} from the Data page ({names})", *made,
                 f"x = {tensor_literal(x)}", f"y = {tensor_literal(y)}"]
     if data_file_name(run) == PT_NAME:
-        return [f"# {clean(run.data.name)} from the Data page ({names}): download {PT_NAME} next to this script",
+        return [f"# {comment_safe(run.data.name)} from the Data page ({names}): download {PT_NAME} next to this script",
                 *made,
                 f"data = torch.load({PT_NAME!r}, weights_only=True)  # tensors and their column names only",
                 'x, y = data["x"], data["y"]']
-    return [f"# {clean(run.data.name)} from the Data page ({names}): download {CSV_NAME} next to this script",
+    return [f"# {comment_safe(run.data.name)} from the Data page ({names}): download {CSV_NAME} next to this script",
             *made,
             f"with open({CSV_NAME!r}, newline='', encoding='utf-8') as f:  # as the page wrote it, on any system",
             "    rows = [[float(v) for v in row] for row in list(csv.reader(f))[1:]]",
@@ -212,7 +206,7 @@ def _split_lines(run: TrainingRun, n_rows: int) -> list[str]:
             lines += ["", f"# Standardize {var} with the mean and std of the training rows only,",
                       "# summed in float64 so that big values cannot overflow float32's sum",
                       f"{var}_mean = {var}_train.double().mean(0).float()",
-                      f"{var}_std = {var}_train.double().std(0, unbiased=False).float()",
+                      f"{var}_std = {var}_train.double().std(0, correction=0).float()",
                       f"{var}_std[{var}_std == 0] = 1.0  # a constant column maps to 0, not NaN",
                       f"{var}_train = ({var}_train - {var}_mean) / {var}_std"]
             if n_val:
@@ -422,6 +416,6 @@ def _describe_config(run: TrainingRun) -> str:
     """The run's recipe in a sentence for the script's docstring."""
     cfg = run.config
     batch = "full batch" if cfg.full_batch else f"batches of {cfg.batch_size}"
-    return (f"Data: {clean(run.data.name)}. Model: {MODEL_NAMES[cfg.model]}. Loss: {cfg.loss}. "
+    return (f"Data: {comment_safe(run.data.name)}. Model: {MODEL_NAMES[cfg.model]}. Loss: {cfg.loss}. "
             f"Optimizer: {cfg.optimizer} (lr {cfg.lr:g}, weight decay {cfg.weight_decay:g}). "
             f"{batch.capitalize()}, seed {cfg.seed}")

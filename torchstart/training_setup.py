@@ -256,7 +256,7 @@ def fit_standardizer(values: torch.Tensor) -> Standardizer:
     """Per-column mean and (population) std; a constant column keeps std 1 so it maps to 0, not to NaN."""
     # Summed in float64: thirty float32 values of 1e37 overflow a float32 sum to inf, and every input to NaN.
     wide = values.double()
-    mean, std = wide.mean(0).to(values.dtype), wide.std(0, unbiased=False).to(values.dtype)
+    mean, std = wide.mean(0).to(values.dtype), wide.std(0, correction=0).to(values.dtype)
     std[std == 0] = 1.0  # after the cast, so a std too small for float32 counts as constant too
     return Standardizer(mean, std)
 

@@ -88,3 +88,9 @@ def running_counts(items: list[str]) -> list[int]:
         seen[item] = seen.get(item, 0) + 1
         counts.append(seen[item])
     return counts
+
+
+def comment_safe(text: str, limit: int = 120) -> str:
+    """Learner-given names made safe for a code comment or docstring: no line breaks, quotes or backslashes."""
+    text = re.sub(r"[\x00-\x1f\x7f]", " ", str(text)).replace('"', "'").replace("\\", "/")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
