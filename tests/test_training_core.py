@@ -1048,3 +1048,17 @@ def test_weight_decay_help_matches_what_each_optimizer_does() -> None:
     assert moved["SGD"] == decoupled and moved["AdamW"] == decoupled
     # Divided by the adaptive scale: the L2 term moves each by far more than lr·weight_decay·p.
     assert all(moved[name] > 4 * moved["AdamW"] for name in ("Adam", "RMSprop", "Adagrad"))
+
+
+def test_a_resumed_run_shows_its_earlier_pace_until_it_has_a_fair_one() -> None:
+    seen: list[Progress] = []
+    run = train(start_run(TrainingConfig()), 300, callback=lambda r, p: seen.append(p) or False)
+    assert seen[0].epoch == 1 and seen[0].epochs_per_s == 0.0 and seen[0].seconds_left is None  # no pace yet
+    earlier = run.last_epochs_per_s
+    assert earlier > 0
+    seen.clear()
+    run.ask_for(100)  # as a click's rerun does: the same run carries on
+    resume(run, lambda r, p: seen.append(p) or False)
+    first = seen[0]  # drawn after the first epoch of this stretch: its own rate would measure start-up
+    assert first.epoch == 301 and first.epochs_per_s == earlier
+    assert first.seconds_left == pytest.approx(99 / earlier)

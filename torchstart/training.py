@@ -487,10 +487,17 @@ def growth_warning(run: TrainingRun) -> str | None:
             f"further away. Lower the learning rate (try {cfg.lr / 10:g}){scale}, then press Train.")
 
 
+# Below this much training since a (re)start, a rate from the first epoch or two mostly measures start-up
+# (the first redraw, another session's turn): the previous stretch's rate is shown instead, or none.
+RATE_SETTLE_S = 0.5
+
+
 def _progress(run: TrainingRun, start_epoch: int, started: float, now: float) -> Progress:
     """Epoch, latest losses, speed and time left for the live view."""
     elapsed = now - started
     rate = (run.epoch - start_epoch) / elapsed if elapsed > 0 else 0.0
+    if elapsed < RATE_SETTLE_S:  # a click resumed the run a moment ago: "20 epochs/s, 1 h 20 min left" misled
+        rate = run.last_epochs_per_s
     left = (run.target - run.epoch) / rate if rate > 0 else None
     return Progress(run.epoch, run.target, run.final_loss, run.val_losses[-1] if run.val_losses else None,
                     rate, left)
