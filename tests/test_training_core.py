@@ -18,6 +18,7 @@ import torch
 from torch import nn, optim
 from torch.utils.data import TensorDataset
 
+from torchstart import training
 from torchstart.builtin_datasets import make_builtin
 from torchstart.checkpoint_safety import state_dict_bytes
 from torchstart.datasets import TabularDataset
@@ -169,7 +170,8 @@ def test_a_newer_script_run_takes_the_run_over_and_resumes_it() -> None:
     assert run.status == "done" and run.train_losses == pytest.approx(losses, abs=1e-6)
 
 
-def test_progress_reports_speed_and_time_left() -> None:
+def test_progress_reports_speed_and_time_left(monkeypatch) -> None:
+    monkeypatch.setattr(training, "RATE_SETTLE_S", 0.0)  # 50 epochs take less than the settling time
     seen = []
     train(start_run(TrainingConfig()), 50, callback=lambda r, p: seen.append(p), throttle=EVERY_EPOCH)
     assert [p.epoch for p in seen] == list(range(1, 51))
