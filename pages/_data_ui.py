@@ -15,7 +15,7 @@ import torch
 from pages._ui import KEEP, param_input, plural, show_error
 from torchstart import data_code, session
 from torchstart.builtin_datasets import BUILTINS, make_builtin
-from torchstart.data_prep import PrepResult, dataset_classes
+from torchstart.data_prep import PrepResult, dataset_classes, look_alike_classes
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.wording import md_safe, name_list
@@ -123,6 +123,12 @@ def prep_summary(prep: PrepResult) -> None:
                      "forms nn.CrossEntropyLoss takes; y.argmax(1) gives the other, class indices)")
     if notes:
         st.caption(md_safe("; ".join(notes) + "."))
+    alike = look_alike_classes(prep.classes)
+    if alike:
+        shown = "; ".join(", ".join(repr(name) for name in group) for group in alike[:5])
+        st.warning(md_safe(f"Some classes of '{prep.target}' differ only in upper/lower case or spaces ({shown}), so "
+                           "each is a class of its own. If they mean the same, make them one spelling in the file "
+                           "and upload again."), icon=":material/spellcheck:")
     if prep.classes_not_sampled:
         missing = prep.classes_not_sampled
         shown = ", ".join(missing[:10]) + (f", … +{len(missing) - 10} more" if len(missing) > 10 else "")

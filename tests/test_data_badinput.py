@@ -296,3 +296,27 @@ def test_a_date_column_is_not_one_hot_encoded_by_default() -> None:
     days = "".join(f"2024-03-{d:02d},{d * 3 + 1}\n" for d in range(1, 29))
     frame = load_csv(f"date,sales\n{days}".encode(), "daily.csv").frame
     assert default_choices(frame) == PrepChoices((), "sales") and stray_text_columns(frame) == []
+
+
+def test_a_number_target_made_text_by_stray_cells_points_at_them() -> None:
+    ages = [str(20 + i) if i % 17 else "?" for i in range(80)]
+    frame = pd.DataFrame({"x": range(80), "Age (yrs)": ages})
+    (stray,) = stray_text_columns(frame)
+    assert stray.column == "Age (yrs)"
+    with pytest.raises(TorchstartError, match="some of its cells are not") as err:
+        prepare(frame, PrepChoices(("x",), "Age (yrs)"))
+    assert "warning under the column table" in str(err.value)
+    # A text column of many names is still told to pick class labels.
+    names = pd.DataFrame({"x": range(80), "name": [f"n{i}" for i in range(80)]})
+    with pytest.raises(TorchstartError, match="distinct values; a class column here has at most"):
+        prepare(names, PrepChoices(("x",), "name"))
+
+
+def test_classes_that_differ_only_in_case_or_spaces_get_a_warning(open_page) -> None:
+    labels = ["yes", "Yes", "YES ", "no", "No", "maybe"]
+    rows = "".join(f"{i},{labels[i % 6]}\n" for i in range(36))
+    at = _upload(open_page(PAGE), "answers.csv", f"x,answer\n{rows}".encode())
+    assert at.session_state[session.DATASET].classes == sorted(labels)
+    (warning,) = [w.value for w in at.warning if "differ only in upper/lower case" in w.value]
+    # In the classes' sorted order; the trailing space of 'YES ' is shown, since it is the difference.
+    assert "('No', 'no'; 'YES ', 'Yes', 'yes')" in warning and "maybe" not in warning

@@ -563,10 +563,25 @@ def check_classes(target: pd.Series, name: str) -> None:
     if distinct < 2:
         raise TorchstartError(f"The target '{name}' has the same value ({target.iloc[0]}) in every kept row, so "
                               "there is nothing to learn. Pick a target column whose values vary.")
+    if distinct > MAX_CLASSES and written_numbers(target):
+        raise TorchstartError(f"The target '{name}' holds numbers, but some of its cells are not (the warning under "
+                              "the column table names them), so pandas read the whole column as text: as a target "
+                              f"its {distinct:,} distinct values would be class names, and a class column here has "
+                              f"at most {MAX_CLASSES}. Fix those cells in the file and upload again, or pick another "
+                              "target.")
     if distinct > MAX_CLASSES:
         raise TorchstartError(f"The target '{name}' has {distinct:,} distinct values; a class column here has at "
                               f"most {MAX_CLASSES}. Pick a column of class labels (such as 'species') or a numeric "
                               "column as the target.")
+
+
+def look_alike_classes(classes: list[str]) -> list[list[str]]:
+    """Groups of class names that differ only in case or surrounding spaces ("yes", "Yes", "YES "): to pandas
+    they are different classes, and the model would have to learn to tell them apart."""
+    groups: dict[str, list[str]] = {}
+    for name in classes:
+        groups.setdefault(" ".join(str(name).split()).casefold(), []).append(str(name))
+    return [names for names in groups.values() if len(names) > 1]
 
 
 def dataset_classes(dataset: TabularDataset) -> list[str]:
