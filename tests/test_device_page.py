@@ -206,12 +206,17 @@ def test_browser_stop_button_stops_a_long_run(page) -> None:
     expect(stop).to_have_count(0)
 
 
-@pytest.mark.browser
-def test_browser_streamlit_header_stop_is_the_learners_stop(page) -> None:
+def _start_long_benchmark(page) -> None:
+    """Start a run up to 4096 (several seconds of CPU work) and wait until its progress shows."""
     _open_device(page)
     _set_upper_size(page, "End")
     page.get_by_role("button", name="Run benchmark").click()
     expect(page.get_by_test_id("stProgress")).to_contain_text("Run ")
+
+
+@pytest.mark.browser
+def test_browser_streamlit_header_stop_is_the_learners_stop(page) -> None:
+    _start_long_benchmark(page)
     streamlit_stop(page)
     # Not "interrupted (the page changed)": the learner asked for it, and the run does not start again.
     rerun_until(page, "You stopped the run")
@@ -220,10 +225,7 @@ def test_browser_streamlit_header_stop_is_the_learners_stop(page) -> None:
 
 @pytest.mark.browser
 def test_browser_leaving_mid_run_reads_as_interrupted_not_stopped(page) -> None:
-    _open_device(page)
-    _set_upper_size(page, "End")
-    page.get_by_role("button", name="Run benchmark").click()
-    expect(page.get_by_test_id("stProgress")).to_contain_text("Run ")
+    _start_long_benchmark(page)
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Home", exact=True).click()
     wait_for_run(page)
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Device", exact=True).click()

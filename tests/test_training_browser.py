@@ -68,6 +68,13 @@ def open_long_run(page: Page) -> None:
     expect(button(page, "Continue +100,000 epochs")).to_be_visible()  # the new setting took effect
 
 
+def start_long_run(page: Page) -> None:
+    """Press Train on the 100,000-epoch run and wait until its live progress shows."""
+    open_long_run(page)
+    button(page, "Train").click()
+    expect(page.get_by_test_id("stProgress")).to_contain_text("epochs/s")
+
+
 @pytest.mark.browser
 def test_stop_and_continue_a_long_run(page: Page, tmp_path) -> None:
     open_long_run(page)
@@ -97,9 +104,7 @@ def test_stop_and_continue_a_long_run(page: Page, tmp_path) -> None:
 
 @pytest.mark.browser
 def test_clicks_while_training_do_not_stop_the_run(page: Page) -> None:
-    open_long_run(page)
-    button(page, "Train").click()
-    expect(page.get_by_test_id("stProgress")).to_contain_text("epochs/s")
+    start_long_run(page)
     toggle = page.get_by_test_id("stMain").get_by_text("Log-scale loss axis")
     for i in range(30):  # each click reruns the script mid-epoch; it used to read like the header's Stop
         toggle.click()
@@ -114,9 +119,7 @@ def test_clicks_while_training_do_not_stop_the_run(page: Page) -> None:
 
 @pytest.mark.browser
 def test_leaving_mid_run_offers_its_weights_on_checkpoints_and_it_carries_on_after(page: Page) -> None:
-    open_long_run(page)
-    button(page, "Train").click()
-    expect(page.get_by_test_id("stProgress")).to_contain_text("epochs/s")
+    start_long_run(page)
     page.wait_for_timeout(800)
     go(page, "Checkpoints")
     page.get_by_test_id("stMain").get_by_text("Training page's trained model", exact=True).click()
@@ -138,9 +141,7 @@ def test_leaving_mid_run_offers_its_weights_on_checkpoints_and_it_carries_on_aft
 
 @pytest.mark.browser
 def test_streamlit_header_stop_stops_the_run_like_the_page_stop(page: Page) -> None:
-    open_long_run(page)
-    button(page, "Train").click()
-    expect(page.get_by_test_id("stProgress")).to_contain_text("epochs/s")
+    start_long_run(page)
     page.wait_for_timeout(500)
     streamlit_stop(page)
     # Any later rerun shows the run stopped; it used to quietly carry on training instead.
