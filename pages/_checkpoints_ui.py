@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from pages._training_ui import RUN, publish_trained
-from pages._ui import KEEP, number_columns, param_input, show_code, show_error
+from pages._ui import HEADER_STOPPED, KEEP, number_columns, param_input, show_code, show_error
 from pages._upload_store import release_upload
 from torchstart import checkpoint_safety as safety
 from torchstart import session
@@ -100,7 +100,8 @@ def save_section() -> None:
         model, fallback, filename = trained.model, trained.extra.get("model_code", ""), "model.pth"
         x_scaler, y_scaler = trained.x_scaler, trained.y_scaler
         st.caption(md_safe(f"From the Training page: {trained.description}"))
-        if run is not None and run.training_wanted and run.epoch == trained.extra.get("epochs"):
+        header_stopped = "training" in st.session_state.get(HEADER_STOPPED, set())  # Training will stop it
+        if run is not None and run.training_wanted and not header_stopped and run.epoch == trained.extra.get("epochs"):
             st.caption(f"That run was under way when you left the Training page: these are its weights after "
                        f"epoch {run.epoch:,} of {run.target:,}. Back on the Training page it carries on.")
     elif choice == "models":
@@ -153,8 +154,8 @@ def load_section() -> safety.LoadedCheckpoint | None:
     cap = safety.MAX_CHECKPOINT_BYTES
     st.markdown("Since PyTorch 2.6, `torch.load` defaults to `weights_only=True`: a restricted unpickler that "
                 "builds only tensors, numbers, strings and containers. We pass it explicitly (then no "
-                "environment variable can switch it off) and check more before it. Every file goes through four checks, in this order; the first that fails "
-                "stops it:")
+                "environment variable can switch it off) and check more before it. Every file goes through four "
+                "checks, in this order; the first that fails stops it:")
     st.markdown("\n".join(f"{i}. {safety.STEP_LABELS[s]}" for i, s in enumerate(safety.STEPS, 1)))
     upload = st.file_uploader("Upload a .pth checkpoint", type=["pth", "pt", "ckpt", "tar", "bin"],
                               key="checkpoints.upload", max_upload_size=max(1, -(-cap // 2**20)),

@@ -127,7 +127,7 @@ def race_key(land: Landscape, start: tuple[float, float], specs: list[RunSpec], 
 
 
 def _request_stop(key: tuple) -> None:
-    """Stop's callback: it runs in the new script run while the old one may still be racing, so it only sets a flag."""
+    """Stop's callback: it runs at the start of the rerun the click causes, once the racing run has unwound."""
     st.session_state[STOP_KEY] = key
 
 

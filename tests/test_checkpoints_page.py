@@ -554,3 +554,19 @@ def test_a_run_left_mid_way_is_offered_with_the_epochs_it_reached(open_page) -> 
                                                   run.model.state_dict().values()))
     at.radio(key="checkpoints.save_source").set_value("trained").run()
     assert any("weights after epoch 7 of 1,007" in c.value for c in at.caption)
+
+
+def test_a_run_the_header_stop_ended_is_not_promised_to_carry_on(open_page) -> None:
+    from pages._training_ui import RUN
+    from pages._ui import HEADER_STOPPED
+    from torchstart.training import TrainingConfig, start_run, train
+
+    run = train(start_run(TrainingConfig()), 5)
+    run.ask_for(1000)
+    at = open_page(PAGE)
+    at.session_state[RUN] = run
+    at.session_state[HEADER_STOPPED] = {"training"}  # Streamlit's own Stop ended it: Training will stop it
+    at.run()
+    at.radio(key="checkpoints.save_source").set_value("trained").run()
+    assert not at.exception and at.session_state[session.TRAINED].extra["epochs"] == 5
+    assert not any("carries on" in c.value for c in at.caption)

@@ -260,7 +260,7 @@ def test_the_index_pandas_writes_is_not_a_default_feature_and_the_page_says_why(
 
 
 
-@pytest.mark.parametrize("name", ["id", "ID", "customer id", "customer_id", "CustomerID", "row_index"])
+@pytest.mark.parametrize("name", ["id", "ID", "customer id", "customer_id", "CustomerID", "row_index", "index"])
 def test_an_id_column_is_not_a_default_feature_and_the_page_says_why(name: str) -> None:
     frame = pd.DataFrame({name: range(1000, 1012), "age": [20 + i % 5 for i in range(12)],
                           "spend": [i * 1.5 for i in range(12)]})
@@ -273,7 +273,9 @@ def test_id_like_columns_that_are_data_stay_features() -> None:
     # Repeated values, fractions or an ordinary name ("paid", "valid") are data, however they are named.
     for kept in (pd.DataFrame({"store_id": [1, 2, 1, 2, 3, 3], "y": range(6)}),
                  pd.DataFrame({"id": [0.5, 1.5, 2.5, 3.5], "y": range(4)}),
-                 pd.DataFrame({"paid": range(6), "valid": range(10, 16), "y": range(6)})):
+                 pd.DataFrame({"paid": range(6), "valid": range(10, 16), "y": range(6)}),
+                 pd.DataFrame({"Body Mass Index": range(6), "ID-Length": range(6), "id_card_count": range(6),
+                               "y": range(6)})):
         assert set(kept.columns[:-1]) <= set(default_choices(kept).features) and not left_out_notes(kept)
 
 
@@ -288,8 +290,18 @@ def test_numbers_with_currency_or_percent_signs_are_pointed_out(csv: bytes, colu
     assert "Remove the signs" in found.message()
     # Nothing but the text column to learn from: no feature is picked rather than one class per row.
     assert default_choices(frame).features == ()
-    with pytest.raises(TorchstartError, match="names, dates, ids"):
+    with pytest.raises(TorchstartError, match=f"'{column}' holds numbers written with currency or percent signs"):
         prepare(frame, default_choices(frame))
+    # As the target: the signs are named, not "some cells".
+    with pytest.raises(TorchstartError, match="Remove the signs"):
+        prepare(pd.concat([frame] * 20, ignore_index=True).assign(**{column: [f"${i}.00" for i in range(60)]}),
+                PrepChoices((frame.columns[0],), column))
+
+
+def test_a_long_column_of_signed_numbers_is_pointed_out_too() -> None:
+    rows = "".join(f'{1000 + i},"${100_000 + i * 37:,}.00"\n' for i in range(1500))  # past the 1,000-row sample
+    (found,) = stray_text_columns(load_csv(f"sqft,price\n{rows}".encode(), "long.csv").frame)
+    assert found.column == "price" and found.examples[0] == (0, "$100,000.00")
 
 
 def test_a_date_column_is_not_one_hot_encoded_by_default() -> None:
@@ -320,3 +332,18 @@ def test_classes_that_differ_only_in_case_or_spaces_get_a_warning(open_page) -> 
     (warning,) = [w.value for w in at.warning if "differ only in upper/lower case" in w.value]
     # In the classes' sorted order; the trailing space of 'YES ' is shown, since it is the difference.
     assert "('No', 'no'; 'YES ', 'Yes', 'yes')" in warning and "maybe" not in warning
+
+
+def test_a_header_that_starts_with_a_hash_keeps_the_ragged_row_message() -> None:
+    # Pokémon.csv's header is "#,Name,Type 1,...": a real header, so a long row is the problem to name.
+    with pytest.raises(TorchstartError, match=r"line 3 has 4 values \('2,b,3,4'\)"):
+        load_csv(b"#,name,score\n1,a,2\n2,b,3,4\n3,c,5\n", "pokemon.csv")
+
+
+def test_fractions_and_phone_numbers_are_no_grouped_thousands() -> None:
+    # "0.125" read as the grouped number 125 made a decimal-comma reading look better: 1,234 became 1.234.
+    table = load_csv(b"city;population;ratio\nA;1,234;0.125\nB;12,500;0.250\nC;3,400;0.375\n", "f.csv")
+    assert table.frame["population"].tolist() == [1234, 12500, 3400]
+    assert table.frame["ratio"].tolist() == [0.125, 0.25, 0.375] and table.format.decimal == "."
+    phones = load_csv(b"a;phone\n1,5;030.123.456\n2,5;040.555.123\n", "p.csv").frame
+    assert phones["phone"].tolist() == ["030.123.456", "040.555.123"]

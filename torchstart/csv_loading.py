@@ -59,9 +59,9 @@ ENCODING_NAMES = {"utf-8": "UTF-8", "latin-1": "Latin-1", "cp1252": "Windows-125
 RAGGED = re.compile(r"Expected (\d+) columns, got (\d+)")
 # A number written with a decimal comma (1,5 or -0,25e3), as Excel saves CSV where the comma is the decimal sign.
 # Thousands may be grouped with points (1.234,56), as German or Spanish Excel writes money.
-DECIMAL_COMMA = r"\s*[-+]?(\d{1,3}(?:\.\d{3})+,\d*|\d+,\d*|,\d+)([eE][-+]?\d+)?\s*"
+DECIMAL_COMMA = r"\s*[-+]?([1-9]\d{0,2}(?:\.\d{3})+,\d*|\d+,\d*|,\d+)([eE][-+]?\d+)?\s*"
 # Excel writes 3, not 3,0, beside 1,5 in the same column (and 1.234 for one thousand two hundred thirty-four).
-WHOLE_NUMBER = r"\s*[-+]?(\d+|\d{1,3}(?:\.\d{3})+)\s*"
+WHOLE_NUMBER = r"\s*[-+]?(\d+|[1-9]\d{0,2}(?:\.\d{3})+)\s*"
 
 
 @dataclass(frozen=True)
@@ -148,9 +148,10 @@ def load_csv(
     try:
         frame, fmt = parse(data, fmt, name, len(header))
     except TorchstartError:
-        # Excel's "sep=;" line (or a comment) taken as the header makes every real row look too long.
+        # Excel's "sep=;" line (or a one-field comment line) taken as the header makes every real row look too
+        # long. A header that merely starts with "#" ("#,name,score") keeps the ragged row's own message.
         preamble = preamble_message(first_line, name)
-        if preamble is None:
+        if preamble is None or not (first_line.strip().lower().startswith("sep=") or len(header) == 1):
             raise
         raise TorchstartError(preamble) from None
     frame, fmt = with_decimal_commas(data, fmt, name, len(header), frame)
@@ -389,7 +390,8 @@ def with_decimal_commas(data: bytes, fmt: CsvFormat, name: str, width: int,
 def grouped_number_patterns(fmt: CsvFormat) -> tuple[str, str]:
     """Regexes for a number with grouped thousands ("12,345.5") and a plain one ("812", "3.5"), in ``fmt``'s signs."""
     sep, dec = re.escape(fmt.thousands), re.escape(fmt.decimal)
-    return (rf"\s*[-+]?\d{{1,3}}(?:{sep}\d{{3}})+(?:{dec}\d+)?\s*", rf"\s*[-+]?\d+(?:{dec}\d+)?\s*")
+    # A grouped number never starts with 0: "0.125" is a fraction and "030.123.456" a phone number.
+    return (rf"\s*[-+]?[1-9]\d{{0,2}}(?:{sep}\d{{3}})+(?:{dec}\d+)?\s*", rf"\s*[-+]?\d+(?:{dec}\d+)?\s*")
 
 
 def grouped_number_column(series: pd.Series, fmt: CsvFormat, sample: int = 1000) -> bool:

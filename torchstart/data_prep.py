@@ -21,7 +21,7 @@ from pandas.api.types import infer_dtype, is_bool_dtype, is_integer_dtype, is_nu
 from torchstart.csv_loading import DECIMAL_COMMA, MAX_COLUMNS, WHOLE_NUMBER
 from torchstart.datasets import TabularDataset, one_hot_target_names
 from torchstart.errors import TorchstartError
-from torchstart.wording import plural
+from torchstart.wording import name_list, plural
 
 ONE_HOT, DROP = "one-hot", "drop"
 DROP_ROWS, MEAN_FILL = "drop rows", "fill with mean"
@@ -171,7 +171,8 @@ def stray_text_columns(frame: pd.DataFrame, decimal: str = ".") -> list[StrayTex
         if head.sum() < MOSTLY_NUMBERS * len(head):  # plainly a text column: no need to read it all
             symbols = signed_numbers(present.head(1000), decimal)
             if symbols:
-                examples = present[~reads_as_number(present.head(1000), decimal)].head(STRAY_EXAMPLES)
+                sample = present.head(1000)
+                examples = sample[~head].head(STRAY_EXAMPLES)
                 found.append(StrayText(str(name), int(head.sum()), len(present),
                                        tuple((row, str(text)) for row, text in examples.items()), symbols))
             continue
@@ -225,7 +226,8 @@ def is_id_column(column: pd.Series) -> bool:
     """A column named like an id ("id", "customer_id", "CustomerID", "index") holding a different whole number on
     every row: a label for the row, not a measurement of it."""
     name = str(column.name).strip()
-    named = (re.fullmatch(r"(?i)(?:.*[^a-z0-9])?(?:id|idx|index|uuid)|(?:id|idx)[^a-z0-9].*", name)
+    # "customer id", "CustomerID", "row_index"; not "Body Mass Index" or "ID-Length", which measure something.
+    named = (re.fullmatch(r"(?i)(?:.*[^a-z0-9])?(?:id|uuid)|(?:row[ _-]?)?(?:index|idx)", name)
              or re.fullmatch(r".*[a-z]I[Dd]", name))
     return bool(named) and is_integer_dtype(column.dtype) and column.is_unique and len(column) > 1
 
@@ -530,8 +532,13 @@ def check_choices(frame: pd.DataFrame, choices: PrepChoices) -> tuple[str, list[
     features = [c for c in dict.fromkeys(choices.features) if c != target]
     if not features:
         text = [c for c in frame.columns if c != target and column_kind(frame[c]) == "text"]
+        signed = [c for c in text if signed_numbers(frame[c].dropna().head(1000))]
         why = (" Text columns whose value differs on nearly every row (names, dates, ids) are not picked for you: "
                "one-hot encoded, each row would get a column of its own to memorise." if text else "")
+        if signed:
+            why = (f" {name_list([str(c) for c in signed])} {'holds' if len(signed) == 1 else 'hold'} numbers written "
+                   "with currency or percent signs, which pandas reads as text: remove the signs in the file and "
+                   "upload again to use them as numbers.")
         raise TorchstartError(f"Choose at least one feature column (other than the target).{why}")
     return target, features
 
@@ -563,6 +570,13 @@ def check_classes(target: pd.Series, name: str) -> None:
     if distinct < 2:
         raise TorchstartError(f"The target '{name}' has the same value ({target.iloc[0]}) in every kept row, so "
                               "there is nothing to learn. Pick a target column whose values vary.")
+    signs = signed_numbers(target.head(1000))
+    if distinct > MAX_CLASSES and signs:
+        raise TorchstartError(f"The target '{name}' holds numbers written with {' and '.join(repr(c) for c in signs)}, "
+                              "so pandas read it as text: as a target its values would be class names "
+                              f"({distinct:,} of them; a class column here has at most {MAX_CLASSES}). Remove the "
+                              "signs from the file (in a spreadsheet, format the column as a plain number) and "
+                              "upload again.")
     if distinct > MAX_CLASSES and written_numbers(target):
         raise TorchstartError(f"The target '{name}' holds numbers, but some of its cells are not (the warning under "
                               "the column table names them), so pandas read the whole column as text: as a target "

@@ -297,6 +297,11 @@ def dataset_problem(dataset: TabularDataset | None) -> str | None:
     return None
 
 
+def _without_torch_import(code: str) -> str:
+    """The Data page's code without its ``import torch`` line: the snippet imports torch first."""
+    return "\n".join(line for line in code.splitlines() if line != "import torch").strip()
+
+
 def dataset_landscape(dataset: TabularDataset, data_code: str = "") -> Landscape:
     """The MSE landscape of a one-feature, one-target dataset from the Data page.
 
@@ -315,12 +320,14 @@ def dataset_landscape(dataset: TabularDataset, data_code: str = "") -> Landscape
     setup = None
     if len(x) > MAX_CODE_ROWS and data_code:
         setup = (f"# {comment_safe(note)}: {len(dataset):,} rows, built as the Data page's code does\n"
-                 f"{data_code.removeprefix('import torch').strip()}\n\nx, y = dataset.features[:, 0], dataset.targets[:, 0]  # 1-D float32\n")
+                 f"{_without_torch_import(data_code)}\n\n"
+                 "x, y = dataset.features[:, 0], dataset.targets[:, 0]  # 1-D float32\n")
     if len(x) > MAX_LANDSCAPE_ROWS:
         keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(SUBSET_SEED))[:MAX_LANDSCAPE_ROWS]
         x, y = x[keep], y[keep]
         if setup:
-            setup += (f"# The same random {MAX_LANDSCAPE_ROWS:,} rows this page uses: every step uses every row\n"
+            setup += (f"# Every step uses every row, so the page races on a random {MAX_LANDSCAPE_ROWS:,} of them: "
+                      "the same ones here\n"
                       f"keep = torch.randperm(len(x), generator=torch.Generator().manual_seed({SUBSET_SEED}))"
                       f"[:{MAX_LANDSCAPE_ROWS}]\nx, y = x[keep], y[keep]\n")
         note += (f", a random {MAX_LANDSCAPE_ROWS:,} of its {len(dataset):,} rows (every step uses every row "
