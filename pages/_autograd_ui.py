@@ -122,16 +122,22 @@ def variables_editor(card_width: int = CARD_WIDTH) -> list[VariableSpec]:
     return specs
 
 
+METRICS_PER_ROW = 3
+
+
 def summary(run: AutogradRun) -> None:
     """The output value and each used variable's .grad: big numbers for scalars, a table for tensors."""
     out = run.program.output
     shown = [(name, t) for name, t in run.variables.items() if name in run.program.variables_used]
     if all(t.numel() == 1 for _, t in [(out, run.output), *shown]):
-        columns = st.columns(max(4, 1 + len(shown)))
-        columns[0].metric(out, format_value(run.output), help=f"Forward value of {out}")
-        for column, (name, tensor) in zip(columns[1:], shown):
-            grad = format_value(tensor.grad) if tensor.requires_grad else "not tracked"
-            column.metric(f"{name}.grad", grad, help=f"d{out}/d{name}, filled in by {out}.backward()")
+        metrics = [(out, format_value(run.output), f"Forward value of {out}")]
+        metrics += [(f"{name}.grad", format_value(tensor.grad) if tensor.requires_grad else "not tracked",
+                     f"d{out}/d{name}, filled in by {out}.backward()") for name, tensor in shown]
+        # Three to a row: four in a 1024-px window cut 9.537e-07 to "9.537…", which reads as 9.5.
+        for start in range(0, len(metrics), METRICS_PER_ROW):
+            columns = st.columns(METRICS_PER_ROW)
+            for column, (label, value, help_text) in zip(columns, metrics[start:start + METRICS_PER_ROW]):
+                column.metric(label, value, help=help_text)
         return
     rows = [{"tensor": out, "shape": str(tuple(run.output.shape)), "value": format_value(run.output, 12),
              ".grad": "(output)"}]

@@ -150,11 +150,11 @@ def show_dataset(ds: TabularDataset) -> None:
     st.dataframe(head, width="stretch", hide_index=True, key="data.head")
     x0, y0 = ds[0]
     if x0.numel() + y0.numel() <= MAX_PRINTED_VALUES:
-        st.code(f">>> dataset[0]\n({x0}, {y0})", language="text")
+        st.code(f">>> dataset[0]\n({x0}, {y0})", language="text", wrap_lines=True)  # on a phone y was cut off
     else:  # print() would fill the page with hundreds of numbers: show the shapes and the start
         st.code(f">>> x, y = dataset[0]\n>>> x.shape, y.shape\n({x0.shape}, {y0.shape})\n"
                 f">>> x[:{PRINTED_HEAD}]\n{x0[:PRINTED_HEAD]}\n>>> y[:{PRINTED_HEAD}]\n{y0[:PRINTED_HEAD]}",
-                language="text")
+                language="text", wrap_lines=True)
 
 
 def tensor_rows(indices: torch.Tensor, x: torch.Tensor, y: torch.Tensor, ds: TabularDataset) -> pd.DataFrame:

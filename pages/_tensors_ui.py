@@ -106,12 +106,18 @@ def show_chain(spec_line: str, x: torch.Tensor, results: list[StepResult], devic
         device = str(res.tensor.device)
 
 
+def _unbroken(text: str) -> str:
+    """A tuple's text that the browser keeps on one line: ``(2,\u00a03)``."""
+    return text.replace(" ", "\u00a0")
+
+
 def _chain_row(line: str, t: torch.Tensor, res: StepResult | None) -> None:
     """One tensor in the chain."""
     cols = st.columns([6, 2, 2, 3], vertical_alignment="center")
     cols[0].markdown(f"`{line}`")
-    cols[1].markdown(f"shape **{format_shape(t.shape)}**")
-    cols[2].markdown(f"stride {t.stride()}{'' if t.is_contiguous() else ' · not contiguous'}")
+    # No-break spaces: in a narrow column "(2, 3)" broke after its comma, and a shape is what this page teaches.
+    cols[1].markdown(f"shape\u00a0**{_unbroken(format_shape(t.shape))}**")
+    cols[2].markdown(f"stride\u00a0{_unbroken(str(t.stride()))}{'' if t.is_contiguous() else ' · not contiguous'}")
     if res is None:
         cols[3].markdown(":blue-badge[created]")
         return

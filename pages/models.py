@@ -72,7 +72,7 @@ st.caption("The Training page can train this architecture when its input and out
            f"loads .pth files into it.{fits}")
 
 st.markdown("**`print(model)`**")
-st.code(repr(model), language="text")
+st.code(repr(model), language="text", wrap_lines=True)  # a phone cut out_features and bias off
 ui.layer_table(summary, spec.input_shape)
 
 params_tab, forward_tab = st.tabs(["Parameters", "Forward pass"])

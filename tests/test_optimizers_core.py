@@ -18,6 +18,7 @@ from torchstart.data_code import builtin_code, csv_code
 from torchstart.data_prep import default_choices, prepare
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
+from torchstart.figure_style import log_ticks
 from torchstart.landscape_image import landscape_image
 from torchstart.landscapes import (BEALE, ILL_CONDITIONED, MAX_LANDSCAPE_ROWS, ROSENBROCK, SADDLE,
                                    available_landscapes,
@@ -412,6 +413,12 @@ def test_loss_figure_is_log_scaled_per_optimizer() -> None:
     # Distance above the minimum (-0.25), so the curve can be drawn on a log axis.
     first = plotly_array(lines[0]["y"])[0]
     assert first == pytest.approx(result.paths[0].losses[0].item() + 0.25, rel=1e-5)
+    # Labelled in plain numbers from the drawn range, not Plotly's bare "2" and "5" between powers of ten.
+    drawn = np.concatenate([plotly_array(t["y"]).astype(float) for t in fig["data"]])
+    drawn = drawn[np.isfinite(drawn) & (drawn > 0)]
+    axis = fig["layout"]["yaxis"]
+    assert list(axis["tickvals"]) == log_ticks(drawn.min(), drawn.max())
+    assert [float(t.replace(",", "")) for t in axis["ticktext"]] == pytest.approx(list(axis["tickvals"]))
 
 
 def test_a_converged_line_fit_stays_on_the_chart_at_float32_precision() -> None:

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from torchstart.errors import TorchstartError
+from torchstart.figure_style import log_axis_ticks, log_ticks
 from torchstart.literals import parse_literal
 from torchstart.optimizers import OPTIMIZERS, make_optimizer, optimizer_code
 from torchstart.params import IntParam
@@ -107,3 +108,13 @@ def test_a_size_note_gives_the_bytes_and_what_the_uploaders_chip_reads() -> None
     note = upload_size_note(49_894)
     assert note.startswith("49,894 bytes. This page counts 1 KB = 1,024 bytes")
     assert "reads 49.9KB on its chip" in note and "(48.7KB on Windows, where it counts 1,024)" in note
+
+
+@pytest.mark.parametrize("low, high", [(44.0, 86.0), (0.08, 33.0), (1e-9, 100.0), (5.0, 5.0), (1e-7, 1e-6)])
+def test_log_ticks_label_a_range_with_at_least_two_plain_numbers(low: float, high: float) -> None:
+    ticks = log_ticks(low, high)
+    assert ticks == sorted(ticks) and len(ticks) >= 2
+    if high / low > 1.5:  # a range worth two labels gets two inside it (44-86 GFLOP/s used to get "50" alone)
+        assert sum(low <= t <= high for t in ticks) >= 2
+    text = log_axis_ticks(low, high)["ticktext"]
+    assert all(float(t.replace(",", "")) == pytest.approx(v) for t, v in zip(text, ticks))

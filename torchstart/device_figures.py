@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import plotly.graph_objects as go
 
-from torchstart.figure_style import LEGEND_BELOW
-
-
-def log_ticks(low: float, high: float) -> list[float]:
-    """Readable log-axis ticks covering [low, high]: 1-2-5 steps, or powers of ten over a wide range."""
-    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
-    steps = (1,) if last - first > 3 else (1, 2, 5)
-    ticks = [m * 10.0 ** e for e in range(first, last + 1) for m in steps]
-    inside = [t for t in ticks if low / 1.5 <= t <= high * 1.5]
-    return inside or [10.0 ** first]
+from torchstart.figure_style import LEGEND_BELOW, log_axis_ticks
 
 
 def _log_axis(title: str, values: pd.Series) -> dict:
     """A log y axis with 1-2-5 ticks labelled in plain numbers, its title saying it is one."""
-    ticks = log_ticks(float(values.min()), float(values.max()))
     # Said in the title: read as a linear axis, a point at 22 between ticks 20 and 50 looks like almost nothing.
-    return dict(title=f"{title}, log scale", type="log", tickvals=ticks, ticktext=[f"{t:,.10g}" for t in ticks])
+    return dict(title=f"{title}, log scale", type="log", **log_axis_ticks(float(values.min()), float(values.max())))
 
 
 def series_label(device: str, dtype: str) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
+from torchstart.figure_style import log_axis_ticks
 from torchstart.landscape_image import CONTOUR_COLORS, picture_of
 from torchstart.landscapes import Landscape
 from torchstart.optimizer_race import OptimizerPath, RaceResult
@@ -243,9 +244,12 @@ def loss_figure(result: RaceResult) -> go.Figure:
                            text=f"at the minimum to float32 precision (±{floor:.1e})", showarrow=False,
                            font=dict(size=11, color="#888888"))  # mid-grey: readable on light and dark themes
     title = "loss" if offset == 0 else f"loss − minimum loss ({offset:.4g})"
+    drawn = np.concatenate([np.asarray(t.y, dtype=float) for t in fig.data if t.y is not None] or [np.array([])])
+    drawn = drawn[np.isfinite(drawn) & (drawn > 0)]
+    # Plain-number ticks: Plotly's own put bare "2" and "5" between 10 and 10⁻¹, where "2" meant 20.
+    ticks = log_axis_ticks(float(drawn.min()), float(drawn.max())) if len(drawn) else {}
     fig.update_layout(height=380, margin=dict(l=10, r=10, t=40, b=10),
-                      xaxis=dict(title="step"), yaxis=dict(title=f"{title}, log scale", type="log",
-                                                          exponentformat="power"),
+                      xaxis=dict(title="step"), yaxis=dict(title=f"{title}, log scale", type="log", **ticks),
                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, xanchor="left"),
                       hovermode="x unified")
     return fig

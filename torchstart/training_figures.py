@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from torchstart.figure_style import LEGEND_BELOW
+from torchstart.figure_style import LEGEND_BELOW, log_axis_ticks
 from torchstart.training import FitData, TrainingRun, fit_data
 
 MAX_CURVE_POINTS = 1000
@@ -49,19 +49,6 @@ def downsample(values: Sequence[float], max_points: int = MAX_CURVE_POINTS) -> t
     return epochs[keep], y[keep]
 
 
-def log_ticks(values: np.ndarray) -> list[float]:
-    """1-2-5 tick values spanning the positive finite ``values`` (only powers of ten over many decades)."""
-    positive = values[np.isfinite(values) & (values > 0)]
-    if not len(positive):
-        return []
-    low, high = int(np.floor(np.log10(positive.min()))), int(np.ceil(np.log10(positive.max())))
-    steps = (1, 2, 5) if high - low <= 3 else (1,)
-    stride = max(1, -(-(high - low) // 7))  # at most about 8 labels over many decades
-    ticks = [m * 10.0**k for k in range(low, high + 1, stride) for m in steps]
-    inside = [t for t in ticks if positive.min() / 1.5 <= t <= positive.max() * 1.5]
-    return inside if len(inside) >= 2 else ticks
-
-
 def loss_figure(train: Sequence[float], val: Sequence[float] = (), log_y: bool = True,
                 max_points: int = MAX_CURVE_POINTS, loss_name: str = "loss") -> go.Figure:
     """Training (and validation) loss per epoch, downsampled to at most ``max_points`` per curve."""
@@ -82,8 +69,10 @@ def loss_figure(train: Sequence[float], val: Sequence[float] = (), log_y: bool =
         y_axis["showticklabels"] = False
     if log_y and traces:
         # Plotly labels log axes with bare digits (5, 2, 1, 5...); explicit 1-2-5 ticks read as numbers.
-        ticks = log_ticks(np.concatenate([t["y"] for t in traces]))
-        y_axis |= {"tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]}
+        values = np.concatenate([t["y"] for t in traces])
+        positive = values[np.isfinite(values) & (values > 0)]
+        if len(positive):
+            y_axis |= log_axis_ticks(float(positive.min()), float(positive.max()))
     return go.Figure({
         "data": traces,
         "layout": {
