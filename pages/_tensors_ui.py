@@ -113,7 +113,7 @@ def _unbroken(text: str) -> str:
 
 def _chain_row(line: str, t: torch.Tensor, res: StepResult | None) -> None:
     """One tensor in the chain."""
-    cols = st.columns([6, 2, 2, 3], vertical_alignment="center")
+    cols = st.columns([5, 3, 3, 3], vertical_alignment="center")  # [6, 2, 2, 3] left "(2, 3)" 86 px at 1024
     cols[0].markdown(f"`{line}`")
     # No-break spaces: in a narrow column "(2, 3)" broke after its comma, and a shape is what this page teaches.
     cols[1].markdown(f"shape\u00a0**{_unbroken(format_shape(t.shape))}**")
