@@ -121,7 +121,10 @@ def estimated_seconds(cases: list[mb.BenchCase], settings: BenchSettings) -> flo
 def show_estimate(slot: DeltaGenerator, cases: list[mb.BenchCase], settings: BenchSettings) -> None:
     """Into ``slot``: how many cases and roughly how long, as a warning when the run is long."""
     seconds = estimated_seconds(cases, settings)
-    note = (f"{plural(len(cases), 'case')}, roughly {seconds:.1f} s (estimated from a quick probe or the last "
+    # Two digits below a second: a small run read "roughly 0.0 s".
+    roughly = ("well under 0.01 s" if seconds < 0.01 else
+               f"roughly {seconds:.2g} s" if seconds < 1 else f"roughly {seconds:.1f} s")
+    note = (f"{plural(len(cases), 'case')}, {roughly} (estimated from a quick probe or the last "
             f"run on each device; runs stop by themselves after {mb.MAX_RUN_SECONDS:.0f} s).")
     if seconds > mb.MAX_RUN_SECONDS:
         slot.warning(f"This may not finish: {note} The sizes timed by then are kept; you can also stop "
