@@ -122,8 +122,8 @@ def show_estimate(slot: DeltaGenerator, cases: list[mb.BenchCase], settings: Ben
     """Into ``slot``: how many cases and roughly how long, as a warning when the run is long."""
     seconds = estimated_seconds(cases, settings)
     # Two digits below a second: a small run read "roughly 0.0 s".
-    roughly = ("well under 0.01 s" if seconds < 0.01 else
-               f"roughly {seconds:.2g} s" if seconds < 1 else f"roughly {seconds:.1f} s")
+    # (Each run costs at least RUN_OVERHEAD_S, so .2g never turns to an exponent here.)
+    roughly = f"roughly {seconds:.2g} s" if seconds < 1 else f"roughly {seconds:.1f} s"
     note = (f"{plural(len(cases), 'case')}, {roughly} (estimated from a quick probe or the last "
             f"run on each device; runs stop by themselves after {mb.MAX_RUN_SECONDS:.0f} s).")
     if seconds > mb.MAX_RUN_SECONDS:
