@@ -194,7 +194,7 @@ def bench_results(result: mb.BenchResult) -> None:
     elif st.session_state.get(STOPPED_BY_USER):
         st.warning(f"You stopped the run after {done} of {planned} cases; these are the finished ones.")
     else:
-        st.warning(f"The run was interrupted (the page changed) after {done} of {planned} cases.")
+        st.warning(f"The run was interrupted (a setting or the page changed) after {done} of {planned} cases.")
     if not result.measurements:
         return
     slow = mb.disturbed(result.measurements, st.session_state.get(RATES))

@@ -137,7 +137,8 @@ def _run_again() -> None:
 
 
 def _settled(result: RaceResult, wait_s: float = STOP_WAIT_S) -> RaceResult:
-    """``result`` once the stopped script run's thread has finished writing it (waiting at most ``wait_s``)."""
+    """``result`` once a racing thread has finished writing it (at most ``wait_s``); with fastReruns off, as the
+    app runs, the interrupted run has unwound before this rerun, so it is already settled."""
     deadline = time.monotonic() + wait_s
     # The racing thread gives way to page runs (fair_share): waiting as one would slow it to a crawl.
     with background_work():

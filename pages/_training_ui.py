@@ -39,6 +39,7 @@ from torchstart.wording import md_safe, name_list
 
 RUN = "training_run"
 PUBLISHED = "training_published"  # (run, epoch) last handed to the Checkpoints page
+POLL_S = 0.25  # the most a click waits for the training loop's next st.* call (plus the epoch under way)
 ACTION = "training_action"
 LOG_Y = "training_log_y"
 
@@ -150,7 +151,7 @@ def _request(action: str) -> None:
 
 
 def _stop() -> None:
-    """Stop's callback: runs before the rerun (maybe while the old run's loop still runs), so it only sets a flag."""
+    """Stop's callback: runs at the start of the rerun the click causes; it only sets a flag the run applies."""
     run = st.session_state.get(RUN)
     if run is not None:
         run.request_stop()
@@ -264,12 +265,18 @@ class LiveView:
         self.draws = 0
 
     def update(self, run: TrainingRun, progress: Progress) -> bool:
-        """Redraw from the run's current state; each ``st.*`` call here is where a Stop click gets in."""
-        loss_fig, fit_fig = live_figures(run, bool(st.session_state.get(LOG_Y, True)))
-        self.draws += 1  # a fresh key per redraw: the same key twice in one script run raises
+        """Redraw from the run's current state; each ``st.*`` call here is where a Stop click gets in.
+
+        A light call (``progress.charts`` False, every ``POLL_S`` between redraws) moves only the progress bar:
+        big charts may redraw seconds apart, and a click waits for the next ``st.*`` call.
+        """
         share = progress.epoch / progress.target if progress.target else 0.0
         text = progress_text(progress) if progress.epoch else "Epoch 0: nothing trained yet"
         self.progress.progress(min(1.0, share), text=text)
+        if not progress.charts:
+            return False
+        loss_fig, fit_fig = live_figures(run, bool(st.session_state.get(LOG_Y, True)))
+        self.draws += 1  # a fresh key per redraw: the same key twice in one script run raises
         self.loss_chart.plotly_chart(loss_fig, key=f"training_loss_{self.draws}")
         self.fit_chart.plotly_chart(fit_fig, key=f"training_fit_{self.draws}")
         return False

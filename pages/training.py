@@ -3,14 +3,14 @@
 import streamlit as st
 
 from pages._training_ui import (
-    LOG_Y, PUBLISHED, RUN, LiveView, apply_action, buttons, differences, downloads_ui, publish_trained, results_ui,
-    settings_ui,
+    LOG_Y, POLL_S, PUBLISHED, RUN, LiveView, apply_action, buttons, differences, downloads_ui, publish_trained,
+    results_ui, settings_ui,
 )
 from pages._ui import KEEP, current_device, header_stop_means, show_code, show_error, take_header_stop
 from torchstart import session
 from torchstart.errors import TorchstartError
 from torchstart.fair_share import background_work
-from torchstart.training import growth_warning, resume
+from torchstart.training import Throttle, growth_warning, resume
 from torchstart.training_export import training_script
 from torchstart.wording import md_safe
 
@@ -47,9 +47,9 @@ if run is not None:
     if run.training_wanted:
         # background_work: other sessions' page runs go first while this trains.
         with header_stop_means("training"), background_work():
-            resume(run, live.update)
+            resume(run, live.update, Throttle(poll_interval=POLL_S))
         if run.training_wanted:
-            st.stop()  # a newer script run (a click meanwhile) has taken the run over and carries on
+            st.stop()  # another thread took the run over (only with fastReruns on) and carries on
         st.rerun()  # one more run draws the idle page: enabled buttons, results, the Checkpoints hand-off
     live.show(run)
 

@@ -232,5 +232,5 @@ def test_browser_leaving_mid_run_reads_as_interrupted_not_stopped(page) -> None:
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Device", exact=True).click()
     wait_for_run(page)
     # A page change is no Stop: it used to read "You stopped the run" (the rerun came as a StopException).
-    expect(page.get_by_text("The run was interrupted (the page changed)")).to_be_visible()
+    expect(page.get_by_text("The run was interrupted (a setting or the page changed)")).to_be_visible()
     assert "You stopped the run" not in main_text(page)

@@ -1064,3 +1064,20 @@ def test_a_resumed_run_shows_its_earlier_pace_until_it_has_a_fair_one() -> None:
     first = seen[0]  # drawn after the first epoch of this stretch: its own rate would measure start-up
     assert first.epoch == 301 and first.epochs_per_s == earlier
     assert first.seconds_left == pytest.approx(99 / earlier)
+
+
+def test_light_calls_between_redraws_let_a_click_in_and_can_stop_the_run() -> None:
+    seen: list[Progress] = []
+
+    def stop_at_five(run, progress: Progress) -> bool:
+        seen.append(progress)
+        return progress.epoch == 5
+
+    # Charts at most every 10 s, the progress line at every epoch: what a Stop click needs to get in.
+    run = train(start_run(TrainingConfig()), 50, stop_at_five, Throttle(min_interval=10.0, poll_interval=0.0))
+    assert [p.epoch for p in seen] == [1, 2, 3, 4, 5] and [p.charts for p in seen] == [True] + [False] * 4
+    assert run.epoch == 5 and run.status == "stopped"
+    quiet: list[Progress] = []
+    train(start_run(TrainingConfig()), 50, lambda r, p: quiet.append(p), Throttle(min_interval=10.0))
+    assert [p.epoch for p in quiet] == [1]  # no poll_interval: the redraws alone, as before
+    assert progress_text(Progress(9, 10, 0.5, None, 1.2, None)).endswith("1 epoch/s")

@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import torch
@@ -66,6 +66,7 @@ class Progress:
     seconds_left: float | None
     seconds: float = 0.0
     ended: str = ""  # "stopped" or "diverged" when the run ended before the epochs asked for
+    charts: bool = True  # False for a light call between redraws (Throttle.poll_interval): the progress line only
 
 
 @dataclass
@@ -75,6 +76,10 @@ class Throttle:
     min_interval: float = 0.1
     max_share: float = 0.03
     next_at: float = 0.0
+    # Between redraws, a light call (``Progress.charts`` False) at most this often, if set. Streamlit hands a click
+    # to a running script only at its next st.* call: a redraw of big charts may be seconds away, a Stop should not.
+    poll_interval: float | None = None
+    poll_at: float = 0.0
 
     def schedule(self, started: float, finished: float) -> None:
         """Set the next allowed time from how long the last update took."""
@@ -179,9 +184,10 @@ class TrainingRun:
     def settle(self, wait_s: float = 60.0) -> "TrainingRun":
         """Take the run over from a loop that may still be running on another thread, then apply a Stop.
 
-        Streamlit starts a rerun on a new thread while the interrupted run's thread
-        goes on until its next ``st.*`` call; ``halt`` makes that loop leave at the
-        next epoch and the lock makes this call wait for it.
+        With Streamlit's fastReruns on (the app turns it off), a rerun starts on a new
+        thread while the interrupted run's thread goes on until its next ``st.*`` call;
+        ``halt`` makes that loop leave at the next epoch and the lock makes this call
+        wait for it. With it off, the loop has already left and this returns at once.
         """
         self.halt = True
         if not self.lock.acquire(timeout=wait_s):
@@ -323,6 +329,14 @@ def _train_locked(run: TrainingRun, callback: Callback | None, throttle: Throttl
                     run.request_stop()
                     break
                 throttle.schedule(now, time.perf_counter())
+                throttle.poll_at = time.perf_counter() + (throttle.poll_interval or 0.0)
+            elif throttle.poll_interval is not None and now >= throttle.poll_at and callback is not None:
+                if not _flush(run, pending, pending_val):
+                    break
+                if callback(run, replace(_progress(run, start_epoch, started, now), charts=False)):
+                    run.request_stop()
+                    break
+                throttle.poll_at = time.perf_counter() + throttle.poll_interval
     except (RuntimeError, ValueError) as exc:
         # Shapes or dtypes torch refuses (e.g. a model that does not fit the data): say so, keep what was trained.
         if validate:
@@ -509,7 +523,7 @@ def progress_text(p: Progress) -> str:
     if p.train_loss is not None:
         parts.append(f"loss {p.train_loss:.4g}" + (f" (validation {p.val_loss:.4g})" if p.val_loss is not None else ""))
     if p.epochs_per_s >= 1:
-        parts.append(f"{p.epochs_per_s:,.0f} epochs/s")
+        parts.append(f"{p.epochs_per_s:,.0f} epoch{'s' * (round(p.epochs_per_s) != 1)}/s")
     elif p.epochs_per_s:  # a big epoch: "0 epochs/s" would say nothing
         parts.append(f"{1 / p.epochs_per_s:,.1f} s per epoch")
     if p.seconds_left is not None:
