@@ -114,15 +114,12 @@ class StrayText:
 
     def message(self) -> str:
         """What the learner reads: which cells made the column text, and how to get the numbers back."""
-        if self.symbols:
-            shown = ", ".join(f"{text[:20]!r} (row {row})" for row, text in self.examples)
-            signs = " and ".join(f"'{c}'" for c in self.symbols)
-            return (f"Column '{self.column}' holds numbers written with {signs}, e.g. {shown}: pandas reads such a "
-                    "column as text, so it is left out of the default features, and as a target its values would be "
-                    "class names. Remove the signs from the file (in a spreadsheet, format the column as a plain "
-                    "number) and upload again.")
-        others = self.values - self.numbers
         shown = ", ".join(f"{text[:20]!r} (row {row})" for row, text in self.examples)
+        if self.symbols:
+            return (f"Column '{self.column}' holds numbers written with {sign_names(self.symbols)}, e.g. {shown}: "
+                    "pandas reads such a column as text, so it is left out of the default features, and as a target "
+                    f"its values would be class names. {REMOVE_SIGNS}")
+        others = self.values - self.numbers
         more = f" and {others - len(self.examples):,} more" if others > len(self.examples) else ""
         return (f"Column '{self.column}' is read as text although {self.numbers:,} of its {self.values:,} values "
                 f"are numbers: {others:,} {'is' if others == 1 else 'are'} not, e.g. {shown}{more}. pandas gives a "
@@ -141,6 +138,13 @@ def reads_as_number(values: pd.Series, decimal: str = ".") -> pd.Series:
 
 # Currency and percent signs: "$105,391.00" and "45%" are numbers to a person, text to pandas.
 NUMBER_SIGNS = "$€£¥%"
+REMOVE_SIGNS = ("Remove the signs from the file (in a spreadsheet, format the column as a plain number) and upload "
+                "again.")
+
+
+def sign_names(signs: str) -> str:
+    """``"$,"`` -> ``'$' and ','``."""
+    return " and ".join(f"'{c}'" for c in signs)
 
 
 def signed_numbers(values: pd.Series, decimal: str = ".") -> str:
@@ -167,11 +171,11 @@ def stray_text_columns(frame: pd.DataFrame, decimal: str = ".") -> list[StrayTex
         if column_kind(col) != "text":
             continue
         present = col.dropna()
-        head = reads_as_number(present.head(1000), decimal)
+        sample = present.head(1000)
+        head = reads_as_number(sample, decimal)
         if head.sum() < MOSTLY_NUMBERS * len(head):  # plainly a text column: no need to read it all
-            symbols = signed_numbers(present.head(1000), decimal)
+            symbols = signed_numbers(sample, decimal)
             if symbols:
-                sample = present.head(1000)
                 examples = sample[~head].head(STRAY_EXAMPLES)
                 found.append(StrayText(str(name), int(head.sum()), len(present),
                                        tuple((row, str(text)) for row, text in examples.items()), symbols))
@@ -572,11 +576,9 @@ def check_classes(target: pd.Series, name: str) -> None:
                               "there is nothing to learn. Pick a target column whose values vary.")
     signs = signed_numbers(target.head(1000))
     if distinct > MAX_CLASSES and signs:
-        raise TorchstartError(f"The target '{name}' holds numbers written with {' and '.join(repr(c) for c in signs)}, "
-                              "so pandas read it as text: as a target its values would be class names "
-                              f"({distinct:,} of them; a class column here has at most {MAX_CLASSES}). Remove the "
-                              "signs from the file (in a spreadsheet, format the column as a plain number) and "
-                              "upload again.")
+        raise TorchstartError(f"The target '{name}' holds numbers written with {sign_names(signs)}, so pandas read "
+                              "it as text: as a target its values would be class names "
+                              f"({distinct:,} of them; a class column here has at most {MAX_CLASSES}). {REMOVE_SIGNS}")
     if distinct > MAX_CLASSES and written_numbers(target):
         raise TorchstartError(f"The target '{name}' holds numbers, but some of its cells are not (the warning under "
                               "the column table names them), so pandas read the whole column as text: as a target "
