@@ -150,7 +150,8 @@ def column_choices(frame: pd.DataFrame) -> PrepChoices:
             help="For classes stored as numbers (species 0, 1, 2): one-hot encode them like a column of text "
                  "labels, one target column per class (class probabilities, a target form nn.CrossEntropyLoss "
                  "takes), so the Training page's CrossEntropy loss can fit them. In your own code, int64 class "
-                 "indices (y.argmax(1)) are the usual target and give the same loss. Unticked, the numbers are a quantity to fit (regression).")
+                 "indices (y.argmax(1)) are the usual target and give the same loss. Unticked, the numbers are a "
+                 "quantity to fit (regression).")
     c3, c4 = st.columns(2)
     non_numeric = c3.radio("Text feature columns", NON_NUMERIC_CHOICES, key=K_NON_NUMERIC, persist_state=KEEP,
                            horizontal=True,

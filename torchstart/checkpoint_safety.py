@@ -245,7 +245,8 @@ def check_zip_layout(data: bytes, name: str, max_unpacked: int) -> tuple[str, in
         raise CheckpointRefused(
             "zip", f"{name} holds more than one zip entry named {_sample(twice)}. torch.save writes each name "
                    "once. With two, which copy torch.load reads depends on where they sit in the archive, while "
-                   "Python's zipfile reads the last one, so a check and torch.load could see different files. Save the checkpoint again with torch.save.")
+                   "Python's zipfile reads the last one, so a check and torch.load could see different files. Save "
+                   "the checkpoint again with torch.save.")
     if not folder or f"{folder}/data.pkl" not in names:
         raise CheckpointRefused(
             "zip", f"{name} is a zip archive, but not one torch.save wrote: torch.save puts everything "

@@ -66,7 +66,7 @@ class Progress:
     seconds_left: float | None
     seconds: float = 0.0
     ended: str = ""  # "stopped" or "diverged" when the run ended before the epochs asked for
-    charts: bool = True  # False for a light call between redraws (Throttle.poll_interval): the progress line only
+    charts: bool = True  # False for a light call between redraws (Throttle.poll_interval): progress line only
 
 
 @dataclass
@@ -322,21 +322,18 @@ def _train_locked(run: TrainingRun, callback: Callback | None, throttle: Throttl
                 if not _flush(run, pending, pending_val):
                     break
                 continue
-            if now >= throttle.next_at or blew_up:
+            redraw = now >= throttle.next_at or blew_up
+            poll = throttle.poll_interval is not None and now >= throttle.poll_at and callback is not None
+            if redraw or poll:  # a poll is a light call: the progress line only
                 if not _flush(run, pending, pending_val):
                     break
-                if callback is not None and callback(run, _progress(run, start_epoch, started, now)):
+                progress = replace(_progress(run, start_epoch, started, now), charts=redraw)
+                if callback is not None and callback(run, progress):
                     run.request_stop()
                     break
-                throttle.schedule(now, time.perf_counter())
+                if redraw:
+                    throttle.schedule(now, time.perf_counter())
                 throttle.poll_at = time.perf_counter() + (throttle.poll_interval or 0.0)
-            elif throttle.poll_interval is not None and now >= throttle.poll_at and callback is not None:
-                if not _flush(run, pending, pending_val):
-                    break
-                if callback(run, replace(_progress(run, start_epoch, started, now), charts=False)):
-                    run.request_stop()
-                    break
-                throttle.poll_at = time.perf_counter() + throttle.poll_interval
     except (RuntimeError, ValueError) as exc:
         # Shapes or dtypes torch refuses (e.g. a model that does not fit the data): say so, keep what was trained.
         if validate:
