@@ -12,7 +12,7 @@ import torch
 
 from tests.test_data_page import PAGE, _errors, _upload
 from torchstart import data_code, data_prep, session
-from torchstart.csv_loading import HEAD_BYTES, load_csv
+from torchstart.csv_loading import HEAD_BYTES, load_csv, name_blank_columns
 from torchstart.data_prep import PrepChoices, default_choices, left_out_notes, prepare, stray_text_columns
 from torchstart.errors import TorchstartError
 
@@ -41,6 +41,12 @@ def test_ragged_row_with_a_huge_value_still_gets_the_ragged_message() -> None:
     data = b"a,y\n1,2\n3,4\n" + b"x" * 200_000 + b",5,6\n"
     with pytest.raises(TorchstartError, match="different numbers of values than the header"):
         load_csv(data, "ragged.csv")
+
+
+def test_blank_header_cells_are_named_by_position_whatever_the_reader() -> None:
+    # Some pandas releases' pyarrow engine leave them "", and two "" made frame[""] a DataFrame (a crash).
+    frame = pd.DataFrame([[1, 2, 3, 4]], columns=["a", "", " ", "y"])
+    assert list(name_blank_columns(frame).columns) == ["a", "Unnamed: 1", "Unnamed: 2", "y"]
 
 
 def test_two_trailing_empty_columns_are_not_called_duplicates() -> None:

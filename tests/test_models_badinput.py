@@ -12,6 +12,11 @@ from torchstart.model_code import model_code
 from torchstart.model_spec import LayerSpec, ModelSpec, check_class_name, check_spec, parse_shape
 
 
+def test_leading_zeros_do_not_count_as_digits() -> None:
+    # int() counts them against Python's 4,300-digit limit: the page raised a ValueError it did not catch.
+    assert parse_shape("0" * 4400 + "28, 028") == (28, 28)
+
+
 def test_a_shape_number_with_thousands_of_digits_is_refused() -> None:
     with pytest.raises(TorchstartError, match="between 1 and 65,536; the input shape has a 5,000-digit number"):
         parse_shape("9" * 5000)

@@ -11,8 +11,11 @@ import re
 import pytest
 import torch
 
+from tests.conftest import start_server
+from tests.session_client import SessionClient
 from tests.test_training_core import plain_classic
 from tests.test_training_page import errors, set_epochs, texts
+from torchstart import matmul_bench as mb
 from torchstart import session
 from torchstart.catalog import ALL_PAGES
 
@@ -62,3 +65,21 @@ def test_training_on_the_gpu_matches_the_cpu_and_its_script(open_page, tmp_path,
     exec(compile(script, "shown.py", "exec"), {"__name__": "__main__"})  # our generated code, not user text
     final = float(re.search(r"Final training loss: (\S+)", capsys.readouterr().out).group(1))
     assert final == pytest.approx(run.final_loss, rel=1e-5, abs=1e-6)
+
+
+def test_a_real_server_gives_a_new_session_the_gpu_and_benchmarks_it(tmp_path) -> None:
+    """``streamlit run`` itself, spoken to over its websocket: the sidebar's first pick, the live error, a run."""
+    proc, url, _ = start_server(tmp_path)
+    client = SessionClient(url, timeout=180)
+    try:
+        page = client.run("device")
+        assert not page.exceptions, page.exceptions
+        assert "Raised **live** just now" in page.texts()  # the session was given cuda:0 without asking
+        done = client.click("Run benchmark")  # the page's defaults: n = 64 … 1024, every device and dtype
+        assert not done.exceptions, done.exceptions
+        cases = mb.plan_cases([64, 128, 256, 512, 1024], ["cpu", GPU], list(mb.DTYPES))
+        assert f"Timed {len(cases)} cases" in done.texts()
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -27,6 +27,7 @@ def build(**inputs: object) -> torch.Tensor:
 
 @pytest.mark.parametrize("inputs, message", [
     ({"literal": DEEP_SIGNS}, "nested too deeply to read"),
+    ({"literal": "[0x" + "f" * 4000 + "]"}, "The number (about 10^4816) in the"),  # not "cannot be read"
     ({"literal": "[" * 7 + "1" + "]" * 7}, "nested 7 brackets deep, so it would have 7 dims; this playground "
                                            "allows up to 6"),
     ({"literal": "[" * 150 + "1" + "]" * 150}, "nested 150 brackets deep"),
@@ -45,7 +46,7 @@ def build(**inputs: object) -> torch.Tensor:
 ])
 def test_bad_creation_input_is_explained(inputs: dict, message: str) -> None:
     with pytest.raises(TorchstartError, match=message.replace("(", r"\(").replace(")", r"\)")
-                       .replace("[", r"\[").replace(".", r"\.")):
+                       .replace("[", r"\[").replace(".", r"\.").replace("^", r"\^")):
         build(**inputs)
 
 
@@ -73,6 +74,9 @@ def test_six_bracket_literal_and_small_float_randint_still_work() -> None:
     ("index", "1000000000000000000000000000000", "index 1000000000000000000000000000000 does not fit in 64 bits"),
     ("index", "::1000000000000000000000000000000", "slice bound 1000000000000000000000000000000 does not fit"),
     ("index", "[0, -1000000000000000000000000000000]", "index list entry -1000000000000000000000000000000"),
+    # Hex escapes Python's 4,300-digit limit on reading, but not on printing: the message gives the size instead.
+    ("index", "0x" + "f" * 4000, r"The index \(about 10\^4816\) does not fit in 64 bits"),
+    ("index", "0x" + "f" * 4000 + " + 1", "Each index must be a whole number; a number too long to show is not"),
     ("index", "None, None, None, None, None", r"index / slice on shape \(2, 3\) would give 7 dims; this playground "
                                               "allows up to 6"),
     # PyTorch multiplies the step into the stride unchecked: 2**60 gave a stride NumPy read as negative (the

@@ -353,7 +353,7 @@ def parse(data: bytes, fmt: CsvFormat, name: str, width: int) -> tuple[pd.DataFr
         frame = read_numeric_fast(data, fmt)
         if frame is None:
             frame = pd.read_csv(io.BytesIO(data), **fmt.read_csv_kwargs())
-        return frame, fmt
+        return name_blank_columns(frame), fmt
     except pd.errors.EmptyDataError:
         raise TorchstartError(f"{name} is empty: there is no header and no data.") from None
     except Exception as err:  # noqa: BLE001 - pyarrow raises several types; each becomes a message
@@ -362,10 +362,22 @@ def parse(data: bytes, fmt: CsvFormat, name: str, width: int) -> tuple[pd.DataFr
             raise TorchstartError(ragged_message(data, fmt, name, width)) from None
         fallback = replace(fmt, engine="c")
         try:
-            return pd.read_csv(io.BytesIO(data), **fallback.read_csv_kwargs()), fallback
+            return name_blank_columns(pd.read_csv(io.BytesIO(data), **fallback.read_csv_kwargs())), fallback
         except Exception as err2:  # noqa: BLE001
             raise TorchstartError(f"{name} could not be read as a table: {err2}. "
                                   "Check that it is a CSV with one header row.") from None
+
+
+def name_blank_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Name each empty header cell "Unnamed: <position>", as pandas' C engine does.
+
+    Some pandas releases' pyarrow engine keep them as "", so two of them (Excel's trailing commas) were
+    one repeated name, and ``frame[""]`` a DataFrame rather than a column.
+    """
+    names = [str(c) if str(c).strip() else f"Unnamed: {i}" for i, c in enumerate(frame.columns)]
+    if names != list(frame.columns):
+        frame.columns = names
+    return frame
 
 
 def with_decimal_commas(data: bytes, fmt: CsvFormat, name: str, width: int,

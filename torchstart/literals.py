@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 import re
 from dataclasses import dataclass
 
@@ -98,6 +99,23 @@ def _first(values: torch.Tensor, mask: torch.Tensor) -> str:
     return repr(values[mask][0].item())
 
 
+def shown_int(value: int) -> str:
+    """``value`` as text, or its size as a power of ten when it has too many digits to print (or for Python to)."""
+    bits = abs(value).bit_length()
+    if bits <= 256:
+        return str(value)
+    # Python refuses str() of ints over 4,300 digits; a hex literal such as 0xfff... can be that long.
+    return f"(about {'-' if value < 0 else ''}10^{int((bits - 1) * math.log10(2))})"
+
+
+def quoted(node: ast.AST, limit: int = 40) -> str:
+    """The first ``limit`` characters of the source ``node`` came from, quoted, for a message."""
+    try:
+        return repr(ast.unparse(node)[:limit])
+    except ValueError:  # a whole number over 4,300 digits inside it (hex literals can be that long)
+        return "a number too long to show"
+
+
 def _convert(node: ast.AST, what: str, count: list[int], accepts: Accepts = LITERAL) -> Nested:
     """Walk the literal's syntax tree, accepting only numbers, bools and lists."""
     if isinstance(node, (ast.List, ast.Tuple)):
@@ -113,16 +131,15 @@ def _convert(node: ast.AST, what: str, count: list[int], accepts: Accepts = LITE
             raise TorchstartError(f"In the {what}, a sign can only go before a number.")
         value = -inner if isinstance(node.op, ast.USub) else inner
         if type(value) is int and value > INT64_MIN_MAGNITUDE - 1:  # --9223372036854775808
-            raise TorchstartError(f"The number {value} in the {what} does not fit in 64 bits.")
+            raise TorchstartError(f"The number {shown_int(value)} in the {what} does not fit in 64 bits.")
         return value
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, bool)):
         if isinstance(node.value, int) and not isinstance(node.value, bool) and abs(node.value) > 2**63 - 1:
-            raise TorchstartError(f"The number {node.value} in the {what} does not fit in 64 bits.")
+            raise TorchstartError(f"The number {shown_int(node.value)} in the {what} does not fit in 64 bits.")
         return node.value
-    shown = ast.unparse(node)[:40]
     # A sum such as 10**3 is never worked out here (that would be eval): say to type the result.
     result = " It is a calculation: type its result instead." if isinstance(node, ast.BinOp) else ""
-    raise TorchstartError(f"The {what} may only hold {accepts.holds}; {shown!r} is not allowed.{result}")
+    raise TorchstartError(f"The {what} may only hold {accepts.holds}; {quoted(node)} is not allowed.{result}")
 
 
 def _is_int(node: ast.AST, value: int) -> bool:

@@ -144,7 +144,7 @@ def parse_shape(text: str) -> Shape:
             f"Each input dimension must be between 1 and {MAX_INPUT_SIZE:,}; the input shape has a "
             f"{longest:,}-digit number. Use a smaller size."
         )
-    return check_input_shape(tuple(int(p) for p in parts))
+    return check_input_shape(tuple(int(p.lstrip("0") or "0") for p in parts))  # int() counts leading zeros too
 
 
 def check_input_shape(shape: Shape) -> Shape:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from torchstart.errors import TorchstartError
-from torchstart.literals import parse_literal
+from torchstart.literals import parse_literal, quoted, shown_int
 from torchstart.tensors import (DTYPES, MAX_DIMS, MAX_ELEMENTS, check_literal_dims, format_shape, literal_error,
                                 number_accepts, parse_int_tuple, shares_memory, torch_warnings)
 
@@ -213,16 +213,18 @@ def parse_index(text: str) -> Index:
         raise TorchstartError(f"The index is longer than {MAX_INDEX_CHARS} characters; keep it short.")
     try:
         tree = ast.parse(f"x[{text}]", mode="eval").body
+        if not (isinstance(tree, ast.Subscript) and isinstance(tree.value, ast.Name)):
+            raise TorchstartError(f"{text[:40]!r} is not a single index; write what goes inside x[ ... ].")
+        parts = tree.slice.elts if isinstance(tree.slice, ast.Tuple) else [tree.slice]
+        return tuple(_index_part(part) for part in parts)
     except SyntaxError:
-        raise TorchstartError(f"{text!r} is not a valid index. Examples: 0   0, 1:3   ..., -1   :, None   "
+        raise TorchstartError(f"{text[:40]!r} is not a valid index. Examples: 0   0, 1:3   ..., -1   :, None   "
                               "::2   [0, 2]") from None
-    except (RecursionError, MemoryError):  # Python's parser gives up on thousands of signs in a row
+    except (RecursionError, MemoryError):
+        # Python 3.11's parser gives up on thousands of signs in a row; 3.12's reads them, and quoting
+        # them back (ast.unparse) runs out of recursion instead.
         raise TorchstartError("The index is nested too deeply to read (too many signs or brackets in a row). "
                               "Examples: 0   0, 1:3   ..., -1   :, None   ::2   [0, 2]") from None
-    if not (isinstance(tree, ast.Subscript) and isinstance(tree.value, ast.Name)):
-        raise TorchstartError(f"{text!r} is not a single index; write what goes inside x[ ... ].")
-    parts = tree.slice.elts if isinstance(tree.slice, ast.Tuple) else [tree.slice]
-    return tuple(_index_part(part) for part in parts)
 
 
 def _index_part(node: ast.AST) -> Any:
@@ -258,10 +260,10 @@ def _int_node(node: ast.AST, what: str) -> int:
         sign, node = -1, node.operand
     if isinstance(node, ast.Constant) and type(node.value) is int:
         if node.value > (2**63 if sign < 0 else 2**63 - 1):  # int64 runs from -2**63 to 2**63 - 1
-            raise TorchstartError(f"The {what} {sign * node.value} does not fit in 64 bits; PyTorch indexes "
-                                  "with 64-bit whole numbers. Use a smaller number.")
+            raise TorchstartError(f"The {what} {shown_int(sign * node.value)} does not fit in 64 bits; PyTorch "
+                                  "indexes with 64-bit whole numbers. Use a smaller number.")
         return sign * node.value
-    raise TorchstartError(f"Each {what} must be a whole number; {ast.unparse(node)!r} is not. "
+    raise TorchstartError(f"Each {what} must be a whole number; {quoted(node)} is not. "
                           "Allowed: ints, slices like 1:3 or ::2, ..., None, and lists like [0, 2].")
 
 
