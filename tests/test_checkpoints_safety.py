@@ -182,6 +182,13 @@ def second_pickle_pth() -> bytes:
         return rezip(torch_bytes(good_state_dict()), {}, extra={"archive/data.pkl": pickle.dumps({"second": 2})})
 
 
+def capitals_pickle_pth() -> bytes:
+    """A real checkpoint plus archive/DATA.PKL, a 300,000-deep tuple key: torch.load's reader matches names
+    ignoring case and reads the last match, so the benign archive/data.pkl was checked and this one unpickled
+    (a segfault of the whole server)."""
+    return rezip(torch_bytes({"a": 1}), {}, extra={"archive/DATA.PKL": deep_key_pkl(300_000)})
+
+
 def many_dicts_pth(count: int = 600_000) -> bytes:
     """600 KB of data.pkl, far under its 8 MB cap, that unpickles into 600,000 dicts."""
     return rezip(torch_bytes({"a": 1}), {"archive/data.pkl": b"\x80\x02](" + b"}" * count + b"e."})
@@ -223,6 +230,7 @@ HOSTILE: list[tuple[str, Callable[[Path], bytes], str, str, tuple[str, ...]]] = 
     ("millions_of_objects", lambda m: torch_bytes(list(range(2_000_000))), "zip", "data.pkl", ()),
     ("deep_tuple_key", lambda m: deep_key_pth(), "zip", "holds objects nested more than 100 deep", ()),
     ("second_data_pkl", lambda m: second_pickle_pth(), "zip", "more than one zip entry named archive/data.pkl", ()),
+    ("data_pkl_in_capitals", lambda m: capitals_pickle_pth(), "zip", "entry named archive/DATA.PKL, archive/data.pkl", ()),
     ("many_small_dicts", lambda m: many_dicts_pth(), "zip", "more than 500,000 lists, dicts, tuples", ()),
     ("refilled_chain", lambda m: refilled_chain_pth(), "zip", "holds a container filled after it was stored", ()),
     ("expanded_in_a_set", lambda m: expanded_in_a_set_pth(), "load", "claim 68,719,476,738 numbers", ()),
@@ -532,6 +540,7 @@ def test_safe_load_code_runs_and_refuses_the_same_files(tmp_path, monkeypatch) -
             (zip_bomb(3 << 20), bomb), (squeezed_pth(), bomb), (b"", not_zip), (legacy_pth(), not_zip),
             (whole_module_pth(), code), (expanded_pth(), claims), (sparse, claims), (objects, "data.pkl is"),
             (deep_key_pth(), "nested more than 100 deep"), (second_pickle_pth(), "not one torch.save wrote"),
+            (capitals_pickle_pth(), "not one torch.save wrote"),
             (many_dicts_pth(), "more than 500,000 lists"), (expanded_in_a_set_pth(), claims),
             (refilled_chain_pth(), "filled after it was stored")]):
         Path(f"bad{i}.pth").write_bytes(data)

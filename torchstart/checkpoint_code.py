@@ -105,7 +105,8 @@ def safe_load(path):
         infos = archive.infolist()
     folders = {{info.filename.split("/", 1)[0] for info in infos}}
     pickles = [i for i in infos if len(folders) == 1 and i.filename == f"{{next(iter(folders))}}/data.pkl"]
-    if not pickles or len({{info.filename for info in infos}}) < len(infos):  # torch.load reads a name's last copy
+    # torch.load finds a name ignoring case and reads its last copy: archive/DATA.PKL would replace data.pkl
+    if not pickles or len({{info.filename.lower() for info in infos}}) < len(infos):
         raise ValueError(f"{{path}} is a zip, but not one torch.save wrote")
     if pickles[0].file_size > MAX_PICKLE:
         raise ValueError(f"{{path}}'s data.pkl is {{pickles[0].file_size:,}} bytes: millions of pickled objects")

@@ -240,13 +240,16 @@ def check_zip_layout(data: bytes, name: str, max_unpacked: int) -> tuple[str, in
     folders = {info.filename.split("/", 1)[0] for info in infos}
     folder = next(iter(folders)) if len(folders) == 1 else ""
     names = {info.filename for info in infos}
-    if len(names) < len(infos):
-        twice = sorted(name for name, count in Counter(info.filename for info in infos).items() if count > 1)
+    # torch.load's reader finds a name case-insensitively and takes its last copy, so "archive/DATA.PKL" after
+    # archive/data.pkl is what it unpickles, while zipfile (and the scans below) read the exact name.
+    folded = Counter(info.filename.lower() for info in infos)
+    if len(folded) < len(infos):
+        twice = sorted({info.filename for info in infos if folded[info.filename.lower()] > 1})
         raise CheckpointRefused(
-            "zip", f"{name} holds more than one zip entry named {_sample(twice)}. torch.save writes each name "
-                   "once. With two, which copy torch.load reads depends on where they sit in the archive, while "
-                   "Python's zipfile reads the last one, so a check and torch.load could see different files. Save "
-                   "the checkpoint again with torch.save.")
+            "zip", f"{name} holds more than one zip entry named {_sample(twice)} (torch.load does not tell capitals "
+                   "from small letters in these names). torch.save writes each name once. With two, torch.load "
+                   "reads the last one, while Python's zipfile reads the exact name, so a check and torch.load "
+                   "could see different files. Save the checkpoint again with torch.save.")
     if not folder or f"{folder}/data.pkl" not in names:
         raise CheckpointRefused(
             "zip", f"{name} is a zip archive, but not one torch.save wrote: torch.save puts everything "
