@@ -74,7 +74,7 @@ def read_upload(uploaded) -> StoredTable | None:
         refuse(failed[1])
         return None
     # A file near the cap takes seconds to parse and profile: say what is happening meanwhile.
-    with st.spinner(f"Reading {uploaded.name} ({human_size(uploaded.size)}) with pandas…"):
+    with st.spinner(f"Reading {md_safe(uploaded.name)} ({human_size(uploaded.size)}) with pandas…"):
         try:
             table = load_csv(uploaded.getvalue(), uploaded.name)
         except TorchstartError as err:

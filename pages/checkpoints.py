@@ -4,6 +4,7 @@ import streamlit as st
 
 from pages import _checkpoint_predict_ui as predict_ui
 from pages import _checkpoints_ui as ui
+from torchstart.wording import md_safe
 
 st.title("Checkpoints")
 st.markdown(
@@ -19,7 +20,7 @@ st.header("2. Load a .pth safely", divider="gray")
 checkpoint = ui.load_section()
 
 if checkpoint is not None:
-    st.header(f"3. Inside {checkpoint.name}", divider="gray")
+    st.header(f"3. Inside {md_safe(checkpoint.name)}", divider="gray")  # the uploader's own file name
     part = ui.inspect_section(checkpoint)
     if part is not None:
         st.header("4. Load it into a model and predict", divider="gray")

@@ -20,7 +20,7 @@ from torchstart import checkpoint_safety as safety
 from torchstart import session
 from torchstart.session import SessionModel, Standardizer, TrainedModel
 from torchstart.trained_file import trained_file_bytes
-from torchstart.wording import uploader_reading
+from torchstart.wording import md_safe, uploader_reading
 
 PAGE = "pages/checkpoints.py"
 MIME = "application/octet-stream"
@@ -570,3 +570,10 @@ def test_a_run_the_header_stop_ended_is_not_promised_to_carry_on(open_page) -> N
     at.radio(key="checkpoints.save_source").set_value("trained").run()
     assert not at.exception and at.session_state[session.TRAINED].extra["epochs"] == 5
     assert not any("carries on" in c.value for c in at.caption)
+
+
+def test_a_file_name_cannot_put_a_link_into_the_heading(open_page) -> None:
+    name = "[click here](https://evil.example) $x$.pth"
+    at = upload(open_page(PAGE), name, torch_bytes(good_state_dict()))
+    (heading,) = [h.value for h in at.header if h.value.startswith("3. Inside")]
+    assert heading == f"3. Inside {md_safe(name)}" and "](" not in heading and "\\$x\\$" in heading
