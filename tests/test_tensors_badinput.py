@@ -41,6 +41,14 @@ def build(**inputs: object) -> torch.Tensor:
     # int64 counted with the truncated step: 1,990,000 elements past a check that predicted 995,498
     ({"factory": "arange", "start": "0", "end": "1990000", "step": "1.999", "dtype": "int64"},
      "arange with dtype int64 truncates start, end and step to whole numbers (step 1.999 here)"),
+    # PyTorch wraps or overflows these silently: int8's 0 … 299 ended 41, 42, 43; float16's past 65504 were inf.
+    ({"factory": "arange", "start": "0", "end": "300", "step": "1", "dtype": "int8"},
+     "The arange's last value 299 does not fit in int8, which holds -128 … 127: PyTorch would silently give "
+     "wrapped-around numbers there (arange from 0 to 300 with step 1)"),
+    ({"factory": "arange", "start": "-5", "end": "5", "step": "1", "dtype": "uint8"},
+     "The arange start -5 does not fit in uint8"),
+    ({"factory": "arange", "start": "0", "end": "70000", "step": "1000", "dtype": "float16"},
+     "last value 69000 does not fit in float16, which holds -65504 … 65504: PyTorch would silently give inf there"),
     ({"factory": "arange", "start": "0.5", "end": "10", "step": "2.5", "dtype": "uint8"},
      "arange with dtype uint8 truncates start, end and step to whole numbers (start 0.5, step 2.5 here)"),
 ])
@@ -60,6 +68,17 @@ def test_slice_steps_cannot_grow_a_stride_until_it_overflows() -> None:
     error = apply_step(make_step("index", "::1000000"), x).error
     assert "would give strides (1000000000000000000,): past 1,000,000,000,000 elements" in str(error)
     assert torch.equal(apply_step(make_step("index", "::1000000"), torch.arange(5)).tensor, torch.tensor([0]))
+
+
+def test_a_half_precision_arange_says_which_values_repeat() -> None:
+    tensor, notes = build_tensor_with_warnings(spec_from_inputs({"factory": "arange", "start": "2040", "end": "2060",
+                                                                 "step": "1", "dtype": "float16"}))
+    assert tensor.tolist()[8:12] == [2048.0, 2048.0, 2050.0, 2052.0]  # 2049 stored as 2048
+    (note,) = notes
+    repeats = len(tensor) - len(set(tensor.tolist()))
+    assert f"up to 2,048: past that, arange's values round, and {repeats} values repeat" in note
+    assert build_tensor_with_warnings(spec_from_inputs({"factory": "arange", "start": "0", "end": "127", "step": "1",
+                                                        "dtype": "int8"}))[1] == []  # 126 fits: no note, no refusal
 
 
 def test_six_bracket_literal_and_small_float_randint_still_work() -> None:
@@ -195,7 +214,7 @@ def _named_dtypes(message: str) -> list[str]:
     ({"factory": "full", "shape": "2", "fill": "1e30", "dtype": "int64"}, "The fill value 1e+30", "int64"),
     ({"factory": "full", "shape": "2", "fill": "70000", "dtype": "int16"}, "The fill value 70000", "int16"),
     ({"factory": "tensor", "literal": "[2, 300]", "dtype": "int8"}, "The number 300 in the tensor literal", "int8"),
-    ({"factory": "arange", "start": "0", "end": "1e40", "step": "1e39", "dtype": "float16"}, "The arange end 1e+40",
+    ({"factory": "arange", "start": "0", "end": "1e40", "step": "3e39", "dtype": "float16"}, "The arange's last value 9e+39",
      "float16"),
 ], ids=["full-auto", "full-int64", "full-int16", "literal-int8", "arange-float16"])
 def test_overflow_names_the_box_and_only_dtypes_that_hold_the_value(inputs: dict, culprit: str, failed: str) -> None:

@@ -246,7 +246,25 @@ def check_spec(spec: TensorSpec) -> torch.dtype:
             "nudged a tiny bit. Pick float32 (or float64), or untick requires_grad.")
     if spec.factory == "randint":
         _check_randint(spec, dtype)
+    if spec.factory == "arange" and count:
+        _check_arange_fits(spec, dtype, count)
     return dtype
+
+
+def _check_arange_fits(spec: TensorSpec, dtype: torch.dtype, count: int) -> None:
+    """Refuse an arange whose first or last value its dtype cannot hold: PyTorch neither raises nor warns, but wraps
+    int8's 0 … 299 round to 41, 42, 43 at the end and turns float16's values past 65504 into inf."""
+    last = spec.start + (count - 1) * spec.step
+    bad = next((value for value in (spec.start, last) if not fits(value, dtype)), None)
+    if bad is None:
+        return
+    holders = [_name(d) for d in _by_kind(dtype) if fits(spec.start, d) and fits(last, d)]
+    what = "arange start" if bad == spec.start else "arange's last value"
+    result = "inf" if dtype.is_floating_point else "wrapped-around numbers"
+    raise TorchstartError(
+        f"The {what} {bad:g} does not fit in {_name(dtype)}, which holds {_range(dtype)}: PyTorch would silently "
+        f"give {result} there (arange from {spec.start:g} to {spec.end:g} with step {spec.step:g}). "
+        + (f"Pick a dtype that holds every value: {', '.join(holders)}." if holders else "Use a smaller range."))
 
 
 def _dtype_for_factory(spec: TensorSpec) -> torch.dtype:
@@ -333,7 +351,8 @@ def build_tensor_with_warnings(spec: TensorSpec) -> tuple[torch.Tensor, list[str
             tensor = getattr(torch, call.func)(*call.args, **kwargs)
     except (RuntimeError, ValueError, TypeError) as exc:
         raise creation_error(exc, spec) from None
-    return tensor, creation_notes(messages, spec, tensor.dtype) + storage_notes(spec, tensor)
+    return tensor, creation_notes(messages, spec, tensor.dtype) + storage_notes(spec, tensor) + \
+        range_rounding_notes(spec, tensor)
 
 
 # Streamlit runs each session in its own thread, and the warnings hooks are process-wide: two
@@ -381,6 +400,23 @@ def creation_notes(messages: list[str], spec: TensorSpec, dtype: torch.dtype) ->
     if precision:  # one warning for low, one for high - 1: a single cause, so a single note
         notes.insert(0, _randint_precision_note(precision, spec, dtype))
     return notes
+
+
+def range_rounding_notes(spec: TensorSpec, tensor: torch.Tensor) -> list[str]:
+    """What a half-precision arange did to its steps: values past the dtype's exact whole numbers round, and repeat."""
+    if spec.factory != "arange" or tensor.dtype not in (torch.float16, torch.bfloat16) or tensor.numel() < 2:
+        return []
+    values = tensor.detach().cpu().float()
+    repeats = int((values[1:] == values[:-1]).sum())
+    if not repeats:
+        return []
+    first = values[1:][values[1:] == values[:-1]][0].item()
+    bits = 1 - int(math.log2(torch.finfo(tensor.dtype).eps))  # float16: 11, bfloat16: 8
+    exact = 2**bits
+    return [f"{_name(tensor.dtype)} keeps {bits} significant bits, so it holds whole "
+            f"numbers exactly only up to {exact:,}: past that, arange's values round, and "
+            f"{repeats:,} {'value repeats' if repeats == 1 else 'values repeat'} the one before ({first:g} twice, for one). Pick float32 to keep them "
+            "apart."]
 
 
 MAX_STORAGE_EXAMPLES = 3  # per kind of change: enough to see the pattern, short enough to read
