@@ -33,8 +33,8 @@ from torchstart.training_export import CSV_NAME, data_file, data_file_name, trai
 from torchstart.training_figures import live_figures
 from torchstart.training_metrics import (evaluate, example_input_text, held_out_row, held_out_rows, metric_help,
                                          metrics_note, parameter_rows, prediction_table, row_prediction_table)
-from torchstart.training_setup import (PARAMS, TrainingConfig, check_run_work, parse_prediction_inputs, preflight,
-                                      suggest_loss)
+from torchstart.training_setup import (PARAMS, TrainingConfig, check_run_work, few_validation_rows_note,
+                                      parse_prediction_inputs, preflight, suggest_loss)
 from torchstart.wording import md_safe, name_list
 
 RUN = "training_run"
@@ -85,6 +85,10 @@ def settings_ui(dataset: TabularDataset | None, session_model: SessionModel | No
         if classifier:
             st.caption("Standardize target is off for a classification loss: it compares the model's logits "
                        "with the class labels as they are.")
+        if v["data"] == "session" and dataset is not None:
+            few = few_validation_rows_note(len(dataset), TrainingConfig(data="session", val_share=v["val_share"]))
+            if few:
+                st.caption(few)
         if classic:
             st.caption("The classic 4 points all train: a validation split would hold out one point and measure "
                        "nothing, so it is off for this data. Pick a synthetic set to see validation loss.")

@@ -594,3 +594,17 @@ def test_beyond_twenty_features_a_validation_row_is_predicted_instead_of_typed(o
     with torch.no_grad():
         assert table["predicted y"].iloc[0] == pytest.approx(run.model(run.data.raw_x_val[2:3]).item(), rel=1e-6)
     assert len(at.get("plotly_chart")) == 2  # the loss and the fit: 499 features make no square picture
+
+
+def test_the_data_pages_three_row_example_says_what_its_split_holds_out(open_page) -> None:
+    at = open_page("pages/data.py")  # the Data page's first built-in set is ready once shown: 3 rows
+    at.switch_page(PAGE).run()
+    at.selectbox(key="training_data").set_value("session").run()
+    assert len(at.session_state[session.DATASET]) == 3 and not errors(at)
+    (note,) = [c.value for c in at.caption if "holds out" in c.value]
+    assert note.startswith("This dataset has 3 rows, so a validation share of 0.2 holds out 1 row (3 × 0.2 = 0.6 → 1")
+    assert "R² is undefined for one row (it shows —)" in note and "Set Validation share to 0" in note
+    at.number_input(key="training_val_share").set_value(0.0).run()
+    assert not any("holds out" in c.value for c in at.caption)
+    at.button(key="training_train").click().run()
+    assert len(at.session_state["training_run"].data.raw_x_train) == 3 and not errors(at)

@@ -271,8 +271,9 @@ def load_source(config: TrainingConfig, dataset: TabularDataset | None):
         made = synthetic_multi(config.rows, config.features, config.noise, config.data_seed)
     elif dataset is None:
         raise TorchstartError(
-            "There is no dataset from the Data page yet. Open the Data page, load or upload a CSV "
-            "and pick its target column, then come back; or choose a built-in dataset here."
+            "There is no dataset from the Data page yet. Open the Data page: its first built-in dataset is "
+            "ready as soon as the page shows it, or pick another there or upload a CSV. Then come back; or "
+            "choose a built-in dataset here."
         )
     else:
         return dataset, None, None
@@ -391,6 +392,22 @@ def split_sizes(n_rows: int, config: TrainingConfig) -> tuple[int, int]:
         return n_rows, 0
     n_val = validation_rows(n_rows, config.val_share)[1]
     return n_rows - n_val, n_val
+
+
+FEW_VALIDATION_ROWS = 5  # below this a validation loss is one or two rows' error: say so beside the share
+
+
+def few_validation_rows_note(n_rows: int, config: TrainingConfig) -> str | None:
+    """A note when the split holds out only a row or few: their loss says little, and R² of one row is undefined."""
+    n_train, n_val = split_sizes(n_rows, config)
+    if not 0 < n_val < FEW_VALIDATION_ROWS or n_train == 0:
+        return None
+    held, whose = ("1 row", "that one row's error, and R² is undefined for one row (it shows —)") if n_val == 1 else \
+        (f"{n_val} rows", f"the error of those {n_val} rows alone")
+    return (f"This dataset has {n_rows:,} rows, so a validation share of {config.val_share:g} holds out {held} "
+            f"({split_arithmetic(n_rows, config.val_share)}): the validation loss is {whose}. "
+            f"Set Validation share to 0 to train on all {n_rows:,} rows, as the classic 4 points do, or use a "
+            "bigger dataset to measure how the model does on rows it never saw.")
 
 
 def validation_rows(n_rows: int, share: float) -> tuple[Decimal, int]:
