@@ -432,7 +432,7 @@ def test_batch_grid_title_fits_a_phone_wide_chart() -> None:
     grid = np.array([[0, 0, 1, 1, -1], [1, 0, 0, 1, -1]])
     title = batch_grid_figure(grid, 1_000).layout.title.text
     lines = [re.sub(r"<[^>]+>", "", line) for line in title.split("<br>")]
-    assert "dark grey = dropped" in lines[-1] and "samples 0-4 of 1,000" in title
+    assert "dark grey × = dropped" in lines[-1] and "samples 0-4 of 1,000" in title
     assert all(len(line) <= 50 for line in lines), lines
 
 

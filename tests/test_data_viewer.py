@@ -104,10 +104,13 @@ def test_grid_records_the_batch_of_each_sample() -> None:
     fig = batch_grid_figure(view.grid, 10)
     heat = fig.data[0]
     assert len(heat.y) == view.grid.shape[0] and len(heat.x) == 10
-    # A dropped sample gets a colour of its own (not the chart's background), labelled "dropped".
+    # A dropped sample gets a colour of its own (not the chart's background), marked × and "dropped" on hover.
     dropped = view.grid < 0
     assert dropped.any() and (np.asarray(heat.z)[dropped] == len(BATCH_COLOURS)).all()
-    assert heat.colorscale[-1][1] == DROPPED_COLOUR and (np.asarray(heat.text)[dropped] == "dropped").all()
+    assert heat.colorscale[-1][1] == DROPPED_COLOUR and (np.asarray(heat.text)[dropped] == "×").all()
+    assert (np.asarray(heat.customdata)[dropped] == "dropped").all()
+    assert np.asarray(heat.customdata)[~dropped].tolist() == [f"batch {b}" for b in view.grid[~dropped]]
+    assert heat.textfont.color is None  # Plotly's per-cell contrast: black on yellow, white on blue
 
 
 def test_fifty_batches_read_their_number_off_a_colour_bar_not_cycled_colours() -> None:

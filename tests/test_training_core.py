@@ -548,6 +548,8 @@ def test_two_feature_classes_get_a_probability_map_with_its_boundary() -> None:
     assert figure.layout.title.text == "Decision boundary: where P(label = 1) = 0.5"
     boundary = next(t for t in figure.data if t.name == "boundary (0.5)")
     assert boundary.contours.start == boundary.contours.end == 0.5
+    # Drawn as lines, a contour is coloured by its colorscale (line.color is ignored): black, on either theme.
+    assert boundary.contours.coloring == "lines" and {c for _, c in boundary.colorscale} == {"black"}
     points = [t for t in figure.data if t.type == "scatter"]
     n_train, n_val = split_sizes(120, run.config)
     assert sum(len(t.x) for t in points) == n_train + n_val

@@ -28,9 +28,11 @@ BATCH_SCALE = [[0.0, "#4C78A8"], [0.5, "#EECA3B"], [1.0, "#E45756"]]
 def batch_grid_figure(grid: np.ndarray, n_samples: int) -> go.Figure:
     """Sample index x epoch, each cell coloured by the batch that held the sample (dark grey: dropped)."""
     epochs, samples = grid.shape
-    text = np.where(grid < 0, "dropped", grid.astype(str))
-    common = dict(x=np.arange(samples), y=[f"epoch {e}" for e in range(epochs)], text=text, xgap=1, ygap=2,
-                  hovertemplate="sample %{x}, %{y}: batch %{text}<extra></extra>")
+    # A cell fits a number, not "dropped" (it was cut to "droppec"): the cell says ×, its hover says dropped.
+    text = np.where(grid < 0, "×", grid.astype(str))
+    hover = np.where(grid < 0, "dropped", np.char.add("batch ", grid.astype(str)))
+    common = dict(x=np.arange(samples), y=[f"epoch {e}" for e in range(epochs)], text=text, customdata=hover,
+                  xgap=1, ygap=2, hovertemplate="sample %{x}, %{y}: %{customdata}<extra></extra>")
     n_batches = int(grid.max()) + 1 if grid.size else 0
     if n_batches <= len(BATCH_COLOURS):
         colours = (*BATCH_COLOURS, DROPPED_COLOUR)
@@ -41,9 +43,11 @@ def batch_grid_figure(grid: np.ndarray, n_samples: int) -> go.Figure:
             scale += [[lo, colour], [hi, colour]]
         fig = go.Figure(go.Heatmap(
             z=colour_index, zmin=-0.5, zmax=len(colours) - 0.5, colorscale=scale, showscale=False, **common,
-            texttemplate="%{text}" if samples <= 40 else None, textfont={"size": 11, "color": "white"},
+            # No font colour: Plotly then picks black or white per cell, whichever reads on its colour (white
+            # numbers on the yellow and pink batches could not be read).
+            texttemplate="%{text}" if samples <= 40 else None, textfont={"size": 11},
         ))
-        key = "dark grey = dropped"
+        key = "dark grey × = dropped"
     else:
         dropped = grid < 0
         fig = go.Figure(go.Heatmap(z=np.where(dropped, np.nan, grid).astype(float), zmin=0, zmax=n_batches - 1,

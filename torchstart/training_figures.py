@@ -106,7 +106,10 @@ def _plane_figure(fit: FitData) -> go.Figure:
               "colorbar": {"title": {"text": name}, "thickness": 12}, "hovertemplate": f"{name} = %{{z:.3f}}"}
     boundary = {"type": "contour", "x": xs, "y": ys, "z": prob, "showscale": False, "name": "boundary (0.5)",
                 "contours": {"start": 0.5, "end": 0.5, "size": 1, "coloring": "lines"},
-                "line": {"color": "black", "width": 2}, "hoverinfo": "skip"}
+                "line": {"color": "black", "width": 2}, "hoverinfo": "skip",
+                # With coloring "lines" the contour takes its colour from the colorscale, not line.color: a
+                # default scale drew the 0.5 line pale, nearly invisible on a dark page.
+                "colorscale": [[0, "black"], [1, "black"]]}
     return go.Figure({
         "data": [shades, boundary, *_class_points(fit)],
         "layout": {"title": {"text": f"Decision boundary: where {name} = 0.5"},
