@@ -13,9 +13,10 @@ from torchstart.checkpoint_inspect import Path, get_part
 from torchstart.checkpoint_match import (CLASSIFIER_NOTES, MAX_TYPED_WIDTH, TARGET_LABELS, Target, compare_keys,
                                          input_width, linear_problem, load_strict, load_targets,
                                          mode_sensitive_layers, parse_inputs, predict, table_problem)
-from torchstart.datasets import TabularDataset
+from torchstart.datasets import TabularDataset, one_row
 from torchstart.errors import TorchstartError
-from torchstart.predictions import MAX_TYPED_FEATURES, prediction_frame, row_text, with_labels_first
+from torchstart.predictions import (MAX_TYPED_FEATURES, prediction_frame, row_text, with_known_labels,
+                                    with_labels_first)
 from torchstart.session import Standardizer
 from torchstart.trained_file import saved_scalers
 from torchstart.wording import md_safe, name_list
@@ -118,7 +119,8 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
               "them before the model, outputs back after it." if from_file else
               "This file holds only weights; the statistics the model was trained with live in this session."))
     x_scaler, y_scaler = (x_scaler, y_scaler) if use else (None, None)
-    features = target.feature_names or [f"x{i}" for i in range(width)]
+    # A Models-page model or an inferred Linear has no names of its own: the Data page's, when they fit.
+    features = target.feature_names or (dataset.feature_names if picks_rows else [f"x{i}" for i in range(width)])
     picked = None
     if width > MAX_TYPED_FEATURES and picks_rows:
         picked = _data_page_row(dataset)
@@ -150,6 +152,8 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
         st.info(md_safe(problem), icon=":material/table:")
         return
     task, names, column = target.task, target.target_names, target.class_column
+    if not names and picks_rows and not dataset.classes:  # a plain target's name, as the inputs take the features'
+        names = dataset.target_names
     read_as_classes = (outputs_unknown and picked is not None
                        and len(picked.classes) == y.reshape(len(x), -1).shape[1] > 1)
     if read_as_classes:
@@ -161,10 +165,16 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
     table = prediction_frame(x, y.reshape(len(x), -1), features, names, task, class_column=column)
     if picked is not None:  # the inputs are the picture (or too many to read): the label instead
         table = with_labels_first(table, picked, features)
+    else:  # a typed row that is one of the Data page's rows (row 0 starts the box) shows its true label
+        table = with_known_labels(table, x, dataset)
     with where:
         show_predictions(table, "checkpoints.predictions")
     if task in CLASSIFIER_NOTES and not read_as_classes:  # the note says how it was trained: known here
         st.caption(CLASSIFIER_NOTES[task])
+    elif outputs_unknown and not read_as_classes:
+        st.caption("These are the model's raw outputs: nothing in the file says what they mean. A model trained "
+                   "as a classifier gives logits here, before sigmoid or softmax turns them into probabilities; "
+                   "train it on the Training page and load that run's file to have them read with its loss.")
     show_code(predict_code(model, x, part, target.fallback_code, x_scaler, y_scaler, filename, task,
                            scalers_in_file=use and from_file),
               label="Show code: prediction")
@@ -177,6 +187,4 @@ def _data_page_row(dataset: TabularDataset) -> TabularDataset:
         0, len(dataset) - 1, value=0, key="checkpoints.row", persist_state=KEEP,
         help=f"{dataset.n_features:,} inputs are too many to type, so this picks a row of the dataset with that "
              "many features. A row the model trained on tells you less than one it never saw.")
-    index = min(int(index), len(dataset) - 1)
-    return TabularDataset(dataset.features[index:index + 1], dataset.targets[index:index + 1], dataset.feature_names,
-                          dataset.target_names, dataset.name, class_column=dataset.class_column)
+    return one_row(dataset, min(int(index), len(dataset) - 1))

@@ -24,7 +24,7 @@ from torchstart.data_figures import pixel_scale_note
 from torchstart.datasets import TabularDataset
 from torchstart.errors import TorchstartError
 from torchstart.optimizers import default_weight_decay
-from torchstart.predictions import MAX_TYPED_FEATURES
+from torchstart.predictions import MAX_TYPED_FEATURES, with_known_labels
 from torchstart.session import SessionModel
 from torchstart.trained_file import scaler_names, trained_file_bytes
 from torchstart.training import (Progress, TrainingRun, log_length, log_lines, progress_of, progress_text,
@@ -365,8 +365,8 @@ def _prediction_box(run: TrainingRun) -> None:
     except TorchstartError as err:
         show_error(err)
         return
-    table = prediction_table(run, inputs)
-    show_predictions(table, "training_prediction")
+    # A typed row that is one of the data's rows (row 0 starts the box) shows its true label beside the prediction.
+    show_predictions(with_known_labels(prediction_table(run, inputs), inputs, run.data.source), "training_prediction")
 
 
 def _row_prediction(run: TrainingRun) -> None:

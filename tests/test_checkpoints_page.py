@@ -18,6 +18,7 @@ from tests.journey import go
 from tests.test_checkpoints_safety import HOSTILE, good_state_dict, torch_bytes
 from torchstart import checkpoint_safety as safety
 from torchstart import session
+from torchstart.datasets import TabularDataset
 from torchstart.session import SessionModel, Standardizer, TrainedModel
 from torchstart.trained_file import trained_file_bytes
 from torchstart.wording import md_safe, uploader_reading
@@ -280,6 +281,8 @@ def test_nested_checkpoint_is_browsed_and_its_model_part_loaded(open_page) -> No
     at.text_input(key="checkpoints.inputs").set_value("[[0.1, 0.2, 0.3]]").run()
     expected = model.eval()(torch.tensor([[0.1, 0.2, 0.3]])).item()
     assert frame_with(at, "predicted y0")["predicted y0"].tolist() == pytest.approx([expected], rel=1e-6)
+    assert any(c.value.startswith("These are the model's raw outputs: nothing in the file says what they mean")
+               for c in at.caption)
     # the optimizer's per-parameter state is not a model: strict loading is refused with the reason
     at.selectbox(key="checkpoints.part").set_value("optimizer/state/0").run()
     assert not at.exception
@@ -577,3 +580,26 @@ def test_a_file_name_cannot_put_a_link_into_the_heading(open_page) -> None:
     at = upload(open_page(PAGE), name, torch_bytes(good_state_dict()))
     (heading,) = [h.value for h in at.header if h.value.startswith("3. Inside")]
     assert heading == f"3. Inside {md_safe(name)}" and "](" not in heading and "\\$x\\$" in heading
+
+
+def test_a_models_page_model_takes_the_data_pages_names_and_shows_row_0s_true_value(open_page) -> None:
+    torch.manual_seed(0)
+    build = lambda: nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1))  # noqa: E731
+    model = build()
+    built = SessionModel(name="MLP", module=build(), build=build, input_shape=(2,), output_shape=(1,))
+    data = TabularDataset(torch.tensor([[1.5, 2.0], [3.0, -1.0], [0.25, 4.0]]), torch.tensor([[7.0], [8.0], [9.0]]),
+                          ["size", "rooms"], ["price"], "houses.csv")
+    at = open_with(open_page, **{session.MODEL: built, session.DATASET: data})
+    upload(at, "mlp.pth", torch_bytes(model.state_dict()))
+    assert at.radio(key="checkpoints.target").value == "models"
+    box = at.text_input(key="checkpoints.inputs")
+    assert box.value == "[[1.5, 2]]" and "(size, rooms)" in box.label  # row 0, under the Data page's names
+    table = frame_with(at, "predicted price")
+    assert list(table.columns) == ["size", "rooms", "true price", "predicted price"]
+    with torch.no_grad():
+        expected = model(data.features[:1]).item()
+    assert table["true price"].tolist() == ["7"]
+    assert table.drop(columns="true price").iloc[0].tolist() == pytest.approx([1.5, 2.0, expected], rel=1e-6)
+    box.set_value("[[3, -1], [5, 5]]").run()  # row 1 of the data, and a row that is not in it
+    table = frame_with(at, "predicted price")
+    assert table["true price"].tolist() == ["8", "—"]  # a row that is not in the data has no true value

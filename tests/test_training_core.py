@@ -1083,3 +1083,18 @@ def test_light_calls_between_redraws_let_a_click_in_and_can_stop_the_run() -> No
     train(start_run(TrainingConfig()), 50, lambda r, p: quiet.append(p), Throttle(min_interval=10.0))
     assert [p.epoch for p in quiet] == [1]  # no poll_interval: the redraws alone, as before
     assert progress_text(Progress(9, 10, 0.5, None, 1.2, None)).endswith("1 epoch/s")
+
+
+def test_known_rows_get_their_true_class_and_other_rows_a_dash() -> None:
+    from torchstart.predictions import prediction_frame, with_known_labels
+
+    data = three_classes()
+    x = torch.cat([data.features[4:5], torch.full((1, data.n_features), 1e6), data.features[0:1]])
+    table = prediction_frame(x, torch.zeros(3, 3), data.feature_names, data.target_names, "classes",
+                             class_column=data.class_column)
+    labelled = with_known_labels(table, x, data)
+    column = f"true {data.class_column}"
+    want = [data.classes[int(data.targets[4].argmax())], "—", data.classes[int(data.targets[0].argmax())]]
+    assert labelled[column].tolist() == want
+    assert list(labelled.columns).index(column) == data.n_features  # right after the inputs
+    assert with_known_labels(table, x[1:2], data) is table  # no row of the data: the table as it was

@@ -253,7 +253,9 @@ def test_a_feature_named_like_the_prediction_column_is_shown_as_an_input(open_pa
     at.button(key="training_train").click().run()
     assert not at.exception and not errors(at)
     table = at.dataframe[2].value
-    assert list(table.columns) == ["size", "predicted price (input)", "predicted price"]
+    # The box starts on row 0 of the data, so its true price stands beside the prediction.
+    assert list(table.columns) == ["size", "predicted price (input)", "true price", "predicted price"]
+    assert np.float32(table["true price"].iloc[0]) == base.targets[0, 0].item()  # the float32, written shortest
     columns = json.loads(at.dataframe[2].proto.columns)  # the answer is pinned first, not the input named like it
     assert columns["predicted price"]["pinned"] is True and "pinned" not in columns["predicted price (input)"]
     model = at.session_state[session.TRAINED].model

@@ -59,6 +59,12 @@ class TabularDataset(Dataset):
         return class_names(self.target_names, self.class_column) if self.class_column is not None else []
 
 
+def one_row(dataset: TabularDataset, index: int) -> TabularDataset:
+    """Row ``index`` of ``dataset`` as a one-row dataset with the same columns and class column."""
+    return TabularDataset(dataset.features[index:index + 1], dataset.targets[index:index + 1], dataset.feature_names,
+                          dataset.target_names, dataset.name, class_column=dataset.class_column)
+
+
 def same_dataset(a: TabularDataset | None, b: TabularDataset | None) -> bool:
     """The same rows, columns and values: a dataset the Data page rebuilt unchanged counts as the same one."""
     if a is b:

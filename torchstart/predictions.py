@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from torchstart.datasets import TabularDataset, class_names
+from torchstart.datasets import TabularDataset, class_names, one_row
 
 
 def prediction_frame(inputs: torch.Tensor, outputs: torch.Tensor, feature_names: list[str],
@@ -64,6 +64,37 @@ def labelled_columns(row: TabularDataset) -> dict[str, list]:
     if row.classes:
         return {f"true {row.class_column}": [row.classes[int(row.targets[0].argmax())]]}
     return {f"true {name}": [row.targets[0, j].item()] for j, name in enumerate(row.target_names)}
+
+
+MAX_LABELLED_ROWS = 20  # typed rows looked up in the dataset: each lookup compares against every row
+
+
+def with_known_labels(table: pd.DataFrame, inputs: torch.Tensor, dataset: TabularDataset | None) -> pd.DataFrame:
+    """``table`` with the dataset's label beside each typed row that is exactly one of its rows (as the prefilled
+    row 0 is), so a prediction can be checked against the truth; rows not in the dataset get no label."""
+    if dataset is None or not len(dataset) or dataset.n_features != inputs.shape[1] or len(inputs) == 0:
+        return table
+    found: list[int | None] = []
+    for row in inputs[:MAX_LABELLED_ROWS].to(dataset.features.dtype):
+        hits = (dataset.features == row).all(dim=1).nonzero()
+        found.append(int(hits[0]) if len(hits) else None)
+    if all(index is None for index in found):
+        return table
+    found += [None] * (len(inputs) - len(found))
+    # As text, "—" for a row not in the dataset: a NaN would read as a broken number (and the page's note on nan).
+    labelled = {name: ["—"] * len(inputs) for name in labelled_columns(one_row(dataset, 0))}
+    for i, index in enumerate(found):
+        if index is not None:
+            for name, values in labelled_columns(one_row(dataset, index)).items():
+                value = values[0]
+                labelled[name][i] = value_text(value) if isinstance(value, float) else str(value)
+    table = table.copy()
+    position = len(table.attrs.get("inputs", []))
+    for k, (name, values) in enumerate(labelled.items()):
+        while name in table.columns:  # a feature called 'true price': st.dataframe refuses two columns of one name
+            name = f"{name} (label)"
+        table.insert(position + k, name, values)
+    return table
 
 
 def with_labels_first(table: pd.DataFrame, row: TabularDataset, inputs: list[str]) -> pd.DataFrame:
