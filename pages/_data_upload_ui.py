@@ -105,7 +105,8 @@ def show_table(stored: StoredTable) -> None:
     preview, config = preview_cells(frame.head(PREVIEW_ROWS))
     st.dataframe(preview, width="stretch", key="data.preview", column_config=config,
                  height=table_height(min(PREVIEW_ROWS, len(frame)), limit=800))
-    st.caption("Each column: its pandas dtype, how many values are missing, and statistics of the numbers.")
+    st.caption("Each column: its pandas dtype, how many values are missing, and statistics of the numbers (std as "
+               "pandas gives it, dividing by n − 1; Standardize on the Training page divides by n).")
     # Statistics do not apply to text columns ("—"); nan is pandas' own (one value: no std).
     profile, stats = number_columns(stored.profile, {c: "%.4g" for c in ("mean", "std", "min", "max")},
                                     blank_rows=stored.profile["kind"] == "text")

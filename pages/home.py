@@ -20,7 +20,8 @@ st.subheader("Where each concept lives")
 st.markdown(
     "New to PyTorch? Go down the list: each page builds on the ones above it. **Data** and **Models** feed "
     "**Training** (pick \"Dataset from the Data page\" and \"Model from the Models page\" there), and the "
-    "model you train goes on to **Checkpoints**. Optimizers and Device stand on their own."
+    "model you train goes on to **Checkpoints**. **Optimizers** "
+    "races on its own landscapes (or a one-feature dataset from the Data page), and **Device** stands alone."
 )
 for info in CONCEPT_PAGES:
     left, right = st.columns([1, 3], vertical_alignment="center")

@@ -21,6 +21,8 @@ BAD_FILES = [
     ("empty.csv", b"", ["empty"]),
     ("blank.csv", b"\n  \n\t\n", ["empty"]),
     ("header.csv", b"a,b,y\n", ["header but no data rows"]),
+    ("no_newline.csv", b"a,b,y", ["header but no data rows"]),  # pandas: EmptyDataError, not an empty file
+    ("one_name.csv", b"a", ["header but no data rows"]),
     ("one_row.csv", b"a,b,y\n1,2,3\n", ["single data row", "at least two"]),
     ("short_row.csv", b"a,b,y\n1,2,3\n4,5\n7,8,9\n", ["different lengths", "line 3 has 2 values", "3 columns"]),
     ("long_row.csv", b"a,b,y\n1,2,3\n4,5,6\n7,8,9,10\n", ["different lengths", "line 4 has 4 values"]),

@@ -577,7 +577,7 @@ def test_metrics_note_says_why_the_metrics_and_logged_loss_differ() -> None:
     scaled = train(start_run(TrainingConfig(data="line", rows=40, loss="L1", standardize_y=True,
                                             full_batch=False)), 2)
     note = metrics_note(scaled)
-    assert "is L1, not MSE" in note and "standardized target" in note and "averages the epoch's batches" in note
+    assert "is L1, not MSE" in note and "standardized target" in note and "the mean over the epoch's samples" in note
     assert "one step later" not in note
 
 
@@ -867,7 +867,7 @@ def test_metrics_note_is_true_for_both_columns(config) -> None:
     else:
         assert "Training: MSE here differs from the logged training loss because" in note
     if not config.full_batch:
-        assert "each logged training loss averages the epoch's batches" in note
+        assert "each logged training loss is the mean over the epoch's samples" in note
         assert "averages" not in note.split("Validation:")[1]  # the batches concern the training column only
     assert "one step later" not in note.split("Validation:")[1]
 

@@ -354,8 +354,8 @@ def parse(data: bytes, fmt: CsvFormat, name: str, width: int) -> tuple[pd.DataFr
         if frame is None:
             frame = pd.read_csv(io.BytesIO(data), **fmt.read_csv_kwargs())
         return name_blank_columns(frame), fmt
-    except pd.errors.EmptyDataError:
-        raise TorchstartError(f"{name} is empty: there is no header and no data.") from None
+    except pd.errors.EmptyDataError:  # the bytes are not blank (checked first): one line, "a,b" with no newline
+        raise TorchstartError(f"{name} has a header but no data rows. Add at least two rows of values.") from None
     except Exception as err:  # noqa: BLE001 - pyarrow raises several types; each becomes a message
         ragged = RAGGED.search(str(err))
         if ragged:

@@ -138,8 +138,8 @@ def metrics_note(run: TrainingRun) -> str:
         both.append("the logged loss is on the standardized target, the metrics in original units")
     training_only = []
     if not cfg.full_batch:
-        training_only.append("each logged training loss averages the epoch's batches while the weights were "
-                             "still changing")
+        training_only.append("each logged training loss is the mean over the epoch's samples, taken batch by batch "
+                             "while the weights were still changing")
     if draws_random_numbers(run.model) or any(isinstance(m, nn.modules.batchnorm._BatchNorm)
                                               for m in run.model.modules()):
         training_only.append("the logged training loss is taken in train mode (Dropout / BatchNorm active), the "
