@@ -237,7 +237,10 @@ def inspect_section(checkpoint: safety.LoadedCheckpoint) -> Path | None:
     cols = st.columns(4)
     cols[0].metric("Tensors", f"{total.tensors:,}")
     cols[1].metric("Numbers (numel)", f"{total.numel:,}")
-    cols[2].metric("Tensor bytes", safety.format_bytes(total.bytes))
+    cols[2].metric("Tensor bytes", safety.format_bytes(total.bytes),
+                   help="numel × bytes per number, summed over the tensors listed. Tensors that share one storage "
+                        "(tied weights, views of one tensor) count once each here, while torch.save stores that "
+                        "storage once, so this can exceed the file's size.")
     cols[3].metric("File size", safety.format_bytes(checkpoint.size), help=upload_size_note(checkpoint.size))
     note = cut_note(cut)
     if note:
