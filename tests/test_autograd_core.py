@@ -386,6 +386,8 @@ HOSTILE = [
     ("1e400 * x", "too large"),
     ("x * 10.0 ** 99 ** 2", "exponent"),
     ("x * 1e12 ** 100", "finite"),
+    ("2 ** 100 * x", r"works out to 1.268e\+30; keep numbers within ±1e12"),  # folded, past the typed cap
+    ("exp(30) * x", "works out to 1.069e"),
     ("(y := x)", ":="),
     ("x = x + 1", "like one of your variables"),
     ("print = x + 1", "cannot name the result"),

@@ -394,6 +394,11 @@ def _fold(op: Op, source: ast.AST) -> Node:
             f"The constant part `{_code(ast.unparse(source)[:40])}` works out to {value}; "
             "change it so it is a finite number."
         )
+    if abs(value) > MAX_NUMBER:  # the cap on typed numbers holds for worked-out ones too: 2**100 is 1.3e30
+        raise TorchstartError(
+            f"The constant part `{_code(ast.unparse(source)[:40])}` works out to {value:.4g}; keep numbers within "
+            "±1e12, as typed ones are."
+        )
     return Const(value, repr(value))
 
 
