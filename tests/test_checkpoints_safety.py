@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import pickle
 import random
@@ -182,6 +183,13 @@ def second_pickle_pth() -> bytes:
         return rezip(torch_bytes(good_state_dict()), {}, extra={"archive/data.pkl": pickle.dumps({"second": 2})})
 
 
+def safetensors_bytes() -> bytes:
+    """A safetensors file as its format lays it out: the header's length (8 bytes, little-endian), the JSON
+    header, then the raw numbers (here two float32 ones)."""
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+    return len(header).to_bytes(8, "little") + header + struct.pack("<2f", 1.0, 2.0)
+
+
 def capitals_pickle_pth() -> bytes:
     """A real checkpoint plus archive/DATA.PKL, a 300,000-deep tuple key: torch.load's reader matches names
     ignoring case and reads the last match, so the benign archive/data.pkl was checked and this one unpickled
@@ -219,6 +227,7 @@ HOSTILE: list[tuple[str, Callable[[Path], bytes], str, str, tuple[str, ...]]] = 
     ("empty", lambda m: b"", "zip", "is empty (0 bytes)", ()),
     ("random_bytes", lambda m: random_bytes(), "zip", "not a PyTorch checkpoint", ()),
     ("legacy_format", lambda m: legacy_pth(), "zip", "old (pre-1.6) format", ()),
+    ("safetensors", lambda m: safetensors_bytes(), "zip", "is a safetensors file, not a torch.save checkpoint", ()),
     ("plain_zip", lambda m: plain_zip(), "zip", "not one torch.save wrote", ()),
     ("torchscript", lambda m: torchscript_pth(), "zip", "TorchScript", ()),
     ("expanded_view", lambda m: expanded_pth(), "load", "claim 10,000,000,000,000 numbers", ()),

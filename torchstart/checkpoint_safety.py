@@ -305,6 +305,11 @@ def _not_zip_message(data: bytes, name: str) -> str:
         return (f"{name} starts like the zip archive torch.save writes but its end is missing (the zip "
                 "directory, which comes last, is not there), so the file is truncated: an interrupted "
                 "download or copy. Save or download it again and upload the whole file.")
+    if len(data) > 10 and data[8:10] == b'{"' and int.from_bytes(data[:8], "little") <= len(data) - 8:
+        # safetensors: an 8-byte little-endian header length, then that header as JSON, then raw tensor bytes
+        return (f"{name} is a safetensors file, not a torch.save checkpoint; this page reads torch.save's zip "
+                "archives. In your own Python, convert it: from safetensors.torch import load_file; "
+                'torch.save(load_file(path), "model.pth"), then upload model.pth.')
     if len(data) >= 2 and data[0] == 0x80 and 2 <= data[1] <= 5:
         return (f"{name} is a plain Python pickle, not a torch.save zip archive. Unpickling a plain "
                 "pickle can run any code it names, so we never open one. Save tensors with "
