@@ -27,7 +27,7 @@ st.markdown("A model is a subclass of `nn.Module`: its layers are attributes set
 ui.init_state()
 seed = ui.preset_bar()
 
-st.subheader("Layer stack")
+st.header("Layer stack")
 shape_text, fit_on = ui.input_shape_bar()
 layers = ui.read_layers()
 fitted, fitted_names, shapes = None, None, []
@@ -64,7 +64,7 @@ model = ui.current_model(spec, seed)
 ui.hand_off(spec, check, model, seed)
 summary = ui.per_model("summary", model, None, lambda: summarize(model, spec.input_shape))
 
-st.subheader(f"{spec.class_name}: {format_shape(spec.input_shape)} → {format_shape(check.output_shape)}")
+st.header(f"{spec.class_name}: {format_shape(spec.input_shape)} → {format_shape(check.output_shape)}")
 ui.summary_metrics(summary)
 fits = f" {fit_note}" if fit_note and fit_note.startswith("This model fits") else ""
 st.caption("The Training page can train this architecture when its input and output sizes fit the data "

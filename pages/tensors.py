@@ -21,7 +21,7 @@ device = str(current_device())
 
 create, inspect = st.columns([2, 3], gap="large")
 with create:
-    st.subheader("1 · Create")
+    st.header("1 · Create")
     inputs = ui.creation_inputs()
     try:
         spec = spec_from_inputs(inputs, device)
@@ -41,12 +41,12 @@ good = [r for r in results if r.error is None]
 tensors = [x] + [r.tensor for r in good]
 
 with inspect:
-    st.subheader("2 · Inspect")
+    st.header("2 · Inspect")
     chosen = inspect_ui.pick_tensor(tensors)
     inspect_ui.show_tensor(tensor_name(chosen), tensors[chosen])
 
 st.divider()
-st.subheader("3 · Transform")
+st.header("3 · Transform")
 st.caption("Add operations one after another: x1 is computed from x, x2 from x1, and so on. Each row shows the "
            "result's shape and strides, and whether it is a *view* that shares memory with its input or a copy.")
 ui.show_chain(factory_code(spec)[-1], x, results, device)
