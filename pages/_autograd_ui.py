@@ -229,8 +229,8 @@ def gradcheck_tab(run: AutogradRun, specs: list[VariableSpec]) -> None:
                 "float64 at the float32 values autograd used. Autograd should agree. h is 1e-6 from |v| = 1 up to "
                 "10³, then 10⁻⁹·|v|, so the nudge stays large next to float64's rounding of v (at 1e10 a nudge of "
                 "1e-6 already rounds to 1.9e-6, one float64 step; at 1e11 it vanishes); below |v| = 1 it shrinks "
-                "with v, down to 1e-9, so at v = 0.00001 the nudge stays far from log's pole at 0. Where a big output's "
-                "rounding would hide that nudge, the larger 1e-6·max(1, |v|) is used.")
+                "with v, down to 1e-9, so at v = 0.00001 the nudge stays far from log's pole at 0. Where a big "
+                "output's rounding would hide that nudge, the larger 1e-6·max(1, |v|) is used.")
     level, verdict = gradcheck_summary(rows, run.output)
     {"success": st.success, "warning": st.warning, "info": st.info}[level](verdict)
     st.dataframe(pd.DataFrame([{

@@ -214,7 +214,8 @@ def _named_dtypes(message: str) -> list[str]:
     ({"factory": "full", "shape": "2", "fill": "1e30", "dtype": "int64"}, "The fill value 1e+30", "int64"),
     ({"factory": "full", "shape": "2", "fill": "70000", "dtype": "int16"}, "The fill value 70000", "int16"),
     ({"factory": "tensor", "literal": "[2, 300]", "dtype": "int8"}, "The number 300 in the tensor literal", "int8"),
-    ({"factory": "arange", "start": "0", "end": "1e40", "step": "3e39", "dtype": "float16"}, "The arange's last value 9e+39",
+    ({"factory": "arange", "start": "0", "end": "1e40", "step": "3e39", "dtype": "float16"},
+     "The arange's last value 9e+39",
      "float16"),
 ], ids=["full-auto", "full-int64", "full-int16", "literal-int8", "arange-float16"])
 def test_overflow_names_the_box_and_only_dtypes_that_hold_the_value(inputs: dict, culprit: str, failed: str) -> None:

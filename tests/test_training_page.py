@@ -604,7 +604,8 @@ def test_the_data_pages_three_row_example_says_what_its_split_holds_out(open_pag
     at.selectbox(key="training_data").set_value("session").run()
     assert len(at.session_state[session.DATASET]) == 3 and not errors(at)
     (note,) = [c.value for c in at.caption if "holds out" in c.value]
-    assert note.startswith("This dataset has 3 rows, so a validation share of 0.2 holds out 1 row (3 × 0.2 = 0.6 → 1")
+    assert note.startswith("This dataset has 3 rows, so a validation share of 0.2 holds out 1 row "
+                           "(3 × 0.2 = 0.6 → 1")
     assert "R² is undefined for one row (it shows —)" in note and "Set Validation share to 0" in note
     at.number_input(key="training_val_share").set_value(0.0).run()
     assert not any("holds out" in c.value for c in at.caption)

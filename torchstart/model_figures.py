@@ -46,7 +46,8 @@ def parameter_histogram(values: torch.Tensor, name: str, bins: int = DEFAULT_BIN
     # Mid-grey: seen on a light and a dark theme alike.
     fig.add_vline(x=mean, line_dash="dash", line_color="#888888", annotation_text=f"mean {mean:.3g}")
     fig.update_layout(
-        title=f"{name}: {plural(values.numel(), 'value')}", xaxis_title="value", yaxis=count_axis(float(hist.counts.max())),
+        title=f"{name}: {plural(values.numel(), 'value')}", xaxis_title="value",
+        yaxis=count_axis(float(hist.counts.max())),
         bargap=0.02, height=320, margin=dict(l=10, r=10, t=50, b=10),
     )
     return fig

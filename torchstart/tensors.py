@@ -413,10 +413,10 @@ def range_rounding_notes(spec: TensorSpec, tensor: torch.Tensor) -> list[str]:
     first = values[1:][values[1:] == values[:-1]][0].item()
     bits = 1 - int(math.log2(torch.finfo(tensor.dtype).eps))  # float16: 11, bfloat16: 8
     exact = 2**bits
-    return [f"{_name(tensor.dtype)} keeps {bits} significant bits, so it holds whole "
-            f"numbers exactly only up to {exact:,}: past that, arange's values round, and "
-            f"{repeats:,} {'value repeats' if repeats == 1 else 'values repeat'} the one before ({first:g} twice, for one). Pick float32 to keep them "
-            "apart."]
+    repeat = "value repeats" if repeats == 1 else "values repeat"
+    return [f"{_name(tensor.dtype)} keeps {bits} significant bits, so it holds whole numbers exactly only up to "
+            f"{exact:,}: past that, arange's values round, and {repeats:,} {repeat} the one before ({first:g} "
+            "twice, for one). Pick float32 to keep them apart."]
 
 
 MAX_STORAGE_EXAMPLES = 3  # per kind of change: enough to see the pattern, short enough to read

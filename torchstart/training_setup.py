@@ -394,7 +394,7 @@ def split_sizes(n_rows: int, config: TrainingConfig) -> tuple[int, int]:
     return n_rows - n_val, n_val
 
 
-FEW_VALIDATION_ROWS = 5  # below this a validation loss is one or two rows' error: say so beside the share
+FEW_VALIDATION_ROWS = 5  # fewer held-out rows than this: the validation loss is a handful of rows' error
 
 
 def few_validation_rows_note(n_rows: int, config: TrainingConfig) -> str | None:
@@ -402,8 +402,10 @@ def few_validation_rows_note(n_rows: int, config: TrainingConfig) -> str | None:
     n_train, n_val = split_sizes(n_rows, config)
     if not 0 < n_val < FEW_VALIDATION_ROWS or n_train == 0:
         return None
-    held, whose = ("1 row", "that one row's error, and R² is undefined for one row (it shows —)") if n_val == 1 else \
-        (f"{n_val} rows", f"the error of those {n_val} rows alone")
+    if n_val == 1:
+        held, whose = "1 row", "that one row's error, and R² is undefined for one row (it shows —)"
+    else:
+        held, whose = f"{n_val} rows", f"the error of those {n_val} rows alone"
     return (f"This dataset has {n_rows:,} rows, so a validation share of {config.val_share:g} holds out {held} "
             f"({split_arithmetic(n_rows, config.val_share)}): the validation loss is {whose}. "
             f"Set Validation share to 0 to train on all {n_rows:,} rows, as the classic 4 points do, or use a "
