@@ -133,7 +133,7 @@ def _predict_ui(model: nn.Module, target: Target, part: Path, filename: str,
         if st.session_state.get(INPUTS_WIDTH) != width or INPUTS not in st.session_state:
             st.session_state[INPUTS_WIDTH] = width
             # Row 0 of the Data page's dataset when it fits, as the Training page's box starts: the two agree.
-            fits = dataset is not None and dataset.n_features == width and len(dataset) and width > 1
+            fits = picks_rows and width > 1
             st.session_state[INPUTS] = row_text(dataset.features[0]) if fits else str([[0.5] * width])
         text = st.text_input(md_safe(f"Inputs: rows of {width} number{'s' if width > 1 else ''} "
                                      f"({name_list(features, 6, quoted=False)})"), key=INPUTS, persist_state=KEEP)

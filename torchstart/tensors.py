@@ -407,10 +407,11 @@ def range_rounding_notes(spec: TensorSpec, tensor: torch.Tensor) -> list[str]:
     if spec.factory != "arange" or tensor.dtype not in (torch.float16, torch.bfloat16) or tensor.numel() < 2:
         return []
     values = tensor.detach().cpu().float()
-    repeats = int((values[1:] == values[:-1]).sum())
+    repeated = values[1:][values[1:] == values[:-1]]  # each value equal to the one before it
+    repeats = len(repeated)
     if not repeats:
         return []
-    first = values[1:][values[1:] == values[:-1]][0].item()
+    first = repeated[0].item()
     bits = 1 - int(math.log2(torch.finfo(tensor.dtype).eps))  # float16: 11, bfloat16: 8
     exact = 2**bits
     repeat = "value repeats" if repeats == 1 else "values repeat"
